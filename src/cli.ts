@@ -1,0 +1,192 @@
+import fs from 'node:fs';
+import { ConfigError, loadConfig, Config } from './config';
+import { Database, openDatabase } from './db/database';
+import { importAreas } from './db/areas';
+import { migrateLatest } from './db/migrate';
+import { isLocalDate, LocalDate, today } from './domain/dates';
+import { AppError } from './errors';
+import { areasFromFeatureCollection } from './http/routes/areas';
+import { ingestMetrics, ingestReports, latestAcceptedDate } from './ingest/ingest';
+import { log, setLogLevel } from './log';
+import { startService } from './server';
+import { seedDemo } from '../seeds';
+
+const USAGE = `usage: zonerisk <command> [options]
+
+commands:
+  serve                          run the HTTP service (PORT, DATABASE_URL, ...)
+  migrate                        apply pending database migrations
+  seed --demo [--end YYYY-MM-DD] load the Đồng Nai areas and the synthetic demo series
+  import-areas <file.geojson>    upsert areas from a GeoJSON FeatureCollection
+  import-reports <file.csv>      upsert daily reports (area,date,community_cases,quarantine_cases[,deaths][,source])
+  import-metrics <file.csv>      upsert indicators (area,date,name,value)
+
+Without DATABASE_URL the embedded engine in ZONERISK_DATA_DIR (default ./.zonerisk) is used.`;
+
+type Out = { out: (line: string) => void; err: (line: string) => void };
+const stdio: Out = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') };
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function withDatabase<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await openDatabase(config);
+  try {
+    await migrateLatest(db.knex);
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/** A progress line on a terminal; nothing when output is piped (CI, cron). */
+function progress(label: string, totalBytes: number) {
+  const tty = process.stderr.isTTY;
+  const started = Date.now();
+  let last = 0;
+  return {
+    update(bytes: number, records: number) {
+      if (!tty || Date.now() - last < 200) return;
+      last = Date.now();
+      const pct = totalBytes ? Math.min(100, (bytes * 100) / totalBytes) : 0;
+      const width = 30;
+      const filled = Math.round((pct / 100) * width);
+      const rate = Math.round(records / Math.max(0.001, (Date.now() - started) / 1000));
+      process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct.toFixed(0)}% ${records.toLocaleString('en')} rows ${rate.toLocaleString('en')}/s `);
+    },
+    done() {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}
+
+async function* readChunks(file: string, onBytes: (n: number) => void): AsyncGenerator<string> {
+  let bytes = 0;
+  for await (const chunk of fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    bytes += Buffer.byteLength(chunk as string);
+    onBytes(bytes);
+    yield chunk as string;
+  }
+}
+
+async function importCsv(config: Config, kind: 'reports' | 'metrics', file: string, io: Out): Promise<number> {
+  if (!file) throw new AppError(400, 'usage', `import-${kind} needs a file`);
+  const size = fs.statSync(file).size;
+  const bar = progress(`import-${kind}`, size);
+  let bytes = 0;
+  let records = 0;
+  const started = Date.now();
+  const chunks = readChunks(file, (b) => {
+    bytes = b;
+    bar.update(bytes, records);
+  });
+  const source = {
+    csv: (async function* () {
+      for await (const c of chunks) {
+        yield c;
+      }
+    })(),
+  };
+  const ingest = kind === 'reports' ? ingestReports : ingestMetrics;
+  const result = await withDatabase(config, (db) =>
+    ingest(db, source, latestAcceptedDate(config.reportingTimeZone), {
+      beforeWrite: async () => {
+        records = -1;
+      },
+    }),
+  );
+  bar.done();
+  const total = result.inserted + result.updated + result.unchanged;
+  const secs = (Date.now() - started) / 1000;
+  io.out(
+    `${kind}: ${total} rows in ${secs.toFixed(2)} s (${Math.round(total / Math.max(secs, 0.001))} rows/s): inserted ${result.inserted}, updated ${result.updated}, unchanged ${result.unchanged}`,
+  );
+  return 0;
+}
+
+export async function run(args: string[], config: Config, io: Out = stdio): Promise<number> {
+  const [command, ...rest] = args;
+  switch (command) {
+    case 'serve': {
+      const svc = await startService(config);
+      const stop = async (signal: string) => {
+        log.info('shutting down', { signal });
+        await svc.close();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+      return new Promise<number>(() => undefined); // runs until a signal
+    }
+    case 'migrate': {
+      const applied = await withDatabase(config, async () => []);
+      io.out(`migrations current${applied.length ? '' : ''}`);
+      return 0;
+    }
+    case 'seed': {
+      if (!rest.includes('--demo')) throw new AppError(400, 'usage', 'seed needs --demo (the only data set shipped)');
+      const endText = option(rest, '--end');
+      if (endText !== undefined && !isLocalDate(endText)) throw new AppError(400, 'usage', '--end must be a date YYYY-MM-DD');
+      const end = (endText as LocalDate | undefined) ?? today(config.reportingTimeZone);
+      if (end > latestAcceptedDate(config.reportingTimeZone)) throw new AppError(400, 'usage', '--end must not be in the future');
+      const r = await withDatabase(config, (db) => seedDemo(db, end));
+      io.out(
+        `demo loaded: areas created ${r.areas.created}, updated ${r.areas.updated}, unchanged ${r.areas.unchanged}; ` +
+          `reports ${r.from}..${r.to} inserted ${r.reports.inserted}, updated ${r.reports.updated}, unchanged ${r.reports.unchanged}; ` +
+          `metrics inserted ${r.metrics.inserted}, updated ${r.metrics.updated}, unchanged ${r.metrics.unchanged} (synthetic case series)`,
+      );
+      return 0;
+    }
+    case 'import-areas': {
+      const file = rest[0];
+      if (!file) throw new AppError(400, 'usage', 'import-areas needs a GeoJSON file');
+      const started = Date.now();
+      const areas = areasFromFeatureCollection(JSON.parse(fs.readFileSync(file, 'utf8')));
+      const r = await withDatabase(config, (db) => importAreas(db.knex, areas));
+      for (const w of r.warnings) io.err(`warning: ${w.message}`);
+      io.out(
+        `areas: ${areas.length} in ${((Date.now() - started) / 1000).toFixed(2)} s: created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, overlapping pairs ${r.overlaps}`,
+      );
+      return 0;
+    }
+    case 'import-reports':
+      return importCsv(config, 'reports', rest[0] ?? '', io);
+    case 'import-metrics':
+      return importCsv(config, 'metrics', rest[0] ?? '', io);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.out(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      io.err(`unknown command ${command}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+/** Entry point for bin/zonerisk.js: prints client-side errors plainly, exit codes for scripts. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    const config = loadConfig();
+    setLogLevel(config.logLevel);
+    return await run(args, config);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      stdio.err(`zonerisk: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof AppError) {
+      stdio.err(`zonerisk: ${e.message}`);
+      for (const d of e.details) stdio.err(`  ${d.path}: ${d.message}`);
+      return e.code === 'usage' ? 2 : 1;
+    }
+    if (e instanceof SyntaxError) {
+      stdio.err(`zonerisk: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}

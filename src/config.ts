@@ -1,0 +1,93 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Parses a size such as "32mb", "512kb" or "1048576" into bytes. */
+export function parseByteSize(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(text);
+  if (!m) return null;
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const factor = unit === 'gb' ? 1024 ** 3 : unit === 'mb' ? 1024 ** 2 : unit === 'kb' ? 1024 : 1;
+  return Math.floor(Number(m[1]) * factor);
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const booleanText = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  ZONERISK_DATA_DIR: z.string().min(1).default('./.zonerisk'),
+  ZONERISK_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  ZONERISK_PUBLIC_READS: booleanText.default(true),
+  TZ_REPORTING: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Ho_Chi_Minh').default('Asia/Ho_Chi_Minh'),
+  ZONERISK_BODY_LIMIT: z
+    .string()
+    .transform((v, ctx) => {
+      const n = parseByteSize(v);
+      if (n === null || n <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be a size such as 32mb' });
+        return z.NEVER;
+      }
+      return n;
+    })
+    .default(32 * 1024 * 1024),
+  ZONERISK_DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  ZONERISK_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  adminKey: string | undefined;
+  publicReads: boolean;
+  reportingTimeZone: string;
+  bodyLimitBytes: number;
+  dbPoolMax: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+};
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment once; a bad variable stops start-up with its name. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings mean "unset" (docker-compose passes VAR= for optional values).
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') cleaned[key] = v;
+  }
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.ZONERISK_DATA_DIR),
+    adminKey: e.ZONERISK_ADMIN_KEY,
+    publicReads: e.ZONERISK_PUBLIC_READS,
+    reportingTimeZone: e.TZ_REPORTING,
+    bodyLimitBytes: e.ZONERISK_BODY_LIMIT,
+    dbPoolMax: e.ZONERISK_DB_POOL_MAX,
+    logLevel: e.ZONERISK_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,285 @@
+import { Knex } from 'knex';
+import type { MultiPolygon } from 'geojson';
+import { AreaKind, searchKey } from '../domain/areas';
+import { arrayBindings } from './knex';
+import { badRequest, DetailCollector, notFound, unprocessable } from '../errors';
+
+export type AreaInput = {
+  code: string;
+  name: string;
+  kind: AreaKind;
+  parent: string | null;
+  population: number | null;
+  geometry: MultiPolygon;
+};
+
+export type AreaRecord = {
+  code: string;
+  name: string;
+  kind: AreaKind;
+  parent: string | null;
+  population: number | null;
+};
+
+export type ImportWarning = { code: 'overlap'; message: string; areas: [string, string]; overlap_m2: number };
+
+export type ImportAreasResult = {
+  created: number;
+  updated: number;
+  unchanged: number;
+  warnings: ImportWarning[];
+  /** Total number of overlapping pairs (warnings lists the largest ones). */
+  overlaps: number;
+};
+
+const MAX_WARNINGS = 20;
+/** Overlaps below this are rounding noise between coarse neighbours, not worth a warning. */
+const OVERLAP_MIN_M2 = 1;
+const STAGE_BATCH = 500;
+
+const rankSql = (col: string) =>
+  `CASE ${col} WHEN 'province' THEN 0 WHEN 'district' THEN 1 WHEN 'commune' THEN 2 WHEN 'subcommune' THEN 3 END`;
+
+/**
+ * Upserts areas by code, all or nothing. `featurePath(i)` names the input feature for
+ * error details. Parents may come in the same import, in any order.
+ */
+export async function importAreas(
+  knex: Knex,
+  areas: AreaInput[],
+  featurePath: (i: number) => string = (i) => `features[${i}]`,
+): Promise<ImportAreasResult> {
+  const dupes = new DetailCollector();
+  const firstIndex = new Map<string, number>();
+  areas.forEach((a, i) => {
+    const prev = firstIndex.get(a.code);
+    if (prev === undefined) firstIndex.set(a.code, i);
+    else dupes.add(`${featurePath(i)}.properties.code`, `duplicate code ${a.code} (also at ${featurePath(prev)})`);
+  });
+  dupes.throwIfAny((n) => `${n} duplicate area code(s) in one import`);
+
+  return knex.transaction(async (trx) => {
+    await trx.raw(`CREATE TEMP TABLE stage_areas (
+        idx int NOT NULL, code text NOT NULL, name text NOT NULL, name_search text NOT NULL,
+        kind text NOT NULL, parent text, population int, geom geometry NOT NULL) ON COMMIT DROP`);
+    for (let start = 0; start < areas.length; start += STAGE_BATCH) {
+      const batch = areas.slice(start, start + STAGE_BATCH);
+      await trx.raw(
+        `INSERT INTO stage_areas
+         SELECT t.idx, t.code, t.name, t.name_search, t.kind, t.parent, t.population,
+                ST_Multi(ST_ForcePolygonCCW(ST_SetSRID(ST_GeomFromGeoJSON(t.geojson), 4326)))
+         FROM unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::text[])
+              AS t(idx, code, name, name_search, kind, parent, population, geojson)`,
+        arrayBindings([
+          batch.map((_, i) => start + i),
+          batch.map((a) => a.code),
+          batch.map((a) => a.name),
+          batch.map((a) => searchKey(a.name)),
+          batch.map((a) => a.kind),
+          batch.map((a) => a.parent),
+          batch.map((a) => a.population),
+          batch.map((a) => JSON.stringify(a.geometry)),
+        ]),
+      );
+    }
+
+    // PostGIS has the last word on validity (rings crossing each other, holes outside shells…).
+    const invalid = await trx.raw<{ rows: { idx: number; reason: string }[] }>(
+      `SELECT idx, ST_IsValidReason(geom) AS reason FROM stage_areas WHERE NOT ST_IsValid(geom) ORDER BY idx LIMIT 50`,
+    );
+    const errors = new DetailCollector();
+    for (const r of invalid.rows) errors.add(`${featurePath(r.idx)}.geometry`, `invalid geometry (${areas[r.idx]?.code}): ${r.reason}`);
+    errors.throwIfAny((n) => `${n} invalid geometr${n === 1 ? 'y' : 'ies'}`, 'invalid_geometry');
+
+    const parents = await trx.raw<{ rows: { idx: number; parent: string; parent_kind: string | null }[] }>(
+      `SELECT s.idx, s.parent, coalesce(sp.kind, ap.kind) AS parent_kind
+       FROM stage_areas s
+       LEFT JOIN stage_areas sp ON sp.code = s.parent
+       LEFT JOIN areas ap ON ap.code = s.parent
+       WHERE s.parent IS NOT NULL
+         AND (coalesce(sp.kind, ap.kind) IS NULL
+              OR ${rankSql('coalesce(sp.kind, ap.kind)')} >= ${rankSql('s.kind')})
+       ORDER BY s.idx LIMIT 50`,
+    );
+    for (const r of parents.rows) {
+      const a = areas[r.idx] as AreaInput;
+      errors.add(
+        `${featurePath(r.idx)}.properties.parent`,
+        r.parent_kind === null
+          ? `unknown parent area ${r.parent} (not in this import nor in the database)`
+          : `a ${a.kind} cannot have a ${r.parent_kind} (${r.parent}) as parent: the parent must be of a higher kind`,
+      );
+    }
+    // Changing an existing parent's kind must not leave its other children above it.
+    const orphans = await trx.raw<{ rows: { idx: number; child: string; child_kind: string }[] }>(
+      `SELECT s.idx, c.code AS child, c.kind AS child_kind
+       FROM stage_areas s
+       JOIN areas p ON p.code = s.code
+       JOIN areas c ON c.parent_id = p.id
+       WHERE ${rankSql('s.kind')} >= ${rankSql('c.kind')}
+         AND NOT EXISTS (SELECT 1 FROM stage_areas sc WHERE sc.code = c.code)
+       ORDER BY s.idx LIMIT 50`,
+    );
+    for (const r of orphans.rows) {
+      errors.add(`${featurePath(r.idx)}.properties.kind`, `area ${r.child} (${r.child_kind}) is a child of this area, which cannot become a ${areas[r.idx]?.kind}`);
+    }
+    errors.throwIfAny((n) => `${n} invalid parent reference(s)`, 'invalid_parent');
+
+    await trx.raw(
+      `CREATE TEMP TABLE stage_changed ON COMMIT DROP AS
+       SELECT s.idx, s.code, (a.id IS NULL) AS is_new
+       FROM stage_areas s
+       LEFT JOIN areas a ON a.code = s.code
+       LEFT JOIN areas ap ON ap.id = a.parent_id
+       WHERE a.id IS NULL
+          OR a.name IS DISTINCT FROM s.name
+          OR a.kind IS DISTINCT FROM s.kind
+          OR a.population IS DISTINCT FROM s.population
+          OR ap.code IS DISTINCT FROM s.parent
+          OR ST_AsEWKB(a.geom) IS DISTINCT FROM ST_AsEWKB(s.geom)`,
+    );
+    const counts = await trx.raw<{ rows: { created: number; updated: number }[] }>(
+      `SELECT count(*) FILTER (WHERE is_new) AS created, count(*) FILTER (WHERE NOT is_new) AS updated FROM stage_changed`,
+    );
+    const created = counts.rows[0]?.created ?? 0;
+    const updated = counts.rows[0]?.updated ?? 0;
+
+    await trx.raw(
+      `INSERT INTO areas (code, name, name_search, kind, population, geom, label_point)
+       SELECT s.code, s.name, s.name_search, s.kind, s.population, s.geom, ST_PointOnSurface(s.geom)
+       FROM stage_areas s JOIN stage_changed c ON c.idx = s.idx
+       ON CONFLICT (code) DO UPDATE SET
+         name = EXCLUDED.name, name_search = EXCLUDED.name_search, kind = EXCLUDED.kind,
+         population = EXCLUDED.population, geom = EXCLUDED.geom, label_point = EXCLUDED.label_point,
+         updated_at = now()`,
+    );
+    await trx.raw(
+      `UPDATE areas a SET parent_id = p.id
+       FROM stage_changed c JOIN stage_areas s ON s.idx = c.idx LEFT JOIN areas p ON p.code = s.parent
+       WHERE a.code = c.code AND a.parent_id IS DISTINCT FROM p.id`,
+    );
+
+    const overlaps = await trx.raw<{ rows: { a: string; b: string; m2: number }[] }>(
+      `SELECT a.code AS a, b.code AS b, ST_Area(ST_Intersection(a.geom, b.geom)::geography) AS m2
+       FROM stage_changed c
+       JOIN areas a ON a.code = c.code
+       JOIN areas b ON b.kind = a.kind AND b.id <> a.id AND a.geom && b.geom
+       WHERE (a.id < b.id OR NOT EXISTS (SELECT 1 FROM stage_changed c2 WHERE c2.code = b.code))
+         AND ST_Relate(a.geom, b.geom, '2********')`,
+    );
+    const significant = overlaps.rows.filter((r) => r.m2 >= OVERLAP_MIN_M2).sort((x, y) => y.m2 - x.m2);
+    const warnings: ImportWarning[] = significant.slice(0, MAX_WARNINGS).map((r) => ({
+      code: 'overlap',
+      message: `${r.a} and ${r.b} overlap by ${Math.round(r.m2)} m²`,
+      areas: [r.a, r.b],
+      overlap_m2: Math.round(r.m2),
+    }));
+    return { created, updated, unchanged: areas.length - created - updated, warnings, overlaps: significant.length };
+  });
+}
+
+export type ListAreasQuery = {
+  kind?: AreaKind;
+  parent?: string;
+  bbox?: [number, number, number, number];
+  q?: string;
+  limit: number;
+  cursor?: string;
+};
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export async function areaId(knex: Knex, code: string): Promise<number | null> {
+  const row = await knex('areas').where({ code }).first<{ id: number } | undefined>('id');
+  return row?.id ?? null;
+}
+
+export async function listAreas(knex: Knex, query: ListAreasQuery): Promise<{ items: AreaRecord[]; next_cursor: string | null }> {
+  const q = knex('areas as a')
+    .leftJoin('areas as p', 'p.id', 'a.parent_id')
+    .select<AreaRecord[]>('a.code', 'a.name', 'a.kind', 'p.code as parent', 'a.population')
+    .orderBy('a.code')
+    .limit(query.limit + 1);
+  if (query.kind) q.where('a.kind', query.kind);
+  if (query.parent !== undefined) {
+    const parentId = await areaId(knex, query.parent);
+    if (parentId === null) throw unprocessable(`unknown area ${query.parent}`, [{ path: 'parent', message: `no area has code ${query.parent}` }], 'unknown_area');
+    q.where('a.parent_id', parentId);
+  }
+  if (query.bbox) {
+    const [x1, y1, x2, y2] = query.bbox;
+    q.whereRaw('a.geom && ST_MakeEnvelope(?, ?, ?, ?, 4326) AND ST_Intersects(a.geom, ST_MakeEnvelope(?, ?, ?, ?, 4326))', [x1, y1, x2, y2, x1, y1, x2, y2]);
+  }
+  if (query.q) q.whereRaw(`a.name_search LIKE ? ESCAPE '\\'`, [`%${escapeLike(searchKey(query.q))}%`]);
+  if (query.cursor !== undefined) q.where('a.code', '>', query.cursor);
+  const rows = await q;
+  const more = rows.length > query.limit;
+  const items = more ? rows.slice(0, query.limit) : rows;
+  const last = items[items.length - 1];
+  return { items, next_cursor: more && last ? encodeCursor(last.code) : null };
+}
+
+export function encodeCursor(code: string): string {
+  return Buffer.from(JSON.stringify({ after: code })).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): string {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (parsed && typeof parsed === 'object' && typeof (parsed as { after?: unknown }).after === 'string') {
+      return (parsed as { after: string }).after;
+    }
+  } catch {
+    /* fall through */
+  }
+  throw badRequest('cursor is not one this service issued', [{ path: 'cursor', message: 'invalid cursor' }], 'invalid_query');
+}
+
+export type AreaFeature = {
+  type: 'Feature';
+  id: string;
+  geometry: MultiPolygon;
+  bbox: [number, number, number, number];
+  properties: AreaRecord & { label_point: [number, number]; created_at: string; updated_at: string };
+};
+
+export async function getAreaFeature(knex: Knex, code: string): Promise<AreaFeature> {
+  const row = await knex('areas as a')
+    .leftJoin('areas as p', 'p.id', 'a.parent_id')
+    .where('a.code', code)
+    .first<
+      | (AreaRecord & { geometry: string; xmin: number; ymin: number; xmax: number; ymax: number; lx: number; ly: number; created_at: Date; updated_at: Date })
+      | undefined
+    >(
+      'a.code',
+      'a.name',
+      'a.kind',
+      'p.code as parent',
+      'a.population',
+      'a.created_at',
+      'a.updated_at',
+      knex.raw('ST_AsGeoJSON(a.geom, 7) AS geometry'),
+      knex.raw('ST_XMin(a.geom) AS xmin, ST_YMin(a.geom) AS ymin, ST_XMax(a.geom) AS xmax, ST_YMax(a.geom) AS ymax'),
+      knex.raw('ST_X(a.label_point) AS lx, ST_Y(a.label_point) AS ly'),
+    );
+  if (!row) throw notFound(`no area has code ${code}`);
+  return {
+    type: 'Feature',
+    id: row.code,
+    bbox: [row.xmin, row.ymin, row.xmax, row.ymax],
+    geometry: JSON.parse(row.geometry) as MultiPolygon,
+    properties: {
+      code: row.code,
+      name: row.name,
+      kind: row.kind,
+      parent: row.parent,
+      population: row.population,
+      label_point: [row.lx, row.ly],
+      created_at: row.created_at.toISOString(),
+      updated_at: row.updated_at.toISOString(),
+    },
+  };
+}
+

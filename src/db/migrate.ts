@@ -1,0 +1,32 @@
+import { Knex } from 'knex';
+import * as foundation from '../../migrations/20261123000001_foundation';
+
+type Migration = { name: string; module: Knex.Migration };
+
+/**
+ * Migrations are TypeScript modules under migrations/, listed here so that they load the
+ * same way under ts-jest, ts-node and the compiled build.
+ */
+const migrations: Migration[] = [{ name: '20261123000001_foundation', module: foundation }];
+
+const source: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => migrations,
+  getMigrationName: (m) => m.name,
+  getMigration: async (m) => m.module,
+};
+
+const config: Knex.MigratorConfig = { migrationSource: source, tableName: 'knex_migrations' };
+
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest(config)) as [number, string[]];
+  return applied;
+}
+
+/** True when every known migration has been applied. */
+export async function migrationsCurrent(knex: Knex): Promise<boolean> {
+  const hasTable = await knex.schema.hasTable('knex_migrations');
+  if (!hasTable) return false;
+  const rows = await knex<{ name: string }>('knex_migrations').select('name');
+  const done = new Set(rows.map((r) => r.name));
+  return migrations.every((m) => done.has(m.name));
+}

@@ -1,0 +1,95 @@
+import { kinks, polygon as turfPolygon } from '@turf/turf';
+import type { MultiPolygon, Polygon, Position } from 'geojson';
+
+/**
+ * Pure geometry checks for area boundaries (turf, no I/O). PostGIS's ST_IsValidReason is
+ * the final word in the repository; these checks give the precise, early message.
+ */
+export type GeometryCheck = { ok: true; geometry: MultiPolygon } | { ok: false; path: string; reason: string };
+
+type Ring = Position[];
+
+function fail(path: string, reason: string): GeometryCheck {
+  return { ok: false, path, reason };
+}
+
+function isPosition(p: unknown): p is Position {
+  return Array.isArray(p) && (p.length === 2 || p.length === 3) && p.every((n) => typeof n === 'number' && Number.isFinite(n));
+}
+
+/** Twice the signed area in degrees² (shoelace); positive means counter-clockwise. */
+export function signedArea(ring: Ring): number {
+  let sum = 0;
+  for (let i = 0; i < ring.length - 1; i++) {
+    const [x1, y1] = ring[i] as [number, number];
+    const [x2, y2] = ring[i + 1] as [number, number];
+    sum += x1 * y2 - x2 * y1;
+  }
+  return sum;
+}
+
+/** RFC 7946 §3.1.6: exterior rings counter-clockwise, holes clockwise. */
+export function rewindPolygon(rings: Ring[]): Ring[] {
+  return rings.map((ring, i) => {
+    const ccw = signedArea(ring) > 0;
+    const wantCcw = i === 0;
+    return ccw === wantCcw ? ring : [...ring].reverse();
+  });
+}
+
+function checkRing(ring: unknown, path: string): GeometryCheck | Ring {
+  if (!Array.isArray(ring)) return fail(path, 'a ring must be an array of positions');
+  for (let i = 0; i < ring.length; i++) {
+    const p: unknown = ring[i];
+    if (!isPosition(p)) return fail(`${path}[${i}]`, 'a position must be [longitude, latitude] with finite numbers');
+    const [lon, lat] = p;
+    if (lon < -180 || lon > 180) return fail(`${path}[${i}]`, `longitude ${lon} is outside -180..180 (coordinates must be lon/lat in EPSG:4326)`);
+    if (lat < -90 || lat > 90) return fail(`${path}[${i}]`, `latitude ${lat} is outside -90..90 (coordinates must be lon/lat in EPSG:4326)`);
+  }
+  if (ring.length < 4) return fail(path, `a ring needs at least 4 positions, got ${ring.length}`);
+  const first = ring[0] as Position;
+  const last = ring[ring.length - 1] as Position;
+  if (first[0] !== last[0] || first[1] !== last[1]) return fail(path, 'ring is not closed: the first and last positions differ');
+  // Drop a third dimension: areas are 2-D.
+  return (ring as Position[]).map((p) => [p[0] as number, p[1] as number]);
+}
+
+function checkPolygon(coords: unknown, path: string): GeometryCheck | Ring[] {
+  if (!Array.isArray(coords) || coords.length === 0) return fail(path, 'a polygon must be a non-empty array of rings');
+  const rings: Ring[] = [];
+  for (let r = 0; r < coords.length; r++) {
+    const ring = checkRing(coords[r], `${path}[${r}]`);
+    if (!Array.isArray(ring)) return ring;
+    if (Math.abs(signedArea(ring)) === 0) return fail(`${path}[${r}]`, 'ring has zero area');
+    rings.push(ring);
+  }
+  const found = kinks(turfPolygon(rings));
+  const hit = found.features[0];
+  if (hit) {
+    const [lon, lat] = hit.geometry.coordinates as [number, number];
+    return fail(path, `self-intersection at [${lon}, ${lat}]`);
+  }
+  return rewindPolygon(rings);
+}
+
+/** Accepts a Polygon or MultiPolygon; returns it as a normalised MultiPolygon. */
+export function checkAreaGeometry(geometry: unknown, path = 'geometry'): GeometryCheck {
+  if (geometry === null || typeof geometry !== 'object') return fail(path, 'geometry is required (Polygon or MultiPolygon)');
+  const g = geometry as { type?: unknown; coordinates?: unknown };
+  if (g.type !== 'Polygon' && g.type !== 'MultiPolygon') {
+    return fail(`${path}.type`, `geometry type ${JSON.stringify(g.type)} is not allowed; expected Polygon or MultiPolygon`);
+  }
+  const polygons: unknown[] = g.type === 'Polygon' ? [g.coordinates] : Array.isArray(g.coordinates) ? g.coordinates : [];
+  if (g.type === 'MultiPolygon' && (!Array.isArray(g.coordinates) || g.coordinates.length === 0)) {
+    return fail(`${path}.coordinates`, 'a MultiPolygon needs at least one polygon');
+  }
+  const out: Ring[][] = [];
+  for (let i = 0; i < polygons.length; i++) {
+    const p = checkPolygon(polygons[i], g.type === 'Polygon' ? `${path}.coordinates` : `${path}.coordinates[${i}]`);
+    if (!Array.isArray(p)) return p;
+    out.push(p);
+  }
+  return { ok: true, geometry: { type: 'MultiPolygon', coordinates: out } };
+}
+
+export type { Polygon, MultiPolygon };

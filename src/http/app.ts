@@ -1,0 +1,22 @@
+import express, { Express } from 'express';
+import { AppContext } from './context';
+import { errorHandler, notFoundHandler } from './errors';
+import { areasRouter } from './routes/areas';
+import { factsRouter } from './routes/facts';
+import { healthRouter } from './routes/health';
+
+export function createApp(ctx: AppContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  const limit = ctx.config.bodyLimitBytes;
+  app.use(express.json({ type: ['application/json', 'application/geo+json'], limit, strict: true }));
+  app.use(express.text({ type: 'text/csv', limit, defaultCharset: 'utf-8' }));
+
+  app.use(healthRouter(ctx));
+  app.use(areasRouter(ctx));
+  app.use(factsRouter(ctx));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}

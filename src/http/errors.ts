@@ -1,0 +1,68 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AppError } from '../errors';
+import { log } from '../log';
+
+type BodyParserError = Error & { type?: string; status?: number; expose?: boolean };
+type PgError = Error & { code?: string; detail?: string };
+
+const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300']);
+const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
+/** Maps anything thrown to the one error shape; a client never sees a stack trace. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as BodyParserError & PgError;
+  switch (e?.type) {
+    case 'entity.parse.failed':
+      return new AppError(400, 'invalid_json', `the body is not valid JSON: ${e.message}`);
+    case 'entity.too.large':
+      return new AppError(413, 'payload_too_large', 'the body is larger than the configured limit (ZONERISK_BODY_LIMIT)');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError(415, 'unsupported_media_type', e.message);
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new AppError(400, 'bad_request', e.message);
+  }
+  if (e?.code && PG_UNAVAILABLE.has(e.code)) return new AppError(503, 'database_unavailable', 'the database is not available; try again shortly');
+  if (e?.code && NET_UNAVAILABLE.has(e.code)) return new AppError(503, 'database_unavailable', 'the database is not available; try again shortly');
+  if (e?.message?.includes('Timeout acquiring a connection')) return new AppError(503, 'database_busy', 'the database is busy; try again shortly');
+  if (e?.code === '40001' || e?.code === '40P01') return new AppError(409, 'conflict', 'a concurrent change conflicted with this one; retry it');
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new AppError(e.status, 'bad_request', e.expose ? e.message : 'bad request');
+  }
+  return new AppError(500, 'internal_error', 'an internal error occurred; it has been logged');
+}
+
+export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const appError = toAppError(err);
+  if (appError.status >= 500) {
+    const e = err as Error;
+    log.error('request failed', { method: req.method, path: req.path, error: e?.message, stack: e?.stack });
+  }
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.status(appError.status).json(appError.toJSON());
+};
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new AppError(404, 'not_found', `no route for ${req.method} ${req.path}`));
+};
+
+/** 415 unless the request declares one of the accepted media types. */
+export function accepts(...types: string[]): RequestHandler {
+  return (req, _res, next) => {
+    const declared = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (!types.includes(declared)) {
+      next(
+        new AppError(415, 'unsupported_media_type', `Content-Type must be one of ${types.join(', ')}; got ${declared || 'none'}`, [
+          { path: 'Content-Type', message: `expected ${types.join(' or ')}` },
+        ]),
+      );
+      return;
+    }
+    next();
+  };
+}

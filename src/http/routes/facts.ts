@@ -1,0 +1,26 @@
+import { Request, Router } from 'express';
+import { ingestMetrics, ingestReports, latestAcceptedDate } from '../../ingest/ingest';
+import { AppContext } from '../context';
+import { accepts } from '../errors';
+import { metricsBody, reportsBody } from '../schemas';
+import { parseBody } from '../validation';
+
+const isCsv = (req: Request) => (req.headers['content-type'] ?? '').toLowerCase().startsWith('text/csv');
+
+/** Daily reports and indicators: JSON or CSV, upserted all or nothing. */
+export function factsRouter({ db, config }: AppContext): Router {
+  const r = Router();
+  const maxDate = () => latestAcceptedDate(config.reportingTimeZone);
+
+  r.post('/v1/reports', accepts('application/json', 'text/csv'), async (req, res) => {
+    const source = isCsv(req) ? { csv: [String(req.body ?? '')] } : { json: parseBody(reportsBody, req.body).reports };
+    res.json(await ingestReports(db, source, maxDate()));
+  });
+
+  r.post('/v1/metrics', accepts('application/json', 'text/csv'), async (req, res) => {
+    const source = isCsv(req) ? { csv: [String(req.body ?? '')] } : { json: parseBody(metricsBody, req.body).metrics };
+    res.json(await ingestMetrics(db, source, maxDate()));
+  });
+
+  return r;
+}

@@ -1,0 +1,61 @@
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Config } from './config';
+import { Database, openDatabase } from './db/database';
+import { migrateLatest } from './db/migrate';
+import { today } from './domain/dates';
+import { createApp } from './http/app';
+import { log } from './log';
+import { seedDemo } from '../seeds';
+
+export type RunningService = { url: string; db: Database; close(): Promise<void> };
+
+async function isEmpty(db: Database): Promise<boolean> {
+  const row = await db.knex('areas').count<{ count: number }[]>('* as count');
+  return Number(row[0]?.count ?? 0) === 0;
+}
+
+/** Opens the database, migrates, loads the demo into an empty embedded database, listens. */
+export async function startService(config: Config): Promise<RunningService> {
+  const db = await openDatabase(config);
+  try {
+    const applied = await migrateLatest(db.knex);
+    if (applied.length) log.info('migrations applied', { migrations: applied });
+    if (db.mode === 'embedded' && (await isEmpty(db))) {
+      const started = Date.now();
+      const r = await seedDemo(db, today(config.reportingTimeZone));
+      log.info('demo data loaded into the empty embedded database (synthetic case series)', {
+        areas: r.areas.created,
+        reports: r.reports.inserted,
+        metrics: r.metrics.inserted,
+        from: r.from,
+        to: r.to,
+        ms: Date.now() - started,
+      });
+    }
+  } catch (e) {
+    await db.close().catch(() => undefined);
+    throw e;
+  }
+  const app = createApp({ db, config });
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  log.info('zonerisk listening', { url, engine: db.mode });
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    db,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await db.close();
+      })();
+      return closing;
+    },
+  };
+}
