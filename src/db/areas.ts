@@ -88,7 +88,7 @@ export async function importAreas(
       `SELECT idx, ST_IsValidReason(geom) AS reason FROM stage_areas WHERE NOT ST_IsValid(geom) ORDER BY idx LIMIT 50`,
     );
     const errors = new DetailCollector();
-    for (const r of invalid.rows) errors.add(`${featurePath(r.idx)}.geometry`, `invalid geometry (${areas[r.idx]?.code}): ${r.reason}`);
+    for (const r of invalid.rows) errors.add(`${featurePath(r.idx)}.geometry`, `${areas[r.idx]?.code}: ${r.reason}`);
     errors.throwIfAny((n) => `${n} invalid geometr${n === 1 ? 'y' : 'ies'}`, 'invalid_geometry');
 
     const parents = await trx.raw<{ rows: { idx: number; parent: string; parent_kind: string | null }[] }>(

@@ -60,7 +60,6 @@ function checkPolygon(coords: unknown, path: string): GeometryCheck | Ring[] {
   for (let r = 0; r < coords.length; r++) {
     const ring = checkRing(coords[r], `${path}[${r}]`);
     if (!Array.isArray(ring)) return ring;
-    if (Math.abs(signedArea(ring)) === 0) return fail(`${path}[${r}]`, 'ring has zero area');
     rings.push(ring);
   }
   const found = kinks(turfPolygon(rings));
@@ -69,6 +68,8 @@ function checkPolygon(coords: unknown, path: string): GeometryCheck | Ring[] {
     const [lon, lat] = hit.geometry.coordinates as [number, number];
     return fail(path, `self-intersection at [${lon}, ${lat}]`);
   }
+  const flat = rings.findIndex((ring) => signedArea(ring) === 0);
+  if (flat >= 0) return fail(`${path}[${flat}]`, 'ring has zero area');
   return rewindPolygon(rings);
 }
 

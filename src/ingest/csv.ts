@@ -13,6 +13,7 @@ export class CsvReader {
   private recordLine = 1;
   private started = false;
   private sawAnything = false;
+  private afterCR = false; // a record ended on CR at the end of the previous chunk
 
   /** Parses a chunk and returns the records it completed. */
   push(chunk: string): CsvRecord[] {
@@ -28,6 +29,13 @@ export class CsvReader {
     };
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
+      if (this.afterCR) {
+        this.afterCR = false;
+        if (c === 10) {
+          fieldStart = i + 1; // the LF of a CRLF split across chunks
+          continue;
+        }
+      }
       if (this.inQuotes) {
         if (this.quoteSeen) {
           this.quoteSeen = false;
@@ -61,7 +69,8 @@ export class CsvReader {
         fieldStart = i + 1;
       } else if (c === 10 || c === 13) {
         flushField(i);
-        if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
+        if (c === 13 && i + 1 === text.length) this.afterCR = true;
+        else if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
         this.endRecord(out);
         this.line++;
         this.recordLine = this.line;
