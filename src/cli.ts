@@ -31,8 +31,10 @@ function option(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-async function withDatabase<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase(config);
+export type OpenDatabase = (config: Config) => Promise<Database>;
+
+async function withDatabase<T>(open: OpenDatabase, config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await open(config);
   try {
     await migrateLatest(db.knex);
     return await fn(db);
@@ -71,32 +73,22 @@ async function* readChunks(file: string, onBytes: (n: number) => void): AsyncGen
   }
 }
 
-async function importCsv(config: Config, kind: 'reports' | 'metrics', file: string, io: Out): Promise<number> {
+async function importCsv(open: OpenDatabase, config: Config, kind: 'reports' | 'metrics', file: string, io: Out): Promise<number> {
   if (!file) throw new AppError(400, 'usage', `import-${kind} needs a file`);
   const size = fs.statSync(file).size;
   const bar = progress(`import-${kind}`, size);
-  let bytes = 0;
-  let records = 0;
   const started = Date.now();
-  const chunks = readChunks(file, (b) => {
-    bytes = b;
-    bar.update(bytes, records);
-  });
+  let lines = 0;
   const source = {
     csv: (async function* () {
-      for await (const c of chunks) {
+      for await (const c of readChunks(file, (bytes) => bar.update(bytes, lines))) {
+        lines += c.split('\n').length - 1;
         yield c;
       }
     })(),
   };
   const ingest = kind === 'reports' ? ingestReports : ingestMetrics;
-  const result = await withDatabase(config, (db) =>
-    ingest(db, source, latestAcceptedDate(config.reportingTimeZone), {
-      beforeWrite: async () => {
-        records = -1;
-      },
-    }),
-  );
+  const result = await withDatabase(open, config, (db) => ingest(db, source, latestAcceptedDate(config.reportingTimeZone)));
   bar.done();
   const total = result.inserted + result.updated + result.unchanged;
   const secs = (Date.now() - started) / 1000;
@@ -106,7 +98,7 @@ async function importCsv(config: Config, kind: 'reports' | 'metrics', file: stri
   return 0;
 }
 
-export async function run(args: string[], config: Config, io: Out = stdio): Promise<number> {
+export async function run(args: string[], config: Config, io: Out = stdio, open: OpenDatabase = openDatabase): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {
     case 'serve': {
@@ -121,8 +113,13 @@ export async function run(args: string[], config: Config, io: Out = stdio): Prom
       return new Promise<number>(() => undefined); // runs until a signal
     }
     case 'migrate': {
-      const applied = await withDatabase(config, async () => []);
-      io.out(`migrations current${applied.length ? '' : ''}`);
+      const db = await open(config);
+      try {
+        const applied = await migrateLatest(db.knex);
+        io.out(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'migrations already current');
+      } finally {
+        await db.close();
+      }
       return 0;
     }
     case 'seed': {
@@ -131,7 +128,7 @@ export async function run(args: string[], config: Config, io: Out = stdio): Prom
       if (endText !== undefined && !isLocalDate(endText)) throw new AppError(400, 'usage', '--end must be a date YYYY-MM-DD');
       const end = (endText as LocalDate | undefined) ?? today(config.reportingTimeZone);
       if (end > latestAcceptedDate(config.reportingTimeZone)) throw new AppError(400, 'usage', '--end must not be in the future');
-      const r = await withDatabase(config, (db) => seedDemo(db, end));
+      const r = await withDatabase(open, config, (db) => seedDemo(db, end));
       io.out(
         `demo loaded: areas created ${r.areas.created}, updated ${r.areas.updated}, unchanged ${r.areas.unchanged}; ` +
           `reports ${r.from}..${r.to} inserted ${r.reports.inserted}, updated ${r.reports.updated}, unchanged ${r.reports.unchanged}; ` +
@@ -144,7 +141,7 @@ export async function run(args: string[], config: Config, io: Out = stdio): Prom
       if (!file) throw new AppError(400, 'usage', 'import-areas needs a GeoJSON file');
       const started = Date.now();
       const areas = areasFromFeatureCollection(JSON.parse(fs.readFileSync(file, 'utf8')));
-      const r = await withDatabase(config, (db) => importAreas(db.knex, areas));
+      const r = await withDatabase(open, config, (db) => importAreas(db.knex, areas));
       for (const w of r.warnings) io.err(`warning: ${w.message}`);
       io.out(
         `areas: ${areas.length} in ${((Date.now() - started) / 1000).toFixed(2)} s: created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, overlapping pairs ${r.overlaps}`,
@@ -152,9 +149,9 @@ export async function run(args: string[], config: Config, io: Out = stdio): Prom
       return 0;
     }
     case 'import-reports':
-      return importCsv(config, 'reports', rest[0] ?? '', io);
+      return importCsv(open, config, 'reports', rest[0] ?? '', io);
     case 'import-metrics':
-      return importCsv(config, 'metrics', rest[0] ?? '', io);
+      return importCsv(open, config, 'metrics', rest[0] ?? '', io);
     case undefined:
     case 'help':
     case '--help':

@@ -3,6 +3,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { Database } from './database';
 import { arrayBindings, rawClient } from './knex';
 import { DetailCollector } from '../errors';
+import { log } from '../log';
 import type { LocalDate } from '../domain/dates';
 
 /**
@@ -167,15 +168,19 @@ export async function upsertFacts(
   opts: UpsertOptions,
 ): Promise<UpsertResult> {
   return db.knex.transaction(async (trx) => {
+    const t0 = Date.now();
     const stage = await createStage(trx, spec);
     if (db.supportsCopy && !Array.isArray(batches)) {
       await stageWithCopy(trx, stage, batches);
     } else {
       for await (const batch of batches) await stageWithInsert(trx, spec, stage, batch);
     }
+    const t1 = Date.now();
     await checkStage(trx, spec, stage, opts.pathFor);
     if (opts.beforeWrite) await opts.beforeWrite(trx, stage);
-    const { staged: _staged, ...result } = await applyStage(trx, spec, stage);
+    const t2 = Date.now();
+    const { staged, ...result } = await applyStage(trx, spec, stage);
+    log.debug('facts upserted', { table: spec.table, staged, stage_ms: t1 - t0, check_ms: t2 - t1, apply_ms: Date.now() - t2 });
     return result;
   });
 }

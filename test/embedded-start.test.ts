@@ -1,0 +1,110 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { today } from '../src/domain/dates';
+
+/**
+ * The zero-setup path a newcomer takes: `zonerisk serve` with no DATABASE_URL starts the
+ * embedded engine, migrates, loads the demo into the empty database and serves it; a second
+ * start reuses the data directory. Runs the compiled CLI as a real process.
+ */
+const root = path.resolve(__dirname, '..');
+const bin = path.join(root, 'bin', 'zonerisk.js');
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zonerisk-embedded-'));
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+type Service = { proc: ChildProcess; url: string; logs: string[]; startedMs: number };
+
+function env(): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', ZONERISK_DATA_DIR: dataDir, ZONERISK_LOG_LEVEL: 'info' };
+  delete e.DATABASE_URL;
+  return e;
+}
+
+function start(): Promise<Service> {
+  const began = Date.now();
+  const proc = spawn(process.execPath, [bin, 'serve'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start within 90 s:\n${logs.join('\n')}`)), 90_000);
+    let buf = '';
+    proc.stderr?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        logs.push(line);
+        const m = /"msg":"zonerisk listening","url":"([^"]+)"/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve({ proc, url: m[1] as string, logs, startedMs: Date.now() - began });
+        }
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}:\n${logs.join('\n')}`));
+    });
+  });
+}
+
+function stop(s: Service): Promise<number | null> {
+  return new Promise((resolve) => {
+    s.proc.removeAllListeners('exit');
+    s.proc.on('exit', (code) => resolve(code));
+    s.proc.kill('SIGTERM');
+  });
+}
+
+async function getJson(url: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(url);
+  return { status: res.status, body: await res.json() };
+}
+
+describe('zero-setup embedded start', () => {
+  test('first start loads the demo, second start reuses the data directory', async () => {
+    const first = await start();
+    try {
+      expect(first.startedMs).toBeLessThan(60_000);
+      expect(first.logs.some((l) => l.includes('demo data loaded'))).toBe(true);
+      expect((await getJson(`${first.url}/ready`)).status).toBe(200);
+      const communes = await getJson(`${first.url}/v1/areas?kind=commune&limit=1000`);
+      expect(communes.body.items).toHaveLength(171);
+      const total = (communes.body.items as { population: number }[]).reduce((s, i) => s + i.population, 0);
+      expect(total).toBe(3_097_107);
+      const reports = await getJson(`${first.url}/v1/areas/VNM.17.1.10_1/reports`);
+      expect(reports.body.items).toHaveLength(90);
+      expect(reports.body.items[89].date).toBe(today('Asia/Ho_Chi_Minh'));
+
+      // The data directory is locked while in use.
+      const second = spawn(process.execPath, [bin, 'migrate'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      second.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((resolve) => second.on('exit', resolve));
+      expect(code).not.toBe(0);
+      expect(err).toMatch(/is in use by process \d+/);
+
+      const res = await fetch(`${first.url}/v1/reports`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ reports: [{ area: 'VNM.17.1.10_1', date: '2021-01-01', community_cases: 42, quarantine_cases: 0 }] }),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      expect(await stop(first)).toBe(0);
+    }
+
+    const again = await start();
+    try {
+      expect(again.logs.some((l) => l.includes('demo data loaded'))).toBe(false);
+      expect((await getJson(`${again.url}/ready`)).status).toBe(200);
+      expect((await getJson(`${again.url}/v1/areas?kind=commune&limit=1000`)).body.items).toHaveLength(171);
+      const kept = await getJson(`${again.url}/v1/areas/VNM.17.1.10_1/reports?from=2021-01-01&to=2021-01-01`);
+      expect(kept.body.items[0]).toMatchObject({ community_cases: 42 });
+    } finally {
+      expect(await stop(again)).toBe(0);
+    }
+  });
+});
