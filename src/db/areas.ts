@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import type { MultiPolygon } from 'geojson';
 import { AreaKind, searchKey } from '../domain/areas';
 import { arrayBindings } from './knex';
+import { lockKey, LOCKS } from './facts';
 import { badRequest, DetailCollector, notFound, unprocessable } from '../errors';
 
 export type AreaInput = {
@@ -59,6 +60,8 @@ export async function importAreas(
   dupes.throwIfAny((n) => `${n} duplicate area code(s) in one import`);
 
   return knex.transaction(async (trx) => {
+    // Fact ingests key rows by area id: none may run while areas are added.
+    await trx.raw('SELECT pg_advisory_xact_lock(?)', [lockKey(LOCKS.areas)]);
     await trx.raw(`CREATE TEMP TABLE stage_areas (
         idx int NOT NULL, code text NOT NULL, name text NOT NULL, name_search text NOT NULL,
         kind text NOT NULL, parent text, population int, geom geometry NOT NULL) ON COMMIT DROP`);

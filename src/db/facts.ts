@@ -7,9 +7,14 @@ import { log } from '../log';
 import type { LocalDate } from '../domain/dates';
 
 /**
- * Daily facts per area (reports, metrics): staged in bulk, checked as a set, then upserted
- * in one statement that keeps superseded values as revisions. Sending the same row again
- * changes nothing; a changed row bumps its revision.
+ * Daily facts per area (reports, metrics), upserted in bulk, all or nothing.
+ *
+ * Rows are validated and resolved (area code → id, duplicates) in Node as they stream in,
+ * then applied in chunks of about 50,000 rows, each chunk written while the next is
+ * parsed. A chunk none of whose keys can exist yet (an index probe says so) goes straight
+ * into the table with COPY — the bulk-load case. Otherwise it is staged and one statement
+ * inserts the new rows, archives and overwrites the changed ones (revision + 1) and leaves
+ * the unchanged ones alone: sending the same rows again writes nothing.
  */
 type PgType = 'int' | 'text' | 'date' | 'float8';
 type Column = { name: string; type: PgType };
@@ -18,171 +23,312 @@ export type Cell = string | number | null;
 export type FactSpec = {
   table: string;
   revisions: string;
-  /** Key columns besides area_id, in primary-key order. */
+  /** Key columns besides area_id, in primary-key order; one of them is `date`. */
   keys: Column[];
   values: Column[];
-  /** Field name of each key column in client input (error paths). */
+  /** How the key is named in error messages. */
   label: string;
 };
 
 export type UpsertResult = { inserted: number; updated: number; unchanged: number; earliest_changed_date: LocalDate | null };
 
-/** Staged row: the area code, then the key cells, then the value cells. */
+/** A validated input row: the area code, then the key cells, then the value cells. */
 export type StagedRow = { idx: number; area: string; cells: Cell[] };
 
-const UNNEST_BATCH = 5000;
+/** Produces validated rows; problems with values go into `errors` (it never throws for them). */
+export type RowSource = (errors: DetailCollector) => AsyncIterable<StagedRow[]> | Iterable<StagedRow[]>;
 
-function stageColumns(spec: FactSpec): Column[] {
-  return [{ name: 'idx', type: 'int' }, { name: 'area_code', type: 'text' }, ...spec.keys, ...spec.values];
-}
+export type UpsertOptions = { pathFor: (idx: number, field: string) => string };
 
-async function createStage(trx: Knex.Transaction, spec: FactSpec): Promise<string> {
-  const name = `stage_${spec.table}`;
-  const cols = stageColumns(spec).map((c) => `${c.name} ${c.type}`);
-  await trx.raw(`CREATE TEMP TABLE ${name} (${cols.join(', ')}) ON COMMIT DROP`);
-  return name;
-}
+/** A row ready to write: `line` is its COPY text, newline included. */
+type Resolved = { id: number; date: string; cells: Cell[]; key: number; line: string };
 
-async function stageWithInsert(trx: Knex.Transaction, spec: FactSpec, stage: string, rows: StagedRow[]): Promise<void> {
-  const cols = stageColumns(spec);
-  for (let start = 0; start < rows.length; start += UNNEST_BATCH) {
-    const batch = rows.slice(start, start + UNNEST_BATCH);
-    const arrays: Cell[][] = cols.map(() => []);
-    for (const r of batch) {
-      (arrays[0] as Cell[]).push(r.idx);
-      (arrays[1] as Cell[]).push(r.area);
-      r.cells.forEach((c, i) => (arrays[i + 2] as Cell[]).push(c));
-    }
-    const casts = cols.map((c) => `?::${c.type}[]`).join(', ');
-    await trx.raw(`INSERT INTO ${stage} SELECT * FROM unnest(${casts})`, arrayBindings(arrays));
-  }
-}
+const CHUNK_ROWS = 50_000;
+const INSERT_BATCH = 5_000;
+
+const COPY_SPECIAL = /[\\\t\n\r]/;
 
 function copyText(cell: Cell): string {
   if (cell === null) return '\\N';
   if (typeof cell === 'number') return String(cell);
+  if (!COPY_SPECIAL.test(cell)) return cell;
   return cell.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
-/** COPY FROM STDIN: the fastest way into PostgreSQL; batches arrive from a stream. */
-async function stageWithCopy(trx: Knex.Transaction, stage: string, batches: AsyncIterable<StagedRow[]>): Promise<void> {
-  const client = await rawClient(trx);
-  const stream = client.query(copyFrom(`COPY ${stage} FROM STDIN`));
-  const done = new Promise<void>((resolve, reject) => {
-    stream.on('finish', resolve);
-    stream.on('error', reject);
-  });
-  try {
-    for await (const batch of batches) {
-      let chunk = '';
-      for (const r of batch) chunk += `${r.idx}\t${copyText(r.area)}\t${r.cells.map(copyText).join('\t')}\n`;
-      if (!stream.write(chunk)) await new Promise<void>((resolve) => stream.once('drain', resolve));
+/**
+ * Numeric row keys: the key cells (e.g. the date) are interned to a small number t and
+ * combined with the area id as id + radix·t, radix being the power of two above the
+ * largest area id. Such keys are small integers, and maps keyed by them are far cheaper
+ * than by strings at a million rows. (Areas cannot be added during an ingest: see the lock.)
+ */
+class KeyInterner {
+  private readonly tuples = new Map<string, number>();
+  constructor(private readonly radix: number) {}
+
+  /** The key of an input row (interning its key cells). */
+  make(areaId: number, keyText: string): number {
+    if (areaId >= this.radix) throw new Error(`area id ${areaId} appeared during an ingest`);
+    let t = this.tuples.get(keyText);
+    if (t === undefined) {
+      t = this.tuples.size;
+      this.tuples.set(keyText, t);
     }
-  } catch (e) {
-    // Abort the COPY so that the connection is usable for the rollback.
-    stream.destroy(e as Error);
-    await done.catch(() => undefined);
-    throw e;
+    return areaId + this.radix * t;
   }
-  stream.end();
-  await done;
 }
 
-async function checkStage(trx: Knex.Transaction, spec: FactSpec, stage: string, pathFor: (idx: number, field: string) => string): Promise<void> {
-  const errors = new DetailCollector();
-  const unknown = await trx.raw<{ rows: { idx: number; area_code: string }[] }>(
-    `SELECT min(idx) AS idx, area_code FROM ${stage} s
-     WHERE NOT EXISTS (SELECT 1 FROM areas a WHERE a.code = s.area_code)
-     GROUP BY area_code ORDER BY 1 LIMIT 50`,
-  );
-  for (const r of unknown.rows) errors.add(pathFor(r.idx, 'area'), `unknown area code ${r.area_code}`);
-  errors.throwIfAny((n) => `${n} unknown area code(s)`, 'unknown_area');
+/** Serialises writers: ingests of one table, and area imports against all ingests. */
+export const LOCKS = { areas: 'zonerisk:areas', reports: 'zonerisk:reports', metrics: 'zonerisk:metrics' } as const;
 
-  const keyList = spec.keys.map((k) => k.name).join(', ');
-  const dupes = await trx.raw<{ rows: { first: number; second: number; area_code: string }[] }>(
-    `SELECT min(idx) AS first, max(idx) AS second, area_code FROM ${stage}
-     GROUP BY area_code, ${keyList} HAVING count(*) > 1 ORDER BY 1 LIMIT 50`,
-  );
-  for (const r of dupes.rows) {
-    errors.add(pathFor(r.second, spec.label), `the same ${spec.label} for area ${r.area_code} appears twice (also at ${pathFor(r.first, spec.label)})`);
+export function lockKey(name: string): number {
+  let h = 0;
+  for (const c of name) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
+  return h;
+}
+
+export class FactWriter {
+  private readonly valueStart: number;
+  private readonly dateIndex: number;
+  private stage: string | null = null;
+  private readonly keys: KeyInterner;
+
+  constructor(
+    private readonly trx: Knex.Transaction,
+    private readonly db: Database,
+    private readonly spec: FactSpec,
+    maxAreaId: number,
+  ) {
+    this.keys = new KeyInterner(2 ** Math.ceil(Math.log2(maxAreaId + 2)));
+    this.valueStart = spec.keys.length;
+    this.dateIndex = spec.keys.findIndex((k) => k.name === 'date');
   }
-  errors.throwIfAny((n) => `${n} duplicate row(s) in one batch`, 'duplicate_rows');
-}
 
-async function applyStage(trx: Knex.Transaction, spec: FactSpec, stage: string): Promise<UpsertResult & { staged: number }> {
-  const keys = spec.keys.map((k) => k.name);
-  const vals = spec.values.map((v) => v.name);
-  const keyJoin = (a: string, b: string) => ['area_id', ...keys].map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
-  const list = (prefix: string, cols: string[]) => cols.map((c) => `${prefix}${c}`).join(', ');
-  const sql = `
-    WITH s AS (
-      SELECT a.id AS area_id, ${list('st.', [...keys, ...vals])}
-      FROM ${stage} st JOIN areas a ON a.code = st.area_code
-    ),
-    changed AS (
-      SELECT s.*, (t.area_id IS NOT NULL) AS existed
-      FROM s LEFT JOIN ${spec.table} t ON ${keyJoin('t', 's')}
-      WHERE t.area_id IS NULL OR ROW(${list('t.', vals)}) IS DISTINCT FROM ROW(${list('s.', vals)})
-    ),
-    archived AS (
-      INSERT INTO ${spec.revisions} (area_id, ${list('', keys)}, revision, ${list('', vals)}, recorded_at)
-      SELECT t.area_id, ${list('t.', keys)}, t.revision, ${list('t.', vals)}, t.recorded_at
-      FROM ${spec.table} t JOIN changed c ON c.existed AND ${keyJoin('t', 'c')}
-    ),
-    written AS (
-      INSERT INTO ${spec.table} (area_id, ${list('', keys)}, ${list('', vals)})
-      SELECT area_id, ${list('', keys)}, ${list('', vals)} FROM changed
-      ON CONFLICT (area_id, ${list('', keys)}) DO UPDATE SET
-        ${vals.map((v) => `${v} = EXCLUDED.${v}`).join(', ')},
-        revision = ${spec.table}.revision + 1,
-        recorded_at = now()
-      RETURNING (xmax = 0) AS inserted, date
-    )
-    SELECT count(*) FILTER (WHERE inserted) AS inserted,
-           count(*) FILTER (WHERE NOT inserted) AS updated,
-           min(date)::text AS earliest,
-           (SELECT count(*) FROM ${stage}) AS staged
-    FROM written`;
-  const res = await trx.raw<{ rows: { inserted: number; updated: number; earliest: string | null; staged: number }[] }>(sql);
-  const row = res.rows[0] ?? { inserted: 0, updated: 0, earliest: null, staged: 0 };
-  return {
-    inserted: row.inserted,
-    updated: row.updated,
-    unchanged: row.staged - row.inserted - row.updated,
-    earliest_changed_date: row.earliest as LocalDate | null,
-    staged: row.staged,
-  };
-}
+  /** Prepares an input row: its key and COPY text. */
+  resolve(id: number, cells: Cell[]): Resolved {
+    const n = this.valueStart;
+    const keyText = n === 1 ? copyText(cells[0] ?? null) : cells.slice(0, n).map(copyText).join('\t');
+    let values = '';
+    for (let i = n; i < cells.length; i++) values += (i > n ? '\t' : '') + copyText(cells[i] ?? null);
+    return { id, date: cells[this.dateIndex] as string, cells, key: this.keys.make(id, keyText), line: `${id}\t${keyText}\t${values}\n` };
+  }
 
-export type UpsertOptions = {
-  pathFor: (idx: number, field: string) => string;
-  /** Runs inside the transaction after staging, before the write (scope checks, audit). */
-  beforeWrite?: (trx: Knex.Transaction, stage: string) => Promise<void>;
-};
 
-/** All or nothing: one transaction around staging, checks and the upsert. */
-export async function upsertFacts(
-  db: Database,
-  spec: FactSpec,
-  batches: AsyncIterable<StagedRow[]> | StagedRow[][],
-  opts: UpsertOptions,
-): Promise<UpsertResult> {
-  return db.knex.transaction(async (trx) => {
-    const t0 = Date.now();
-    const stage = await createStage(trx, spec);
-    if (db.supportsCopy && !Array.isArray(batches)) {
-      await stageWithCopy(trx, stage, batches);
+
+  /** The chunk's date range and areas. */
+  private span(rows: Resolved[]): { min: string; max: string; ids: Set<number> } {
+    const ids = new Set<number>();
+    let min = rows[0]?.date as string;
+    let max = min;
+    for (const r of rows) {
+      ids.add(r.id);
+      const d = r.date;
+      if (d < min) min = d;
+      else if (d > max) max = d;
+    }
+    return { min, max, ids };
+  }
+
+  /** Could any row of the chunk exist already? (An index range probe, no rows read.) */
+  private async mayOverlap(rows: Resolved[]): Promise<boolean> {
+    const { min, max, ids } = this.span(rows);
+    const res = await this.trx.raw<{ rows: { found: boolean }[] }>(
+      `SELECT EXISTS (SELECT 1 FROM ${this.spec.table} WHERE date BETWEEN ? AND ? AND area_id = ANY(?::int[])) AS found`,
+      arrayBindings([min, max, [...ids]]),
+    );
+    return res.rows[0]?.found ?? true;
+  }
+
+  /** COPY where the server takes it, batched INSERT … SELECT unnest otherwise. */
+  private async insertRows(table: string, rows: Resolved[]): Promise<void> {
+    if (rows.length === 0) return;
+    const columns = ['area_id', ...this.spec.keys.map((k) => k.name), ...this.spec.values.map((v) => v.name)];
+    if (this.db.supportsCopy) {
+      const client = await rawClient(this.trx);
+      const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+      const done = new Promise<void>((resolve, reject) => {
+        stream.on('finish', resolve);
+        stream.on('error', reject);
+      });
+      for (let start = 0; start < rows.length; start += INSERT_BATCH) {
+        let text = '';
+        for (let i = start; i < Math.min(rows.length, start + INSERT_BATCH); i++) text += (rows[i] as Resolved).line;
+        if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', resolve));
+      }
+      stream.end();
+      await done;
+      return;
+    }
+    const types: PgType[] = ['int', ...this.spec.keys.map((k) => k.type), ...this.spec.values.map((v) => v.type)];
+    for (let start = 0; start < rows.length; start += INSERT_BATCH) {
+      const batch = rows.slice(start, start + INSERT_BATCH);
+      const arrays: Cell[][] = [batch.map((r) => r.id), ...columns.slice(1).map((_, i) => batch.map((r) => r.cells[i] ?? null))];
+      const casts = types.map((t) => `?::${t}[]`).join(', ');
+      await this.trx.raw(`INSERT INTO ${table} (${columns.join(', ')}) SELECT * FROM unnest(${casts})`, arrayBindings(arrays));
+    }
+  }
+
+  /**
+   * The general case, all in SQL over the staged chunk: new rows are inserted; changed
+   * rows have their current version archived and are overwritten with revision + 1;
+   * unchanged rows are left alone. (Every CTE sees the table as it was before the statement.)
+   */
+  private async diffRows(rows: Resolved[], result: UpsertResult): Promise<void> {
+    const { spec, trx } = this;
+    const keys = spec.keys.map((k) => k.name);
+    const vals = spec.values.map((v) => v.name);
+    if (!this.stage) {
+      this.stage = `stage_${spec.table}`;
+      const cols = [{ name: 'area_id', type: 'int' }, ...spec.keys, ...spec.values].map((c) => `${c.name} ${c.type}`);
+      await trx.raw(`CREATE TEMP TABLE ${this.stage} (${cols.join(', ')}) ON COMMIT DROP`);
     } else {
-      for await (const batch of batches) await stageWithInsert(trx, spec, stage, batch);
+      await trx.raw(`TRUNCATE ${this.stage}`);
     }
-    const t1 = Date.now();
-    await checkStage(trx, spec, stage, opts.pathFor);
-    if (opts.beforeWrite) await opts.beforeWrite(trx, stage);
-    const t2 = Date.now();
-    const { staged, ...result } = await applyStage(trx, spec, stage);
-    log.debug('facts upserted', { table: spec.table, staged, stage_ms: t1 - t0, check_ms: t2 - t1, apply_ms: Date.now() - t2 });
+    await this.insertRows(this.stage, rows);
+    await trx.raw(`ANALYZE ${this.stage}`);
+    const { min, max } = this.span(rows);
+    const on = ['area_id', ...keys].map((k) => `t.${k} = s.${k}`).join(' AND ');
+    const list = (prefix: string, cols: string[]) => cols.map((c) => `${prefix}${c}`).join(', ');
+    const res = await trx.raw<{ rows: { inserted: number; updated: number; earliest: string | null }[] }>(`
+      WITH todo AS MATERIALIZED (
+        SELECT s.*, t.area_id IS NOT NULL AS existed
+        FROM ${this.stage} s LEFT JOIN ${spec.table} t ON ${on} AND t.date BETWEEN '${min}' AND '${max}'
+        WHERE t.area_id IS NULL OR ROW(${list('t.', vals)}) IS DISTINCT FROM ROW(${list('s.', vals)})
+      ),
+      archived AS (
+        INSERT INTO ${spec.revisions} (area_id, ${keys.join(', ')}, revision, ${vals.join(', ')}, recorded_at)
+        SELECT t.area_id, ${list('t.', keys)}, t.revision, ${list('t.', vals)}, t.recorded_at
+        FROM ${spec.table} t JOIN todo s ON s.existed AND ${on}
+      ),
+      updated AS (
+        UPDATE ${spec.table} t SET ${vals.map((v) => `${v} = s.${v}`).join(', ')}, revision = t.revision + 1, recorded_at = now()
+        FROM todo s WHERE s.existed AND ${on}
+        RETURNING t.date
+      ),
+      inserted AS (
+        INSERT INTO ${spec.table} (area_id, ${keys.join(', ')}, ${vals.join(', ')})
+        SELECT s.area_id, ${list('s.', keys)}, ${list('s.', vals)} FROM todo s WHERE NOT s.existed
+        RETURNING date
+      )
+      SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM updated) AS updated,
+             (SELECT min(date) FROM (SELECT date FROM inserted UNION ALL SELECT date FROM updated) d)::text AS earliest`);
+    const r = res.rows[0] ?? { inserted: 0, updated: 0, earliest: null };
+    result.inserted += r.inserted;
+    result.updated += r.updated;
+    result.unchanged += rows.length - r.inserted - r.updated;
+    this.noteEarliest(result, r.earliest as LocalDate | null);
+  }
+
+  private noteEarliest(result: UpsertResult, date: LocalDate | null): void {
+    if (date !== null && (result.earliest_changed_date === null || date < result.earliest_changed_date)) result.earliest_changed_date = date;
+  }
+
+  /**
+   * Where a full chunk should end: before the last row that differs from its predecessor
+   * in both area and date, so that date-major files are cut between days and area-major
+   * ones between areas — then the next chunk's probe does not see this chunk's rows.
+   */
+  splitPoint(pending: Resolved[]): number {
+    for (let i = pending.length - 1; i > 0 && i > pending.length - 50_000; i--) {
+      const a = pending[i - 1] as Resolved;
+      const b = pending[i] as Resolved;
+      if (a.id !== b.id && a.date !== b.date) return i;
+    }
+    return pending.length;
+  }
+
+  /** Writes one chunk: straight COPY into the table when none of its keys can exist yet. */
+  async apply(rows: Resolved[], result: UpsertResult): Promise<void> {
+    const started = Date.now();
+    if (await this.mayOverlap(rows)) {
+      await this.diffRows(rows, result);
+      log.debug('chunk diffed', { table: this.spec.table, rows: rows.length, ms: Date.now() - started });
+      return;
+    }
+    await this.insertRows(this.spec.table, rows);
+    log.debug('chunk copied', { table: this.spec.table, rows: rows.length, ms: Date.now() - started });
+    result.inserted += rows.length;
+    this.noteEarliest(result, this.span(rows).min as LocalDate);
+  }
+}
+
+/** Area codes → ids, looked up once per code inside the transaction. */
+class AreaResolver {
+  private readonly ids = new Map<string, number | null>();
+  constructor(private readonly trx: Knex.Transaction) {}
+
+  async load(batch: StagedRow[]): Promise<void> {
+    const missing = new Set<string>();
+    for (const r of batch) if (!this.ids.has(r.area)) missing.add(r.area);
+    if (missing.size === 0) return;
+    const rows = (await this.trx('areas').whereIn('code', [...missing]).select('id', 'code')) as { id: number; code: string }[];
+    for (const c of missing) this.ids.set(c, null);
+    for (const r of rows) this.ids.set(r.code, r.id);
+  }
+
+  get(code: string): number | null {
+    return this.ids.get(code) ?? null;
+  }
+}
+
+/** All or nothing: one transaction; ingests into one table are serialised. */
+export async function upsertFacts(db: Database, spec: FactSpec, source: RowSource, opts: UpsertOptions): Promise<UpsertResult> {
+  const started = Date.now();
+  const result = await db.knex.transaction(async (trx) => {
+    // The diff is computed against what this transaction reads: no other ingest may interleave.
+    await trx.raw('SELECT pg_advisory_xact_lock(?), pg_advisory_xact_lock_shared(?)', [lockKey(spec.table), lockKey(LOCKS.areas)]);
+    await trx.raw("SET LOCAL work_mem = '64MB'"); // the chunk diff hashes up to 250,000 rows
+    const result: UpsertResult = { inserted: 0, updated: 0, unchanged: 0, earliest_changed_date: null };
+    const errors = new DetailCollector();
+    const maxId = await trx('areas').max<{ max: number | null }[]>('id as max');
+    const writer = new FactWriter(trx, db, spec, maxId[0]?.max ?? 0);
+    const resolver = new AreaResolver(trx);
+    const firstSeen = new Map<number, number>();
+    const unknownReported = new Set<string>();
+    let pending: Resolved[] = [];
+    // One chunk is written while the next one is parsed (the server and Node work in parallel).
+    let writing: Promise<void> = Promise.resolve();
+
+    try {
+      for await (const batch of source(errors)) {
+        await resolver.load(batch);
+        for (const r of batch) {
+          const id = resolver.get(r.area);
+          if (id === null) {
+            if (!unknownReported.has(r.area)) errors.add(opts.pathFor(r.idx, 'area'), `unknown area code ${r.area}`);
+            unknownReported.add(r.area);
+            continue;
+          }
+          const row = writer.resolve(id, r.cells);
+          const first = firstSeen.get(row.key);
+          if (first !== undefined) {
+            errors.add(opts.pathFor(r.idx, 'date'), `the same ${spec.label} for area ${r.area} appears twice (also at ${opts.pathFor(first, 'date')})`);
+            continue;
+          }
+          firstSeen.set(row.key, r.idx);
+          if (errors.count === 0) pending.push(row);
+        }
+        if (errors.full) break;
+        if (errors.count > 0) pending = [];
+        else if (pending.length >= CHUNK_ROWS) {
+          const cut = writer.splitPoint(pending);
+          const chunk = pending.slice(0, cut);
+          pending = pending.slice(cut);
+          await writing;
+          writing = writer.apply(chunk, result);
+          writing.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+        }
+      }
+    } catch (e) {
+      await writing.catch(() => undefined); // let the connection finish before the rollback
+      throw e;
+    }
+    await writing;
+    errors.throwIfAny((n) => `${n} problem(s) in ${spec.table}; nothing was written`);
+    if (pending.length) await writer.apply(pending, result);
     return result;
   });
+  log.debug('facts upserted', { table: spec.table, ...result, ms: Date.now() - started });
+  return result;
 }
 
 export const REPORTS: FactSpec = {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Database } from '../db/database';
-import { FactSpec, METRICS, REPORTS, StagedRow, upsertFacts, UpsertOptions, UpsertResult } from '../db/facts';
+import { FactSpec, METRICS, REPORTS, RowSource, StagedRow, upsertFacts, UpsertResult } from '../db/facts';
 import { addDays, LocalDate, today } from '../domain/dates';
 import { badRequest, DetailCollector, unprocessable } from '../errors';
 import { CsvReader, CsvRecord, CsvSyntaxError } from './csv';
@@ -19,18 +19,15 @@ function addZodIssues(errors: DetailCollector, prefix: string, error: z.ZodError
   }
 }
 
-/** Validates a JSON batch; every problem is reported, nothing is staged if one exists. */
-export function rowsFromJson<T>(format: RowFormat<T>, items: unknown[], maxDate: LocalDate): StagedRow[] {
+/** Validates a JSON batch; problems go into `errors`, valid rows come back. */
+export function rowsFromJson<T>(format: RowFormat<T>, items: unknown[], maxDate: LocalDate, errors: DetailCollector): StagedRow[] {
   const schema = format.schema(maxDate);
-  const errors = new DetailCollector();
   const rows: StagedRow[] = [];
-  items.forEach((item, idx) => {
-    if (errors.full) return;
-    const parsed = schema.safeParse(item);
+  for (let idx = 0; idx < items.length && !errors.full; idx++) {
+    const parsed = schema.safeParse(items[idx]);
     if (parsed.success) rows.push(format.stage(idx, parsed.data));
     else addZodIssues(errors, `${format.kind}[${idx}]`, parsed.error);
-  });
-  errors.throwIfAny((n) => `${n} invalid value(s) in ${format.kind}`);
+  }
   return rows;
 }
 
@@ -51,33 +48,38 @@ function csvHeader<T>(format: RowFormat<T>, record: CsvRecord | undefined): stri
 export const csvPath = (line: number, field: string) => `line[${line}].${field}`;
 
 /**
- * Reads CSV text chunks into validated batches, streaming. An invalid row stops output
- * but scanning goes on to collect the first errors; then the iterator throws, which
- * rolls back the transaction consuming it.
+ * Reads CSV text chunks into validated batches, streaming. Rows go through the format's
+ * fast check; a row it does not accept goes through the zod schema, which either accepts
+ * it or explains what is wrong. Problems go into `errors`; after the first one no more
+ * rows are produced, but scanning goes on to list the first problems.
  */
 export async function* rowsFromCsv<T>(
   format: RowFormat<T>,
-  chunks: AsyncIterable<string> | string[],
+  chunks: AsyncIterable<string> | Iterable<string>,
   maxDate: LocalDate,
+  errors: DetailCollector,
   batchSize = 10_000,
-  onRecords?: (count: number) => void,
 ): AsyncGenerator<StagedRow[]> {
   const schema = format.schema(maxDate);
   const reader = new CsvReader();
-  const errors = new DetailCollector();
   let header: string[] | null = null;
+  let fast: ((fields: string[], idx: number) => StagedRow | null) | null = null;
   let batch: StagedRow[] = [];
-  let seen = 0;
 
   const take = (records: CsvRecord[]) => {
     for (const rec of records) {
       if (header === null) {
         header = csvHeader(format, rec);
+        fast = format.fastCsv(header, maxDate);
         continue;
       }
-      seen++;
       if (rec.fields.length !== header.length) {
         errors.add(`line[${rec.line}]`, `expected ${header.length} fields, found ${rec.fields.length}`);
+        continue;
+      }
+      const quick = (fast as (fields: string[], idx: number) => StagedRow | null)(rec.fields, rec.line);
+      if (quick !== null) {
+        if (errors.count === 0) batch.push(quick);
         continue;
       }
       const obj: Record<string, unknown> = {};
@@ -99,45 +101,32 @@ export async function* rowsFromCsv<T>(
   try {
     for await (const chunk of chunks) {
       take(reader.push(chunk));
-      if (errors.full) break;
-      if (batch.length >= batchSize && errors.count === 0) {
-        onRecords?.(seen);
-        yield batch;
+      if (errors.full) return;
+      if (batch.length >= batchSize) {
+        if (errors.count === 0) yield batch;
         batch = [];
       }
     }
-    if (!errors.full) take(reader.end());
+    take(reader.end());
   } catch (e) {
     if (e instanceof CsvSyntaxError) throw badRequest(`CSV syntax error: ${e.message}`, [{ path: `line[${e.line}]`, message: e.message }], 'invalid_csv');
     throw e;
   }
   if (header === null) csvHeader(format, undefined);
-  errors.throwIfAny((n) => `${n} invalid value(s) in the CSV`);
-  onRecords?.(seen);
-  if (batch.length) yield batch;
+  if (batch.length && errors.count === 0) yield batch;
 }
 
 const jsonPath = (kind: string) => (idx: number, field: string) => `${kind}[${idx}].${field}`;
 
-type Source = { json: unknown[] } | { csv: AsyncIterable<string> | string[] };
+export type FactsInput = { json: unknown[] } | { csv: AsyncIterable<string> | Iterable<string> };
 
-async function ingest<T>(
-  db: Database,
-  spec: FactSpec,
-  format: RowFormat<T>,
-  source: Source,
-  maxDate: LocalDate,
-  extra: Partial<UpsertOptions> = {},
-): Promise<UpsertResult> {
-  if ('json' in source) {
-    const rows = rowsFromJson(format, source.json, maxDate);
-    return upsertFacts(db, spec, [rows], { pathFor: jsonPath(format.kind), ...extra });
+async function ingest<T>(db: Database, spec: FactSpec, format: RowFormat<T>, input: FactsInput, maxDate: LocalDate): Promise<UpsertResult> {
+  if ('json' in input) {
+    const source: RowSource = (errors) => [rowsFromJson(format, input.json, maxDate, errors)];
+    return upsertFacts(db, spec, source, { pathFor: jsonPath(format.kind) });
   }
-  return upsertFacts(db, spec, rowsFromCsv(format, source.csv, maxDate), { pathFor: csvPath, ...extra });
+  return upsertFacts(db, spec, (errors) => rowsFromCsv(format, input.csv, maxDate, errors), { pathFor: csvPath });
 }
 
-export const ingestReports = (db: Database, source: Source, maxDate: LocalDate, extra?: Partial<UpsertOptions>) =>
-  ingest(db, REPORTS, reportFormat, source, maxDate, extra);
-
-export const ingestMetrics = (db: Database, source: Source, maxDate: LocalDate, extra?: Partial<UpsertOptions>) =>
-  ingest(db, METRICS, metricFormat, source, maxDate, extra);
+export const ingestReports = (db: Database, input: FactsInput, maxDate: LocalDate) => ingest(db, REPORTS, reportFormat, input, maxDate);
+export const ingestMetrics = (db: Database, input: FactsInput, maxDate: LocalDate) => ingest(db, METRICS, metricFormat, input, maxDate);

@@ -15,8 +15,34 @@ export type RowFormat<T> = {
   /** CSV cells that hold numbers (parsed before validation). */
   numeric: ReadonlySet<string>;
   schema: (maxDate: LocalDate) => z.ZodType<T>;
+  /**
+   * A fast acceptor for CSV rows (the bulk path): returns the row when it is certainly valid
+   * under `schema`, null when unsure — the schema then decides and explains. It must never
+   * accept what the schema rejects.
+   */
+  fastCsv: (header: string[], maxDate: LocalDate) => (fields: string[], idx: number) => StagedRow | null;
   stage: (idx: number, row: T) => StagedRow;
 };
+
+const SMALL_INT_RE = /^\d{1,9}$/;
+const DECIMAL_RE = /^-?\d{1,15}(\.\d{1,15})?$/;
+
+/** Dates repeat across rows: remember which strings were valid (bounded). */
+function dateChecker(maxDate: LocalDate): (text: string) => boolean {
+  const seen = new Map<string, boolean>();
+  return (text) => {
+    let ok = seen.get(text);
+    if (ok === undefined) {
+      ok = isLocalDate(text) && text <= maxDate;
+      if (seen.size < 100_000) seen.set(text, ok);
+    }
+    return ok;
+  };
+}
+
+function column(header: string[], name: string): number {
+  return header.indexOf(name);
+}
 
 export const areaCodeSchema = z
   .string({ error: 'must be an area code (string)' })
@@ -59,6 +85,22 @@ export const reportFormat: RowFormat<ReportRow> = {
       deaths: countSchema.nullable().optional(),
       source: z.string().max(200, 'must be at most 200 characters').nullable().optional(),
     }),
+  fastCsv: (header, maxDate) => {
+    const [ia, id, ic, iq, ix, is] = ['area', 'date', 'community_cases', 'quarantine_cases', 'deaths', 'source'].map((c) => column(header, c)) as [number, number, number, number, number, number];
+    const dateOk = dateChecker(maxDate);
+    return (f, idx) => {
+      const area = f[ia] as string;
+      const date = f[id] as string;
+      const cc = f[ic] as string;
+      const qc = f[iq] as string;
+      const deaths = ix < 0 ? '' : (f[ix] as string);
+      const source = is < 0 ? '' : (f[is] as string);
+      if (!AREA_CODE_RE.test(area) || !dateOk(date) || !SMALL_INT_RE.test(cc) || !SMALL_INT_RE.test(qc)) return null;
+      if (deaths !== '' && !SMALL_INT_RE.test(deaths)) return null;
+      if (source.length > 200) return null;
+      return { idx, area, cells: [date, Number(cc), Number(qc), deaths === '' ? null : Number(deaths), source === '' ? null : source] };
+    };
+  },
   stage: (idx, r) => ({
     idx,
     area: r.area,
@@ -86,5 +128,19 @@ export const metricFormat: RowFormat<MetricRow> = {
         const problem = spec?.check(row.value);
         if (problem) ctx.addIssue({ code: 'custom', path: ['value'], message: `${row.name} ${problem}` });
       }),
+  fastCsv: (header, maxDate) => {
+    const [ia, id, iname, iv] = ['area', 'date', 'name', 'value'].map((c) => column(header, c)) as [number, number, number, number];
+    const dateOk = dateChecker(maxDate);
+    return (f, idx) => {
+      const area = f[ia] as string;
+      const date = f[id] as string;
+      const name = f[iname] as string;
+      const text = f[iv] as string;
+      if (!AREA_CODE_RE.test(area) || !dateOk(date) || !METRIC_NAME_RE.test(name) || !DECIMAL_RE.test(text)) return null;
+      const value = Number(text);
+      if (KNOWN_METRICS[name]?.check(value)) return null;
+      return { idx, area, cells: [name, date, value] };
+    };
+  },
   stage: (idx, r) => ({ idx, area: r.area, cells: [r.name, r.date, r.value] }),
 };
