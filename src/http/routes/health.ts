@@ -4,6 +4,23 @@ import { AppContext } from '../context';
 
 export function healthRouter({ db }: AppContext): Router {
   const r = Router();
+  // The command-centre map will live here; until then, a map of the API.
+  r.get('/', (_req, res) => {
+    res.json({
+      service: 'zonerisk',
+      description: 'zone-level epidemic risk classification (Cấp 1–4)',
+      engine: db.mode,
+      links: {
+        health: '/health',
+        ready: '/ready',
+        areas: '/v1/areas?kind=commune',
+        area: '/v1/areas/{code}',
+        reports: '/v1/areas/{code}/reports?from=&to=',
+        metrics: '/v1/areas/{code}/metrics?name=',
+      },
+    });
+  });
+
   r.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
