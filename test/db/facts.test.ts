@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { addDays, LocalDate } from '../../src/domain/dates';
+import { AppError } from '../../src/errors';
 import { ingestReports } from '../../src/ingest/ingest';
 import { smallProvince } from '../helpers/fixtures';
 import { rowCounts, testContext } from '../helpers/context';
@@ -69,7 +70,8 @@ test('a duplicate far apart in a large file is found; nothing is written', async
   const before = await rowCounts(ctx.db);
   const rows = lines(30_000, 45_000);
   rows.push(rows[3] as string); // the same area and date as line 5
-  const err = await ingestReports(ctx.db, { csv: csv(rows) }, maxDate).catch((e: { details: unknown }) => e);
-  expect(err.details).toEqual([{ path: `line[${rows.length + 1}].date`, message: 'the same date for area C22 appears twice (also at line[5].date)' }]);
+  const err = await ingestReports(ctx.db, { csv: csv(rows) }, maxDate).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(AppError);
+  expect((err as AppError).details).toEqual([{ path: `line[${rows.length + 1}].date`, message: 'the same date for area C22 appears twice (also at line[5].date)' }]);
   expect(await rowCounts(ctx.db)).toEqual(before);
 });
