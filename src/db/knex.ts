@@ -1,5 +1,6 @@
 import knexFactory, { Knex } from 'knex';
 import pg from 'pg';
+import { log } from '../log';
 
 // Calendar dates stay strings ("YYYY-MM-DD"): a JS Date would attach a time zone to them.
 pg.types.setTypeParser(pg.types.builtins.DATE, (v: string) => v);
@@ -22,6 +23,13 @@ export function createKnex(opts: DbOptions): Knex {
     connection: { connectionString: opts.url, application_name: 'zonerisk' },
     pool: { min: 0, max: opts.embedded ? 1 : opts.poolMax, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: 30_000,
+    // knex logs through console by default; keep every line in our JSON log instead.
+    log: {
+      warn: (m: unknown) => log.warn('knex', { detail: String(m) }),
+      error: (m: unknown) => log.warn('knex', { detail: String(m) }),
+      debug: (m: unknown) => log.debug('knex', { detail: String(m) }),
+      deprecate: (m: unknown) => log.debug('knex deprecation', { detail: String(m) }),
+    },
   });
 }
 

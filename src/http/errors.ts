@@ -36,9 +36,11 @@ export function toAppError(err: unknown): AppError {
 
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const appError = toAppError(err);
-  if (appError.status >= 500) {
-    const e = err as Error;
+  const e = err as Error;
+  if (appError.status === 500) {
     log.error('request failed', { method: req.method, path: req.path, error: e?.message, stack: e?.stack });
+  } else if (appError.status > 500) {
+    log.warn('request not served', { method: req.method, path: req.path, status: appError.status, error: e?.message });
   }
   if (res.headersSent) {
     res.end();
