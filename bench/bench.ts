@@ -106,38 +106,56 @@ async function benchReports(db: Database, communes: string[]): Promise<void> {
     writeReportsCsv(fileB, communes, REPORT_ROWS, 1);
     const mb = (fs.statSync(fileA).size / 1e6).toFixed(1);
 
+    // Each timed step starts from a checkpoint, so that no step pays for another's WAL.
+    const checkpoint = () => db.knex.raw('CHECKPOINT');
+    const REPEAT = 3;
+
     // The floor: PostgreSQL's own COPY of the same file into a bare table, no checks.
-    await db.knex.raw('DROP TABLE IF EXISTS bench_bare');
-    await db.knex.raw('CREATE TABLE bench_bare (area text, date date, community_cases int, quarantine_cases int, deaths int, source text)');
     const client = new Client({ connectionString: benchUrl() });
     await client.connect();
-    const bare = await timed(async () => {
-      await pipeline(fs.createReadStream(fileA), client.query(copyFrom('COPY bench_bare FROM STDIN (FORMAT csv, HEADER true)')));
-    });
+    let bareMs = Infinity;
+    for (let i = 0; i < REPEAT; i++) {
+      await client.query('DROP TABLE IF EXISTS bench_bare');
+      await client.query('CREATE TABLE bench_bare (area text, date date, community_cases int, quarantine_cases int, deaths int, source text)');
+      await checkpoint();
+      const bare = await timed(() => pipeline(fs.createReadStream(fileA), client.query(copyFrom('COPY bench_bare FROM STDIN (FORMAT csv, HEADER true)'))));
+      bareMs = Math.min(bareMs, bare.ms);
+    }
+    await client.query('DROP TABLE bench_bare');
     await client.end();
-    await db.knex.raw('DROP TABLE bench_bare');
-    const bareRate = REPORT_ROWS / (bare.ms / 1000);
-    record(`reports: bare COPY of ${REPORT_ROWS.toLocaleString('en')} rows (${mb} MB), the floor`, `${(bare.ms / 1000).toFixed(2)} s = ${Math.round(bareRate).toLocaleString('en')} rows/s`);
+    const bareRate = REPORT_ROWS / (bareMs / 1000);
+    record(`reports: bare COPY of ${REPORT_ROWS.toLocaleString('en')} rows (${mb} MB), the floor`, `${(bareMs / 1000).toFixed(2)} s = ${Math.round(bareRate).toLocaleString('en')} rows/s (best of ${REPEAT})`);
 
-    const runs: [string, string][] = [
-      ['first load, all inserted', fileA],
-      ['same file again, all unchanged', fileA],
-      ['10% of rows corrected, revisions kept', fileB],
-    ];
-    for (const [label, file] of runs) {
+    const importOnce = async (file: string) => {
+      await checkpoint();
       const r = await timed(() => runCli(['import-reports', file]));
       if (r.value.code !== 0) throw new Error(`import-reports failed: ${r.value.err}`);
-      const rate = REPORT_ROWS / (r.ms / 1000);
+      return { ms: r.ms, out: r.value.out.trim() };
+    };
+    const report = (label: string, ms: number, out: string, runs: number) => {
+      const rate = REPORT_ROWS / (ms / 1000);
       const ratio = rate / bareRate;
-      const ok = rate >= 50_000 && ratio >= 0.3;
       record(
         `reports: zonerisk import-reports, ${label}`,
-        `${(r.ms / 1000).toFixed(2)} s = ${Math.round(rate).toLocaleString('en')} rows/s, ${ratio.toFixed(2)}× bare COPY`,
+        `${(ms / 1000).toFixed(2)} s = ${Math.round(rate).toLocaleString('en')} rows/s, ${ratio.toFixed(2)}× bare COPY${runs > 1 ? ` (best of ${runs})` : ''}`,
         '≥ 50,000 rows/s and ≥ 0.3× COPY',
-        ok,
+        rate >= 50_000 && ratio >= 0.3,
       );
-      console.log(`    cli: ${r.value.out.trim()}`);
+      console.log(`    ${out}`);
+    };
+
+    // First load into an empty table (the whole process, start to exit), best of REPEAT.
+    let first = { ms: Infinity, out: '' };
+    for (let i = 0; i < REPEAT; i++) {
+      await db.knex.raw('TRUNCATE reports, report_revisions');
+      const r = await importOnce(fileA);
+      if (r.ms < first.ms) first = r;
     }
+    report('first load, all inserted', first.ms, first.out, REPEAT);
+    const again = await importOnce(fileA);
+    report('same file again, all unchanged', again.ms, again.out, 1);
+    const corrected = await importOnce(fileB);
+    report('10% of rows corrected, revisions kept', corrected.ms, corrected.out, 1);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

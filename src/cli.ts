@@ -1,15 +1,20 @@
 import fs from 'node:fs';
 import { ConfigError, loadConfig, Config } from './config';
 import { Database, openDatabase } from './db/database';
-import { importAreas } from './db/areas';
 import { migrateLatest } from './db/migrate';
 import { isLocalDate, LocalDate, today } from './domain/dates';
 import { AppError } from './errors';
-import { areasFromFeatureCollection } from './http/routes/areas';
 import { ingestMetrics, ingestReports, latestAcceptedDate } from './ingest/ingest';
 import { log, setLogLevel } from './log';
-import { startService } from './server';
-import { seedDemo } from '../seeds';
+
+// Heavy modules (express, turf, PGlite, the seeds) load only for the commands that use
+// them: a cron job importing a CSV should not pay for the web server.
+const lazy = {
+  server: () => import('./server'),
+  seeds: () => import('../seeds'),
+  areas: () => import('./db/areas'),
+  areasHttp: () => import('./http/routes/areas'),
+};
 
 const USAGE = `usage: zonerisk <command> [options]
 
@@ -102,6 +107,7 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
   const [command, ...rest] = args;
   switch (command) {
     case 'serve': {
+      const { startService } = await lazy.server();
       const svc = await startService(config);
       const stop = async (signal: string) => {
         log.info('shutting down', { signal });
@@ -128,6 +134,7 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       if (endText !== undefined && !isLocalDate(endText)) throw new AppError(400, 'usage', '--end must be a date YYYY-MM-DD');
       const end = (endText as LocalDate | undefined) ?? today(config.reportingTimeZone);
       if (end > latestAcceptedDate(config.reportingTimeZone)) throw new AppError(400, 'usage', '--end must not be in the future');
+      const { seedDemo } = await lazy.seeds();
       const r = await withDatabase(open, config, (db) => seedDemo(db, end));
       io.out(
         `demo loaded: areas created ${r.areas.created}, updated ${r.areas.updated}, unchanged ${r.areas.unchanged}; ` +
@@ -140,6 +147,8 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       const file = rest[0];
       if (!file) throw new AppError(400, 'usage', 'import-areas needs a GeoJSON file');
       const started = Date.now();
+      const { areasFromFeatureCollection } = await lazy.areasHttp();
+      const { importAreas } = await lazy.areas();
       const areas = areasFromFeatureCollection(JSON.parse(fs.readFileSync(file, 'utf8')));
       const r = await withDatabase(open, config, (db) => importAreas(db.knex, areas));
       for (const w of r.warnings) io.err(`warning: ${w.message}`);

@@ -1,7 +1,6 @@
 import { Knex } from 'knex';
 import { Config } from '../config';
 import { createKnex } from './knex';
-import { startEmbedded, EmbeddedEngine } from './embedded';
 
 export type Database = {
   knex: Knex;
@@ -14,7 +13,9 @@ export type Database = {
 /** DATABASE_URL selects a real PostgreSQL+PostGIS; without it the embedded engine starts. */
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolMax'>): Promise<Database> {
   if (config.databaseUrl) return connectDatabase(config.databaseUrl, config.dbPoolMax, false);
-  const engine: EmbeddedEngine = await startEmbedded(config.dataDir);
+  // PGlite (WASM) loads only when the embedded engine is used.
+  const { startEmbedded } = await import('./embedded');
+  const engine = await startEmbedded(config.dataDir);
   const db = connectDatabase(engine.url, 1, true);
   return {
     ...db,

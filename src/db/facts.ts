@@ -10,7 +10,7 @@ import type { LocalDate } from '../domain/dates';
  * Daily facts per area (reports, metrics), upserted in bulk, all or nothing.
  *
  * Rows are validated and resolved (area code → id, duplicates) in Node as they stream in,
- * then applied in chunks of about 50,000 rows, each chunk written while the next is
+ * then applied in chunks of about 150,000 rows, each chunk written while the next is
  * parsed. A chunk none of whose keys can exist yet (an index probe says so) goes straight
  * into the table with COPY — the bulk-load case. Otherwise it is staged and one statement
  * inserts the new rows, archives and overwrites the changed ones (revision + 1) and leaves
@@ -43,7 +43,9 @@ export type UpsertOptions = { pathFor: (idx: number, field: string) => string };
 /** A row ready to write: `line` is its COPY text, newline included. */
 type Resolved = { id: number; date: string; cells: Cell[]; key: number; line: string };
 
-const CHUNK_ROWS = 50_000;
+type Span = { min: string; max: string; ids: Set<number> };
+
+const CHUNK_ROWS = 150_000;
 const INSERT_BATCH = 5_000;
 
 const COPY_SPECIAL = /[\\\t\n\r]/;
@@ -115,7 +117,7 @@ export class FactWriter {
 
 
   /** The chunk's date range and areas. */
-  private span(rows: Resolved[]): { min: string; max: string; ids: Set<number> } {
+  private span(rows: Resolved[]): Span {
     const ids = new Set<number>();
     let min = rows[0]?.date as string;
     let max = min;
@@ -129,8 +131,7 @@ export class FactWriter {
   }
 
   /** Could any row of the chunk exist already? (An index range probe, no rows read.) */
-  private async mayOverlap(rows: Resolved[]): Promise<boolean> {
-    const { min, max, ids } = this.span(rows);
+  private async mayOverlap({ min, max, ids }: Span): Promise<boolean> {
     const res = await this.trx.raw<{ rows: { found: boolean }[] }>(
       `SELECT EXISTS (SELECT 1 FROM ${this.spec.table} WHERE date BETWEEN ? AND ? AND area_id = ANY(?::int[])) AS found`,
       arrayBindings([min, max, [...ids]]),
@@ -172,7 +173,7 @@ export class FactWriter {
    * rows have their current version archived and are overwritten with revision + 1;
    * unchanged rows are left alone. (Every CTE sees the table as it was before the statement.)
    */
-  private async diffRows(rows: Resolved[], result: UpsertResult): Promise<void> {
+  private async diffRows(rows: Resolved[], { min, max }: Span, result: UpsertResult): Promise<void> {
     const { spec, trx } = this;
     const keys = spec.keys.map((k) => k.name);
     const vals = spec.values.map((v) => v.name);
@@ -185,13 +186,12 @@ export class FactWriter {
     }
     await this.insertRows(this.stage, rows);
     await trx.raw(`ANALYZE ${this.stage}`);
-    const { min, max } = this.span(rows);
     const on = ['area_id', ...keys].map((k) => `t.${k} = s.${k}`).join(' AND ');
     const list = (prefix: string, cols: string[]) => cols.map((c) => `${prefix}${c}`).join(', ');
     const res = await trx.raw<{ rows: { inserted: number; updated: number; earliest: string | null }[] }>(`
       WITH todo AS MATERIALIZED (
         SELECT s.*, t.area_id IS NOT NULL AS existed
-        FROM ${this.stage} s LEFT JOIN ${spec.table} t ON ${on} AND t.date BETWEEN '${min}' AND '${max}'
+        FROM ${this.stage} s LEFT JOIN ${spec.table} t ON ${on} AND t.date BETWEEN ?::date AND ?::date
         WHERE t.area_id IS NULL OR ROW(${list('t.', vals)}) IS DISTINCT FROM ROW(${list('s.', vals)})
       ),
       archived AS (
@@ -210,7 +210,9 @@ export class FactWriter {
         RETURNING date
       )
       SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM updated) AS updated,
-             (SELECT min(date) FROM (SELECT date FROM inserted UNION ALL SELECT date FROM updated) d)::text AS earliest`);
+             (SELECT min(date) FROM (SELECT date FROM inserted UNION ALL SELECT date FROM updated) d)::text AS earliest`,
+      [min, max],
+    );
     const r = res.rows[0] ?? { inserted: 0, updated: 0, earliest: null };
     result.inserted += r.inserted;
     result.updated += r.updated;
@@ -239,15 +241,16 @@ export class FactWriter {
   /** Writes one chunk: straight COPY into the table when none of its keys can exist yet. */
   async apply(rows: Resolved[], result: UpsertResult): Promise<void> {
     const started = Date.now();
-    if (await this.mayOverlap(rows)) {
-      await this.diffRows(rows, result);
+    const span = this.span(rows);
+    if (await this.mayOverlap(span)) {
+      await this.diffRows(rows, span, result);
       log.debug('chunk diffed', { table: this.spec.table, rows: rows.length, ms: Date.now() - started });
       return;
     }
     await this.insertRows(this.spec.table, rows);
     log.debug('chunk copied', { table: this.spec.table, rows: rows.length, ms: Date.now() - started });
     result.inserted += rows.length;
-    this.noteEarliest(result, this.span(rows).min as LocalDate);
+    this.noteEarliest(result, span.min as LocalDate);
   }
 }
 
