@@ -1,0 +1,24 @@
+/** The four epidemic levels (Cấp 1–4) and `unknown` where the data cannot support one. */
+export const LEVELS = ['green', 'yellow', 'orange', 'red'] as const;
+export type Level = (typeof LEVELS)[number];
+export type LevelOrUnknown = Level | 'unknown';
+
+export const LEVEL_INFO: Record<LevelOrUnknown, { number: number | null; vi: string; en: string; color: string }> = {
+  green: { number: 1, vi: 'Cấp 1 – Nguy cơ thấp', en: 'Level 1 – low risk (new normal)', color: '#2e9d48' },
+  yellow: { number: 2, vi: 'Cấp 2 – Nguy cơ trung bình', en: 'Level 2 – medium risk', color: '#f2c230' },
+  orange: { number: 3, vi: 'Cấp 3 – Nguy cơ cao', en: 'Level 3 – high risk', color: '#f07c1e' },
+  red: { number: 4, vi: 'Cấp 4 – Nguy cơ rất cao', en: 'Level 4 – very high risk', color: '#d7262b' },
+  unknown: { number: null, vi: 'Chưa đủ dữ liệu', en: 'not enough data', color: '#9e9e9e' },
+};
+
+export const levelNumber = (level: LevelOrUnknown): number | null => LEVEL_INFO[level].number;
+
+/** Moves a level up (positive) or down by `steps`, within green..red. */
+export function shiftLevel(level: Level, steps: number): Level {
+  const i = Math.min(LEVELS.length - 1, Math.max(0, LEVELS.indexOf(level) + steps));
+  return LEVELS[i] as Level;
+}
+
+export const levelIndex = (level: Level): number => LEVELS.indexOf(level);
+export const maxLevel = (a: Level, b: Level): Level => (levelIndex(a) >= levelIndex(b) ? a : b);
+export const minLevel = (a: Level, b: Level): Level => (levelIndex(a) <= levelIndex(b) ? a : b);
