@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import * as foundation from '../../migrations/20261123000001_foundation';
+import * as classification from '../../migrations/20261123000002_classification';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -7,7 +8,10 @@ type Migration = { name: string; module: Knex.Migration };
  * Migrations are TypeScript modules under migrations/, listed here so that they load the
  * same way under ts-jest, ts-node and the compiled build.
  */
-const migrations: Migration[] = [{ name: '20261123000001_foundation', module: foundation }];
+const migrations: Migration[] = [
+  { name: '20261123000001_foundation', module: foundation },
+  { name: '20261123000002_classification', module: classification },
+];
 
 const source: Knex.MigrationSource<Migration> = {
   getMigrations: async () => migrations,

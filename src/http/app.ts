@@ -4,6 +4,10 @@ import { errorHandler, notFoundHandler } from './errors';
 import { areasRouter } from './routes/areas';
 import { factsRouter } from './routes/facts';
 import { healthRouter } from './routes/health';
+import { commandRouter } from './routes/command';
+import { recomputeRouter } from './routes/recompute';
+import { ruleSetsRouter } from './routes/rulesets';
+import { zonesRouter } from './routes/zones';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -15,6 +19,10 @@ export function createApp(ctx: AppContext): Express {
   app.use(healthRouter(ctx));
   app.use(areasRouter(ctx));
   app.use(factsRouter(ctx));
+  app.use(ruleSetsRouter(ctx));
+  app.use(recomputeRouter(ctx));
+  app.use(zonesRouter(ctx));
+  app.use(commandRouter(ctx));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AREA_KINDS } from '../domain/areas';
-import { isLocalDate, LocalDate } from '../domain/dates';
+import { isLocalDate, LocalDate, today } from '../domain/dates';
 import { areaCodeSchema } from '../ingest/rows';
 
 /** Request schemas at the HTTP edge. */
@@ -70,3 +70,44 @@ export const featureSchema = z.object({
 
 export const reportsBody = z.strictObject({ reports: z.array(z.unknown(), { error: 'must be an array' }) });
 export const metricsBody = z.strictObject({ metrics: z.array(z.unknown(), { error: 'must be an array' }) });
+
+export const ruleSetIdParam = z.string().regex(/^[A-Za-z0-9._-]{1,80}@[0-9]{1,6}$/, 'must be a rule set id such as vn-moh-4800-2021@1');
+
+export const dateQuery = z.object({ date: z.preprocess(oneValue, queryDate).optional() }).loose();
+
+/** Reads of levels: which day, known when, published or latest. */
+export const levelsQuery = z.strictObject({
+  date: z.preprocess(oneValue, queryDate).optional(),
+  as_of: z
+    .preprocess(oneValue, z.string().refine((s) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}T/.test(s), 'must be an ISO timestamp such as 2021-10-20T08:00:00Z'))
+    .optional(),
+  version: z.preprocess(oneValue, z.enum(['published', 'latest'])).default('latest'),
+  kind: z.preprocess(oneValue, z.enum(AREA_KINDS)).optional(),
+  parent: z.preprocess(oneValue, areaCodeSchema).optional(),
+  level: z.preprocess(oneValue, z.enum(['green', 'yellow', 'orange', 'red', 'unknown'])).optional(),
+  from: z.preprocess(oneValue, queryDate).optional(),
+  to: z.preprocess(oneValue, queryDate).optional(),
+  since: z.preprocess(oneValue, queryDate).optional(),
+  until: z.preprocess(oneValue, queryDate).optional(),
+});
+export type LevelsQuery = z.infer<typeof levelsQuery>;
+
+export function todayIn(config: { reportingTimeZone: string }): LocalDate {
+  return today(config.reportingTimeZone);
+}
+
+export const recomputeBody = z.union([
+  z.strictObject({ date: queryDate }),
+  z.strictObject({ from: queryDate, to: queryDate }).refine((b) => b.from <= b.to, { message: 'from must not be after to', path: ['from'] }),
+], { error: 'must be {"date": "YYYY-MM-DD"} or {"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}' });
+
+export const overrideBody = z.strictObject({
+  level: z.enum(['green', 'yellow', 'orange', 'red'], { error: 'must be green, yellow, orange or red' }),
+  reason: z.string().trim().min(1, 'must not be empty').max(1000),
+  from: queryDate,
+  until: queryDate.optional(),
+  note: z.string().max(2000).optional(),
+  author: z.string().max(200).optional(),
+}).refine((b) => !b.until || b.from <= b.until, { message: 'until must not be before from', path: ['until'] });
+
+export const publicationBody = z.strictObject({ date: queryDate, note: z.string().max(2000).optional() });

@@ -21,7 +21,9 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
     app,
     config,
     async reset() {
-      await db.knex.raw('TRUNCATE areas, reports, report_revisions, metrics, metric_revisions RESTART IDENTITY CASCADE');
+      await db.knex.raw(
+        'TRUNCATE areas, reports, report_revisions, metrics, metric_revisions, rule_sets, rule_set_activations, jobs, zone_levels, overrides, publications RESTART IDENTITY CASCADE',
+      );
     },
     close: () => db.close(),
   };

@@ -29,11 +29,11 @@ describe('health and readiness', () => {
   });
 
   test('/ready is 503 while migrations are pending', async () => {
-    await ctx.db.knex('knex_migrations').update({ name: 'renamed_for_test' });
+    await ctx.db.knex('knex_migrations').where({ name: '20261123000001_foundation' }).update({ name: 'renamed_for_test' });
     try {
       expect((await request(ctx.app).get('/ready').expect(503)).body).toMatchObject({ migrations: 'pending' });
     } finally {
-      await ctx.db.knex('knex_migrations').update({ name: '20261123000001_foundation' });
+      await ctx.db.knex('knex_migrations').where({ name: 'renamed_for_test' }).update({ name: '20261123000001_foundation' });
     }
   });
 

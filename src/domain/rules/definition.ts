@@ -115,7 +115,9 @@ export type Persistence = z.infer<typeof persistenceSchema>;
 
 export const ruleSetSchema = z
   .strictObject({
-    name: z.string().trim().min(1).max(200),
+    /** A slug: versions of one rule set share it; ids are `<name>@<version>`. */
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/, 'must be 1–80 characters from A-Z a-z 0-9 . _ -'),
+    title: z.string().max(200).optional(),
     description: z.string().max(4000).optional(),
     source: z.string().max(1000).optional(),
     effective_from: z

@@ -1,0 +1,96 @@
+import { Knex } from 'knex';
+
+/**
+ * Classification: versioned rule sets, recomputation jobs and the append-only level store.
+ *
+ * zone_levels is bitemporal: `date` is the day a level applies to, `computed_at` when it was
+ * computed. Nothing is updated in place: "the level on day D as known at time T" is the
+ * latest row for D with computed_at ≤ T. A row is only written when something changed.
+ */
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw(`
+    CREATE TABLE rule_sets (
+      id             text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9._-]{1,80}@[0-9]{1,6}$'),
+      name           text NOT NULL CHECK (name ~ '^[A-Za-z0-9._-]{1,80}$'),
+      version        integer NOT NULL CHECK (version >= 1),
+      definition     jsonb NOT NULL,
+      effective_from date,
+      preset         text,
+      created_at     timestamptz NOT NULL DEFAULT now(),
+      UNIQUE (name, version)
+    )`);
+  // The active set is the latest activation; earlier ones stay as the record.
+  await knex.raw(`
+    CREATE TABLE rule_set_activations (
+      id           integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      rule_set_id  text NOT NULL REFERENCES rule_sets (id),
+      activated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+    )`);
+  await knex.raw(`
+    CREATE TABLE jobs (
+      id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      kind        text NOT NULL CHECK (kind IN ('recompute')),
+      params      jsonb NOT NULL,
+      status      text NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
+      created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+      started_at  timestamptz,
+      finished_at timestamptz,
+      days        integer NOT NULL DEFAULT 0,
+      days_done   integer NOT NULL DEFAULT 0,
+      areas       integer NOT NULL DEFAULT 0,
+      changed     integer NOT NULL DEFAULT 0,
+      written     integer NOT NULL DEFAULT 0,
+      error       text
+    )`);
+  await knex.raw(`
+    CREATE TABLE zone_levels (
+      id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      area_id      integer NOT NULL REFERENCES areas (id),
+      date         date NOT NULL,
+      level        text NOT NULL CHECK (level IN ('green', 'yellow', 'orange', 'red', 'unknown')),
+      raw_level    text NOT NULL CHECK (raw_level IN ('green', 'yellow', 'orange', 'red', 'unknown')),
+      reason       text,
+      since        date,
+      rule_set_id  text NOT NULL REFERENCES rule_sets (id),
+      -- the metric values the rule set was given; the explanation is re-derived from them
+      -- (the engine is pure and rule sets are immutable), which keeps the store compact
+      inputs       jsonb NOT NULL,
+      -- for roll-up levels: how many children were at each level
+      children     jsonb,
+      pending      jsonb,
+      persistence  jsonb,
+      -- one instant per recomputed day (its transaction's), so a day is seen whole or not at all
+      computed_at  timestamptz NOT NULL DEFAULT now(),
+      job_id       bigint REFERENCES jobs (id)
+    )`);
+  await knex.raw('CREATE INDEX zone_levels_date_area_time ON zone_levels (date, area_id, computed_at DESC)');
+  await knex.raw('CREATE INDEX zone_levels_area_date ON zone_levels (area_id, date)');
+
+  await knex.raw(`
+    CREATE TABLE overrides (
+      id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      area_id     integer NOT NULL REFERENCES areas (id),
+      level       text NOT NULL CHECK (level IN ('green', 'yellow', 'orange', 'red')),
+      reason      text NOT NULL CHECK (length(reason) BETWEEN 1 AND 1000),
+      note        text CHECK (length(note) <= 2000),
+      author      text,
+      date_from   date NOT NULL,
+      date_until  date CHECK (date_until >= date_from),
+      created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+      ended_at    timestamptz
+    )`);
+  await knex.raw('CREATE INDEX overrides_area ON overrides (area_id, date_from)');
+
+  await knex.raw(`
+    CREATE TABLE publications (
+      id           integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      date         date NOT NULL,
+      published_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+      note         text CHECK (length(note) <= 2000)
+    )`);
+  await knex.raw('CREATE INDEX publications_date ON publications (date, published_at DESC)');
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.raw('DROP TABLE IF EXISTS publications, overrides, zone_levels, jobs, rule_set_activations, rule_sets');
+}

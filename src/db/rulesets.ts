@@ -1,0 +1,93 @@
+import { Knex } from 'knex';
+import { RuleSet } from '../domain/rules/definition';
+import { PRESET_INPUTS, PRESETS } from '../domain/rules/presets';
+import { notFound, unprocessable } from '../errors';
+
+export type RuleSetSummary = {
+  id: string;
+  name: string;
+  version: number;
+  active: boolean;
+  effective_from: string | null;
+  preset: string | null;
+  created_at: string;
+};
+
+export type StoredRuleSet = RuleSetSummary & { definition: RuleSet };
+
+type Row = { id: string; name: string; version: number; definition: RuleSet; effective_from: string | null; preset: string | null; created_at: Date };
+
+async function activeId(knex: Knex): Promise<string | null> {
+  const row = await knex('rule_set_activations').orderBy('id', 'desc').first<{ rule_set_id: string } | undefined>('rule_set_id');
+  return row?.rule_set_id ?? null;
+}
+
+function summary(r: Row, active: string | null): RuleSetSummary {
+  return { id: r.id, name: r.name, version: r.version, active: r.id === active, effective_from: r.effective_from, preset: r.preset, created_at: r.created_at.toISOString() };
+}
+
+export async function listRuleSets(knex: Knex): Promise<RuleSetSummary[]> {
+  const active = await activeId(knex);
+  const rows = (await knex('rule_sets').orderBy([{ column: 'name' }, { column: 'version' }])) as Row[];
+  return rows.map((r) => summary(r, active));
+}
+
+export async function getRuleSet(knex: Knex, id: string): Promise<StoredRuleSet> {
+  const row = (await knex('rule_sets').where({ id }).first()) as Row | undefined;
+  if (!row) throw notFound(`no rule set has id ${id}`);
+  return { ...summary(row, await activeId(knex)), definition: row.definition };
+}
+
+/**
+ * Stores a definition as the next version of its name. Definitions are immutable; sending
+ * one identical to the latest version of its name returns that version (created: false).
+ */
+export async function createRuleSet(knex: Knex, def: RuleSet, preset: string | null = null): Promise<{ rule_set: StoredRuleSet; created: boolean }> {
+  return knex.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`zonerisk:rule_set:${def.name}`]);
+    const latest = (await trx('rule_sets').where({ name: def.name }).orderBy('version', 'desc').first()) as Row | undefined;
+    const same = latest
+      ? ((await trx.raw<{ rows: { same: boolean }[] }>('SELECT definition = ?::jsonb AS same FROM rule_sets WHERE id = ?', [JSON.stringify(def), latest.id])).rows[0]?.same ?? false)
+      : false;
+    if (latest && same) {
+      return { rule_set: { ...summary(latest, await activeId(trx)), definition: latest.definition }, created: false };
+    }
+    const version = (latest?.version ?? 0) + 1;
+    const [row] = (await trx('rule_sets')
+      .insert({ id: `${def.name}@${version}`, name: def.name, version, definition: JSON.stringify(def), effective_from: def.effective_from ?? null, preset })
+      .returning('*')) as Row[];
+    return { rule_set: { ...summary(row as Row, await activeId(trx)), definition: (row as Row).definition }, created: true };
+  });
+}
+
+export async function createFromPreset(knex: Knex, presetId: string): Promise<{ rule_set: StoredRuleSet; created: boolean }> {
+  const def = PRESETS[presetId];
+  if (!def) {
+    throw unprocessable(`unknown preset ${presetId}`, [{ path: 'preset', message: `must be one of ${Object.keys(PRESETS).join(', ')}` }], 'unknown_preset');
+  }
+  return createRuleSet(knex, def, presetId);
+}
+
+export async function activateRuleSet(knex: Knex, id: string): Promise<StoredRuleSet> {
+  await getRuleSet(knex, id);
+  await knex('rule_set_activations').insert({ rule_set_id: id });
+  return getRuleSet(knex, id);
+}
+
+/** The set recomputation uses; null before any activation. */
+export async function activeRuleSet(knex: Knex): Promise<StoredRuleSet | null> {
+  const id = await activeId(knex);
+  return id ? getRuleSet(knex, id) : null;
+}
+
+export function presetList(): { id: string; name: string; title: string | null; description: string | null; source: string | null; effective_from: string | null; definition: unknown }[] {
+  return Object.entries(PRESETS).map(([id, def]) => ({
+    id,
+    name: def.name,
+    title: def.title ?? null,
+    description: def.description ?? null,
+    source: def.source ?? null,
+    effective_from: def.effective_from ?? null,
+    definition: PRESET_INPUTS[id],
+  }));
+}

@@ -1,0 +1,245 @@
+import { Knex } from 'knex';
+import { AreaKind } from '../domain/areas';
+import { dateRange, LocalDate } from '../domain/dates';
+import { LevelOrUnknown, levelIndex, levelNumber } from '../domain/levels';
+import { classify, ExplanationStep, Inputs } from '../domain/rules/engine';
+import { RuleSet } from '../domain/rules/definition';
+import { notFound } from '../errors';
+import { childList } from '../jobs/recompute';
+
+/**
+ * Reading levels. Every read names a date and a point in time (`asOf`): the level of an
+ * area on that date is its latest stored row computed at or before that time, unless a
+ * command-centre override known at that time covers the date — overrides always win.
+ */
+export type Override = {
+  id: number;
+  level: LevelOrUnknown;
+  reason: string;
+  note: string | null;
+  author: string | null;
+  from: LocalDate;
+  until: LocalDate | null;
+  created_at: string;
+};
+
+export type ZoneFilter = {
+  kind?: AreaKind | undefined;
+  /** direct children of this area */
+  parent?: string | undefined;
+  /** all descendants of this area */
+  within?: string | undefined;
+  level?: LevelOrUnknown | undefined;
+  code?: string | undefined;
+};
+
+const WITHIN_SQL = `a.id IN (WITH RECURSIVE d AS (
+    SELECT c.id FROM areas c JOIN areas top ON c.parent_id = top.id WHERE top.code = ?
+    UNION ALL SELECT c.id FROM areas c JOIN d ON c.parent_id = d.id) SELECT id FROM d)`;
+
+export type ZoneRow = {
+  area_id: number;
+  code: string;
+  name: string;
+  kind: AreaKind;
+  parent: string | null;
+  population: number | null;
+  level: LevelOrUnknown;
+  level_number: number | null;
+  since: LocalDate | null;
+  rule_set: string | null;
+  reason: string | null;
+  computed_level: LevelOrUnknown;
+  override: Override | null;
+  inputs: Inputs | null;
+  children: Record<string, number> | null;
+  pending: unknown;
+  computed_at: string | null;
+};
+
+type Raw = Omit<ZoneRow, 'level' | 'level_number' | 'override' | 'computed_level' | 'computed_at'> & {
+  computed_level: LevelOrUnknown | null;
+  computed_at: Date | null;
+  o_id: number | null;
+  o_level: LevelOrUnknown | null;
+  o_reason: string | null;
+  o_note: string | null;
+  o_author: string | null;
+  o_from: LocalDate | null;
+  o_until: LocalDate | null;
+  o_created_at: Date | null;
+};
+
+/** `asOf` null means "everything known now". */
+export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, filter: ZoneFilter = {}): Promise<ZoneRow[]> {
+  const asOfSql = asOf ? '?::timestamptz' : "'infinity'::timestamptz";
+  const asOfBind = asOf ? [asOf.toISOString()] : [];
+  const where: string[] = [];
+  const binds: unknown[] = [];
+  if (filter.kind) {
+    where.push('a.kind = ?');
+    binds.push(filter.kind);
+  }
+  if (filter.parent) {
+    where.push('p.code = ?');
+    binds.push(filter.parent);
+  }
+  if (filter.code) {
+    where.push('a.code = ?');
+    binds.push(filter.code);
+  }
+  if (filter.within) {
+    where.push(WITHIN_SQL);
+    binds.push(filter.within);
+  }
+  const res = await knex.raw<{ rows: Raw[] }>(
+    `WITH z AS (
+       SELECT DISTINCT ON (area_id) area_id, level, since::text AS since, rule_set_id, reason, inputs, children, pending, computed_at
+       FROM zone_levels WHERE date = ?::date AND computed_at <= ${asOfSql}
+       ORDER BY area_id, computed_at DESC
+     ),
+     o AS (
+       SELECT DISTINCT ON (area_id) * FROM overrides
+       WHERE date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date)
+         AND created_at <= ${asOfSql} AND (ended_at IS NULL OR ended_at > ${asOfSql})
+       ORDER BY area_id, created_at DESC
+     )
+     SELECT a.id AS area_id, a.code, a.name, a.kind, p.code AS parent, a.population,
+            z.level AS computed_level, z.since, z.rule_set_id AS rule_set, z.reason, z.inputs, z.children, z.pending, z.computed_at,
+            o.id AS o_id, o.level AS o_level, o.reason AS o_reason, o.note AS o_note, o.author AS o_author,
+            o.date_from::text AS o_from, o.date_until::text AS o_until, o.created_at AS o_created_at
+     FROM areas a
+     LEFT JOIN areas p ON p.id = a.parent_id
+     LEFT JOIN z ON z.area_id = a.id
+     LEFT JOIN o ON o.area_id = a.id
+     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY a.code`,
+    [date, ...asOfBind, date, date, ...asOfBind, ...asOfBind, ...binds] as Knex.RawBinding[],
+  );
+  const rows = res.rows.map(toZone);
+  return filter.level ? rows.filter((r) => r.level === filter.level) : rows;
+}
+
+function toZone(r: Raw): ZoneRow {
+  const override: Override | null =
+    r.o_id === null
+      ? null
+      : {
+          id: Number(r.o_id),
+          level: r.o_level as LevelOrUnknown,
+          reason: r.o_reason as string,
+          note: r.o_note,
+          author: r.o_author,
+          from: r.o_from as LocalDate,
+          until: r.o_until,
+          created_at: (r.o_created_at as Date).toISOString(),
+        };
+  const computed = r.computed_level ?? 'unknown';
+  const level = override?.level ?? computed;
+  return {
+    area_id: r.area_id,
+    code: r.code,
+    name: r.name,
+    kind: r.kind,
+    parent: r.parent,
+    population: r.population,
+    level,
+    level_number: levelNumber(level),
+    since: override ? override.from : r.since,
+    rule_set: r.rule_set,
+    reason: r.computed_level === null ? 'not_computed' : r.reason,
+    computed_level: computed,
+    override,
+    inputs: r.inputs,
+    children: r.children,
+    pending: r.pending,
+    computed_at: r.computed_at?.toISOString() ?? null,
+  };
+}
+
+export async function zoneOn(knex: Knex, code: string, date: LocalDate, asOf: Date | null): Promise<ZoneRow> {
+  const [row] = await zonesOn(knex, date, asOf, { code });
+  if (!row) throw notFound(`no area has code ${code}`);
+  return row;
+}
+
+/** Re-derives the explanation of a stored level (the engine is pure, rule sets immutable). */
+export function explain(ruleSet: RuleSet, zone: ZoneRow): ExplanationStep[] {
+  if (!zone.inputs) return [];
+  return classify(ruleSet, zone.kind, zone.inputs, childList(zone.children)).explanation;
+}
+
+export type Day = { date: LocalDate; level: LevelOrUnknown; reason: string | null; override: boolean };
+export type Flip = { date: LocalDate; from: LevelOrUnknown; to: LevelOrUnknown; reason: string };
+
+/** Effective levels of the filtered areas for every day in [from, to], as known at `asOf`. */
+export async function series(knex: Knex, from: LocalDate, to: LocalDate, asOf: Date | null, filter: ZoneFilter) {
+  const asOfSql = asOf ? '?::timestamptz' : "'infinity'::timestamptz";
+  const asOfBind = asOf ? [asOf.toISOString()] : [];
+  const where: string[] = [];
+  const binds: unknown[] = [];
+  if (filter.kind) {
+    where.push('a.kind = ?');
+    binds.push(filter.kind);
+  }
+  if (filter.parent) {
+    where.push('a.parent_id = (SELECT id FROM areas WHERE code = ?)');
+    binds.push(filter.parent);
+  }
+  if (filter.code) {
+    where.push('a.code = ?');
+    binds.push(filter.code);
+  }
+  if (filter.within) {
+    where.push(WITHIN_SQL);
+    binds.push(filter.within);
+  }
+  const areas = (await knex.raw<{ rows: { id: number; code: string; name: string; kind: AreaKind; population: number | null }[] }>(
+    `SELECT a.id, a.code, a.name, a.kind, a.population FROM areas a ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.code`,
+    binds as Knex.RawBinding[],
+  )).rows;
+  const ids = areas.map((a) => a.id);
+  const levels = await knex.raw<{ rows: { area_id: number; date: LocalDate; level: LevelOrUnknown; reason: string | null }[] }>(
+    `SELECT DISTINCT ON (area_id, date) area_id, date::text AS date, level, reason
+     FROM zone_levels WHERE area_id = ANY(?::int[]) AND date BETWEEN ?::date AND ?::date AND computed_at <= ${asOfSql}
+     ORDER BY area_id, date, computed_at DESC`,
+    [ids, from, to, ...asOfBind] as unknown as Knex.RawBinding[],
+  );
+  const overrides = await knex.raw<{ rows: { area_id: number; level: LevelOrUnknown; reason: string; date_from: LocalDate; date_until: LocalDate | null; created_at: Date }[] }>(
+    `SELECT area_id, level, reason, date_from::text AS date_from, date_until::text AS date_until, created_at FROM overrides
+     WHERE area_id = ANY(?::int[]) AND date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date)
+       AND created_at <= ${asOfSql} AND (ended_at IS NULL OR ended_at > ${asOfSql})
+     ORDER BY created_at`,
+    [ids, to, from, ...asOfBind, ...asOfBind] as unknown as Knex.RawBinding[],
+  );
+  const stored = new Map<string, { level: LevelOrUnknown; reason: string | null }>();
+  for (const r of levels.rows) stored.set(`${r.area_id}|${r.date}`, r);
+  const days = dateRange(from, to);
+  const out = new Map<number, Day[]>();
+  for (const a of areas) {
+    const own = overrides.rows.filter((o) => o.area_id === a.id);
+    out.set(
+      a.id,
+      days.map((date) => {
+        const o = [...own].reverse().find((x) => x.date_from <= date && (x.date_until === null || x.date_until >= date));
+        if (o) return { date, level: o.level, reason: `override: ${o.reason}`, override: true };
+        const s = stored.get(`${a.id}|${date}`);
+        return { date, level: s?.level ?? 'unknown', reason: s ? s.reason : 'not_computed', override: false };
+      }),
+    );
+  }
+  return { areas, days: out };
+}
+
+export function flips(days: Day[]): Flip[] {
+  const out: Flip[] = [];
+  for (let i = 1; i < days.length; i++) {
+    const a = days[i - 1] as Day;
+    const b = days[i] as Day;
+    if (a.level === b.level) continue;
+    const direction = a.level === 'unknown' || b.level === 'unknown' ? 'changed' : levelIndex(b.level) > levelIndex(a.level) ? 'escalated' : 'de-escalated';
+    const why = b.override ? (b.reason as string) : a.override ? 'override ended' : b.reason ? `${direction}: ${b.reason}` : `${direction} under the rules`;
+    out.push({ date: b.date, from: a.level, to: b.level, reason: why });
+  }
+  return out;
+}

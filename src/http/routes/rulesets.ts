@@ -1,0 +1,73 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { buildAreaTree, computeInputs } from '../../db/inputs';
+import { activateRuleSet, createFromPreset, createRuleSet, getRuleSet, listRuleSets, presetList } from '../../db/rulesets';
+import { zonesOn } from '../../db/zones';
+import { classify } from '../../domain/rules/engine';
+import { parseRuleSet } from '../../domain/rules/definition';
+import { unprocessable } from '../../errors';
+import { kindRank } from '../../domain/areas';
+import { LevelOrUnknown } from '../../domain/levels';
+import { AppContext } from '../context';
+import { accepts } from '../errors';
+import { dateQuery, ruleSetIdParam, todayIn } from '../schemas';
+import { parseQuery } from '../validation';
+
+/** Versioned, immutable rule sets; one active at a time; dry-run previews. */
+export function ruleSetsRouter({ db, config }: AppContext): Router {
+  const r = Router();
+
+  r.get('/v1/rule-sets', async (_req, res) => {
+    res.json({ items: await listRuleSets(db.knex) });
+  });
+
+  r.get('/v1/rule-sets/presets', (_req, res) => {
+    res.json({ items: presetList() });
+  });
+
+  r.get('/v1/rule-sets/:id', async (req, res) => {
+    res.json(await getRuleSet(db.knex, parseQuery(ruleSetIdParam, req.params.id)));
+  });
+
+  r.post('/v1/rule-sets', accepts('application/json'), async (req, res) => {
+    const body: unknown = req.body;
+    const preset = z.object({ preset: z.string() }).strict().safeParse(body);
+    let out;
+    if (preset.success) out = await createFromPreset(db.knex, preset.data.preset);
+    else {
+      const parsed = parseRuleSet(body);
+      if (!parsed.ok) throw unprocessable('the rule set is not valid; nothing was stored', parsed.issues, 'invalid_rule_set');
+      out = await createRuleSet(db.knex, parsed.value);
+    }
+    res.status(out.created ? 201 : 200).json({ ...out.rule_set, created: out.created });
+  });
+
+  r.post('/v1/rule-sets/:id/activate', async (req, res) => {
+    res.json(await activateRuleSet(db.knex, parseQuery(ruleSetIdParam, req.params.id)));
+  });
+
+  // What the levels on a date would be under this set, against the stored ones; writes nothing.
+  r.post('/v1/rule-sets/:id/preview', async (req, res) => {
+    const rs = await getRuleSet(db.knex, parseQuery(ruleSetIdParam, req.params.id));
+    const date = parseQuery(dateQuery, req.query).date ?? todayIn(config);
+    const result = await db.knex.transaction(async (trx) => {
+      const areas = await buildAreaTree(trx);
+      const inputs = await computeInputs(trx, rs.definition, date, areas);
+      const current = new Map((await zonesOn(trx, date, null)).map((z) => [z.area_id, z]));
+      const children = new Map<number, LevelOrUnknown[]>();
+      const items = [];
+      for (const a of [...areas].sort((x, y) => kindRank(y.kind) - kindRank(x.kind) || x.id - y.id)) {
+        const c = classify(rs.definition, a.kind, inputs.get(a.id) ?? {}, children.get(a.id) ?? []);
+        if (a.parent_id !== null) children.set(a.parent_id, [...(children.get(a.parent_id) ?? []), c.level]);
+        const now = current.get(a.id);
+        items.push({ code: a.code, kind: a.kind, level: c.level, reason: c.reason, current: now?.level ?? 'unknown', changed: (now?.level ?? 'unknown') !== c.level });
+      }
+      return items; // only temporary tables were written, and they go with the transaction
+    });
+    const items = result;
+    items.sort((a, b) => a.code.localeCompare(b.code));
+    res.json({ rule_set: { id: rs.id, name: rs.name, version: rs.version }, date, areas: items.length, changed: items.filter((i) => i.changed).length, items });
+  });
+
+  return r;
+}

@@ -1,0 +1,180 @@
+import { Knex } from 'knex';
+import { Database } from '../db/database';
+import { lockKey } from '../db/facts';
+import { AreaNode, buildAreaTree, computeInputs } from '../db/inputs';
+import { activeRuleSet, StoredRuleSet } from '../db/rulesets';
+import { kindRank } from '../domain/areas';
+import { addDays, dateRange, LocalDate } from '../domain/dates';
+import { LEVELS, LevelOrUnknown } from '../domain/levels';
+import { classify, ChildLevels, Inputs } from '../domain/rules/engine';
+import { PersistenceState, step as persistenceStep } from '../domain/rules/persistence';
+import { AppError } from '../errors';
+import { log } from '../log';
+
+/**
+ * Daily recomputation: for one date, every area's level from the active rule set. Each day
+ * is one transaction (it is stored whole or not at all); concurrent runs are serialised
+ * with an advisory lock; a row is written only where something changed, so running it
+ * again writes nothing.
+ */
+export const RECOMPUTE_LOCK = lockKey('zonerisk:recompute');
+
+export type DayResult = { date: LocalDate; areas: number; written: number; changed: number };
+
+type Previous = { level: LevelOrUnknown; since: LocalDate | null; persistence: PersistenceState };
+
+export function childCounts(levels: ChildLevels): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of [...LEVELS, 'unknown'] as const) {
+    const n = levels.filter((x) => x === l).length;
+    if (n) out[l] = n;
+  }
+  return out;
+}
+
+export function childList(counts: Record<string, number> | null): ChildLevels {
+  if (!counts) return [];
+  return Object.entries(counts).flatMap(([l, n]) => Array<LevelOrUnknown>(n).fill(l as LevelOrUnknown));
+}
+
+async function previousDay(trx: Knex.Transaction, date: LocalDate): Promise<Map<number, Previous>> {
+  const res = await trx.raw<{ rows: ({ area_id: number } & Previous)[] }>(
+    `SELECT DISTINCT ON (area_id) area_id, level, since::text AS since, persistence
+     FROM zone_levels WHERE date = ? ORDER BY area_id, computed_at DESC`,
+    [addDays(date, -1)],
+  );
+  return new Map(res.rows.map((r) => [r.area_id, r]));
+}
+
+/** Classifies every area for `date` (children before parents, for roll-ups). Pure apart from the reads. */
+function classifyAll(rs: StoredRuleSet, date: LocalDate, areas: AreaNode[], inputs: Map<number, Inputs>, prev: Map<number, Previous>) {
+  const order = [...areas].sort((a, b) => kindRank(b.kind) - kindRank(a.kind) || a.id - b.id);
+  const children = new Map<number, LevelOrUnknown[]>();
+  const rows: Record<string, unknown>[] = [];
+  for (const a of order) {
+    const kids = children.get(a.id) ?? [];
+    const usesRollup = rs.definition.levels.find((g) => g.kinds.includes(a.kind))?.steps.some((s) => s.type === 'rollup') ?? false;
+    const c = classify(rs.definition, a.kind, inputs.get(a.id) ?? {}, kids);
+    const before = prev.get(a.id);
+    const p = persistenceStep(before?.persistence ?? null, date, c.level, rs.definition.persistence);
+    const level = p.day.level;
+    const since = before && before.level === level ? (before.since ?? date) : date;
+    if (a.parent_id !== null) {
+      const list = children.get(a.parent_id) ?? [];
+      list.push(level);
+      children.set(a.parent_id, list);
+    }
+    rows.push({
+      area_id: a.id,
+      level,
+      raw_level: c.level,
+      reason: c.reason,
+      since,
+      inputs: inputs.get(a.id) ?? {},
+      children: usesRollup ? childCounts(kids) : null,
+      pending: p.day.pending,
+      persistence: p.state,
+    });
+  }
+  return rows;
+}
+
+export async function recomputeDay(db: Database, date: LocalDate, jobId: number | null = null): Promise<DayResult> {
+  return db.knex.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(?)', [RECOMPUTE_LOCK]);
+    const rs = await activeRuleSet(trx);
+    if (!rs) throw new AppError(409, 'no_active_rule_set', 'no rule set is active: activate one with POST /v1/rule-sets/{id}/activate');
+    const areas = await buildAreaTree(trx);
+    const inputs = await computeInputs(trx, rs.definition, date, areas);
+    const rows = classifyAll(rs, date, areas, inputs, await previousDay(trx, date));
+    const res = await trx.raw<{ rows: { written: number; changed: number }[] }>(
+      `WITH n AS (
+         SELECT * FROM jsonb_to_recordset(?::jsonb) AS n(area_id int, level text, raw_level text, reason text, since date,
+                                                        inputs jsonb, children jsonb, pending jsonb, persistence jsonb)
+       ),
+       cur AS (
+         SELECT DISTINCT ON (z.area_id) z.area_id, z.level, z.raw_level, z.reason, z.since, z.rule_set_id, z.inputs, z.children, z.pending
+         FROM zone_levels z WHERE z.date = ? ORDER BY z.area_id, z.computed_at DESC
+       ),
+       ins AS (
+         INSERT INTO zone_levels (area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id)
+         SELECT n.area_id, ?::date, n.level, n.raw_level, n.reason, n.since, ?, n.inputs, n.children, n.pending, n.persistence, ?
+         FROM n LEFT JOIN cur c ON c.area_id = n.area_id
+         WHERE c.area_id IS NULL
+            OR ROW(c.level, c.raw_level, c.reason, c.since, c.rule_set_id, c.inputs, c.children, c.pending)
+               IS DISTINCT FROM ROW(n.level, n.raw_level, n.reason, n.since, ?::text, n.inputs, n.children, n.pending)
+         RETURNING area_id, level
+       )
+       SELECT count(*)::int AS written, count(*) FILTER (WHERE c.level IS DISTINCT FROM ins.level)::int AS changed
+       FROM ins LEFT JOIN cur c USING (area_id)`,
+      [JSON.stringify(rows), date, date, rs.id, jobId, rs.id],
+    );
+    const r = res.rows[0] ?? { written: 0, changed: 0 };
+    return { date, areas: rows.length, written: r.written, changed: r.changed };
+  });
+}
+
+export type Job = {
+  id: number;
+  kind: 'recompute';
+  params: { from: LocalDate; to: LocalDate; trigger?: string };
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  days: number;
+  days_done: number;
+  areas: number;
+  changed: number;
+  written: number;
+  error: string | null;
+};
+
+type JobRow = Omit<Job, 'created_at' | 'started_at' | 'finished_at'> & { created_at: Date; started_at: Date | null; finished_at: Date | null };
+
+const toJob = (r: JobRow): Job => ({
+  ...r,
+  id: Number(r.id),
+  created_at: r.created_at.toISOString(),
+  started_at: r.started_at?.toISOString() ?? null,
+  finished_at: r.finished_at?.toISOString() ?? null,
+});
+
+export async function getJob(knex: Knex, id: number): Promise<Job | null> {
+  const row = (await knex('jobs').where({ id }).first()) as JobRow | undefined;
+  return row ? toJob(row) : null;
+}
+
+export async function createRecomputeJob(knex: Knex, from: LocalDate, to: LocalDate, trigger = 'api'): Promise<Job> {
+  const [row] = (await knex('jobs')
+    .insert({ kind: 'recompute', params: JSON.stringify({ from, to, trigger }), status: 'queued', days: dateRange(from, to).length })
+    .returning('*')) as JobRow[];
+  return toJob(row as JobRow);
+}
+
+/** Runs a recompute job day by day, in date order (persistence chains from each day to the next). */
+export async function runRecomputeJob(db: Database, job: Job): Promise<Job> {
+  const { knex } = db;
+  await knex('jobs').where({ id: job.id }).update({ status: 'running', started_at: knex.fn.now() });
+  let areas = 0;
+  let changed = 0;
+  let written = 0;
+  let done = 0;
+  try {
+    for (const date of dateRange(job.params.from, job.params.to)) {
+      const r = await recomputeDay(db, date, job.id);
+      areas = Math.max(areas, r.areas);
+      changed += r.changed;
+      written += r.written;
+      done++;
+      await knex('jobs').where({ id: job.id }).update({ days_done: done, areas, changed, written });
+    }
+    await knex('jobs').where({ id: job.id }).update({ status: 'succeeded', finished_at: knex.fn.now() });
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    log.warn('recompute job failed', { job: job.id, error: message });
+    await knex('jobs').where({ id: job.id }).update({ status: 'failed', finished_at: knex.fn.now(), error: message });
+    throw e;
+  }
+  return (await getJob(knex, job.id)) as Job;
+}
