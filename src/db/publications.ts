@@ -29,7 +29,7 @@ export async function listPublications(knex: Knex): Promise<Publication[]> {
 export async function readingPoint(knex: Knex, date: LocalDate, asOf: Date | null, version: 'published' | 'latest'): Promise<Date | null> {
   if (version === 'latest') return asOf;
   const q = knex('publications').where({ date }).orderBy('published_at', 'desc');
-  if (asOf) q.where('published_at', '<=', asOf);
+  if (asOf) q.whereRaw("published_at <= ?::timestamptz + interval '999 microseconds'", [asOf.toISOString()]);
   const row = (await q.first()) as Row | undefined;
   if (!row) throw notFound(`no publication of ${date}${asOf ? ` known at ${asOf.toISOString()}` : ''}`);
   return row.published_at;

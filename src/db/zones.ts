@@ -72,7 +72,8 @@ type Raw = Omit<ZoneRow, 'level' | 'level_number' | 'override' | 'computed_level
 
 /** `asOf` null means "everything known now". */
 export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, filter: ZoneFilter = {}): Promise<ZoneRow[]> {
-  const asOfSql = asOf ? '?::timestamptz' : "'infinity'::timestamptz";
+  // a timestamp given to the millisecond stands for the whole millisecond (JSON loses the µs)
+  const asOfSql = asOf ? "(?::timestamptz + interval '999 microseconds')" : "'infinity'::timestamptz";
   const asOfBind = asOf ? [asOf.toISOString()] : [];
   const where: string[] = [];
   const binds: unknown[] = [];
@@ -174,7 +175,8 @@ export type Flip = { date: LocalDate; from: LevelOrUnknown; to: LevelOrUnknown; 
 
 /** Effective levels of the filtered areas for every day in [from, to], as known at `asOf`. */
 export async function series(knex: Knex, from: LocalDate, to: LocalDate, asOf: Date | null, filter: ZoneFilter) {
-  const asOfSql = asOf ? '?::timestamptz' : "'infinity'::timestamptz";
+  // a timestamp given to the millisecond stands for the whole millisecond (JSON loses the µs)
+  const asOfSql = asOf ? "(?::timestamptz + interval '999 microseconds')" : "'infinity'::timestamptz";
   const asOfBind = asOf ? [asOf.toISOString()] : [];
   const where: string[] = [];
   const binds: unknown[] = [];

@@ -178,3 +178,19 @@ export async function runRecomputeJob(db: Database, job: Job): Promise<Job> {
   }
   return (await getJob(knex, job.id)) as Job;
 }
+
+/**
+ * Late or corrected reports and indicators: recompute, in the background, every day already
+ * classified from the earliest changed date on. Days never classified are not affected.
+ */
+export async function recomputeAfterIngest(db: Database, earliest: LocalDate | null): Promise<Job | null> {
+  if (earliest === null) return null;
+  const rs = await activeRuleSet(db.knex);
+  if (!rs) return null;
+  const row = await db.knex('zone_levels').where('date', '>=', earliest).max<{ max: string | null }[]>({ max: db.knex.raw('date::text') });
+  const last = row[0]?.max as LocalDate | null | undefined;
+  if (!last) return null;
+  const job = await createRecomputeJob(db.knex, earliest, last, 'late_data');
+  runRecomputeJob(db, job).catch((e: unknown) => log.warn('recompute after ingest failed', { job: job.id, error: String(e) }));
+  return job;
+}

@@ -18,11 +18,11 @@ const row = (over: Record<string, unknown> = {}) => ({ area: 'C11', date: '2021-
 describe('POST /v1/reports (JSON)', () => {
   test('insert, resend unchanged, correct with a kept revision', async () => {
     const batch = [row(), row({ date: '2021-09-02', community_cases: 0 }), row({ area: 'C21', deaths: 1, source: 'CDC Đồng Nai' })];
-    expect((await reports(batch).expect(200)).body).toEqual({ inserted: 3, updated: 0, unchanged: 0, earliest_changed_date: '2021-09-01' });
-    expect((await reports(batch).expect(200)).body).toEqual({ inserted: 0, updated: 0, unchanged: 3, earliest_changed_date: null });
+    expect((await reports(batch).expect(200)).body).toEqual({ inserted: 3, updated: 0, unchanged: 0, earliest_changed_date: '2021-09-01', recompute: null });
+    expect((await reports(batch).expect(200)).body).toEqual({ inserted: 0, updated: 0, unchanged: 3, earliest_changed_date: null, recompute: null });
 
     const corrected = [row({ date: '2021-09-02', community_cases: 7 }), ...batch.slice(2)];
-    expect((await reports(corrected).expect(200)).body).toEqual({ inserted: 0, updated: 1, unchanged: 1, earliest_changed_date: '2021-09-02' });
+    expect((await reports(corrected).expect(200)).body).toEqual({ inserted: 0, updated: 1, unchanged: 1, earliest_changed_date: '2021-09-02', recompute: null });
 
     const res = await request(ctx.app).get('/v1/areas/C11/reports?revisions=true').expect(200);
     expect(res.body.items).toHaveLength(2);

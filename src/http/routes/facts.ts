@@ -1,5 +1,6 @@
 import { Request, Router } from 'express';
 import { ingestMetrics, ingestReports, latestAcceptedDate } from '../../ingest/ingest';
+import { recomputeAfterIngest } from '../../jobs/recompute';
 import { AppContext } from '../context';
 import { accepts } from '../errors';
 import { metricsBody, reportsBody } from '../schemas';
@@ -14,12 +15,16 @@ export function factsRouter({ db, config }: AppContext): Router {
 
   r.post('/v1/reports', accepts('application/json', 'text/csv'), async (req, res) => {
     const source = isCsv(req) ? { csv: [String(req.body ?? '')] } : { json: parseBody(reportsBody, req.body).reports };
-    res.json(await ingestReports(db, source, maxDate()));
+    const result = await ingestReports(db, source, maxDate());
+    const job = await recomputeAfterIngest(db, result.earliest_changed_date);
+    res.json({ ...result, recompute: job ? { job: job.id, from: job.params.from, to: job.params.to } : null });
   });
 
   r.post('/v1/metrics', accepts('application/json', 'text/csv'), async (req, res) => {
     const source = isCsv(req) ? { csv: [String(req.body ?? '')] } : { json: parseBody(metricsBody, req.body).metrics };
-    res.json(await ingestMetrics(db, source, maxDate()));
+    const result = await ingestMetrics(db, source, maxDate());
+    const job = await recomputeAfterIngest(db, result.earliest_changed_date);
+    res.json({ ...result, recompute: job ? { job: job.id, from: job.params.from, to: job.params.to } : null });
   });
 
   return r;
