@@ -25,6 +25,8 @@ commands:
   import-areas <file.geojson>    upsert areas from a GeoJSON FeatureCollection
   import-reports <file.csv>      upsert daily reports (area,date,community_cases,quarantine_cases[,deaths][,source])
   import-metrics <file.csv>      upsert indicators (area,date,name,value)
+  recompute --date D             classify every area for day D with the active rule set
+  recompute --from A --to B      ... for every day from A to B, in order
 
 Without DATABASE_URL the embedded engine in ZONERISK_DATA_DIR (default ./.zonerisk) is used.`;
 
@@ -156,6 +158,21 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
         `areas: ${areas.length} in ${((Date.now() - started) / 1000).toFixed(2)} s: created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, overlapping pairs ${r.overlaps}`,
       );
       return 0;
+    }
+    case 'recompute': {
+      const date = option(rest, '--date');
+      const from = option(rest, '--from') ?? date;
+      const to = option(rest, '--to') ?? date;
+      if (!from || !to || !isLocalDate(from) || !isLocalDate(to) || from > to) {
+        throw new AppError(400, 'usage', 'recompute needs --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD (from ≤ to)');
+      }
+      const { createRecomputeJob, runRecomputeJob } = await import('./jobs/recompute');
+      const started = Date.now();
+      const job = await withDatabase(open, config, async (db) => runRecomputeJob(db, await createRecomputeJob(db.knex, from as LocalDate, to as LocalDate, 'cli')));
+      io.out(
+        `recompute ${from}..${to}: job ${job.id} ${job.status}, ${job.days_done}/${job.days} days, ${job.areas} areas, ${job.changed} level changes, ${job.written} rows written in ${((Date.now() - started) / 1000).toFixed(2)} s`,
+      );
+      return job.status === 'succeeded' ? 0 : 1;
     }
     case 'import-reports':
       return importCsv(open, config, 'reports', rest[0] ?? '', io);

@@ -96,6 +96,18 @@ describe('zonerisk CLI', () => {
     expect(again.out[0]).toMatch(/areas created 0, updated 0, unchanged 183; reports .* inserted 0, updated 0, unchanged 15390/);
   });
 
+  test('recompute classifies every area with the active rule set, and again writes nothing', async () => {
+    await cli('seed', '--demo', '--end', '2021-10-31');
+    await expect(cli('recompute', '--date', '2021-10-31')).rejects.toThrow(/no rule set is active/);
+    await request(ctx.app).post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'us-cdc-transmission-2021' }).expect(201);
+    await request(ctx.app).post('/v1/rule-sets/us-cdc-transmission-2021@1/activate').expect(200);
+    const r = await cli('recompute', '--from', '2021-10-25', '--to', '2021-10-31');
+    expect(r.out[0]).toMatch(/^recompute 2021-10-25\.\.2021-10-31: job \d+ succeeded, 7\/7 days, 183 areas, \d+ level changes, 1281 rows written/);
+    const again = await cli('recompute', '--date', '2021-10-31');
+    expect(again.out[0]).toMatch(/1\/1 days, 183 areas, 0 level changes, 0 rows written/);
+    await expect(cli('recompute', '--from', '2021-10-31', '--to', '2021-10-01')).rejects.toThrow(/from ≤ to/);
+  });
+
   test('usage errors', async () => {
     expect((await cli('frobnicate')).code).toBe(2);
     await expect(cli('seed')).rejects.toThrow(/--demo/);
