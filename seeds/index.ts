@@ -5,6 +5,8 @@ import { LocalDate } from '../src/domain/dates';
 import { ingestMetrics, ingestReports } from '../src/ingest/ingest';
 import { DemoCommune, generateDemoSeries } from './demo-series';
 import { dongNaiAreas } from './dong-nai';
+import { activateRuleSet, createFromPreset } from '../src/db/rulesets';
+import { createRecomputeJob, Job, runRecomputeJob } from '../src/jobs/recompute';
 
 export type SeedResult = { areas: ImportAreasResult; reports: UpsertResult; metrics: UpsertResult; from: LocalDate; to: LocalDate; seeds: string[] };
 
@@ -30,4 +32,11 @@ export async function seedDemo(db: Database, end: LocalDate, days = 90): Promise
   const metrics = await ingestMetrics(db, { json: series.metrics }, end);
   const dates = series.reports.map((r) => r.date).sort();
   return { areas, reports, metrics, from: dates[0] as LocalDate, to: dates[dates.length - 1] as LocalDate, seeds: series.seeds };
+}
+
+/** Activates vn-moh-4800-2021 and classifies the demo period, so that a fresh install has levels to show. */
+export async function classifyDemo(db: Database, from: LocalDate, to: LocalDate): Promise<Job> {
+  const { rule_set } = await createFromPreset(db.knex, 'vn-moh-4800-2021');
+  await activateRuleSet(db.knex, rule_set.id);
+  return runRecomputeJob(db, await createRecomputeJob(db.knex, from, to, 'demo'));
 }

@@ -6,7 +6,7 @@ import { migrateLatest } from './db/migrate';
 import { today } from './domain/dates';
 import { createApp } from './http/app';
 import { log } from './log';
-import { seedDemo } from '../seeds';
+import { classifyDemo, seedDemo } from '../seeds';
 
 export type RunningService = { url: string; db: Database; close(): Promise<void> };
 
@@ -32,6 +32,8 @@ export async function startService(config: Config): Promise<RunningService> {
         to: r.to,
         ms: Date.now() - started,
       });
+      const job = await classifyDemo(db, r.from, r.to);
+      log.info('demo classified with vn-moh-4800-2021', { job: job.id, days: job.days_done, ms: Date.now() - started });
     }
   } catch (e) {
     await db.close().catch(() => undefined);

@@ -74,6 +74,10 @@ describe('zero-setup embedded start', () => {
       expect(communes.body.items).toHaveLength(171);
       const total = (communes.body.items as { population: number }[]).reduce((s, i) => s + i.population, 0);
       expect(total).toBe(3_097_107);
+      // the demo is classified with vn-moh-4800-2021: every commune has a level today
+      const summary = await getJson(`${first.url}/v1/summary`);
+      expect(summary.body.total.areas).toBe(171);
+      expect(summary.body.by_level.unknown.areas).toBe(0);
       const reports = await getJson(`${first.url}/v1/areas/VNM.17.1.10_1/reports`);
       expect(reports.body.items).toHaveLength(90);
       expect(reports.body.items[89].date).toBe(today('Asia/Ho_Chi_Minh'));
