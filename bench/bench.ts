@@ -12,6 +12,9 @@ import { addDays, LocalDate } from '../src/domain/dates';
 import { setLogLevel } from '../src/log';
 import { projectRoot } from '../src/paths';
 import { dongNaiAreas } from '../seeds/dong-nai';
+import { generateNational, nationalMetrics, nationalReports, NationalOptions } from './national';
+import { activateRuleSet, createFromPreset } from '../src/db/rulesets';
+import { createRecomputeJob, recomputeDay, runRecomputeJob } from '../src/jobs/recompute';
 
 /**
  * `npm run bench`: prints the figures the issues name, on a real PostgreSQL+PostGIS
@@ -20,6 +23,14 @@ import { dongNaiAreas } from '../seeds/dong-nai';
  */
 const baseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const BENCH_DB = 'zonerisk_bench';
+const NATIONAL_DB = 'zonerisk_bench_national';
+const NATIONAL: NationalOptions = {
+  communes: Number(process.env.BENCH_COMMUNES ?? 10_600),
+  districts: Number(process.env.BENCH_DISTRICTS ?? 700),
+  provinces: Number(process.env.BENCH_PROVINCES ?? 63),
+  days: Number(process.env.BENCH_DAYS ?? 365),
+  end: '2021-12-31' as LocalDate,
+};
 const REPORT_ROWS = Number(process.env.BENCH_REPORT_ROWS ?? 1_000_000);
 
 const results: { name: string; value: string; target?: string; ok?: boolean }[] = [];
@@ -39,10 +50,25 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
-function benchUrl(): string {
+function benchUrl(db = BENCH_DB): string {
   const u = new URL(baseUrl);
-  u.pathname = `/${BENCH_DB}`;
+  u.pathname = `/${db}`;
   return u.toString();
+}
+
+/** Peak resident memory of this process while `fn` runs (sampled every 50 ms). */
+async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakMiB: number }> {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
+  try {
+    const value = await fn();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { value, peakMiB: peak / 2 ** 20 };
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
@@ -51,10 +77,10 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }>
   return { ms: Number(process.hrtime.bigint() - t) / 1e6, value };
 }
 
-function runCli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+function runCli(args: string[], db = BENCH_DB): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [path.join(projectRoot, 'bin', 'zonerisk.js'), ...args], {
-      env: { ...process.env, DATABASE_URL: benchUrl(), ZONERISK_LOG_LEVEL: 'warn' },
+      env: { ...process.env, DATABASE_URL: benchUrl(db), ZONERISK_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -161,8 +187,109 @@ async function benchReports(db: Database, communes: string[]): Promise<void> {
   }
 }
 
+async function benchClassification(): Promise<void> {
+  const o = NATIONAL;
+  console.log(`\nclassification: synthetic national set — ${o.communes.toLocaleString('en')} communes, ${o.districts} districts, ${o.provinces} provinces, ${o.days} days`);
+  await adminQuery(`DROP DATABASE IF EXISTS ${NATIONAL_DB} WITH (FORCE)`);
+  await adminQuery(`CREATE DATABASE ${NATIONAL_DB}`);
+  const db = connectDatabase(benchUrl(NATIONAL_DB), 4, false);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zonerisk-national-'));
+  try {
+    await migrateLatest(db.knex);
+    const gen = await timed(async () => generateNational(o));
+    const set = gen.value;
+    const vertices = set.communes.reduce((s, c) => s + (c.geometry.coordinates[0]?.[0]?.length ?? 0), 0);
+    record('national: generate communes (Voronoi, shared bent borders)', `${(gen.ms / 1000).toFixed(1)} s, ${Math.round(vertices / set.communes.length)} vertices per commune on average`);
+
+    const imp = await timed(() => importAreas(db.knex, set.communes));
+    record(`national: import ${set.communes.length.toLocaleString('en')} commune polygons (${(vertices / 1e6).toFixed(1)}M vertices)`, `${(imp.ms / 1000).toFixed(1)} s (overlapping pairs: ${imp.value.overlaps})`);
+
+    // districts and provinces: the union of their children, then the parent links (bench set-up)
+    const parents = await timed(async () => {
+      for (const kind of ['district', 'province'] as const) {
+        const groups = set.parents.filter((p) => p.kind === kind);
+        await db.knex.raw(
+          `INSERT INTO areas (code, name, name_search, kind, population, geom, label_point)
+           SELECT g.code, g.name, lower(g.name), ?, sum(c.population), u.geom, ST_PointOnSurface(u.geom)
+           FROM jsonb_to_recordset(?::jsonb) AS g(code text, name text, children text[])
+           JOIN areas c ON c.code = ANY(g.children)
+           CROSS JOIN LATERAL (SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(x.geom)), 3)) AS geom FROM areas x WHERE x.code = ANY(g.children)) u
+           GROUP BY g.code, g.name, u.geom`,
+          [kind, JSON.stringify(groups.map((g) => ({ code: g.code, name: g.name, children: g.children })))],
+        );
+      }
+      await db.knex.raw(
+        `UPDATE areas c SET parent_id = p.id FROM jsonb_to_recordset(?::jsonb) AS g(code text, children text[]) JOIN areas p ON p.code = g.code
+         WHERE c.code = ANY(g.children)`,
+        [JSON.stringify(set.parents.map((g) => ({ code: g.code, children: g.children })))],
+      );
+    });
+    record('national: districts and provinces as PostGIS unions of their children', `${(parents.ms / 1000).toFixed(1)} s`);
+
+    const reportsFile = path.join(dir, 'reports.csv');
+    const fd = fs.openSync(reportsFile, 'w');
+    fs.writeSync(fd, 'area,date,community_cases,quarantine_cases,deaths,source\n');
+    for (const chunk of nationalReports(set, o)) fs.writeSync(fd, chunk);
+    fs.closeSync(fd);
+    const rows = set.communes.length * o.days;
+    const ingest = await timed(() => runCli(['import-reports', reportsFile], NATIONAL_DB));
+    if (ingest.value.code !== 0) throw new Error(ingest.value.err);
+    record(`national: import-reports ${rows.toLocaleString('en')} rows`, `${(ingest.ms / 1000).toFixed(1)} s = ${Math.round(rows / (ingest.ms / 1000)).toLocaleString('en')} rows/s`);
+    const metricsFile = path.join(dir, 'metrics.csv');
+    fs.writeFileSync(metricsFile, `area,date,name,value\n${nationalMetrics(set, o)}`);
+    const m = await runCli(['import-metrics', metricsFile], NATIONAL_DB);
+    if (m.code !== 0) throw new Error(m.err);
+    await db.knex.raw('VACUUM ANALYZE');
+
+    const { rule_set } = await createFromPreset(db.knex, 'vn-moh-4800-2021');
+    await activateRuleSet(db.knex, rule_set.id);
+    const areas = Number((await db.knex('areas').count<{ c: number }[]>('* as c'))[0]?.c);
+
+    // the floor: only the 7-day community incidence of every commune for the day
+    const floorDay = await timed(() =>
+      db.knex.raw(
+        `SELECT count(*), sum(incidence) FROM (
+           SELECT a.id, coalesce(sum(r.community_cases), 0) * 100000.0 / nullif(a.population, 0) AS incidence
+           FROM areas a LEFT JOIN reports r ON r.area_id = a.id AND r.date BETWEEN ?::date - 6 AND ?::date
+           WHERE a.kind = 'commune' GROUP BY a.id) x`,
+        [o.end, o.end],
+      ),
+    );
+    const day = await withPeakRss(() => timed(() => recomputeDay(db, o.end)));
+    record(
+      `classification: recompute one day, all ${areas.toLocaleString('en')} areas (vn-moh-4800-2021)`,
+      `${(day.value.ms / 1000).toFixed(2)} s (floor: bare 7-day incidence query ${(floorDay.ms / 1000).toFixed(2)} s); peak RSS ${day.peakMiB.toFixed(0)} MiB`,
+      '< 1 s',
+      day.value.ms < 1000,
+    );
+
+    await db.knex.raw('TRUNCATE zone_levels');
+    const from = addDays(o.end, -(o.days - 1));
+    const floorAll = await timed(() =>
+      db.knex.raw(
+        `SELECT count(*), sum(cases7) FROM (
+           SELECT area_id, date, sum(community_cases) OVER (PARTITION BY area_id ORDER BY date ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS cases7
+           FROM reports WHERE date BETWEEN ? AND ?) x`,
+        [from, o.end],
+      ),
+    );
+    const backfill = await withPeakRss(() => timed(async () => runRecomputeJob(db, await createRecomputeJob(db.knex, from, o.end, 'bench'))));
+    const job = backfill.value.value;
+    record(
+      `classification: backfill ${o.days} days × ${areas.toLocaleString('en')} areas`,
+      `${(backfill.value.ms / 1000).toFixed(1)} s, ${job.written.toLocaleString('en')} rows written, ${job.changed.toLocaleString('en')} changes (floor: bare 7-day incidence for all days ${(floorAll.ms / 1000).toFixed(2)} s); peak RSS ${backfill.peakMiB.toFixed(0)} MiB`,
+      '< 60 s',
+      backfill.value.ms < 60_000,
+    );
+  } finally {
+    await db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP !== '1') await adminQuery(`DROP DATABASE IF EXISTS ${NATIONAL_DB} WITH (FORCE)`);
+  }
+}
+
 async function main(): Promise<void> {
-  setLogLevel('warn');
+  setLogLevel(process.env.ZONERISK_LOG_LEVEL === 'debug' ? 'debug' : 'warn');
   console.log(`zonerisk bench — ${new Date().toISOString()} — ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
   await adminQuery(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
   await adminQuery(`CREATE DATABASE ${BENCH_DB}`);
@@ -171,12 +298,15 @@ async function main(): Promise<void> {
     await migrateLatest(db.knex);
     const version = await db.knex.raw<{ rows: { v: string }[] }>(`SELECT split_part(version(), ',', 1) || ', PostGIS ' || postgis_lib_version() AS v`);
     console.log(`database: ${version.rows[0]?.v}\n`);
-    const communes = await benchAreas(db);
-    await benchReports(db, communes);
+    if (process.env.BENCH_ONLY !== 'classification') {
+      const communes = await benchAreas(db);
+      await benchReports(db, communes);
+    }
   } finally {
     await db.close();
     await adminQuery(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
   }
+  if (process.env.BENCH_ONLY !== 'ingest') await benchClassification();
   const missed = results.filter((r) => r.ok === false);
   console.log(`\n${results.filter((r) => r.ok).length} targets met, ${missed.length} missed; peak RSS of the bench process ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
 }

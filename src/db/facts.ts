@@ -1,7 +1,6 @@
 import { Knex } from 'knex';
-import { from as copyFrom } from 'pg-copy-streams';
 import { Database } from './database';
-import { arrayBindings, rawClient } from './knex';
+import { arrayBindings, copyLinesInto } from './knex';
 import { DetailCollector } from '../errors';
 import { log } from '../log';
 import type { LocalDate } from '../domain/dates';
@@ -50,7 +49,7 @@ const INSERT_BATCH = 5_000;
 
 const COPY_SPECIAL = /[\\\t\n\r]/;
 
-function copyText(cell: Cell): string {
+export function copyText(cell: Cell): string {
   if (cell === null) return '\\N';
   if (typeof cell === 'number') return String(cell);
   if (!COPY_SPECIAL.test(cell)) return cell;
@@ -144,19 +143,7 @@ export class FactWriter {
     if (rows.length === 0) return;
     const columns = ['area_id', ...this.spec.keys.map((k) => k.name), ...this.spec.values.map((v) => v.name)];
     if (this.db.supportsCopy) {
-      const client = await rawClient(this.trx);
-      const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-      const done = new Promise<void>((resolve, reject) => {
-        stream.on('finish', resolve);
-        stream.on('error', reject);
-      });
-      for (let start = 0; start < rows.length; start += INSERT_BATCH) {
-        let text = '';
-        for (let i = start; i < Math.min(rows.length, start + INSERT_BATCH); i++) text += (rows[i] as Resolved).line;
-        if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', resolve));
-      }
-      stream.end();
-      await done;
+      await copyLinesInto(this.trx, `${table} (${columns.join(', ')})`, rows.map((r) => r.line), INSERT_BATCH);
       return;
     }
     const types: PgType[] = ['int', ...this.spec.keys.map((k) => k.type), ...this.spec.values.map((v) => v.type)];
