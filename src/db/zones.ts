@@ -70,29 +70,30 @@ type Raw = Omit<ZoneRow, 'level' | 'level_number' | 'override' | 'computed_level
   o_created_at: Date | null;
 };
 
-/** `asOf` null means "everything known now". */
-export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, filter: ZoneFilter = {}): Promise<ZoneRow[]> {
-  // a timestamp given to the millisecond stands for the whole millisecond (JSON loses the µs)
-  const asOfSql = asOf ? "(?::timestamptz + interval '999 microseconds')" : "'infinity'::timestamptz";
-  const asOfBind = asOf ? [asOf.toISOString()] : [];
+/** `asOf` null means "everything known now"; a time given to the millisecond stands for that whole millisecond (JSON loses the µs). */
+function asOfClause(asOf: Date | null): { asOfSql: string; asOfBind: string[] } {
+  return asOf ? { asOfSql: "(?::timestamptz + interval '999 microseconds')", asOfBind: [asOf.toISOString()] } : { asOfSql: "'infinity'::timestamptz", asOfBind: [] };
+}
+
+/** SQL conditions on `areas a` for a filter. */
+function areaWhere(filter: ZoneFilter): { where: string[]; binds: unknown[] } {
   const where: string[] = [];
   const binds: unknown[] = [];
-  if (filter.kind) {
-    where.push('a.kind = ?');
-    binds.push(filter.kind);
-  }
-  if (filter.parent) {
-    where.push('p.code = ?');
-    binds.push(filter.parent);
-  }
-  if (filter.code) {
-    where.push('a.code = ?');
-    binds.push(filter.code);
-  }
-  if (filter.within) {
-    where.push(WITHIN_SQL);
-    binds.push(filter.within);
-  }
+  const add = (sql: string, value: unknown) => {
+    where.push(sql);
+    binds.push(value);
+  };
+  if (filter.kind) add('a.kind = ?', filter.kind);
+  if (filter.parent) add('a.parent_id = (SELECT id FROM areas WHERE code = ?)', filter.parent);
+  if (filter.code) add('a.code = ?', filter.code);
+  if (filter.within) add(WITHIN_SQL, filter.within);
+  return { where, binds };
+}
+
+/** Levels of the filtered areas on `date` as known at `asOf`. */
+export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, filter: ZoneFilter = {}): Promise<ZoneRow[]> {
+  const { asOfSql, asOfBind } = asOfClause(asOf);
+  const { where, binds } = areaWhere(filter);
   const res = await knex.raw<{ rows: Raw[] }>(
     `WITH z AS (
        SELECT DISTINCT ON (area_id) area_id, level, since::text AS since, rule_set_id, reason, inputs, children, pending, computed_at
@@ -175,27 +176,8 @@ export type Flip = { date: LocalDate; from: LevelOrUnknown; to: LevelOrUnknown; 
 
 /** Effective levels of the filtered areas for every day in [from, to], as known at `asOf`. */
 export async function series(knex: Knex, from: LocalDate, to: LocalDate, asOf: Date | null, filter: ZoneFilter) {
-  // a timestamp given to the millisecond stands for the whole millisecond (JSON loses the µs)
-  const asOfSql = asOf ? "(?::timestamptz + interval '999 microseconds')" : "'infinity'::timestamptz";
-  const asOfBind = asOf ? [asOf.toISOString()] : [];
-  const where: string[] = [];
-  const binds: unknown[] = [];
-  if (filter.kind) {
-    where.push('a.kind = ?');
-    binds.push(filter.kind);
-  }
-  if (filter.parent) {
-    where.push('a.parent_id = (SELECT id FROM areas WHERE code = ?)');
-    binds.push(filter.parent);
-  }
-  if (filter.code) {
-    where.push('a.code = ?');
-    binds.push(filter.code);
-  }
-  if (filter.within) {
-    where.push(WITHIN_SQL);
-    binds.push(filter.within);
-  }
+  const { asOfSql, asOfBind } = asOfClause(asOf);
+  const { where, binds } = areaWhere(filter);
   const areas = (await knex.raw<{ rows: { id: number; code: string; name: string; kind: AreaKind; population: number | null }[] }>(
     `SELECT a.id, a.code, a.name, a.kind, a.population FROM areas a ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.code`,
     binds as Knex.RawBinding[],
