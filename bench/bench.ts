@@ -12,6 +12,7 @@ import { addDays, LocalDate } from '../src/domain/dates';
 import { setLogLevel } from '../src/log';
 import { projectRoot } from '../src/paths';
 import { dongNaiAreas } from '../seeds/dong-nai';
+import { REBUILD_AREA_TREE } from '../migrations/20261123000002_classification';
 import { generateNational, nationalMetrics, nationalReports, NationalOptions } from './national';
 import { activateRuleSet, createFromPreset } from '../src/db/rulesets';
 import { createRecomputeJob, recomputeDay, runRecomputeJob } from '../src/jobs/recompute';
@@ -223,6 +224,7 @@ async function benchClassification(): Promise<void> {
          WHERE c.code = ANY(g.children)`,
         [JSON.stringify(set.parents.map((g) => ({ code: g.code, children: g.children })))],
       );
+      await db.knex.raw(REBUILD_AREA_TREE);
     });
     record('national: districts and provinces as PostGIS unions of their children', `${(parents.ms / 1000).toFixed(1)} s`);
 

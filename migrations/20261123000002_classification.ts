@@ -8,6 +8,17 @@ import { Knex } from 'knex';
  * latest row for D with computed_at ≤ T. A row is only written when something changed.
  */
 export async function up(knex: Knex): Promise<void> {
+  // Ancestor closure of the area hierarchy (each area is its own ancestor at depth 0),
+  // rebuilt by every area import that changes something; read by every recomputation.
+  await knex.raw(`
+    CREATE TABLE area_tree (
+      descendant integer NOT NULL REFERENCES areas (id) ON DELETE CASCADE,
+      ancestor   integer NOT NULL REFERENCES areas (id) ON DELETE CASCADE,
+      depth      integer NOT NULL CHECK (depth >= 0),
+      PRIMARY KEY (descendant, depth)
+    )`);
+  await knex.raw('CREATE INDEX area_tree_ancestor ON area_tree (ancestor)');
+  await knex.raw(REBUILD_AREA_TREE);
   await knex.raw(`
     CREATE TABLE rule_sets (
       id             text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9._-]{1,80}@[0-9]{1,6}$'),
@@ -91,6 +102,16 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw('CREATE INDEX publications_date ON publications (date, published_at DESC)');
 }
 
+export const REBUILD_AREA_TREE = `
+  DELETE FROM area_tree;
+  INSERT INTO area_tree (descendant, ancestor, depth)
+  WITH RECURSIVE t AS (
+    SELECT id AS descendant, id AS ancestor, 0 AS depth FROM areas
+    UNION ALL
+    SELECT t.descendant, a.parent_id, t.depth + 1 FROM t JOIN areas a ON a.id = t.ancestor WHERE a.parent_id IS NOT NULL
+  )
+  SELECT descendant, ancestor, depth FROM t`;
+
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw('DROP TABLE IF EXISTS publications, overrides, zone_levels, jobs, rule_set_activations, rule_sets');
+  await knex.raw('DROP TABLE IF EXISTS publications, overrides, zone_levels, jobs, rule_set_activations, rule_sets, area_tree');
 }

@@ -3,6 +3,7 @@ import type { MultiPolygon } from 'geojson';
 import { AreaKind, searchKey } from '../domain/areas';
 import { arrayBindings } from './knex';
 import { lockKey, LOCKS } from './facts';
+import { REBUILD_AREA_TREE } from '../../migrations/20261123000002_classification';
 import { badRequest, DetailCollector, notFound, unprocessable } from '../errors';
 
 export type AreaInput = {
@@ -161,6 +162,8 @@ export async function importAreas(
        FROM stage_changed c JOIN stage_areas s ON s.idx = c.idx LEFT JOIN areas p ON p.code = s.parent
        WHERE a.code = c.code AND a.parent_id IS DISTINCT FROM p.id`,
     );
+
+    if (created + updated > 0) await trx.raw(REBUILD_AREA_TREE);
 
     const overlaps = await trx.raw<{ rows: { a: string; b: string; m2: number }[] }>(
       `SELECT a.code AS a, b.code AS b, ST_Area(ST_Intersection(a.geom, b.geom)::geography) AS m2

@@ -12,19 +12,8 @@ import { Inputs, MetricValue } from '../domain/rules/engine';
  */
 export type AreaNode = { id: number; code: string; kind: AreaKind; parent_id: number | null; population: number | null };
 
-/** Ancestor closure of the area tree (each area is its own ancestor at depth 0), per transaction. */
-export async function buildAreaTree(trx: Knex.Transaction): Promise<AreaNode[]> {
-  await trx.raw('DROP TABLE IF EXISTS area_tree');
-  await trx.raw(`
-    CREATE TEMP TABLE area_tree ON COMMIT DROP AS
-    WITH RECURSIVE t AS (
-      SELECT id AS descendant, id AS ancestor, 0 AS depth FROM areas
-      UNION ALL
-      SELECT t.descendant, a.parent_id, t.depth + 1 FROM t JOIN areas a ON a.id = t.ancestor WHERE a.parent_id IS NOT NULL
-    )
-    SELECT * FROM t`);
-  await trx.raw('CREATE INDEX ON area_tree (descendant)');
-  await trx.raw('ANALYZE area_tree');
+/** The areas to classify. Their ancestor closure is the area_tree table, kept by area imports. */
+export async function loadAreas(trx: Knex.Transaction): Promise<AreaNode[]> {
   return (await trx('areas').select('id', 'code', 'kind', 'parent_id', 'population').orderBy('id')) as AreaNode[];
 }
 

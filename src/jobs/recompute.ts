@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { Database } from '../db/database';
 import { Cell, copyText, lockKey } from '../db/facts';
 import { copyLinesInto } from '../db/knex';
-import { AreaNode, buildAreaTree, computeInputs } from '../db/inputs';
+import { AreaNode, loadAreas, computeInputs } from '../db/inputs';
 import { activeRuleSet, StoredRuleSet } from '../db/rulesets';
 import { kindRank } from '../domain/areas';
 import { addDays, dateRange, LocalDate } from '../domain/dates';
@@ -86,7 +86,7 @@ export async function recomputeDay(db: Database, date: LocalDate, jobId: number 
     const rs = await activeRuleSet(trx);
     if (!rs) throw new AppError(409, 'no_active_rule_set', 'no rule set is active: activate one with POST /v1/rule-sets/{id}/activate');
     const t0 = Date.now();
-    const areas = await buildAreaTree(trx);
+    const areas = await loadAreas(trx);
     const t1 = Date.now();
     const inputs = await computeInputs(trx, rs.definition, date, areas);
     const t2 = Date.now();

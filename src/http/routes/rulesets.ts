@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { buildAreaTree, computeInputs } from '../../db/inputs';
+import { loadAreas, computeInputs } from '../../db/inputs';
 import { activateRuleSet, createFromPreset, createRuleSet, getRuleSet, listRuleSets, presetList } from '../../db/rulesets';
 import { zonesOn } from '../../db/zones';
 import { classify } from '../../domain/rules/engine';
@@ -51,7 +51,7 @@ export function ruleSetsRouter({ db, config }: AppContext): Router {
     const rs = await getRuleSet(db.knex, parseQuery(ruleSetIdParam, req.params.id));
     const date = parseQuery(dateQuery, req.query).date ?? todayIn(config);
     const result = await db.knex.transaction(async (trx) => {
-      const areas = await buildAreaTree(trx);
+      const areas = await loadAreas(trx);
       const inputs = await computeInputs(trx, rs.definition, date, areas);
       const current = new Map((await zonesOn(trx, date, null)).map((z) => [z.area_id, z]));
       const children = new Map<number, LevelOrUnknown[]>();
