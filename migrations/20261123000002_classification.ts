@@ -56,13 +56,13 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE zone_levels (
       id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-      area_id      integer NOT NULL REFERENCES areas (id),
+      area_id      integer NOT NULL,
       date         date NOT NULL,
       level        text NOT NULL CHECK (level IN ('green', 'yellow', 'orange', 'red', 'unknown')),
       raw_level    text NOT NULL CHECK (raw_level IN ('green', 'yellow', 'orange', 'red', 'unknown')),
       reason       text,
       since        date,
-      rule_set_id  text NOT NULL REFERENCES rule_sets (id),
+      rule_set_id  text NOT NULL,
       -- the metric values the rule set was given; the explanation is re-derived from them
       -- (the engine is pure and rule sets are immutable), which keeps the store compact
       inputs       jsonb NOT NULL,
@@ -72,8 +72,41 @@ export async function up(knex: Knex): Promise<void> {
       persistence  jsonb,
       -- one instant per recomputed day (its transaction's), so a day is seen whole or not at all
       computed_at  timestamptz NOT NULL DEFAULT now(),
-      job_id       bigint REFERENCES jobs (id)
+      job_id       bigint
     )`);
+  // A day is ~11,000 rows for a country: references are checked once per statement
+  // (as for reports and metrics), not by three per-row foreign keys.
+  await knex.raw(`
+    CREATE FUNCTION zonerisk_check_zone_level_refs() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF EXISTS (SELECT 1 FROM (SELECT DISTINCT area_id FROM new_rows) n WHERE NOT EXISTS (SELECT 1 FROM areas a WHERE a.id = n.area_id))
+         OR EXISTS (SELECT 1 FROM (SELECT DISTINCT rule_set_id FROM new_rows) n WHERE NOT EXISTS (SELECT 1 FROM rule_sets r WHERE r.id = n.rule_set_id))
+         OR EXISTS (SELECT 1 FROM (SELECT DISTINCT job_id FROM new_rows WHERE job_id IS NOT NULL) n WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = n.job_id)) THEN
+        RAISE EXCEPTION 'insert on table "zone_levels" refers to an area, rule set or job that does not exist' USING ERRCODE = 'foreign_key_violation';
+      END IF;
+      RETURN NULL;
+    END $$`);
+  await knex.raw(`
+    CREATE TRIGGER zone_levels_refs_exist AFTER INSERT ON zone_levels
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION zonerisk_check_zone_level_refs()`);
+  // History is appended, never rewritten.
+  await knex.raw(`
+    CREATE FUNCTION zonerisk_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      RAISE EXCEPTION 'table "%" is append-only: % is refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
+    END $$`);
+  await knex.raw(`CREATE TRIGGER zone_levels_append_only BEFORE UPDATE OR DELETE ON zone_levels FOR EACH STATEMENT EXECUTE FUNCTION zonerisk_append_only()`);
+  await knex.raw(`
+    CREATE OR REPLACE FUNCTION zonerisk_restrict_area_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF EXISTS (SELECT 1 FROM old_rows o WHERE EXISTS (SELECT 1 FROM reports r WHERE r.area_id = o.id)
+                                             OR EXISTS (SELECT 1 FROM metrics m WHERE m.area_id = o.id)
+                                             OR EXISTS (SELECT 1 FROM zone_levels z WHERE z.area_id = o.id)) THEN
+        RAISE EXCEPTION 'delete on table "areas" is refused: reports, metrics or levels still refer to the area'
+          USING ERRCODE = 'foreign_key_violation';
+      END IF;
+      RETURN NULL;
+    END $$`);
   await knex.raw('CREATE INDEX zone_levels_date_area_time ON zone_levels (date, area_id, computed_at DESC)');
   await knex.raw('CREATE INDEX zone_levels_area_date ON zone_levels (area_id, date)');
 
@@ -114,4 +147,5 @@ export const REBUILD_AREA_TREE = `
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP TABLE IF EXISTS publications, overrides, zone_levels, jobs, rule_set_activations, rule_sets, area_tree');
+  await knex.raw('DROP FUNCTION IF EXISTS zonerisk_check_zone_level_refs(), zonerisk_append_only()');
 }

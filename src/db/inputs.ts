@@ -49,10 +49,16 @@ export async function computeInputs(trx: Knex.Transaction, ruleSet: RuleSet, dat
       const from = addDays(date, -(m.window_days - 1));
       return `sum(${FIELD_SQL[m.of]}) FILTER (WHERE r.date >= '${from}') AS v${i}, count(*) FILTER (WHERE r.date >= '${from}') AS n${i}`;
     });
+    // per area first, then up the tree: a few thousand rows to roll up, not every report
+    const rollup = reportMetrics.map(([, m], i) => `${m.kind === 'days_since_last' ? 'max' : 'sum'}(o.v${i}) AS v${i}, sum(o.n${i}) AS n${i}`);
     const res = await trx.raw<{ rows: Record<string, number | string | null>[] }>(
-      `SELECT t.ancestor AS area_id, ${cols.join(', ')}
-       FROM reports r JOIN area_tree t ON t.descendant = r.area_id
-       WHERE r.date BETWEEN ? AND ?
+      `WITH o AS (
+         SELECT r.area_id, ${cols.join(', ')}
+         FROM reports r WHERE r.date BETWEEN ? AND ?
+         GROUP BY r.area_id
+       )
+       SELECT t.ancestor AS area_id, ${rollup.join(', ')}
+       FROM o JOIN area_tree t ON t.descendant = o.area_id
        GROUP BY t.ancestor`,
       [addDays(date, -(widest - 1)), date],
     );
@@ -82,29 +88,32 @@ export async function computeInputs(trx: Knex.Transaction, ruleSet: RuleSet, dat
     }
   }
 
-  // Indicators: the latest value on or before the date, from the area or its nearest ancestor.
-  for (const [name, m] of entries.filter((e): e is [string, IndicatorMetric] => e[1].kind === 'indicator')) {
-    const res = await trx.raw<{ rows: { area_id: number; value: number; date: string; from_area: number }[] }>(
+  // Indicators: the latest value on or before the date, from the area or its nearest ancestor
+  // — every indicator the rule set names in one statement.
+  const indicators = entries.filter((e): e is [string, IndicatorMetric] => e[1].kind === 'indicator');
+  if (indicators.length) {
+    const res = await trx.raw<{ rows: { area_id: number; name: string; value: number; date: string; from_area: number; depth: number }[] }>(
       `WITH latest AS (
-         SELECT DISTINCT ON (area_id) area_id, value, date FROM metrics
-         WHERE name = ? AND date <= ? ORDER BY area_id, date DESC
+         SELECT DISTINCT ON (area_id, name) area_id, name, value, date FROM metrics
+         WHERE name = ANY(?::text[]) AND date <= ? ORDER BY area_id, name, date DESC
        )
-       SELECT DISTINCT ON (t.descendant) t.descendant AS area_id, l.value, l.date::text AS date, l.area_id AS from_area
+       SELECT DISTINCT ON (t.descendant, l.name) t.descendant AS area_id, l.name, l.value, l.date::text AS date, l.area_id AS from_area, t.depth
        FROM area_tree t JOIN latest l ON l.area_id = t.ancestor
-       WHERE ${m.inherit ? 'true' : 't.depth = 0'}
-       ORDER BY t.descendant, t.depth`,
-      [m.name, date],
+       ORDER BY t.descendant, l.name, t.depth`,
+      [[...new Set(indicators.map(([, m]) => m.name))], date] as unknown as Knex.RawBinding[],
     );
-    const found = new Map(res.rows.map((r) => [r.area_id, r]));
-    const oldest = addDays(date, -m.max_age_days);
-    for (const a of areas) {
-      const r = found.get(a.id);
-      const inputs = out.get(a.id) as Inputs;
-      if (!r) inputs[name] = missing(`stale_metric:${m.name}`, `no ${m.name} on or before ${date}`);
-      else if (r.date < oldest) inputs[name] = missing(`stale_metric:${m.name}`, `latest ${m.name} is from ${r.date}, older than ${m.max_age_days} days`);
-      else {
-        const via = r.from_area === a.id ? '' : ` from ${byId.get(r.from_area)?.code}`;
-        inputs[name] = { value: r.value, ...(via || r.date !== date ? { detail: `${r.date}${via}` } : {}) } as MetricValue;
+    const found = new Map(res.rows.map((r) => [`${r.area_id}|${r.name}`, r]));
+    for (const [name, m] of indicators) {
+      const oldest = addDays(date, -m.max_age_days);
+      for (const a of areas) {
+        const r = found.get(`${a.id}|${m.name}`);
+        const inputs = out.get(a.id) as Inputs;
+        if (!r || (!m.inherit && r.depth > 0)) inputs[name] = missing(`stale_metric:${m.name}`, `no ${m.name} on or before ${date}`);
+        else if (r.date < oldest) inputs[name] = missing(`stale_metric:${m.name}`, `latest ${m.name} is from ${r.date}, older than ${m.max_age_days} days`);
+        else {
+          const via = r.from_area === a.id ? '' : ` from ${byId.get(r.from_area)?.code}`;
+          inputs[name] = { value: r.value, ...(via || r.date !== date ? { detail: `${r.date}${via}` } : {}) } as MetricValue;
+        }
       }
     }
   }

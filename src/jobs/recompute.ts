@@ -50,11 +50,13 @@ async function previousDay(trx: Knex.Transaction, date: LocalDate): Promise<Map<
 /** Classifies every area for `date` (children before parents, for roll-ups). Pure apart from the reads. */
 function classifyAll(rs: StoredRuleSet, date: LocalDate, areas: AreaNode[], inputs: Map<number, Inputs>, prev: Map<number, Previous>) {
   const order = [...areas].sort((a, b) => kindRank(b.kind) - kindRank(a.kind) || a.id - b.id);
+  const ps = rs.definition.persistence;
+  const hysteresis = ps.escalate_after_days > 1 || ps.deescalate_after_days > 1 || ps.max_step_down < 3 || ps.min_stay_days > 0;
   const children = new Map<number, LevelOrUnknown[]>();
   const rows: Record<string, unknown>[] = [];
   for (const a of order) {
     const kids = children.get(a.id) ?? [];
-    const usesRollup = rs.definition.levels.find((g) => g.kinds.includes(a.kind))?.steps.some((s) => s.type === 'rollup') ?? false;
+    const usesRollup = rs.definition.levels.find((g) => g.kinds.includes(a.kind))?.steps.some((st) => st.type === 'rollup') ?? false;
     const c = classify(rs.definition, a.kind, inputs.get(a.id) ?? {}, kids);
     const before = prev.get(a.id);
     const p = persistenceStep(before?.persistence ?? null, date, c.level, rs.definition.persistence);
@@ -74,7 +76,8 @@ function classifyAll(rs: StoredRuleSet, date: LocalDate, areas: AreaNode[], inpu
       inputs: inputs.get(a.id) ?? {},
       children: usesRollup ? childCounts(kids) : null,
       pending: p.day.pending,
-      persistence: p.state,
+      // with the default settings the level is the rules' level every day: no state to keep
+      persistence: hysteresis ? p.state : null,
     });
   }
   return rows;
