@@ -1,6 +1,8 @@
 import { Knex } from 'knex';
 import { Database } from './database';
-import { arrayBindings, copyLinesInto } from './knex';
+import { arrayBindings, Cell, copyLinesInto, copyText } from './knex';
+
+export type { Cell };
 import { DetailCollector } from '../errors';
 import { log } from '../log';
 import type { LocalDate } from '../domain/dates';
@@ -17,7 +19,6 @@ import type { LocalDate } from '../domain/dates';
  */
 type PgType = 'int' | 'text' | 'date' | 'float8';
 type Column = { name: string; type: PgType };
-export type Cell = string | number | null;
 
 export type FactSpec = {
   table: string;
@@ -46,15 +47,6 @@ type Span = { min: string; max: string; ids: Set<number> };
 
 const CHUNK_ROWS = 150_000;
 const INSERT_BATCH = 5_000;
-
-const COPY_SPECIAL = /[\\\t\n\r]/;
-
-export function copyText(cell: Cell): string {
-  if (cell === null) return '\\N';
-  if (typeof cell === 'number') return String(cell);
-  if (!COPY_SPECIAL.test(cell)) return cell;
-  return cell.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-}
 
 /**
  * Numeric row keys: the key cells (e.g. the date) are interned to a small number t and

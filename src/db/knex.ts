@@ -66,3 +66,16 @@ export async function copyLinesInto(trx: Knex.Transaction, target: string, lines
   stream.end(text);
   await done;
 }
+
+/** A value of a row written with COPY. */
+export type Cell = string | number | null;
+
+const COPY_SPECIAL = /[\\\t\n\r]/;
+
+/** A value in COPY's text format (\N for null; backslash, tab and line breaks escaped). */
+export function copyText(cell: Cell): string {
+  if (cell === null) return '\\N';
+  if (typeof cell === 'number') return String(cell);
+  if (!COPY_SPECIAL.test(cell)) return cell;
+  return cell.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}

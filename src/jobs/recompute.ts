@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { Database } from '../db/database';
-import { Cell, copyText, lockKey } from '../db/facts';
-import { copyLinesInto } from '../db/knex';
+import { lockKey } from '../db/facts';
+import { Cell, copyLinesInto, copyText } from '../db/knex';
 import { AreaNode, loadAreas, computeInputs } from '../db/inputs';
 import { activeRuleSet, StoredRuleSet } from '../db/rulesets';
 import { kindRank } from '../domain/areas';
