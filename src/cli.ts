@@ -13,7 +13,7 @@ const lazy = {
   server: () => import('./server'),
   seeds: () => import('../seeds'),
   areas: () => import('./db/areas'),
-  areasHttp: () => import('./http/routes/areas'),
+  features: () => import('./geo/features'),
 };
 
 const USAGE = `usage: zonerisk <command> [options]
@@ -149,7 +149,7 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       const file = rest[0];
       if (!file) throw new AppError(400, 'usage', 'import-areas needs a GeoJSON file');
       const started = Date.now();
-      const { areasFromFeatureCollection } = await lazy.areasHttp();
+      const { areasFromFeatureCollection } = await lazy.features();
       const { importAreas } = await lazy.areas();
       const areas = areasFromFeatureCollection(JSON.parse(fs.readFileSync(file, 'utf8')));
       const r = await withDatabase(open, config, (db) => importAreas(db.knex, areas));

@@ -45,29 +45,6 @@ export const dateRangeQuery = z
 
 export const areaCodeParam = areaCodeSchema;
 
-export const featureCollectionSchema = z.object({
-  type: z.literal('FeatureCollection', { error: 'must be "FeatureCollection"' }),
-  features: z.array(z.unknown(), { error: 'must be an array of features' }),
-});
-
-export const featureSchema = z.object({
-  type: z.literal('Feature', { error: 'must be "Feature"' }),
-  geometry: z.unknown(),
-  properties: z.looseObject({
-    code: areaCodeSchema,
-    name: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
-    kind: z.enum(AREA_KINDS, { error: `must be one of ${AREA_KINDS.join(', ')}` }),
-    parent: areaCodeSchema.nullable().optional(),
-    population: z
-      .number({ error: 'must be an integer ≥ 0 or null' })
-      .int('must be a whole number')
-      .min(0, 'must be ≥ 0')
-      .max(2_147_483_647, 'is too large')
-      .nullable()
-      .optional(),
-  }, { error: 'must be an object with code, name and kind' }),
-});
-
 export const reportsBody = z.strictObject({ reports: z.array(z.unknown(), { error: 'must be an array' }) });
 export const metricsBody = z.strictObject({ metrics: z.array(z.unknown(), { error: 'must be an array' }) });
 

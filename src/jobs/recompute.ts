@@ -4,10 +4,10 @@ import { lockKey } from '../db/facts';
 import { Cell, copyLinesInto, copyText } from '../db/knex';
 import { AreaNode, loadAreas, computeInputs } from '../db/inputs';
 import { activeRuleSet, StoredRuleSet } from '../db/rulesets';
-import { kindRank } from '../domain/areas';
 import { addDays, dateRange, LocalDate } from '../domain/dates';
 import { LEVELS, LevelOrUnknown } from '../domain/levels';
-import { classify, ChildLevels, Inputs } from '../domain/rules/engine';
+import { ChildLevels, Inputs } from '../domain/rules/engine';
+import { classifyTree, rollsUp } from '../domain/rules/tree';
 import { PersistenceState, step as persistenceStep } from '../domain/rules/persistence';
 import { AppError } from '../errors';
 import { log } from '../log';
@@ -47,40 +47,28 @@ async function previousDay(trx: Knex.Transaction, date: LocalDate): Promise<Map<
   return new Map(res.rows.map((r) => [r.area_id, r]));
 }
 
-/** Classifies every area for `date` (children before parents, for roll-ups). Pure apart from the reads. */
+/** Every area's row for `date`: the rules' level, then persistence from the day before. Pure. */
 function classifyAll(rs: StoredRuleSet, date: LocalDate, areas: AreaNode[], inputs: Map<number, Inputs>, prev: Map<number, Previous>) {
-  const order = [...areas].sort((a, b) => kindRank(b.kind) - kindRank(a.kind) || a.id - b.id);
   const ps = rs.definition.persistence;
   const hysteresis = ps.escalate_after_days > 1 || ps.deescalate_after_days > 1 || ps.max_step_down < 3 || ps.min_stay_days > 0;
-  const children = new Map<number, LevelOrUnknown[]>();
-  const rows: Record<string, unknown>[] = [];
-  for (const a of order) {
-    const kids = children.get(a.id) ?? [];
-    const usesRollup = rs.definition.levels.find((g) => g.kinds.includes(a.kind))?.steps.some((st) => st.type === 'rollup') ?? false;
-    const c = classify(rs.definition, a.kind, inputs.get(a.id) ?? {}, kids);
+  return classifyTree(rs.definition, areas, (a) => inputs.get(a.id) ?? {}, (a, c, kids) => {
     const before = prev.get(a.id);
-    const p = persistenceStep(before?.persistence ?? null, date, c.level, rs.definition.persistence);
+    const p = persistenceStep(before?.persistence ?? null, date, c.level, ps);
     const level = p.day.level;
-    const since = before && before.level === level ? (before.since ?? date) : date;
-    if (a.parent_id !== null) {
-      const list = children.get(a.parent_id) ?? [];
-      list.push(level);
-      children.set(a.parent_id, list);
-    }
-    rows.push({
+    const row = {
       area_id: a.id,
       level,
       raw_level: c.level,
       reason: c.reason,
-      since,
+      since: before && before.level === level ? (before.since ?? date) : date,
       inputs: inputs.get(a.id) ?? {},
-      children: usesRollup ? childCounts(kids) : null,
+      children: rollsUp(rs.definition, a.kind) ? childCounts(kids) : null,
       pending: p.day.pending,
       // with the default settings the level is the rules' level every day: no state to keep
       persistence: hysteresis ? p.state : null,
-    });
-  }
-  return rows;
+    };
+    return { level, result: row };
+  });
 }
 
 export async function recomputeDay(db: Database, date: LocalDate, jobId: number | null = null): Promise<DayResult> {

@@ -1,36 +1,11 @@
 import { Router } from 'express';
-import { AreaInput, decodeCursor, getAreaFeature, importAreas, listAreas } from '../../db/areas';
+import { decodeCursor, getAreaFeature, importAreas, listAreas } from '../../db/areas';
 import { listMetrics, listReports } from '../../db/reports';
-import { DetailCollector } from '../../errors';
-import { checkAreaGeometry } from '../../geo/validate';
+import { areasFromFeatureCollection } from '../../geo/features';
 import { AppContext } from '../context';
 import { accepts } from '../errors';
-import { areaCodeParam, dateRangeQuery, featureCollectionSchema, featureSchema, listAreasQuery } from '../schemas';
-import { parseBody, parseQuery } from '../validation';
-
-/** Validates every feature of an import; all problems are reported at once. */
-export function areasFromFeatureCollection(body: unknown): AreaInput[] {
-  const fc = parseBody(featureCollectionSchema, body);
-  const errors = new DetailCollector();
-  const out: AreaInput[] = [];
-  fc.features.forEach((raw, i) => {
-    if (errors.full) return;
-    const f = featureSchema.safeParse(raw);
-    if (!f.success) {
-      for (const issue of f.error.issues) errors.add(`features[${i}].${issue.path.join('.')}`, issue.message);
-      return;
-    }
-    const p = f.data.properties;
-    const g = checkAreaGeometry(f.data.geometry, `features[${i}].geometry`);
-    if (!g.ok) {
-      errors.add(g.path, `${p.code}: ${g.reason}`);
-      return;
-    }
-    out.push({ code: p.code, name: p.name, kind: p.kind, parent: p.parent ?? null, population: p.population ?? null, geometry: g.geometry });
-  });
-  errors.throwIfAny((n) => `${n} invalid feature value(s)`, 'invalid_features');
-  return out;
-}
+import { areaCodeParam, dateRangeQuery, listAreasQuery } from '../schemas';
+import { parseQuery } from '../validation';
 
 export function areasRouter({ db }: AppContext): Router {
   const r = Router();

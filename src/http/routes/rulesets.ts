@@ -3,11 +3,9 @@ import { z } from 'zod';
 import { loadAreas, computeInputs } from '../../db/inputs';
 import { activateRuleSet, createFromPreset, createRuleSet, getRuleSet, listRuleSets, presetList } from '../../db/rulesets';
 import { zonesOn } from '../../db/zones';
-import { classify } from '../../domain/rules/engine';
+import { classifyTree } from '../../domain/rules/tree';
 import { parseRuleSet } from '../../domain/rules/definition';
 import { unprocessable } from '../../errors';
-import { kindRank } from '../../domain/areas';
-import { LevelOrUnknown } from '../../domain/levels';
 import { AppContext } from '../context';
 import { accepts } from '../errors';
 import { dateQuery, ruleSetIdParam, todayIn } from '../schemas';
@@ -50,21 +48,16 @@ export function ruleSetsRouter({ db, config }: AppContext): Router {
   r.post('/v1/rule-sets/:id/preview', async (req, res) => {
     const rs = await getRuleSet(db.knex, parseQuery(ruleSetIdParam, req.params.id));
     const date = parseQuery(dateQuery, req.query).date ?? todayIn(config);
-    const result = await db.knex.transaction(async (trx) => {
+    const items = await db.knex.transaction(async (trx) => {
       const areas = await loadAreas(trx);
       const inputs = await computeInputs(trx, rs.definition, date, areas);
-      const current = new Map((await zonesOn(trx, date, null)).map((z) => [z.area_id, z]));
-      const children = new Map<number, LevelOrUnknown[]>();
-      const items = [];
-      for (const a of [...areas].sort((x, y) => kindRank(y.kind) - kindRank(x.kind) || x.id - y.id)) {
-        const c = classify(rs.definition, a.kind, inputs.get(a.id) ?? {}, children.get(a.id) ?? []);
-        if (a.parent_id !== null) children.set(a.parent_id, [...(children.get(a.parent_id) ?? []), c.level]);
-        const now = current.get(a.id);
-        items.push({ code: a.code, kind: a.kind, level: c.level, reason: c.reason, current: now?.level ?? 'unknown', changed: (now?.level ?? 'unknown') !== c.level });
-      }
-      return items; // only temporary tables were written, and they go with the transaction
+      const current = new Map((await zonesOn(trx, date, null)).map((z) => [z.area_id, z.level]));
+      const items = classifyTree(rs.definition, areas, (a) => inputs.get(a.id) ?? {}, (a, c) => {
+        const now = current.get(a.id) ?? 'unknown';
+        return { level: c.level, result: { code: a.code, kind: a.kind, level: c.level, reason: c.reason, current: now, changed: now !== c.level } };
+      });
+      return items; // a read: nothing is written
     });
-    const items = result;
     items.sort((a, b) => a.code.localeCompare(b.code));
     res.json({ rule_set: { id: rs.id, name: rs.name, version: rs.version }, date, areas: items.length, changed: items.filter((i) => i.changed).length, items });
   });
