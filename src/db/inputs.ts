@@ -3,6 +3,7 @@ import { AreaKind } from '../domain/areas';
 import { addDays, LocalDate } from '../domain/dates';
 import { MetricDef, ReportField, RuleSet } from '../domain/rules/definition';
 import { Inputs, MetricValue } from '../domain/rules/engine';
+import { arrayBindings } from './knex';
 
 /**
  * The stored metrics a rule set needs, for every area on one date, in a handful of
@@ -100,7 +101,7 @@ export async function computeInputs(trx: Knex.Transaction, ruleSet: RuleSet, dat
        SELECT DISTINCT ON (t.descendant, l.name) t.descendant AS area_id, l.name, l.value, l.date::text AS date, l.area_id AS from_area, t.depth
        FROM area_tree t JOIN latest l ON l.area_id = t.ancestor
        ORDER BY t.descendant, l.name, t.depth`,
-      [[...new Set(indicators.map(([, m]) => m.name))], date] as unknown as Knex.RawBinding[],
+      arrayBindings([[...new Set(indicators.map(([, m]) => m.name))], date]),
     );
     const found = new Map(res.rows.map((r) => [`${r.area_id}|${r.name}`, r]));
     for (const [name, m] of indicators) {

@@ -6,6 +6,7 @@ import { classify, ExplanationStep, Inputs } from '../domain/rules/engine';
 import { RuleSet } from '../domain/rules/definition';
 import { notFound } from '../errors';
 import { childList } from '../jobs/recompute';
+import { arrayBindings } from './knex';
 
 /**
  * Reading levels. Every read names a date and a point in time (`asOf`): the level of an
@@ -116,7 +117,7 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
      LEFT JOIN o ON o.area_id = a.id
      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY a.code`,
-    [date, ...asOfBind, date, date, ...asOfBind, ...asOfBind, ...binds] as Knex.RawBinding[],
+    arrayBindings([date, ...asOfBind, date, date, ...asOfBind, ...asOfBind, ...binds]),
   );
   const rows = res.rows.map(toZone);
   return filter.level ? rows.filter((r) => r.level === filter.level) : rows;
@@ -180,21 +181,21 @@ export async function series(knex: Knex, from: LocalDate, to: LocalDate, asOf: D
   const { where, binds } = areaWhere(filter);
   const areas = (await knex.raw<{ rows: { id: number; code: string; name: string; kind: AreaKind; population: number | null }[] }>(
     `SELECT a.id, a.code, a.name, a.kind, a.population FROM areas a ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.code`,
-    binds as Knex.RawBinding[],
+    arrayBindings(binds),
   )).rows;
   const ids = areas.map((a) => a.id);
   const levels = await knex.raw<{ rows: { area_id: number; date: LocalDate; level: LevelOrUnknown; reason: string | null }[] }>(
     `SELECT DISTINCT ON (area_id, date) area_id, date::text AS date, level, reason
      FROM zone_levels WHERE area_id = ANY(?::int[]) AND date BETWEEN ?::date AND ?::date AND computed_at <= ${asOfSql}
      ORDER BY area_id, date, computed_at DESC`,
-    [ids, from, to, ...asOfBind] as unknown as Knex.RawBinding[],
+    arrayBindings([ids, from, to, ...asOfBind]),
   );
   const overrides = await knex.raw<{ rows: { area_id: number; level: LevelOrUnknown; reason: string; date_from: LocalDate; date_until: LocalDate | null; created_at: Date }[] }>(
     `SELECT area_id, level, reason, date_from::text AS date_from, date_until::text AS date_until, created_at FROM overrides
      WHERE area_id = ANY(?::int[]) AND date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date)
        AND created_at <= ${asOfSql} AND (ended_at IS NULL OR ended_at > ${asOfSql})
      ORDER BY created_at`,
-    [ids, to, from, ...asOfBind, ...asOfBind] as unknown as Knex.RawBinding[],
+    arrayBindings([ids, to, from, ...asOfBind, ...asOfBind]),
   );
   const stored = new Map<string, { level: LevelOrUnknown; reason: string | null }>();
   for (const r of levels.rows) stored.set(`${r.area_id}|${r.date}`, r);

@@ -11,6 +11,7 @@ import { accepts } from '../errors';
 import { levelsQuery, publicationBody, todayIn } from '../schemas';
 import { parseBody, parseQuery } from '../validation';
 import { asOfOf, range } from './zones';
+import { arrayBindings } from '../../db/knex';
 
 /** What a steering committee reads: the change feed, the summary, the published days. */
 export function commandRouter({ db, config }: AppContext): Router {
@@ -47,7 +48,7 @@ export function commandRouter({ db, config }: AppContext): Router {
        )
        SELECT t.top AS area_id, coalesce(sum(r.community_cases), 0)::int AS cases
        FROM t LEFT JOIN reports r ON r.area_id = t.id AND r.date = ?::date GROUP BY t.top`,
-      [today.map((z) => z.area_id), date] as never,
+      arrayBindings([today.map((z) => z.area_id), date]),
     );
     const casesOf = new Map(cases.rows.map((c) => [c.area_id, c.cases]));
     const byLevel: Record<string, { areas: number; population: number; no_new_community_cases_24h: number }> = {};
