@@ -102,6 +102,7 @@ function describe(c: Condition): string {
 
 /** Adds the derived (count_met) metrics to the stored ones. */
 export function withDerived(ruleSet: RuleSet, stored: Inputs): Inputs {
+  if (!Object.values(ruleSet.metrics).some((d) => d.kind === 'count_met')) return stored;
   const inputs: Inputs = { ...stored };
   for (const [name, def] of Object.entries(ruleSet.metrics)) {
     if (def.kind !== 'count_met') continue;
