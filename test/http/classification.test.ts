@@ -106,6 +106,15 @@ describe('classification on the demo data', () => {
     expect(await zoneRows()).toBe(before);
   });
 
+  test('concurrent recomputations of one day are serialised: one set of rows, not two', async () => {
+    const day = '2021-08-31';
+    const post = () => http().post('/v1/recompute').set('Content-Type', 'application/json').send({ date: day });
+    const [a, b] = await Promise.all([post().expect(200), post().expect(200)]);
+    expect([a.body.job.written, b.body.job.written].sort()).toEqual([0, 183]);
+    const rows = await ctx.db.knex('zone_levels').where({ date: day }).count<{ c: number }[]>('* as c');
+    expect(Number(rows[0]?.c)).toBe(183);
+  });
+
   test('an area without population or without reports is unknown, with the reason', async () => {
     const sub = {
       type: 'FeatureCollection',
