@@ -40,10 +40,42 @@ export type RowSource = (errors: DetailCollector) => AsyncIterable<StagedRow[]> 
 
 export type UpsertOptions = { pathFor: (idx: number, field: string) => string };
 
-/** A row ready to write: `line` is its COPY text, newline included. */
-type Resolved = { id: number; date: string; cells: Cell[]; key: number; line: string };
+/**
+ * A chunk of rows ready to write: their COPY text (area id, keys, values), the date span
+ * and areas they cover, and — only where COPY is not available — their cells.
+ */
+class Chunk {
+  readonly lines: string[] = [];
+  readonly cells: Cell[][] = [];
+  readonly ids = new Set<number>();
+  min = '';
+  max = '';
+  lastId = -1;
+  lastDate = '';
 
-type Span = { min: string; max: string; ids: Set<number> };
+  add(id: number, date: string, line: string, cells: Cell[] | null): void {
+    this.lines.push(line);
+    if (cells) this.cells.push([id, ...cells]);
+    this.ids.add(id);
+    if (this.min === '' || date < this.min) this.min = date;
+    if (date > this.max) this.max = date;
+    this.lastId = id;
+    this.lastDate = date;
+  }
+
+  get size(): number {
+    return this.lines.length;
+  }
+
+  /**
+   * A full chunk ends before a row that differs from the last one in both area and date:
+   * date-major files are cut between days, area-major ones between areas, and the next
+   * chunk's probe does not see this chunk's rows.
+   */
+  endsBefore(id: number, date: string, limit: number): boolean {
+    return this.size >= limit && id !== this.lastId && date !== this.lastDate;
+  }
+}
 
 const CHUNK_ROWS = 150_000;
 const INSERT_BATCH = 5_000;
@@ -96,33 +128,26 @@ export class FactWriter {
     this.dateIndex = spec.keys.findIndex((k) => k.name === 'date');
   }
 
-  /** Prepares an input row: its key and COPY text. */
-  resolve(id: number, cells: Cell[]): Resolved {
+  /** An input row's key (for duplicates) and its COPY text. */
+  prepare(id: number, cells: Cell[]): { key: number; date: string; line: string } {
     const n = this.valueStart;
     const keyText = n === 1 ? copyText(cells[0] ?? null) : cells.slice(0, n).map(copyText).join('\t');
     let values = '';
     for (let i = n; i < cells.length; i++) values += (i > n ? '\t' : '') + copyText(cells[i] ?? null);
-    return { id, date: cells[this.dateIndex] as string, cells, key: this.keys.make(id, keyText), line: `${id}\t${keyText}\t${values}\n` };
+    return { key: this.keys.make(id, keyText), date: cells[this.dateIndex] as string, line: `${id}\t${keyText}\t${values}\n` };
   }
 
+  newChunk(): Chunk {
+    return new Chunk();
+  }
 
-
-  /** The chunk's date range and areas. */
-  private span(rows: Resolved[]): Span {
-    const ids = new Set<number>();
-    let min = rows[0]?.date as string;
-    let max = min;
-    for (const r of rows) {
-      ids.add(r.id);
-      const d = r.date;
-      if (d < min) min = d;
-      else if (d > max) max = d;
-    }
-    return { min, max, ids };
+  /** Cells are kept only for the embedded engine, which takes no COPY. */
+  get keepsCells(): boolean {
+    return !this.db.supportsCopy;
   }
 
   /** Could any row of the chunk exist already? (An index range probe, no rows read.) */
-  private async mayOverlap({ min, max, ids }: Span): Promise<boolean> {
+  private async mayOverlap({ min, max, ids }: Chunk): Promise<boolean> {
     const res = await this.trx.raw<{ rows: { found: boolean }[] }>(
       `SELECT EXISTS (SELECT 1 FROM ${this.spec.table} WHERE date BETWEEN ? AND ? AND area_id = ANY(?::int[])) AS found`,
       arrayBindings([min, max, [...ids]]),
@@ -131,17 +156,17 @@ export class FactWriter {
   }
 
   /** COPY where the server takes it, batched INSERT … SELECT unnest otherwise. */
-  private async insertRows(table: string, rows: Resolved[]): Promise<void> {
-    if (rows.length === 0) return;
+  private async insertRows(table: string, chunk: Chunk): Promise<void> {
+    if (chunk.size === 0) return;
     const columns = ['area_id', ...this.spec.keys.map((k) => k.name), ...this.spec.values.map((v) => v.name)];
     if (this.db.supportsCopy) {
-      await copyLinesInto(this.trx, `${table} (${columns.join(', ')})`, rows.map((r) => r.line), INSERT_BATCH);
+      await copyLinesInto(this.trx, `${table} (${columns.join(', ')})`, chunk.lines, INSERT_BATCH);
       return;
     }
     const types: PgType[] = ['int', ...this.spec.keys.map((k) => k.type), ...this.spec.values.map((v) => v.type)];
-    for (let start = 0; start < rows.length; start += INSERT_BATCH) {
-      const batch = rows.slice(start, start + INSERT_BATCH);
-      const arrays: Cell[][] = [batch.map((r) => r.id), ...columns.slice(1).map((_, i) => batch.map((r) => r.cells[i] ?? null))];
+    for (let start = 0; start < chunk.cells.length; start += INSERT_BATCH) {
+      const batch = chunk.cells.slice(start, start + INSERT_BATCH);
+      const arrays: Cell[][] = columns.map((_, i) => batch.map((r) => r[i] ?? null));
       const casts = types.map((t) => `?::${t}[]`).join(', ');
       await this.trx.raw(`INSERT INTO ${table} (${columns.join(', ')}) SELECT * FROM unnest(${casts})`, arrayBindings(arrays));
     }
@@ -152,7 +177,8 @@ export class FactWriter {
    * rows have their current version archived and are overwritten with revision + 1;
    * unchanged rows are left alone. (Every CTE sees the table as it was before the statement.)
    */
-  private async diffRows(rows: Resolved[], { min, max }: Span, result: UpsertResult): Promise<void> {
+  private async diffRows(chunk: Chunk, result: UpsertResult): Promise<void> {
+    const { min, max } = chunk;
     const { spec, trx } = this;
     const keys = spec.keys.map((k) => k.name);
     const vals = spec.values.map((v) => v.name);
@@ -163,7 +189,7 @@ export class FactWriter {
     } else {
       await trx.raw(`TRUNCATE ${this.stage}`);
     }
-    await this.insertRows(this.stage, rows);
+    await this.insertRows(this.stage, chunk);
     await trx.raw(`ANALYZE ${this.stage}`);
     const on = ['area_id', ...keys].map((k) => `t.${k} = s.${k}`).join(' AND ');
     const list = (prefix: string, cols: string[]) => cols.map((c) => `${prefix}${c}`).join(', ');
@@ -195,7 +221,7 @@ export class FactWriter {
     const r = res.rows[0] ?? { inserted: 0, updated: 0, earliest: null };
     result.inserted += r.inserted;
     result.updated += r.updated;
-    result.unchanged += rows.length - r.inserted - r.updated;
+    result.unchanged += chunk.size - r.inserted - r.updated;
     this.noteEarliest(result, r.earliest as LocalDate | null);
   }
 
@@ -203,33 +229,18 @@ export class FactWriter {
     if (date !== null && (result.earliest_changed_date === null || date < result.earliest_changed_date)) result.earliest_changed_date = date;
   }
 
-  /**
-   * Where a full chunk should end: before the last row that differs from its predecessor
-   * in both area and date, so that date-major files are cut between days and area-major
-   * ones between areas — then the next chunk's probe does not see this chunk's rows.
-   */
-  splitPoint(pending: Resolved[]): number {
-    for (let i = pending.length - 1; i > 0 && i > pending.length - 50_000; i--) {
-      const a = pending[i - 1] as Resolved;
-      const b = pending[i] as Resolved;
-      if (a.id !== b.id && a.date !== b.date) return i;
-    }
-    return pending.length;
-  }
-
   /** Writes one chunk: straight COPY into the table when none of its keys can exist yet. */
-  async apply(rows: Resolved[], result: UpsertResult): Promise<void> {
+  async apply(chunk: Chunk, result: UpsertResult): Promise<void> {
     const started = Date.now();
-    const span = this.span(rows);
-    if (await this.mayOverlap(span)) {
-      await this.diffRows(rows, span, result);
-      log.debug('chunk diffed', { table: this.spec.table, rows: rows.length, ms: Date.now() - started });
+    if (await this.mayOverlap(chunk)) {
+      await this.diffRows(chunk, result);
+      log.debug('chunk diffed', { table: this.spec.table, rows: chunk.size, ms: Date.now() - started });
       return;
     }
-    await this.insertRows(this.spec.table, rows);
-    log.debug('chunk copied', { table: this.spec.table, rows: rows.length, ms: Date.now() - started });
-    result.inserted += rows.length;
-    this.noteEarliest(result, span.min as LocalDate);
+    await this.insertRows(this.spec.table, chunk);
+    log.debug('chunk copied', { table: this.spec.table, rows: chunk.size, ms: Date.now() - started });
+    result.inserted += chunk.size;
+    this.noteEarliest(result, chunk.min as LocalDate);
   }
 }
 
@@ -266,9 +277,10 @@ export async function upsertFacts(db: Database, spec: FactSpec, source: RowSourc
     const resolver = new AreaResolver(trx);
     const firstSeen = new Map<number, number>();
     const unknownReported = new Set<string>();
-    let pending: Resolved[] = [];
+    let chunk = writer.newChunk();
     // One chunk is written while the next one is parsed (the server and Node work in parallel).
     let writing: Promise<void> = Promise.resolve();
+    const keepCells = writer.keepsCells;
 
     try {
       for await (const batch of source(errors)) {
@@ -280,25 +292,24 @@ export async function upsertFacts(db: Database, spec: FactSpec, source: RowSourc
             unknownReported.add(r.area);
             continue;
           }
-          const row = writer.resolve(id, r.cells);
+          const row = writer.prepare(id, r.cells);
           const first = firstSeen.get(row.key);
           if (first !== undefined) {
             errors.add(opts.pathFor(r.idx, 'date'), `the same ${spec.label} for area ${r.area} appears twice (also at ${opts.pathFor(first, 'date')})`);
             continue;
           }
           firstSeen.set(row.key, r.idx);
-          if (errors.count === 0) pending.push(row);
+          if (errors.count > 0) continue;
+          if (chunk.endsBefore(id, row.date, CHUNK_ROWS)) {
+            const full = chunk;
+            chunk = writer.newChunk();
+            await writing;
+            writing = writer.apply(full, result);
+            writing.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+          }
+          chunk.add(id, row.date, row.line, keepCells ? r.cells : null);
         }
         if (errors.full) break;
-        if (errors.count > 0) pending = [];
-        else if (pending.length >= CHUNK_ROWS) {
-          const cut = writer.splitPoint(pending);
-          const chunk = pending.slice(0, cut);
-          pending = pending.slice(cut);
-          await writing;
-          writing = writer.apply(chunk, result);
-          writing.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-        }
       }
     } catch (e) {
       await writing.catch(() => undefined); // let the connection finish before the rollback
@@ -306,7 +317,7 @@ export async function upsertFacts(db: Database, spec: FactSpec, source: RowSourc
     }
     await writing;
     errors.throwIfAny((n) => `${n} problem(s) in ${spec.table}; nothing was written`);
-    if (pending.length) await writer.apply(pending, result);
+    if (chunk.size) await writer.apply(chunk, result);
     return result;
   });
   log.debug('facts upserted', { table: spec.table, ...result, ms: Date.now() - started });
