@@ -20,6 +20,8 @@ import { log } from '../log';
  */
 export const RECOMPUTE_LOCK = lockKey('zonerisk:recompute');
 
+const NO_ACTIVE_RULE_SET = () => new AppError(409, 'no_active_rule_set', 'no rule set is active: activate one with POST /v1/rule-sets/{id}/activate');
+
 export type DayResult = { date: LocalDate; areas: number; written: number; changed: number };
 
 type Previous = { level: LevelOrUnknown; since: LocalDate | null; persistence: PersistenceState };
@@ -75,7 +77,7 @@ export async function recomputeDay(db: Database, date: LocalDate, jobId: number 
   return db.knex.transaction(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(?)', [RECOMPUTE_LOCK]);
     const rs = await activeRuleSet(trx);
-    if (!rs) throw new AppError(409, 'no_active_rule_set', 'no rule set is active: activate one with POST /v1/rule-sets/{id}/activate');
+    if (!rs) throw NO_ACTIVE_RULE_SET();
     const t0 = Date.now();
     const areas = await loadAreas(trx);
     const t1 = Date.now();
@@ -162,7 +164,9 @@ export async function getJob(knex: Knex, id: number): Promise<Job | null> {
   return row ? toJob(row) : null;
 }
 
+/** Refuses up front (nothing written) when there is no rule set to recompute with. */
 export async function createRecomputeJob(knex: Knex, from: LocalDate, to: LocalDate, trigger = 'api'): Promise<Job> {
+  if (!(await activeRuleSet(knex))) throw NO_ACTIVE_RULE_SET();
   const [row] = (await knex('jobs')
     .insert({ kind: 'recompute', params: JSON.stringify({ from, to, trigger }), status: 'queued', days: dateRange(from, to).length })
     .returning('*')) as JobRow[];

@@ -31,7 +31,7 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
 
 /** Number of rows in each table: a rejected write must leave these unchanged. */
 export async function rowCounts(db: Database): Promise<Record<string, number>> {
-  const tables = ['areas', 'reports', 'report_revisions', 'metrics', 'metric_revisions'];
+  const tables = ['areas', 'reports', 'report_revisions', 'metrics', 'metric_revisions', 'rule_sets', 'rule_set_activations', 'jobs', 'zone_levels', 'overrides', 'publications'];
   const out: Record<string, number> = {};
   for (const t of tables) {
     const r = await db.knex(t).count<{ c: number }[]>('* as c');
