@@ -199,14 +199,17 @@ export async function series(knex: Knex, from: LocalDate, to: LocalDate, asOf: D
   );
   const stored = new Map<string, { level: LevelOrUnknown; reason: string | null }>();
   for (const r of levels.rows) stored.set(`${r.area_id}|${r.date}`, r);
+  // newest first per area: the latest override covering a day wins
+  const byArea = new Map<number, typeof overrides.rows>();
+  for (const o of [...overrides.rows].reverse()) byArea.set(o.area_id, [...(byArea.get(o.area_id) ?? []), o]);
   const days = dateRange(from, to);
   const out = new Map<number, Day[]>();
   for (const a of areas) {
-    const own = overrides.rows.filter((o) => o.area_id === a.id);
+    const own = byArea.get(a.id) ?? [];
     out.set(
       a.id,
       days.map((date) => {
-        const o = [...own].reverse().find((x) => x.date_from <= date && (x.date_until === null || x.date_until >= date));
+        const o = own.find((x) => x.date_from <= date && (x.date_until === null || x.date_until >= date));
         if (o) return { date, level: o.level, reason: `override: ${o.reason}`, override: true };
         const s = stored.get(`${a.id}|${date}`);
         return { date, level: s?.level ?? 'unknown', reason: s ? s.reason : 'not_computed', override: false };

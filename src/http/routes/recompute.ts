@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { createRecomputeJob, getJob, runRecomputeJob } from '../../jobs/recompute';
-import { dateRange } from '../../domain/dates';
+import { daysBetween } from '../../domain/dates';
 import { badRequest, notFound } from '../../errors';
 import { log } from '../../log';
 import { AppContext } from '../context';
@@ -17,7 +17,7 @@ export function recomputeRouter({ db }: AppContext): Router {
   r.post('/v1/recompute', accepts('application/json'), async (req, res) => {
     const body = parseBody(recomputeBody, req.body);
     const [from, to] = 'date' in body ? [body.date, body.date] : [body.from, body.to];
-    const days = dateRange(from, to).length;
+    const days = daysBetween(from, to) + 1;
     if (days > 3660) throw badRequest('at most ten years at a time', [{ path: 'to', message: 'range too long' }]);
     const job = await createRecomputeJob(db.knex, from, to);
     if (days > SYNC_DAYS) {
