@@ -71,12 +71,16 @@ function progress(label: string, totalBytes: number) {
   };
 }
 
-async function* readChunks(file: string, onBytes: (n: number) => void): AsyncGenerator<string> {
+/** The file in 1 MiB byte chunks, counting bytes and lines for the progress bar. */
+async function* readChunks(file: string, onChunk: (bytes: number, lines: number) => void): AsyncGenerator<Buffer> {
   let bytes = 0;
-  for await (const chunk of fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-    bytes += Buffer.byteLength(chunk as string);
-    onBytes(bytes);
-    yield chunk as string;
+  let lines = 0;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+    const buf = chunk as Buffer;
+    bytes += buf.length;
+    for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) lines++;
+    onChunk(bytes, lines);
+    yield buf;
   }
 }
 
@@ -85,15 +89,7 @@ async function importCsv(open: OpenDatabase, config: Config, kind: 'reports' | '
   const size = fs.statSync(file).size;
   const bar = progress(`import-${kind}`, size);
   const started = Date.now();
-  let lines = 0;
-  const source = {
-    csv: (async function* () {
-      for await (const c of readChunks(file, (bytes) => bar.update(bytes, lines))) {
-        lines += c.split('\n').length - 1;
-        yield c;
-      }
-    })(),
-  };
+  const source = { csv: readChunks(file, (bytes, lines) => bar.update(bytes, lines)) };
   const ingest = kind === 'reports' ? ingestReports : ingestMetrics;
   const result = await withDatabase(open, config, (db) => ingest(db, source, latestAcceptedDate(config.reportingTimeZone)));
   bar.done();

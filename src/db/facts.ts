@@ -1,11 +1,12 @@
 import { Knex } from 'knex';
 import { Database } from './database';
-import { arrayBindings, Cell, copyLinesInto, copyText } from './knex';
-
-export type { Cell };
+import { arrayBindings } from './knex';
+import { ByteSink, Cell, copyBytesInto, copyText } from './copy';
 import { DetailCollector } from '../errors';
 import { log } from '../log';
-import type { LocalDate } from '../domain/dates';
+import { dayNumber, fromDayNumber, LocalDate } from '../domain/dates';
+
+export type { Cell };
 
 /**
  * Daily facts per area (reports, metrics), upserted in bulk, all or nothing.
@@ -16,6 +17,9 @@ import type { LocalDate } from '../domain/dates';
  * into the table with COPY — the bulk-load case. Otherwise it is staged and one statement
  * inserts the new rows, archives and overwrites the changed ones (revision + 1) and leaves
  * the unchanged ones alone: sending the same rows again writes nothing.
+ *
+ * Rows arrive either as validated cells (JSON, and CSV rows the byte lane is unsure of) or
+ * already encoded as COPY text by a byte lane (the bulk CSV path, no string per row).
  */
 type PgType = 'int' | 'text' | 'date' | 'float8';
 type Column = { name: string; type: PgType };
@@ -35,70 +39,139 @@ export type UpsertResult = { inserted: number; updated: number; unchanged: numbe
 /** A validated input row: the area code, then the key cells, then the value cells. */
 export type StagedRow = { idx: number; area: string; cells: Cell[] };
 
-/** Produces validated rows; problems with values go into `errors` (it never throws for them). */
-export type RowSource = (errors: DetailCollector) => AsyncIterable<StagedRow[]> | Iterable<StagedRow[]>;
+/**
+ * A row a byte lane has parsed and checked: its area id, key tuple and day, and how to
+ * write itself as COPY text. (One object, reused from row to row.)
+ */
+export interface EncodedRow {
+  readonly id: number;
+  readonly tuple: number;
+  readonly day: number;
+  areaCode(): string;
+  write(out: ByteSink): void;
+}
+
+/** Where a row source puts its rows. Problems with values go into `errors`; nothing throws for them. */
+export interface FactSink {
+  readonly errors: DetailCollector;
+  /** Whether encoded rows are taken (the server takes COPY); otherwise rows come as cells. */
+  readonly takesEncoded: boolean;
+  /** Looks up these area codes (or all areas) before rows naming them are added. */
+  loadAreas(codes: Iterable<string> | 'all'): Promise<void>;
+  /** The areas looked up so far, code → id. */
+  areaIds(): ReadonlyMap<string, number>;
+  /** The number of a key (its cells as COPY text, tab-separated) on a given date. */
+  tuple(keyText: string, date: LocalDate): number;
+  /** The day (see `dayNumber`) of a key tuple's date. */
+  dayOf(tuple: number): number;
+  add(row: StagedRow): void;
+  addEncoded(idx: number, row: EncodedRow): void;
+  /** Lets chunk writes catch up (back-pressure); call between input chunks. */
+  settle(): Promise<void>;
+}
+
+export type RowSource = (sink: FactSink) => Promise<void>;
 
 export type UpsertOptions = { pathFor: (idx: number, field: string) => string };
 
-/**
- * A chunk of rows ready to write: their COPY text (area id, keys, values), the date span
- * and areas they cover, and — only where COPY is not available — their cells.
- */
-class Chunk {
-  readonly lines: string[] = [];
-  readonly cells: Cell[][] = [];
-  readonly ids = new Set<number>();
-  min = '';
-  max = '';
-  lastId = -1;
-  lastDate = '';
-
-  add(id: number, date: string, line: string, cells: Cell[] | null): void {
-    this.lines.push(line);
-    if (cells) this.cells.push([id, ...cells]);
-    this.ids.add(id);
-    if (this.min === '' || date < this.min) this.min = date;
-    if (date > this.max) this.max = date;
-    this.lastId = id;
-    this.lastDate = date;
-  }
-
-  get size(): number {
-    return this.lines.length;
-  }
-
-  /**
-   * A full chunk ends before a row that differs from the last one in both area and date:
-   * date-major files are cut between days, area-major ones between areas, and the next
-   * chunk's probe does not see this chunk's rows.
-   */
-  endsBefore(id: number, date: string, limit: number): boolean {
-    return this.size >= limit && id !== this.lastId && date !== this.lastDate;
-  }
-}
-
+/** Chunks grow from FIRST_CHUNK_ROWS to CHUNK_ROWS: the server starts writing early, then takes big bites. */
+const FIRST_CHUNK_ROWS = 20_000;
 const CHUNK_ROWS = 150_000;
 const INSERT_BATCH = 5_000;
 
 /**
- * Numeric row keys: the key cells (e.g. the date) are interned to a small number t and
- * combined with the area id as id + radix·t, radix being the power of two above the
- * largest area id. Such keys are small integers, and maps keyed by them are far cheaper
- * than by strings at a million rows. (Areas cannot be added during an ingest: see the lock.)
+ * A chunk of rows ready to write: their COPY text (area id, keys, values) — or, where the
+ * server takes no COPY, their cells — and the days and areas they cover.
  */
-class KeyInterner {
-  private readonly tuples = new Map<string, number>();
+class Chunk {
+  readonly out: ByteSink | null;
+  readonly cells: Cell[][] = [];
+  readonly ids = new Set<number>();
+  size = 0;
+  minDay = Infinity;
+  maxDay = -Infinity;
+  private lastId = -1;
+  private lastDay = NaN;
+
+  constructor(
+    copies: boolean,
+    readonly limit: number,
+  ) {
+    this.out = copies ? new ByteSink(limit * 64) : null;
+  }
+
+  /** Counts a row just written into `out` or `cells`. */
+  note(id: number, day: number): void {
+    this.size++;
+    this.ids.add(id);
+    if (day < this.minDay) this.minDay = day;
+    if (day > this.maxDay) this.maxDay = day;
+    this.lastId = id;
+    this.lastDay = day;
+  }
+
+  get min(): LocalDate {
+    return fromDayNumber(this.minDay);
+  }
+
+  get max(): LocalDate {
+    return fromDayNumber(this.maxDay);
+  }
+
+  /**
+   * A full chunk ends before a row that differs from the last one in both area and day:
+   * date-major files are cut between days, area-major ones between areas, and the next
+   * chunk's probe does not see this chunk's rows.
+   */
+  endsBefore(id: number, day: number): boolean {
+    return this.size >= this.limit && id !== this.lastId && day !== this.lastDay;
+  }
+}
+
+/**
+ * Key tuples (e.g. a date, or a metric name and date) are numbered; a row's key is its
+ * area id and tuple number. Which row first had each key is kept per tuple in a Map while
+ * it is small and in an array indexed by area id once it is dense — a million keys cost
+ * a few MB and no garbage. (Areas cannot be added during an ingest: see the lock.)
+ */
+class KeyTuples {
+  private readonly numbers = new Map<string, number>();
+  readonly days: number[] = [];
+  private readonly firstSeen: (Map<number, number> | Int32Array)[] = [];
+
   constructor(private readonly radix: number) {}
 
-  /** The key of an input row (interning its key cells). */
-  make(areaId: number, keyText: string): number {
-    if (areaId >= this.radix) throw new Error(`area id ${areaId} appeared during an ingest`);
-    let t = this.tuples.get(keyText);
+  tuple(keyText: string, date: LocalDate): number {
+    let t = this.numbers.get(keyText);
     if (t === undefined) {
-      t = this.tuples.size;
-      this.tuples.set(keyText, t);
+      t = this.days.length;
+      this.numbers.set(keyText, t);
+      this.days.push(dayNumber(date));
     }
-    return areaId + this.radix * t;
+    return t;
+  }
+
+  /** Records row `idx` as the first with this key, or returns the row that was. */
+  seen(id: number, tuple: number, idx: number): number | null {
+    if (id >= this.radix) throw new Error(`area id ${id} appeared during an ingest`);
+    const slot = this.firstSeen[tuple];
+    if (slot instanceof Int32Array) {
+      const prev = slot[id] as number;
+      if (prev !== 0) return prev - 1;
+      slot[id] = idx + 1;
+      return null;
+    }
+    const map = slot ?? new Map<number, number>();
+    const prev = map.get(id);
+    if (prev !== undefined) return prev;
+    map.set(id, idx);
+    if (slot === undefined) this.firstSeen[tuple] = map;
+    if (map.size > 256 && map.size * 64 > this.radix) {
+      const dense = new Int32Array(this.radix);
+      for (const [k, v] of map) dense[k] = v + 1;
+      this.firstSeen[tuple] = dense;
+    }
+    return null;
   }
 }
 
@@ -111,46 +184,21 @@ export function lockKey(name: string): number {
   return h;
 }
 
-export class FactWriter {
-  private readonly valueStart: number;
-  private readonly dateIndex: number;
+/** Writes chunks into one table inside the ingest's transaction. */
+class ChunkWriter {
   private stage: string | null = null;
-  private readonly keys: KeyInterner;
 
   constructor(
     private readonly trx: Knex.Transaction,
     private readonly db: Database,
     private readonly spec: FactSpec,
-    maxAreaId: number,
-  ) {
-    this.keys = new KeyInterner(2 ** Math.ceil(Math.log2(maxAreaId + 2)));
-    this.valueStart = spec.keys.length;
-    this.dateIndex = spec.keys.findIndex((k) => k.name === 'date');
-  }
-
-  /** An input row's key (for duplicates) and its COPY text. */
-  prepare(id: number, cells: Cell[]): { key: number; date: string; line: string } {
-    const n = this.valueStart;
-    const keyText = n === 1 ? copyText(cells[0] ?? null) : cells.slice(0, n).map(copyText).join('\t');
-    let values = '';
-    for (let i = n; i < cells.length; i++) values += (i > n ? '\t' : '') + copyText(cells[i] ?? null);
-    return { key: this.keys.make(id, keyText), date: cells[this.dateIndex] as string, line: `${id}\t${keyText}\t${values}\n` };
-  }
-
-  newChunk(): Chunk {
-    return new Chunk();
-  }
-
-  /** Cells are kept only for the embedded engine, which takes no COPY. */
-  get keepsCells(): boolean {
-    return !this.db.supportsCopy;
-  }
+  ) {}
 
   /** Could any row of the chunk exist already? (An index range probe, no rows read.) */
-  private async mayOverlap({ min, max, ids }: Chunk): Promise<boolean> {
+  private async mayOverlap(chunk: Chunk): Promise<boolean> {
     const res = await this.trx.raw<{ rows: { found: boolean }[] }>(
       `SELECT EXISTS (SELECT 1 FROM ${this.spec.table} WHERE date BETWEEN ? AND ? AND area_id = ANY(?::int[])) AS found`,
-      arrayBindings([min, max, [...ids]]),
+      arrayBindings([chunk.min, chunk.max, [...chunk.ids]]),
     );
     return res.rows[0]?.found ?? true;
   }
@@ -159,8 +207,8 @@ export class FactWriter {
   private async insertRows(table: string, chunk: Chunk): Promise<void> {
     if (chunk.size === 0) return;
     const columns = ['area_id', ...this.spec.keys.map((k) => k.name), ...this.spec.values.map((v) => v.name)];
-    if (this.db.supportsCopy) {
-      await copyLinesInto(this.trx, `${table} (${columns.join(', ')})`, chunk.lines, INSERT_BATCH);
+    if (chunk.out) {
+      await copyBytesInto(this.trx, `${table} (${columns.join(', ')})`, chunk.out.data);
       return;
     }
     const types: PgType[] = ['int', ...this.spec.keys.map((k) => k.type), ...this.spec.values.map((v) => v.type)];
@@ -178,7 +226,6 @@ export class FactWriter {
    * unchanged rows are left alone. (Every CTE sees the table as it was before the statement.)
    */
   private async diffRows(chunk: Chunk, result: UpsertResult): Promise<void> {
-    const { min, max } = chunk;
     const { spec, trx } = this;
     const keys = spec.keys.map((k) => k.name);
     const vals = spec.values.map((v) => v.name);
@@ -216,17 +263,13 @@ export class FactWriter {
       )
       SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM updated) AS updated,
              (SELECT min(date) FROM (SELECT date FROM inserted UNION ALL SELECT date FROM updated) d)::text AS earliest`,
-      [min, max],
+      [chunk.min, chunk.max],
     );
     const r = res.rows[0] ?? { inserted: 0, updated: 0, earliest: null };
     result.inserted += r.inserted;
     result.updated += r.updated;
     result.unchanged += chunk.size - r.inserted - r.updated;
-    this.noteEarliest(result, r.earliest as LocalDate | null);
-  }
-
-  private noteEarliest(result: UpsertResult, date: LocalDate | null): void {
-    if (date !== null && (result.earliest_changed_date === null || date < result.earliest_changed_date)) result.earliest_changed_date = date;
+    noteEarliest(result, r.earliest as LocalDate | null);
   }
 
   /** Writes one chunk: straight COPY into the table when none of its keys can exist yet. */
@@ -240,26 +283,165 @@ export class FactWriter {
     await this.insertRows(this.spec.table, chunk);
     log.debug('chunk copied', { table: this.spec.table, rows: chunk.size, ms: Date.now() - started });
     result.inserted += chunk.size;
-    this.noteEarliest(result, chunk.min as LocalDate);
+    noteEarliest(result, chunk.min);
+  }
+
+  get copies(): boolean {
+    return this.db.supportsCopy;
   }
 }
 
-/** Area codes → ids, looked up once per code inside the transaction. */
+function noteEarliest(result: UpsertResult, date: LocalDate | null): void {
+  if (date !== null && (result.earliest_changed_date === null || date < result.earliest_changed_date)) result.earliest_changed_date = date;
+}
+
+/** Area codes → ids, looked up inside the transaction (areas are locked against change). */
 class AreaResolver {
-  private readonly ids = new Map<string, number | null>();
+  private readonly ids = new Map<string, number>();
+  private readonly looked = new Set<string>();
+  private all = false;
   constructor(private readonly trx: Knex.Transaction) {}
 
-  async load(batch: StagedRow[]): Promise<void> {
+  async load(codes: Iterable<string> | 'all'): Promise<void> {
+    if (this.all) return;
+    if (codes === 'all') {
+      const rows = (await this.trx('areas').select('id', 'code')) as { id: number; code: string }[];
+      for (const r of rows) this.ids.set(r.code, r.id);
+      this.all = true;
+      return;
+    }
     const missing = new Set<string>();
-    for (const r of batch) if (!this.ids.has(r.area)) missing.add(r.area);
+    for (const c of codes) if (!this.looked.has(c)) missing.add(c);
     if (missing.size === 0) return;
     const rows = (await this.trx('areas').whereIn('code', [...missing]).select('id', 'code')) as { id: number; code: string }[];
-    for (const c of missing) this.ids.set(c, null);
+    for (const c of missing) this.looked.add(c);
     for (const r of rows) this.ids.set(r.code, r.id);
   }
 
-  get(code: string): number | null {
-    return this.ids.get(code) ?? null;
+  get known(): ReadonlyMap<string, number> {
+    return this.ids;
+  }
+}
+
+/**
+ * One ingest inside its transaction: takes rows, rejects unknown areas and repeated keys,
+ * cuts chunks and has them written while later rows are still being read.
+ */
+class FactIngest implements FactSink {
+  readonly errors = new DetailCollector();
+  readonly result: UpsertResult = { inserted: 0, updated: 0, unchanged: 0, earliest_changed_date: null };
+  private readonly keys: KeyTuples;
+  private readonly areas: AreaResolver;
+  private readonly writer: ChunkWriter;
+  private readonly unknownReported = new Set<string>();
+  private readonly dateIndex: number;
+  private chunk: Chunk;
+  /** Chunks handed to the writer, in order; each write starts after the previous one. */
+  private inFlight: Promise<void>[] = [];
+
+  constructor(
+    trx: Knex.Transaction,
+    db: Database,
+    private readonly spec: FactSpec,
+    maxAreaId: number,
+    private readonly opts: UpsertOptions,
+  ) {
+    this.keys = new KeyTuples(2 ** Math.ceil(Math.log2(maxAreaId + 2)));
+    this.areas = new AreaResolver(trx);
+    this.writer = new ChunkWriter(trx, db, spec);
+    this.dateIndex = spec.keys.findIndex((k) => k.name === 'date');
+    this.chunk = new Chunk(this.writer.copies, FIRST_CHUNK_ROWS);
+  }
+
+  get takesEncoded(): boolean {
+    return this.writer.copies;
+  }
+
+  loadAreas(codes: Iterable<string> | 'all'): Promise<void> {
+    return this.areas.load(codes);
+  }
+
+  areaIds(): ReadonlyMap<string, number> {
+    return this.areas.known;
+  }
+
+  tuple(keyText: string, date: LocalDate): number {
+    return this.keys.tuple(keyText, date);
+  }
+
+  dayOf(tuple: number): number {
+    return this.keys.days[tuple] as number;
+  }
+
+  add(r: StagedRow): void {
+    const id = this.areas.known.get(r.area);
+    if (id === undefined) {
+      if (!this.unknownReported.has(r.area)) this.errors.add(this.opts.pathFor(r.idx, 'area'), `unknown area code ${r.area}`);
+      this.unknownReported.add(r.area);
+      return;
+    }
+    const n = this.spec.keys.length;
+    const keyText = n === 1 ? copyText(r.cells[0] ?? null) : r.cells.slice(0, n).map((c) => copyText(c)).join('\t');
+    const tuple = this.keys.tuple(keyText, r.cells[this.dateIndex] as LocalDate);
+    if (!this.first(id, tuple, r.idx, r.area)) return;
+    const day = this.keys.days[tuple] as number;
+    const chunk = this.chunkFor(id, day);
+    if (chunk.out) {
+      let line = `${id}\t${keyText}`;
+      for (let i = n; i < r.cells.length; i++) line += `\t${copyText(r.cells[i] ?? null)}`;
+      chunk.out.text(`${line}\n`);
+    } else {
+      chunk.cells.push([id, ...r.cells]);
+    }
+    chunk.note(id, day);
+  }
+
+  addEncoded(idx: number, row: EncodedRow): void {
+    if (!this.first(row.id, row.tuple, idx, row)) return;
+    const chunk = this.chunkFor(row.id, row.day);
+    row.write(chunk.out as ByteSink);
+    chunk.note(row.id, row.day);
+  }
+
+  /** Is this the first row with its key (and are rows still being kept)? */
+  private first(id: number, tuple: number, idx: number, area: string | EncodedRow): boolean {
+    const prev = this.keys.seen(id, tuple, idx);
+    if (prev !== null) {
+      const code = typeof area === 'string' ? area : area.areaCode();
+      const { pathFor } = this.opts;
+      this.errors.add(pathFor(idx, 'date'), `the same ${this.spec.label} for area ${code} appears twice (also at ${pathFor(prev, 'date')})`);
+      return false;
+    }
+    return this.errors.count === 0;
+  }
+
+  private chunkFor(id: number, day: number): Chunk {
+    if (this.chunk.endsBefore(id, day)) {
+      const full = this.chunk;
+      this.chunk = new Chunk(this.writer.copies, Math.min(full.limit * 2, CHUNK_ROWS));
+      const previous = this.inFlight[this.inFlight.length - 1] ?? Promise.resolve();
+      const write = previous.then(() => this.writer.apply(full, this.result));
+      write.catch(() => undefined); // awaited in settle/finish; not an unhandled rejection meanwhile
+      this.inFlight.push(write);
+    }
+    return this.chunk;
+  }
+
+  /** Lets at most one chunk be in flight while the next one fills. */
+  async settle(): Promise<void> {
+    while (this.inFlight.length > 1) await this.inFlight.shift();
+  }
+
+  async finish(): Promise<UpsertResult> {
+    for (const w of this.inFlight.splice(0)) await w;
+    this.errors.throwIfAny((n) => `${n} problem(s) in ${this.spec.table}; nothing was written`);
+    if (this.chunk.size) await this.writer.apply(this.chunk, this.result);
+    return this.result;
+  }
+
+  /** Lets the connection finish its writes before the transaction is rolled back. */
+  async abandon(): Promise<void> {
+    for (const w of this.inFlight.splice(0)) await w.catch(() => undefined);
   }
 }
 
@@ -270,55 +452,15 @@ export async function upsertFacts(db: Database, spec: FactSpec, source: RowSourc
     // The diff is computed against what this transaction reads: no other ingest may interleave.
     await trx.raw('SELECT pg_advisory_xact_lock(?), pg_advisory_xact_lock_shared(?)', [lockKey(spec.table), lockKey(LOCKS.areas)]);
     await trx.raw("SET LOCAL work_mem = '64MB'"); // the chunk diff hashes up to 250,000 rows
-    const result: UpsertResult = { inserted: 0, updated: 0, unchanged: 0, earliest_changed_date: null };
-    const errors = new DetailCollector();
     const maxId = await trx('areas').max<{ max: number | null }[]>('id as max');
-    const writer = new FactWriter(trx, db, spec, maxId[0]?.max ?? 0);
-    const resolver = new AreaResolver(trx);
-    const firstSeen = new Map<number, number>();
-    const unknownReported = new Set<string>();
-    let chunk = writer.newChunk();
-    // One chunk is written while the next one is parsed (the server and Node work in parallel).
-    let writing: Promise<void> = Promise.resolve();
-    const keepCells = writer.keepsCells;
-
+    const ingest = new FactIngest(trx, db, spec, maxId[0]?.max ?? 0, opts);
     try {
-      for await (const batch of source(errors)) {
-        await resolver.load(batch);
-        for (const r of batch) {
-          const id = resolver.get(r.area);
-          if (id === null) {
-            if (!unknownReported.has(r.area)) errors.add(opts.pathFor(r.idx, 'area'), `unknown area code ${r.area}`);
-            unknownReported.add(r.area);
-            continue;
-          }
-          const row = writer.prepare(id, r.cells);
-          const first = firstSeen.get(row.key);
-          if (first !== undefined) {
-            errors.add(opts.pathFor(r.idx, 'date'), `the same ${spec.label} for area ${r.area} appears twice (also at ${opts.pathFor(first, 'date')})`);
-            continue;
-          }
-          firstSeen.set(row.key, r.idx);
-          if (errors.count > 0) continue;
-          if (chunk.endsBefore(id, row.date, CHUNK_ROWS)) {
-            const full = chunk;
-            chunk = writer.newChunk();
-            await writing;
-            writing = writer.apply(full, result);
-            writing.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-          }
-          chunk.add(id, row.date, row.line, keepCells ? r.cells : null);
-        }
-        if (errors.full) break;
-      }
+      await source(ingest);
     } catch (e) {
-      await writing.catch(() => undefined); // let the connection finish before the rollback
+      await ingest.abandon();
       throw e;
     }
-    await writing;
-    errors.throwIfAny((n) => `${n} problem(s) in ${spec.table}; nothing was written`);
-    if (chunk.size) await writer.apply(chunk, result);
-    return result;
+    return ingest.finish();
   });
   log.debug('facts upserted', { table: spec.table, ...result, ms: Date.now() - started });
   return result;

@@ -64,3 +64,12 @@ export function dateRange(from: LocalDate, to: LocalDate): LocalDate[] {
   for (let d = from; d <= to; d = addDays(d, 1)) out.push(d);
   return out;
 }
+
+/** Days since 1970-01-01: a compact key for a date (bulk paths compare and index by it). */
+export function dayNumber(date: LocalDate): number {
+  return toUtcMillis(date) / 86_400_000;
+}
+
+export function fromDayNumber(day: number): LocalDate {
+  return fromUtcMillis(day * 86_400_000);
+}

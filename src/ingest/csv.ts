@@ -9,11 +9,18 @@ export class CsvReader {
   private fields: string[] = [];
   private inQuotes = false;
   private quoteSeen = false; // the previous char was a quote inside a quoted field
-  private line = 1;
-  private recordLine = 1;
-  private started = false;
+  private line: number;
+  private recordLine: number;
+  private started: boolean;
   private sawAnything = false;
   private afterCR = false; // a record ended on CR at the end of the previous chunk
+
+  /** `firstLine`: the number of the first line it is given; `atStart`: whether a BOM may come first. */
+  constructor(firstLine = 1, atStart = true) {
+    this.line = firstLine;
+    this.recordLine = firstLine;
+    this.started = !atStart;
+  }
 
   /** Parses a chunk and returns the records it completed. */
   push(chunk: string): CsvRecord[] {

@@ -1,6 +1,8 @@
+import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { Database } from '../db/database';
-import { FactSpec, METRICS, REPORTS, RowSource, StagedRow, upsertFacts, UpsertResult } from '../db/facts';
+import { FactSink, FactSpec, METRICS, REPORTS, RowSource, StagedRow, upsertFacts, UpsertResult } from '../db/facts';
+import type { ByteLane } from './lane';
 import { addDays, LocalDate, today } from '../domain/dates';
 import { badRequest, DetailCollector, unprocessable } from '../errors';
 import { CsvReader, CsvRecord, CsvSyntaxError } from './csv';
@@ -47,85 +49,160 @@ function csvHeader<T>(format: RowFormat<T>, record: CsvRecord | undefined): stri
 
 export const csvPath = (line: number, field: string) => `line[${line}].${field}`;
 
-/**
- * Reads CSV text chunks into validated batches, streaming. Rows go through the format's
- * fast check; a row it does not accept goes through the zod schema, which either accepts
- * it or explains what is wrong. Problems go into `errors`; after the first one no more
- * rows are produced, but scanning goes on to list the first problems.
- */
-export async function* rowsFromCsv<T>(
-  format: RowFormat<T>,
-  chunks: AsyncIterable<string> | Iterable<string>,
-  maxDate: LocalDate,
-  errors: DetailCollector,
-  batchSize = 10_000,
-): AsyncGenerator<StagedRow[]> {
-  const schema = format.schema(maxDate);
-  const reader = new CsvReader();
-  let header: string[] | null = null;
-  let fast: ((fields: string[], idx: number) => StagedRow | null) | null = null;
-  let batch: StagedRow[] = [];
+type Chunks = AsyncIterable<string | Buffer> | Iterable<string | Buffer>;
 
-  const take = (records: CsvRecord[]) => {
-    for (const rec of records) {
-      if (header === null) {
-        header = csvHeader(format, rec);
-        fast = format.fastCsv(header, maxDate);
-        continue;
+/**
+ * Whether lines [s, end) can be read byte-wise: no quotes (so a comma always separates
+ * fields and a newline always ends a record), no lone CR, valid UTF-8. Otherwise the
+ * full RFC 4180 reader takes over from there.
+ */
+function plainLines(buf: Buffer, s: number): boolean {
+  if (buf.indexOf(34, s) >= 0) return false;
+  for (let i = buf.indexOf(13, s); i >= 0; i = buf.indexOf(13, i + 1)) if (buf[i + 1] !== 10) return false;
+  return isUtf8(buf.subarray(s));
+}
+
+/**
+ * Reads a CSV byte stream into the sink. Plain lines are split on commas where they lie;
+ * a row goes through the format's byte lane (no strings made) or its fast string check,
+ * and what neither accepts goes through the zod schema, which accepts it or explains what
+ * is wrong. Once the input has a quote, a lone CR or bad UTF-8, the rest goes through
+ * the RFC 4180 reader. After the first problem no more rows are kept, but reading goes
+ * on to list the first problems.
+ */
+class CsvRows<T> {
+  private readonly schema: z.ZodType<T>;
+  private header: string[] | null = null;
+  private fast: ((fields: string[], idx: number) => StagedRow | null) | null = null;
+  private lane: ByteLane | null = null;
+  private general: CsvReader | null = null;
+  private readonly decoder = new TextDecoder('utf-8');
+  private carry: Buffer | null = null;
+  private line = 1; // the number of the next line
+  private atStart = true;
+
+  constructor(
+    private readonly format: RowFormat<T>,
+    private readonly maxDate: LocalDate,
+    private readonly sink: FactSink,
+  ) {
+    this.schema = format.schema(maxDate);
+  }
+
+  push(chunk: Buffer): void {
+    let rest = chunk;
+    if (!this.general) {
+      const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+      const end = buf.lastIndexOf(10) + 1;
+      this.carry = end < buf.length ? buf.subarray(end) : null;
+      if (end > 0) this.lines(buf.subarray(0, end));
+      if (!this.general || !this.carry) return;
+      rest = this.carry; // the general reader took over: it gets the partial line too
+      this.carry = null;
+    }
+    this.records((this.general as CsvReader).push(this.decoder.decode(rest, { stream: true })));
+  }
+
+  end(): void {
+    if (!this.general && this.carry) this.lines(this.carry);
+    if (this.general) {
+      this.records(this.general.push(this.decoder.decode()));
+      this.records(this.general.end());
+    }
+    if (this.header === null) csvHeader(this.format, undefined);
+  }
+
+  /** Whole lines (the last may lack its newline only at the end of input). */
+  private lines(buf: Buffer): void {
+    let s = 0;
+    if (this.atStart && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) s = 3;
+    this.atStart = false;
+    if (!plainLines(buf, s)) {
+      this.general = new CsvReader(this.line, false);
+      this.records(this.general.push(this.decoder.decode(buf.subarray(s), { stream: true })));
+      return;
+    }
+    const { errors } = this.sink;
+    while (s < buf.length && !errors.full) {
+      const nl = buf.indexOf(10, s);
+      const next = nl < 0 ? buf.length : nl + 1;
+      let e = nl < 0 ? buf.length : nl;
+      if (e > s && buf[e - 1] === 13) e--;
+      const line = this.line++;
+      if (e > s) {
+        if (this.lane?.parse(buf, s, e)) this.sink.addEncoded(line, this.lane);
+        else this.record({ line, fields: buf.toString('utf8', s, e).split(',') });
       }
-      if (rec.fields.length !== header.length) {
-        errors.add(`line[${rec.line}]`, `expected ${header.length} fields, found ${rec.fields.length}`);
-        continue;
+      s = next;
+    }
+  }
+
+  private records(records: CsvRecord[]): void {
+    for (const rec of records) this.record(rec);
+  }
+
+  private record(rec: CsvRecord): void {
+    const { format, sink } = this;
+    if (this.header === null) {
+      this.header = csvHeader(format, rec);
+      this.fast = format.fastCsv(this.header, this.maxDate);
+      if (format.byteLane && sink.takesEncoded) this.lane = format.byteLane(this.header, this.maxDate, sink);
+      return;
+    }
+    const header = this.header;
+    if (rec.fields.length !== header.length) {
+      sink.errors.add(`line[${rec.line}]`, `expected ${header.length} fields, found ${rec.fields.length}`);
+      return;
+    }
+    const quick = (this.fast as (fields: string[], idx: number) => StagedRow | null)(rec.fields, rec.line);
+    if (quick !== null) return sink.add(quick);
+    const obj: Record<string, unknown> = {};
+    for (let i = 0; i < header.length; i++) {
+      const col = header[i] as string;
+      const cell = rec.fields[i] as string;
+      if (cell === '') continue; // empty cell = absent (required ones are then reported)
+      obj[col] = format.numeric.has(col) && NUMBER_RE.test(cell) ? Number(cell) : cell;
+    }
+    const parsed = this.schema.safeParse(obj);
+    if (parsed.success) sink.add(format.stage(rec.line, parsed.data));
+    else addZodIssues(sink.errors, `line[${rec.line}]`, parsed.error);
+  }
+}
+
+/** A CSV stream (text or bytes, in chunks of any size) as a row source. */
+export function csvSource<T>(format: RowFormat<T>, chunks: Chunks, maxDate: LocalDate): RowSource {
+  return async (sink) => {
+    await sink.loadAreas('all');
+    const rows = new CsvRows(format, maxDate, sink);
+    try {
+      for await (const chunk of chunks) {
+        rows.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+        if (sink.errors.full) return;
+        await sink.settle();
       }
-      const quick = (fast as (fields: string[], idx: number) => StagedRow | null)(rec.fields, rec.line);
-      if (quick !== null) {
-        if (errors.count === 0) batch.push(quick);
-        continue;
-      }
-      const obj: Record<string, unknown> = {};
-      for (let i = 0; i < header.length; i++) {
-        const col = header[i] as string;
-        const cell = rec.fields[i] as string;
-        if (cell === '') continue; // empty cell = absent (required ones are then reported)
-        obj[col] = format.numeric.has(col) && NUMBER_RE.test(cell) ? Number(cell) : cell;
-      }
-      const parsed = schema.safeParse(obj);
-      if (parsed.success) {
-        if (errors.count === 0) batch.push(format.stage(rec.line, parsed.data));
-      } else {
-        addZodIssues(errors, `line[${rec.line}]`, parsed.error);
-      }
+      rows.end();
+    } catch (e) {
+      if (e instanceof CsvSyntaxError) throw badRequest(`CSV syntax error: ${e.message}`, [{ path: `line[${e.line}]`, message: e.message }], 'invalid_csv');
+      throw e;
     }
   };
-
-  try {
-    for await (const chunk of chunks) {
-      take(reader.push(chunk));
-      if (errors.full) return;
-      if (batch.length >= batchSize) {
-        if (errors.count === 0) yield batch;
-        batch = [];
-      }
-    }
-    take(reader.end());
-  } catch (e) {
-    if (e instanceof CsvSyntaxError) throw badRequest(`CSV syntax error: ${e.message}`, [{ path: `line[${e.line}]`, message: e.message }], 'invalid_csv');
-    throw e;
-  }
-  if (header === null) csvHeader(format, undefined);
-  if (batch.length && errors.count === 0) yield batch;
 }
 
 const jsonPath = (kind: string) => (idx: number, field: string) => `${kind}[${idx}].${field}`;
 
-export type FactsInput = { json: unknown[] } | { csv: AsyncIterable<string> | Iterable<string> };
+export type FactsInput = { json: unknown[] } | { csv: Chunks };
 
 async function ingest<T>(db: Database, spec: FactSpec, format: RowFormat<T>, input: FactsInput, maxDate: LocalDate): Promise<UpsertResult> {
   if ('json' in input) {
-    const source: RowSource = (errors) => [rowsFromJson(format, input.json, maxDate, errors)];
+    const json = input.json;
+    const source: RowSource = async (sink) => {
+      const rows = rowsFromJson(format, json, maxDate, sink.errors);
+      await sink.loadAreas(rows.map((r) => r.area));
+      for (const r of rows) sink.add(r);
+    };
     return upsertFacts(db, spec, source, { pathFor: jsonPath(format.kind) });
   }
-  return upsertFacts(db, spec, (errors) => rowsFromCsv(format, input.csv, maxDate, errors), { pathFor: csvPath });
+  return upsertFacts(db, spec, csvSource(format, input.csv, maxDate), { pathFor: csvPath });
 }
 
 export const ingestReports = (db: Database, input: FactsInput, maxDate: LocalDate) => ingest(db, REPORTS, reportFormat, input, maxDate);

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { AREA_CODE_RE } from '../domain/areas';
 import { isLocalDate, LocalDate } from '../domain/dates';
 import { KNOWN_METRICS, METRIC_NAME_RE } from '../domain/metrics';
-import type { StagedRow } from '../db/facts';
+import type { FactSink, StagedRow } from '../db/facts';
+import { ByteLane, ReportLane } from './lane';
 
 /**
  * Row formats for daily facts (reports, metrics): the JSON row schema, the CSV columns and
@@ -22,6 +23,8 @@ export type RowFormat<T> = {
    */
   fastCsv: (header: string[], maxDate: LocalDate) => (fields: string[], idx: number) => StagedRow | null;
   stage: (idx: number, row: T) => StagedRow;
+  /** The byte lane for plain CSV lines, if the format has one (see lane.ts). */
+  byteLane?: (header: string[], maxDate: LocalDate, sink: FactSink) => ByteLane;
 };
 
 const SMALL_INT_RE = /^\d{1,9}$/;
@@ -106,6 +109,7 @@ export const reportFormat: RowFormat<ReportRow> = {
     area: r.area,
     cells: [r.date, r.community_cases, r.quarantine_cases, r.deaths ?? null, r.source ?? null],
   }),
+  byteLane: (header, maxDate, sink) => new ReportLane(header, maxDate, sink),
 };
 
 export type MetricRow = { area: string; date: LocalDate; name: string; value: number };

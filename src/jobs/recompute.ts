@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { Database } from '../db/database';
 import { lockKey } from '../db/facts';
-import { Cell, copyLinesInto, copyText } from '../db/knex';
+import { Cell, copyLinesInto, copyText } from '../db/copy';
 import { AreaNode, loadAreas, computeInputs } from '../db/inputs';
 import { activeRuleSet, StoredRuleSet } from '../db/rulesets';
 import { addDays, dateRange, LocalDate } from '../domain/dates';

@@ -75,3 +75,84 @@ test('a duplicate far apart in a large file is found; nothing is written', async
   expect((err as AppError).details).toEqual([{ path: `line[${rows.length + 1}].date`, message: 'the same date for area C22 appears twice (also at line[5].date)' }]);
   expect(await rowCounts(ctx.db)).toEqual(before);
 });
+
+/**
+ * The CSV byte reader: plain lines go byte-wise (the lane), and the first quote, lone CR
+ * or bad UTF-8 hands the rest to the RFC 4180 reader. Whatever the chunking and path, the
+ * stored rows and the line numbers in errors must be the same.
+ */
+describe('CSV bytes, however they arrive', () => {
+  const stored = async () =>
+    (await ctx.db.knex.raw<{ rows: { area: string; date: string; community_cases: number; deaths: number | null; source: string | null }[] }>(
+      `SELECT a.code AS area, r.date, r.community_cases, r.deaths, r.source FROM reports r JOIN areas a ON a.id = r.area_id
+       WHERE r.date >= '2090-01-01' ORDER BY r.date, a.code`,
+    )).rows;
+  const clear = () => ctx.db.knex.raw(`DELETE FROM reports WHERE date >= '2090-01-01'`);
+  const cut = (bytes: Buffer, size: number) => {
+    const out: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += size) out.push(bytes.subarray(at, at + size));
+    return out;
+  };
+  const plain = (n: number) => {
+    const rows: string[] = [];
+    for (let i = 0; i < n; i++) rows.push(`${areas[i % 4]},${addDays('2090-01-01' as LocalDate, Math.floor(i / 4))},${i % 9},0,${i % 3 ? '' : 1},Trạm y tế số ${i % 5}`);
+    return rows;
+  };
+
+  test('split anywhere, even inside a character, with a BOM and CRLF: the same rows', async () => {
+    const text = `\uFEFF${header}\r\n${plain(400).join('\r\n')}\r\n`;
+    await ingestReports(ctx.db, { csv: [text] }, maxDate);
+    const expected = await stored();
+    expect(expected).toHaveLength(400);
+    expect(expected[0]).toEqual({ area: 'C11', date: '2090-01-01', community_cases: 0, deaths: 1, source: 'Trạm y tế số 0' });
+    for (const size of [1, 2, 3, 7, 1000]) {
+      await clear();
+      const r = await ingestReports(ctx.db, { csv: cut(Buffer.from(text), size) }, maxDate);
+      expect(r.inserted).toBe(400);
+      expect(await stored()).toEqual(expected);
+    }
+    await clear();
+  });
+
+  test('a quoted field after thousands of plain lines: read by the full CSV rules from there', async () => {
+    const rows = plain(8000);
+    rows[5000] = `C11,2099-01-01,5,0,,"Trạm, ""mới""\nlầu 2"`; // a comma, quotes and a line break inside quotes
+    const text = `${header}\n${rows.join('\n')}\n`;
+    for (const chunks of [[text], cut(Buffer.from(text), 4096)]) {
+      await clear();
+      expect((await ingestReports(ctx.db, { csv: chunks }, maxDate)).inserted).toBe(8000);
+      const quoted = (await stored()).find((r) => r.date === '2099-01-01');
+      expect(quoted?.source).toBe('Trạm, "mới"\nlầu 2');
+    }
+    // an error after the switch names the right line (the quoted row spans two lines)
+    rows[7000] = 'C12,2099-01-02,-3,0,,';
+    const err = await ingestReports(ctx.db, { csv: cut(Buffer.from(`${header}\n${rows.join('\n')}\n`), 4096) }, maxDate).catch((e: unknown) => e);
+    expect((err as AppError).details).toEqual([{ path: 'line[7003].community_cases', message: 'must be ≥ 0' }]);
+    await clear();
+  });
+
+  test('errors among byte-wise lines name their lines; nothing is written', async () => {
+    const rows = plain(3000);
+    rows[10] = 'C11,2090-02-30,1,0,,'; // no such day
+    rows[2000] = 'C99,2090-06-01,1,0,,'; // unknown area
+    rows[2500] = rows[2499] as string; // the same area and date twice
+    const before = await rowCounts(ctx.db);
+    const err = await ingestReports(ctx.db, { csv: [Buffer.from(`${header}\n${rows.join('\n')}\n`)] }, maxDate).catch((e: unknown) => e);
+    expect((err as AppError).details).toEqual([
+      { path: 'line[12].date', message: 'must be a real calendar date YYYY-MM-DD (year 1900 or later)' },
+      { path: 'line[2002].area', message: 'unknown area code C99' },
+      { path: 'line[2502].date', message: `the same date for area ${areas[2499 % 4]} appears twice (also at line[2501].date)` },
+    ]);
+    expect(await rowCounts(ctx.db)).toEqual(before);
+  });
+
+  test('a lone CR ends a line; bytes that are not UTF-8 become U+FFFD, never a server error', async () => {
+    const cr = `${header}\r${plain(3).join('\r')}\r`;
+    expect((await ingestReports(ctx.db, { csv: [Buffer.from(cr)] }, maxDate)).inserted).toBe(3);
+    await clear();
+    const bad = Buffer.concat([Buffer.from(`${header}\nC11,2090-01-01,1,0,,Tr`), Buffer.from([0xff, 0xfe]), Buffer.from('m\n')]);
+    expect((await ingestReports(ctx.db, { csv: [bad] }, maxDate)).inserted).toBe(1);
+    expect((await stored())[0]?.source).toBe('Tr\uFFFD\uFFFDm');
+    await clear();
+  });
+});

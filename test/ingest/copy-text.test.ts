@@ -1,4 +1,4 @@
-import { copyText } from '../../src/db/knex';
+import { copyText } from '../../src/db/copy';
 
 test.each([
   [null, '\\N'],

@@ -1,0 +1,234 @@
+import type { ByteSink } from '../db/copy';
+import type { EncodedRow, FactSink } from '../db/facts';
+import { isLocalDate, LocalDate } from '../domain/dates';
+
+/**
+ * The byte lane of the bulk CSV path: a plain line (no quotes, valid UTF-8) is checked and
+ * copied as COPY text straight from the input bytes, with no string or object per row.
+ * It accepts only what is certainly valid; anything else (a bad value, an unknown area,
+ * a long source) goes back to the general path, which decides and explains. It must never
+ * accept what the zod schema rejects.
+ */
+export interface ByteLane extends EncodedRow {
+  /** Parses line [s, e) of `buf`; true when the row is certainly valid (then it can be written). */
+  parse(buf: Buffer, s: number, e: number): boolean;
+}
+
+const COMMA = 44;
+const TAB = 9;
+const LF = 10;
+const CR = 13;
+const BACKSLASH = 92;
+const DIGIT_0 = 48;
+const DASH = 45;
+
+/** Area codes as bytes → ids, by open addressing on an FNV-1a hash: no string per lookup. */
+export class AreaCodeTable {
+  private readonly slots: Int32Array; // entry + 1, 0 = empty
+  private readonly mask: number;
+  private readonly codes: Buffer;
+  private readonly starts: Int32Array;
+  readonly ids: Int32Array;
+  /** Each id as decimal text, for COPY. */
+  readonly idText: Buffer[];
+  readonly names: string[];
+
+  constructor(areas: ReadonlyMap<string, number>) {
+    const n = areas.size;
+    let size = 16;
+    while (size < n * 2) size *= 2;
+    this.slots = new Int32Array(size);
+    this.mask = size - 1;
+    this.names = [...areas.keys()];
+    this.codes = Buffer.from(this.names.join(''), 'latin1');
+    this.starts = new Int32Array(n + 1);
+    this.ids = new Int32Array(n);
+    this.idText = [];
+    let at = 0;
+    this.names.forEach((code, i) => {
+      this.starts[i] = at;
+      at += code.length;
+      this.ids[i] = areas.get(code) as number;
+      this.idText.push(Buffer.from(String(this.ids[i])));
+      let slot = AreaCodeTable.hash(this.codes, this.starts[i] as number, at) & this.mask;
+      while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
+      this.slots[slot] = i + 1;
+    });
+    this.starts[n] = at;
+  }
+
+  private static hash(buf: Uint8Array, s: number, e: number): number {
+    let h = 0x811c9dc5;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+    return h >>> 0;
+  }
+
+  /** The entry of the code in bytes [s, e), or -1. */
+  find(buf: Uint8Array, s: number, e: number): number {
+    const len = e - s;
+    let slot = AreaCodeTable.hash(buf, s, e) & this.mask;
+    for (;;) {
+      const entry = (this.slots[slot] as number) - 1;
+      if (entry < 0) return -1;
+      const cs = this.starts[entry] as number;
+      if ((this.starts[entry + 1] as number) - cs === len) {
+        let i = 0;
+        while (i < len && this.codes[cs + i] === buf[s + i]) i++;
+        if (i === len) return entry;
+      }
+      slot = (slot + 1) & this.mask;
+    }
+  }
+}
+
+/** Whether bytes [s, e) are 1–9 digits (an int column's accepted count). */
+function smallInt(buf: Uint8Array, s: number, e: number): boolean {
+  if (e <= s || e - s > 9) return false;
+  for (let i = s; i < e; i++) {
+    const d = (buf[i] as number) - DIGIT_0;
+    if (d < 0 || d > 9) return false;
+  }
+  return true;
+}
+
+/** YYYY-MM-DD in bytes [s, s+10) as the number YYYYMMDD, or -1 (validity is checked by the caller). */
+function dateDigits(buf: Uint8Array, s: number, e: number): number {
+  if (e - s !== 10 || buf[s + 4] !== DASH || buf[s + 7] !== DASH) return -1;
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    if (i === s + 4 || i === s + 7) continue;
+    const d = (buf[i] as number) - DIGIT_0;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * Dates in bytes → the ingest's key tuple and day; each distinct date is checked once
+ * (a real calendar date, not after `maxDate`) and remembered, valid or not.
+ */
+class DateKeys {
+  private readonly known = new Map<number, number>(); // YYYYMMDD → tuple, or -1 if refused
+  constructor(
+    private readonly sink: FactSink,
+    private readonly maxDate: LocalDate,
+  ) {}
+
+  tuple(digits: number): number {
+    let t = this.known.get(digits);
+    if (t === undefined) {
+      const y = Math.floor(digits / 10_000);
+      const text = `${String(y).padStart(4, '0')}-${String(Math.floor(digits / 100) % 100).padStart(2, '0')}-${String(digits % 100).padStart(2, '0')}`;
+      t = isLocalDate(text) && text <= this.maxDate ? this.sink.tuple(text, text) : -1;
+      this.known.set(digits, t);
+    }
+    return t;
+  }
+}
+
+/** The reports lane: area,date,community_cases,quarantine_cases[,deaths][,source] in any column order. */
+export class ReportLane implements ByteLane {
+  id = 0;
+  tuple = 0;
+  day = 0;
+  private entry = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  /** Field bounds of the last parsed line: start of field i at 2i, end at 2i+1. */
+  private readonly f: Int32Array;
+  private readonly areas: AreaCodeTable;
+  private readonly dates: DateKeys;
+  private readonly days: (tuple: number) => number;
+
+  constructor(
+    header: string[],
+    maxDate: LocalDate,
+    sink: FactSink,
+    private readonly col = {
+      area: header.indexOf('area'),
+      date: header.indexOf('date'),
+      cc: header.indexOf('community_cases'),
+      qc: header.indexOf('quarantine_cases'),
+      deaths: header.indexOf('deaths'),
+      source: header.indexOf('source'),
+    },
+  ) {
+    this.f = new Int32Array(header.length * 2);
+    this.areas = new AreaCodeTable(sink.areaIds());
+    this.dates = new DateKeys(sink, maxDate);
+    this.days = (t) => sink.dayOf(t);
+  }
+
+  parse(buf: Buffer, s: number, e: number): boolean {
+    const f = this.f;
+    const n = f.length >> 1;
+    let field = 0;
+    f[0] = s;
+    for (let i = s; i < e; i++) {
+      if (buf[i] === COMMA) {
+        if (field + 1 >= n) return false;
+        f[2 * field + 1] = i;
+        field++;
+        f[2 * field] = i + 1;
+      }
+    }
+    if (field !== n - 1) return false;
+    f[2 * field + 1] = e;
+    const { col } = this;
+    const entry = this.areas.find(buf, f[2 * col.area] as number, f[2 * col.area + 1] as number);
+    if (entry < 0) return false;
+    const digits = dateDigits(buf, f[2 * col.date] as number, f[2 * col.date + 1] as number);
+    if (digits < 0) return false;
+    const tuple = this.dates.tuple(digits);
+    if (tuple < 0) return false;
+    if (!smallInt(buf, f[2 * col.cc] as number, f[2 * col.cc + 1] as number)) return false;
+    if (!smallInt(buf, f[2 * col.qc] as number, f[2 * col.qc + 1] as number)) return false;
+    if (col.deaths >= 0) {
+      const ds = f[2 * col.deaths] as number;
+      const de = f[2 * col.deaths + 1] as number;
+      if (de > ds && !smallInt(buf, ds, de)) return false;
+    }
+    if (col.source >= 0) {
+      const ss = f[2 * col.source] as number;
+      const se = f[2 * col.source + 1] as number;
+      if (se - ss > 200) return false; // ≤ 200 bytes is surely ≤ 200 characters; longer ones are counted by the schema
+      for (let i = ss; i < se; i++) {
+        const b = buf[i] as number;
+        if (b === TAB || b === BACKSLASH || b === CR || b === LF) return false; // would need COPY escapes
+      }
+    }
+    this.buf = buf;
+    this.entry = entry;
+    this.id = this.areas.ids[entry] as number;
+    this.tuple = tuple;
+    this.day = this.days(tuple);
+    return true;
+  }
+
+  areaCode(): string {
+    return this.areas.names[this.entry] as string;
+  }
+
+  /** `id \t date \t community \t quarantine \t deaths \t source \n`, the reports COPY columns. */
+  write(out: ByteSink): void {
+    const { f, col } = this;
+    out.ensure((f[f.length - 1] as number) - (f[0] as number) + 32);
+    const id = this.areas.idText[this.entry] as Buffer;
+    out.bytes(id, 0, id.length);
+    this.cell(out, col.date);
+    this.cell(out, col.cc);
+    this.cell(out, col.qc);
+    this.cell(out, col.deaths);
+    this.cell(out, col.source);
+    out.byte(LF);
+  }
+
+  /** A tab and field `c` of the parsed line; \N when it is empty or absent. */
+  private cell(out: ByteSink, c: number): void {
+    out.byte(TAB);
+    const s = c < 0 ? 0 : (this.f[2 * c] as number);
+    const e = c < 0 ? 0 : (this.f[2 * c + 1] as number);
+    if (e > s) out.bytes(this.buf, s, e);
+    else out.null();
+  }
+}
