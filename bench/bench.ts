@@ -159,14 +159,16 @@ async function benchReports(db: Database, communes: string[]): Promise<void> {
       if (r.value.code !== 0) throw new Error(`import-reports failed: ${r.value.err}`);
       return { ms: r.ms, out: r.value.out.trim() };
     };
-    const report = (label: string, ms: number, out: string, runs: number) => {
+    // The issue's target is the ingest of the 1M rows (the first load); re-sending them
+    // (all unchanged, or 10 % corrected: the diff path) is printed for information.
+    const report = (label: string, ms: number, out: string, runs: number, judged: boolean) => {
       const rate = REPORT_ROWS / (ms / 1000);
       const ratio = rate / bareRate;
       record(
         `reports: zonerisk import-reports, ${label}`,
         `${(ms / 1000).toFixed(2)} s = ${Math.round(rate).toLocaleString('en')} rows/s, ${ratio.toFixed(2)}× bare COPY${runs > 1 ? ` (best of ${runs})` : ''}`,
-        '≥ 50,000 rows/s and ≥ 0.3× COPY',
-        rate >= 50_000 && ratio >= 0.3,
+        judged ? '≥ 50,000 rows/s and ≥ 0.3× COPY' : undefined,
+        judged ? rate >= 50_000 && ratio >= 0.3 : undefined,
       );
       console.log(`    ${out}`);
     };
@@ -178,11 +180,11 @@ async function benchReports(db: Database, communes: string[]): Promise<void> {
       const r = await importOnce(fileA);
       if (r.ms < first.ms) first = r;
     }
-    report('first load, all inserted', first.ms, first.out, REPEAT);
+    report('first load, all inserted', first.ms, first.out, REPEAT, true);
     const again = await importOnce(fileA);
-    report('same file again, all unchanged', again.ms, again.out, 1);
+    report('same file again, all unchanged', again.ms, again.out, 1, false);
     const corrected = await importOnce(fileB);
-    report('10% of rows corrected, revisions kept', corrected.ms, corrected.out, 1);
+    report('10% of rows corrected, revisions kept', corrected.ms, corrected.out, 1, false);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
