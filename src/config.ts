@@ -45,7 +45,8 @@ const envSchema = z.object({
       return n;
     })
     .default(32 * 1024 * 1024),
-  ZONERISK_DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  // a recomputation keeps one or two connections for its run; requests need the rest
+  ZONERISK_DB_POOL_MAX: z.coerce.number().int().min(3, 'must be at least 3').max(200).default(10),
   ZONERISK_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 

@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { rawClient } from './knex';
 
@@ -20,8 +21,8 @@ export function copyText(cell: Cell): string {
   return cell.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
-async function copyInto(trx: Knex.Transaction, target: string, write: (put: (data: string | Buffer) => Promise<void>) => Promise<void>): Promise<void> {
-  const client = await rawClient(trx);
+async function copyInto(on: Knex.Transaction | pg.ClientBase, target: string, write: (put: (data: string | Buffer) => Promise<void>) => Promise<void>): Promise<void> {
+  const client = on instanceof pg.Client ? on : await rawClient(on as Knex.Transaction);
   const stream = client.query(copyFrom(`COPY ${target} FROM STDIN`));
   const done = new Promise<void>((resolve, reject) => {
     stream.on('finish', resolve);
@@ -34,8 +35,12 @@ async function copyInto(trx: Knex.Transaction, target: string, write: (put: (dat
   await done;
 }
 
-/** Streams lines (each ending in a newline) into `COPY <target> FROM STDIN` on the transaction's connection. */
-export async function copyLinesInto(trx: Knex.Transaction, target: string, lines: Iterable<string>, batch = 5000): Promise<void> {
+/**
+ * Streams lines (each ending in a newline) into `COPY <target> FROM STDIN` on the
+ * transaction's connection — or on a client outside any transaction, where the COPY is a
+ * transaction of its own.
+ */
+export async function copyLinesInto(trx: Knex.Transaction | pg.ClientBase, target: string, lines: Iterable<string>, batch = 5000): Promise<void> {
   await copyInto(trx, target, async (put) => {
     let text = '';
     let n = 0;

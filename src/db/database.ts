@@ -7,6 +7,8 @@ export type Database = {
   mode: 'postgres' | 'embedded';
   /** COPY FROM STDIN is available (a real server); the embedded engine stages rows with INSERT. */
   supportsCopy: boolean;
+  /** Connections in the pool (a recomputation keeps up to two of them for its run). */
+  poolMax: number;
   close(): Promise<void>;
 };
 
@@ -32,6 +34,7 @@ export function connectDatabase(url: string, poolMax: number, embedded: boolean)
     knex,
     mode: embedded ? 'embedded' : 'postgres',
     supportsCopy: !embedded,
+    poolMax: embedded ? 1 : poolMax,
     close: () => knex.destroy(),
   };
 }

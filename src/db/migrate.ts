@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import * as foundation from '../../migrations/20261123000001_foundation';
 import * as classification from '../../migrations/20261123000002_classification';
+import * as compactLevels from '../../migrations/20261123000003_compact_levels';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -11,6 +12,7 @@ type Migration = { name: string; module: Knex.Migration };
 const migrations: Migration[] = [
   { name: '20261123000001_foundation', module: foundation },
   { name: '20261123000002_classification', module: classification },
+  { name: '20261123000003_compact_levels', module: compactLevels },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

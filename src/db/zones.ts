@@ -4,6 +4,7 @@ import { dateRange, LocalDate } from '../domain/dates';
 import { LevelOrUnknown, levelIndex, levelNumber } from '../domain/levels';
 import { classify, ExplanationStep, Inputs } from '../domain/rules/engine';
 import { RuleSet } from '../domain/rules/definition';
+import { readInputs, StoredInputs } from '../domain/inputs';
 import { notFound } from '../errors';
 import { childList } from '../jobs/recompute';
 import { arrayBindings } from './knex';
@@ -52,13 +53,15 @@ export type ZoneRow = {
   reason: string | null;
   computed_level: LevelOrUnknown;
   override: Override | null;
-  inputs: Inputs | null;
+  /** As stored (compact); read them with `zoneInputs`. */
+  inputs: StoredInputs | null;
+  date: LocalDate;
   children: Record<string, number> | null;
   pending: unknown;
   computed_at: string | null;
 };
 
-type Raw = Omit<ZoneRow, 'level' | 'level_number' | 'override' | 'computed_level' | 'computed_at'> & {
+type Raw = Omit<ZoneRow, 'level' | 'level_number' | 'override' | 'computed_level' | 'computed_at' | 'date'> & {
   computed_level: LevelOrUnknown | null;
   computed_at: Date | null;
   o_id: number | null;
@@ -119,11 +122,11 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
      ORDER BY a.code`,
     arrayBindings([date, ...asOfBind, date, date, ...asOfBind, ...asOfBind, ...binds]),
   );
-  const rows = res.rows.map(toZone);
+  const rows = res.rows.map((r) => toZone(date, r));
   return filter.level ? rows.filter((r) => r.level === filter.level) : rows;
 }
 
-function toZone(r: Raw): ZoneRow {
+function toZone(date: LocalDate, r: Raw): ZoneRow {
   const override: Override | null =
     r.o_id === null
       ? null
@@ -154,6 +157,7 @@ function toZone(r: Raw): ZoneRow {
     computed_level: computed,
     override,
     inputs: r.inputs,
+    date,
     children: r.children,
     pending: r.pending,
     computed_at: r.computed_at?.toISOString() ?? null,
@@ -166,10 +170,15 @@ export async function zoneOn(knex: Knex, code: string, date: LocalDate, asOf: Da
   return row;
 }
 
+/** The inputs a stored level was computed from, under the rule set that computed it. */
+export function zoneInputs(ruleSet: RuleSet, zone: ZoneRow): Inputs {
+  return zone.inputs ? readInputs(ruleSet, zone.date, zone.code, zone.inputs) : {};
+}
+
 /** Re-derives the explanation of a stored level (the engine is pure, rule sets immutable). */
 export function explain(ruleSet: RuleSet, zone: ZoneRow): ExplanationStep[] {
   if (!zone.inputs) return [];
-  return classify(ruleSet, zone.kind, zone.inputs, childList(zone.children)).explanation;
+  return classify(ruleSet, zone.kind, zoneInputs(ruleSet, zone), childList(zone.children)).explanation;
 }
 
 export type Day = { date: LocalDate; level: LevelOrUnknown; reason: string | null; override: boolean };

@@ -1,12 +1,14 @@
 import { Knex } from 'knex';
 import { Database } from '../db/database';
 import { lockKey } from '../db/facts';
+import pg from 'pg';
 import { Cell, copyLinesInto, copyText } from '../db/copy';
-import { AreaNode, loadAreas, computeInputs } from '../db/inputs';
+import { AreaNode, loadAreas, loadInputSeries } from '../db/inputs';
 import { activeRuleSet, StoredRuleSet } from '../db/rulesets';
 import { addDays, dateRange, LocalDate } from '../domain/dates';
 import { LEVELS, LevelOrUnknown } from '../domain/levels';
 import { ChildLevels, Inputs } from '../domain/rules/engine';
+import { PackedValue, readInputs } from '../domain/inputs';
 import { classifyTree, rollsUp } from '../domain/rules/tree';
 import { PersistenceState, step as persistenceStep } from '../domain/rules/persistence';
 import { AppError } from '../errors';
@@ -40,7 +42,7 @@ export function childList(counts: Record<string, number> | null): ChildLevels {
   return Object.entries(counts).flatMap(([l, n]) => Array<LevelOrUnknown>(n).fill(l as LevelOrUnknown));
 }
 
-async function previousDay(trx: Knex.Transaction, date: LocalDate): Promise<Map<number, Previous>> {
+async function previousDay(trx: Knex, date: LocalDate): Promise<Map<number, Previous>> {
   const res = await trx.raw<{ rows: ({ area_id: number } & Previous)[] }>(
     `SELECT DISTINCT ON (area_id) area_id, level, since::text AS since, persistence
      FROM zone_levels WHERE date = ? ORDER BY area_id, computed_at DESC`,
@@ -49,11 +51,16 @@ async function previousDay(trx: Knex.Transaction, date: LocalDate): Promise<Map<
   return new Map(res.rows.map((r) => [r.area_id, r]));
 }
 
+type LevelRow = ReturnType<typeof classifyAll>[number];
+
 /** Every area's row for `date`: the rules' level, then persistence from the day before. Pure. */
-function classifyAll(rs: StoredRuleSet, date: LocalDate, areas: AreaNode[], inputs: Map<number, Inputs>, prev: Map<number, Previous>) {
+function classifyAll(rs: StoredRuleSet, date: LocalDate, areas: AreaNode[], packed: PackedValue[][], prev: Map<number, Previous>) {
   const ps = rs.definition.persistence;
   const hysteresis = ps.escalate_after_days > 1 || ps.deescalate_after_days > 1 || ps.max_step_down < 3 || ps.min_stay_days > 0;
-  return classifyTree(rs.definition, areas, (a) => inputs.get(a.id) ?? {}, (a, c, kids) => {
+  const stored = new Map(areas.map((a, i) => [a.id, packed[i] as PackedValue[]]));
+  // classifying needs values and reasons only; the details are derived again when read
+  const inputsOf = (a: AreaNode) => readInputs(rs.definition, date, a.code, stored.get(a.id) ?? [], false);
+  return classifyTree(rs.definition, areas, inputsOf, (a, c, kids) => {
     const before = prev.get(a.id);
     const p = persistenceStep(before?.persistence ?? null, date, c.level, ps);
     const level = p.day.level;
@@ -63,7 +70,7 @@ function classifyAll(rs: StoredRuleSet, date: LocalDate, areas: AreaNode[], inpu
       raw_level: c.level,
       reason: c.reason,
       since: before && before.level === level ? (before.since ?? date) : date,
-      inputs: inputs.get(a.id) ?? {},
+      inputs: stored.get(a.id) ?? [],
       children: rollsUp(rs.definition, a.kind) ? childCounts(kids) : null,
       pending: p.day.pending,
       // with the default settings the level is the rules' level every day: no state to keep
@@ -73,64 +80,191 @@ function classifyAll(rs: StoredRuleSet, date: LocalDate, areas: AreaNode[], inpu
   });
 }
 
-export async function recomputeDay(db: Database, date: LocalDate, jobId: number | null = null): Promise<DayResult> {
-  return db.knex.transaction(async (trx) => {
-    await trx.raw('SELECT pg_advisory_xact_lock(?)', [RECOMPUTE_LOCK]);
-    const rs = await activeRuleSet(trx);
-    if (!rs) throw NO_ACTIVE_RULE_SET();
-    const t0 = Date.now();
-    const areas = await loadAreas(trx);
-    const t1 = Date.now();
-    const inputs = await computeInputs(trx, rs.definition, date, areas);
-    const t2 = Date.now();
-    const prev = await previousDay(trx, date);
-    const t3 = Date.now();
-    const rows = classifyAll(rs, date, areas, inputs, prev);
-    const t4 = Date.now();
-    // A day never classified before (a fresh backfill): every row is new, COPY them in.
-    const any = await trx.raw<{ rows: { found: boolean }[] }>('SELECT EXISTS (SELECT 1 FROM zone_levels WHERE date = ?::date) AS found', [date]);
-    if (db.supportsCopy && !any.rows[0]?.found) {
-      const cols = 'area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id';
-      const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
-      await copyLinesInto(
-        trx,
-        `zone_levels (${cols})`,
-        rows.map((r) =>
-          [r.area_id, date, r.level, r.raw_level, r.reason, r.since, rs.id, json(r.inputs), json(r.children), json(r.pending), json(r.persistence), jobId]
-            .map((c) => copyText(c as Cell))
-            .join('\t')
-            .concat('\n'),
-        ),
-      );
-      log.debug('day recomputed', { date, areas: rows.length, written: rows.length, copied: true, tree_ms: t1 - t0, inputs_ms: t2 - t1, previous_ms: t3 - t2, classify_ms: t4 - t3, write_ms: Date.now() - t4 });
-      return { date, areas: rows.length, written: rows.length, changed: rows.length };
+/** The state the next day starts from: what was just computed (and is, or already was, stored). */
+function carry(rows: LevelRow[]): Map<number, Previous> {
+  return new Map(rows.map((r) => [r.area_id, { level: r.level, since: r.since, persistence: r.persistence as PersistenceState }]));
+}
+
+/** One day's computed rows, and their COPY text when they may be copied in. */
+type DayRows = { date: LocalDate; rows: LevelRow[]; copyText: string | null };
+
+const LEVEL_COLUMNS = 'area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id';
+const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+
+/** The day's rows as COPY text (built while the previous day is being written). */
+function dayRows(db: Database, rs: StoredRuleSet, date: LocalDate, rows: LevelRow[], jobId: number | null): DayRows {
+  if (!db.supportsCopy) return { date, rows, copyText: null };
+  let text = '';
+  for (const r of rows) {
+    const cells: Cell[] = [r.area_id, date, r.level, r.raw_level, r.reason, r.since, rs.id, json(r.inputs), json(r.children), json(r.pending), json(r.persistence), jobId];
+    text += `${cells.map((c) => copyText(c)).join('\t')}\n`;
+  }
+  return { date, rows, copyText: text };
+}
+
+/**
+ * Appends one day's rows in one statement — its own transaction. A day never classified
+ * before (a backfill) is COPYed in; otherwise only rows that differ from the day's current
+ * ones are inserted, so recomputing with unchanged inputs writes nothing. One statement
+ * also means one round trip: the next day is being computed meanwhile.
+ */
+async function writeDay(run: RecomputeSession, writer: number, rs: StoredRuleSet, { date, rows, copyText: text }: DayRows, fresh: boolean, jobId: number | null): Promise<DayResult> {
+  if (text !== null && fresh) {
+    await run.copy(writer, `zone_levels (${LEVEL_COLUMNS})`, text);
+    return { date, areas: rows.length, written: rows.length, changed: rows.length };
+  }
+  const res = await run.statement<{ written: number; changed: number }>(
+    writer,
+    `WITH n AS (
+       SELECT * FROM jsonb_to_recordset(?::jsonb) AS n(area_id int, level text, raw_level text, reason text, since date,
+                                                      inputs jsonb, children jsonb, pending jsonb, persistence jsonb)
+     ),
+     cur AS (
+       SELECT DISTINCT ON (z.area_id) z.area_id, z.level, z.raw_level, z.reason, z.since, z.rule_set_id, z.inputs, z.children, z.pending, z.persistence
+       FROM zone_levels z WHERE z.date = ? ORDER BY z.area_id, z.computed_at DESC
+     ),
+     ins AS (
+       INSERT INTO zone_levels (area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id)
+       SELECT n.area_id, ?::date, n.level, n.raw_level, n.reason, n.since, ?, n.inputs, n.children, n.pending, n.persistence, ?
+       FROM n LEFT JOIN cur c ON c.area_id = n.area_id
+       WHERE c.area_id IS NULL
+          OR ROW(c.level, c.raw_level, c.reason, c.since, c.rule_set_id, c.inputs, c.children, c.pending, c.persistence)
+             IS DISTINCT FROM ROW(n.level, n.raw_level, n.reason, n.since, ?::text, n.inputs, n.children, n.pending, n.persistence)
+       RETURNING area_id, level
+     )
+     SELECT count(*)::int AS written, count(*) FILTER (WHERE c.level IS DISTINCT FROM ins.level)::int AS changed
+     FROM ins LEFT JOIN cur c USING (area_id)`,
+    [JSON.stringify(rows), date, date, rs.id, jobId, rs.id],
+  );
+  const r = res[0] ?? { written: 0, changed: 0 };
+  return { date, areas: rows.length, written: r.written, changed: r.changed };
+}
+
+/**
+ * Where a recomputation runs, under its lock: read transactions, and `writers` connections
+ * for single statements and COPY (on a real server two, so that the server writes one day
+ * on one core while Node computes the next on the other).
+ */
+type RecomputeSession = {
+  writers: number;
+  read<R>(body: (t: Knex.Transaction) => Promise<R>): Promise<R>;
+  statement<R>(writer: number, sql: string, bindings: readonly Knex.RawBinding[]): Promise<R[]>;
+  copy(writer: number, target: string, text: string): Promise<void>;
+};
+
+/** One recomputation at a time per process (the embedded engine has a single session to share). */
+let running: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `fn` holding the recompute lock. On a real server that is a session advisory lock
+ * on a connection kept for the whole run, so it also holds across processes; the run's
+ * statements go through that connection and one more. Recomputation is the only writer of
+ * zone_levels, so what the run reads of it stays true. The facts it has loaded can change
+ * only by an ingest, whose own recomputation waits for this one and then redoes the days
+ * that changed.
+ */
+async function withRecomputeLock<T>(db: Database, fn: (run: RecomputeSession) => Promise<T>): Promise<T> {
+  const turn = running.then(async () => {
+    if (db.mode === 'embedded') {
+      return fn({
+        writers: 1,
+        read: (body) => db.knex.transaction(body),
+        statement: async <R>(_writer: number, sql: string, bindings: readonly Knex.RawBinding[]) => (await db.knex.raw<{ rows: R[] }>(sql, bindings)).rows,
+        copy: () => Promise.reject(new Error('the embedded engine takes no COPY')),
+      });
     }
-    const res = await trx.raw<{ rows: { written: number; changed: number }[] }>(
-      `WITH n AS (
-         SELECT * FROM jsonb_to_recordset(?::jsonb) AS n(area_id int, level text, raw_level text, reason text, since date,
-                                                        inputs jsonb, children jsonb, pending jsonb, persistence jsonb)
-       ),
-       cur AS (
-         SELECT DISTINCT ON (z.area_id) z.area_id, z.level, z.raw_level, z.reason, z.since, z.rule_set_id, z.inputs, z.children, z.pending
-         FROM zone_levels z WHERE z.date = ? ORDER BY z.area_id, z.computed_at DESC
-       ),
-       ins AS (
-         INSERT INTO zone_levels (area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id)
-         SELECT n.area_id, ?::date, n.level, n.raw_level, n.reason, n.since, ?, n.inputs, n.children, n.pending, n.persistence, ?
-         FROM n LEFT JOIN cur c ON c.area_id = n.area_id
-         WHERE c.area_id IS NULL
-            OR ROW(c.level, c.raw_level, c.reason, c.since, c.rule_set_id, c.inputs, c.children, c.pending)
-               IS DISTINCT FROM ROW(n.level, n.raw_level, n.reason, n.since, ?::text, n.inputs, n.children, n.pending)
-         RETURNING area_id, level
-       )
-       SELECT count(*)::int AS written, count(*) FILTER (WHERE c.level IS DISTINCT FROM ins.level)::int AS changed
-       FROM ins LEFT JOIN cur c USING (area_id)`,
-      [JSON.stringify(rows), date, date, rs.id, jobId, rs.id],
-    );
-    const r = res.rows[0] ?? { written: 0, changed: 0 };
-    log.debug('day recomputed', { date, areas: rows.length, ...r, tree_ms: t1 - t0, inputs_ms: t2 - t1, previous_ms: t3 - t2, classify_ms: t4 - t3, write_ms: Date.now() - t4 });
-    return { date, areas: rows.length, written: r.written, changed: r.changed };
+    const conns: pg.ClientBase[] = [];
+    try {
+      // two writers when the pool leaves room for the job's own bookkeeping and for requests
+      const writers = db.poolMax >= 4 ? 2 : 1;
+      for (let i = 0; i < writers; i++) conns.push((await db.knex.client.acquireConnection()) as pg.ClientBase);
+      const [main] = conns as [pg.ClientBase];
+      await main.query('SELECT pg_advisory_lock($1)', [RECOMPUTE_LOCK]);
+      try {
+        return await fn({
+          writers: conns.length,
+          read: (body) => db.knex.transaction(body, { connection: main }),
+          statement: async <R>(writer: number, sql: string, bindings: readonly Knex.RawBinding[]) =>
+            (await db.knex.raw<{ rows: R[] }>(sql, bindings).connection(conns[writer])).rows,
+          copy: (writer, target, text) => copyLinesInto(conns[writer] as pg.ClientBase, target, [text]),
+        });
+      } finally {
+        await main.query('SELECT pg_advisory_unlock($1)', [RECOMPUTE_LOCK]);
+      }
+    } finally {
+      for (const c of conns) await db.knex.client.releaseConnection(c);
+    }
   });
+  running = turn.catch(() => undefined);
+  return turn;
+}
+
+/** Lets pending I/O (the previous day's write) move on between slices of computation. */
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Days of facts loaded at a time: bounded memory, few round trips. */
+const BLOCK_DAYS = 32;
+
+/**
+ * Recomputes days [from, to] in date order (persistence chains each day to the next).
+ * Areas and the rule set are read once; facts are loaded a block of days at a time and
+ * each day's inputs computed in memory; the next day is computed while the previous one
+ * is being written. Each day is one statement, so one transaction; `onDay` hears of each.
+ */
+export async function recomputeRange(db: Database, from: LocalDate, to: LocalDate, jobId: number | null, onDay?: (r: DayResult) => Promise<void>): Promise<DayResult[]> {
+  return withRecomputeLock(db, async (run) => {
+    const { rs, areas, start, classified } = await run.read(async (t) => {
+      const active = await activeRuleSet(t);
+      if (!active) throw NO_ACTIVE_RULE_SET();
+      const days = await t.raw<{ rows: { date: string }[] }>('SELECT DISTINCT date::text AS date FROM zone_levels WHERE date BETWEEN ? AND ?', [from, to]);
+      return { rs: active, areas: await loadAreas(t), start: await previousDay(t, from), classified: new Set(days.rows.map((r) => r.date)) };
+    });
+    const results: DayResult[] = [];
+    let prev = start;
+    // the last write on each writer; day n goes to writer n mod writers
+    const writes: Promise<void>[] = Array.from({ length: run.writers }, () => Promise.resolve());
+    let n = 0;
+    try {
+      for (let blockFrom = from; blockFrom <= to; blockFrom = addDays(blockFrom, BLOCK_DAYS)) {
+        const last = addDays(blockFrom, BLOCK_DAYS - 1);
+        const blockTo = last < to ? last : to;
+        await writes[0]; // reads share the first writer's connection
+        const t0 = Date.now();
+        const series = await run.read((t) => loadInputSeries(t, rs.definition, areas, blockFrom, blockTo));
+        log.debug('recompute block loaded', { from: blockFrom, to: blockTo, ms: Date.now() - t0 });
+        for (const date of dateRange(blockFrom, blockTo)) {
+          const t1 = Date.now();
+          const packed = series.packedOn(date);
+          await yieldToIo();
+          const rows = classifyAll(rs, date, areas, packed, prev);
+          prev = carry(rows);
+          await yieldToIo();
+          const day = dayRows(db, rs, date, rows, jobId);
+          const computeMs = Date.now() - t1;
+          const writer = n++ % run.writers;
+          await writes[writer];
+          const t2 = Date.now();
+          const write = writeDay(run, writer, rs, day, !classified.has(date), jobId).then(async (r) => {
+            log.debug('day recomputed', { ...r, compute_ms: computeMs, write_ms: Date.now() - t2 });
+            results.push(r);
+            await onDay?.(r);
+          });
+          write.catch(() => undefined); // awaited before this writer's next day, or below
+          writes[writer] = write;
+        }
+      }
+      await Promise.all(writes);
+    } finally {
+      await Promise.allSettled(writes); // no statement may outlive the run's connections
+    }
+    return results.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+  });
+}
+
+/** One day, every area (the daily job; `zonerisk recompute --date`). */
+export async function recomputeDay(db: Database, date: LocalDate, jobId: number | null = null): Promise<DayResult> {
+  const [r] = await recomputeRange(db, date, date, jobId);
+  return r as DayResult;
 }
 
 export type Job = {
@@ -182,14 +316,13 @@ export async function runRecomputeJob(db: Database, job: Job): Promise<Job> {
   let written = 0;
   let done = 0;
   try {
-    for (const date of dateRange(job.params.from, job.params.to)) {
-      const r = await recomputeDay(db, date, job.id);
+    await recomputeRange(db, job.params.from, job.params.to, job.id, async (r) => {
       areas = Math.max(areas, r.areas);
       changed += r.changed;
       written += r.written;
       done++;
       await knex('jobs').where({ id: job.id }).update({ days_done: done, areas, changed, written });
-    }
+    });
     await knex('jobs').where({ id: job.id }).update({ status: 'succeeded', finished_at: knex.fn.now() });
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);

@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { areaId } from '../../db/areas';
 import { readingPoint } from '../../db/publications';
-import { getRuleSet } from '../../db/rulesets';
-import { explain, flips, series, zoneOn, zonesOn, ZoneRow } from '../../db/zones';
+import { getRuleSet, StoredRuleSet } from '../../db/rulesets';
+import { explain, flips, series, zoneInputs, zoneOn, zonesOn, ZoneRow } from '../../db/zones';
 import { addDays, LocalDate } from '../../domain/dates';
 import { MetricValue } from '../../domain/rules/engine';
 import { badRequest, notFound } from '../../errors';
@@ -23,10 +23,10 @@ export function range(from: LocalDate, to: LocalDate): void {
 }
 
 /** `inputs` as plain values (null where missing); the reasons and sources beside them. */
-function inputsOf(zone: ZoneRow): { inputs: Record<string, number | null>; input_details: Record<string, { missing?: string; detail?: string }> } {
+function inputsOf(zone: ZoneRow, rs: StoredRuleSet | null): { inputs: Record<string, number | null>; input_details: Record<string, { missing?: string; detail?: string }> } {
   const inputs: Record<string, number | null> = {};
   const details: Record<string, { missing?: string; detail?: string }> = {};
-  for (const [name, v] of Object.entries(zone.inputs ?? {}) as [string, MetricValue & { detail?: string }][]) {
+  for (const [name, v] of Object.entries(rs ? zoneInputs(rs.definition, zone) : {}) as [string, MetricValue & { detail?: string }][]) {
     inputs[name] = 'value' in v ? v.value : null;
     if ('missing' in v || v.detail) details[name] = { ...('missing' in v ? { missing: v.missing } : {}), ...(v.detail ? { detail: v.detail } : {}) };
   }
@@ -77,7 +77,7 @@ export function zonesRouter({ db, config }: AppContext): Router {
       computed_level: z.computed_level,
       reason: z.reason,
       rule_set: rs ? { id: rs.id, name: rs.name, version: rs.version } : null,
-      ...inputsOf(z),
+      ...inputsOf(z, rs),
       children: z.children,
       explanation: rs ? explain(rs.definition, z) : [],
       pending: z.pending,
