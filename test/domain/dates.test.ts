@@ -1,4 +1,4 @@
-import { addDays, dateRange, daysBetween, isLocalDate, localDateAt, LocalDate } from '../../src/domain/dates';
+import { addDays, dateRange, dayNumber, daysBetween, fromDayNumber, isLocalDate, localDateAt, LocalDate } from '../../src/domain/dates';
 import { gadmParentCode, searchKey } from '../../src/domain/areas';
 import { loadConfig, parseByteSize } from '../../src/config';
 
@@ -14,6 +14,17 @@ describe('local dates', () => {
     ['1899-12-31', false],
     ['2021-10-12T00:00:00Z', false],
   ])('isLocalDate(%s) = %s', (text, ok) => expect(isLocalDate(text)).toBe(ok));
+
+  test('day numbers agree with the calendar on every day from 1900 to 2199', () => {
+    let wrong = 0;
+    for (let ms = Date.UTC(1900, 0, 1); ms < Date.UTC(2200, 0, 1); ms += 86_400_000) {
+      const date = new Date(ms).toISOString().slice(0, 10) as LocalDate;
+      if (dayNumber(date) !== ms / 86_400_000 || fromDayNumber(ms / 86_400_000) !== date) wrong++;
+    }
+    expect(wrong).toBe(0);
+    expect(dayNumber(d('1970-01-01'))).toBe(0);
+    expect(dayNumber(d('2000-03-01')) - dayNumber(d('2000-02-28'))).toBe(2); // 2000 is a leap year
+  });
 
   test('arithmetic across month and year ends', () => {
     expect(addDays(d('2021-12-31'), 1)).toBe('2022-01-01');

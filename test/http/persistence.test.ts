@@ -1,5 +1,7 @@
 import request from 'supertest';
-import { addDays, LocalDate } from '../../src/domain/dates';
+import { addDays, dateRange, LocalDate } from '../../src/domain/dates';
+import { ingestReports } from '../../src/ingest/ingest';
+import { recomputeDay, recomputeRange } from '../../src/jobs/recompute';
 import { PRESET_INPUTS } from '../../src/domain/rules/presets';
 import { smallProvince } from '../helpers/fixtures';
 import { testContext } from '../helpers/context';
@@ -43,4 +45,39 @@ test('de-escalation waits three days, steps down one level at a time', async () 
   const pending = (await http().get(`/v1/zones/C11?date=${day(15)}`).expect(200)).body;
   expect(pending).toMatchObject({ level: 'orange', pending: { direction: 'down', target: 'yellow', days: 2, needed: 3 } });
   expect(pending.explanation[0].result).toBe('green'); // the rules alone say green
+});
+
+/**
+ * A range run keeps each day's state in memory and loads facts in blocks of days; a run of
+ * one day reads the day before from the store. Both must store exactly the same rows,
+ * across block boundaries, and a second run must write nothing.
+ */
+test('a 40-day range run stores what 40 one-day runs store, and again writes nothing', async () => {
+  // a second wave in C12 (days 25–31) so that levels move inside the second block
+  const reports = Array.from({ length: 20 }, (_, i) => ({ area: 'C12', date: day(i + 21), community_cases: i >= 4 && i < 11 ? 25 : 0, quarantine_cases: 0 }));
+  await ingestReports(ctx.db, { json: reports }, '2100-01-01' as LocalDate);
+  const snapshot = async () =>
+    (
+      await ctx.db.knex.raw<{ rows: unknown[] }>(
+        `SELECT area_id, date::text, level, raw_level, reason, since::text, rule_set_id, inputs, children, pending, persistence
+         FROM zone_levels ORDER BY date, area_id`,
+      )
+    ).rows;
+
+  await ctx.db.knex.raw('TRUNCATE zone_levels');
+  const ranged = await recomputeRange(ctx.db, day(1), day(40), null);
+  expect(ranged.map((r) => r.date)).toEqual(dateRange(day(1), day(40)));
+  const byRange = await snapshot();
+
+  await ctx.db.knex.raw('TRUNCATE zone_levels');
+  for (const d of dateRange(day(1), day(40))) await recomputeDay(ctx.db, d);
+  const byDay = await snapshot();
+
+  expect(byRange).toHaveLength(40 * (await ctx.db.knex('areas').count<{ c: number }[]>('* as c'))[0]!.c);
+  expect(byDay).toEqual(byRange);
+  const levels = new Set(byRange.map((r) => (r as { level: string }).level));
+  expect(levels.size).toBeGreaterThanOrEqual(3); // the days are not all alike
+
+  const again = await recomputeRange(ctx.db, day(1), day(40), null);
+  expect(again.reduce((n, r) => n + r.written, 0)).toBe(0);
 });
