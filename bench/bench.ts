@@ -58,15 +58,17 @@ function benchUrl(db = BENCH_DB): string {
 }
 
 /** Peak resident memory of this process while `fn` runs (sampled every 50 ms). */
-async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakMiB: number }> {
-  let peak = process.memoryUsage().rss;
+async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakMiB: number; addedMiB: number }> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = process.memoryUsage().rss;
+  let peak = before;
   const timer = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 50);
   try {
     const value = await fn();
     peak = Math.max(peak, process.memoryUsage().rss);
-    return { value, peakMiB: peak / 2 ** 20 };
+    return { value, peakMiB: peak / 2 ** 20, addedMiB: (peak - before) / 2 ** 20 };
   } finally {
     clearInterval(timer);
   }
@@ -262,7 +264,7 @@ async function benchClassification(): Promise<void> {
     const day = await withPeakRss(() => timed(() => recomputeDay(db, o.end)));
     record(
       `classification: recompute one day, all ${areas.toLocaleString('en')} areas (vn-moh-4800-2021)`,
-      `${(day.value.ms / 1000).toFixed(2)} s (floor: bare 7-day incidence query ${(floorDay.ms / 1000).toFixed(2)} s); peak RSS ${day.peakMiB.toFixed(0)} MiB`,
+      `${(day.value.ms / 1000).toFixed(2)} s (floor: bare 7-day incidence query ${(floorDay.ms / 1000).toFixed(2)} s); peak RSS ${day.peakMiB.toFixed(0)} MiB (+${day.addedMiB.toFixed(0)} MiB during the run)`,
       '< 1 s',
       day.value.ms < 1000,
     );
@@ -281,7 +283,7 @@ async function benchClassification(): Promise<void> {
     const job = backfill.value.value;
     record(
       `classification: backfill ${o.days} days × ${areas.toLocaleString('en')} areas`,
-      `${(backfill.value.ms / 1000).toFixed(1)} s, ${job.written.toLocaleString('en')} rows written, ${job.changed.toLocaleString('en')} changes (floor: bare 7-day incidence for all days ${(floorAll.ms / 1000).toFixed(2)} s); peak RSS ${backfill.peakMiB.toFixed(0)} MiB`,
+      `${(backfill.value.ms / 1000).toFixed(1)} s, ${job.written.toLocaleString('en')} rows written, ${job.changed.toLocaleString('en')} changes (floor: bare 7-day incidence for all days ${(floorAll.ms / 1000).toFixed(2)} s); peak RSS ${backfill.peakMiB.toFixed(0)} MiB (+${backfill.addedMiB.toFixed(0)} MiB during the run)`,
       '< 60 s',
       backfill.value.ms < 60_000,
     );

@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { Database } from './database';
 import { arrayBindings } from './knex';
-import { ByteSink, Cell, copyBytesInto, copyText } from './copy';
+import { ByteSink, Cell, copyBinaryInto, copyText } from './copy';
 import { DetailCollector } from '../errors';
 import { log } from '../log';
 import { dayNumber, fromDayNumber, LocalDate } from '../domain/dates';
@@ -80,8 +80,8 @@ const CHUNK_ROWS = 150_000;
 const INSERT_BATCH = 5_000;
 
 /**
- * A chunk of rows ready to write: their COPY text (area id, keys, values) — or, where the
- * server takes no COPY, their cells — and the days and areas they cover.
+ * A chunk of rows ready to write: their binary COPY tuples (area id, keys, values) — or,
+ * where the server takes no COPY, their cells — and the days and areas they cover.
  */
 class Chunk {
   readonly out: ByteSink | null;
@@ -175,6 +175,27 @@ class KeyTuples {
   }
 }
 
+/** One row as a binary COPY tuple: the area id, then the key and value cells. */
+function writeBinaryRow(out: ByteSink, id: number, types: PgType[], cells: Cell[]): void {
+  out.ensure(8 + 12 * (types.length + 1));
+  out.fields(types.length + 1);
+  out.int4(id);
+  types.forEach((type, i) => {
+    const cell = cells[i] ?? null;
+    if (cell === null) return out.binaryNull();
+    switch (type) {
+      case 'int':
+        return out.int4(Number(cell));
+      case 'date':
+        return out.date(dayNumber(cell as LocalDate));
+      case 'float8':
+        return out.float8(Number(cell));
+      case 'text':
+        return out.textField(String(cell));
+    }
+  });
+}
+
 /** Serialises writers: ingests of one table, and area imports against all ingests. */
 export const LOCKS = { areas: 'zonerisk:areas', reports: 'zonerisk:reports', metrics: 'zonerisk:metrics' } as const;
 
@@ -208,7 +229,7 @@ class ChunkWriter {
     if (chunk.size === 0) return;
     const columns = ['area_id', ...this.spec.keys.map((k) => k.name), ...this.spec.values.map((v) => v.name)];
     if (chunk.out) {
-      await copyBytesInto(this.trx, `${table} (${columns.join(', ')})`, chunk.out.data);
+      await copyBinaryInto(this.trx, `${table} (${columns.join(', ')})`, chunk.out.data);
       return;
     }
     const types: PgType[] = ['int', ...this.spec.keys.map((k) => k.type), ...this.spec.values.map((v) => v.type)];
@@ -335,6 +356,7 @@ class FactIngest implements FactSink {
   private readonly writer: ChunkWriter;
   private readonly unknownReported = new Set<string>();
   private readonly dateIndex: number;
+  private readonly types: PgType[];
   private chunk: Chunk;
   /** Chunks handed to the writer, in order; each write starts after the previous one. */
   private inFlight: Promise<void>[] = [];
@@ -350,6 +372,7 @@ class FactIngest implements FactSink {
     this.areas = new AreaResolver(trx);
     this.writer = new ChunkWriter(trx, db, spec);
     this.dateIndex = spec.keys.findIndex((k) => k.name === 'date');
+    this.types = [...spec.keys, ...spec.values].map((c) => c.type);
     this.chunk = new Chunk(this.writer.copies, FIRST_CHUNK_ROWS);
   }
 
@@ -387,9 +410,7 @@ class FactIngest implements FactSink {
     const day = this.keys.days[tuple] as number;
     const chunk = this.chunkFor(id, day);
     if (chunk.out) {
-      let line = `${id}\t${keyText}`;
-      for (let i = n; i < r.cells.length; i++) line += `\t${copyText(r.cells[i] ?? null)}`;
-      chunk.out.text(`${line}\n`);
+      writeBinaryRow(chunk.out, id, this.types, r.cells);
     } else {
       chunk.cells.push([id, ...r.cells]);
     }

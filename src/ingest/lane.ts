@@ -4,7 +4,7 @@ import { isLocalDate, LocalDate } from '../domain/dates';
 
 /**
  * The byte lane of the bulk CSV path: a plain line (no quotes, valid UTF-8) is checked and
- * copied as COPY text straight from the input bytes, with no string or object per row.
+ * written as a binary COPY tuple straight from the input bytes, with no string or object per row.
  * It accepts only what is certainly valid; anything else (a bad value, an unknown area,
  * a long source) goes back to the general path, which decides and explains. It must never
  * accept what the zod schema rejects.
@@ -15,10 +15,6 @@ export interface ByteLane extends EncodedRow {
 }
 
 const COMMA = 44;
-const TAB = 9;
-const LF = 10;
-const CR = 13;
-const BACKSLASH = 92;
 const DIGIT_0 = 48;
 const DASH = 45;
 
@@ -29,8 +25,6 @@ export class AreaCodeTable {
   private readonly codes: Buffer;
   private readonly starts: Int32Array;
   readonly ids: Int32Array;
-  /** Each id as decimal text, for COPY. */
-  readonly idText: Buffer[];
   readonly names: string[];
 
   constructor(areas: ReadonlyMap<string, number>) {
@@ -43,13 +37,11 @@ export class AreaCodeTable {
     this.codes = Buffer.from(this.names.join(''), 'latin1');
     this.starts = new Int32Array(n + 1);
     this.ids = new Int32Array(n);
-    this.idText = [];
     let at = 0;
     this.names.forEach((code, i) => {
       this.starts[i] = at;
       at += code.length;
       this.ids[i] = areas.get(code) as number;
-      this.idText.push(Buffer.from(String(this.ids[i])));
       let slot = AreaCodeTable.hash(this.codes, this.starts[i] as number, at) & this.mask;
       while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
       this.slots[slot] = i + 1;
@@ -81,14 +73,16 @@ export class AreaCodeTable {
   }
 }
 
-/** Whether bytes [s, e) are 1–9 digits (an int column's accepted count). */
-function smallInt(buf: Uint8Array, s: number, e: number): boolean {
-  if (e <= s || e - s > 9) return false;
+/** The value of bytes [s, e) if they are 1–9 digits (an accepted count), else -1. */
+function smallInt(buf: Uint8Array, s: number, e: number): number {
+  if (e <= s || e - s > 9) return -1;
+  let n = 0;
   for (let i = s; i < e; i++) {
     const d = (buf[i] as number) - DIGIT_0;
-    if (d < 0 || d > 9) return false;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
   }
-  return true;
+  return n;
 }
 
 /** YYYY-MM-DD in bytes [s, s+10) as the number YYYYMMDD, or -1 (validity is checked by the caller). */
@@ -134,6 +128,8 @@ export class ReportLane implements ByteLane {
   day = 0;
   private entry = 0;
   private buf: Buffer = Buffer.alloc(0);
+  /** Community, quarantine and deaths (-1: none) of the last parsed line. */
+  private readonly counts = new Int32Array(3);
   /** Field bounds of the last parsed line: start of field i at 2i, end at 2i+1. */
   private readonly f: Int32Array;
   private readonly areas: AreaCodeTable;
@@ -181,27 +177,28 @@ export class ReportLane implements ByteLane {
     if (digits < 0) return false;
     const tuple = this.dates.tuple(digits);
     if (tuple < 0) return false;
-    if (!smallInt(buf, f[2 * col.cc] as number, f[2 * col.cc + 1] as number)) return false;
-    if (!smallInt(buf, f[2 * col.qc] as number, f[2 * col.qc + 1] as number)) return false;
+    const cc = smallInt(buf, f[2 * col.cc] as number, f[2 * col.cc + 1] as number);
+    const qc = smallInt(buf, f[2 * col.qc] as number, f[2 * col.qc + 1] as number);
+    if (cc < 0 || qc < 0) return false;
+    let deaths = -1; // none
     if (col.deaths >= 0) {
       const ds = f[2 * col.deaths] as number;
       const de = f[2 * col.deaths + 1] as number;
-      if (de > ds && !smallInt(buf, ds, de)) return false;
+      if (de > ds && (deaths = smallInt(buf, ds, de)) < 0) return false;
     }
     if (col.source >= 0) {
       const ss = f[2 * col.source] as number;
       const se = f[2 * col.source + 1] as number;
       if (se - ss > 200) return false; // ≤ 200 bytes is surely ≤ 200 characters; longer ones are counted by the schema
-      for (let i = ss; i < se; i++) {
-        const b = buf[i] as number;
-        if (b === TAB || b === BACKSLASH || b === CR || b === LF) return false; // would need COPY escapes
-      }
     }
     this.buf = buf;
     this.entry = entry;
     this.id = this.areas.ids[entry] as number;
     this.tuple = tuple;
     this.day = this.days(tuple);
+    this.counts[0] = cc;
+    this.counts[1] = qc;
+    this.counts[2] = deaths;
     return true;
   }
 
@@ -209,26 +206,20 @@ export class ReportLane implements ByteLane {
     return this.areas.names[this.entry] as string;
   }
 
-  /** `id \t date \t community \t quarantine \t deaths \t source \n`, the reports COPY columns. */
+  /** The row as a binary COPY tuple: id, date, community, quarantine, deaths, source. */
   write(out: ByteSink): void {
-    const { f, col } = this;
-    out.ensure((f[f.length - 1] as number) - (f[0] as number) + 32);
-    const id = this.areas.idText[this.entry] as Buffer;
-    out.bytes(id, 0, id.length);
-    this.cell(out, col.date);
-    this.cell(out, col.cc);
-    this.cell(out, col.qc);
-    this.cell(out, col.deaths);
-    this.cell(out, col.source);
-    out.byte(LF);
-  }
-
-  /** A tab and field `c` of the parsed line; \N when it is empty or absent. */
-  private cell(out: ByteSink, c: number): void {
-    out.byte(TAB);
-    const s = c < 0 ? 0 : (this.f[2 * c] as number);
-    const e = c < 0 ? 0 : (this.f[2 * c + 1] as number);
-    if (e > s) out.bytes(this.buf, s, e);
-    else out.null();
+    const { f, col, counts } = this;
+    out.ensure((f[f.length - 1] as number) - (f[0] as number) + 64);
+    out.fields(6);
+    out.int4(this.id);
+    out.date(this.day);
+    out.int4(counts[0] as number);
+    out.int4(counts[1] as number);
+    if ((counts[2] as number) >= 0) out.int4(counts[2] as number);
+    else out.binaryNull();
+    const ss = col.source < 0 ? 0 : (f[2 * col.source] as number);
+    const se = col.source < 0 ? 0 : (f[2 * col.source + 1] as number);
+    if (se > ss) out.textBytes(this.buf, ss, se);
+    else out.binaryNull();
   }
 }

@@ -146,6 +146,14 @@ describe('CSV bytes, however they arrive', () => {
     expect(await rowCounts(ctx.db)).toEqual(before);
   });
 
+  test('a tab, a backslash or a literal \\N in a source is stored as sent', async () => {
+    const sources = ['Trạm\tA', 'C:\\y tế', '\\N'];
+    const rows = sources.map((src, i) => `${areas[i]},2090-01-01,1,0,,${src}`);
+    await ingestReports(ctx.db, { csv: [Buffer.from(`${header}\n${rows.join('\n')}\n`)] }, maxDate);
+    expect((await stored()).map((r) => r.source)).toEqual(sources);
+    await clear();
+  });
+
   test('a lone CR ends a line; bytes that are not UTF-8 become U+FFFD, never a server error', async () => {
     const cr = `${header}\r${plain(3).join('\r')}\r`;
     expect((await ingestReports(ctx.db, { csv: [Buffer.from(cr)] }, maxDate)).inserted).toBe(3);
