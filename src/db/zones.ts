@@ -33,6 +33,8 @@ export type ZoneFilter = {
   within?: string | undefined;
   level?: LevelOrUnknown | undefined;
   code?: string | undefined;
+  /** areas meeting this box [minLon, minLat, maxLon, maxLat] */
+  bbox?: [number, number, number, number] | undefined;
 };
 
 const WITHIN_SQL = `a.id IN (WITH RECURSIVE d AS (
@@ -91,6 +93,10 @@ function areaWhere(filter: ZoneFilter): { where: string[]; binds: unknown[] } {
   if (filter.parent) add('a.parent_id = (SELECT id FROM areas WHERE code = ?)', filter.parent);
   if (filter.code) add('a.code = ?', filter.code);
   if (filter.within) add(WITHIN_SQL, filter.within);
+  if (filter.bbox) {
+    where.push('a.geom && ST_MakeEnvelope(?, ?, ?, ?, 4326) AND ST_Intersects(a.geom, ST_MakeEnvelope(?, ?, ?, ?, 4326))');
+    binds.push(...filter.bbox, ...filter.bbox);
+  }
   return { where, binds };
 }
 

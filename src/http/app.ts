@@ -1,3 +1,4 @@
+import compression from 'compression';
 import express, { Express } from 'express';
 import { AppContext } from './context';
 import { errorHandler, notFoundHandler } from './errors';
@@ -8,10 +9,13 @@ import { commandRouter } from './routes/command';
 import { recomputeRouter } from './routes/recompute';
 import { ruleSetsRouter } from './routes/rulesets';
 import { zonesRouter } from './routes/zones';
+import { mapsRouter } from './routes/maps';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');
+  // gzip or brotli, as the client accepts, for anything over 1 kB (GeoJSON shrinks ~4×)
+  app.use(compression({ threshold: 1024 }));
   const limit = ctx.config.bodyLimitBytes;
   app.use(express.json({ type: ['application/json', 'application/geo+json'], limit, strict: true }));
   app.use(express.text({ type: 'text/csv', limit, defaultCharset: 'utf-8' }));
@@ -21,6 +25,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(factsRouter(ctx));
   app.use(ruleSetsRouter(ctx));
   app.use(recomputeRouter(ctx));
+  app.use(mapsRouter(ctx));
   app.use(zonesRouter(ctx));
   app.use(commandRouter(ctx));
 

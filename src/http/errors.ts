@@ -43,7 +43,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     log.warn('request not served', { method: req.method, path: req.path, status: appError.status, error: e?.message });
   }
   if (res.headersSent) {
-    res.end();
+    // a streamed body broke off: abort, so that no client takes the part for the whole
+    res.destroy();
     return;
   }
   res.status(appError.status).json(appError.toJSON());

@@ -88,3 +88,15 @@ export const overrideBody = z.strictObject({
 }).refine((b) => !b.until || b.from <= b.until, { message: 'until must not be before from', path: ['until'] });
 
 export const publicationBody = z.strictObject({ date: queryDate, note: z.string().max(2000).optional() });
+
+/** `GET /v1/zones.geojson`: the levels query's reading point and filters, a box and a zoom. */
+export const zonesGeoQuery = z.strictObject({
+  date: levelsQuery.shape.date,
+  as_of: levelsQuery.shape.as_of,
+  version: levelsQuery.shape.version,
+  kind: levelsQuery.shape.kind,
+  parent: levelsQuery.shape.parent,
+  level: levelsQuery.shape.level,
+  bbox: z.preprocess(oneValue, bboxSchema).optional(),
+  zoom: z.preprocess(oneValue, z.coerce.number({ error: 'must be a whole number 0–22' }).int('must be a whole number 0–22').min(0).max(22)).optional(),
+});

@@ -31,3 +31,44 @@ export function smallProvince(): ReturnType<typeof fc> {
     feature({ code: 'C22', name: 'Thị trấn Vĩnh An', kind: 'commune', parent: 'D2', population: null }, square(106.3, 10, 0.1)),
   ]);
 }
+
+/**
+ * An n×n grid of communes under one province, with jagged borders shared exactly between
+ * neighbours (each border a wiggling line of `points` positions): simplifying each polygon
+ * alone would open gaps along them. Cells are `size`° wide, from (x0, y0); the outer edge
+ * of the grid is straight.
+ */
+export function jaggedGrid(n: number, size = 0.05, points = 40, x0 = 105, y0 = 10): ReturnType<typeof fc> {
+  let seed = 42;
+  const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+  const r7 = (v: number) => Math.round(v * 1e7) / 1e7;
+  const corner = (i: number, j: number): [number, number] => [r7(x0 + i * size), r7(y0 + j * size)];
+  const line = (a: [number, number], b: [number, number], outer: boolean): [number, number][] => {
+    const out: [number, number][] = [a];
+    const vertical = a[0] === b[0];
+    for (let k = 1; k < points; k++) {
+      const t = k / points;
+      // zero at the corners (sin πt), so that borders meeting there cannot cross
+      const wiggle = outer ? 0 : (Math.sin(t * Math.PI * 3) * 0.12 + rnd() * 0.08) * size * Math.sin(Math.PI * t);
+      out.push(vertical ? [r7(a[0] + wiggle), r7(a[1] + (b[1] - a[1]) * t)] : [r7(a[0] + (b[0] - a[0]) * t), r7(a[1] + wiggle)]);
+    }
+    out.push(b);
+    return out;
+  };
+  // each border drawn once, then walked forwards by one neighbour and backwards by the other
+  const vertical = new Map<string, [number, number][]>();
+  const horizontal = new Map<string, [number, number][]>();
+  for (let i = 0; i <= n; i++) for (let j = 0; j < n; j++) vertical.set(`${i},${j}`, line(corner(i, j), corner(i, j + 1), i === 0 || i === n));
+  for (let j = 0; j <= n; j++) for (let i = 0; i < n; i++) horizontal.set(`${i},${j}`, line(corner(i, j), corner(i + 1, j), j === 0 || j === n));
+  const features = [feature({ code: 'GP', name: 'Tỉnh Lưới', kind: 'province', parent: null, population: n * n * 5000 }, square(x0, y0, n * size))];
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      const bottom = horizontal.get(`${i},${j}`) as [number, number][];
+      const right = vertical.get(`${i + 1},${j}`) as [number, number][];
+      const top = [...(horizontal.get(`${i},${j + 1}`) as [number, number][])].reverse();
+      const left = [...(vertical.get(`${i},${j}`) as [number, number][])].reverse();
+      const ring = [...bottom, ...right.slice(1), ...top.slice(1), ...left.slice(1)];
+      features.push(feature({ code: `G${i}_${j}`, name: `Xã Lưới ${i}-${j}`, kind: 'commune', parent: 'GP', population: 5000 + 100 * (i * n + j) }, { type: 'Polygon', coordinates: [ring] }));
+    }
+  return fc(features);
+}

@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import type { MultiPolygon } from 'geojson';
+import { Knex } from 'knex';
+import { AreaKind } from '../domain/areas';
+import { addDays, LocalDate } from '../domain/dates';
+import { LEVEL_INFO } from '../domain/levels';
+import { SharedBorders } from '../geo/simplify';
+import { arrayBindings } from './knex';
+import { ZoneFilter, zonesOn, ZoneRow } from './zones';
+
+/**
+ * Zones as map features: levels and figures from the store, geometry either as stored
+ * (full detail, straight from PostGIS) or simplified for a zoom with shared borders kept
+ * shared (see geo/simplify.ts). Simplification works on all areas of a kind at once, so a
+ * border looks the same whatever the request's filter; that topology is built once per
+ * kind and kept until the areas change.
+ */
+export type MapQuery = ZoneFilter & { date: LocalDate; asOf: Date | null; bbox?: [number, number, number, number] | undefined; zoom?: number | undefined };
+
+/** What a map response depends on, as a weak ETag: areas, the day's levels, overrides, the week's reports. */
+export async function mapEtag(knex: Knex, q: MapQuery, variant: string): Promise<string> {
+  const asOf = q.asOf ? q.asOf.toISOString() : 'infinity';
+  const res = await knex.raw<{ rows: { v: string }[] }>(
+    `SELECT concat_ws('|',
+       (SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') FROM areas),
+       (SELECT coalesce(max(computed_at)::text, '') FROM zone_levels WHERE date = ?::date AND computed_at <= ?::timestamptz + interval '999 microseconds'),
+       (SELECT count(*) || ':' || coalesce(max(created_at)::text, '') || ':' || coalesce(max(ended_at)::text, '') FROM overrides),
+       (SELECT count(*) || ':' || coalesce(max(recorded_at)::text, '') FROM reports WHERE date BETWEEN ?::date - 6 AND ?::date)) AS v`,
+    [q.date, asOf, q.date, q.date],
+  );
+  const key = JSON.stringify([variant, q.date, asOf, q.kind, q.parent, q.bbox, q.zoom, res.rows[0]?.v]);
+  return `W/"${createHash('sha256').update(key).digest('base64url').slice(0, 27)}"`;
+}
+
+/** Community cases over the 7 days ending `date`, of each area's whole subtree (null: no report). */
+async function cases7(knex: Knex, date: LocalDate, ids: number[]): Promise<Map<number, number>> {
+  const res = await knex.raw<{ rows: { area_id: number; cases: number }[] }>(
+    `SELECT t.ancestor AS area_id, sum(r.community_cases)::int AS cases
+     FROM area_tree t JOIN reports r ON r.area_id = t.descendant AND r.date BETWEEN ? AND ?
+     WHERE t.ancestor = ANY(?::int[])
+     GROUP BY t.ancestor`,
+    arrayBindings([addDays(date, -6), date, ids]),
+  );
+  return new Map(res.rows.map((r) => [r.area_id, r.cases]));
+}
+
+type Cached = { version: string; byKind: Map<AreaKind, { borders: SharedBorders; zooms: Map<number, Map<number, MultiPolygon>> }> };
+const topologies = new WeakMap<Knex, Cached>();
+
+/** Simplified geometries of these areas for `zoom`, from the kind's shared-border topology. */
+async function simplified(knex: Knex, zones: ZoneRow[], zoom: number): Promise<Map<number, MultiPolygon>> {
+  const v = await knex.raw<{ rows: { v: string }[] }>(`SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') AS v FROM areas`);
+  const version = v.rows[0]?.v ?? '';
+  let cache = topologies.get(knex);
+  if (!cache || cache.version !== version) topologies.set(knex, (cache = { version, byKind: new Map() }));
+  const out = new Map<number, MultiPolygon>();
+  for (const kind of new Set(zones.map((z) => z.kind))) {
+    let entry = cache.byKind.get(kind);
+    if (!entry) {
+      const rows = await knex.raw<{ rows: { id: number; g: string }[] }>(`SELECT id, ST_AsGeoJSON(geom, 9) AS g FROM areas WHERE kind = ?`, [kind]);
+      entry = { borders: new SharedBorders(rows.rows.map((r) => ({ id: r.id, geometry: JSON.parse(r.g) as MultiPolygon }))), zooms: new Map() };
+      cache.byKind.set(kind, entry);
+    }
+    let atZoom = entry.zooms.get(zoom);
+    if (!atZoom) {
+      atZoom = entry.borders.at(zoom);
+      if (entry.zooms.size >= 8) entry.zooms.delete(entry.zooms.keys().next().value as number);
+      entry.zooms.set(zoom, atZoom);
+    }
+    for (const z of zones) if (z.kind === kind) out.set(z.area_id, atZoom.get(z.area_id) as MultiPolygon);
+  }
+  return out;
+}
+
+/** A zone's map properties (the contract's, plus kind and parent). */
+function properties(z: ZoneRow, cases: number | undefined) {
+  return {
+    code: z.code,
+    name: z.name,
+    kind: z.kind,
+    parent: z.parent,
+    level: z.level,
+    level_number: z.level_number,
+    color: LEVEL_INFO[z.level].color,
+    since: z.since,
+    community_cases_7d: cases ?? null,
+    incidence_per_100k_7d: cases !== undefined && z.population ? Math.round(((cases * 100_000) / z.population) * 100) / 100 : null,
+    population: z.population,
+  };
+}
+
+const BATCH = 500;
+
+/**
+ * The FeatureCollection, in pieces of text (a few hundred features each) so that a whole
+ * country streams instead of being built as one string.
+ */
+export async function* zoneFeatureCollection(knex: Knex, q: MapQuery): AsyncGenerator<string> {
+  const zones = await zonesOn(knex, q.date, q.asOf, q);
+  const cases = await cases7(knex, q.date, zones.map((z) => z.area_id));
+  const shapes = q.zoom === undefined ? null : await simplified(knex, zones, q.zoom);
+  yield '{"type":"FeatureCollection","features":[';
+  for (let start = 0; start < zones.length; start += BATCH) {
+    const batch = zones.slice(start, start + BATCH);
+    let geometry: Map<number, string>;
+    if (shapes) {
+      geometry = new Map(batch.map((z) => [z.area_id, JSON.stringify(shapes.get(z.area_id))]));
+    } else {
+      // full detail as stored; exterior rings counter-clockwise (RFC 7946)
+      const res = await knex.raw<{ rows: { id: number; g: string }[] }>(
+        `SELECT id, ST_AsGeoJSON(ST_ForcePolygonCCW(geom), 7) AS g FROM areas WHERE id = ANY(?::int[])`,
+        arrayBindings([batch.map((z) => z.area_id)]),
+      );
+      geometry = new Map(res.rows.map((r) => [r.id, r.g]));
+    }
+    let text = start === 0 ? '' : ',';
+    batch.forEach((z, i) => {
+      text += `${i ? ',' : ''}{"type":"Feature","id":${JSON.stringify(z.code)},"properties":${JSON.stringify(properties(z, cases.get(z.area_id)))},"geometry":${geometry.get(z.area_id) ?? 'null'}}`;
+    });
+    yield text;
+  }
+  yield ']}';
+}
