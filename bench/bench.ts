@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +18,8 @@ import { REBUILD_AREA_TREE } from '../migrations/20261123000002_classification';
 import { generateNational, nationalMetrics, nationalReports, NationalOptions } from './national';
 import { activateRuleSet, createFromPreset } from '../src/db/rulesets';
 import { createRecomputeJob, recomputeDay, runRecomputeJob } from '../src/jobs/recompute';
+import { createApp } from '../src/http/app';
+import { loadConfig } from '../src/config';
 
 /**
  * `npm run bench`: prints the figures the issues name, on a real PostgreSQL+PostGIS
@@ -287,10 +291,68 @@ async function benchClassification(): Promise<void> {
       '< 60 s',
       backfill.value.ms < 60_000,
     );
+    await benchMaps(db, o.end);
   } finally {
     await db.close();
     fs.rmSync(dir, { recursive: true, force: true });
     if (process.env.BENCH_KEEP !== '1') await adminQuery(`DROP DATABASE IF EXISTS ${NATIONAL_DB} WITH (FORCE)`);
+  }
+}
+
+/** One HTTP GET against the running app: time, status, body bytes as sent, headers. */
+function httpGet(port: number, pathAndQuery: string, headers: Record<string, string> = {}): Promise<{ ms: number; status: number; bytes: number; etag: string }> {
+  return new Promise((resolve, reject) => {
+    const t = process.hrtime.bigint();
+    const req = http.get({ host: '127.0.0.1', port, path: pathAndQuery, headers }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => resolve({ ms: Number(process.hrtime.bigint() - t) / 1e6, status: res.statusCode ?? 0, bytes, etag: String(res.headers.etag ?? '') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+/** zones.geojson for the whole country: full detail next to PostGIS's own GeoJSON of the same rows, and zoom 6. */
+async function benchMaps(db: Database, date: LocalDate): Promise<void> {
+  const app = createApp({ db, config: { ...loadConfig({}), databaseUrl: benchUrl(NATIONAL_DB) } });
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  try {
+    const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+    const floor = await timed(() =>
+      db.knex.raw<{ rows: { t: string }[] }>(
+        `SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(ST_AsGeoJSON(x.*)::json))::text AS t FROM (
+           SELECT a.code, a.name, z.level, a.geom FROM areas a
+           LEFT JOIN LATERAL (SELECT level FROM zone_levels WHERE area_id = a.id AND date = ? ORDER BY computed_at DESC LIMIT 1) z ON true
+           WHERE a.kind = 'commune') x`,
+        [date],
+      ),
+    );
+    const floorBytes = Buffer.byteLength(floor.value.rows[0]?.t ?? '');
+    const path = `/v1/zones.geojson?date=${date}&kind=commune`;
+    const full = await httpGet(port, path);
+    const fullGz = await httpGet(port, path, { 'Accept-Encoding': 'gzip' });
+    record(
+      `maps: zones.geojson, ${NATIONAL.communes.toLocaleString('en')} communes, full detail`,
+      `${(full.ms / 1000).toFixed(2)} s, ${mb(full.bytes)} (gzip ${mb(fullGz.bytes)}) — floor: ST_AsGeoJSON aggregate ${(floor.ms / 1000).toFixed(2)} s, ${mb(floorBytes)}`,
+      '≤ 2× the floor',
+      full.ms <= 2 * floor.ms,
+    );
+    const cold = await httpGet(port, `${path}&zoom=6`, { 'Accept-Encoding': 'gzip' });
+    const warm = await httpGet(port, `${path}&zoom=6`, { 'Accept-Encoding': 'gzip' });
+    const raw6 = await httpGet(port, `${path}&zoom=6`);
+    record(
+      'maps: zones.geojson, all communes at zoom 6',
+      `${(warm.ms / 1000).toFixed(2)} s warm (${(cold.ms / 1000).toFixed(2)} s first, building the shared-border topology), ${mb(raw6.bytes)}, gzip ${mb(warm.bytes)}`,
+      '< 2 MB gzipped',
+      warm.bytes < 2e6,
+    );
+    const revalidate = await httpGet(port, `${path}&zoom=6`, { 'If-None-Match': warm.etag });
+    record('maps: warm revalidation (If-None-Match → 304)', `${revalidate.ms.toFixed(1)} ms, status ${revalidate.status}`, undefined, undefined);
+  } finally {
+    server.close();
   }
 }
 

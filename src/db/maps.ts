@@ -91,15 +91,10 @@ function properties(z: ZoneRow, cases: number | undefined) {
 
 const BATCH = 500;
 
-/**
- * The FeatureCollection, in pieces of text (a few hundred features each) so that a whole
- * country streams instead of being built as one string.
- */
-export async function* zoneFeatureCollection(knex: Knex, q: MapQuery): AsyncGenerator<string> {
-  const zones = await zonesOn(knex, q.date, q.asOf, q);
+/** Feature texts for these zones, a few hundred at a time (geometry as the query's zoom asks). */
+async function* featureTexts(knex: Knex, zones: ZoneRow[], q: MapQuery): AsyncGenerator<string[]> {
   const cases = await cases7(knex, q.date, zones.map((z) => z.area_id));
   const shapes = q.zoom === undefined ? null : await simplified(knex, zones, q.zoom);
-  yield '{"type":"FeatureCollection","features":[';
   for (let start = 0; start < zones.length; start += BATCH) {
     const batch = zones.slice(start, start + BATCH);
     let geometry: Map<number, string>;
@@ -113,11 +108,49 @@ export async function* zoneFeatureCollection(knex: Knex, q: MapQuery): AsyncGene
       );
       geometry = new Map(res.rows.map((r) => [r.id, r.g]));
     }
-    let text = start === 0 ? '' : ',';
-    batch.forEach((z, i) => {
-      text += `${i ? ',' : ''}{"type":"Feature","id":${JSON.stringify(z.code)},"properties":${JSON.stringify(properties(z, cases.get(z.area_id)))},"geometry":${geometry.get(z.area_id) ?? 'null'}}`;
-    });
-    yield text;
+    yield batch.map(
+      (z) => `{"type":"Feature","id":${JSON.stringify(z.code)},"properties":${JSON.stringify(properties(z, cases.get(z.area_id)))},"geometry":${geometry.get(z.area_id) ?? 'null'}}`,
+    );
+  }
+}
+
+/**
+ * The FeatureCollection, in pieces of text (a few hundred features each) so that a whole
+ * country streams instead of being built as one string. `members` adds top-level members
+ * (OGC API's numberMatched, links…); `page` takes a slice of the zones (by code).
+ */
+export async function* zoneFeatureCollection(knex: Knex, q: MapQuery, page?: { offset: number; limit: number; members: (matched: number, returned: number) => Record<string, unknown> }): AsyncGenerator<string> {
+  const all = await zonesOn(knex, q.date, q.asOf, q);
+  const zones = page ? all.slice(page.offset, page.offset + page.limit) : all;
+  const extra = page ? JSON.stringify(page.members(all.length, zones.length)).slice(1, -1) : '';
+  yield `{"type":"FeatureCollection",${extra ? `${extra},` : ''}"features":[`;
+  let first = true;
+  for await (const texts of featureTexts(knex, zones, q)) {
+    if (texts.length === 0) continue;
+    yield `${first ? '' : ','}${texts.join(',')}`;
+    first = false;
   }
   yield ']}';
+}
+
+/** One zone as a Feature, or null if no area has the code. */
+export async function zoneFeature(knex: Knex, code: string, q: MapQuery): Promise<string | null> {
+  const zones = await zonesOn(knex, q.date, q.asOf, { code });
+  for await (const texts of featureTexts(knex, zones, q)) return texts[0] ?? null;
+  return null;
+}
+
+/** The extent of all areas: [minLon, minLat, maxLon, maxLat], or null without areas. */
+export async function areasExtent(knex: Knex): Promise<[number, number, number, number] | null> {
+  const res = await knex.raw<{ rows: { x1: number | null; y1: number; x2: number; y2: number }[] }>(
+    'SELECT ST_XMin(e) AS x1, ST_YMin(e) AS y1, ST_XMax(e) AS x2, ST_YMax(e) AS y2 FROM (SELECT ST_Extent(geom) AS e FROM areas) x',
+  );
+  const r = res.rows[0];
+  return r && r.x1 !== null ? [r.x1, r.y1, r.x2, r.y2] : null;
+}
+
+/** The first and last days with levels, for the temporal extent. */
+export async function levelDays(knex: Knex): Promise<[string | null, string | null]> {
+  const res = await knex.raw<{ rows: { a: string | null; b: string | null }[] }>('SELECT min(date)::text AS a, max(date)::text AS b FROM zone_levels');
+  return [res.rows[0]?.a ?? null, res.rows[0]?.b ?? null];
 }

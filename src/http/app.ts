@@ -10,6 +10,7 @@ import { recomputeRouter } from './routes/recompute';
 import { ruleSetsRouter } from './routes/rulesets';
 import { zonesRouter } from './routes/zones';
 import { mapsRouter } from './routes/maps';
+import { ogcRouter } from './routes/ogc';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -26,6 +27,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(ruleSetsRouter(ctx));
   app.use(recomputeRouter(ctx));
   app.use(mapsRouter(ctx));
+  app.use(ogcRouter(ctx));
   app.use(zonesRouter(ctx));
   app.use(commandRouter(ctx));
 
