@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { MultiPolygon } from 'geojson';
+import type { Feature, MultiPolygon } from 'geojson';
 import { Knex } from 'knex';
 import { AreaKind } from '../domain/areas';
 import { addDays, LocalDate } from '../domain/dates';
@@ -153,4 +153,26 @@ export async function areasExtent(knex: Knex): Promise<[number, number, number, 
 export async function levelDays(knex: Knex): Promise<[string | null, string | null]> {
   const res = await knex.raw<{ rows: { a: string | null; b: string | null }[] }>('SELECT min(date)::text AS a, max(date)::text AS b FROM zone_levels');
   return [res.rows[0]?.a ?? null, res.rows[0]?.b ?? null];
+}
+
+/** A tile's bounds in lon/lat (Web Mercator tiling), grown by `margin` of its size on each side. */
+export function tileBounds(z: number, x: number, y: number, margin = 0): [number, number, number, number] {
+  const n = 2 ** z;
+  const lon = (i: number) => (i / n) * 360 - 180;
+  const lat = (j: number) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * j) / n))) * 180) / Math.PI;
+  const clampLon = (v: number) => Math.max(-180, Math.min(180, v));
+  const clampLat = (v: number) => Math.max(-85.0511, Math.min(85.0511, v));
+  return [clampLon(lon(x - margin)), clampLat(lat(y + 1 + margin)), clampLon(lon(x + 1 + margin)), clampLat(lat(y - margin))];
+}
+
+/** The features of a tile's zones (and a margin around it), geometry simplified for zoom `q.zoom`. */
+export async function tileFeatures(knex: Knex, q: MapQuery & { zoom: number }): Promise<Feature<MultiPolygon, Record<string, string | number>>[]> {
+  const zones = await zonesOn(knex, q.date, q.asOf, q);
+  const cases = await cases7(knex, q.date, zones.map((z) => z.area_id));
+  const shapes = await simplified(knex, zones, q.zoom);
+  return zones.map((z) => {
+    // vector tiles carry no nulls: an absent property means "none"
+    const props = Object.fromEntries(Object.entries(properties(z, cases.get(z.area_id))).filter(([, v]) => v !== null)) as Record<string, string | number>;
+    return { type: 'Feature', id: z.area_id, properties: props, geometry: shapes.get(z.area_id) as MultiPolygon };
+  });
 }

@@ -11,6 +11,7 @@ import { ruleSetsRouter } from './routes/rulesets';
 import { zonesRouter } from './routes/zones';
 import { mapsRouter } from './routes/maps';
 import { ogcRouter } from './routes/ogc';
+import { tilesRouter } from './routes/tiles';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -28,6 +29,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(recomputeRouter(ctx));
   app.use(mapsRouter(ctx));
   app.use(ogcRouter(ctx));
+  app.use(tilesRouter(ctx));
   app.use(zonesRouter(ctx));
   app.use(commandRouter(ctx));
 

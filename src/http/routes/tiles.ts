@@ -1,0 +1,145 @@
+import { Request, Router } from 'express';
+import geojsonvt from 'geojson-vt';
+import { fromGeojsonVt } from 'vt-pbf';
+import { z } from 'zod';
+import { AREA_KINDS } from '../../domain/areas';
+import { areasExtent, mapEtag, tileBounds, tileFeatures } from '../../db/maps';
+import { readingPoint } from '../../db/publications';
+import { badRequest } from '../../errors';
+import { AppContext } from '../context';
+import { levelsQuery, todayIn } from '../schemas';
+import { parseQuery } from '../validation';
+
+/**
+ * Vector tiles of the zones (layer `zones`, the GeoJSON's properties) and their TileJSON.
+ * One path for both database modes: geometry comes from the shared-border simplification
+ * for the tile's zoom, geojson-vt clips it and moves it to tile coordinates (its own
+ * per-polygon simplification is off, so borders stay shared), vt-pbf encodes. PostGIS's
+ * ST_AsMVT is not in the embedded build; this way a tile is the same whichever engine
+ * serves it. Tiles are cached under the ETag of what they show: a recomputation, an
+ * override or a late report changes the tag, and the old tiles are never served again.
+ */
+const MAX_ZOOM = 14;
+const EXTENT = 4096;
+const BUFFER = 64;
+
+const oneValue = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
+const tileQuery = z.strictObject({
+  date: levelsQuery.shape.date,
+  as_of: levelsQuery.shape.as_of,
+  version: levelsQuery.shape.version,
+  kind: z.preprocess(oneValue, z.enum(AREA_KINDS)).optional(),
+});
+
+function tileCoords(params: Record<string, string>): { z: number; x: number; y: number } {
+  const [zs, xs, ys] = [params.z, params.x, params.y];
+  const z = Number(zs);
+  const x = Number(xs);
+  const y = Number(ys);
+  const problems: { path: string; message: string }[] = [];
+  if (!/^\d+$/.test(zs ?? '') || z > MAX_ZOOM) problems.push({ path: 'z', message: `must be a whole number 0–${MAX_ZOOM}` });
+  const n = 2 ** Math.min(z, MAX_ZOOM);
+  if (!/^\d+$/.test(xs ?? '') || x >= n) problems.push({ path: 'x', message: `must be a whole number 0–${n - 1} at this zoom` });
+  if (!/^\d+$/.test(ys ?? '') || y >= n) problems.push({ path: 'y', message: `must be a whole number 0–${n - 1} at this zoom` });
+  if (problems.length) throw badRequest('not a tile', problems, 'invalid_tile');
+  return { z, x, y };
+}
+
+/** A small LRU of encoded tiles, bounded in bytes. */
+class TileCache {
+  private readonly tiles = new Map<string, Buffer>();
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
+
+  get(key: string): Buffer | undefined {
+    const t = this.tiles.get(key);
+    if (t) {
+      this.tiles.delete(key);
+      this.tiles.set(key, t);
+    }
+    return t;
+  }
+
+  set(key: string, tile: Buffer): void {
+    this.tiles.set(key, tile);
+    this.bytes += tile.length;
+    for (const [k, v] of this.tiles) {
+      if (this.bytes <= this.maxBytes) break;
+      this.tiles.delete(k);
+      this.bytes -= v.length;
+    }
+  }
+}
+
+function base(req: Request): string {
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+}
+
+export function tilesRouter({ db, config }: AppContext): Router {
+  const r = Router();
+  const { knex } = db;
+  const cache = new TileCache(64 * 2 ** 20);
+
+  r.get('/tiles/zones/:z/:x/:y.mvt', async (req, res) => {
+    const { z, x, y } = tileCoords(req.params as Record<string, string>);
+    const q = parseQuery(tileQuery, req.query);
+    const date = q.date ?? todayIn(config);
+    const asOf = await readingPoint(knex, date, q.as_of ? new Date(q.as_of) : null, q.version);
+    const query = { date, asOf, kind: q.kind, zoom: z, bbox: tileBounds(z, x, y, BUFFER / EXTENT) };
+    const etag = await mapEtag(knex, query, `tile/${z}/${x}/${y}`);
+    res.setHeader('ETag', etag);
+    res.setHeader('Cache-Control', 'public, max-age=60, must-revalidate');
+    const inm = req.headers['if-none-match'];
+    if (inm && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag.replace(/^W\//, ''))) {
+      res.status(304).end();
+      return;
+    }
+    let tile = cache.get(etag);
+    if (!tile) {
+      const features = await tileFeatures(knex, query);
+      const index = geojsonvt({ type: 'FeatureCollection', features }, { maxZoom: z, indexMaxZoom: 0, tolerance: 0, extent: EXTENT, buffer: BUFFER });
+      const layer = index.getTile(z, x, y);
+      tile = layer ? Buffer.from(fromGeojsonVt({ zones: layer }, { version: 2, extent: EXTENT })) : Buffer.alloc(0);
+      cache.set(etag, tile);
+    }
+    res.type('application/vnd.mapbox-vector-tile').send(tile);
+  });
+
+  r.get('/tiles/zones.json', async (req, res) => {
+    const q = parseQuery(tileQuery, req.query);
+    const params = new URLSearchParams(Object.entries(q).filter((e): e is [string, string] => typeof e[1] === 'string' && !(e[0] === 'version' && e[1] === 'latest')));
+    const extent = await areasExtent(knex);
+    res.json({
+      tilejson: '3.0.0',
+      name: 'zonerisk zones',
+      description: 'Risk levels of communes, districts and provinces (Cấp 1–4)',
+      tiles: [`${base(req)}/tiles/zones/{z}/{x}/{y}.mvt${params.size ? `?${params}` : ''}`],
+      minzoom: 0,
+      maxzoom: MAX_ZOOM,
+      bounds: extent ?? [-180, -85.0511, 180, 85.0511],
+      vector_layers: [
+        {
+          id: 'zones',
+          description: 'one polygon per area, with its level on the day',
+          minzoom: 0,
+          maxzoom: MAX_ZOOM,
+          fields: {
+            code: 'String',
+            name: 'String',
+            kind: 'String: province, district, commune',
+            parent: 'String',
+            level: 'String: green, yellow, orange, red, unknown',
+            level_number: 'Number: 1–4 (absent when unknown)',
+            color: 'String: #rrggbb',
+            since: 'String: YYYY-MM-DD',
+            community_cases_7d: 'Number',
+            incidence_per_100k_7d: 'Number',
+            population: 'Number',
+          },
+        },
+      ],
+    });
+  });
+
+  return r;
+}

@@ -1,0 +1,136 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { VectorTile } from '@mapbox/vector-tile';
+import Protobuf from 'pbf';
+import request from 'supertest';
+import { addDays, LocalDate } from '../../src/domain/dates';
+import { tileBounds } from '../../src/db/maps';
+import { seedDemo } from '../../seeds';
+import { testContext } from '../helpers/context';
+
+/** Vector tiles of the Đồng Nai demo, decoded by @mapbox/vector-tile and by GDAL's MVT driver. */
+const run = promisify(execFile);
+const ctx = testContext();
+const http = () => request(ctx.app);
+const END = '2021-10-31' as LocalDate;
+afterAll(() => ctx.close());
+
+beforeAll(async () => {
+  await ctx.reset();
+  await seedDemo(ctx.db, END);
+  await http().post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'vn-moh-4800-2021' }).expect(201);
+  await http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200);
+  await http().post('/v1/recompute').set('Content-Type', 'application/json').send({ from: addDays(END, -1), to: END }).expect(200);
+});
+
+/** The z/x/y of the tile holding a point. */
+function tileOf(lon: number, lat: number, z: number): [number, number, number] {
+  const n = 2 ** z;
+  const r = (lat * Math.PI) / 180;
+  return [z, Math.floor(((lon + 180) / 360) * n), Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n)];
+}
+
+const [Z, X, Y] = tileOf(107.0, 11.0, 8);
+const TILE = `/tiles/zones/${Z}/${X}/${Y}.mvt?date=${END}&kind=commune`;
+
+async function fetchTile(url: string, headers: Record<string, string> = {}) {
+  const res = await http().get(url).set(headers).buffer(true).parse((r, cb) => {
+    const chunks: Buffer[] = [];
+    r.on('data', (c: Buffer) => chunks.push(c));
+    r.on('end', () => cb(null, Buffer.concat(chunks)));
+  });
+  return res;
+}
+
+function decode(body: Buffer) {
+  const layer = new VectorTile(new Protobuf(body)).layers.zones;
+  if (!layer) throw new Error('no zones layer');
+  return Array.from({ length: layer.length }, (_, i) => layer.feature(i));
+}
+
+describe('vector tiles', () => {
+  test('a zoom-8 tile over Đồng Nai: layer zones, the GeoJSON properties, levels of the day', async () => {
+    const res = await fetchTile(TILE);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/vnd\.mapbox-vector-tile/);
+    const features = decode(res.body as Buffer);
+    expect(features.length).toBeGreaterThan(20);
+    const list = (await http().get(`/v1/zones?date=${END}&kind=commune`).expect(200)).body.items as { code: string; level: string }[];
+    const levels = Object.fromEntries(list.map((z) => [z.code, z.level]));
+    const [x1, y1, x2, y2] = tileBounds(Z, X, Y, 0.1);
+    for (const f of features) {
+      const p = f.properties as Record<string, string | number>;
+      expect(Object.keys(p)).toEqual(expect.arrayContaining(['code', 'name', 'level', 'color', 'kind']));
+      expect(p.level).toBe(levels[p.code as string]);
+      expect(f.type).toBe(3); // polygon
+      const gj = f.toGeoJSON(X, Y, Z);
+      const g = gj.geometry as { type: string; coordinates: number[][][] | number[][][][] };
+      const coords = (g.type === 'Polygon' ? [g.coordinates as number[][][]] : (g.coordinates as number[][][][])).flat(2);
+      for (const [lon, lat] of coords) {
+        expect(lon).toBeGreaterThanOrEqual(x1 as number);
+        expect(lon).toBeLessThanOrEqual(x2 as number);
+        expect(lat).toBeGreaterThanOrEqual(y1 as number);
+        expect(lat).toBeLessThanOrEqual(y2 as number);
+      }
+    }
+  });
+
+  test('cached under an ETag that changes when the levels change; 304 meanwhile', async () => {
+    const first = await fetchTile(TILE);
+    const etag = first.headers.etag as string;
+    expect((await fetchTile(TILE, { 'If-None-Match': etag })).status).toBe(304);
+    const code = (decode(first.body as Buffer)[0]?.properties.code as string) ?? '';
+    await http().post(`/v1/zones/${code}/overrides`).set('Content-Type', 'application/json').send({ level: 'red', reason: 'test: tiles follow overrides', from: END }).expect(201);
+    const after = await fetchTile(TILE, { 'If-None-Match': etag });
+    expect(after.status).toBe(200);
+    expect(after.headers.etag).not.toBe(etag);
+    expect(decode(after.body as Buffer).find((f) => f.properties.code === code)?.properties.level).toBe('red');
+  });
+
+  test('a tile with nothing in it is empty; bad coordinates are 400s naming them', async () => {
+    const empty = await fetchTile(`/tiles/zones/8/0/0.mvt?date=${END}`);
+    expect(empty.status).toBe(200);
+    expect((empty.body as Buffer).length).toBe(0);
+    for (const [url, field] of [
+      ['/tiles/zones/15/0/0.mvt', 'z'],
+      ['/tiles/zones/3/8/0.mvt', 'x'],
+      ['/tiles/zones/3/0/-1.mvt', 'y'],
+      ['/tiles/zones/3/0/0.mvt?date=yesterday', 'date'],
+    ]) {
+      const res = await http().get(url).expect(400);
+      expect(JSON.stringify(res.body.error)).toContain(field);
+    }
+  });
+
+  test('TileJSON 3 names the layer and the tile URL with the day', async () => {
+    const tj = (await http().get(`/tiles/zones.json?date=${END}`).expect(200)).body;
+    expect(tj.tilejson).toBe('3.0.0');
+    expect(tj.tiles[0]).toMatch(new RegExp(`/tiles/zones/\\{z\\}/\\{x\\}/\\{y\\}\\.mvt\\?date=${END}$`));
+    expect(tj.vector_layers[0].id).toBe('zones');
+    expect(tj.bounds[0]).toBeGreaterThan(106);
+  });
+});
+
+describe('GDAL reads a tile', () => {
+  if (!fs.existsSync('/usr/bin/ogrinfo')) {
+    test.skip('GDAL is not installed here: apt-get install -y gdal-bin', () => undefined);
+    return;
+  }
+  test('the MVT driver finds layer zones with every feature', async () => {
+    const res = await fetchTile(TILE);
+    const count = decode(res.body as Buffer).length;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zonerisk-mvt-'));
+    try {
+      const file = path.join(dir, `${Y}.mvt`);
+      fs.writeFileSync(file, res.body as Buffer);
+      const { stdout } = await run('ogrinfo', ['-ro', '-so', '-oo', `Z=${Z}`, '-oo', `X=${X}`, '-oo', `Y=${Y}`, file, 'zones'], { timeout: 60_000 });
+      expect(stdout).toMatch(new RegExp(`Feature Count: ${count}\\b`));
+      expect(stdout).toMatch(/level: String/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
