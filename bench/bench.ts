@@ -351,6 +351,29 @@ async function benchMaps(db: Database, date: LocalDate): Promise<void> {
     );
     const revalidate = await httpGet(port, `${path}&zoom=6`, { 'If-None-Match': warm.etag });
     record('maps: warm revalidation (If-None-Match → 304)', `${revalidate.ms.toFixed(1)} ms, status ${revalidate.status}`, undefined, undefined);
+
+    // every zoom-8 tile over the country's communes, first served (built) and then from the cache
+    const ext = await db.knex.raw<{ rows: { x1: number; y1: number; x2: number; y2: number }[] }>(
+      `SELECT ST_XMin(e) AS x1, ST_YMin(e) AS y1, ST_XMax(e) AS x2, ST_YMax(e) AS y2 FROM (SELECT ST_Extent(geom) AS e FROM areas WHERE kind = 'commune') x`,
+    );
+    const { x1, y1, x2, y2 } = ext.rows[0] as { x1: number; y1: number; x2: number; y2: number };
+    const z = 8;
+    const tx = (lon: number) => Math.floor(((lon + 180) / 360) * 2 ** z);
+    const ty = (lat: number) => Math.floor(((1 - Math.log(Math.tan((lat * Math.PI) / 180) + 1 / Math.cos((lat * Math.PI) / 180)) / Math.PI) / 2) * 2 ** z);
+    const tiles: string[] = [];
+    for (let x = tx(x1); x <= tx(x2); x++) for (let y = ty(y2); y <= ty(y1); y++) tiles.push(`/tiles/zones/${z}/${x}/${y}.mvt?date=${date}&kind=commune`);
+    const pass = async () => {
+      const t = process.hrtime.bigint();
+      let bytes = 0;
+      for (const tile of tiles) bytes += (await httpGet(port, tile)).bytes;
+      return { ms: Number(process.hrtime.bigint() - t) / 1e6, bytes };
+    };
+    const built = await pass();
+    const cached = await pass();
+    record(
+      `maps: ${tiles.length} zoom-8 tiles over all communes`,
+      `${((tiles.length * 1000) / built.ms).toFixed(1)} tiles/s built, ${((tiles.length * 1000) / cached.ms).toFixed(0)} tiles/s cached, ${mb(built.bytes)} in all`,
+    );
   } finally {
     server.close();
   }

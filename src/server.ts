@@ -5,6 +5,7 @@ import { Database, openDatabase } from './db/database';
 import { migrateLatest } from './db/migrate';
 import { today } from './domain/dates';
 import { createApp } from './http/app';
+import { warmMaps } from './db/maps';
 import { log } from './log';
 import { classifyDemo, seedDemo } from '../seeds';
 
@@ -48,6 +49,8 @@ export async function startService(config: Config): Promise<RunningService> {
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   log.info('zonerisk listening', { url, engine: db.mode });
+  // a country's shared-border topology takes seconds: build it now, not on the first map request
+  warmMaps(db.knex).catch((e: unknown) => log.warn('map warm-up failed', { error: String(e) }));
   let closing: Promise<void> | null = null;
   return {
     url,

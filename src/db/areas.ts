@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import type { MultiPolygon } from 'geojson';
 import { AreaKind, searchKey } from '../domain/areas';
 import { arrayBindings } from './knex';
+import { noteWrite } from './changes';
 import { lockKey, LOCKS } from './facts';
 import { REBUILD_AREA_TREE } from '../../migrations/20261123000002_classification';
 import { badRequest, DetailCollector, notFound, unprocessable } from '../errors';
@@ -51,6 +52,12 @@ export async function importAreas(
   areas: AreaInput[],
   featurePath: (i: number) => string = (i) => `features[${i}]`,
 ): Promise<ImportAreasResult> {
+  const result = await importAreasInTransaction(knex, areas, featurePath);
+  noteWrite();
+  return result;
+}
+
+async function importAreasInTransaction(knex: Knex, areas: AreaInput[], featurePath: (i: number) => string): Promise<ImportAreasResult> {
   const dupes = new DetailCollector();
   const firstIndex = new Map<string, number>();
   areas.forEach((a, i) => {

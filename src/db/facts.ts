@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import { Database } from './database';
 import { arrayBindings } from './knex';
 import { ByteSink, Cell, copyBinaryInto, copyText } from './copy';
+import { noteWrite } from './changes';
 import { DetailCollector } from '../errors';
 import { log } from '../log';
 import { dayNumber, fromDayNumber, LocalDate } from '../domain/dates';
@@ -485,6 +486,7 @@ export async function upsertFacts(db: Database, spec: FactSpec, source: RowSourc
     }
     return ingest.finish();
   });
+  noteWrite();
   log.debug('facts upserted', { table: spec.table, ...result, ms: Date.now() - started });
   return result;
 }

@@ -6,6 +6,7 @@ import { addDays, LocalDate } from '../domain/dates';
 import { LEVEL_INFO } from '../domain/levels';
 import { SharedBorders } from '../geo/simplify';
 import { arrayBindings } from './knex';
+import { writeCount } from './changes';
 import { ZoneFilter, zonesOn, ZoneRow } from './zones';
 
 /**
@@ -17,19 +18,42 @@ import { ZoneFilter, zonesOn, ZoneRow } from './zones';
  */
 export type MapQuery = ZoneFilter & { date: LocalDate; asOf: Date | null; bbox?: [number, number, number, number] | undefined; zoom?: number | undefined };
 
-/** What a map response depends on, as a weak ETag: areas, the day's levels, overrides, the week's reports. */
+/** Recent answers of the version query, per database, day and reading point: a tile burst asks once a second. */
+const versions = new WeakMap<Knex, Map<string, { at: number; writes: number; v: string }>>();
+const VERSION_TTL_MS = 1000;
+
+/**
+ * What a map response depends on, as a weak ETag: areas, the day's levels, overrides, the
+ * week's reports. The versions are read in one snapshot of committed data, so a response
+ * built afterwards is never older than its tag says. This process's own writes show at
+ * once; other processes' within a second.
+ */
 export async function mapEtag(knex: Knex, q: MapQuery, variant: string): Promise<string> {
   const asOf = q.asOf ? q.asOf.toISOString() : 'infinity';
+  let memo = versions.get(knex);
+  if (!memo) versions.set(knex, (memo = new Map()));
+  const memoKey = `${q.date}|${asOf}`;
+  let hit = memo.get(memoKey);
+  if (!hit || Date.now() - hit.at >= VERSION_TTL_MS || hit.writes !== writeCount()) {
+    const writes = writeCount();
+    hit = { at: Date.now(), writes, v: await versionOf(knex, q.date, asOf) };
+    if (memo.size > 1000) memo.clear();
+    memo.set(memoKey, hit);
+  }
+  const key = JSON.stringify([variant, q.date, asOf, q.kind, q.parent, q.level, q.bbox, q.zoom, hit.v]);
+  return `W/"${createHash('sha256').update(key).digest('base64url').slice(0, 27)}"`;
+}
+
+async function versionOf(knex: Knex, date: LocalDate, asOf: string): Promise<string> {
   const res = await knex.raw<{ rows: { v: string }[] }>(
     `SELECT concat_ws('|',
        (SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') FROM areas),
        (SELECT coalesce(max(computed_at)::text, '') FROM zone_levels WHERE date = ?::date AND computed_at <= ?::timestamptz + interval '999 microseconds'),
        (SELECT count(*) || ':' || coalesce(max(created_at)::text, '') || ':' || coalesce(max(ended_at)::text, '') FROM overrides),
        (SELECT count(*) || ':' || coalesce(max(recorded_at)::text, '') FROM reports WHERE date BETWEEN ?::date - 6 AND ?::date)) AS v`,
-    [q.date, asOf, q.date, q.date],
+    [date, asOf, date, date],
   );
-  const key = JSON.stringify([variant, q.date, asOf, q.kind, q.parent, q.bbox, q.zoom, res.rows[0]?.v]);
-  return `W/"${createHash('sha256').update(key).digest('base64url').slice(0, 27)}"`;
+  return res.rows[0]?.v ?? '';
 }
 
 /** Community cases over the 7 days ending `date`, of each area's whole subtree (null: no report). */
@@ -46,6 +70,12 @@ async function cases7(knex: Knex, date: LocalDate, ids: number[]): Promise<Map<n
 
 type Cached = { version: string; byKind: Map<AreaKind, { borders: SharedBorders; zooms: Map<number, Map<number, MultiPolygon>> }> };
 const topologies = new WeakMap<Knex, Cached>();
+
+/** Builds the shared-border topology of communes ahead of the first map request (it takes seconds for a country). */
+export async function warmMaps(knex: Knex): Promise<void> {
+  const any = await knex('areas').where({ kind: 'commune' }).first('id', 'kind');
+  if (any) await simplified(knex, [{ area_id: any.id, kind: 'commune' } as ZoneRow], 6);
+}
 
 /** Simplified geometries of these areas for `zoom`, from the kind's shared-border topology. */
 async function simplified(knex: Knex, zones: ZoneRow[], zoom: number): Promise<Map<number, MultiPolygon>> {

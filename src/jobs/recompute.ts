@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { Database } from '../db/database';
+import { noteWrite } from '../db/changes';
 import { lockKey } from '../db/facts';
 import pg from 'pg';
 import { Cell, copyLinesInto, copyText } from '../db/copy';
@@ -245,6 +246,7 @@ export async function recomputeRange(db: Database, from: LocalDate, to: LocalDat
           await writes[writer];
           const t2 = Date.now();
           const write = writeDay(run, writer, rs, day, !classified.has(date), jobId).then(async (r) => {
+            if (r.written) noteWrite();
             log.debug('day recomputed', { ...r, compute_ms: computeMs, write_ms: Date.now() - t2 });
             results.push(r);
             await onDay?.(r);

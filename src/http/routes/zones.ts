@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { areaId } from '../../db/areas';
+import { noteWrite } from '../../db/changes';
 import { readingPoint } from '../../db/publications';
 import { getRuleSet, StoredRuleSet } from '../../db/rulesets';
 import { explain, flips, series, zoneInputs, zoneOn, zonesOn, ZoneRow } from '../../db/zones';
@@ -114,6 +115,7 @@ export function zonesRouter({ db, config }: AppContext): Router {
     const [row] = (await knex('overrides')
       .insert({ area_id: id, level: body.level, reason: body.reason, note: body.note ?? null, author: body.author ?? null, date_from: body.from, date_until: body.until ?? null })
       .returning(['id', 'created_at'])) as { id: number; created_at: Date }[];
+    noteWrite();
     res.status(201).json({
       id: Number(row?.id),
       code,
@@ -134,6 +136,7 @@ export function zonesRouter({ db, config }: AppContext): Router {
     const id = await areaId(knex, code);
     if (id === null) throw notFound(`no area has code ${code}`);
     const ended = await knex('overrides').where({ id: overrideId, area_id: id }).whereNull('ended_at').update({ ended_at: knex.fn.now() }).returning(['id', 'ended_at']);
+    noteWrite();
     if (ended.length === 0) throw notFound(`no active override ${overrideId} on ${code}`);
     res.json({ id: overrideId, code, ended_at: (ended[0] as { ended_at: Date }).ended_at.toISOString() });
   });
