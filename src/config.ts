@@ -48,6 +48,12 @@ const envSchema = z.object({
   // a recomputation keeps one or two connections for its run; requests need the rest
   ZONERISK_DB_POOL_MAX: z.coerce.number().int().min(3, 'must be at least 3').max(200).default(10),
   ZONERISK_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  // the map page has no basemap unless one is named: it must work without internet
+  ZONERISK_BASEMAP_URL: z
+    .string()
+    .regex(/^https?:\/\/.*\{z\}.*\{x\}.*\{y\}/, 'must be a raster tile URL template with {z}, {x} and {y}')
+    .optional(),
+  ZONERISK_BASEMAP_ATTRIBUTION: z.string().max(300).optional(),
 });
 
 export type Config = {
@@ -58,6 +64,9 @@ export type Config = {
   adminKey: string | undefined;
   publicReads: boolean;
   reportingTimeZone: string;
+  /** Raster tile URL template for the map page's basemap (none by default). */
+  basemapUrl?: string | undefined;
+  basemapAttribution?: string | undefined;
   bodyLimitBytes: number;
   dbPoolMax: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -90,5 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: e.ZONERISK_BODY_LIMIT,
     dbPoolMax: e.ZONERISK_DB_POOL_MAX,
     logLevel: e.ZONERISK_LOG_LEVEL,
+    basemapUrl: e.ZONERISK_BASEMAP_URL,
+    basemapAttribution: e.ZONERISK_BASEMAP_ATTRIBUTION,
   };
 }

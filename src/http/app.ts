@@ -12,6 +12,7 @@ import { zonesRouter } from './routes/zones';
 import { mapsRouter } from './routes/maps';
 import { ogcRouter } from './routes/ogc';
 import { tilesRouter } from './routes/tiles';
+import { uiRouter } from './routes/ui';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -22,6 +23,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(express.json({ type: ['application/json', 'application/geo+json'], limit, strict: true }));
   app.use(express.text({ type: 'text/csv', limit, defaultCharset: 'utf-8' }));
 
+  app.use(uiRouter(ctx));
   app.use(healthRouter(ctx));
   app.use(areasRouter(ctx));
   app.use(factsRouter(ctx));

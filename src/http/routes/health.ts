@@ -4,19 +4,24 @@ import { AppContext } from '../context';
 
 export function healthRouter({ db }: AppContext): Router {
   const r = Router();
-  // The command-centre map will live here; until then, a map of the API.
-  r.get('/', (_req, res) => {
+  // A map of the API (the command-centre map page is at /, for browsers).
+  r.get('/v1', (_req, res) => {
     res.json({
       service: 'zonerisk',
       description: 'zone-level epidemic risk classification (Cấp 1–4)',
       engine: db.mode,
       links: {
+        map: '/',
         health: '/health',
         ready: '/ready',
         areas: '/v1/areas?kind=commune',
         area: '/v1/areas/{code}',
         reports: '/v1/areas/{code}/reports?from=&to=',
         metrics: '/v1/areas/{code}/metrics?name=',
+        zones: '/v1/zones?date=',
+        zones_geojson: '/v1/zones.geojson?date=&kind=&zoom=',
+        ogc: '/ogc',
+        tiles: '/tiles/zones.json',
       },
     });
   });
