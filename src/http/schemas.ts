@@ -9,7 +9,8 @@ const queryDate = z
   .refine(isLocalDate, 'must be a date YYYY-MM-DD')
   .transform((d) => d as LocalDate);
 
-const oneValue = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
+/** A repeated query parameter counts once: its last value. */
+export const oneValue = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
 
 export const bboxSchema = z
   .string()

@@ -6,7 +6,8 @@ import { readingPoint } from '../../db/publications';
 import { LocalDate } from '../../domain/dates';
 import { notFound } from '../../errors';
 import { AppContext } from '../context';
-import { bboxSchema, todayIn } from '../schemas';
+import { bboxSchema, oneValue, todayIn } from '../schemas';
+import { origin } from '../caching';
 import { parseQuery } from '../validation';
 
 /**
@@ -22,7 +23,6 @@ const CONFORMANCE = [
 const CRS84 = 'http://www.opengis.net/def/crs/OGC/1.3/CRS84';
 const MAX_LIMIT = 10_000;
 
-const oneValue = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
 const formatParam = z.preprocess(oneValue, z.enum(['json', 'geojson'], { error: 'only json is offered' })).optional();
 
 /** A date, or an instant whose (UTC) date is taken; intervals are not offered. */
@@ -45,10 +45,8 @@ const itemsQuery = z.strictObject({
 const itemQuery = z.strictObject({ datetime: datetimeParam.optional(), f: formatParam });
 const plainQuery = z.strictObject({ f: formatParam });
 
-/** The public base URL of this request (behind a proxy: its Host and scheme as forwarded). */
-function base(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}/ogc`;
-}
+/** The base URL of the OGC API as the client reached it. */
+const base = (req: Request) => `${origin(req)}/ogc`;
 
 function openApi(root: string) {
   const params = {

@@ -1,4 +1,4 @@
-import { Request, Router } from 'express';
+import { Router } from 'express';
 import geojsonvt from 'geojson-vt';
 import { fromGeojsonVt } from 'vt-pbf';
 import { z } from 'zod';
@@ -7,7 +7,8 @@ import { areasExtent, mapEtag, tileBounds, tileFeatures } from '../../db/maps';
 import { readingPoint } from '../../db/publications';
 import { badRequest } from '../../errors';
 import { AppContext } from '../context';
-import { levelsQuery, todayIn } from '../schemas';
+import { levelsQuery, oneValue, todayIn } from '../schemas';
+import { notModified, origin } from '../caching';
 import { parseQuery } from '../validation';
 
 /**
@@ -23,7 +24,6 @@ const MAX_ZOOM = 14;
 const EXTENT = 4096;
 const BUFFER = 64;
 
-const oneValue = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
 const tileQuery = z.strictObject({
   date: levelsQuery.shape.date,
   as_of: levelsQuery.shape.as_of,
@@ -71,10 +71,6 @@ class TileCache {
   }
 }
 
-function base(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-}
-
 export function tilesRouter({ db, config }: AppContext): Router {
   const r = Router();
   const { knex } = db;
@@ -87,13 +83,7 @@ export function tilesRouter({ db, config }: AppContext): Router {
     const asOf = await readingPoint(knex, date, q.as_of ? new Date(q.as_of) : null, q.version);
     const query = { date, asOf, kind: q.kind, zoom: z, bbox: tileBounds(z, x, y, BUFFER / EXTENT) };
     const etag = await mapEtag(knex, query, `tile/${z}/${x}/${y}`);
-    res.setHeader('ETag', etag);
-    res.setHeader('Cache-Control', 'public, max-age=60, must-revalidate');
-    const inm = req.headers['if-none-match'];
-    if (inm && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag.replace(/^W\//, ''))) {
-      res.status(304).end();
-      return;
-    }
+    if (notModified(req, res, etag)) return;
     let tile = cache.get(etag);
     if (!tile) {
       const features = await tileFeatures(knex, query);
@@ -113,7 +103,7 @@ export function tilesRouter({ db, config }: AppContext): Router {
       tilejson: '3.0.0',
       name: 'zonerisk zones',
       description: 'Risk levels of communes, districts and provinces (Cấp 1–4)',
-      tiles: [`${base(req)}/tiles/zones/{z}/{x}/{y}.mvt${params.size ? `?${params}` : ''}`],
+      tiles: [`${origin(req)}/tiles/zones/{z}/{x}/{y}.mvt${params.size ? `?${params}` : ''}`],
       minzoom: 0,
       maxzoom: MAX_ZOOM,
       bounds: extent ?? [-180, -85.0511, 180, 85.0511],
