@@ -135,6 +135,24 @@ if (!fs.existsSync(CHROMIUM)) {
     await page.screenshot({ path: path.join(projectRoot, 'test', 'artifacts', 'map-details.png') });
   });
 
+  test('on a phone the map and the panel share the screen', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    try {
+      await phone.goto(url);
+      await phone.waitForFunction(() => window.zonerisk?.ready === true, undefined, { timeout: 60_000 });
+      const map = (await phone.locator('#map').boundingBox()) as { y: number; height: number; width: number };
+      const panel = (await phone.locator('#panel').boundingBox()) as { y: number; height: number; width: number };
+      expect(map.width).toBe(390);
+      expect(panel.width).toBe(390);
+      expect(map.height).toBeGreaterThan(300);
+      expect(panel.y).toBeGreaterThanOrEqual(map.y + map.height - 1); // below the map, not over it
+      expect(await phone.isVisible('#date')).toBe(true);
+      await phone.screenshot({ path: path.join(projectRoot, 'test', 'artifacts', 'map-phone.png') });
+    } finally {
+      await phone.close();
+    }
+  });
+
   test('search by name without diacritics finds the area', async () => {
     await page.fill('#search', 'long binh');
     await page.waitForSelector('#search-results button', { timeout: 10_000 });
