@@ -14,6 +14,7 @@ const lazy = {
   seeds: () => import('../seeds'),
   areas: () => import('./db/areas'),
   features: () => import('./geo/features'),
+  keys: () => import('./db/keys'),
 };
 
 const USAGE = `usage: zonerisk <command> [options]
@@ -27,6 +28,10 @@ commands:
   import-metrics <file.csv>      upsert indicators (area,date,name,value)
   recompute --date D             classify every area for day D with the active rule set
   recompute --from A --to B      ... for every day from A to B, in order
+  keys create --role R [--scope CODE ...] [--name N]
+                                 create an API key (reader, reporter with area scopes, admin); printed once
+  keys list                      list keys (never their secrets)
+  keys revoke <id>               revoke a key
 
 Without DATABASE_URL the embedded engine in ZONERISK_DATA_DIR (default ./.zonerisk) is used.`;
 
@@ -36,6 +41,11 @@ const stdio: Out = { out: (l) => process.stdout.write(l + '\n'), err: (l) => pro
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** Every value of a repeated option (`--scope A --scope B`). */
+function options(args: string[], name: string): string[] {
+  return args.flatMap((a, i) => (a === name && args[i + 1] !== undefined ? [args[i + 1] as string] : []));
 }
 
 export type OpenDatabase = (config: Config) => Promise<Database>;
@@ -169,6 +179,33 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
         `recompute ${from}..${to}: job ${job.id} ${job.status}, ${job.days_done}/${job.days} days, ${job.areas} areas, ${job.changed} level changes, ${job.written} rows written in ${((Date.now() - started) / 1000).toFixed(2)} s`,
       );
       return job.status === 'succeeded' ? 0 : 1;
+    }
+    case 'keys': {
+      const { createKey, listKeys, revokeKey, ROLES } = await lazy.keys();
+      const [action, ...params] = rest;
+      if (action === 'create') {
+        const role = option(params, '--role');
+        if (!role || !(ROLES as readonly string[]).includes(role)) throw new AppError(400, 'usage', `keys create needs --role ${ROLES.join('|')}`);
+        const key = await withDatabase(open, config, (db) => createKey(db.knex, { role: role as (typeof ROLES)[number], scope: options(params, '--scope'), name: option(params, '--name') ?? null }));
+        io.out(key.key);
+        io.err(`key ${key.id} (${key.role}${key.scope.length ? ` of ${key.scope.join(', ')}` : ''}) created; it is shown this once — store it now`);
+        return 0;
+      }
+      if (action === 'list') {
+        const keys = await withDatabase(open, config, (db) => listKeys(db.knex));
+        for (const k of keys) {
+          io.out(`${k.id}\tzr_${k.prefix}_…\t${k.role}\t${k.scope.join(',') || '-'}\t${k.name ?? ''}\tcreated ${k.created_at}\tlast used ${k.last_used_at ?? 'never'}${k.revoked_at ? `\trevoked ${k.revoked_at}` : ''}`);
+        }
+        return 0;
+      }
+      if (action === 'revoke') {
+        const id = Number(params[0]);
+        if (!Number.isInteger(id) || id < 1) throw new AppError(400, 'usage', 'keys revoke needs a key id (see keys list)');
+        const k = await withDatabase(open, config, (db) => revokeKey(db.knex, id));
+        io.out(`key ${k.id} revoked at ${k.revoked_at}`);
+        return 0;
+      }
+      throw new AppError(400, 'usage', 'keys create|list|revoke');
     }
     case 'import-reports':
       return importCsv(open, config, 'reports', rest[0] ?? '', io);

@@ -20,6 +20,8 @@ export class AppError extends Error {
 export const badRequest = (message: string, details: ErrorDetail[] = [], code = 'bad_request') =>
   new AppError(400, code, message, details);
 export const notFound = (message: string) => new AppError(404, 'not_found', message);
+export const unauthorized = (message: string) => new AppError(401, 'unauthorized', message);
+export const forbidden = (message: string, details: ErrorDetail[] = []) => new AppError(403, 'forbidden', message, details);
 export const conflict = (message: string, details: ErrorDetail[] = []) =>
   new AppError(409, 'conflict', message, details);
 export const unprocessable = (message: string, details: ErrorDetail[] = [], code = 'validation_failed') =>

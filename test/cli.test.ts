@@ -47,7 +47,7 @@ describe('zonerisk CLI', () => {
     expect(r1.out[0]).toMatch(/^reports: 2000 rows in [\d.]+ s \(\d+ rows\/s\): inserted 2000, updated 0, unchanged 0$/);
     const r2 = await cli('import-reports', csv);
     expect(r2.out[0]).toMatch(/inserted 0, updated 0, unchanged 2000$/);
-    const res = await request(ctx.app).get('/v1/areas/C22/reports?from=2020-01-02&to=2020-01-02').expect(200);
+    const res = await ctx.http().get('/v1/areas/C22/reports?from=2020-01-02&to=2020-01-02').expect(200);
     expect(res.body.items).toEqual([expect.objectContaining({ community_cases: 1, quarantine_cases: 1, deaths: 0, source: 'Trạm y tế xã' })]);
   });
 
@@ -83,7 +83,7 @@ describe('zonerisk CLI', () => {
     // Populations add up to the 2019 census total at every level.
     const sums = await ctx.db.knex.raw<{ rows: { kind: string; total: number }[] }>(`SELECT kind, sum(population)::int AS total FROM areas GROUP BY kind ORDER BY kind`);
     expect(sums.rows.map((s) => s.total)).toEqual([3_097_107, 3_097_107, 3_097_107]);
-    const bienHoa = await request(ctx.app).get('/v1/areas?parent=VNM.17.1_1&limit=1000').expect(200);
+    const bienHoa = await ctx.http().get('/v1/areas?parent=VNM.17.1_1&limit=1000').expect(200);
     expect(bienHoa.body.items).toHaveLength(30);
     // A district's geometry is the union of its communes: it covers each of them.
     const uncovered = await ctx.db.knex.raw<{ rows: { n: number }[] }>(
@@ -99,13 +99,36 @@ describe('zonerisk CLI', () => {
   test('recompute classifies every area with the active rule set, and again writes nothing', async () => {
     await cli('seed', '--demo', '--end', '2021-10-31');
     await expect(cli('recompute', '--date', '2021-10-31')).rejects.toThrow(/no rule set is active/);
-    await request(ctx.app).post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'us-cdc-transmission-2021' }).expect(201);
-    await request(ctx.app).post('/v1/rule-sets/us-cdc-transmission-2021@1/activate').expect(200);
+    await ctx.http().post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'us-cdc-transmission-2021' }).expect(201);
+    await ctx.http().post('/v1/rule-sets/us-cdc-transmission-2021@1/activate').expect(200);
     const r = await cli('recompute', '--from', '2021-10-25', '--to', '2021-10-31');
     expect(r.out[0]).toMatch(/^recompute 2021-10-25\.\.2021-10-31: job \d+ succeeded, 7\/7 days, 183 areas, \d+ level changes, 1281 rows written/);
     const again = await cli('recompute', '--date', '2021-10-31');
     expect(again.out[0]).toMatch(/1\/1 days, 183 areas, 0 level changes, 0 rows written/);
     await expect(cli('recompute', '--from', '2021-10-31', '--to', '2021-10-01')).rejects.toThrow(/from ≤ to/);
+  });
+
+  test('keys create prints a working key once; list shows no secret; revoke ends it', async () => {
+    await cli('seed', '--demo', '--end', '2021-10-31');
+    const created = await cli('keys', 'create', '--role', 'reporter', '--scope', 'VNM.17.1_1', '--name', 'Biên Hòa');
+    expect(created.code).toBe(0);
+    const key = created.out[0] as string;
+    expect(key).toMatch(/^zr_[a-z0-9]{8}_[A-Za-z0-9_-]{32}$/);
+    expect(created.err[0]).toMatch(/shown this once/);
+    const agent = () => request.agent(ctx.app).set('Authorization', `Bearer ${key}`);
+    const commune = ((await ctx.db.knex('areas').where('parent_id', ctx.db.knex('areas').select('id').where({ code: 'VNM.17.1_1' })).first('code')) as { code: string }).code;
+    const body = (area: string) => ({ reports: [{ area, date: '2021-10-31', community_cases: 0, quarantine_cases: 0 }] });
+    await agent().post('/v1/reports').send(body(commune)).expect(200);
+    await agent().post('/v1/reports').send(body('VNM.17.2_1')).expect(403); // another district
+    const list = await cli('keys', 'list');
+    const line = list.out.find((l) => l.includes('Biên Hòa')) as string;
+    expect(line).toMatch(/\treporter\tVNM\.17\.1_1\t/);
+    expect(list.out.join('\n')).not.toContain(key.split('_')[2]);
+    const id = line.split('\t')[0] as string;
+    expect((await cli('keys', 'revoke', id)).out[0]).toMatch(new RegExp(`^key ${id} revoked at `));
+    await agent().post('/v1/reports').send(body(commune)).expect(401);
+    await expect(cli('keys', 'create', '--role', 'root')).rejects.toThrow(/--role reader\|reporter\|admin/);
+    await expect(cli('keys', 'revoke', 'x')).rejects.toThrow(/key id/);
   });
 
   test('usage errors', async () => {

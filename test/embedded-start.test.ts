@@ -16,8 +16,10 @@ afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 type Service = { proc: ChildProcess; url: string; logs: string[]; startedMs: number };
 
+const ADMIN_KEY = 'embedded-start-admin-key';
+
 function env(): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', ZONERISK_DATA_DIR: dataDir, ZONERISK_LOG_LEVEL: 'info' };
+  const e: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', ZONERISK_DATA_DIR: dataDir, ZONERISK_LOG_LEVEL: 'info', ZONERISK_ADMIN_KEY: ADMIN_KEY };
   delete e.DATABASE_URL;
   return e;
 }
@@ -90,9 +92,12 @@ describe('zero-setup embedded start', () => {
       expect(code).not.toBe(0);
       expect(err).toMatch(/is in use by process \d+/);
 
+      const body = JSON.stringify({ reports: [{ area: 'VNM.17.1.10_1', date: '2021-01-01', community_cases: 42, quarantine_cases: 0 }] });
+      const anonymous = await fetch(`${first.url}/v1/reports`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect(anonymous.status).toBe(401); // writes need a key, on the real process too
       const res = await fetch(`${first.url}/v1/reports`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
         body: JSON.stringify({ reports: [{ area: 'VNM.17.1.10_1', date: '2021-01-01', community_cases: 42, quarantine_cases: 0 }] }),
       });
       expect(res.status).toBe(200);

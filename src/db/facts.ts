@@ -3,7 +3,7 @@ import { Database } from './database';
 import { arrayBindings } from './knex';
 import { ByteSink, Cell, copyBinaryInto, copyText } from './copy';
 import { noteWrite } from './changes';
-import { DetailCollector } from '../errors';
+import { DetailCollector, forbidden } from '../errors';
 import { log } from '../log';
 import { dayNumber, fromDayNumber, LocalDate } from '../domain/dates';
 
@@ -73,7 +73,11 @@ export interface FactSink {
 
 export type RowSource = (sink: FactSink) => Promise<void>;
 
-export type UpsertOptions = { pathFor: (idx: number, field: string) => string };
+export type UpsertOptions = {
+  pathFor: (idx: number, field: string) => string;
+  /** A reporter key's areas: every row must be for one of them or below (checked in the transaction). */
+  scope?: number[] | null | undefined;
+};
 
 /** Chunks grow from FIRST_CHUNK_ROWS to CHUNK_ROWS: the server starts writing early, then takes big bites. */
 const FIRST_CHUNK_ROWS = 20_000;
@@ -351,6 +355,8 @@ class AreaResolver {
  */
 class FactIngest implements FactSink {
   readonly errors = new DetailCollector();
+  /** Rows for areas outside the caller's scope (a 403, not a 422). */
+  private readonly denied = new DetailCollector();
   readonly result: UpsertResult = { inserted: 0, updated: 0, unchanged: 0, earliest_changed_date: null };
   private readonly keys: KeyTuples;
   private readonly areas: AreaResolver;
@@ -368,6 +374,7 @@ class FactIngest implements FactSink {
     private readonly spec: FactSpec,
     maxAreaId: number,
     private readonly opts: UpsertOptions,
+    private readonly allowed: ReadonlySet<number> | null,
   ) {
     this.keys = new KeyTuples(2 ** Math.ceil(Math.log2(maxAreaId + 2)));
     this.areas = new AreaResolver(trx);
@@ -404,6 +411,7 @@ class FactIngest implements FactSink {
       this.unknownReported.add(r.area);
       return;
     }
+    if (this.allowed && !this.allowed.has(id)) return this.outside(r.idx, r.area);
     const n = this.spec.keys.length;
     const keyText = n === 1 ? copyText(r.cells[0] ?? null) : r.cells.slice(0, n).map((c) => copyText(c)).join('\t');
     const tuple = this.keys.tuple(keyText, r.cells[this.dateIndex] as LocalDate);
@@ -419,10 +427,15 @@ class FactIngest implements FactSink {
   }
 
   addEncoded(idx: number, row: EncodedRow): void {
+    if (this.allowed && !this.allowed.has(row.id)) return this.outside(idx, row.areaCode());
     if (!this.first(row.id, row.tuple, idx, row)) return;
     const chunk = this.chunkFor(row.id, row.day);
     row.write(chunk.out as ByteSink);
     chunk.note(row.id, row.day);
+  }
+
+  private outside(idx: number, code: string): void {
+    this.denied.add(this.opts.pathFor(idx, 'area'), `area ${code} is outside this key's scope`);
   }
 
   /** Is this the first row with its key (and are rows still being kept)? */
@@ -434,7 +447,7 @@ class FactIngest implements FactSink {
       this.errors.add(pathFor(idx, 'date'), `the same ${this.spec.label} for area ${code} appears twice (also at ${pathFor(prev, 'date')})`);
       return false;
     }
-    return this.errors.count === 0;
+    return this.errors.count === 0 && this.denied.count === 0;
   }
 
   private chunkFor(id: number, day: number): Chunk {
@@ -456,6 +469,10 @@ class FactIngest implements FactSink {
 
   async finish(): Promise<UpsertResult> {
     for (const w of this.inFlight.splice(0)) await w;
+    if (this.denied.count) {
+      const more = this.denied.count > this.denied.details.length ? ` (first ${this.denied.details.length} listed)` : '';
+      throw forbidden(`${this.denied.count} row(s) for areas outside this key's scope; nothing was written${more}`, this.denied.details);
+    }
     this.errors.throwIfAny((n) => `${n} problem(s) in ${this.spec.table}; nothing was written`);
     if (this.chunk.size) await this.writer.apply(this.chunk, this.result);
     return this.result;
@@ -477,7 +494,11 @@ export async function upsertFacts(db: Database, spec: FactSpec, source: RowSourc
     // afresh (~30 ms each) to save less than that on a hash join.
     await trx.raw("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off");
     const maxId = await trx('areas').max<{ max: number | null }[]>('id as max');
-    const ingest = new FactIngest(trx, db, spec, maxId[0]?.max ?? 0, opts);
+    // a reporter's scope: its areas and everything below them, as of this transaction
+    const allowed = opts.scope
+      ? new Set((await trx.raw<{ rows: { id: number }[] }>('SELECT DISTINCT descendant AS id FROM area_tree WHERE ancestor = ANY(?::int[])', arrayBindings([opts.scope]))).rows.map((r) => r.id))
+      : null;
+    const ingest = new FactIngest(trx, db, spec, maxId[0]?.max ?? 0, opts, allowed);
     try {
       await source(ingest);
     } catch (e) {

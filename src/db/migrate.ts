@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import * as foundation from '../../migrations/20261123000001_foundation';
 import * as classification from '../../migrations/20261123000002_classification';
 import * as compactLevels from '../../migrations/20261123000003_compact_levels';
+import * as apiKeys from '../../migrations/20261123000004_api_keys';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -13,6 +14,7 @@ const migrations: Migration[] = [
   { name: '20261123000001_foundation', module: foundation },
   { name: '20261123000002_classification', module: classification },
   { name: '20261123000003_compact_levels', module: compactLevels },
+  { name: '20261123000004_api_keys', module: apiKeys },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

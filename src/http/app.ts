@@ -13,6 +13,8 @@ import { mapsRouter } from './routes/maps';
 import { ogcRouter } from './routes/ogc';
 import { tilesRouter } from './routes/tiles';
 import { uiRouter } from './routes/ui';
+import { keysRouter } from './routes/keys';
+import { authenticate } from './auth';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -20,6 +22,8 @@ export function createApp(ctx: AppContext): Express {
   // gzip or brotli, as the client accepts, for anything over 1 kB (GeoJSON shrinks ~4×)
   app.use(compression({ threshold: 1024 }));
   const limit = ctx.config.bodyLimitBytes;
+  // who is calling, before any body is read: an unauthenticated write is refused unread
+  app.use(authenticate(ctx));
   app.use(express.json({ type: ['application/json', 'application/geo+json'], limit, strict: true }));
   app.use(express.text({ type: 'text/csv', limit, defaultCharset: 'utf-8' }));
 
@@ -34,6 +38,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(tilesRouter(ctx));
   app.use(zonesRouter(ctx));
   app.use(commandRouter(ctx));
+  app.use(keysRouter(ctx));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -47,6 +47,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     res.destroy();
     return;
   }
+  if (appError.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="zonerisk"');
   res.status(appError.status).json(appError.toJSON());
 };
 

@@ -192,7 +192,7 @@ const jsonPath = (kind: string) => (idx: number, field: string) => `${kind}[${id
 
 export type FactsInput = { json: unknown[] } | { csv: Chunks };
 
-async function ingest<T>(db: Database, spec: FactSpec, format: RowFormat<T>, input: FactsInput, maxDate: LocalDate): Promise<UpsertResult> {
+async function ingest<T>(db: Database, spec: FactSpec, format: RowFormat<T>, input: FactsInput, maxDate: LocalDate, scope: number[] | null): Promise<UpsertResult> {
   if ('json' in input) {
     const json = input.json;
     const source: RowSource = async (sink) => {
@@ -200,10 +200,11 @@ async function ingest<T>(db: Database, spec: FactSpec, format: RowFormat<T>, inp
       await sink.loadAreas(rows.map((r) => r.area));
       for (const r of rows) sink.add(r);
     };
-    return upsertFacts(db, spec, source, { pathFor: jsonPath(format.kind) });
+    return upsertFacts(db, spec, source, { pathFor: jsonPath(format.kind), scope });
   }
-  return upsertFacts(db, spec, csvSource(format, input.csv, maxDate), { pathFor: csvPath });
+  return upsertFacts(db, spec, csvSource(format, input.csv, maxDate), { pathFor: csvPath, scope });
 }
 
-export const ingestReports = (db: Database, input: FactsInput, maxDate: LocalDate) => ingest(db, REPORTS, reportFormat, input, maxDate);
-export const ingestMetrics = (db: Database, input: FactsInput, maxDate: LocalDate) => ingest(db, METRICS, metricFormat, input, maxDate);
+/** `scope`: a reporter key's areas (rows outside them are refused, 403); null for anyone else. */
+export const ingestReports = (db: Database, input: FactsInput, maxDate: LocalDate, scope: number[] | null = null) => ingest(db, REPORTS, reportFormat, input, maxDate, scope);
+export const ingestMetrics = (db: Database, input: FactsInput, maxDate: LocalDate, scope: number[] | null = null) => ingest(db, METRICS, metricFormat, input, maxDate, scope);

@@ -343,10 +343,14 @@ export async function recomputeAfterIngest(db: Database, earliest: LocalDate | n
   if (earliest === null) return null;
   const rs = await activeRuleSet(db.knex);
   if (!rs) return null;
-  const row = await db.knex('zone_levels').where('date', '>=', earliest).max<{ max: string | null }[]>({ max: db.knex.raw('date::text') });
-  const last = row[0]?.max as LocalDate | null | undefined;
-  if (!last) return null;
-  const job = await createRecomputeJob(db.knex, earliest, last, 'late_data');
+  // from the first classified day on or after the change (earlier days were never classified)
+  const row = await db.knex('zone_levels')
+    .where('date', '>=', earliest)
+    .first<{ first: string | null; last: string | null }>(db.knex.raw('min(date)::text AS first'), db.knex.raw('max(date)::text AS last'));
+  const first = row?.first as LocalDate | null | undefined;
+  const last = row?.last as LocalDate | null | undefined;
+  if (!first || !last) return null;
+  const job = await createRecomputeJob(db.knex, first, last, 'late_data');
   runRecomputeJob(db, job).catch((e: unknown) => log.warn('recompute after ingest failed', { job: job.id, error: String(e) }));
   return job;
 }

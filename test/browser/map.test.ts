@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import request from 'supertest';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { LEVEL_INFO } from '../../src/domain/levels';
 import { projectRoot } from '../../src/paths';
@@ -38,7 +37,7 @@ if (!fs.existsSync(CHROMIUM)) {
   beforeAll(async () => {
     await ctx.reset();
     await seedDemo(ctx.db, END);
-    const http = () => request(ctx.app);
+    const http = () => ctx.http();
     await http().post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'vn-moh-4800-2021' }).expect(201);
     await http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200);
     await http().post('/v1/recompute').set('Content-Type', 'application/json').send({ from: addDays(END, -(DAYS - 1)), to: END }).expect(200);

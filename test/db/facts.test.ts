@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { AppError } from '../../src/errors';
 import { ingestReports } from '../../src/ingest/ingest';
@@ -14,7 +13,7 @@ const ctx = testContext();
 afterAll(() => ctx.close());
 beforeAll(async () => {
   await ctx.reset();
-  await request(ctx.app).post('/v1/areas').set('Content-Type', 'application/json').send(JSON.stringify(smallProvince())).expect(200);
+  await ctx.http().post('/v1/areas').set('Content-Type', 'application/json').send(JSON.stringify(smallProvince())).expect(200);
 });
 
 const areas = ['C11', 'C12', 'C21', 'C22'];

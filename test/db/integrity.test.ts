@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { smallProvince } from '../helpers/fixtures';
 import { testContext } from '../helpers/context';
 
@@ -7,8 +6,8 @@ const ctx = testContext();
 afterAll(() => ctx.close());
 beforeAll(async () => {
   await ctx.reset();
-  await request(ctx.app).post('/v1/areas').set('Content-Type', 'application/json').send(JSON.stringify(smallProvince())).expect(200);
-  await request(ctx.app).post('/v1/reports').set('Content-Type', 'application/json').send({ reports: [{ area: 'C11', date: '2021-10-01', community_cases: 1, quarantine_cases: 0 }] }).expect(200);
+  await ctx.http().post('/v1/areas').set('Content-Type', 'application/json').send(JSON.stringify(smallProvince())).expect(200);
+  await ctx.http().post('/v1/reports').set('Content-Type', 'application/json').send({ reports: [{ area: 'C11', date: '2021-10-01', community_cases: 1, quarantine_cases: 0 }] }).expect(200);
 });
 
 const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
@@ -24,9 +23,9 @@ test('an area that facts refer to cannot be deleted', async () => {
 });
 
 test('levels are append-only and refer to real areas, rule sets and jobs', async () => {
-  await request(ctx.app).post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'vn-2686-2021' }).expect(201);
-  await request(ctx.app).post('/v1/rule-sets/vn-2686-2021@1/activate').expect(200);
-  await request(ctx.app).post('/v1/recompute').set('Content-Type', 'application/json').send({ date: '2021-10-01' }).expect(200);
+  await ctx.http().post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'vn-2686-2021' }).expect(201);
+  await ctx.http().post('/v1/rule-sets/vn-2686-2021@1/activate').expect(200);
+  await ctx.http().post('/v1/recompute').set('Content-Type', 'application/json').send({ date: '2021-10-01' }).expect(200);
   expect(await code(ctx.db.knex.raw(`UPDATE zone_levels SET level = 'green'`))).toBe('42501');
   expect(await code(ctx.db.knex.raw(`DELETE FROM zone_levels`))).toBe('42501');
   expect(await code(ctx.db.knex.raw(`INSERT INTO zone_levels (area_id, date, level, raw_level, rule_set_id, inputs) VALUES (1, '2021-10-02', 'red', 'red', 'nope@1', '{}')`))).toBe('23503');

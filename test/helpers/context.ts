@@ -1,10 +1,23 @@
 import type { Express } from 'express';
+// supertest: the authenticated client of every test
+import request from 'supertest';
 import { Config, loadConfig } from '../../src/config';
 import { connectDatabase, Database } from '../../src/db/database';
 import { createApp } from '../../src/http/app';
 import { setLogLevel } from '../../src/log';
 
-export type TestContext = { db: Database; app: Express; config: Config; reset(): Promise<void>; close(): Promise<void> };
+export type TestContext = {
+  db: Database;
+  app: Express;
+  config: Config;
+  /** supertest on the app, every request with the test admin key */
+  http(): ReturnType<typeof request.agent>;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+};
+
+/** The bootstrap admin key of every test app (ZONERISK_ADMIN_KEY). */
+export const TEST_ADMIN_KEY = 'test-admin-key-not-secret';
 
 export const embedded = () => process.env.ZONERISK_TEST_EMBEDDED === '1';
 
@@ -13,16 +26,17 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
   const url = process.env.ZONERISK_TEST_DATABASE_URL;
   if (!url) throw new Error('ZONERISK_TEST_DATABASE_URL is not set: run the tests through jest (global-setup)');
   setLogLevel('warn');
-  const config: Config = { ...loadConfig({}), databaseUrl: url, ...overrides };
+  const config: Config = { ...loadConfig({}), databaseUrl: url, adminKey: TEST_ADMIN_KEY, ...overrides };
   const db = connectDatabase(url, 4, embedded());
   const app = createApp({ db, config });
   return {
     db,
     app,
     config,
+    http: () => request.agent(app).set('Authorization', `Bearer ${TEST_ADMIN_KEY}`),
     async reset() {
       await db.knex.raw(
-        'TRUNCATE areas, reports, report_revisions, metrics, metric_revisions, rule_sets, rule_set_activations, jobs, zone_levels, overrides, publications RESTART IDENTITY CASCADE',
+        'TRUNCATE areas, reports, report_revisions, metrics, metric_revisions, rule_sets, rule_set_activations, jobs, zone_levels, overrides, publications, api_keys, api_key_scopes RESTART IDENTITY CASCADE',
       );
     },
     close: () => db.close(),

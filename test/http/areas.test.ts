@@ -1,4 +1,4 @@
-import request from 'supertest';
+import type { Test } from 'supertest';
 import { feature, fc, smallProvince, square } from '../helpers/fixtures';
 import { rowCounts, testContext } from '../helpers/context';
 
@@ -7,10 +7,10 @@ afterAll(() => ctx.close());
 beforeEach(() => ctx.reset());
 
 const post = (body: unknown, type = 'application/json') =>
-  request(ctx.app).post('/v1/areas').set('Content-Type', type).send(typeof body === 'string' ? body : JSON.stringify(body));
+  ctx.http().post('/v1/areas').set('Content-Type', type).send(typeof body === 'string' ? body : JSON.stringify(body));
 
 async function codes(query: string): Promise<string[]> {
-  const res = await request(ctx.app).get(`/v1/areas?${query}`).expect(200);
+  const res = await ctx.http().get(`/v1/areas?${query}`).expect(200);
   return (res.body.items as { code: string }[]).map((i) => i.code);
 }
 
@@ -24,7 +24,7 @@ describe('POST /v1/areas', () => {
     (changed.features[3] as { properties: { population: number } }).properties.population = 12345;
     (changed.features[4] as { geometry: unknown }).geometry = square(106.1, 10, 0.09);
     expect((await post(changed).expect(200)).body).toMatchObject({ created: 0, updated: 2, unchanged: 5 });
-    const c11 = await request(ctx.app).get('/v1/areas/C11').expect(200);
+    const c11 = await ctx.http().get('/v1/areas/C11').expect(200);
     expect(c11.body.properties.population).toBe(12345);
   });
 
@@ -32,7 +32,7 @@ describe('POST /v1/areas', () => {
     const body = smallProvince();
     body.features.reverse();
     expect((await post(body).expect(200)).body).toMatchObject({ created: 7 });
-    const list = await request(ctx.app).get('/v1/areas?kind=commune').expect(200);
+    const list = await ctx.http().get('/v1/areas?kind=commune').expect(200);
     expect(list.body.items).toEqual([
       { code: 'C11', name: 'Xã Long Bình', kind: 'commune', parent: 'D1', population: 10000 },
       { code: 'C12', name: 'Phường Tân Hòa', kind: 'commune', parent: 'D1', population: 10000 },
@@ -51,7 +51,7 @@ describe('POST /v1/areas', () => {
   test('clockwise rings are normalised to RFC 7946 winding, not rejected', async () => {
     const cw = { type: 'Polygon', coordinates: [[[106, 10], [106, 10.1], [106.1, 10.1], [106.1, 10], [106, 10]]] };
     await post(fc([feature({ code: 'CW', name: 'Xã Thuận', kind: 'commune' }, cw)])).expect(200);
-    const res = await request(ctx.app).get('/v1/areas/CW').expect(200);
+    const res = await ctx.http().get('/v1/areas/CW').expect(200);
     const ring = res.body.geometry.coordinates[0][0] as [number, number][];
     let twiceArea = 0;
     for (let i = 0; i < ring.length - 1; i++) twiceArea += ring[i]![0] * ring[i + 1]![1] - ring[i + 1]![0] * ring[i]![1];
@@ -87,7 +87,7 @@ describe('POST /v1/areas rejects bad input and writes nothing', () => {
   const good = feature({ code: 'OK1', name: 'Xã Tốt', kind: 'commune' }, square(106, 11, 0.1));
   const one = (props: Record<string, unknown>, geometry: unknown) => fc([good, { type: 'Feature', properties: { code: 'X1', name: 'Xã X', kind: 'commune', ...props }, geometry }]);
 
-  type Case = [string, () => request.Test, number, string, RegExp];
+  type Case = [string, () => Test, number, string, RegExp];
   const cases: Case[] = [
     ['self-intersection', () => post(one({}, bowtie)), 422, 'features[1].geometry.coordinates', /X1: self-intersection/],
     ['unclosed ring', () => post(one({}, { type: 'Polygon', coordinates: [[[106, 10], [106.1, 10], [106.1, 10.1], [106, 10.1]]] })), 422, 'features[1].geometry.coordinates[0]', /not closed/],
@@ -132,7 +132,7 @@ describe('POST /v1/areas rejects bad input and writes nothing', () => {
   test('a body over the configured limit is 413', async () => {
     const small = testContext({ bodyLimitBytes: 500 });
     try {
-      const res = await request(small.app).post('/v1/areas').set('Content-Type', 'application/json').send(JSON.stringify(smallProvince())).expect(413);
+      const res = await small.http().post('/v1/areas').set('Content-Type', 'application/json').send(JSON.stringify(smallProvince())).expect(413);
       expect(res.body.error.code).toBe('payload_too_large');
     } finally {
       await small.close();
@@ -162,7 +162,7 @@ describe('GET /v1/areas', () => {
     expect(await codes('kind=district')).toEqual(['D1', 'D2']);
     expect(await codes('parent=D1')).toEqual(['C11', 'C12']);
     expect(await codes('parent=P&kind=district')).toEqual(['D1', 'D2']);
-    const res = await request(ctx.app).get('/v1/areas?parent=NOPE').expect(422);
+    const res = await ctx.http().get('/v1/areas?parent=NOPE').expect(422);
     expect(res.body.error.details[0].path).toBe('parent');
   });
 
@@ -184,7 +184,7 @@ describe('GET /v1/areas', () => {
     let pages = 0;
     do {
       const url: string = `/v1/areas?limit=3${cursor ? `&cursor=${cursor}` : ''}`;
-      const res = await request(ctx.app).get(url).expect(200);
+      const res = await ctx.http().get(url).expect(200);
       seen.push(...(res.body.items as { code: string }[]).map((i) => i.code));
       cursor = res.body.next_cursor;
       pages++;
@@ -202,7 +202,7 @@ describe('GET /v1/areas', () => {
     ['cursor=garbage', 'cursor'],
     ['colour=red', '(root)'],
   ])('bad query %s → 400 naming %s', async (query, path) => {
-    const res = await request(ctx.app).get(`/v1/areas?${query}`).expect(400);
+    const res = await ctx.http().get(`/v1/areas?${query}`).expect(400);
     expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
   });
 });
@@ -210,7 +210,7 @@ describe('GET /v1/areas', () => {
 describe('GET /v1/areas/{code}', () => {
   test('returns a GeoJSON Feature', async () => {
     await post(smallProvince()).expect(200);
-    const res = await request(ctx.app).get('/v1/areas/C21').expect(200);
+    const res = await ctx.http().get('/v1/areas/C21').expect(200);
     expect(res.headers['content-type']).toMatch(/application\/geo\+json/);
     expect(res.body).toMatchObject({
       type: 'Feature',
@@ -225,7 +225,7 @@ describe('GET /v1/areas/{code}', () => {
   });
 
   test('unknown code → 404, malformed code → 400', async () => {
-    expect((await request(ctx.app).get('/v1/areas/NOPE').expect(404)).body.error.code).toBe('not_found');
-    await request(ctx.app).get('/v1/areas/bad%20code').expect(400);
+    expect((await ctx.http().get('/v1/areas/NOPE').expect(404)).body.error.code).toBe('not_found');
+    await ctx.http().get('/v1/areas/bad%20code').expect(400);
   });
 });

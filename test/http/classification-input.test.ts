@@ -1,10 +1,9 @@
-import request from 'supertest';
 import { smallProvince } from '../helpers/fixtures';
 import { rowCounts, testContext } from '../helpers/context';
 
 /** Bad input to the classification endpoints: a clear 4xx naming the field, nothing written. */
 const ctx = testContext();
-const http = () => request(ctx.app);
+const http = () => ctx.http();
 afterAll(() => ctx.close());
 beforeAll(async () => {
   await ctx.reset();

@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { seedDemo } from '../../seeds';
 import { addDays, dateRange, LocalDate } from '../../src/domain/dates';
 import { testContext } from '../helpers/context';
@@ -8,7 +7,7 @@ import { testContext } from '../helpers/context';
  * check that zones, history, changes and summary tell one story.
  */
 const ctx = testContext();
-const http = () => request(ctx.app);
+const http = () => ctx.http();
 const END = '2021-10-31' as LocalDate;
 const FROM = '2021-09-01' as LocalDate;
 

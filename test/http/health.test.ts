@@ -8,11 +8,11 @@ afterAll(() => ctx.close());
 
 describe('health and readiness', () => {
   test('/health answers while the process runs', async () => {
-    expect((await request(ctx.app).get('/health').expect(200)).body).toEqual({ status: 'ok' });
+    expect((await ctx.http().get('/health').expect(200)).body).toEqual({ status: 'ok' });
   });
 
   test('/ready is 200 when the database answers and migrations are current', async () => {
-    expect((await request(ctx.app).get('/ready').expect(200)).body).toMatchObject({ status: 'ready', migrations: 'current' });
+    expect((await ctx.http().get('/ready').expect(200)).body).toMatchObject({ status: 'ready', migrations: 'current' });
   });
 
   test('/ready is 503 when the database does not answer', async () => {
@@ -31,14 +31,14 @@ describe('health and readiness', () => {
   test('/ready is 503 while migrations are pending', async () => {
     await ctx.db.knex('knex_migrations').where({ name: '20261123000001_foundation' }).update({ name: 'renamed_for_test' });
     try {
-      expect((await request(ctx.app).get('/ready').expect(503)).body).toMatchObject({ migrations: 'pending' });
+      expect((await ctx.http().get('/ready').expect(503)).body).toMatchObject({ migrations: 'pending' });
     } finally {
       await ctx.db.knex('knex_migrations').where({ name: 'renamed_for_test' }).update({ name: '20261123000001_foundation' });
     }
   });
 
   test('an unknown route is a JSON 404', async () => {
-    const res = await request(ctx.app).get('/v1/nothing-here').expect(404);
+    const res = await ctx.http().get('/v1/nothing-here').expect(404);
     expect(res.body).toEqual({ error: { code: 'not_found', message: 'no route for GET /v1/nothing-here', details: [] } });
   });
 });

@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { simplify as turfSimplify } from '@turf/turf';
 import type { Feature, FeatureCollection, MultiPolygon, Position } from 'geojson';
 import { addDays, LocalDate } from '../../src/domain/dates';
@@ -11,7 +10,7 @@ import { testContext } from '../helpers/context';
 
 /** GET /v1/zones.geojson on the Đồng Nai demo, and shared borders on a jagged grid. */
 const ctx = testContext();
-const http = () => request(ctx.app);
+const http = () => ctx.http();
 const END = '2021-10-31' as LocalDate;
 afterAll(() => ctx.close());
 

@@ -4,7 +4,6 @@ import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import request from 'supertest';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { seedDemo } from '../../seeds';
 import { testContext } from '../helpers/context';
@@ -12,7 +11,7 @@ import { testContext } from '../helpers/context';
 /** OGC API – Features at /ogc, checked by hand and by GDAL's OAPIF driver (a client no one here wrote). */
 const run = promisify(execFile);
 const ctx = testContext();
-const http = () => request(ctx.app);
+const http = () => ctx.http();
 const END = '2021-10-31' as LocalDate;
 let server: Server;
 let root: string;

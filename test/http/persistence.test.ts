@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { addDays, dateRange, LocalDate } from '../../src/domain/dates';
 import { ingestReports } from '../../src/ingest/ingest';
 import { recomputeDay, recomputeRange } from '../../src/jobs/recompute';
@@ -8,7 +7,7 @@ import { testContext } from '../helpers/context';
 
 /** Persistence through recomputation: a de-escalation waits, goes one step at a time, and shows as pending. */
 const ctx = testContext();
-const http = () => request(ctx.app);
+const http = () => ctx.http();
 const day = (n: number) => addDays('2021-11-01' as LocalDate, n - 1);
 afterAll(() => ctx.close());
 

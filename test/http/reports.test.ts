@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { addDays, today } from '../../src/domain/dates';
 import { smallProvince } from '../helpers/fixtures';
 import { rowCounts, testContext } from '../helpers/context';
@@ -7,11 +6,11 @@ const ctx = testContext();
 afterAll(() => ctx.close());
 beforeEach(async () => {
   await ctx.reset();
-  await request(ctx.app).post('/v1/areas').set('Content-Type', 'application/json').send(JSON.stringify(smallProvince())).expect(200);
+  await ctx.http().post('/v1/areas').set('Content-Type', 'application/json').send(JSON.stringify(smallProvince())).expect(200);
 });
 
-const postJson = (path: string, body: unknown) => request(ctx.app).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
-const postCsv = (path: string, text: string) => request(ctx.app).post(path).set('Content-Type', 'text/csv; charset=utf-8').send(text);
+const postJson = (path: string, body: unknown) => ctx.http().post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
+const postCsv = (path: string, text: string) => ctx.http().post(path).set('Content-Type', 'text/csv; charset=utf-8').send(text);
 const reports = (rows: unknown[]) => postJson('/v1/reports', { reports: rows });
 const row = (over: Record<string, unknown> = {}) => ({ area: 'C11', date: '2021-09-01', community_cases: 3, quarantine_cases: 1, ...over });
 
@@ -24,25 +23,25 @@ describe('POST /v1/reports (JSON)', () => {
     const corrected = [row({ date: '2021-09-02', community_cases: 7 }), ...batch.slice(2)];
     expect((await reports(corrected).expect(200)).body).toEqual({ inserted: 0, updated: 1, unchanged: 1, earliest_changed_date: '2021-09-02', recompute: null });
 
-    const res = await request(ctx.app).get('/v1/areas/C11/reports?revisions=true').expect(200);
+    const res = await ctx.http().get('/v1/areas/C11/reports?revisions=true').expect(200);
     expect(res.body.items).toHaveLength(2);
     expect(res.body.items[1]).toMatchObject({ date: '2021-09-02', community_cases: 7, quarantine_cases: 1, deaths: null, source: null, revision: 2 });
     expect(res.body.items[1].revisions).toEqual([
       expect.objectContaining({ revision: 1, community_cases: 0, quarantine_cases: 1, superseded_at: expect.any(String) }),
     ]);
     expect(res.body.items[0]).toMatchObject({ revision: 1, revisions: [] });
-    const c21 = await request(ctx.app).get('/v1/areas/C21/reports').expect(200);
+    const c21 = await ctx.http().get('/v1/areas/C21/reports').expect(200);
     expect(c21.body.items[0]).toMatchObject({ deaths: 1, source: 'CDC Đồng Nai', revision: 1 });
     expect(c21.body.items[0].revisions).toBeUndefined();
   });
 
   test('date range filters', async () => {
     await reports(['2021-09-01', '2021-09-02', '2021-09-03', '2021-09-04'].map((date) => row({ date }))).expect(200);
-    const res = await request(ctx.app).get('/v1/areas/C11/reports?from=2021-09-02&to=2021-09-03').expect(200);
+    const res = await ctx.http().get('/v1/areas/C11/reports?from=2021-09-02&to=2021-09-03').expect(200);
     expect(res.body.items.map((i: { date: string }) => i.date)).toEqual(['2021-09-02', '2021-09-03']);
-    await request(ctx.app).get('/v1/areas/C11/reports?from=2021-09-05&to=2021-09-01').expect(400);
-    await request(ctx.app).get('/v1/areas/C11/reports?from=yesterday').expect(400);
-    await request(ctx.app).get('/v1/areas/NOPE/reports').expect(404);
+    await ctx.http().get('/v1/areas/C11/reports?from=2021-09-05&to=2021-09-01').expect(400);
+    await ctx.http().get('/v1/areas/C11/reports?from=yesterday').expect(400);
+    await ctx.http().get('/v1/areas/NOPE/reports').expect(404);
   });
 
   test('tomorrow (local) is accepted, the day after is not', async () => {
@@ -78,13 +77,13 @@ describe('POST /v1/reports (JSON)', () => {
 
   test('malformed JSON → 400, wrong content type → 415, too large → 413', async () => {
     const before = await rowCounts(ctx.db);
-    expect((await request(ctx.app).post('/v1/reports').set('Content-Type', 'application/json').send('{"reports": [').expect(400)).body.error.code).toBe('invalid_json');
-    expect((await request(ctx.app).post('/v1/reports').set('Content-Type', 'application/xml').send('<r/>').expect(415)).body.error.code).toBe('unsupported_media_type');
-    expect((await request(ctx.app).post('/v1/reports').send('area=C11').expect(415)).body.error.details[0].path).toBe('Content-Type');
+    expect((await ctx.http().post('/v1/reports').set('Content-Type', 'application/json').send('{"reports": [').expect(400)).body.error.code).toBe('invalid_json');
+    expect((await ctx.http().post('/v1/reports').set('Content-Type', 'application/xml').send('<r/>').expect(415)).body.error.code).toBe('unsupported_media_type');
+    expect((await ctx.http().post('/v1/reports').send('area=C11').expect(415)).body.error.details[0].path).toBe('Content-Type');
     const small = testContext({ bodyLimitBytes: 1000 });
     try {
       const many = Array.from({ length: 50 }, (_, i) => row({ date: addDays('2021-09-01' as never, i) }));
-      expect((await request(small.app).post('/v1/reports').set('Content-Type', 'application/json').send(JSON.stringify({ reports: many })).expect(413)).body.error.code).toBe('payload_too_large');
+      expect((await small.http().post('/v1/reports').set('Content-Type', 'application/json').send(JSON.stringify({ reports: many })).expect(413)).body.error.code).toBe('payload_too_large');
     } finally {
       await small.close();
     }
@@ -99,16 +98,16 @@ describe('POST /v1/reports (CSV)', () => {
     const text = `\uFEFF${header}\r\nC11,2021-09-01,3,1,,Trạm Y tế Phường Long Bình\r\nC12,2021-09-01,0,2,0,"Sở Y tế, Đồng Nai"\r\n`;
     expect((await postCsv('/v1/reports', text).expect(200)).body).toMatchObject({ inserted: 2, updated: 0, unchanged: 0 });
     expect((await postCsv('/v1/reports', text).expect(200)).body).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
-    const c11 = await request(ctx.app).get('/v1/areas/C11/reports').expect(200);
+    const c11 = await ctx.http().get('/v1/areas/C11/reports').expect(200);
     expect(c11.body.items[0]).toMatchObject({ community_cases: 3, quarantine_cases: 1, deaths: null, source: 'Trạm Y tế Phường Long Bình' });
-    const c12 = await request(ctx.app).get('/v1/areas/C12/reports').expect(200);
+    const c12 = await ctx.http().get('/v1/areas/C12/reports').expect(200);
     expect(c12.body.items[0]).toMatchObject({ deaths: 0, source: 'Sở Y tế, Đồng Nai' });
   });
 
   test('optional columns may be left out, columns in any order', async () => {
     const text = 'quarantine_cases,date,area,community_cases\n4,2021-09-03,C21,5\n';
     expect((await postCsv('/v1/reports', text).expect(200)).body).toMatchObject({ inserted: 1 });
-    const res = await request(ctx.app).get('/v1/areas/C21/reports').expect(200);
+    const res = await ctx.http().get('/v1/areas/C21/reports').expect(200);
     expect(res.body.items[0]).toMatchObject({ date: '2021-09-03', community_cases: 5, quarantine_cases: 4, deaths: null });
   });
 
@@ -155,7 +154,7 @@ describe('POST /v1/metrics', () => {
     expect((await postJson('/v1/metrics', { metrics: batch }).expect(200)).body).toMatchObject({ inserted: 3, updated: 0, unchanged: 0 });
     expect((await postJson('/v1/metrics', { metrics: batch }).expect(200)).body).toMatchObject({ inserted: 0, updated: 0, unchanged: 3 });
     expect((await postJson('/v1/metrics', { metrics: [m({ value: 71 })] }).expect(200)).body).toMatchObject({ updated: 1 });
-    const res = await request(ctx.app).get('/v1/areas/D1/metrics?name=vaccination_18plus_1dose_pct').expect(200);
+    const res = await ctx.http().get('/v1/areas/D1/metrics?name=vaccination_18plus_1dose_pct').expect(200);
     expect(res.body.items).toEqual([expect.objectContaining({ date: '2021-09-01', value: 71, revision: 2 })]);
     const rev = await ctx.db.knex('metric_revisions').select('value', 'revision');
     expect(rev).toEqual([{ value: 64.5, revision: 1 }]);

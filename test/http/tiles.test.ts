@@ -5,7 +5,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { VectorTile } from '@mapbox/vector-tile';
 import Protobuf from 'pbf';
-import request from 'supertest';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { tileBounds } from '../../src/db/maps';
 import { seedDemo } from '../../seeds';
@@ -14,7 +13,7 @@ import { testContext } from '../helpers/context';
 /** Vector tiles of the Đồng Nai demo, decoded by @mapbox/vector-tile and by GDAL's MVT driver. */
 const run = promisify(execFile);
 const ctx = testContext();
-const http = () => request(ctx.app);
+const http = () => ctx.http();
 const END = '2021-10-31' as LocalDate;
 afterAll(() => ctx.close());
 
@@ -36,13 +35,19 @@ function tileOf(lon: number, lat: number, z: number): [number, number, number] {
 const [Z, X, Y] = tileOf(107.0, 11.0, 8);
 const TILE = `/tiles/zones/${Z}/${X}/${Y}.mvt?date=${END}&kind=commune`;
 
+/** A tile's raw bytes (supertest would otherwise try to parse the protobuf). */
+function collect(res: NodeJS.ReadableStream, done: (err: Error | null, body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('end', () => done(null, Buffer.concat(chunks)));
+}
+
 async function fetchTile(url: string, headers: Record<string, string> = {}) {
-  const res = await http().get(url).set(headers).buffer(true).parse((r, cb) => {
-    const chunks: Buffer[] = [];
-    r.on('data', (c: Buffer) => chunks.push(c));
-    r.on('end', () => cb(null, Buffer.concat(chunks)));
-  });
-  return res;
+  return http()
+    .get(url)
+    .set(headers)
+    .buffer(true)
+    .parse(collect as unknown as (res: unknown, cb: (err: Error | null, body: unknown) => void) => void);
 }
 
 function decode(body: Buffer) {

@@ -1,0 +1,40 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { createKey, listKeys, revokeKey, ROLES } from '../../db/keys';
+import { badRequest } from '../../errors';
+import { areaCodeSchema } from '../../ingest/rows';
+import { requireAdmin } from '../auth';
+import { AppContext } from '../context';
+import { accepts } from '../errors';
+import { parseBody } from '../validation';
+
+const createKeyBody = z.strictObject({
+  role: z.enum(ROLES as [string, ...string[]], { error: `must be one of ${ROLES.join(', ')}` }).transform((r) => r as (typeof ROLES)[number]),
+  scope: z.array(areaCodeSchema).max(100).default([]),
+  name: z.string().max(200).nullable().optional(),
+});
+
+/** API keys, for admins: create (the key is shown once), list, revoke. */
+export function keysRouter({ db }: AppContext): Router {
+  const r = Router();
+
+  r.post('/v1/keys', accepts('application/json'), async (req, res) => {
+    requireAdmin(res);
+    const body = parseBody(createKeyBody, req.body);
+    res.status(201).json(await createKey(db.knex, body));
+  });
+
+  r.get('/v1/keys', async (_req, res) => {
+    requireAdmin(res);
+    res.json({ items: await listKeys(db.knex) });
+  });
+
+  r.delete('/v1/keys/:id', async (req, res) => {
+    requireAdmin(res);
+    const id = Number(req.params.id);
+    if (!Number.isInteger(id) || id < 1) throw badRequest('key id must be a positive integer', [{ path: 'id', message: 'invalid' }], 'invalid_query');
+    res.json(await revokeKey(db.knex, id));
+  });
+
+  return r;
+}
