@@ -101,7 +101,7 @@ async function importCsv(open: OpenDatabase, config: Config, kind: 'reports' | '
   const started = Date.now();
   const source = { csv: readChunks(file, (bytes, lines) => bar.update(bytes, lines)) };
   const ingest = kind === 'reports' ? ingestReports : ingestMetrics;
-  const result = await withDatabase(open, config, (db) => ingest(db, source, latestAcceptedDate(config.reportingTimeZone)));
+  const result = await withDatabase(open, config, (db) => ingest(db, source, latestAcceptedDate(config.reportingTimeZone), { actor: 'cli' }));
   bar.done();
   const total = result.inserted + result.updated + result.unchanged;
   const secs = (Date.now() - started) / 1000;
@@ -158,7 +158,7 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       const { areasFromFeatureCollection } = await lazy.features();
       const { importAreas } = await lazy.areas();
       const areas = areasFromFeatureCollection(JSON.parse(fs.readFileSync(file, 'utf8')));
-      const r = await withDatabase(open, config, (db) => importAreas(db.knex, areas));
+      const r = await withDatabase(open, config, (db) => importAreas(db.knex, areas, undefined, 'cli'));
       for (const w of r.warnings) io.err(`warning: ${w.message}`);
       io.out(
         `areas: ${areas.length} in ${((Date.now() - started) / 1000).toFixed(2)} s: created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, overlapping pairs ${r.overlaps}`,
@@ -186,7 +186,7 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       if (action === 'create') {
         const role = option(params, '--role');
         if (!role || !(ROLES as readonly string[]).includes(role)) throw new AppError(400, 'usage', `keys create needs --role ${ROLES.join('|')}`);
-        const key = await withDatabase(open, config, (db) => createKey(db.knex, { role: role as (typeof ROLES)[number], scope: options(params, '--scope'), name: option(params, '--name') ?? null }));
+        const key = await withDatabase(open, config, (db) => createKey(db.knex, { role: role as (typeof ROLES)[number], scope: options(params, '--scope'), name: option(params, '--name') ?? null }, 'cli'));
         io.out(key.key);
         io.err(`key ${key.id} (${key.role}${key.scope.length ? ` of ${key.scope.join(', ')}` : ''}) created; it is shown this once — store it now`);
         return 0;
@@ -201,7 +201,7 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       if (action === 'revoke') {
         const id = Number(params[0]);
         if (!Number.isInteger(id) || id < 1) throw new AppError(400, 'usage', 'keys revoke needs a key id (see keys list)');
-        const k = await withDatabase(open, config, (db) => revokeKey(db.knex, id));
+        const k = await withDatabase(open, config, (db) => revokeKey(db.knex, id, 'cli'));
         io.out(`key ${k.id} revoked at ${k.revoked_at}`);
         return 0;
       }

@@ -3,6 +3,7 @@ import type { MultiPolygon } from 'geojson';
 import { AreaKind, searchKey } from '../domain/areas';
 import { arrayBindings } from './knex';
 import { noteWrite } from './changes';
+import { Actor, audit } from './audit';
 import { lockKey, LOCKS } from './facts';
 import { REBUILD_AREA_TREE } from '../../migrations/20261123000002_classification';
 import { badRequest, DetailCollector, notFound, unprocessable } from '../errors';
@@ -51,13 +52,14 @@ export async function importAreas(
   knex: Knex,
   areas: AreaInput[],
   featurePath: (i: number) => string = (i) => `features[${i}]`,
+  actor: Actor = 'system',
 ): Promise<ImportAreasResult> {
-  const result = await importAreasInTransaction(knex, areas, featurePath);
+  const result = await importAreasInTransaction(knex, areas, featurePath, actor);
   noteWrite();
   return result;
 }
 
-async function importAreasInTransaction(knex: Knex, areas: AreaInput[], featurePath: (i: number) => string): Promise<ImportAreasResult> {
+async function importAreasInTransaction(knex: Knex, areas: AreaInput[], featurePath: (i: number) => string, actor: Actor): Promise<ImportAreasResult> {
   const dupes = new DetailCollector();
   const firstIndex = new Map<string, number>();
   areas.forEach((a, i) => {
@@ -154,6 +156,13 @@ async function importAreasInTransaction(knex: Knex, areas: AreaInput[], featureP
     );
     const created = counts.rows[0]?.created ?? 0;
     const updated = counts.rows[0]?.updated ?? 0;
+    // for the audit trail: what the changed areas were before (geometry by its hash)
+    const before = await trx.raw<{ rows: Record<string, unknown>[] }>(
+      `SELECT a.code, a.name, a.kind, p.code AS parent, a.population, md5(ST_AsEWKB(a.geom)) AS geom_md5
+       FROM stage_changed c JOIN areas a ON a.code = c.code LEFT JOIN areas p ON p.id = a.parent_id
+       WHERE NOT c.is_new ORDER BY a.code LIMIT 200`,
+    );
+    const changed = await trx.raw<{ rows: { code: string }[] }>('SELECT code FROM stage_changed ORDER BY code LIMIT 1000');
 
     await trx.raw(
       `INSERT INTO areas (code, name, name_search, kind, population, geom, label_point)
@@ -187,7 +196,14 @@ async function importAreasInTransaction(knex: Knex, areas: AreaInput[], featureP
       areas: [r.a, r.b],
       overlap_m2: Math.round(r.m2),
     }));
-    return { created, updated, unchanged: areas.length - created - updated, warnings, overlaps: significant.length };
+    const result = { created, updated, unchanged: areas.length - created - updated, warnings, overlaps: significant.length };
+    await audit(trx, actor, {
+      action: 'areas.import',
+      areas: changed.rows.map((r) => r.code),
+      before: { areas: before.rows },
+      after: { created, updated, unchanged: result.unchanged, overlaps: result.overlaps, changed: changed.rows.map((r) => r.code) },
+    });
+    return result;
   });
 }
 

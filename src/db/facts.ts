@@ -3,6 +3,7 @@ import { Database } from './database';
 import { arrayBindings } from './knex';
 import { ByteSink, Cell, copyBinaryInto, copyText } from './copy';
 import { noteWrite } from './changes';
+import { Actor, audit } from './audit';
 import { DetailCollector, forbidden } from '../errors';
 import { log } from '../log';
 import { dayNumber, fromDayNumber, LocalDate } from '../domain/dates';
@@ -77,6 +78,8 @@ export type UpsertOptions = {
   pathFor: (idx: number, field: string) => string;
   /** A reporter key's areas: every row must be for one of them or below (checked in the transaction). */
   scope?: number[] | null | undefined;
+  /** Who writes (for the audit trail); `system` by default. */
+  actor?: Actor | undefined;
 };
 
 /** Chunks grow from FIRST_CHUNK_ROWS to CHUNK_ROWS: the server starts writing early, then takes big bites. */
@@ -365,6 +368,10 @@ class FactIngest implements FactSink {
   private readonly dateIndex: number;
   private readonly types: PgType[];
   private chunk: Chunk;
+  /** Areas and days the kept rows cover (for the audit trail). */
+  readonly touched = new Set<number>();
+  firstDay = Infinity;
+  lastDay = -Infinity;
   /** Chunks handed to the writer, in order; each write starts after the previous one. */
   private inFlight: Promise<void>[] = [];
 
@@ -394,6 +401,13 @@ class FactIngest implements FactSink {
 
   areaIds(): ReadonlyMap<string, number> {
     return this.areas.known;
+  }
+
+  /** The codes of the areas the kept rows are for. */
+  touchedCodes(): string[] {
+    const out: string[] = [];
+    for (const [code, id] of this.areas.known) if (this.touched.has(id)) out.push(code);
+    return out.sort();
   }
 
   tuple(keyText: string, date: LocalDate): number {
@@ -451,6 +465,9 @@ class FactIngest implements FactSink {
   }
 
   private chunkFor(id: number, day: number): Chunk {
+    this.touched.add(id);
+    if (day < this.firstDay) this.firstDay = day;
+    if (day > this.lastDay) this.lastDay = day;
     if (this.chunk.endsBefore(id, day)) {
       const full = this.chunk;
       this.chunk = new Chunk(this.writer.copies, Math.min(full.limit * 2, CHUNK_ROWS));
@@ -505,7 +522,15 @@ export async function upsertFacts(db: Database, spec: FactSpec, source: RowSourc
       await ingest.abandon();
       throw e;
     }
-    return ingest.finish();
+    const done = await ingest.finish();
+    await audit(trx, opts.actor ?? 'system', {
+      action: `${spec.table}.upsert`,
+      areas: ingest.touchedCodes(),
+      // the superseded values themselves are kept in the revisions table
+      before: { superseded: done.updated, kept_in: spec.revisions },
+      after: { ...done, rows: done.inserted + done.updated + done.unchanged, days: ingest.touched.size ? [fromDayNumber(ingest.firstDay), fromDayNumber(ingest.lastDay)] : null },
+    });
+    return done;
   });
   noteWrite();
   log.debug('facts upserted', { table: spec.table, ...result, ms: Date.now() - started });

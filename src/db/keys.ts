@@ -2,6 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Knex } from 'knex';
 import { notFound, unprocessable } from '../errors';
 import { noteWrite } from './changes';
+import type { Actor } from './audit';
+import { audit } from './audit';
 
 /** Who is calling: a stored key, or the bootstrap admin key from the environment (id null). */
 export type Role = 'reader' | 'reporter' | 'admin';
@@ -24,7 +26,7 @@ function prefixChars(): string {
 }
 
 /** Creates a key; the returned `key` is the only time the secret exists outside the caller. */
-export async function createKey(knex: Knex, input: { role: Role; scope: string[]; name?: string | null | undefined }): Promise<KeyInfo & { key: string }> {
+export async function createKey(knex: Knex, input: { role: Role; scope: string[]; name?: string | null | undefined }, actor: Actor = 'system'): Promise<KeyInfo & { key: string }> {
   if (input.role === 'reporter' && input.scope.length === 0) {
     throw unprocessable('a reporter key needs a scope', [{ path: 'scope', message: 'name at least one area code (e.g. a district)' }], 'invalid_key');
   }
@@ -41,6 +43,8 @@ export async function createKey(knex: Knex, input: { role: Role; scope: string[]
     const [row] = (await trx('api_keys').insert({ prefix, salt, hash: hashOf(salt, secret), role: input.role, name: input.name ?? null }).returning('id')) as { id: number }[];
     const id = (row as { id: number }).id;
     if (areas.length) await trx('api_key_scopes').insert(areas.map((a) => ({ key_id: id, area_id: a.id })));
+    // never the secret: the prefix identifies the key
+    await audit(trx, actor, { action: 'key.create', target: `key:${id}`, areas: input.scope, after: { id, prefix, role: input.role, scope: input.scope, name: input.name ?? null } });
     return { id, key: `zr_${prefix}_${secret}` };
   });
   noteWrite();
@@ -69,9 +73,12 @@ export async function listKeys(knex: Knex, id?: number): Promise<KeyInfo[]> {
   }));
 }
 
-export async function revokeKey(knex: Knex, id: number): Promise<KeyInfo> {
-  const n = await knex('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: knex.fn.now() });
-  if (n === 0) throw notFound(`no active key ${id}`);
+export async function revokeKey(knex: Knex, id: number, actor: Actor = 'system'): Promise<KeyInfo> {
+  await knex.transaction(async (trx) => {
+    const rows = (await trx('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: trx.fn.now() }).returning('revoked_at')) as { revoked_at: Date }[];
+    if (rows.length === 0) throw notFound(`no active key ${id}`);
+    await audit(trx, actor, { action: 'key.revoke', target: `key:${id}`, before: { revoked_at: null }, after: { revoked_at: (rows[0] as { revoked_at: Date }).revoked_at.toISOString() } });
+  });
   noteWrite();
   return (await listKeys(knex, id))[0] as KeyInfo;
 }

@@ -3,6 +3,7 @@ import * as foundation from '../../migrations/20261123000001_foundation';
 import * as classification from '../../migrations/20261123000002_classification';
 import * as compactLevels from '../../migrations/20261123000003_compact_levels';
 import * as apiKeys from '../../migrations/20261123000004_api_keys';
+import * as audit from '../../migrations/20261123000005_audit';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -15,6 +16,7 @@ const migrations: Migration[] = [
   { name: '20261123000002_classification', module: classification },
   { name: '20261123000003_compact_levels', module: compactLevels },
   { name: '20261123000004_api_keys', module: apiKeys },
+  { name: '20261123000005_audit', module: audit },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import type { LocalDate } from '../domain/dates';
 import { notFound } from '../errors';
 import { RECOMPUTE_LOCK } from '../jobs/recompute';
+import { Actor, audit } from './audit';
 
 /**
  * A publication marks a day's levels as the official ones. Because levels are never
@@ -12,12 +13,14 @@ export type Publication = { id: number; date: LocalDate; published_at: string; n
 type Row = { id: number; date: LocalDate; published_at: Date; note: string | null };
 const toPub = (r: Row): Publication => ({ id: r.id, date: r.date, published_at: r.published_at.toISOString(), note: r.note });
 
-export async function publish(knex: Knex, date: LocalDate, note: string | null): Promise<Publication> {
+export async function publish(knex: Knex, date: LocalDate, note: string | null, actor: Actor = 'system'): Promise<Publication> {
   return knex.transaction(async (trx) => {
     // Not in the middle of a recomputation: a published day is a whole day.
     await trx.raw('SELECT pg_advisory_xact_lock(?)', [RECOMPUTE_LOCK]);
     const [row] = (await trx('publications').insert({ date, note }).returning('*')) as Row[];
-    return toPub(row as Row);
+    const pub = toPub(row as Row);
+    await audit(trx, actor, { action: 'publication.create', target: date, after: pub });
+    return pub;
   });
 }
 

@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import { RuleSet } from '../domain/rules/definition';
 import { PRESET_INPUTS, PRESETS } from '../domain/rules/presets';
 import { notFound, unprocessable } from '../errors';
+import { Actor, audit } from './audit';
 
 export type RuleSetSummary = {
   id: string;
@@ -42,7 +43,7 @@ export async function getRuleSet(knex: Knex, id: string): Promise<StoredRuleSet>
  * Stores a definition as the next version of its name. Definitions are immutable; sending
  * one identical to the latest version of its name returns that version (created: false).
  */
-export async function createRuleSet(knex: Knex, def: RuleSet, preset: string | null = null): Promise<{ rule_set: StoredRuleSet; created: boolean }> {
+export async function createRuleSet(knex: Knex, def: RuleSet, preset: string | null = null, actor: Actor = 'system'): Promise<{ rule_set: StoredRuleSet; created: boolean }> {
   return knex.transaction(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`zonerisk:rule_set:${def.name}`]);
     const latest = (await trx('rule_sets').where({ name: def.name }).orderBy('version', 'desc').first()) as Row | undefined;
@@ -50,27 +51,33 @@ export async function createRuleSet(knex: Knex, def: RuleSet, preset: string | n
       ? ((await trx.raw<{ rows: { same: boolean }[] }>('SELECT definition = ?::jsonb AS same FROM rule_sets WHERE id = ?', [JSON.stringify(def), latest.id])).rows[0]?.same ?? false)
       : false;
     if (latest && same) {
+      await audit(trx, actor, { action: 'rule_set.create', target: latest.id, after: { id: latest.id, created: false } });
       return { rule_set: { ...summary(latest, await activeId(trx)), definition: latest.definition }, created: false };
     }
     const version = (latest?.version ?? 0) + 1;
     const [row] = (await trx('rule_sets')
       .insert({ id: `${def.name}@${version}`, name: def.name, version, definition: JSON.stringify(def), effective_from: def.effective_from ?? null, preset })
       .returning('*')) as Row[];
+    await audit(trx, actor, { action: 'rule_set.create', target: (row as Row).id, before: latest ? { latest: latest.id } : null, after: { id: (row as Row).id, created: true, preset, definition: def } });
     return { rule_set: { ...summary(row as Row, await activeId(trx)), definition: (row as Row).definition }, created: true };
   });
 }
 
-export async function createFromPreset(knex: Knex, presetId: string): Promise<{ rule_set: StoredRuleSet; created: boolean }> {
+export async function createFromPreset(knex: Knex, presetId: string, actor: Actor = 'system'): Promise<{ rule_set: StoredRuleSet; created: boolean }> {
   const def = PRESETS[presetId];
   if (!def) {
     throw unprocessable(`unknown preset ${presetId}`, [{ path: 'preset', message: `must be one of ${Object.keys(PRESETS).join(', ')}` }], 'unknown_preset');
   }
-  return createRuleSet(knex, def, presetId);
+  return createRuleSet(knex, def, presetId, actor);
 }
 
-export async function activateRuleSet(knex: Knex, id: string): Promise<StoredRuleSet> {
+export async function activateRuleSet(knex: Knex, id: string, actor: Actor = 'system'): Promise<StoredRuleSet> {
   await getRuleSet(knex, id);
-  await knex('rule_set_activations').insert({ rule_set_id: id });
+  await knex.transaction(async (trx) => {
+    const previous = await activeId(trx);
+    await trx('rule_set_activations').insert({ rule_set_id: id });
+    await audit(trx, actor, { action: 'rule_set.activate', target: id, before: { active: previous }, after: { active: id } });
+  });
   return getRuleSet(knex, id);
 }
 

@@ -14,6 +14,7 @@ import { ogcRouter } from './routes/ogc';
 import { tilesRouter } from './routes/tiles';
 import { uiRouter } from './routes/ui';
 import { keysRouter } from './routes/keys';
+import { auditRouter } from './routes/audit';
 import { authenticate } from './auth';
 
 export function createApp(ctx: AppContext): Express {
@@ -39,6 +40,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(zonesRouter(ctx));
   app.use(commandRouter(ctx));
   app.use(keysRouter(ctx));
+  app.use(auditRouter(ctx));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -5,6 +5,7 @@ import { FactSink, FactSpec, METRICS, REPORTS, RowSource, StagedRow, upsertFacts
 import type { ByteLane } from './lane';
 import { addDays, LocalDate, today } from '../domain/dates';
 import { badRequest, DetailCollector, unprocessable } from '../errors';
+import type { Actor } from '../db/audit';
 import { CsvReader, CsvRecord, CsvSyntaxError } from './csv';
 import { metricFormat, reportFormat, RowFormat } from './rows';
 
@@ -192,7 +193,11 @@ const jsonPath = (kind: string) => (idx: number, field: string) => `${kind}[${id
 
 export type FactsInput = { json: unknown[] } | { csv: Chunks };
 
-async function ingest<T>(db: Database, spec: FactSpec, format: RowFormat<T>, input: FactsInput, maxDate: LocalDate, scope: number[] | null): Promise<UpsertResult> {
+/** Who writes, and (for a reporter key) the areas it may write. */
+export type IngestBy = { actor?: Actor; scope?: number[] | null };
+
+async function ingest<T>(db: Database, spec: FactSpec, format: RowFormat<T>, input: FactsInput, maxDate: LocalDate, by: IngestBy): Promise<UpsertResult> {
+  const { scope, actor } = by;
   if ('json' in input) {
     const json = input.json;
     const source: RowSource = async (sink) => {
@@ -200,11 +205,11 @@ async function ingest<T>(db: Database, spec: FactSpec, format: RowFormat<T>, inp
       await sink.loadAreas(rows.map((r) => r.area));
       for (const r of rows) sink.add(r);
     };
-    return upsertFacts(db, spec, source, { pathFor: jsonPath(format.kind), scope });
+    return upsertFacts(db, spec, source, { pathFor: jsonPath(format.kind), scope, actor });
   }
-  return upsertFacts(db, spec, csvSource(format, input.csv, maxDate), { pathFor: csvPath, scope });
+  return upsertFacts(db, spec, csvSource(format, input.csv, maxDate), { pathFor: csvPath, scope, actor });
 }
 
-/** `scope`: a reporter key's areas (rows outside them are refused, 403); null for anyone else. */
-export const ingestReports = (db: Database, input: FactsInput, maxDate: LocalDate, scope: number[] | null = null) => ingest(db, REPORTS, reportFormat, input, maxDate, scope);
-export const ingestMetrics = (db: Database, input: FactsInput, maxDate: LocalDate, scope: number[] | null = null) => ingest(db, METRICS, metricFormat, input, maxDate, scope);
+/** `by.scope`: a reporter key's areas (rows outside them are refused, 403); `by.actor` for the audit trail. */
+export const ingestReports = (db: Database, input: FactsInput, maxDate: LocalDate, by: IngestBy = {}) => ingest(db, REPORTS, reportFormat, input, maxDate, by);
+export const ingestMetrics = (db: Database, input: FactsInput, maxDate: LocalDate, by: IngestBy = {}) => ingest(db, METRICS, metricFormat, input, maxDate, by);

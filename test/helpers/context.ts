@@ -36,7 +36,7 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
     http: () => request.agent(app).set('Authorization', `Bearer ${TEST_ADMIN_KEY}`),
     async reset() {
       await db.knex.raw(
-        'TRUNCATE areas, reports, report_revisions, metrics, metric_revisions, rule_sets, rule_set_activations, jobs, zone_levels, overrides, publications, api_keys, api_key_scopes RESTART IDENTITY CASCADE',
+        'TRUNCATE areas, reports, report_revisions, metrics, metric_revisions, rule_sets, rule_set_activations, jobs, zone_levels, overrides, publications, api_keys, api_key_scopes, audit_log RESTART IDENTITY CASCADE',
       );
     },
     close: () => db.close(),
@@ -45,7 +45,7 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
 
 /** Number of rows in each table: a rejected write must leave these unchanged. */
 export async function rowCounts(db: Database): Promise<Record<string, number>> {
-  const tables = ['areas', 'reports', 'report_revisions', 'metrics', 'metric_revisions', 'rule_sets', 'rule_set_activations', 'jobs', 'zone_levels', 'overrides', 'publications'];
+  const tables = ['areas', 'reports', 'report_revisions', 'metrics', 'metric_revisions', 'rule_sets', 'rule_set_activations', 'jobs', 'zone_levels', 'overrides', 'publications', 'api_keys', 'audit_log'];
   const out: Record<string, number> = {};
   for (const t of tables) {
     const r = await db.knex(t).count<{ c: number }[]>('* as c');

@@ -6,13 +6,15 @@ import { AppContext } from '../context';
 import { accepts } from '../errors';
 import { areaCodeParam, dateRangeQuery, listAreasQuery } from '../schemas';
 import { parseQuery } from '../validation';
+import { actorOf } from '../../db/audit';
+import { principalOf } from '../auth';
 
 export function areasRouter({ db }: AppContext): Router {
   const r = Router();
 
   r.post('/v1/areas', accepts('application/json', 'application/geo+json'), async (req, res) => {
     const areas = areasFromFeatureCollection(req.body);
-    res.json(await importAreas(db.knex, areas));
+    res.json(await importAreas(db.knex, areas, undefined, actorOf(principalOf(res))));
   });
 
   r.get('/v1/areas', async (req, res) => {

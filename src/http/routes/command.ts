@@ -12,6 +12,8 @@ import { levelsQuery, publicationBody, todayIn } from '../schemas';
 import { parseBody, parseQuery } from '../validation';
 import { asOfOf, range } from './zones';
 import { arrayBindings } from '../../db/knex';
+import { actorOf } from '../../db/audit';
+import { principalOf } from '../auth';
 
 /** What a steering committee reads: the change feed, the summary, the published days. */
 export function commandRouter({ db, config }: AppContext): Router {
@@ -83,7 +85,7 @@ export function commandRouter({ db, config }: AppContext): Router {
 
   r.post('/v1/publications', accepts('application/json'), async (req, res) => {
     const body = parseBody(publicationBody, req.body);
-    res.status(201).json(await publish(knex, body.date, body.note ?? null));
+    res.status(201).json(await publish(knex, body.date, body.note ?? null, actorOf(principalOf(res))));
   });
 
   r.get('/v1/publications', async (_req, res) => {

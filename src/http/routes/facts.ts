@@ -1,5 +1,6 @@
 import { Request, Response, Router } from 'express';
-import { ingestMetrics, ingestReports, latestAcceptedDate } from '../../ingest/ingest';
+import { actorOf } from '../../db/audit';
+import { IngestBy, ingestMetrics, ingestReports, latestAcceptedDate } from '../../ingest/ingest';
 import { recomputeAfterIngest } from '../../jobs/recompute';
 import { principalOf } from '../auth';
 import { AppContext } from '../context';
@@ -7,10 +8,10 @@ import { accepts } from '../errors';
 import { metricsBody, reportsBody } from '../schemas';
 import { parseBody } from '../validation';
 
-/** A reporter writes only inside its scope; other roles are not limited to areas. */
-function scopeOf(res: Response): number[] | null {
+/** Who writes; a reporter only inside its scope (other roles are not limited to areas). */
+function by(res: Response): IngestBy {
   const p = principalOf(res);
-  return p?.role === 'reporter' ? p.scope : null;
+  return { actor: actorOf(p), scope: p?.role === 'reporter' ? p.scope : null };
 }
 
 const isCsv = (req: Request) => (req.headers['content-type'] ?? '').toLowerCase().startsWith('text/csv');
@@ -22,14 +23,14 @@ export function factsRouter({ db, config }: AppContext): Router {
 
   r.post('/v1/reports', accepts('application/json', 'text/csv'), async (req, res) => {
     const source = isCsv(req) ? { csv: [String(req.body ?? '')] } : { json: parseBody(reportsBody, req.body).reports };
-    const result = await ingestReports(db, source, maxDate(), scopeOf(res));
+    const result = await ingestReports(db, source, maxDate(), by(res));
     const job = await recomputeAfterIngest(db, result.earliest_changed_date);
     res.json({ ...result, recompute: job ? { job: job.id, from: job.params.from, to: job.params.to } : null });
   });
 
   r.post('/v1/metrics', accepts('application/json', 'text/csv'), async (req, res) => {
     const source = isCsv(req) ? { csv: [String(req.body ?? '')] } : { json: parseBody(metricsBody, req.body).metrics };
-    const result = await ingestMetrics(db, source, maxDate(), scopeOf(res));
+    const result = await ingestMetrics(db, source, maxDate(), by(res));
     const job = await recomputeAfterIngest(db, result.earliest_changed_date);
     res.json({ ...result, recompute: job ? { job: job.id, from: job.params.from, to: job.params.to } : null });
   });

@@ -7,6 +7,7 @@ import { requireAdmin } from '../auth';
 import { AppContext } from '../context';
 import { accepts } from '../errors';
 import { parseBody } from '../validation';
+import { actorOf } from '../../db/audit';
 
 const createKeyBody = z.strictObject({
   role: z.enum(ROLES as [string, ...string[]], { error: `must be one of ${ROLES.join(', ')}` }).transform((r) => r as (typeof ROLES)[number]),
@@ -19,9 +20,9 @@ export function keysRouter({ db }: AppContext): Router {
   const r = Router();
 
   r.post('/v1/keys', accepts('application/json'), async (req, res) => {
-    requireAdmin(res);
+    const admin = requireAdmin(res);
     const body = parseBody(createKeyBody, req.body);
-    res.status(201).json(await createKey(db.knex, body));
+    res.status(201).json(await createKey(db.knex, body, actorOf(admin)));
   });
 
   r.get('/v1/keys', async (_req, res) => {
@@ -30,10 +31,10 @@ export function keysRouter({ db }: AppContext): Router {
   });
 
   r.delete('/v1/keys/:id', async (req, res) => {
-    requireAdmin(res);
+    const admin = requireAdmin(res);
     const id = Number(req.params.id);
     if (!Number.isInteger(id) || id < 1) throw badRequest('key id must be a positive integer', [{ path: 'id', message: 'invalid' }], 'invalid_query');
-    res.json(await revokeKey(db.knex, id));
+    res.json(await revokeKey(db.knex, id, actorOf(admin)));
   });
 
   return r;

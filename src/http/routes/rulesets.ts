@@ -10,6 +10,8 @@ import { AppContext } from '../context';
 import { accepts } from '../errors';
 import { dateQuery, ruleSetIdParam, todayIn } from '../schemas';
 import { parseQuery } from '../validation';
+import { actorOf } from '../../db/audit';
+import { principalOf } from '../auth';
 
 /** Versioned, immutable rule sets; one active at a time; dry-run previews. */
 export function ruleSetsRouter({ db, config }: AppContext): Router {
@@ -31,17 +33,17 @@ export function ruleSetsRouter({ db, config }: AppContext): Router {
     const body: unknown = req.body;
     const preset = z.object({ preset: z.string() }).strict().safeParse(body);
     let out;
-    if (preset.success) out = await createFromPreset(db.knex, preset.data.preset);
+    if (preset.success) out = await createFromPreset(db.knex, preset.data.preset, actorOf(principalOf(res)));
     else {
       const parsed = parseRuleSet(body);
       if (!parsed.ok) throw unprocessable('the rule set is not valid; nothing was stored', parsed.issues, 'invalid_rule_set');
-      out = await createRuleSet(db.knex, parsed.value);
+      out = await createRuleSet(db.knex, parsed.value, null, actorOf(principalOf(res)));
     }
     res.status(out.created ? 201 : 200).json({ ...out.rule_set, created: out.created });
   });
 
   r.post('/v1/rule-sets/:id/activate', async (req, res) => {
-    res.json(await activateRuleSet(db.knex, parseQuery(ruleSetIdParam, req.params.id)));
+    res.json(await activateRuleSet(db.knex, parseQuery(ruleSetIdParam, req.params.id), actorOf(principalOf(res))));
   });
 
   // What the levels on a date would be under this set, against the stored ones; writes nothing.

@@ -11,6 +11,8 @@ import { AppContext } from '../context';
 import { accepts } from '../errors';
 import { areaCodeParam, levelsQuery, LevelsQuery, overrideBody, todayIn } from '../schemas';
 import { parseBody, parseQuery } from '../validation';
+import { actorOf, audit } from '../../db/audit';
+import { principalOf } from '../auth';
 
 const MAX_RANGE_DAYS = 400;
 
@@ -112,12 +114,16 @@ export function zonesRouter({ db, config }: AppContext): Router {
     const body = parseBody(overrideBody, req.body);
     const id = await areaId(knex, code);
     if (id === null) throw notFound(`no area has code ${code}`);
-    const [row] = (await knex('overrides')
-      .insert({ area_id: id, level: body.level, reason: body.reason, note: body.note ?? null, author: body.author ?? null, date_from: body.from, date_until: body.until ?? null })
-      .returning(['id', 'created_at'])) as { id: number; created_at: Date }[];
+    const values = { area_id: id, level: body.level, reason: body.reason, note: body.note ?? null, author: body.author ?? null, date_from: body.from, date_until: body.until ?? null };
+    const row = await knex.transaction(async (trx) => {
+      const [inserted] = (await trx('overrides').insert(values).returning(['id', 'created_at'])) as { id: number; created_at: Date }[];
+      const created = inserted as { id: number; created_at: Date };
+      await audit(trx, actorOf(principalOf(res)), { action: 'override.create', target: `override:${created.id}`, areas: [code], after: { ...values, area: code, id: Number(created.id) } });
+      return created;
+    });
     noteWrite();
     res.status(201).json({
-      id: Number(row?.id),
+      id: Number(row.id),
       code,
       level: body.level,
       reason: body.reason,
@@ -125,7 +131,7 @@ export function zonesRouter({ db, config }: AppContext): Router {
       author: body.author ?? null,
       from: body.from,
       until: body.until ?? null,
-      created_at: row?.created_at.toISOString(),
+      created_at: row.created_at.toISOString(),
     });
   });
 
@@ -135,9 +141,14 @@ export function zonesRouter({ db, config }: AppContext): Router {
     if (!Number.isInteger(overrideId) || overrideId < 1) throw badRequest('override id must be a positive integer', [{ path: 'id', message: 'invalid' }], 'invalid_query');
     const id = await areaId(knex, code);
     if (id === null) throw notFound(`no area has code ${code}`);
-    const ended = await knex('overrides').where({ id: overrideId, area_id: id }).whereNull('ended_at').update({ ended_at: knex.fn.now() }).returning(['id', 'ended_at']);
+    const ended = await knex.transaction(async (trx) => {
+      const rows = (await trx('overrides').where({ id: overrideId, area_id: id }).whereNull('ended_at').update({ ended_at: trx.fn.now() }).returning(['id', 'ended_at'])) as { id: number; ended_at: Date }[];
+      if (rows.length === 0) throw notFound(`no active override ${overrideId} on ${code}`);
+      const at = (rows[0] as { ended_at: Date }).ended_at.toISOString();
+      await audit(trx, actorOf(principalOf(res)), { action: 'override.end', target: `override:${overrideId}`, areas: [code], before: { ended_at: null }, after: { ended_at: at } });
+      return rows;
+    });
     noteWrite();
-    if (ended.length === 0) throw notFound(`no active override ${overrideId} on ${code}`);
     res.json({ id: overrideId, code, ended_at: (ended[0] as { ended_at: Date }).ended_at.toISOString() });
   });
 

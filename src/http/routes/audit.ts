@@ -1,0 +1,29 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { listAudit } from '../../db/audit';
+import { areaCodeSchema } from '../../ingest/rows';
+import { requireAdmin } from '../auth';
+import { AppContext } from '../context';
+import { oneValue } from '../schemas';
+import { parseQuery } from '../validation';
+
+const instant = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}(T.*)?$/.test(s) && !Number.isNaN(Date.parse(s)), 'must be an ISO date or timestamp');
+const auditQuery = z.strictObject({
+  since: z.preprocess(oneValue, instant).optional(),
+  until: z.preprocess(oneValue, instant).optional(),
+  area: z.preprocess(oneValue, areaCodeSchema).optional(),
+  actor: z.preprocess(oneValue, z.string().min(1).max(100)).optional(),
+  action: z.preprocess(oneValue, z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'must be like reports.upsert')).optional(),
+  limit: z.preprocess(oneValue, z.coerce.number().int().min(1).max(1000)).default(100),
+  cursor: z.preprocess(oneValue, z.coerce.number().int().min(1)).optional(),
+});
+
+/** The audit trail, for admins: newest first, filtered by time, area, actor or action. */
+export function auditRouter({ db }: AppContext): Router {
+  const r = Router();
+  r.get('/v1/audit', async (req, res) => {
+    requireAdmin(res);
+    res.json(await listAudit(db.knex, parseQuery(auditQuery, req.query)));
+  });
+  return r;
+}
