@@ -54,6 +54,8 @@ const envSchema = z.object({
     .regex(/^https?:\/\/.*\{z\}.*\{x\}.*\{y\}/, 'must be a raster tile URL template with {z}, {x} and {y}')
     .optional(),
   ZONERISK_BASEMAP_ATTRIBUTION: z.string().max(300).optional(),
+  // the daily recomputation, local time in TZ_REPORTING; off for an external cron
+  ZONERISK_SCHEDULE: z.string().regex(/^(off|([01]\d|2[0-3]):[0-5]\d)$/, 'must be HH:MM (24 h, local) or off').default('00:30'),
 });
 
 export type Config = {
@@ -66,6 +68,8 @@ export type Config = {
   reportingTimeZone: string;
   /** Raster tile URL template for the map page's basemap (none by default). */
   basemapUrl?: string | undefined;
+  /** Local time of the daily recomputation, or 'off'. */
+  schedule: string;
   basemapAttribution?: string | undefined;
   bodyLimitBytes: number;
   dbPoolMax: number;
@@ -100,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolMax: e.ZONERISK_DB_POOL_MAX,
     logLevel: e.ZONERISK_LOG_LEVEL,
     basemapUrl: e.ZONERISK_BASEMAP_URL,
+    schedule: e.ZONERISK_SCHEDULE,
     basemapAttribution: e.ZONERISK_BASEMAP_ATTRIBUTION,
   };
 }

@@ -6,6 +6,7 @@ import { migrateLatest } from './db/migrate';
 import { today } from './domain/dates';
 import { createApp } from './http/app';
 import { warmMaps } from './db/maps';
+import { startScheduler } from './jobs/scheduler';
 import { log } from './log';
 import { classifyDemo, seedDemo } from '../seeds';
 
@@ -51,6 +52,7 @@ export async function startService(config: Config): Promise<RunningService> {
   log.info('zonerisk listening', { url, engine: db.mode });
   // a country's shared-border topology takes seconds: build it now, not on the first map request
   warmMaps(db.knex).catch((e: unknown) => log.warn('map warm-up failed', { error: String(e) }));
+  const scheduler = config.schedule === 'off' ? null : startScheduler(db, { at: config.schedule, timeZone: config.reportingTimeZone });
   let closing: Promise<void> | null = null;
   return {
     url,
@@ -58,6 +60,7 @@ export async function startService(config: Config): Promise<RunningService> {
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await scheduler?.stop();
         await db.close();
       })();
       return closing;

@@ -1,8 +1,9 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { today } from '../src/domain/dates';
+import { startProcess, stopProcess } from './helpers/service';
 
 /**
  * The zero-setup path a newcomer takes: `zonerisk serve` with no DATABASE_URL starts the
@@ -14,8 +15,6 @@ const bin = path.join(root, 'bin', 'zonerisk.js');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zonerisk-embedded-'));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-type Service = { proc: ChildProcess; url: string; logs: string[]; startedMs: number };
-
 const ADMIN_KEY = 'embedded-start-admin-key';
 
 function env(): NodeJS.ProcessEnv {
@@ -24,41 +23,8 @@ function env(): NodeJS.ProcessEnv {
   return e;
 }
 
-function start(): Promise<Service> {
-  const began = Date.now();
-  const proc = spawn(process.execPath, [bin, 'serve'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start within 90 s:\n${logs.join('\n')}`)), 90_000);
-    let buf = '';
-    proc.stderr?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        logs.push(line);
-        const m = /"msg":"zonerisk listening","url":"([^"]+)"/.exec(line);
-        if (m) {
-          clearTimeout(timer);
-          resolve({ proc, url: m[1] as string, logs, startedMs: Date.now() - began });
-        }
-      }
-    });
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}:\n${logs.join('\n')}`));
-    });
-  });
-}
-
-function stop(s: Service): Promise<number | null> {
-  return new Promise((resolve) => {
-    s.proc.removeAllListeners('exit');
-    s.proc.on('exit', (code) => resolve(code));
-    s.proc.kill('SIGTERM');
-  });
-}
+const start = () => startProcess(env());
+const stop = stopProcess;
 
 async function getJson(url: string): Promise<{ status: number; body: any }> {
   const res = await fetch(url);

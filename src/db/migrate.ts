@@ -4,6 +4,7 @@ import * as classification from '../../migrations/20261123000002_classification'
 import * as compactLevels from '../../migrations/20261123000003_compact_levels';
 import * as apiKeys from '../../migrations/20261123000004_api_keys';
 import * as audit from '../../migrations/20261123000005_audit';
+import * as schedule from '../../migrations/20261123000006_schedule';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -17,6 +18,7 @@ const migrations: Migration[] = [
   { name: '20261123000003_compact_levels', module: compactLevels },
   { name: '20261123000004_api_keys', module: apiKeys },
   { name: '20261123000005_audit', module: audit },
+  { name: '20261123000006_schedule', module: schedule },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

@@ -1,0 +1,46 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { projectRoot } from '../../src/paths';
+
+/** `zonerisk serve` as a real process (the built bin), its JSON log lines, and its URL once it listens. */
+export type Service = { proc: ChildProcess; url: string; logs: string[]; startedMs: number };
+
+const bin = path.join(projectRoot, 'bin', 'zonerisk.js');
+
+export function startProcess(env: NodeJS.ProcessEnv, timeoutMs = 90_000): Promise<Service> {
+  const began = Date.now();
+  const proc = spawn(process.execPath, [bin, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start within ${timeoutMs / 1000} s:\n${logs.join('\n')}`)), timeoutMs);
+    let buf = '';
+    proc.stderr?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        logs.push(line);
+        const m = /"msg":"zonerisk listening","url":"([^"]+)"/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve({ proc, url: m[1] as string, logs, startedMs: Date.now() - began });
+        }
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}:\n${logs.join('\n')}`));
+    });
+  });
+}
+
+/** SIGTERM, and the exit code. */
+export function stopProcess(s: Service): Promise<number | null> {
+  return new Promise((resolve) => {
+    s.proc.removeAllListeners('exit');
+    if (s.proc.exitCode !== null) return resolve(s.proc.exitCode);
+    s.proc.on('exit', (code) => resolve(code));
+    s.proc.kill('SIGTERM');
+  });
+}
