@@ -7,6 +7,7 @@ import { today } from './domain/dates';
 import { createApp } from './http/app';
 import { warmMaps } from './db/maps';
 import { startScheduler } from './jobs/scheduler';
+import { stopRecomputes } from './jobs/recompute';
 import { log } from './log';
 import { classifyDemo, seedDemo } from '../seeds';
 
@@ -59,8 +60,12 @@ export async function startService(config: Config): Promise<RunningService> {
     db,
     close() {
       closing ??= (async () => {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // stop accepting, let requests in flight finish, stop recomputations between two days
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await stopRecomputes();
         await scheduler?.stop();
+        await closed;
         await db.close();
       })();
       return closing;

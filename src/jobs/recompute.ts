@@ -203,6 +203,16 @@ async function withRecomputeLock<T>(db: Database, fn: (run: RecomputeSession) =>
 /** Lets pending I/O (the previous day's write) move on between slices of computation. */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Set when the process is shutting down: runs stop between two days (each day is whole). */
+let stopping = false;
+const runs = new Set<Promise<unknown>>();
+
+/** Stops every recomputation of this process after the day it is writing, and waits for them. */
+export async function stopRecomputes(): Promise<void> {
+  stopping = true;
+  await Promise.allSettled([...runs]);
+}
+
 /** Days of facts loaded at a time: bounded memory, few round trips. */
 const BLOCK_DAYS = 32;
 
@@ -213,6 +223,13 @@ const BLOCK_DAYS = 32;
  * is being written. Each day is one statement, so one transaction; `onDay` hears of each.
  */
 export async function recomputeRange(db: Database, from: LocalDate, to: LocalDate, jobId: number | null, onDay?: (r: DayResult) => Promise<void>): Promise<DayResult[]> {
+  const work = recomputeRangeLocked(db, from, to, jobId, onDay);
+  runs.add(work);
+  work.finally(() => runs.delete(work)).catch(() => undefined);
+  return work;
+}
+
+function recomputeRangeLocked(db: Database, from: LocalDate, to: LocalDate, jobId: number | null, onDay?: (r: DayResult) => Promise<void>): Promise<DayResult[]> {
   return withRecomputeLock(db, async (run) => {
     const { rs, areas, start, classified } = await run.read(async (t) => {
       const active = await activeRuleSet(t);
@@ -234,6 +251,7 @@ export async function recomputeRange(db: Database, from: LocalDate, to: LocalDat
         const series = await run.read((t) => loadInputSeries(t, rs.definition, areas, blockFrom, blockTo));
         log.debug('recompute block loaded', { from: blockFrom, to: blockTo, ms: Date.now() - t0 });
         for (const date of dateRange(blockFrom, blockTo)) {
+          if (stopping) throw new AppError(503, 'shutting_down', `the service is stopping: recomputation stopped before ${date}; every earlier day is complete`);
           const t1 = Date.now();
           const packed = series.packedOn(date);
           await yieldToIo();
