@@ -55,6 +55,10 @@ const envSchema = z.object({
     .optional(),
   ZONERISK_BASEMAP_ATTRIBUTION: z.string().max(300).optional(),
   // the daily recomputation, local time in TZ_REPORTING; off for an external cron
+  // browsers on these origins may call the API (comma-separated; * for any); none by default
+  ZONERISK_CORS_ORIGINS: z.string().regex(/^(\*|https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*)$/, 'must be * or comma-separated origins such as https://map.example.vn').optional(),
+  ZONERISK_WRITE_RATE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  ZONERISK_READ_RATE: z.coerce.number().int().min(1).max(10_000_000).default(12_000),
   ZONERISK_SCHEDULE: z.string().regex(/^(off|([01]\d|2[0-3]):[0-5]\d)$/, 'must be HH:MM (24 h, local) or off').default('00:30'),
 });
 
@@ -70,6 +74,11 @@ export type Config = {
   basemapUrl?: string | undefined;
   /** Local time of the daily recomputation, or 'off'. */
   schedule: string;
+  /** Origins allowed by CORS ('*' for any); none by default. */
+  corsOrigins: string[] | '*' | null;
+  /** Requests per minute per API key (or per address without one): writes, reads. */
+  writeRate: number;
+  readRate: number;
   basemapAttribution?: string | undefined;
   bodyLimitBytes: number;
   dbPoolMax: number;
@@ -105,6 +114,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.ZONERISK_LOG_LEVEL,
     basemapUrl: e.ZONERISK_BASEMAP_URL,
     schedule: e.ZONERISK_SCHEDULE,
+    corsOrigins: e.ZONERISK_CORS_ORIGINS === undefined ? null : e.ZONERISK_CORS_ORIGINS === '*' ? '*' : e.ZONERISK_CORS_ORIGINS.split(','),
+    writeRate: e.ZONERISK_WRITE_RATE,
+    readRate: e.ZONERISK_READ_RATE,
     basemapAttribution: e.ZONERISK_BASEMAP_ATTRIBUTION,
   };
 }

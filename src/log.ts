@@ -1,21 +1,35 @@
-/** Structured one-line JSON logs on stderr. */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pino from 'pino';
+
+/**
+ * Structured one-line JSON logs on stderr (pino). Every line written while a request is
+ * being served carries its `req_id` (kept in AsyncLocalStorage by the request-id middleware).
+ */
 type Level = 'debug' | 'info' | 'warn' | 'error';
-const order: Record<Level | 'silent', number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
-let threshold = order.info;
+
+export const requestContext = new AsyncLocalStorage<{ requestId: string }>();
+
+const logger = pino(
+  {
+    level: 'info',
+    base: undefined, // no pid/hostname on every line
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    mixin: () => {
+      const ctx = requestContext.getStore();
+      return ctx ? { req_id: ctx.requestId } : {};
+    },
+  },
+  pino.destination({ dest: 2, sync: true }), // nothing lost when the process exits
+);
 
 export function setLogLevel(level: Level | 'silent'): void {
-  threshold = order[level];
-}
-
-function write(level: Level, msg: string, fields?: Record<string, unknown>): void {
-  if (order[level] < threshold) return;
-  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
-  process.stderr.write(line + '\n');
+  logger.level = level;
 }
 
 export const log = {
-  debug: (msg: string, fields?: Record<string, unknown>) => write('debug', msg, fields),
-  info: (msg: string, fields?: Record<string, unknown>) => write('info', msg, fields),
-  warn: (msg: string, fields?: Record<string, unknown>) => write('warn', msg, fields),
-  error: (msg: string, fields?: Record<string, unknown>) => write('error', msg, fields),
+  debug: (msg: string, fields?: Record<string, unknown>) => logger.debug(fields ?? {}, msg),
+  info: (msg: string, fields?: Record<string, unknown>) => logger.info(fields ?? {}, msg),
+  warn: (msg: string, fields?: Record<string, unknown>) => logger.warn(fields ?? {}, msg),
+  error: (msg: string, fields?: Record<string, unknown>) => logger.error(fields ?? {}, msg),
 };

@@ -37,6 +37,11 @@ if (embedded()) {
         body: JSON.stringify({ from: '2019-01-01', to: '2021-10-31' }),
       });
       expect(res.status).toBe(202);
+      // the request's log line carries its id, which the response names
+      const requestId = res.headers.get('x-request-id') as string;
+      await new Promise((r) => setTimeout(r, 100));
+      const line = service.logs.map((l) => JSON.parse(l) as { msg: string; req_id?: string; route?: string }).find((l) => l.msg === 'request' && l.req_id === requestId);
+      expect(line).toMatchObject({ route: '/v1/recompute' });
       jobId = ((await res.json()) as { job: { id: number } }).job.id;
       const daysDone = async () => Number(((await ctx.db.knex('jobs').where({ id: jobId }).first('days_done')) as { days_done: number }).days_done);
       for (let i = 0; i < 200 && (await daysDone()) < 5; i++) await new Promise((r) => setTimeout(r, 50));

@@ -16,15 +16,21 @@ import { uiRouter } from './routes/ui';
 import { keysRouter } from './routes/keys';
 import { auditRouter } from './routes/audit';
 import { authenticate } from './auth';
+import { corsFor, metricsRouter, rateLimits, requestIds, securityHeaders } from './hygiene';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestIds());
+  app.use(securityHeaders(ctx.config));
+  app.use(corsFor(ctx.config));
   // gzip or brotli, as the client accepts, for anything over 1 kB (GeoJSON shrinks ~4×)
   app.use(compression({ threshold: 1024 }));
   const limit = ctx.config.bodyLimitBytes;
   // who is calling, before any body is read: an unauthenticated write is refused unread
   app.use(authenticate(ctx));
+  app.use(rateLimits(ctx.config));
+  app.use(metricsRouter());
   app.use(express.json({ type: ['application/json', 'application/geo+json'], limit, strict: true }));
   app.use(express.text({ type: 'text/csv', limit, defaultCharset: 'utf-8' }));
 

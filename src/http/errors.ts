@@ -48,7 +48,9 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     return;
   }
   if (appError.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="zonerisk"');
-  res.status(appError.status).json(appError.toJSON());
+  const body = appError.toJSON();
+  // the request id ties a client's error to the server's log lines
+  res.status(appError.status).json({ error: { ...body.error, request_id: res.locals.requestId as string | undefined } });
 };
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => {

@@ -14,6 +14,7 @@ import { classifyTree, rollsUp } from '../domain/rules/tree';
 import { PersistenceState, step as persistenceStep } from '../domain/rules/persistence';
 import { AppError } from '../errors';
 import { log } from '../log';
+import { lastRecomputeSuccess, recomputeDays, recomputeDuration } from '../metrics';
 
 /**
  * Daily recomputation: for one date, every area's level from the active rule set. Each day
@@ -335,8 +336,10 @@ export async function runRecomputeJob(db: Database, job: Job): Promise<Job> {
   let changed = 0;
   let written = 0;
   let done = 0;
+  const timer = recomputeDuration.startTimer({ trigger: job.params.trigger ?? 'api' });
   try {
     await recomputeRange(db, job.params.from, job.params.to, job.id, async (r) => {
+      recomputeDays.inc();
       areas = Math.max(areas, r.areas);
       changed += r.changed;
       written += r.written;
@@ -344,7 +347,10 @@ export async function runRecomputeJob(db: Database, job: Job): Promise<Job> {
       await knex('jobs').where({ id: job.id }).update({ days_done: done, areas, changed, written });
     });
     await knex('jobs').where({ id: job.id }).update({ status: 'succeeded', finished_at: knex.fn.now() });
+    timer({ status: 'succeeded' });
+    lastRecomputeSuccess.setToCurrentTime();
   } catch (e) {
+    timer({ status: 'failed' });
     const message = e instanceof Error ? e.message : String(e);
     log.warn('recompute job failed', { job: job.id, error: message });
     await knex('jobs').where({ id: job.id }).update({ status: 'failed', finished_at: knex.fn.now(), error: message });

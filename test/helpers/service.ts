@@ -21,10 +21,15 @@ export function startProcess(env: NodeJS.ProcessEnv, timeoutMs = 90_000): Promis
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         logs.push(line);
-        const m = /"msg":"zonerisk listening","url":"([^"]+)"/.exec(line);
-        if (m) {
+        let entry: { msg?: string; url?: string } = {};
+        try {
+          entry = JSON.parse(line) as { msg?: string; url?: string };
+        } catch {
+          // not a log line
+        }
+        if (entry.msg === 'zonerisk listening' && entry.url) {
           clearTimeout(timer);
-          resolve({ proc, url: m[1] as string, logs, startedMs: Date.now() - began });
+          resolve({ proc, url: entry.url, logs, startedMs: Date.now() - began });
         }
       }
     });

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import cors from 'cors';
+import { RequestHandler, Router } from 'express';
+import rateLimit, { ipKeyGenerator } from 'express-rate-limit';
+import helmet from 'helmet';
+import { Config } from '../config';
+import { AppError } from '../errors';
+import { log, requestContext } from '../log';
+import { httpDuration, registry } from '../metrics';
+import { principalOf } from './auth';
+
+/**
+ * What every request goes through besides its route: a request id (taken from
+ * X-Request-Id when sane, else made; echoed, logged on every line, put in error bodies),
+ * latency metrics and an access log line, security headers, CORS for the configured
+ * origins, and rate limits per API key.
+ */
+export function requestIds(): RequestHandler {
+  return (req, res, next) => {
+    const given = req.get('x-request-id');
+    const id = given && /^[A-Za-z0-9._:-]{1,100}$/.test(given) ? given : randomUUID();
+    res.locals.requestId = id;
+    res.setHeader('X-Request-Id', id);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = req.route ? `${req.baseUrl}${String((req.route as { path: string }).path)}` : 'unmatched';
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      log.info('request', { req_id: id, method: req.method, path: req.path, route, status: res.statusCode, ms: Math.round(seconds * 1000) });
+    });
+    requestContext.run({ requestId: id }, next);
+  };
+}
+
+/** Helmet's headers, with a content policy the map page can live with (MapLibre runs its workers from blobs). */
+export function securityHeaders(config: Config): RequestHandler {
+  const basemap = config.basemapUrl ? new URL(config.basemapUrl.replace(/[{}]/g, '')).origin : null;
+  const extra = basemap ? [basemap] : [];
+  return helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        workerSrc: ["'self'", 'blob:'],
+        childSrc: ['blob:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:', ...extra],
+        connectSrc: ["'self'", ...extra],
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+  });
+}
+
+export function corsFor(config: Config): RequestHandler {
+  if (config.corsOrigins === null) return (_req, _res, next) => next();
+  return cors({
+    origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
+    exposedHeaders: ['ETag', 'X-Request-Id', 'RateLimit', 'RateLimit-Policy', 'Retry-After'],
+    maxAge: 600,
+  });
+}
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Per API key (or per address without one), per minute; writes and reads counted apart. (After authentication.) */
+export function rateLimits(config: Config): RequestHandler[] {
+  const key = (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]) => {
+    const p = principalOf(res);
+    return p ? `key:${p.keyId ?? 'admin'}` : `ip:${ipKeyGenerator(req.ip ?? '')}`;
+  };
+  const limiter = (limit: number, writes: boolean) =>
+    rateLimit({
+      windowMs: 60_000,
+      limit,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      keyGenerator: (req, res) => `${writes ? 'w' : 'r'}|${key(req, res)}`,
+      skip: (req) => WRITES.has(req.method) !== writes || !/^\/(v1|ogc|tiles)(\/|\.|$)/.test(req.path),
+      handler: (_req, _res, next, options) => next(new AppError(429, 'rate_limited', `too many ${writes ? 'writes' : 'requests'}: at most ${options.limit} a minute for this key`)),
+    });
+  return [limiter(config.writeRate, true), limiter(config.readRate, false)];
+}
+
+/** GET /metrics: Prometheus text format. */
+export function metricsRouter(): Router {
+  const r = Router();
+  r.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+  return r;
+}
