@@ -17,6 +17,9 @@ import { keysRouter } from './routes/keys';
 import { auditRouter } from './routes/audit';
 import { authenticate } from './auth';
 import { corsFor, metricsRouter, rateLimits, requestIds, securityHeaders } from './hygiene';
+import { buildOpenApi } from './openapi';
+import path from 'node:path';
+import { projectRoot } from '../paths';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -47,6 +50,14 @@ export function createApp(ctx: AppContext): Express {
   app.use(commandRouter(ctx));
   app.use(keysRouter(ctx));
   app.use(auditRouter(ctx));
+
+  // the API document describes the routes registered above (and these two)
+  let openApi: Record<string, unknown> | null = null;
+  app.get('/openapi.json', (_req, res) => {
+    openApi ??= buildOpenApi(app);
+    res.json(openApi);
+  });
+  app.get('/docs', (_req, res) => res.sendFile(path.join(projectRoot, 'web', 'docs.html')));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -8,7 +8,7 @@ import { oneValue } from '../schemas';
 import { parseQuery } from '../validation';
 
 const instant = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}(T.*)?$/.test(s) && !Number.isNaN(Date.parse(s)), 'must be an ISO date or timestamp');
-const auditQuery = z.strictObject({
+export const auditQuery = z.strictObject({
   since: z.preprocess(oneValue, instant).optional(),
   until: z.preprocess(oneValue, instant).optional(),
   area: z.preprocess(oneValue, areaCodeSchema).optional(),

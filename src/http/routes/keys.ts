@@ -9,7 +9,7 @@ import { accepts } from '../errors';
 import { parseBody } from '../validation';
 import { actorOf } from '../../db/audit';
 
-const createKeyBody = z.strictObject({
+export const createKeyBody = z.strictObject({
   role: z.enum(ROLES as [string, ...string[]], { error: `must be one of ${ROLES.join(', ')}` }).transform((r) => r as (typeof ROLES)[number]),
   scope: z.array(areaCodeSchema).max(100).default([]),
   name: z.string().max(200).nullable().optional(),

@@ -35,14 +35,14 @@ const datetimeParam = z.preprocess(
     .transform((s) => s.slice(0, 10) as LocalDate),
 );
 
-const itemsQuery = z.strictObject({
+export const itemsQuery = z.strictObject({
   bbox: z.preprocess(oneValue, bboxSchema).optional(),
   limit: z.preprocess(oneValue, z.coerce.number().int('must be a whole number').min(1).max(MAX_LIMIT)).default(100),
   offset: z.preprocess(oneValue, z.coerce.number().int('must be a whole number').min(0)).default(0),
   datetime: datetimeParam.optional(),
   f: formatParam,
 });
-const itemQuery = z.strictObject({ datetime: datetimeParam.optional(), f: formatParam });
+export const itemQuery = z.strictObject({ datetime: datetimeParam.optional(), f: formatParam });
 const plainQuery = z.strictObject({ f: formatParam });
 
 /** The base URL of the OGC API as the client reached it. */

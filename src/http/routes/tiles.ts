@@ -24,7 +24,7 @@ const MAX_ZOOM = 14;
 const EXTENT = 4096;
 const BUFFER = 64;
 
-const tileQuery = z.strictObject({
+export const tileQuery = z.strictObject({
   date: levelsQuery.shape.date,
   as_of: levelsQuery.shape.as_of,
   version: levelsQuery.shape.version,

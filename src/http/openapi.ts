@@ -1,0 +1,194 @@
+import type { Express } from 'express';
+import { z } from 'zod';
+import { LocalDate } from '../domain/dates';
+import { ruleSetSchema } from '../domain/rules/definition';
+import { metricFormat, reportFormat } from '../ingest/rows';
+import { auditQuery } from './routes/audit';
+import { createKeyBody } from './routes/keys';
+import { itemQuery, itemsQuery } from './routes/ogc';
+import { tileQuery } from './routes/tiles';
+import {
+  dateQuery,
+  dateRangeQuery,
+  levelsQuery,
+  listAreasQuery,
+  overrideBody,
+  publicationBody,
+  recomputeBody,
+  zonesGeoQuery,
+} from './schemas';
+
+/**
+ * The OpenAPI 3.1 document. Paths and methods come from the routes the app has actually
+ * registered; parameters and bodies from the same zod schemas that validate requests (as
+ * JSON Schema 2020-12, input side). What is written here by hand is only each operation's
+ * summary and which schema it uses — and a test fails if a route has no entry.
+ */
+type Op = {
+  summary: string;
+  tag: string;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  /** media types of the body besides application/json */
+  bodyTypes?: string[];
+  auth?: 'write' | 'admin';
+  produces?: string;
+};
+
+const SOME_DATE = '2100-01-01' as LocalDate;
+const areaFeatures = z.object({ type: z.literal('FeatureCollection'), features: z.array(z.object({ type: z.literal('Feature'), properties: z.record(z.string(), z.unknown()), geometry: z.unknown() })) });
+
+export const OPERATIONS: Record<string, Op> = {
+  'GET /': { summary: 'The command-centre map page (HTML); a JSON-only client is sent to /v1', tag: 'maps', produces: 'text/html' },
+  'GET /v1': { summary: 'Index of the API', tag: 'service' },
+  'GET /health': { summary: 'Liveness: 200 while the process runs', tag: 'service' },
+  'GET /ready': { summary: 'Readiness: 200 when the database answers and migrations are current, else 503', tag: 'service' },
+  'GET /metrics': { summary: 'Prometheus metrics', tag: 'service', produces: 'text/plain' },
+  'GET /openapi.json': { summary: 'This document', tag: 'service' },
+  'GET /docs': { summary: 'API documentation page (HTML)', tag: 'service', produces: 'text/html' },
+  'GET /vendor/maplibre-gl.js': { summary: 'MapLibre GL, served by the app for the map page', tag: 'maps', produces: 'text/javascript' },
+  'GET /vendor/maplibre-gl.css': { summary: 'MapLibre GL styles', tag: 'maps', produces: 'text/css' },
+  'GET /ui/config.json': { summary: "The map page's settings: days with levels, bounds, level colours, basemap", tag: 'maps' },
+  'POST /v1/areas': { summary: 'Import areas: a GeoJSON FeatureCollection, upsert by code, all or nothing', tag: 'areas', body: areaFeatures, bodyTypes: ['application/geo+json'], auth: 'admin' },
+  'GET /v1/areas': { summary: 'List areas by kind, parent, bbox, name', tag: 'areas', query: listAreasQuery },
+  'GET /v1/areas/{code}': { summary: 'One area as a GeoJSON Feature', tag: 'areas', produces: 'application/geo+json' },
+  'GET /v1/areas/{code}/reports': { summary: "An area's daily reports (with revisions on request)", tag: 'reports', query: dateRangeQuery },
+  'GET /v1/areas/{code}/metrics': { summary: "An area's indicators", tag: 'reports', query: dateRangeQuery },
+  'POST /v1/reports': { summary: 'Upsert daily reports (JSON or CSV), all or nothing', tag: 'reports', body: z.object({ reports: z.array(reportFormat.schema(SOME_DATE)) }), bodyTypes: ['text/csv'], auth: 'write' },
+  'POST /v1/metrics': { summary: 'Upsert indicators (JSON or CSV), all or nothing', tag: 'reports', body: z.object({ metrics: z.array(metricFormat.schema(SOME_DATE)) }), bodyTypes: ['text/csv'], auth: 'write' },
+  'GET /v1/rule-sets': { summary: 'Rule sets, the active one marked', tag: 'classification' },
+  'GET /v1/rule-sets/presets': { summary: 'The built-in presets', tag: 'classification' },
+  'GET /v1/rule-sets/{id}': { summary: 'One rule set with its definition', tag: 'classification' },
+  'POST /v1/rule-sets': { summary: 'Store a rule set (a definition, or {"preset": id}) as the next version of its name', tag: 'classification', body: z.union([ruleSetSchema, z.object({ preset: z.string() })]), auth: 'admin' },
+  'POST /v1/rule-sets/{id}/activate': { summary: 'Make a rule set the active one', tag: 'classification', auth: 'admin' },
+  'POST /v1/rule-sets/{id}/preview': { summary: 'What a rule set would say for a day (nothing written)', tag: 'classification', query: dateQuery, auth: 'admin' },
+  'POST /v1/recompute': { summary: 'Recompute a day or a range (over 31 days: 202 and a job)', tag: 'classification', body: recomputeBody, auth: 'admin' },
+  'GET /v1/jobs/{id}': { summary: 'A recompute job', tag: 'classification' },
+  'GET /v1/zones': { summary: 'Levels of every area on a day, as known at a time, latest or published', tag: 'classification', query: levelsQuery },
+  'GET /v1/zones/{code}': { summary: "One zone's level with inputs and explanation", tag: 'classification', query: levelsQuery },
+  'GET /v1/zones/{code}/history': { summary: "A zone's levels day by day and its changes", tag: 'classification', query: levelsQuery },
+  'POST /v1/zones/{code}/overrides': { summary: 'Command-centre override of a level for a period', tag: 'classification', body: overrideBody, auth: 'admin' },
+  'DELETE /v1/zones/{code}/overrides/{id}': { summary: 'End an override', tag: 'classification', auth: 'admin' },
+  'GET /v1/changes': { summary: 'Level changes over a period', tag: 'classification', query: levelsQuery },
+  'GET /v1/summary': { summary: 'Counts and population per level, escalations and de-escalations', tag: 'classification', query: levelsQuery },
+  'POST /v1/publications': { summary: "Mark a day's levels as published", tag: 'classification', body: publicationBody, auth: 'admin' },
+  'GET /v1/publications': { summary: 'Published days', tag: 'classification' },
+  'GET /v1/zones.geojson': { summary: 'Zones as GeoJSON, simplified for a zoom with shared borders kept', tag: 'maps', query: zonesGeoQuery, produces: 'application/geo+json' },
+  'GET /ogc': { summary: 'OGC API – Features landing page', tag: 'ogc' },
+  'GET /ogc/api': { summary: 'OGC API – Features definition (OpenAPI 3.0)', tag: 'ogc' },
+  'GET /ogc/conformance': { summary: 'OGC API conformance classes', tag: 'ogc' },
+  'GET /ogc/collections': { summary: 'OGC API collections', tag: 'ogc' },
+  'GET /ogc/collections/{id}': { summary: 'One OGC API collection', tag: 'ogc' },
+  'GET /ogc/collections/{id}/items': { summary: 'OGC API items (zones of a day)', tag: 'ogc', query: itemsQuery, produces: 'application/geo+json' },
+  'GET /ogc/collections/{id}/items/{featureId}': { summary: 'One OGC API item', tag: 'ogc', query: itemQuery, produces: 'application/geo+json' },
+  'GET /tiles/zones/{z}/{x}/{y}.mvt': { summary: 'A vector tile of the zones (layer zones)', tag: 'maps', query: tileQuery, produces: 'application/vnd.mapbox-vector-tile' },
+  'GET /tiles/zones.json': { summary: 'TileJSON 3 of the zone tiles', tag: 'maps', query: tileQuery },
+  'POST /v1/keys': { summary: 'Create an API key (shown once)', tag: 'auth', body: createKeyBody, auth: 'admin' },
+  'GET /v1/keys': { summary: 'API keys (never their secrets)', tag: 'auth', auth: 'admin' },
+  'DELETE /v1/keys/{id}': { summary: 'Revoke an API key', tag: 'auth', auth: 'admin' },
+  'GET /v1/audit': { summary: 'The audit trail of writes', tag: 'auth', query: auditQuery, auth: 'admin' },
+};
+
+/** Every METHOD + path the app has registered, paths in OpenAPI form (`{param}`). */
+export function appRoutes(app: Express): string[] {
+  type Layer = { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } };
+  const out: string[] = [];
+  const walk = (stack: Layer[]) => {
+    for (const layer of stack) {
+      if (layer.route) for (const m of Object.keys(layer.route.methods)) out.push(`${m.toUpperCase()} ${layer.route.path.replace(/:([A-Za-z_]+)/g, '{$1}')}`);
+      else if (layer.handle?.stack) walk(layer.handle.stack);
+    }
+  };
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
+  return [...new Set(out)];
+}
+
+/**
+ * A zod schema as JSON Schema 2020-12 (its input side). Recursive parts come out as local
+ * `$defs`; they are hoisted into components/schemas (under the operation's name) and the
+ * references rewritten, since a reference resolves against the whole document.
+ */
+function jsonSchema(schema: z.ZodType, name: string, components: Record<string, unknown>): Record<string, unknown> {
+  const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $defs, $schema: _ignored, ...rest } = out as { $defs?: Record<string, unknown>; $schema?: string };
+  const rewrite = (v: unknown) => JSON.parse(JSON.stringify(v).replaceAll('"#/$defs/', `"#/components/schemas/${name}_`)) as Record<string, unknown>;
+  for (const [k, v] of Object.entries($defs ?? {})) components[`${name}_${k}`] = rewrite(v);
+  return rewrite(rest);
+}
+
+const ERROR = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message', 'details'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        details: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+        request_id: { type: 'string' },
+      },
+    },
+  },
+};
+
+function operation(key: string, op: Op, components: Record<string, unknown>) {
+  const [method, path] = key.split(' ') as [string, string];
+  const params = [...path.matchAll(/\{([A-Za-z_]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+  const opName = `${method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`;
+  if (op.query) {
+    const s = jsonSchema(op.query, `${opName}Query`, components) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+    for (const [name, schema] of Object.entries(s.properties ?? {})) params.push({ name, in: 'query', required: (s.required ?? []).includes(name), schema: schema as { type: string } });
+  }
+  const ok = op.produces ?? 'application/json';
+  const responses: Record<string, unknown> = {
+    200: { description: 'OK', content: { [ok]: { schema: {} } } },
+    '4XX': { description: 'A client mistake: the error names the field and the reason', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+  };
+  if (op.auth) responses['401'] = { description: 'No valid API key', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  if (op.auth) responses['403'] = { description: "The key's role or area scope does not allow it", content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  return {
+    method: method.toLowerCase(),
+    path,
+    body: {
+      summary: op.summary,
+      operationId: opName,
+      tags: [op.tag],
+      ...(params.length ? { parameters: params } : {}),
+      ...(op.body
+        ? {
+            requestBody: {
+              required: true,
+              content: Object.fromEntries([
+                ['application/json', { schema: jsonSchema(op.body, `${opName}Body`, components) }],
+                ...(op.bodyTypes ?? []).map((t) => [t, { schema: t === 'text/csv' ? { type: 'string', description: 'CSV with a header line' } : jsonSchema(op.body as z.ZodType, `${opName}Body`, components) }]),
+              ]),
+            },
+          }
+        : {}),
+      ...(op.auth ? { security: [{ apiKey: [] }] } : {}),
+      responses,
+    },
+  };
+}
+
+export function buildOpenApi(app: Express): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  const components: Record<string, unknown> = { Error: ERROR };
+  for (const route of appRoutes(app)) {
+    const op = OPERATIONS[route];
+    if (!op) continue; // the test insists every route has an entry
+    const o = operation(route, op, components);
+    (paths[o.path] ??= {})[o.method] = o.body;
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'zonerisk', version: '0.1.0', description: 'Zone-level epidemic risk classification (Cấp 1–4) for command centres' },
+    paths,
+    components: {
+      schemas: components,
+      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an API key: zr_<prefix>_<secret>, or ZONERISK_ADMIN_KEY' } },
+    },
+  };
+}
