@@ -31,3 +31,9 @@ export const lastRecomputeSuccess = new Gauge({
   help: 'When the last recompute job of this process succeeded (Unix time)',
   registers: [registry],
 });
+
+export const webhookBacklog = new Gauge({
+  name: 'zonerisk_webhook_backlog',
+  help: 'Webhook deliveries waiting to be sent or retried',
+  registers: [registry],
+});

@@ -7,6 +7,7 @@ import { today } from './domain/dates';
 import { createApp } from './http/app';
 import { warmMaps } from './db/maps';
 import { startScheduler } from './jobs/scheduler';
+import { startWebhookWorker } from './jobs/webhooks';
 import { stopRecomputes } from './jobs/recompute';
 import { log } from './log';
 import { classifyDemo, seedDemo } from '../seeds';
@@ -54,6 +55,7 @@ export async function startService(config: Config): Promise<RunningService> {
   // a country's shared-border topology takes seconds: build it now, not on the first map request
   warmMaps(db.knex).catch((e: unknown) => log.warn('map warm-up failed', { error: String(e) }));
   const scheduler = config.schedule === 'off' ? null : startScheduler(db, { at: config.schedule, timeZone: config.reportingTimeZone });
+  const webhooks = startWebhookWorker(db);
   let closing: Promise<void> | null = null;
   return {
     url,
@@ -65,6 +67,7 @@ export async function startService(config: Config): Promise<RunningService> {
         server.closeIdleConnections();
         await stopRecomputes();
         await scheduler?.stop();
+        await webhooks.stop();
         await closed;
         await db.close();
       })();

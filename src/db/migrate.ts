@@ -5,6 +5,7 @@ import * as compactLevels from '../../migrations/20261123000003_compact_levels';
 import * as apiKeys from '../../migrations/20261123000004_api_keys';
 import * as audit from '../../migrations/20261123000005_audit';
 import * as schedule from '../../migrations/20261123000006_schedule';
+import * as events from '../../migrations/20261123000007_events';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -19,6 +20,7 @@ const migrations: Migration[] = [
   { name: '20261123000004_api_keys', module: apiKeys },
   { name: '20261123000005_audit', module: audit },
   { name: '20261123000006_schedule', module: schedule },
+  { name: '20261123000007_events', module: events },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

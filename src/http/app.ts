@@ -15,6 +15,7 @@ import { tilesRouter } from './routes/tiles';
 import { uiRouter } from './routes/ui';
 import { keysRouter } from './routes/keys';
 import { auditRouter } from './routes/audit';
+import { eventsRouter } from './routes/events';
 import { authenticate } from './auth';
 import { corsFor, metricsRouter, rateLimits, requestIds, securityHeaders } from './hygiene';
 import { buildOpenApi } from './openapi';
@@ -50,6 +51,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(commandRouter(ctx));
   app.use(keysRouter(ctx));
   app.use(auditRouter(ctx));
+  app.use(eventsRouter(ctx));
 
   // the API document describes the routes registered above (and these two)
   let openApi: Record<string, unknown> | null = null;

@@ -4,6 +4,7 @@ import { LocalDate } from '../domain/dates';
 import { ruleSetSchema } from '../domain/rules/definition';
 import { metricFormat, reportFormat } from '../ingest/rows';
 import { auditQuery } from './routes/audit';
+import { streamQuery, webhookBody } from './routes/events';
 import { createKeyBody } from './routes/keys';
 import { itemQuery, itemsQuery } from './routes/ogc';
 import { tileQuery } from './routes/tiles';
@@ -86,6 +87,11 @@ export const OPERATIONS: Record<string, Op> = {
   'POST /v1/keys': { summary: 'Create an API key (shown once)', tag: 'auth', body: createKeyBody, auth: 'admin' },
   'GET /v1/keys': { summary: 'API keys (never their secrets)', tag: 'auth', auth: 'admin' },
   'DELETE /v1/keys/{id}': { summary: 'Revoke an API key', tag: 'auth', auth: 'admin' },
+  'GET /v1/changes/stream': { summary: 'Level changes as Server-Sent Events (resumable with Last-Event-ID)', tag: 'events', query: streamQuery, produces: 'text/event-stream' },
+  'POST /v1/webhooks': { summary: 'Register a webhook: level changes POSTed in signed batches', tag: 'events', body: webhookBody, auth: 'admin' },
+  'GET /v1/webhooks': { summary: 'Webhooks (never their secrets)', tag: 'events', auth: 'admin' },
+  'DELETE /v1/webhooks/{id}': { summary: 'Disable a webhook', tag: 'events', auth: 'admin' },
+  'GET /v1/webhooks/{id}/deliveries': { summary: "A webhook's delivery log", tag: 'events', auth: 'admin' },
   'GET /v1/audit': { summary: 'The audit trail of writes', tag: 'auth', query: auditQuery, auth: 'admin' },
 };
 

@@ -36,7 +36,7 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
     http: () => request.agent(app).set('Authorization', `Bearer ${TEST_ADMIN_KEY}`),
     async reset() {
       await db.knex.raw(
-        'TRUNCATE areas, reports, report_revisions, metrics, metric_revisions, rule_sets, rule_set_activations, jobs, zone_levels, overrides, publications, api_keys, api_key_scopes, audit_log RESTART IDENTITY CASCADE',
+        'TRUNCATE areas, reports, report_revisions, metrics, metric_revisions, rule_sets, rule_set_activations, jobs, zone_levels, overrides, publications, api_keys, api_key_scopes, audit_log, level_events, webhooks, webhook_deliveries RESTART IDENTITY CASCADE',
       );
     },
     close: () => db.close(),

@@ -1,0 +1,86 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { actorOf } from '../../db/audit';
+import { createWebhook, disableWebhook, eventsAfter, lastEventId, listDeliveries, listWebhooks } from '../../db/events';
+import { badRequest } from '../../errors';
+import { requireAdmin } from '../auth';
+import { AppContext } from '../context';
+import { accepts } from '../errors';
+import { oneValue } from '../schemas';
+import { parseBody, parseQuery } from '../validation';
+
+export const webhookBody = z.strictObject({
+  url: z.string().url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL').max(2000),
+  secret: z.string().min(16, 'must be at least 16 characters').max(200),
+});
+export const streamQuery = z.strictObject({ since_id: z.preprocess(oneValue, z.coerce.number().int().min(0)).optional() });
+
+const POLL_MS = 500;
+const HEARTBEAT_MS = 15_000;
+
+const idParam = (text: string | undefined) => {
+  const id = Number(text);
+  if (!Number.isInteger(id) || id < 1) throw badRequest('id must be a positive integer', [{ path: 'id', message: 'invalid' }], 'invalid_query');
+  return id;
+};
+
+/** Level changes as a Server-Sent Events stream, and webhooks (admins). */
+export function eventsRouter({ db }: AppContext): Router {
+  const r = Router();
+  const { knex } = db;
+
+  /**
+   * Each event: `id: <event id>`, `event: level`, `data: {"id","at","area","name","date","from","to","reason"}`.
+   * Resumes after `Last-Event-ID` (or `?since_id=`); without either it starts from now.
+   */
+  r.get('/v1/changes/stream', async (req, res) => {
+    const q = parseQuery(streamQuery, req.query);
+    const header = req.get('last-event-id');
+    if (header !== undefined && !/^\d+$/.test(header)) throw badRequest('Last-Event-ID must be an event id', [{ path: 'Last-Event-ID', message: 'must be a whole number' }], 'invalid_query');
+    let last = header !== undefined ? Number(header) : (q.since_id ?? (await lastEventId(knex)));
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    const flush = () => (res as unknown as { flush?: () => void }).flush?.();
+    res.write(`retry: 2000\n: connected after event ${last}\n\n`);
+    flush();
+    let open = true;
+    req.on('close', () => (open = false));
+    let quietSince = Date.now();
+    while (open) {
+      const events = await eventsAfter(knex, last, 500);
+      for (const e of events) {
+        res.write(`id: ${e.id}\nevent: level\ndata: ${JSON.stringify(e)}\n\n`);
+        last = e.id;
+      }
+      if (events.length) {
+        flush();
+        quietSince = Date.now();
+        continue;
+      }
+      if (Date.now() - quietSince > HEARTBEAT_MS) {
+        res.write(': still here\n\n');
+        flush();
+        quietSince = Date.now();
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    res.end();
+  });
+
+  r.post('/v1/webhooks', accepts('application/json'), async (req, res) => {
+    const admin = requireAdmin(res);
+    res.status(201).json(await createWebhook(knex, parseBody(webhookBody, req.body), actorOf(admin)));
+  });
+  r.get('/v1/webhooks', async (_req, res) => {
+    requireAdmin(res);
+    res.json({ items: await listWebhooks(knex) });
+  });
+  r.delete('/v1/webhooks/:id', async (req, res) => {
+    const admin = requireAdmin(res);
+    res.json(await disableWebhook(knex, idParam(req.params.id), actorOf(admin)));
+  });
+  r.get('/v1/webhooks/:id/deliveries', async (req, res) => {
+    requireAdmin(res);
+    res.json({ items: await listDeliveries(knex, idParam(req.params.id)) });
+  });
+  return r;
+}

@@ -1,0 +1,128 @@
+import { createHmac } from 'node:crypto';
+import http, { IncomingHttpHeaders, Server } from 'node:http';
+import { addDays, today } from '../../src/domain/dates';
+import { startWebhookWorker, WebhookWorker } from '../../src/jobs/webhooks';
+import { seedDemo } from '../../seeds';
+import { testContext } from '../helpers/context';
+
+/** Level changes: the SSE stream (resumable) and webhooks (signed, retried, never in recompute's way). */
+const ctx = testContext();
+const TODAY = today(ctx.config.reportingTimeZone);
+const SECRET = 'whsec-test-0123456789abcdef';
+let app: Server;
+let base: string;
+let receiver: Server;
+let worker: WebhookWorker;
+const received: { headers: IncomingHttpHeaders; body: string; answered: number }[] = [];
+
+beforeAll(async () => {
+  await ctx.reset();
+  await seedDemo(ctx.db, TODAY);
+  await ctx.http().post('/v1/rule-sets').send({ preset: 'vn-moh-4800-2021' }).expect(201);
+  await ctx.http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200);
+  app = ctx.app.listen(0, '127.0.0.1');
+  await new Promise((r) => app.once('listening', r));
+  base = `http://127.0.0.1:${(app.address() as { port: number }).port}`;
+  // a receiver that fails its first delivery, then accepts
+  receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const answered = received.length === 0 ? 500 : 200;
+      received.push({ headers: req.headers, body, answered });
+      res.writeHead(answered).end();
+    });
+  });
+  receiver.listen(0, '127.0.0.1');
+  await new Promise((r) => receiver.once('listening', r));
+  worker = startWebhookWorker(ctx.db, { everyMs: 100 });
+});
+afterAll(async () => {
+  await worker.stop();
+  await new Promise((r) => receiver.close(r));
+  await new Promise((r) => app.close(r));
+  await ctx.close();
+});
+
+type Event = { id: number; area: string; date: string; from: string | null; to: string };
+
+/** Reads SSE events from a stream until `count` arrived. */
+async function readEvents(url: string, headers: Record<string, string>, count: number): Promise<Event[]> {
+  const controller = new AbortController();
+  const res = await fetch(url, { headers, signal: controller.signal });
+  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const events: Event[] = [];
+  const deadline = Date.now() + 20_000;
+  while (events.length < count && Date.now() < deadline) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+    let end: number;
+    while ((end = text.indexOf('\n\n')) >= 0) {
+      const block = text.slice(0, end);
+      text = text.slice(end + 2);
+      const id = /^id: (\d+)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (id && data && /^event: level$/m.test(block)) events.push({ ...(JSON.parse(data) as Event), id: Number(id) });
+    }
+  }
+  controller.abort();
+  return events.slice(0, count);
+}
+
+test('a recompute of recent days: events on the stream, a signed webhook delivery retried after a 500, and the recompute never waits', async () => {
+  const hook = (await ctx.http().post('/v1/webhooks').send({ url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`, secret: SECRET }).expect(201)).body;
+  expect(hook.secret).toBeUndefined();
+
+  const started = Date.now();
+  await ctx.http().post('/v1/recompute').send({ from: addDays(TODAY, -2), to: TODAY }).expect(200);
+  const recomputeMs = Date.now() - started;
+  expect(recomputeMs).toBeLessThan(5000); // the failing receiver is not in its way
+
+  const stored = (await ctx.db.knex('level_events').orderBy('id')) as { id: string }[];
+  expect(stored.length).toBeGreaterThan(0);
+
+  // the stream from the start, then resumed after the second event
+  const all = await readEvents(`${base}/v1/changes/stream?since_id=0`, {}, Math.min(stored.length, 20));
+  expect(all.length).toBe(Math.min(stored.length, 20));
+  expect(all.map((e) => e.id)).toEqual(stored.slice(0, all.length).map((r) => Number(r.id)));
+  expect(all[0]).toMatchObject({ area: expect.any(String), date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/), to: expect.stringMatching(/green|yellow|orange|red|unknown/) });
+  const resumed = await readEvents(`${base}/v1/changes/stream`, { 'Last-Event-ID': String(all[1]?.id) }, 1);
+  expect(resumed[0]?.id).toBe(all[2]?.id);
+
+  // the webhook: every event arrives in a 200-answered delivery; the first delivery was
+  // answered 500 and retried with the same events; every request is signed
+  const deliveredIds = () => received.filter((r) => r.answered === 200).flatMap((r) => (JSON.parse(r.body) as { events: Event[] }).events.map((e) => e.id));
+  for (let i = 0; i < 150 && deliveredIds().length < stored.length; i++) await new Promise((r) => setTimeout(r, 100));
+  expect([...new Set(deliveredIds())].sort((x, y) => x - y)).toEqual(stored.map((r) => Number(r.id)));
+  const first = received[0] as (typeof received)[number];
+  expect(first.answered).toBe(500);
+  const retry = received.find((r, i) => i > 0 && r.headers['x-zonerisk-delivery'] === first.headers['x-zonerisk-delivery']);
+  expect(retry?.answered).toBe(200);
+  expect((JSON.parse(retry?.body as string) as { type: string; events: Event[] }).events).toEqual((JSON.parse(first.body) as { events: Event[] }).events);
+  expect((JSON.parse(first.body) as { type: string }).type).toBe('level_changes');
+  for (const r of received) {
+    const ts = r.headers['x-zonerisk-timestamp'] as string;
+    const expected = `sha256=${createHmac('sha256', SECRET).update(`${ts}.${r.body}`).digest('hex')}`;
+    expect(r.headers['x-zonerisk-signature']).toBe(expected);
+  }
+  const log = (await ctx.http().get(`/v1/webhooks/${hook.id}/deliveries`).expect(200)).body.items as { id: number; status: string; attempts: number }[];
+  expect(log.find((d) => String(d.id) === first.headers['x-zonerisk-delivery'])).toMatchObject({ status: 'delivered', attempts: 2, last_status: 200 });
+  expect(log.every((d) => d.status === 'delivered')).toBe(true);
+});
+
+test('history is not news: a backfill of old days raises no events', async () => {
+  const before = Number((await ctx.db.knex('level_events').count<{ c: number }[]>('* as c'))[0]?.c);
+  await ctx.http().post('/v1/recompute').send({ from: addDays(TODAY, -40), to: addDays(TODAY, -30) }).expect(200);
+  expect(Number((await ctx.db.knex('level_events').count<{ c: number }[]>('* as c'))[0]?.c)).toBe(before);
+});
+
+test('bad input: a webhook without a proper URL or secret, a bad Last-Event-ID', async () => {
+  const bad = await ctx.http().post('/v1/webhooks').send({ url: 'ftp://x', secret: 'short' }).expect(422);
+  expect(bad.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['secret', 'url']);
+  const res = await fetch(`${base}/v1/changes/stream`, { headers: { 'Last-Event-ID': 'abc' } });
+  expect(res.status).toBe(400);
+});
