@@ -8,6 +8,7 @@ import { createApp } from './http/app';
 import { warmMaps } from './db/maps';
 import { startScheduler } from './jobs/scheduler';
 import { startWebhookWorker } from './jobs/webhooks';
+import { endStreams } from './http/routes/events';
 import { stopRecomputes } from './jobs/recompute';
 import { log } from './log';
 import { classifyDemo, seedDemo } from '../seeds';
@@ -65,6 +66,7 @@ export async function startService(config: Config): Promise<RunningService> {
         // stop accepting, let requests in flight finish, stop recomputations between two days
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        endStreams();
         await stopRecomputes();
         await scheduler?.stop();
         await webhooks.stop();

@@ -46,8 +46,13 @@ if (embedded()) {
       const daysDone = async () => Number(((await ctx.db.knex('jobs').where({ id: jobId }).first('days_done')) as { days_done: number }).days_done);
       for (let i = 0; i < 200 && (await daysDone()) < 5; i++) await new Promise((r) => setTimeout(r, 50));
       expect(await daysDone()).toBeGreaterThanOrEqual(5);
+      // a client watching the change stream must not keep the service from stopping
+      const watching = await fetch(`${service.url}/v1/changes/stream`);
+      expect(watching.status).toBe(200);
     } finally {
+      const asked = Date.now();
       exit = await stopProcess(service);
+      expect(Date.now() - asked).toBeLessThan(15_000);
     }
     expect(exit).toBe(0);
     const job = (await ctx.db.knex('jobs').where({ id: jobId }).first()) as { status: string; days: number; days_done: number; error: string };

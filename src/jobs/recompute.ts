@@ -215,7 +215,7 @@ export async function stopRecomputes(): Promise<void> {
 }
 
 /** Days of facts loaded at a time: bounded memory, few round trips. */
-const BLOCK_DAYS = 32;
+const BLOCK_DAYS = 92;
 
 /**
  * Recomputes days [from, to] in date order (persistence chains each day to the next).

@@ -47,13 +47,13 @@ test('de-escalation waits three days, steps down one level at a time', async () 
 });
 
 /**
- * A range run keeps each day's state in memory and loads facts in blocks of days; a run of
+ * A range run keeps each day's state in memory and loads facts in blocks of 92 days; a run of
  * one day reads the day before from the store. Both must store exactly the same rows,
  * across block boundaries, and a second run must write nothing.
  */
-test('a 40-day range run stores what 40 one-day runs store, and again writes nothing', async () => {
-  // a second wave in C12 (days 25–31) so that levels move inside the second block
-  const reports = Array.from({ length: 20 }, (_, i) => ({ area: 'C12', date: day(i + 21), community_cases: i >= 4 && i < 11 ? 25 : 0, quarantine_cases: 0 }));
+test('a 100-day range run (across a block of 92 days) stores what 100 one-day runs store, and again writes nothing', async () => {
+  // a second wave in C12 (days 90–96) so that levels and persistence move across the block boundary at day 93
+  const reports = Array.from({ length: 15 }, (_, i) => ({ area: 'C12', date: day(i + 86), community_cases: i >= 4 && i < 11 ? 25 : 0, quarantine_cases: 0 }));
   await ingestReports(ctx.db, { json: reports }, '2100-01-01' as LocalDate);
   const snapshot = async () =>
     (
@@ -64,19 +64,19 @@ test('a 40-day range run stores what 40 one-day runs store, and again writes not
     ).rows;
 
   await ctx.db.knex.raw('TRUNCATE zone_levels');
-  const ranged = await recomputeRange(ctx.db, day(1), day(40), null);
-  expect(ranged.map((r) => r.date)).toEqual(dateRange(day(1), day(40)));
+  const ranged = await recomputeRange(ctx.db, day(1), day(100), null);
+  expect(ranged.map((r) => r.date)).toEqual(dateRange(day(1), day(100)));
   const byRange = await snapshot();
 
   await ctx.db.knex.raw('TRUNCATE zone_levels');
-  for (const d of dateRange(day(1), day(40))) await recomputeDay(ctx.db, d);
+  for (const d of dateRange(day(1), day(100))) await recomputeDay(ctx.db, d);
   const byDay = await snapshot();
 
-  expect(byRange).toHaveLength(40 * (await ctx.db.knex('areas').count<{ c: number }[]>('* as c'))[0]!.c);
+  expect(byRange).toHaveLength(100 * (await ctx.db.knex('areas').count<{ c: number }[]>('* as c'))[0]!.c);
   expect(byDay).toEqual(byRange);
   const levels = new Set(byRange.map((r) => (r as { level: string }).level));
   expect(levels.size).toBeGreaterThanOrEqual(3); // the days are not all alike
 
-  const again = await recomputeRange(ctx.db, day(1), day(40), null);
+  const again = await recomputeRange(ctx.db, day(1), day(100), null);
   expect(again.reduce((n, r) => n + r.written, 0)).toBe(0);
 });

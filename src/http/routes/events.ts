@@ -16,6 +16,13 @@ export const webhookBody = z.strictObject({
 export const streamQuery = z.strictObject({ since_id: z.preprocess(oneValue, z.coerce.number().int().min(0)).optional() });
 
 const POLL_MS = 500;
+
+/** Open streams, ended when the service shuts down (they would keep it waiting forever). */
+const streams = new Set<() => void>();
+export function endStreams(): void {
+  for (const end of streams) end();
+}
+
 const HEARTBEAT_MS = 15_000;
 
 const idParam = (text: string | undefined) => {
@@ -43,7 +50,12 @@ export function eventsRouter({ db }: AppContext): Router {
     res.write(`retry: 2000\n: connected after event ${last}\n\n`);
     flush();
     let open = true;
-    req.on('close', () => (open = false));
+    const end = () => (open = false);
+    streams.add(end);
+    req.on('close', () => {
+      open = false;
+      streams.delete(end);
+    });
     let quietSince = Date.now();
     while (open) {
       const events = await eventsAfter(knex, last, 500);
@@ -63,6 +75,7 @@ export function eventsRouter({ db }: AppContext): Router {
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
+    streams.delete(end);
     res.end();
   });
 
