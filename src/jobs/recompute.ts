@@ -338,13 +338,17 @@ export async function runRecomputeJob(db: Database, job: Job): Promise<Job> {
   let done = 0;
   const timer = recomputeDuration.startTimer({ trigger: job.params.trigger ?? 'api' });
   try {
+    // days finish on two writers: progress snapshots are applied in the order they were taken
+    let progress: Promise<unknown> = Promise.resolve();
     await recomputeRange(db, job.params.from, job.params.to, job.id, async (r) => {
       recomputeDays.inc();
       areas = Math.max(areas, r.areas);
       changed += r.changed;
       written += r.written;
       done++;
-      await knex('jobs').where({ id: job.id }).update({ days_done: done, areas, changed, written });
+      const snapshot = { days_done: done, areas, changed, written };
+      progress = progress.then(() => knex('jobs').where({ id: job.id }).update(snapshot));
+      await progress;
     });
     await knex('jobs').where({ id: job.id }).update({ status: 'succeeded', finished_at: knex.fn.now() });
     timer({ status: 'succeeded' });
