@@ -1,5 +1,4 @@
 import { today } from '../src/domain/dates';
-import { seedDemo } from '../seeds';
 import { embedded, testContext } from './helpers/context';
 import { Service, startProcess, stopProcess } from './helpers/service';
 
@@ -14,11 +13,8 @@ if (embedded()) {
   test.skip('two processes cannot share an embedded data directory: this test runs with DATABASE_URL (PostgreSQL)', () => undefined);
 } else {
   test('two replicas, the run due: exactly one recomputes', async () => {
-    await ctx.reset();
     const day = today(ctx.config.reportingTimeZone);
-    await seedDemo(ctx.db, day);
-    await ctx.http().post('/v1/rule-sets').send({ preset: 'vn-moh-4800-2021' }).expect(201);
-    await ctx.http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200);
+    await ctx.demo(day);
     const env = {
       ...process.env,
       DATABASE_URL: process.env.ZONERISK_TEST_DATABASE_URL,

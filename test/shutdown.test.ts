@@ -1,5 +1,4 @@
 import { LocalDate } from '../src/domain/dates';
-import { seedDemo } from '../seeds';
 import { embedded, testContext } from './helpers/context';
 import { startProcess, stopProcess } from './helpers/service';
 
@@ -15,10 +14,7 @@ if (embedded()) {
   test.skip('the test process holds the embedded data directory: this test runs with DATABASE_URL (PostgreSQL)', () => undefined);
 } else {
   test('SIGTERM mid-backfill leaves no half-written day', async () => {
-    await ctx.reset();
-    await seedDemo(ctx.db, '2021-10-31' as LocalDate);
-    await ctx.http().post('/v1/rule-sets').send({ preset: 'vn-moh-4800-2021' }).expect(201);
-    await ctx.http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200);
+    await ctx.demo('2021-10-31' as LocalDate);
     const service = await startProcess({
       ...process.env,
       DATABASE_URL: process.env.ZONERISK_TEST_DATABASE_URL,

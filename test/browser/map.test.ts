@@ -6,7 +6,6 @@ import type { Browser, Page } from 'playwright-core';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { LEVEL_INFO } from '../../src/domain/levels';
 import { projectRoot } from '../../src/paths';
-import { seedDemo } from '../../seeds';
 import { testContext } from '../helpers/context';
 
 /**
@@ -35,12 +34,7 @@ if (!fs.existsSync(CHROMIUM)) {
   let url: string;
 
   beforeAll(async () => {
-    await ctx.reset();
-    await seedDemo(ctx.db, END);
-    const http = () => ctx.http();
-    await http().post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'vn-moh-4800-2021' }).expect(201);
-    await http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200);
-    await http().post('/v1/recompute').set('Content-Type', 'application/json').send({ from: addDays(END, -(DAYS - 1)), to: END }).expect(200);
+    await ctx.demo(END, DAYS);
     server = ctx.app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;

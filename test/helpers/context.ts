@@ -4,6 +4,8 @@ import request from 'supertest';
 import { Config, loadConfig } from '../../src/config';
 import { connectDatabase, Database } from '../../src/db/database';
 import { createApp } from '../../src/http/app';
+import { addDays, LocalDate } from '../../src/domain/dates';
+import { seedDemo } from '../../seeds';
 import { setLogLevel } from '../../src/log';
 
 export type TestContext = {
@@ -12,6 +14,11 @@ export type TestContext = {
   config: Config;
   /** supertest on the app, every request with the test admin key */
   http(): ReturnType<typeof request.agent>;
+  /**
+   * A fresh database with the Đồng Nai demo ending `end`, vn-moh-4800-2021 active, and the
+   * last `days` days (at most 31) classified.
+   */
+  demo(end: LocalDate, days?: number): Promise<void>;
   reset(): Promise<void>;
   close(): Promise<void>;
 };
@@ -34,6 +41,13 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
     app,
     config,
     http: () => request.agent(app).set('Authorization', `Bearer ${TEST_ADMIN_KEY}`),
+    async demo(end, days = 0) {
+      await this.reset();
+      await seedDemo(db, end);
+      await this.http().post('/v1/rule-sets').send({ preset: 'vn-moh-4800-2021' }).expect(201);
+      await this.http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200);
+      if (days > 0) await this.http().post('/v1/recompute').send({ from: addDays(end, -(days - 1)), to: end }).expect(200);
+    },
     async reset() {
       await db.knex.raw(
         'TRUNCATE areas, reports, report_revisions, metrics, metric_revisions, rule_sets, rule_set_activations, jobs, zone_levels, overrides, publications, api_keys, api_key_scopes, audit_log, level_events, webhooks, webhook_deliveries RESTART IDENTITY CASCADE',

@@ -2,7 +2,6 @@ import { createHmac } from 'node:crypto';
 import http, { IncomingHttpHeaders, Server } from 'node:http';
 import { addDays, today } from '../../src/domain/dates';
 import { startWebhookWorker, WebhookWorker } from '../../src/jobs/webhooks';
-import { seedDemo } from '../../seeds';
 import { testContext } from '../helpers/context';
 
 /** Level changes: the SSE stream (resumable) and webhooks (signed, retried, never in recompute's way). */
@@ -16,10 +15,7 @@ let worker: WebhookWorker;
 const received: { headers: IncomingHttpHeaders; body: string; answered: number }[] = [];
 
 beforeAll(async () => {
-  await ctx.reset();
-  await seedDemo(ctx.db, TODAY);
-  await ctx.http().post('/v1/rule-sets').send({ preset: 'vn-moh-4800-2021' }).expect(201);
-  await ctx.http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200);
+  await ctx.demo(TODAY);
   app = ctx.app.listen(0, '127.0.0.1');
   await new Promise((r) => app.once('listening', r));
   base = `http://127.0.0.1:${(app.address() as { port: number }).port}`;

@@ -4,8 +4,7 @@ import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { addDays, LocalDate } from '../../src/domain/dates';
-import { seedDemo } from '../../seeds';
+import { LocalDate } from '../../src/domain/dates';
 import { testContext } from '../helpers/context';
 
 /** OGC API – Features at /ogc, checked by hand and by GDAL's OAPIF driver (a client no one here wrote). */
@@ -18,11 +17,7 @@ let root: string;
 let areaCount: number;
 
 beforeAll(async () => {
-  await ctx.reset();
-  await seedDemo(ctx.db, END);
-  await http().post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'vn-moh-4800-2021' }).expect(201);
-  await http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200);
-  await http().post('/v1/recompute').set('Content-Type', 'application/json').send({ from: addDays(END, -1), to: END }).expect(200);
+  await ctx.demo(END, 2);
   areaCount = Number((await ctx.db.knex('areas').count<{ c: number }[]>('* as c'))[0]?.c);
   server = ctx.app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));

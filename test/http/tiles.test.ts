@@ -5,9 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { VectorTile } from '@mapbox/vector-tile';
 import Protobuf from 'pbf';
-import { addDays, LocalDate } from '../../src/domain/dates';
+import { LocalDate } from '../../src/domain/dates';
 import { tileBounds } from '../../src/db/maps';
-import { seedDemo } from '../../seeds';
 import { testContext } from '../helpers/context';
 
 /** Vector tiles of the Đồng Nai demo, decoded by @mapbox/vector-tile and by GDAL's MVT driver. */
@@ -18,11 +17,7 @@ const END = '2021-10-31' as LocalDate;
 afterAll(() => ctx.close());
 
 beforeAll(async () => {
-  await ctx.reset();
-  await seedDemo(ctx.db, END);
-  await http().post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'vn-moh-4800-2021' }).expect(201);
-  await http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200);
-  await http().post('/v1/recompute').set('Content-Type', 'application/json').send({ from: addDays(END, -1), to: END }).expect(200);
+  await ctx.demo(END, 2);
 });
 
 /** The z/x/y of the tile holding a point. */
