@@ -6,6 +6,7 @@ import { notModified } from '../caching';
 import { AppContext } from '../context';
 import { todayIn, zonesGeoQuery } from '../schemas';
 import { parseQuery } from '../validation';
+import { asOfOf } from './zones';
 
 /** Maps: zones as GeoJSON (streamed, cached by ETag). */
 export function mapsRouter({ db, config }: AppContext): Router {
@@ -15,7 +16,7 @@ export function mapsRouter({ db, config }: AppContext): Router {
   r.get('/v1/zones.geojson', async (req, res) => {
     const q = parseQuery(zonesGeoQuery, req.query);
     const date = q.date ?? todayIn(config);
-    const asOf = await readingPoint(knex, date, q.as_of ? new Date(q.as_of) : null, q.version);
+    const asOf = await readingPoint(knex, date, asOfOf(q), q.version);
     const query = { date, asOf, kind: q.kind, parent: q.parent, level: q.level, bbox: q.bbox, zoom: q.zoom };
     if (notModified(req, res, await mapEtag(knex, query, 'zones.geojson'))) return;
     res.type('application/geo+json');

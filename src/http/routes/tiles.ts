@@ -10,6 +10,7 @@ import { AppContext } from '../context';
 import { levelsQuery, oneValue, todayIn } from '../schemas';
 import { notModified, origin } from '../caching';
 import { parseQuery } from '../validation';
+import { asOfOf } from './zones';
 
 /**
  * Vector tiles of the zones (layer `zones`, the GeoJSON's properties) and their TileJSON.
@@ -80,7 +81,7 @@ export function tilesRouter({ db, config }: AppContext): Router {
     const { z, x, y } = tileCoords(req.params as Record<string, string>);
     const q = parseQuery(tileQuery, req.query);
     const date = q.date ?? todayIn(config);
-    const asOf = await readingPoint(knex, date, q.as_of ? new Date(q.as_of) : null, q.version);
+    const asOf = await readingPoint(knex, date, asOfOf(q), q.version);
     const query = { date, asOf, kind: q.kind, zoom: z, bbox: tileBounds(z, x, y, BUFFER / EXTENT) };
     const etag = await mapEtag(knex, query, `tile/${z}/${x}/${y}`);
     if (notModified(req, res, etag)) return;

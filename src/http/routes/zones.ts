@@ -16,7 +16,8 @@ import { principalOf } from '../auth';
 
 const MAX_RANGE_DAYS = 400;
 
-export function asOfOf(q: LevelsQuery): Date | null {
+/** The `as_of` of a reading query as an instant (null: everything known now). */
+export function asOfOf(q: Pick<LevelsQuery, 'as_of'>): Date | null {
   return q.as_of ? new Date(q.as_of) : null;
 }
 
