@@ -174,7 +174,16 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       }
       const { createRecomputeJob, runRecomputeJob } = await import('./jobs/recompute');
       const started = Date.now();
-      const job = await withDatabase(open, config, async (db) => runRecomputeJob(db, await createRecomputeJob(db.knex, from as LocalDate, to as LocalDate, 'cli')));
+      const { registerInstance } = await import('./db/instances');
+      const job = await withDatabase(open, config, async (db) => {
+        // registered, so that the job is marked failed if this process dies mid-run
+        const instance = await registerInstance(db);
+        try {
+          return await runRecomputeJob(db, await createRecomputeJob(db.knex, from as LocalDate, to as LocalDate, 'cli'));
+        } finally {
+          await instance.stop();
+        }
+      });
       io.out(
         `recompute ${from}..${to}: job ${job.id} ${job.status}, ${job.days_done}/${job.days} days, ${job.areas} areas, ${job.changed} level changes, ${job.written} rows written in ${((Date.now() - started) / 1000).toFixed(2)} s`,
       );

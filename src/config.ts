@@ -30,6 +30,16 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  // optional: streaming replicas for reads, and a direct (or session-pooled) connection for
+  // session advisory locks when DATABASE_URL goes through a transaction-mode pooler
+  DATABASE_READ_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATABASE_SESSION_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
   ZONERISK_DATA_DIR: z.string().min(1).default('./.zonerisk'),
   ZONERISK_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   ZONERISK_PUBLIC_READS: booleanText.default(true),
@@ -59,6 +69,9 @@ const envSchema = z.object({
   ZONERISK_CORS_ORIGINS: z.string().regex(/^(\*|https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*)$/, 'must be * or comma-separated origins such as https://map.example.vn').optional(),
   ZONERISK_WRITE_RATE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   ZONERISK_READ_RATE: z.coerce.number().int().min(1).max(10_000_000).default(12_000),
+  // slow clients: the whole header block, and the whole request, must arrive within these (seconds)
+  ZONERISK_HEADERS_TIMEOUT: z.coerce.number().min(1).max(600).default(15),
+  ZONERISK_REQUEST_TIMEOUT: z.coerce.number().min(1).max(3600).default(120),
   ZONERISK_SCHEDULE: z.string().regex(/^(off|([01]\d|2[0-3]):[0-5]\d)$/, 'must be HH:MM (24 h, local) or off').default('00:30'),
 });
 
@@ -66,6 +79,13 @@ export type Config = {
   port: number;
   host: string;
   databaseUrl: string | undefined;
+  /** Streaming replica(s) for reads (unset: reads go to DATABASE_URL). */
+  databaseReadUrl: string | undefined;
+  /** Connections that hold session state (advisory locks); unset: DATABASE_URL. */
+  databaseSessionUrl: string | undefined;
+  /** Seconds a client has to send its headers, and its whole request. */
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
   dataDir: string;
   adminKey: string | undefined;
   publicReads: boolean;
@@ -96,6 +116,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (v !== undefined && v !== '') cleaned[key] = v;
   }
   const parsed = envSchema.safeParse(cleaned);
+  if (parsed.success && (parsed.data.DATABASE_READ_URL || parsed.data.DATABASE_SESSION_URL) && !parsed.data.DATABASE_URL) {
+    throw new ConfigError('invalid configuration: DATABASE_READ_URL and DATABASE_SESSION_URL need DATABASE_URL (the primary)');
+  }
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
@@ -105,6 +128,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databaseReadUrl: e.DATABASE_READ_URL,
+    databaseSessionUrl: e.DATABASE_SESSION_URL,
+    headersTimeoutSeconds: e.ZONERISK_HEADERS_TIMEOUT,
+    requestTimeoutSeconds: e.ZONERISK_REQUEST_TIMEOUT,
     dataDir: path.resolve(e.ZONERISK_DATA_DIR),
     adminKey: e.ZONERISK_ADMIN_KEY,
     publicReads: e.ZONERISK_PUBLIC_READS,

@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Config } from './config';
 import { Database, openDatabase } from './db/database';
@@ -11,6 +10,8 @@ import { startWebhookWorker } from './jobs/webhooks';
 import { endStreams } from './http/routes/events';
 import { stopRecomputes } from './jobs/recompute';
 import { log } from './log';
+import { registerInstance } from './db/instances';
+import { createHttpServer } from './http/server';
 import { classifyDemo, seedDemo } from '../seeds';
 
 export type RunningService = { url: string; db: Database; close(): Promise<void> };
@@ -44,8 +45,13 @@ export async function startService(config: Config): Promise<RunningService> {
     await db.close().catch(() => undefined);
     throw e;
   }
+  // before the first job can be created: jobs left by dead processes are marked failed now
+  const instance = await registerInstance(db).catch(async (e: unknown) => {
+    await db.close().catch(() => undefined);
+    throw e;
+  });
   const app = createApp({ db, config });
-  const server = http.createServer(app);
+  const server = createHttpServer(app, config);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
@@ -71,6 +77,7 @@ export async function startService(config: Config): Promise<RunningService> {
         await scheduler?.stop();
         await webhooks.stop();
         await closed;
+        await instance.stop();
         await db.close();
       })();
       return closing;

@@ -3,8 +3,24 @@ import { Config } from '../config';
 import { createKnex } from './knex';
 
 export type Database = {
+  /** The primary: every write, and every read that a write depends on. */
   knex: Knex;
+  /**
+   * Plain reads (GET routes): streaming replicas when DATABASE_READ_URL names them, else
+   * the primary. Replicas lag by a little: nothing that decides a write reads from here.
+   */
+  read: Knex;
+  /**
+   * Connections that keep session state — the session advisory locks of recomputation and
+   * of the instance's liveness. DATABASE_SESSION_URL when DATABASE_URL goes through a
+   * transaction-mode pooler (which would hand the session to other clients between
+   * transactions); else the primary's pool.
+   */
+  session: Knex;
+  sessionUrl: string;
   mode: 'postgres' | 'embedded';
+  /** Reads go to a replica (DATABASE_READ_URL). */
+  replica: boolean;
   /** COPY FROM STDIN is available (a real server); the embedded engine stages rows with INSERT. */
   supportsCopy: boolean;
   /** Connections in the pool (a recomputation keeps up to two of them for its run). */
@@ -12,9 +28,11 @@ export type Database = {
   close(): Promise<void>;
 };
 
+type Urls = Pick<Config, 'databaseReadUrl' | 'databaseSessionUrl'>;
+
 /** DATABASE_URL selects a real PostgreSQL+PostGIS; without it the embedded engine starts. */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolMax'>): Promise<Database> {
-  if (config.databaseUrl) return connectDatabase(config.databaseUrl, config.dbPoolMax, false);
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolMax'> & Partial<Urls>): Promise<Database> {
+  if (config.databaseUrl) return connectDatabase(config.databaseUrl, config.dbPoolMax, false, config);
   // PGlite (WASM) loads only when the embedded engine is used.
   const { startEmbedded } = await import('./embedded');
   const engine = await startEmbedded(config.dataDir);
@@ -28,13 +46,24 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir
   };
 }
 
-export function connectDatabase(url: string, poolMax: number, embedded: boolean): Database {
+export function connectDatabase(url: string, poolMax: number, embedded: boolean, urls: Partial<Urls> = {}): Database {
   const knex = createKnex({ url, poolMax, embedded });
+  const readUrl = embedded ? undefined : urls.databaseReadUrl;
+  const sessionUrl = embedded ? undefined : urls.databaseSessionUrl;
+  const read = readUrl ? createKnex({ url: readUrl, poolMax, embedded: false }) : knex;
+  // a recomputation holds up to two session connections for its run
+  const session = sessionUrl ? createKnex({ url: sessionUrl, poolMax: 3, embedded: false }) : knex;
   return {
     knex,
+    read,
+    session,
+    sessionUrl: sessionUrl ?? url,
     mode: embedded ? 'embedded' : 'postgres',
+    replica: Boolean(readUrl),
     supportsCopy: !embedded,
     poolMax: embedded ? 1 : poolMax,
-    close: () => knex.destroy(),
+    async close() {
+      await Promise.all([knex.destroy(), read !== knex ? read.destroy() : null, session !== knex ? session.destroy() : null]);
+    },
   };
 }

@@ -6,6 +6,7 @@ import * as apiKeys from '../../migrations/20261123000004_api_keys';
 import * as audit from '../../migrations/20261123000005_audit';
 import * as schedule from '../../migrations/20261123000006_schedule';
 import * as events from '../../migrations/20261123000007_events';
+import * as instances from '../../migrations/20261129000008_instances';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -13,7 +14,7 @@ type Migration = { name: string; module: Knex.Migration };
  * Migrations are TypeScript modules under migrations/, listed here so that they load the
  * same way under ts-jest, ts-node and the compiled build.
  */
-const migrations: Migration[] = [
+export const migrations: Migration[] = [
   { name: '20261123000001_foundation', module: foundation },
   { name: '20261123000002_classification', module: classification },
   { name: '20261123000003_compact_levels', module: compactLevels },
@@ -21,6 +22,7 @@ const migrations: Migration[] = [
   { name: '20261123000005_audit', module: audit },
   { name: '20261123000006_schedule', module: schedule },
   { name: '20261123000007_events', module: events },
+  { name: '20261129000008_instances', module: instances },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

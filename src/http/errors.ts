@@ -6,7 +6,16 @@ type BodyParserError = Error & { type?: string; status?: number; expose?: boolea
 type PgError = Error & { code?: string; detail?: string };
 
 const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300']);
-const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+// node-postgres reports a connection that died under a query without a code
+const LOST_CONNECTION = /Connection terminated|connection error and is not queryable|Client was closed and is not queryable|terminating connection/i;
+
+/** The database is away (restarting, failing over, unreachable): 503, and the client may retry. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as PgError;
+  if (e?.code && (PG_UNAVAILABLE.has(e.code) || NET_UNAVAILABLE.has(e.code))) return true;
+  return typeof e?.message === 'string' && LOST_CONNECTION.test(e.message);
+}
 
 /** Maps anything thrown to the one error shape; a client never sees a stack trace. */
 export function toAppError(err: unknown): AppError {
@@ -24,9 +33,13 @@ export function toAppError(err: unknown): AppError {
     case 'request.size.invalid':
       return new AppError(400, 'bad_request', e.message);
   }
-  if (e?.code && PG_UNAVAILABLE.has(e.code)) return new AppError(503, 'database_unavailable', 'the database is not available; try again shortly');
-  if (e?.code && NET_UNAVAILABLE.has(e.code)) return new AppError(503, 'database_unavailable', 'the database is not available; try again shortly');
-  if (e?.message?.includes('Timeout acquiring a connection')) return new AppError(503, 'database_busy', 'the database is busy; try again shortly');
+  if (isDatabaseUnavailable(e)) {
+    return new AppError(503, 'database_unavailable', 'the database is not available (restarting or unreachable); nothing of this request was written — try again shortly');
+  }
+  if (e?.name === 'KnexTimeoutError' || e?.message?.includes('Timeout acquiring a connection')) return new AppError(503, 'database_busy', 'the database is busy; try again shortly');
+  // a value PostgreSQL cannot take (out of range, a NUL in text, …) that validation let by
+  if (e?.code?.startsWith('22')) return new AppError(422, 'invalid_value', 'a value in the request cannot be stored (out of range or malformed); nothing was written');
+  if (e?.code === '54001') return new AppError(422, 'too_complex', 'the request is too deeply nested or too complex to process; nothing was written');
   if (e?.code === '40001' || e?.code === '40P01') return new AppError(409, 'conflict', 'a concurrent change conflicted with this one; retry it');
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     return new AppError(e.status, 'bad_request', e.expose ? e.message : 'bad request');
@@ -39,7 +52,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const e = err as Error;
   if (appError.status === 500) {
     log.error('request failed', { method: req.method, path: req.path, error: e?.message, stack: e?.stack });
-  } else if (appError.status > 500) {
+  } else if (appError.status > 500 || appError.code === 'invalid_value' || appError.code === 'too_complex') {
     log.warn('request not served', { method: req.method, path: req.path, status: appError.status, error: e?.message });
   }
   if (res.headersSent) {
@@ -48,6 +61,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     return;
   }
   if (appError.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="zonerisk"');
+  if (appError.status === 503) res.setHeader('Retry-After', '2');
   const body = appError.toJSON();
   // the request id ties a client's error to the server's log lines
   res.status(appError.status).json({ error: { ...body.error, request_id: res.locals.requestId as string | undefined } });

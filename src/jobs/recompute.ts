@@ -14,6 +14,7 @@ import { classifyTree, rollsUp } from '../domain/rules/tree';
 import { PersistenceState, step as persistenceStep } from '../domain/rules/persistence';
 import { AppError } from '../errors';
 import { log } from '../log';
+import { currentInstance } from '../db/instances';
 import { lastRecomputeSuccess, recomputeDays, recomputeDuration } from '../metrics';
 
 /**
@@ -175,26 +176,28 @@ async function withRecomputeLock<T>(db: Database, fn: (run: RecomputeSession) =>
         copy: () => Promise.reject(new Error('the embedded engine takes no COPY')),
       });
     }
+    const { session } = db;
     const conns: pg.ClientBase[] = [];
     try {
       // two writers when the pool leaves room for the job's own bookkeeping and for requests
-      const writers = db.poolMax >= 4 ? 2 : 1;
-      for (let i = 0; i < writers; i++) conns.push((await db.knex.client.acquireConnection()) as pg.ClientBase);
+      const writers = db.session !== db.knex || db.poolMax >= 4 ? 2 : 1;
+      for (let i = 0; i < writers; i++) conns.push((await session.client.acquireConnection()) as pg.ClientBase);
       const [main] = conns as [pg.ClientBase];
       await main.query('SELECT pg_advisory_lock($1)', [RECOMPUTE_LOCK]);
       try {
         return await fn({
           writers: conns.length,
-          read: (body) => db.knex.transaction(body, { connection: main }),
+          read: (body) => session.transaction(body, { connection: main }),
           statement: async <R>(writer: number, sql: string, bindings: readonly Knex.RawBinding[]) =>
-            (await db.knex.raw<{ rows: R[] }>(sql, bindings).connection(conns[writer])).rows,
+            (await session.raw<{ rows: R[] }>(sql, bindings).connection(conns[writer])).rows,
           copy: (writer, target, text) => copyLinesInto(conns[writer] as pg.ClientBase, target, [text]),
         });
       } finally {
-        await main.query('SELECT pg_advisory_unlock($1)', [RECOMPUTE_LOCK]);
+        // a connection lost with the server released the lock with its session
+        await main.query('SELECT pg_advisory_unlock($1)', [RECOMPUTE_LOCK]).catch(() => undefined);
       }
     } finally {
-      for (const c of conns) await db.knex.client.releaseConnection(c);
+      for (const c of conns) await session.client.releaseConnection(c);
     }
   });
   running = turn.catch(() => undefined);
@@ -290,6 +293,8 @@ export async function recomputeDay(db: Database, date: LocalDate, jobId: number 
 
 export type Job = {
   id: number;
+  /** The service instance running it (null: a process that registered none). */
+  owner: number | null;
   kind: 'recompute';
   params: { from: LocalDate; to: LocalDate; trigger?: string };
   status: 'queued' | 'running' | 'succeeded' | 'failed';
@@ -323,23 +328,51 @@ export async function getJob(knex: Knex, id: number): Promise<Job | null> {
 export async function createRecomputeJob(knex: Knex, from: LocalDate, to: LocalDate, trigger = 'api'): Promise<Job> {
   if (!(await activeRuleSet(knex))) throw NO_ACTIVE_RULE_SET();
   const [row] = (await knex('jobs')
-    .insert({ kind: 'recompute', params: JSON.stringify({ from, to, trigger }), status: 'queued', days: dateRange(from, to).length })
+    .insert({ kind: 'recompute', params: JSON.stringify({ from, to, trigger }), status: 'queued', days: dateRange(from, to).length, owner: currentInstance() })
     .returning('*')) as JobRow[];
   return toJob(row as JobRow);
+}
+
+/**
+ * Records a job's end. When the database is away just then (the failure being recorded is
+ * often that very outage) it goes on trying in the background, every second for up to two
+ * minutes; `true` when the first attempt succeeded.
+ */
+async function recordEnd(knex: Knex, id: number, values: Record<string, unknown>): Promise<boolean> {
+  const write = () => knex('jobs').where({ id }).update({ ...values, finished_at: knex.fn.now() });
+  try {
+    await write();
+    return true;
+  } catch {
+    void (async () => {
+      for (let attempt = 1; attempt <= 120; attempt++) {
+        await new Promise((r) => setTimeout(r, 1_000));
+        try {
+          await write();
+          return;
+        } catch (e) {
+          if (attempt === 120) log.error('job end not recorded', { job: id, error: e instanceof Error ? e.message : String(e) });
+        }
+      }
+    })();
+    return false;
+  }
 }
 
 /** Runs a recompute job day by day, in date order (persistence chains from each day to the next). */
 export async function runRecomputeJob(db: Database, job: Job): Promise<Job> {
   const { knex } = db;
-  await knex('jobs').where({ id: job.id }).update({ status: 'running', started_at: knex.fn.now() });
+  // a job swept as orphaned (its process seemed gone) is not run after all
+  const started = await knex('jobs').where({ id: job.id, status: 'queued' }).update({ status: 'running', started_at: knex.fn.now(), owner: currentInstance() });
+  if (started === 0) throw new AppError(409, 'job_not_queued', `job ${job.id} is no longer queued`);
   let areas = 0;
   let changed = 0;
   let written = 0;
   let done = 0;
   const timer = recomputeDuration.startTimer({ trigger: job.params.trigger ?? 'api' });
+  // days finish on two writers: progress snapshots are applied in the order they were taken
+  let progress: Promise<unknown> = Promise.resolve();
   try {
-    // days finish on two writers: progress snapshots are applied in the order they were taken
-    let progress: Promise<unknown> = Promise.resolve();
     await recomputeRange(db, job.params.from, job.params.to, job.id, async (r) => {
       recomputeDays.inc();
       areas = Math.max(areas, r.areas);
@@ -350,16 +383,18 @@ export async function runRecomputeJob(db: Database, job: Job): Promise<Job> {
       progress = progress.then(() => knex('jobs').where({ id: job.id }).update(snapshot));
       await progress;
     });
-    await knex('jobs').where({ id: job.id }).update({ status: 'succeeded', finished_at: knex.fn.now() });
-    timer({ status: 'succeeded' });
-    lastRecomputeSuccess.setToCurrentTime();
   } catch (e) {
     timer({ status: 'failed' });
     const message = e instanceof Error ? e.message : String(e);
     log.warn('recompute job failed', { job: job.id, error: message });
-    await knex('jobs').where({ id: job.id }).update({ status: 'failed', finished_at: knex.fn.now(), error: message });
+    await progress.catch(() => undefined);
+    // the days written are whole (one statement each) and counted; the job says so
+    await recordEnd(knex, job.id, { status: 'failed', error: message, days_done: done, areas, changed, written });
     throw e;
   }
+  await recordEnd(knex, job.id, { status: 'succeeded' });
+  timer({ status: 'succeeded' });
+  lastRecomputeSuccess.setToCurrentTime();
   return (await getJob(knex, job.id)) as Job;
 }
 

@@ -20,24 +20,24 @@ export function areasRouter({ db }: AppContext): Router {
   r.get('/v1/areas', async (req, res) => {
     const q = parseQuery(listAreasQuery, req.query);
     const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
-    res.json(await listAreas(db.knex, { ...q, cursor }));
+    res.json(await listAreas(db.read, { ...q, cursor }));
   });
 
   r.get('/v1/areas/:code', async (req, res) => {
     const code = parseQuery(areaCodeParam, req.params.code);
-    res.type('application/geo+json').send(JSON.stringify(await getAreaFeature(db.knex, code)));
+    res.type('application/geo+json').send(JSON.stringify(await getAreaFeature(db.read, code)));
   });
 
   r.get('/v1/areas/:code/reports', async (req, res) => {
     const code = parseQuery(areaCodeParam, req.params.code);
     const q = parseQuery(dateRangeQuery, req.query);
-    res.json({ items: await listReports(db.knex, code, q, q.revisions === 'true') });
+    res.json({ items: await listReports(db.read, code, q, q.revisions === 'true') });
   });
 
   r.get('/v1/areas/:code/metrics', async (req, res) => {
     const code = parseQuery(areaCodeParam, req.params.code);
     const q = parseQuery(dateRangeQuery, req.query);
-    res.json({ items: await listMetrics(db.knex, code, q, q.name) });
+    res.json({ items: await listMetrics(db.read, code, q, q.name) });
   });
 
   return r;

@@ -23,7 +23,7 @@ export function auditRouter({ db }: AppContext): Router {
   const r = Router();
   r.get('/v1/audit', async (req, res) => {
     requireAdmin(res);
-    res.json(await listAudit(db.knex, parseQuery(auditQuery, req.query)));
+    res.json(await listAudit(db.read, parseQuery(auditQuery, req.query)));
   });
   return r;
 }

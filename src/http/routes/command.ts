@@ -19,14 +19,15 @@ import { principalOf } from '../auth';
 export function commandRouter({ db, config }: AppContext): Router {
   const r = Router();
   const { knex } = db;
+  const reads = db.read;
 
   r.get('/v1/changes', async (req, res) => {
     const q = parseQuery(levelsQuery, req.query);
     const until = q.until ?? todayIn(config);
     const since = q.since ?? addDays(until, -6);
     range(since, until);
-    if (q.parent && (await areaId(knex, q.parent)) === null) throw notFound(`no area has code ${q.parent}`);
-    const s = await series(knex, addDays(since, -1), until, asOfOf(q), { kind: q.kind, within: q.parent });
+    if (q.parent && (await areaId(reads, q.parent)) === null) throw notFound(`no area has code ${q.parent}`);
+    const s = await series(reads, addDays(since, -1), until, asOfOf(q), { kind: q.kind, within: q.parent });
     const items = s.areas.flatMap((a) => flips(s.days.get(a.id) ?? []).map((f) => ({ code: a.code, name: a.name, kind: a.kind, ...f })));
     items.sort((a, b) => a.date.localeCompare(b.date) || a.code.localeCompare(b.code));
     res.json({ since, until, items });
@@ -36,14 +37,14 @@ export function commandRouter({ db, config }: AppContext): Router {
     const q = parseQuery(levelsQuery, req.query);
     const date = q.date ?? todayIn(config);
     const kind: AreaKind = q.kind ?? 'commune';
-    if (q.parent && (await areaId(knex, q.parent)) === null) throw notFound(`no area has code ${q.parent}`);
-    const asOf = await readingPoint(knex, date, asOfOf(q), q.version);
+    if (q.parent && (await areaId(reads, q.parent)) === null) throw notFound(`no area has code ${q.parent}`);
+    const asOf = await readingPoint(reads, date, asOfOf(q), q.version);
     const [today, yesterday] = await Promise.all([
-      zonesOn(knex, date, asOf, { kind, within: q.parent }),
-      zonesOn(knex, addDays(date, -1), asOf, { kind, within: q.parent }),
+      zonesOn(reads, date, asOf, { kind, within: q.parent }),
+      zonesOn(reads, addDays(date, -1), asOf, { kind, within: q.parent }),
     ]);
     // new community cases on the day itself, over each area's whole subtree
-    const cases = await knex.raw<{ rows: { area_id: number; cases: number }[] }>(
+    const cases = await reads.raw<{ rows: { area_id: number; cases: number }[] }>(
       `WITH RECURSIVE t AS (
          SELECT id AS top, id FROM areas WHERE id = ANY(?::int[])
          UNION ALL SELECT t.top, c.id FROM t JOIN areas c ON c.parent_id = t.id
@@ -89,7 +90,7 @@ export function commandRouter({ db, config }: AppContext): Router {
   });
 
   r.get('/v1/publications', async (_req, res) => {
-    res.json({ items: await listPublications(knex) });
+    res.json({ items: await listPublications(reads) });
   });
 
   return r;

@@ -44,7 +44,7 @@ export function eventsRouter({ db }: AppContext): Router {
     const q = parseQuery(streamQuery, req.query);
     const header = req.get('last-event-id');
     if (header !== undefined && !/^\d+$/.test(header)) throw badRequest('Last-Event-ID must be an event id', [{ path: 'Last-Event-ID', message: 'must be a whole number' }], 'invalid_query');
-    let last = header !== undefined ? Number(header) : (q.since_id ?? (await lastEventId(knex)));
+    let last = header !== undefined ? Number(header) : (q.since_id ?? (await lastEventId(db.read)));
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     const flush = () => (res as unknown as { flush?: () => void }).flush?.();
     res.write(`retry: 2000\n: connected after event ${last}\n\n`);
@@ -58,7 +58,7 @@ export function eventsRouter({ db }: AppContext): Router {
     });
     let quietSince = Date.now();
     while (open) {
-      const events = await eventsAfter(knex, last, 500);
+      const events = await eventsAfter(db.read, last, 500);
       for (const e of events) {
         res.write(`id: ${e.id}\nevent: level\ndata: ${JSON.stringify(e)}\n\n`);
         last = e.id;

@@ -2,6 +2,25 @@ import { Router } from 'express';
 import { migrationsCurrent } from '../../db/migrate';
 import { AppContext } from '../context';
 
+const REPLICA_STATUS = `SELECT pg_is_in_recovery() AS standby,
+  CASE WHEN pg_is_in_recovery() THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS lag`;
+
+function withTimeout<T>(p: Promise<T>, ms = 3_000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timed out')), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
 export function healthRouter({ db }: AppContext): Router {
   const r = Router();
   // A map of the API (the command-centre map page is at /, for browsers).
@@ -29,17 +48,27 @@ export function healthRouter({ db }: AppContext): Router {
   r.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // ready: the primary answers with every migration applied (and the read replica answers,
+  // when there is one); each check gives up after 3 s, so a hung server reads as unavailable
   r.get('/ready', async (_req, res) => {
-    try {
-      const current = await migrationsCurrent(db.knex);
-      if (!current) {
-        res.status(503).json({ status: 'not_ready', database: 'ok', migrations: 'pending' });
-        return;
-      }
-      res.json({ status: 'ready', database: 'ok', migrations: 'current', engine: db.mode });
-    } catch {
-      res.status(503).json({ status: 'not_ready', database: 'unavailable' });
-    }
+    const primary = await withTimeout(migrationsCurrent(db.knex)).then(
+      (current) => (current ? 'current' : 'pending'),
+      () => null,
+    );
+    const replica = db.replica
+      ? await withTimeout(db.read.raw<{ rows: { standby: boolean; lag: number | null }[] }>(REPLICA_STATUS)).then(
+          (r) => ({ status: 'ok', standby: r.rows[0]?.standby ?? false, replay_lag_seconds: r.rows[0]?.lag ?? null }),
+          () => ({ status: 'unavailable' }),
+        )
+      : undefined;
+    const ready = primary === 'current' && (!replica || replica.status === 'ok');
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not_ready',
+      database: primary === null ? 'unavailable' : 'ok',
+      ...(primary !== null ? { migrations: primary } : {}),
+      ...(replica ? { read_replica: replica } : {}),
+      engine: db.mode,
+    });
   });
   return r;
 }

@@ -11,7 +11,8 @@ import { asOfOf } from './zones';
 /** Maps: zones as GeoJSON (streamed, cached by ETag). */
 export function mapsRouter({ db, config }: AppContext): Router {
   const r = Router();
-  const { knex } = db;
+  // every route here only reads: a replica serves them when there is one
+  const knex = db.read;
 
   r.get('/v1/zones.geojson', async (req, res) => {
     const q = parseQuery(zonesGeoQuery, req.query);

@@ -82,7 +82,8 @@ function openApi(root: string) {
 
 export function ogcRouter({ db, config }: AppContext): Router {
   const r = Router();
-  const { knex } = db;
+  // every route here only reads: a replica serves them when there is one
+  const knex = db.read;
 
   r.get('/ogc', (req, res) => {
     parseQuery(plainQuery, req.query);

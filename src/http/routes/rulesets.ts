@@ -18,7 +18,7 @@ export function ruleSetsRouter({ db, config }: AppContext): Router {
   const r = Router();
 
   r.get('/v1/rule-sets', async (_req, res) => {
-    res.json({ items: await listRuleSets(db.knex) });
+    res.json({ items: await listRuleSets(db.read) });
   });
 
   r.get('/v1/rule-sets/presets', (_req, res) => {
@@ -26,7 +26,7 @@ export function ruleSetsRouter({ db, config }: AppContext): Router {
   });
 
   r.get('/v1/rule-sets/:id', async (req, res) => {
-    res.json(await getRuleSet(db.knex, parseQuery(ruleSetIdParam, req.params.id)));
+    res.json(await getRuleSet(db.read, parseQuery(ruleSetIdParam, req.params.id)));
   });
 
   r.post('/v1/rule-sets', accepts('application/json'), async (req, res) => {

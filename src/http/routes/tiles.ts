@@ -74,7 +74,8 @@ class TileCache {
 
 export function tilesRouter({ db, config }: AppContext): Router {
   const r = Router();
-  const { knex } = db;
+  // every route here only reads: a replica serves them when there is one
+  const knex = db.read;
   const cache = new TileCache(64 * 2 ** 20);
 
   r.get('/tiles/zones/:z/:x/:y.mvt', async (req, res) => {

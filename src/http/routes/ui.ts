@@ -29,9 +29,9 @@ export function uiRouter({ db, config }: AppContext): Router {
 
   r.get('/ui/config.json', async (_req, res) => {
     const [bounds, days] = await Promise.all([
-      areasExtent(db.knex),
+      areasExtent(db.read),
       // one index probe per day (a loose index scan), not a pass over every level row
-      db.knex.raw<{ rows: { date: string }[] }>(
+      db.read.raw<{ rows: { date: string }[] }>(
         `WITH RECURSIVE d AS (
            SELECT min(date) AS date FROM zone_levels
            UNION ALL SELECT (SELECT min(z.date) FROM zone_levels z WHERE z.date > d.date) FROM d WHERE d.date IS NOT NULL

@@ -53,12 +53,13 @@ const listItem = (z: ZoneRow) => ({
 export function zonesRouter({ db, config }: AppContext): Router {
   const r = Router();
   const { knex } = db;
+  const reads = db.read;
 
   r.get('/v1/zones', async (req, res) => {
     const q = parseQuery(levelsQuery, req.query);
     const date = q.date ?? todayIn(config);
-    const asOf = await readingPoint(knex, date, asOfOf(q), q.version);
-    const rows = await zonesOn(knex, date, asOf, { kind: q.kind, parent: q.parent, level: q.level });
+    const asOf = await readingPoint(reads, date, asOfOf(q), q.version);
+    const rows = await zonesOn(reads, date, asOf, { kind: q.kind, parent: q.parent, level: q.level });
     res.json({ date, as_of: asOf?.toISOString() ?? null, version: q.version, items: rows.map(listItem) });
   });
 
@@ -66,9 +67,9 @@ export function zonesRouter({ db, config }: AppContext): Router {
     const code = parseQuery(areaCodeParam, req.params.code);
     const q = parseQuery(levelsQuery, req.query);
     const date = q.date ?? todayIn(config);
-    const asOf = await readingPoint(knex, date, asOfOf(q), q.version);
-    const z = await zoneOn(knex, code, date, asOf);
-    const rs = z.rule_set ? await getRuleSet(knex, z.rule_set) : null;
+    const asOf = await readingPoint(reads, date, asOfOf(q), q.version);
+    const z = await zoneOn(reads, code, date, asOf);
+    const rs = z.rule_set ? await getRuleSet(reads, z.rule_set) : null;
     res.json({
       code: z.code,
       name: z.name,
@@ -96,10 +97,10 @@ export function zonesRouter({ db, config }: AppContext): Router {
     const to = q.to ?? todayIn(config);
     const from = q.from ?? addDays(to, -29);
     range(from, to);
-    if ((await areaId(knex, code)) === null) throw notFound(`no area has code ${code}`);
+    if ((await areaId(reads, code)) === null) throw notFound(`no area has code ${code}`);
     const asOf = asOfOf(q);
     // one day before `from`, so that a change on `from` itself is seen
-    const s = await series(knex, addDays(from, -1), to, asOf, { code });
+    const s = await series(reads, addDays(from, -1), to, asOf, { code });
     const all = [...s.days.values()][0] ?? [];
     res.json({
       code,

@@ -1,0 +1,115 @@
+import os from 'node:os';
+import pg from 'pg';
+import { Database } from './database';
+import { log } from '../log';
+
+/**
+ * Liveness of service processes, so that a job whose process died is not left "running"
+ * for ever. Each process registers an instance row and holds the session advisory lock
+ * (LIVENESS_CLASS, id) on a connection of its own for as long as it lives: PostgreSQL drops
+ * the lock the moment that session ends, whether the process exited, was killed or lost
+ * its host. Every instance sweeps at start and then periodically: a queued or running job
+ * whose owner holds no lock is marked failed.
+ */
+export const LIVENESS_CLASS = 0x7a72; // "zr"
+const SWEEP_MS = 30_000;
+
+let current: number | null = null;
+
+/** This process's instance id (null until registered: tests and tools that run no jobs). */
+export function currentInstance(): number | null {
+  return current;
+}
+
+export type Instance = { id: number; stop(): Promise<void> };
+
+/** Jobs left unfinished by instances that are gone. */
+export async function sweepOrphanedJobs(db: Database): Promise<number[]> {
+  if (db.mode === 'embedded') {
+    // one process owns an embedded data directory: at its start every unfinished job is orphaned
+    const rows = (await db.knex('jobs')
+      .whereIn('status', ['queued', 'running'])
+      .whereRaw('owner IS DISTINCT FROM ?', [current])
+      .update({ status: 'failed', finished_at: db.knex.fn.now(), error: db.knex.raw("'the process running this job stopped before it finished; run it again'") })
+      .returning('id')) as { id: number }[];
+    return rows.map((r) => Number(r.id));
+  }
+  const res = await db.knex.raw<{ rows: { id: number }[] }>(
+    `UPDATE jobs SET status = 'failed', finished_at = now(),
+       error = 'the process running this job (instance ' || owner || ') stopped before it finished; run it again'
+     WHERE status IN ('queued', 'running') AND owner IS NOT NULL
+       AND NOT EXISTS (
+         SELECT 1 FROM pg_locks l
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND l.classid = ?::int::oid AND l.objid = jobs.owner::oid)
+     RETURNING id`,
+    [LIVENESS_CLASS],
+  );
+  return res.rows.map((r) => Number(r.id));
+}
+
+/**
+ * Registers this process, holds its liveness lock (re-taken after the server comes back),
+ * and sweeps orphaned jobs now and every 30 s.
+ */
+export async function registerInstance(db: Database): Promise<Instance> {
+  const [row] = (await db.knex('service_instances').insert({ host: os.hostname(), pid: process.pid }).returning('id')) as { id: number }[];
+  const id = Number((row as { id: number }).id);
+  current = id;
+  let stopped = false;
+  let client: pg.Client | null = null;
+  let retry: NodeJS.Timeout | null = null;
+
+  const sweep = async () => {
+    try {
+      const failed = await sweepOrphanedJobs(db);
+      if (failed.length) log.warn('jobs of stopped processes marked failed', { jobs: failed });
+    } catch (e) {
+      log.warn('orphaned-job sweep failed', { error: e instanceof Error ? e.message : String(e) });
+    }
+  };
+
+  const hold = async (delayMs: number): Promise<void> => {
+    if (stopped) return;
+    const c = new pg.Client({ connectionString: db.sessionUrl, application_name: `zonerisk-instance-${id}` });
+    // a lost connection (server restart, network) is retried; the lock comes back with it
+    c.on('error', (e: Error) => log.warn('liveness connection lost', { instance: id, error: e.message }));
+    c.on('end', () => {
+      if (stopped || client !== c) return;
+      client = null;
+      retry = setTimeout(() => void hold(Math.min(delayMs * 2, 5_000)), delayMs);
+      retry.unref();
+    });
+    try {
+      client = c;
+      await c.connect();
+      await c.query('SELECT pg_advisory_lock($1, $2)', [LIVENESS_CLASS, id]);
+    } catch (e) {
+      log.warn('liveness lock not taken; retrying', { instance: id, error: e instanceof Error ? e.message : String(e) });
+      c.removeAllListeners('end');
+      client = null;
+      await c.end().catch(() => undefined);
+      retry = setTimeout(() => void hold(Math.min(delayMs * 2, 5_000)), delayMs);
+      retry.unref();
+    }
+  };
+
+  if (db.mode === 'postgres') await hold(250);
+  await sweep();
+  const timer = setInterval(() => void sweep(), SWEEP_MS);
+  timer.unref();
+  log.info('instance registered', { instance: id });
+  return {
+    id,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      if (retry) clearTimeout(retry);
+      const c = client;
+      client = null;
+      await c?.end().catch(() => undefined);
+      if (current === id) current = null;
+    },
+  };
+}
