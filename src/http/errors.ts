@@ -1,21 +1,9 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { AppError } from '../errors';
+import { AppError, isDatabaseUnavailable } from '../errors';
 import { log } from '../log';
 
 type BodyParserError = Error & { type?: string; status?: number; expose?: boolean };
 type PgError = Error & { code?: string; detail?: string };
-
-const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300']);
-const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
-// node-postgres reports a connection that died under a query without a code
-const LOST_CONNECTION = /Connection terminated|connection error and is not queryable|Client was closed and is not queryable|terminating connection/i;
-
-/** The database is away (restarting, failing over, unreachable): 503, and the client may retry. */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as PgError;
-  if (e?.code && (PG_UNAVAILABLE.has(e.code) || NET_UNAVAILABLE.has(e.code))) return true;
-  return typeof e?.message === 'string' && LOST_CONNECTION.test(e.message);
-}
 
 /** Maps anything thrown to the one error shape; a client never sees a stack trace. */
 export function toAppError(err: unknown): AppError {

@@ -12,7 +12,7 @@ import { ChildLevels, Inputs } from '../domain/rules/engine';
 import { PackedValue, readInputs } from '../domain/inputs';
 import { classifyTree, rollsUp } from '../domain/rules/tree';
 import { PersistenceState, step as persistenceStep } from '../domain/rules/persistence';
-import { AppError } from '../errors';
+import { AppError, isDatabaseUnavailable } from '../errors';
 import { log } from '../log';
 import { currentInstance } from '../db/instances';
 import { lastRecomputeSuccess, recomputeDays, recomputeDuration } from '../metrics';
@@ -385,8 +385,12 @@ export async function runRecomputeJob(db: Database, job: Job): Promise<Job> {
     });
   } catch (e) {
     timer({ status: 'failed' });
-    const message = e instanceof Error ? e.message : String(e);
-    log.warn('recompute job failed', { job: job.id, error: message });
+    const cause = e instanceof Error ? e.message : String(e);
+    // what the job tells its reader: the cause in words, not the statement that hit it
+    const message = isDatabaseUnavailable(e)
+      ? `the database became unavailable during the run (${cause.replace(/^[\s\S]* - /, '')}); every day written is whole: run the job again to finish`
+      : cause;
+    log.warn('recompute job failed', { job: job.id, error: cause });
     await progress.catch(() => undefined);
     // the days written are whole (one statement each) and counted; the job says so
     await recordEnd(knex, job.id, { status: 'failed', error: message, days_done: done, areas, changed, written });

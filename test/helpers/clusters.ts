@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,13 +33,22 @@ function pgTool(tool: string, args: string[], opts: { allowFail?: boolean } = {}
   return `${r.stdout}${r.stderr}`;
 }
 
+/** The same, without blocking the event loop (the test's clients keep running meanwhile). */
+function pgToolAsync(tool: string, args: string[]): Promise<void> {
+  const exe = path.join(binDir(), tool);
+  const [cmd, argv] = asRoot() ? ['runuser', ['-u', 'postgres', '--', exe, ...args]] : [exe, args];
+  return new Promise((resolve, reject) => {
+    execFile(cmd, argv, { cwd: '/tmp' }, (err, stdout, stderr) => (err ? reject(new Error(`${tool} failed: ${stderr}${stdout}`)) : resolve()));
+  });
+}
+
 export type Cluster = {
   name: string;
   port: number;
   dir: string;
   url(database?: string): string;
   /** pg_ctl restart -m fast: every session is terminated, the server comes back. */
-  restart(): void;
+  restart(): Promise<void>;
   stop(): void;
   start(): void;
   query<R extends object = Record<string, unknown>>(sql: string, database?: string): Promise<R[]>;
@@ -56,7 +65,7 @@ function makeCluster(name: string, port: number, dir: string): Cluster {
     port,
     dir,
     url: (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`,
-    restart: () => void pgTool('pg_ctl', ['restart', '-D', dir, '-m', 'fast', '-w', '-t', '60', '-l', log, '-o', options]),
+    restart: () => pgToolAsync('pg_ctl', ['restart', '-D', dir, '-m', 'fast', '-w', '-t', '60', '-l', log, '-o', options]),
     stop: () => void pgTool('pg_ctl', ['stop', '-D', dir, '-m', 'fast', '-w', '-t', '60'], { allowFail: true }),
     start: () => void pgTool('pg_ctl', ['start', '-D', dir, '-w', '-t', '60', '-l', log, '-o', options]),
     async query<R extends object>(sql: string, database = 'postgres') {
@@ -117,3 +126,55 @@ export function destroyAll(): void {
   for (const c of [...clusters].reverse()) c.destroy();
 }
 process.on('exit', destroyAll);
+
+export type Pooler = { port: number; url(database: string): string; stop(): void };
+
+/**
+ * PgBouncer in transaction mode in front of `target` (the Debian package; it refuses to run
+ * as root, so it runs as postgres), on its own port. Null when pgbouncer is not installed.
+ */
+export function startPgBouncer(target: Cluster, databases: string[], port: number): Pooler | null {
+  const exe = '/usr/sbin/pgbouncer';
+  if (!fs.existsSync(exe)) return null;
+  const dir = ownedTempDir('zonerisk-pgbouncer-');
+  fs.writeFileSync(path.join(dir, 'userlist.txt'), '"postgres" ""\n');
+  fs.writeFileSync(
+    path.join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      ...databases.map((d) => `${d} = host=127.0.0.1 port=${target.port} dbname=${d}`),
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = trust',
+      `auth_file = ${dir}/userlist.txt`,
+      'pool_mode = transaction',
+      'admin_users = postgres',
+      'max_client_conn = 500',
+      'default_pool_size = 20',
+      'ignore_startup_parameters = extra_float_digits',
+      `logfile = ${dir}/pgbouncer.log`,
+      `pidfile = ${dir}/pgbouncer.pid`,
+      '',
+    ].join('\n'),
+  );
+  if (asRoot()) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
+  const argv = ['-d', path.join(dir, 'pgbouncer.ini')];
+  const r = asRoot() ? spawnSync('runuser', ['-u', 'postgres', '--', exe, ...argv], { encoding: 'utf8' }) : spawnSync(exe, argv, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`pgbouncer did not start: ${r.stderr}${r.stdout}`);
+  const pidFile = path.join(dir, 'pgbouncer.pid');
+  for (let i = 0; i < 100 && !fs.existsSync(pidFile); i++) spawnSync('sleep', ['0.05']);
+  return {
+    port,
+    url: (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`,
+    stop() {
+      try {
+        process.kill(Number(fs.readFileSync(pidFile, 'utf8').trim()), 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

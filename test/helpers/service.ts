@@ -12,7 +12,10 @@ export function startProcess(env: NodeJS.ProcessEnv, timeoutMs = 90_000): Promis
   const proc = spawn(process.execPath, [bin, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start within ${timeoutMs / 1000} s:\n${logs.join('\n')}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL'); // (it needs the info log level: 'zonerisk listening' is what is waited for)
+      reject(new Error(`no start within ${timeoutMs / 1000} s:\n${logs.join('\n')}`));
+    }, timeoutMs);
     let buf = '';
     proc.stderr?.on('data', (d: Buffer) => {
       buf += d.toString();
