@@ -4,6 +4,7 @@ import { AREA_KINDS } from '../domain/areas';
 import { DetailCollector, unprocessable } from '../errors';
 import { areaCodeSchema } from '../ingest/rows';
 import { checkAreaGeometry } from './validate';
+import { freeText } from '../domain/text';
 
 /** A GeoJSON FeatureCollection of areas, as POST /v1/areas and `zonerisk import-areas` take it. */
 const featureCollectionSchema = z.object({
@@ -16,7 +17,7 @@ const featureSchema = z.object({
   geometry: z.unknown(),
   properties: z.looseObject({
     code: areaCodeSchema,
-    name: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+    name: freeText(200).trim().min(1, 'must not be empty'),
     kind: z.enum(AREA_KINDS, { error: `must be one of ${AREA_KINDS.join(', ')}` }),
     parent: areaCodeSchema.nullable().optional(),
     population: z

@@ -1,4 +1,4 @@
-import { kinks, polygon as turfPolygon } from '@turf/turf';
+import { firstSelfIntersection } from './kinks';
 import type { MultiPolygon, Polygon, Position } from 'geojson';
 
 /**
@@ -62,10 +62,10 @@ function checkPolygon(coords: unknown, path: string): GeometryCheck | Ring[] {
     if (!Array.isArray(ring)) return ring;
     rings.push(ring);
   }
-  const found = kinks(turfPolygon(rings));
-  const hit = found.features[0];
-  if (hit) {
-    const [lon, lat] = hit.geometry.coordinates as [number, number];
+  const found = firstSelfIntersection(rings);
+  if (found && 'tooComplex' in found) return fail(path, 'too complex to check for self-intersections (spikes crossing one spot many times)');
+  if (found) {
+    const [lon, lat] = found.at;
     return fail(path, `self-intersection at [${lon}, ${lat}]`);
   }
   const flat = rings.findIndex((ring) => signedArea(ring) === 0);

@@ -17,7 +17,7 @@ import { keysRouter } from './routes/keys';
 import { auditRouter } from './routes/audit';
 import { eventsRouter } from './routes/events';
 import { authenticate } from './auth';
-import { corsFor, metricsRouter, rateLimits, requestIds, securityHeaders } from './hygiene';
+import { corsFor, declaredBodyLimit, jsonDepthLimit, metricsRouter, rateLimits, requestIds, securityHeaders } from './hygiene';
 import { buildOpenApi } from './openapi';
 import path from 'node:path';
 import { projectRoot } from '../paths';
@@ -35,8 +35,10 @@ export function createApp(ctx: AppContext): Express {
   app.use(authenticate(ctx));
   app.use(rateLimits(ctx.config));
   app.use(metricsRouter());
+  app.use(declaredBodyLimit(limit));
   app.use(express.json({ type: ['application/json', 'application/geo+json'], limit, strict: true }));
   app.use(express.text({ type: 'text/csv', limit, defaultCharset: 'utf-8' }));
+  app.use(jsonDepthLimit());
 
   app.use(uiRouter(ctx));
   app.use(healthRouter(ctx));

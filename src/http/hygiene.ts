@@ -90,3 +90,52 @@ export function metricsRouter(): Router {
   });
   return r;
 }
+
+/** Deepest JSON nesting accepted in a body (a rule set needs about ten levels). */
+export const MAX_JSON_DEPTH = 64;
+
+/** The nesting depth of a parsed JSON value, measured without recursion (a hostile body may be 100,000 deep). */
+export function jsonDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (d > deepest) deepest = d;
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) {
+      if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+    }
+  }
+  return deepest;
+}
+
+/**
+ * Refuses JSON bodies nested deeper than MAX_JSON_DEPTH with a 400 before any schema sees
+ * them: validators and the rule engine recurse, and a stack overflow must not be a 500.
+ */
+export function jsonDepthLimit(): RequestHandler {
+  return (req, _res, next) => {
+    if (req.body !== null && typeof req.body === 'object' && jsonDepth(req.body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      next(new AppError(400, 'too_deep', `the JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`, [{ path: '(root)', message: `nesting deeper than ${MAX_JSON_DEPTH}` }]));
+      return;
+    }
+    next();
+  };
+}
+
+/**
+ * A body declared larger than the limit is refused at once (413) and the connection closed,
+ * without reading it: the body parser would otherwise read, and discard, all of it first.
+ */
+export function declaredBodyLimit(limit: number): RequestHandler {
+  return (req, res, next) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      res.setHeader('Connection', 'close');
+      next(new AppError(413, 'payload_too_large', 'the body is larger than the configured limit (ZONERISK_BODY_LIMIT)', [{ path: 'Content-Length', message: `at most ${limit} bytes` }]));
+      return;
+    }
+    next();
+  };
+}

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AREA_KINDS } from '../domain/areas';
 import { isLocalDate, LocalDate, today } from '../domain/dates';
 import { areaCodeSchema } from '../ingest/rows';
+import { freeText } from '../domain/text';
 
 /** Request schemas at the HTTP edge. */
 const queryDate = z
@@ -81,14 +82,14 @@ export const recomputeBody = z.union([
 
 export const overrideBody = z.strictObject({
   level: z.enum(['green', 'yellow', 'orange', 'red'], { error: 'must be green, yellow, orange or red' }),
-  reason: z.string().trim().min(1, 'must not be empty').max(1000),
+  reason: freeText(1000).trim().min(1, 'must not be empty'),
   from: queryDate,
   until: queryDate.optional(),
-  note: z.string().max(2000).optional(),
-  author: z.string().max(200).optional(),
+  note: freeText(2000).optional(),
+  author: freeText(200).optional(),
 }).refine((b) => !b.until || b.from <= b.until, { message: 'until must not be before from', path: ['until'] });
 
-export const publicationBody = z.strictObject({ date: queryDate, note: z.string().max(2000).optional() });
+export const publicationBody = z.strictObject({ date: queryDate, note: freeText(2000).optional() });
 
 /** `GET /v1/zones.geojson`: the levels query's reading point and filters, a box and a zoom. */
 export const zonesGeoQuery = z.strictObject({

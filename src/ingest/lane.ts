@@ -190,6 +190,7 @@ export class ReportLane implements ByteLane {
       const ss = f[2 * col.source] as number;
       const se = f[2 * col.source + 1] as number;
       if (se - ss > 200) return false; // ≤ 200 bytes is surely ≤ 200 characters; longer ones are counted by the schema
+      if (buf.subarray(ss, se).includes(0)) return false; // a NUL: the schema refuses it by name
     }
     this.buf = buf;
     this.entry = entry;

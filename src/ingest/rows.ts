@@ -4,6 +4,7 @@ import { isLocalDate, LocalDate } from '../domain/dates';
 import { KNOWN_METRICS, METRIC_NAME_RE } from '../domain/metrics';
 import type { FactSink, StagedRow } from '../db/facts';
 import { ByteLane, ReportLane } from './lane';
+import { freeText } from '../domain/text';
 
 /**
  * Row formats for daily facts (reports, metrics): the JSON row schema, the CSV columns and
@@ -86,7 +87,7 @@ export const reportFormat: RowFormat<ReportRow> = {
       community_cases: countSchema,
       quarantine_cases: countSchema,
       deaths: countSchema.nullable().optional(),
-      source: z.string().max(200, 'must be at most 200 characters').nullable().optional(),
+      source: freeText(200).nullable().optional(),
     }),
   fastCsv: (header, maxDate) => {
     const [ia, id, ic, iq, ix, is] = ['area', 'date', 'community_cases', 'quarantine_cases', 'deaths', 'source'].map((c) => column(header, c)) as [number, number, number, number, number, number];
@@ -100,7 +101,7 @@ export const reportFormat: RowFormat<ReportRow> = {
       const source = is < 0 ? '' : (f[is] as string);
       if (!AREA_CODE_RE.test(area) || !dateOk(date) || !SMALL_INT_RE.test(cc) || !SMALL_INT_RE.test(qc)) return null;
       if (deaths !== '' && !SMALL_INT_RE.test(deaths)) return null;
-      if (source.length > 200) return null;
+      if (source.length > 200 || source.includes('\u0000')) return null;
       return { idx, area, cells: [date, Number(cc), Number(qc), deaths === '' ? null : Number(deaths), source === '' ? null : source] };
     };
   },

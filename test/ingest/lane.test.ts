@@ -91,7 +91,7 @@ const VARIANTS: Record<string, string[]> = {
   community_cases: ['0', '7', '007', '123456789', '1234567890', '2147483648', '-1', '1.0', '1.5', '1e3', ' 5', '5 ', '', '+5', '٣', 'x'],
   quarantine_cases: ['0', '12', '000000001', '0000000001', '-0', '.5', '', ' '],
   deaths: ['', '0', '3', '1234567890', '-2', '2.0', 'n/a'],
-  source: ['', 'Sở Y tế Đồng Nai', 'a'.repeat(200), 'a'.repeat(201), 'ễ'.repeat(66), 'ễ'.repeat(67), 'ễ'.repeat(201), 'tab\there', 'back\\slash', ' spaced ', 'x\ry', '\\N'],
+  source: ['', 'Sở Y tế Đồng Nai', 'a'.repeat(200), 'a'.repeat(201), 'ễ'.repeat(66), 'ễ'.repeat(67), 'ễ'.repeat(201), 'tab\there', 'back\\slash', ' spaced ', 'x\ry', '\\N', 'nul\u0000here'],
 };
 
 const LAYOUTS = [

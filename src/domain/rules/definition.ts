@@ -3,6 +3,7 @@ import { AREA_KINDS, AreaKind } from '../areas';
 import { isLocalDate, LocalDate } from '../dates';
 import { LEVELS, Level } from '../levels';
 import { METRIC_NAME_RE } from '../metrics';
+import { freeText } from '../text';
 
 /**
  * The rule-set language. A rule set is plain JSON: named metrics (how each input is derived
@@ -117,9 +118,9 @@ export const ruleSetSchema = z
   .strictObject({
     /** A slug: versions of one rule set share it; ids are `<name>@<version>`. */
     name: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/, 'must be 1–80 characters from A-Z a-z 0-9 . _ -'),
-    title: z.string().max(200).optional(),
-    description: z.string().max(4000).optional(),
-    source: z.string().max(1000).optional(),
+    title: freeText(200).optional(),
+    description: freeText(4000).optional(),
+    source: freeText(1000).optional(),
     effective_from: z
       .string()
       .refine(isLocalDate, 'must be a date YYYY-MM-DD')

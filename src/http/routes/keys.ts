@@ -8,11 +8,12 @@ import { AppContext } from '../context';
 import { accepts } from '../errors';
 import { parseBody } from '../validation';
 import { actorOf } from '../../db/audit';
+import { freeText } from '../../domain/text';
 
 export const createKeyBody = z.strictObject({
   role: z.enum(ROLES as [string, ...string[]], { error: `must be one of ${ROLES.join(', ')}` }).transform((r) => r as (typeof ROLES)[number]),
   scope: z.array(areaCodeSchema).max(100).default([]),
-  name: z.string().max(200).nullable().optional(),
+  name: freeText(200).nullable().optional(),
 });
 
 /** API keys, for admins: create (the key is shown once), list, revoke. */

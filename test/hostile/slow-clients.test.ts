@@ -1,0 +1,96 @@
+import net from 'node:net';
+import { AddressInfo } from 'node:net';
+import http from 'node:http';
+import { createHttpServer } from '../../src/http/server';
+import { testContext } from '../helpers/context';
+
+/**
+ * Slow-loris clients are cut off: a header block trickling in, or a body trickling in,
+ * loses its connection once ZONERISK_HEADERS_TIMEOUT / ZONERISK_REQUEST_TIMEOUT pass
+ * (1 s and 2 s here), while a normal request on the same server is served.
+ */
+const ctx = testContext({ headersTimeoutSeconds: 1, requestTimeoutSeconds: 2 });
+let server: http.Server;
+let port = 0;
+
+beforeAll(async () => {
+  server = createHttpServer(ctx.app, ctx.config);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await ctx.close();
+});
+
+/** Sends `head` then one byte of `trickle` every `everyMs`; resolves with what came back and when the server closed. */
+function trickle(head: string, drip: string, everyMs: number): Promise<{ closedAfterMs: number; response: string; sent: number }> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const socket = net.connect(port, '127.0.0.1');
+    let response = '';
+    let sent = 0;
+    let timer: NodeJS.Timeout | null = null;
+    socket.on('connect', () => {
+      socket.write(head);
+      timer = setInterval(() => {
+        if (sent < drip.length && !socket.destroyed) socket.write(drip[sent++] as string);
+      }, everyMs);
+    });
+    socket.on('data', (d: Buffer) => (response += d.toString()));
+    const done = () => {
+      if (timer) clearInterval(timer);
+      resolve({ closedAfterMs: Date.now() - started, response, sent });
+    };
+    socket.on('close', done);
+    socket.on('error', () => undefined);
+  });
+}
+
+test('headers that trickle in are cut off after the headers timeout', async () => {
+  const r = await trickle('GET /health HTTP/1.1\r\nHost: x\r\n', 'X-Slow: ' + 'a'.repeat(200), 200);
+  expect(r.closedAfterMs).toBeGreaterThanOrEqual(900);
+  expect(r.closedAfterMs).toBeLessThan(4_000);
+  expect(r.response).toMatch(/^HTTP\/1\.1 408/);
+});
+
+test('a body that trickles in is cut off after the request timeout, and nothing is written', async () => {
+  const before = Number((await ctx.db.knex('reports').count<{ c: number }[]>('* as c'))[0]?.c);
+  const body = 'area,date,community_cases,quarantine_cases\n' + 'X,2021-01-01,1,1\n'.repeat(100);
+  const r = await trickle(`POST /v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-admin-key-not-secret\r\nContent-Type: text/csv\r\nContent-Length: ${body.length}\r\n\r\n`, body, 100);
+  expect(r.closedAfterMs).toBeGreaterThanOrEqual(1_900);
+  expect(r.closedAfterMs).toBeLessThan(5_000);
+  expect(r.sent).toBeLessThan(body.length);
+  expect(Number((await ctx.db.knex('reports').count<{ c: number }[]>('* as c'))[0]?.c)).toBe(before);
+});
+
+test('meanwhile a normal request is served', async () => {
+  const slow = trickle('GET /health HTTP/1.1\r\nHost: x\r\n', 'X-Slow: ' + 'a'.repeat(200), 200);
+  const res = await fetch(`http://127.0.0.1:${port}/health`);
+  expect(res.status).toBe(200);
+  await slow;
+});
+
+test('a declared body over the limit is refused with 413 without reading it', async () => {
+  const small = testContext({ bodyLimitBytes: 1024 });
+  const s = createHttpServer(small.app, small.config);
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  try {
+    const p = (s.address() as AddressInfo).port;
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: p, method: 'POST', path: '/v1/reports', headers: { authorization: 'Bearer test-admin-key-not-secret', 'content-type': 'application/json', 'content-length': 100_000_000 } }, (response) => {
+        let b = '';
+        response.on('data', (d: Buffer) => (b += d.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: b }));
+      });
+      req.on('error', reject);
+      req.write('{"reports":['); // and never the rest
+    });
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).error.code).toBe('payload_too_large');
+  } finally {
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+    s.closeAllConnections();
+    await small.close();
+  }
+});
