@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import fs from 'node:fs';
@@ -12,10 +11,9 @@ import { importAreas } from '../src/db/areas';
 import { migrateLatest } from '../src/db/migrate';
 import { addDays, LocalDate } from '../src/domain/dates';
 import { setLogLevel } from '../src/log';
-import { projectRoot } from '../src/paths';
 import { dongNaiAreas } from '../seeds/dong-nai';
-import { REBUILD_AREA_TREE } from '../migrations/20261123000002_classification';
-import { generateNational, nationalMetrics, nationalReports, NationalOptions } from './national';
+import { NationalOptions } from './national';
+import { BENCH_DB, adminQuery, benchUrl, buildNational, nationalOptions, runCli, timed } from './common';
 import { activateRuleSet, createFromPreset } from '../src/db/rulesets';
 import { createRecomputeJob, recomputeDay, runRecomputeJob } from '../src/jobs/recompute';
 import { createApp } from '../src/http/app';
@@ -26,16 +24,8 @@ import { loadConfig } from '../src/config';
  * (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres). A fresh database
  * zonerisk_bench is created and dropped. Each figure is printed next to its floor.
  */
-const baseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const BENCH_DB = 'zonerisk_bench';
 const NATIONAL_DB = 'zonerisk_bench_national';
-const NATIONAL: NationalOptions = {
-  communes: Number(process.env.BENCH_COMMUNES ?? 10_600),
-  districts: Number(process.env.BENCH_DISTRICTS ?? 700),
-  provinces: Number(process.env.BENCH_PROVINCES ?? 63),
-  days: Number(process.env.BENCH_DAYS ?? 365),
-  end: '2021-12-31' as LocalDate,
-};
+const NATIONAL: NationalOptions = nationalOptions();
 const REPORT_ROWS = Number(process.env.BENCH_REPORT_ROWS ?? 1_000_000);
 
 const results: { name: string; value: string; target?: string; ok?: boolean }[] = [];
@@ -43,22 +33,6 @@ function record(name: string, value: string, target?: string, ok?: boolean): voi
   results.push({ name, value, target, ok });
   const mark = ok === undefined ? '' : ok ? '  [target met]' : '  [TARGET MISSED]';
   console.log(`${name.padEnd(58)} ${value}${target ? `   (target: ${target})` : ''}${mark}`);
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const c = new Client({ connectionString: baseUrl });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
-function benchUrl(db = BENCH_DB): string {
-  const u = new URL(baseUrl);
-  u.pathname = `/${db}`;
-  return u.toString();
 }
 
 /** Peak resident memory of this process while `fn` runs (sampled every 50 ms). */
@@ -76,26 +50,6 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakMiB
   } finally {
     clearInterval(timer);
   }
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const t = process.hrtime.bigint();
-  const value = await fn();
-  return { ms: Number(process.hrtime.bigint() - t) / 1e6, value };
-}
-
-function runCli(args: string[], db = BENCH_DB): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [path.join(projectRoot, 'bin', 'zonerisk.js'), ...args], {
-      env: { ...process.env, DATABASE_URL: benchUrl(db), ZONERISK_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    proc.on('exit', (code) => resolve({ code, out, err }));
-  });
 }
 
 /** A deterministic CSV of `rows` reports over the communes, day after day. */
@@ -205,52 +159,7 @@ async function benchClassification(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zonerisk-national-'));
   try {
     await migrateLatest(db.knex);
-    const gen = await timed(async () => generateNational(o));
-    const set = gen.value;
-    const vertices = set.communes.reduce((s, c) => s + (c.geometry.coordinates[0]?.[0]?.length ?? 0), 0);
-    record('national: generate communes (Voronoi, shared bent borders)', `${(gen.ms / 1000).toFixed(1)} s, ${Math.round(vertices / set.communes.length)} vertices per commune on average`);
-
-    const imp = await timed(() => importAreas(db.knex, set.communes));
-    record(`national: import ${set.communes.length.toLocaleString('en')} commune polygons (${(vertices / 1e6).toFixed(1)}M vertices)`, `${(imp.ms / 1000).toFixed(1)} s (overlapping pairs: ${imp.value.overlaps})`);
-
-    // districts and provinces: the union of their children, then the parent links (bench set-up)
-    const parents = await timed(async () => {
-      for (const kind of ['district', 'province'] as const) {
-        const groups = set.parents.filter((p) => p.kind === kind);
-        await db.knex.raw(
-          `INSERT INTO areas (code, name, name_search, kind, population, geom, label_point)
-           SELECT g.code, g.name, lower(g.name), ?, sum(c.population), u.geom, ST_PointOnSurface(u.geom)
-           FROM jsonb_to_recordset(?::jsonb) AS g(code text, name text, children text[])
-           JOIN areas c ON c.code = ANY(g.children)
-           CROSS JOIN LATERAL (SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(x.geom)), 3)) AS geom FROM areas x WHERE x.code = ANY(g.children)) u
-           GROUP BY g.code, g.name, u.geom`,
-          [kind, JSON.stringify(groups.map((g) => ({ code: g.code, name: g.name, children: g.children })))],
-        );
-      }
-      await db.knex.raw(
-        `UPDATE areas c SET parent_id = p.id FROM jsonb_to_recordset(?::jsonb) AS g(code text, children text[]) JOIN areas p ON p.code = g.code
-         WHERE c.code = ANY(g.children)`,
-        [JSON.stringify(set.parents.map((g) => ({ code: g.code, children: g.children })))],
-      );
-      await db.knex.raw(REBUILD_AREA_TREE);
-    });
-    record('national: districts and provinces as PostGIS unions of their children', `${(parents.ms / 1000).toFixed(1)} s`);
-
-    const reportsFile = path.join(dir, 'reports.csv');
-    const fd = fs.openSync(reportsFile, 'w');
-    fs.writeSync(fd, 'area,date,community_cases,quarantine_cases,deaths,source\n');
-    for (const chunk of nationalReports(set, o)) fs.writeSync(fd, chunk);
-    fs.closeSync(fd);
-    const rows = set.communes.length * o.days;
-    const ingest = await timed(() => runCli(['import-reports', reportsFile], NATIONAL_DB));
-    if (ingest.value.code !== 0) throw new Error(ingest.value.err);
-    record(`national: import-reports ${rows.toLocaleString('en')} rows`, `${(ingest.ms / 1000).toFixed(1)} s = ${Math.round(rows / (ingest.ms / 1000)).toLocaleString('en')} rows/s`);
-    const metricsFile = path.join(dir, 'metrics.csv');
-    fs.writeFileSync(metricsFile, `area,date,name,value\n${nationalMetrics(set, o)}`);
-    const m = await runCli(['import-metrics', metricsFile], NATIONAL_DB);
-    if (m.code !== 0) throw new Error(m.err);
-    await db.knex.raw('VACUUM ANALYZE');
-
+    await buildNational(db, o, dir, NATIONAL_DB, record);
     const { rule_set } = await createFromPreset(db.knex, 'vn-moh-4800-2021');
     await activateRuleSet(db.knex, rule_set.id);
     const areas = Number((await db.knex('areas').count<{ c: number }[]>('* as c'))[0]?.c);

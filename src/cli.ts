@@ -126,6 +126,34 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       process.once('SIGINT', () => void stop('SIGINT'));
       return new Promise<number>(() => undefined); // runs until a signal
     }
+    case 'run-job': {
+      // a background recomputation, started by the service (see jobs/runner.ts)
+      const id = Number(rest[0]);
+      if (!Number.isInteger(id) || id < 1) throw new AppError(400, 'usage', 'run-job needs a job id');
+      const { registerInstance } = await import('./db/instances');
+      const { getJob, jobEndsRecorded, runRecomputeJob, stopRecomputes } = await import('./jobs/recompute');
+      // the service that started this job died: stop at once (the sweep marks the job failed)
+      const orphaned = () => process.exit(70);
+      process.once('disconnect', orphaned);
+      process.once('SIGTERM', () => void stopRecomputes());
+      const db = await open(config);
+      try {
+        const instance = await registerInstance(db);
+        try {
+          const job = await getJob(db.knex, id);
+          if (!job) throw new AppError(404, 'not_found', `no job ${id}`);
+          const done = await runRecomputeJob(db, job).catch(() => null);
+          await jobEndsRecorded(); // an outage's failure is recorded before this process goes
+          return done?.status === 'succeeded' ? 0 : 1;
+        } finally {
+          await instance.stop();
+        }
+      } finally {
+        await db.close();
+        process.off('disconnect', orphaned);
+        process.disconnect?.(); // the channel would keep this process alive
+      }
+    }
     case 'migrate': {
       const db = await open(config);
       try {

@@ -9,6 +9,7 @@ import { startScheduler } from './jobs/scheduler';
 import { startWebhookWorker } from './jobs/webhooks';
 import { endStreams } from './http/routes/events';
 import { stopRecomputes } from './jobs/recompute';
+import { stopChildJobs } from './jobs/runner';
 import { log } from './log';
 import { registerInstance } from './db/instances';
 import { createHttpServer } from './http/server';
@@ -19,6 +20,15 @@ export type RunningService = { url: string; db: Database; close(): Promise<void>
 async function isEmpty(db: Database): Promise<boolean> {
   const row = await db.knex('areas').count<{ count: number }[]>('* as count');
   return Number(row[0]?.count ?? 0) === 0;
+}
+
+type PoolStats = { numUsed(): number; numPendingAcquires(): number };
+
+/** Waits (at most `ms`) until no connection of the database's pools is in use or awaited. */
+async function drained(db: Database, ms: number): Promise<void> {
+  const pools = [db.knex, db.read, db.session].map((k) => (k.client as { pool?: PoolStats }).pool).filter((p): p is PoolStats => Boolean(p));
+  const until = Date.now() + ms;
+  while (Date.now() < until && pools.some((p) => p.numUsed() + p.numPendingAcquires() > 0)) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** Opens the database, migrates, loads the demo into an empty embedded database, listens. */
@@ -73,10 +83,12 @@ export async function startService(config: Config): Promise<RunningService> {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         endStreams();
-        await stopRecomputes();
+        await Promise.all([stopRecomputes(), stopChildJobs()]);
         await scheduler?.stop();
         await webhooks.stop();
         await closed;
+        // a handler can still be running for a client that hung up: let its queries finish
+        await drained(db, 10_000);
         await instance.stop();
         await db.close();
       })();

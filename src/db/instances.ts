@@ -1,6 +1,7 @@
 import os from 'node:os';
 import pg from 'pg';
 import { Database } from './database';
+import { arrayBindings } from './knex';
 import { log } from '../log';
 
 /**
@@ -16,6 +17,14 @@ const SWEEP_MS = 30_000;
 
 let current: number | null = null;
 
+/** A job still queued or running whose owner holds no liveness lock (binds: LIVENESS_CLASS). */
+const ORPHANED = `status IN ('queued', 'running') AND owner IS NOT NULL
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND l.classid = ?::int::oid AND l.objid = jobs.owner::oid)`;
+
 /** This process's instance id (null until registered: tests and tools that run no jobs). */
 export function currentInstance(): number | null {
   return current;
@@ -23,8 +32,11 @@ export function currentInstance(): number | null {
 
 export type Instance = { id: number; stop(): Promise<void> };
 
-/** Jobs left unfinished by instances that are gone. */
-export async function sweepOrphanedJobs(db: Database): Promise<number[]> {
+/**
+ * Marks failed the jobs left unfinished by instances that are gone (only those of `onlyIds`
+ * when given); returns their ids.
+ */
+export async function sweepOrphanedJobs(db: Database, onlyIds?: number[]): Promise<number[]> {
   if (db.mode === 'embedded') {
     // one process owns an embedded data directory: at its start every unfinished job is orphaned
     const rows = (await db.knex('jobs')
@@ -37,13 +49,17 @@ export async function sweepOrphanedJobs(db: Database): Promise<number[]> {
   const res = await db.knex.raw<{ rows: { id: number }[] }>(
     `UPDATE jobs SET status = 'failed', finished_at = now(),
        error = 'the process running this job (instance ' || owner || ') stopped before it finished; run it again'
-     WHERE status IN ('queued', 'running') AND owner IS NOT NULL
-       AND NOT EXISTS (
-         SELECT 1 FROM pg_locks l
-         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-           AND l.classid = ?::int::oid AND l.objid = jobs.owner::oid)
+     WHERE (?::bigint[] IS NULL OR id = ANY(?::bigint[])) AND ${ORPHANED}
      RETURNING id`,
+    arrayBindings([onlyIds ?? null, onlyIds ?? null, LIVENESS_CLASS]),
+  );
+  return res.rows.map((r) => Number(r.id));
+}
+
+/** Jobs that look orphaned now (no live owner), not yet marked. */
+async function orphanedJobs(db: Database): Promise<number[]> {
+  const res = await db.knex.raw<{ rows: { id: number }[] }>(
+    `SELECT id FROM jobs WHERE ${ORPHANED}`,
     [LIVENESS_CLASS],
   );
   return res.rows.map((r) => Number(r.id));
@@ -61,9 +77,14 @@ export async function registerInstance(db: Database): Promise<Instance> {
   let client: pg.Client | null = null;
   let retry: NodeJS.Timeout | null = null;
 
+  // at start, every job without a live owner is orphaned; later a job must look orphaned in
+  // two sweeps in a row: a live instance whose connection blinked takes its lock back within
+  // seconds, and its job is not failed under it
+  let suspects: number[] | undefined;
   const sweep = async () => {
     try {
-      const failed = await sweepOrphanedJobs(db);
+      const failed = suspects === undefined ? await sweepOrphanedJobs(db) : suspects.length ? await sweepOrphanedJobs(db, suspects) : [];
+      suspects = db.mode === 'embedded' ? [] : await orphanedJobs(db);
       if (failed.length) log.warn('jobs of stopped processes marked failed', { jobs: failed });
     } catch (e) {
       log.warn('orphaned-job sweep failed', { error: e instanceof Error ? e.message : String(e) });

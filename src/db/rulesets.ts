@@ -33,6 +33,20 @@ export async function listRuleSets(knex: Knex): Promise<RuleSetSummary[]> {
   return rows.map((r) => summary(r, active));
 }
 
+/** Rule sets are immutable once stored: their definitions are kept after the first read. */
+const definitions = new Map<string, Pick<StoredRuleSet, 'id' | 'name' | 'version' | 'definition'>>();
+
+/** A stored rule set's id, name, version and definition (cached: they never change). */
+export async function ruleSetDefinition(knex: Knex, id: string): Promise<Pick<StoredRuleSet, 'id' | 'name' | 'version' | 'definition'>> {
+  const hit = definitions.get(id);
+  if (hit) return hit;
+  const row = (await knex('rule_sets').where({ id }).first('id', 'name', 'version', 'definition')) as Pick<Row, 'id' | 'name' | 'version' | 'definition'> | undefined;
+  if (!row) throw notFound(`no rule set has id ${id}`);
+  if (definitions.size >= 200) definitions.clear();
+  definitions.set(id, row);
+  return row;
+}
+
 export async function getRuleSet(knex: Knex, id: string): Promise<StoredRuleSet> {
   const row = (await knex('rule_sets').where({ id }).first()) as Row | undefined;
   if (!row) throw notFound(`no rule set has id ${id}`);

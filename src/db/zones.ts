@@ -100,34 +100,50 @@ function areaWhere(filter: ZoneFilter): { where: string[]; binds: unknown[] } {
   return { where, binds };
 }
 
-/** Levels of the filtered areas on `date` as known at `asOf`. */
+/**
+ * Levels of the filtered areas on `date` as known at `asOf`. A whole day (or a kind) is
+ * read in one pass over the day's rows; a few areas (one code, one parent's children) are
+ * looked up area by area through the (date, area_id, computed_at) key instead, so that
+ * asking for one commune does not read the whole country's day.
+ */
 export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, filter: ZoneFilter = {}): Promise<ZoneRow[]> {
   const { asOfSql, asOfBind } = asOfClause(asOf);
   const { where, binds } = areaWhere(filter);
-  const res = await knex.raw<{ rows: Raw[] }>(
-    `WITH z AS (
-       SELECT DISTINCT ON (area_id) area_id, level, since::text AS since, rule_set_id, reason, inputs, children, pending, computed_at
-       FROM zone_levels WHERE date = ?::date AND computed_at <= ${asOfSql}
-       ORDER BY area_id, computed_at DESC
-     ),
-     o AS (
-       SELECT DISTINCT ON (area_id) * FROM overrides
-       WHERE date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date)
-         AND created_at <= ${asOfSql} AND (ended_at IS NULL OR ended_at > ${asOfSql})
-       ORDER BY area_id, created_at DESC
-     )
-     SELECT a.id AS area_id, a.code, a.name, a.kind, p.code AS parent, a.population,
+  const few = Boolean(filter.code || filter.parent);
+  const levelCols = 'level, since::text AS since, rule_set_id, reason, inputs, children, pending, computed_at';
+  const overrideFilter = `date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date)
+         AND created_at <= ${asOfSql} AND (ended_at IS NULL OR ended_at > ${asOfSql})`;
+  const select = `SELECT a.id AS area_id, a.code, a.name, a.kind, p.code AS parent, a.population,
             z.level AS computed_level, z.since, z.rule_set_id AS rule_set, z.reason, z.inputs, z.children, z.pending, z.computed_at,
             o.id AS o_id, o.level AS o_level, o.reason AS o_reason, o.note AS o_note, o.author AS o_author,
             o.date_from::text AS o_from, o.date_until::text AS o_until, o.created_at AS o_created_at
      FROM areas a
-     LEFT JOIN areas p ON p.id = a.parent_id
+     LEFT JOIN areas p ON p.id = a.parent_id`;
+  const tail = `${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.code`;
+  const sql = few
+    ? `${select}
+     LEFT JOIN LATERAL (
+       SELECT ${levelCols} FROM zone_levels
+       WHERE date = ?::date AND area_id = a.id AND computed_at <= ${asOfSql} ORDER BY computed_at DESC LIMIT 1
+     ) z ON true
+     LEFT JOIN LATERAL (
+       SELECT * FROM overrides WHERE area_id = a.id AND ${overrideFilter} ORDER BY created_at DESC LIMIT 1
+     ) o ON true
+     ${tail}`
+    : `WITH z AS (
+       SELECT DISTINCT ON (area_id) area_id, ${levelCols}
+       FROM zone_levels WHERE date = ?::date AND computed_at <= ${asOfSql}
+       ORDER BY area_id, computed_at DESC
+     ),
+     o AS (
+       SELECT DISTINCT ON (area_id) * FROM overrides WHERE ${overrideFilter}
+       ORDER BY area_id, created_at DESC
+     )
+     ${select}
      LEFT JOIN z ON z.area_id = a.id
      LEFT JOIN o ON o.area_id = a.id
-     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY a.code`,
-    arrayBindings([date, ...asOfBind, date, date, ...asOfBind, ...asOfBind, ...binds]),
-  );
+     ${tail}`;
+  const res = await knex.raw<{ rows: Raw[] }>(sql, arrayBindings([date, ...asOfBind, date, date, ...asOfBind, ...asOfBind, ...binds]));
   const rows = res.rows.map((r) => toZone(date, r));
   return filter.level ? rows.filter((r) => r.level === filter.level) : rows;
 }

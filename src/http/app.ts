@@ -40,17 +40,18 @@ export function createApp(ctx: AppContext): Express {
   app.use(express.text({ type: 'text/csv', limit, defaultCharset: 'utf-8' }));
   app.use(jsonDepthLimit());
 
-  app.use(uiRouter(ctx));
+  // the hottest reads first: express walks the routers in this order for every request
+  app.use(mapsRouter(ctx));
+  app.use(zonesRouter(ctx));
+  app.use(tilesRouter(ctx));
+  app.use(commandRouter(ctx));
   app.use(healthRouter(ctx));
   app.use(areasRouter(ctx));
   app.use(factsRouter(ctx));
   app.use(ruleSetsRouter(ctx));
   app.use(recomputeRouter(ctx));
-  app.use(mapsRouter(ctx));
   app.use(ogcRouter(ctx));
-  app.use(tilesRouter(ctx));
-  app.use(zonesRouter(ctx));
-  app.use(commandRouter(ctx));
+  app.use(uiRouter(ctx));
   app.use(keysRouter(ctx));
   app.use(auditRouter(ctx));
   app.use(eventsRouter(ctx));

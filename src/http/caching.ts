@@ -21,3 +21,37 @@ export function notModified(req: Request, res: Response, etag: string): boolean 
 export function origin(req: Request): string {
   return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }
+
+/** Bodies of recent JSON answers by ETag (the tag names everything the body depends on). */
+const bodies = new Map<string, string>();
+let bodyBytes = 0;
+const BODY_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A JSON answer under an ETag: 304 when the client has it, else the body built once per tag
+ * and kept (bounded, oldest out first), so that a hot read — one commune asked for by every
+ * screen of a command centre — costs a lookup rather than queries. `no-cache`: clients
+ * revalidate every time (an override must show at once), which a 304 makes cheap.
+ */
+export async function cachedJson(req: Request, res: Response, etag: string, build: () => Promise<unknown>): Promise<void> {
+  res.setHeader('ETag', etag);
+  res.setHeader('Cache-Control', 'no-cache');
+  const header = req.headers['if-none-match'];
+  const bare = etag.replace(/^W\//, '');
+  if (header && (header.trim() === '*' || header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare))) {
+    res.status(304).end();
+    return;
+  }
+  let body = bodies.get(etag);
+  if (body === undefined) {
+    body = JSON.stringify(await build());
+    bodies.set(etag, body);
+    bodyBytes += body.length;
+    for (const [k, v] of bodies) {
+      if (bodyBytes <= BODY_CACHE_BYTES) break;
+      bodies.delete(k);
+      bodyBytes -= v.length;
+    }
+  }
+  res.type('application/json').send(body);
+}

@@ -63,23 +63,31 @@ export function corsFor(config: Config): RequestHandler {
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** Per API key (or per address without one), per minute; writes and reads counted apart. (After authentication.) */
+/**
+ * Per API key (or per address without one), per minute; writes and reads counted apart,
+ * by one limiter (it runs on every request: one pass, not two). (After authentication.)
+ */
 export function rateLimits(config: Config): RequestHandler[] {
   const key = (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]) => {
     const p = principalOf(res);
     return p ? `key:${p.keyId ?? 'admin'}` : `ip:${ipKeyGenerator(req.ip ?? '')}`;
   };
-  const limiter = (limit: number, writes: boolean) =>
+  const limited = /^\/(v1|ogc|tiles)(\/|\.|$)/;
+  return [
     rateLimit({
       windowMs: 60_000,
-      limit,
+      limit: (req) => (WRITES.has(req.method) ? config.writeRate : config.readRate),
       standardHeaders: 'draft-8',
       legacyHeaders: false,
-      keyGenerator: (req, res) => `${writes ? 'w' : 'r'}|${key(req, res)}`,
-      skip: (req) => WRITES.has(req.method) !== writes || !/^\/(v1|ogc|tiles)(\/|\.|$)/.test(req.path),
-      handler: (_req, _res, next, options) => next(new AppError(429, 'rate_limited', `too many ${writes ? 'writes' : 'requests'}: at most ${options.limit} a minute for this key`)),
-    });
-  return [limiter(config.writeRate, true), limiter(config.readRate, false)];
+      keyGenerator: (req, res) => `${WRITES.has(req.method) ? 'w' : 'r'}|${key(req, res)}`,
+      skip: (req) => !limited.test(req.path),
+      handler: (req, _res, next, options) => {
+        const writes = WRITES.has(req.method);
+        const limit = typeof options.limit === 'number' ? options.limit : writes ? config.writeRate : config.readRate;
+        next(new AppError(429, 'rate_limited', `too many ${writes ? 'writes' : 'requests'}: at most ${limit} a minute for this key`));
+      },
+    }),
+  ];
 }
 
 /** GET /metrics: Prometheus text format. */

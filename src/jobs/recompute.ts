@@ -338,13 +338,20 @@ export async function createRecomputeJob(knex: Knex, from: LocalDate, to: LocalD
  * often that very outage) it goes on trying in the background, every second for up to two
  * minutes; `true` when the first attempt succeeded.
  */
+const endsPending = new Set<Promise<void>>();
+
+/** Resolves when every job end still being retried has been recorded (or given up). */
+export async function jobEndsRecorded(): Promise<void> {
+  await Promise.allSettled([...endsPending]);
+}
+
 async function recordEnd(knex: Knex, id: number, values: Record<string, unknown>): Promise<boolean> {
   const write = () => knex('jobs').where({ id }).update({ ...values, finished_at: knex.fn.now() });
   try {
     await write();
     return true;
   } catch {
-    void (async () => {
+    const retry = (async () => {
       for (let attempt = 1; attempt <= 120; attempt++) {
         await new Promise((r) => setTimeout(r, 1_000));
         try {
@@ -355,6 +362,8 @@ async function recordEnd(knex: Knex, id: number, values: Record<string, unknown>
         }
       }
     })();
+    endsPending.add(retry);
+    void retry.finally(() => endsPending.delete(retry));
     return false;
   }
 }
@@ -406,7 +415,7 @@ export async function runRecomputeJob(db: Database, job: Job): Promise<Job> {
  * Late or corrected reports and indicators: recompute, in the background, every day already
  * classified from the earliest changed date on. Days never classified are not affected.
  */
-export async function recomputeAfterIngest(db: Database, earliest: LocalDate | null): Promise<Job | null> {
+export async function recomputeAfterIngest(db: Database, earliest: LocalDate | null, run: (job: Job) => void = (job) => void runRecomputeJob(db, job).catch((e: unknown) => log.warn('recompute after ingest failed', { job: job.id, error: String(e) }))): Promise<Job | null> {
   if (earliest === null) return null;
   const rs = await activeRuleSet(db.knex);
   if (!rs) return null;
@@ -418,6 +427,6 @@ export async function recomputeAfterIngest(db: Database, earliest: LocalDate | n
   const last = row?.last as LocalDate | null | undefined;
   if (!first || !last) return null;
   const job = await createRecomputeJob(db.knex, first, last, 'late_data');
-  runRecomputeJob(db, job).catch((e: unknown) => log.warn('recompute after ingest failed', { job: job.id, error: String(e) }));
+  run(job);
   return job;
 }

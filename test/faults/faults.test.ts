@@ -1,13 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { connectDatabase, Database } from '../../src/db/database';
 import { migrateLatest } from '../../src/db/migrate';
 import { activateRuleSet, createFromPreset } from '../../src/db/rulesets';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { seedDemo } from '../../seeds';
 import { clusterTestsEnabled, CLUSTER_TESTS_SKIPPED, Cluster, createCluster, createDatabase, destroyAll } from '../helpers/clusters';
-import { Service, startProcess, stopProcess } from '../helpers/service';
-import { projectRoot } from '../../src/paths';
+import { Service, startProcess, stopProcess, writeFigures } from '../helpers/service';
 import { setLogLevel } from '../../src/log';
 
 /**
@@ -78,6 +75,21 @@ if (!clusterTestsEnabled()) {
     const days = (await settled(() => db.knex.raw<{ rows: { date: string; n: number }[] }>('SELECT date::text, count(DISTINCT area_id)::int AS n FROM zone_levels GROUP BY date ORDER BY date'))).rows;
     return days.filter((d) => d.n !== areaCount);
   }
+  /** Posting the same range again completes it: every day of it present and whole. */
+  async function rerunCompletes(from: LocalDate): Promise<Job> {
+    const rerun = await post('/v1/recompute', JSON.stringify({ from, to: END }));
+    expect(rerun.status).toBe(202);
+    const id = ((await rerun.json()) as { job: { id: number } }).job.id;
+    const done = await waitFor('the rerun to finish', async () => {
+      const j = await job(id);
+      return j.status === 'succeeded' || j.status === 'failed' ? j : null;
+    }, 120_000);
+    expect(done).toMatchObject({ status: 'succeeded', days_done: done.days });
+    expect(await partialDays()).toEqual([]);
+    const days = Number((await db.knex.raw<{ rows: { n: number }[] }>('SELECT count(DISTINCT date)::int AS n FROM zone_levels WHERE date BETWEEN ? AND ?', [from, END])).rows[0]?.n);
+    expect(days).toBe(done.days);
+    return done;
+  }
   /** /ready polled every 50 ms while `during` runs: the statuses seen, and when it was last not ready. */
   async function watchReady<T>(during: () => Promise<T>): Promise<{ value: T; statuses: number[]; readyAfterMs: number }> {
     const statuses: number[] = [];
@@ -115,13 +127,11 @@ if (!clusterTestsEnabled()) {
   }, 180_000);
 
   afterAll(async () => {
+    if (process.env.ZONERISK_FAULTS_LOG === '1' && service) process.stdout.write(`${service.logs.filter((l) => !l.includes('"msg":"request"')).join('\n')}\n`);
     if (service) await stopProcess(service);
     await db?.close();
     destroyAll();
-    const out = path.join(projectRoot, 'test', 'artifacts');
-    fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, 'faults.json'), `${JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2)}\n`);
-    process.stdout.write(`\nfault figures (test/artifacts/faults.json):\n${JSON.stringify(figures, null, 2)}\n`);
+    writeFigures('faults', figures);
   }, 60_000);
 
   test('PostgreSQL restarted mid-ingest: 503, reconnects, the batch is whole or absent', async () => {
@@ -194,17 +204,7 @@ if (!clusterTestsEnabled()) {
     expect(await partialDays()).toEqual([]);
     const daysBefore = Number((await db.knex.raw<{ rows: { n: number }[] }>('SELECT count(DISTINCT date)::int AS n FROM zone_levels')).rows[0]?.n);
 
-    const rerun = await post('/v1/recompute', JSON.stringify({ from, to: END }));
-    expect(rerun.status).toBe(202);
-    const id2 = ((await rerun.json()) as { job: { id: number } }).job.id;
-    const done = await waitFor('the rerun to finish', async () => {
-      const j = await job(id2);
-      return j.status === 'succeeded' || j.status === 'failed' ? j : null;
-    }, 120_000);
-    expect(done).toMatchObject({ status: 'succeeded', days_done: done.days });
-    expect(await partialDays()).toEqual([]);
-    const days = Number((await db.knex.raw<{ rows: { n: number }[] }>('SELECT count(DISTINCT date)::int AS n FROM zone_levels WHERE date BETWEEN ? AND ?', [from, END])).rows[0]?.n);
-    expect(days).toBe(done.days);
+    const done = await rerunCompletes(from);
     figures.restart_mid_recompute = {
       job_days: failed.days,
       days_written_before_restart: failed.days_done,
@@ -241,16 +241,7 @@ if (!clusterTestsEnabled()) {
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatch(/stopped before it finished/);
 
-    const rerun = await post('/v1/recompute', JSON.stringify({ from, to: END }));
-    const id2 = ((await rerun.json()) as { job: { id: number } }).job.id;
-    const done = await waitFor('the rerun to finish', async () => {
-      const j = await job(id2);
-      return j.status === 'succeeded' || j.status === 'failed' ? j : null;
-    }, 120_000);
-    expect(done).toMatchObject({ status: 'succeeded', days_done: done.days });
-    expect(await partialDays()).toEqual([]);
-    const days = Number((await db.knex.raw<{ rows: { n: number }[] }>('SELECT count(DISTINCT date)::int AS n FROM zone_levels')).rows[0]?.n);
-    expect(days).toBe(done.days);
+    const done = await rerunCompletes(from);
     figures.sigkill_mid_backfill = {
       job_days: failed.days,
       days_written_before_kill: `${(await job(id)).days_done} recorded as done`,

@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../src/paths';
 
@@ -51,4 +52,12 @@ export function stopProcess(s: Service): Promise<number | null> {
     s.proc.on('exit', (code) => resolve(code));
     s.proc.kill('SIGTERM');
   });
+}
+
+/** A test's figures: printed, and kept in test/artifacts/<name>.json (docs/RELIABILITY.md quotes them). */
+export function writeFigures(name: string, figures: Record<string, unknown>): void {
+  const out = path.join(projectRoot, 'test', 'artifacts');
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, `${name}.json`), `${JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2)}\n`);
+  process.stdout.write(`\n${name} figures (test/artifacts/${name}.json):\n${JSON.stringify(figures, null, 2)}\n`);
 }

@@ -1,8 +1,8 @@
-import { once } from 'node:events';
 import { Router } from 'express';
 import { mapEtag, zoneFeatureCollection } from '../../db/maps';
 import { readingPoint } from '../../db/publications';
 import { notModified } from '../caching';
+import { bodyWriter } from '../stream';
 import { AppContext } from '../context';
 import { todayIn, zonesGeoQuery } from '../schemas';
 import { parseQuery } from '../validation';
@@ -21,8 +21,9 @@ export function mapsRouter({ db, config }: AppContext): Router {
     const query = { date, asOf, kind: q.kind, parent: q.parent, level: q.level, bbox: q.bbox, zoom: q.zoom };
     if (notModified(req, res, await mapEtag(knex, query, 'zones.geojson'))) return;
     res.type('application/geo+json');
+    const write = bodyWriter(res);
     for await (const piece of zoneFeatureCollection(knex, query)) {
-      if (!res.write(piece)) await once(res, 'drain');
+      if (!(await write(piece))) return; // the client has gone
     }
     res.end();
   });

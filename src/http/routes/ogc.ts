@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Request, Router } from 'express';
 import { z } from 'zod';
 import { areasExtent, levelDays, zoneFeature, zoneFeatureCollection } from '../../db/maps';
@@ -6,6 +5,7 @@ import { readingPoint } from '../../db/publications';
 import { LocalDate } from '../../domain/dates';
 import { notFound } from '../../errors';
 import { AppContext } from '../context';
+import { bodyWriter } from '../stream';
 import { bboxSchema, oneValue, todayIn } from '../schemas';
 import { origin } from '../caching';
 import { parseQuery } from '../validation';
@@ -169,7 +169,8 @@ export function ogcRouter({ db, config }: AppContext): Router {
         ],
       }),
     });
-    for await (const piece of pieces) if (!res.write(piece)) await once(res, 'drain');
+    const write = bodyWriter(res);
+    for await (const piece of pieces) if (!(await write(piece))) return; // the client has gone
     res.end();
   });
 

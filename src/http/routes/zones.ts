@@ -2,13 +2,15 @@ import { Router } from 'express';
 import { areaId } from '../../db/areas';
 import { noteWrite } from '../../db/changes';
 import { readingPoint } from '../../db/publications';
-import { getRuleSet, StoredRuleSet } from '../../db/rulesets';
+import { ruleSetDefinition, StoredRuleSet } from '../../db/rulesets';
 import { explain, flips, series, zoneInputs, zoneOn, zonesOn, ZoneRow } from '../../db/zones';
 import { addDays, LocalDate } from '../../domain/dates';
 import { MetricValue } from '../../domain/rules/engine';
 import { badRequest, notFound } from '../../errors';
 import { AppContext } from '../context';
 import { accepts } from '../errors';
+import { cachedJson } from '../caching';
+import { mapEtag } from '../../db/maps';
 import { areaCodeParam, levelsQuery, LevelsQuery, overrideBody, todayIn } from '../schemas';
 import { parseBody, parseQuery } from '../validation';
 import { actorOf, audit } from '../../db/audit';
@@ -27,7 +29,7 @@ export function range(from: LocalDate, to: LocalDate): void {
 }
 
 /** `inputs` as plain values (null where missing); the reasons and sources beside them. */
-function inputsOf(zone: ZoneRow, rs: StoredRuleSet | null): { inputs: Record<string, number | null>; input_details: Record<string, { missing?: string; detail?: string }> } {
+function inputsOf(zone: ZoneRow, rs: Pick<StoredRuleSet, 'definition'> | null): { inputs: Record<string, number | null>; input_details: Record<string, { missing?: string; detail?: string }> } {
   const inputs: Record<string, number | null> = {};
   const details: Record<string, { missing?: string; detail?: string }> = {};
   for (const [name, v] of Object.entries(rs ? zoneInputs(rs.definition, zone) : {}) as [string, MetricValue & { detail?: string }][]) {
@@ -68,26 +70,30 @@ export function zonesRouter({ db, config }: AppContext): Router {
     const q = parseQuery(levelsQuery, req.query);
     const date = q.date ?? todayIn(config);
     const asOf = await readingPoint(reads, date, asOfOf(q), q.version);
-    const z = await zoneOn(reads, code, date, asOf);
-    const rs = z.rule_set ? await getRuleSet(reads, z.rule_set) : null;
-    res.json({
-      code: z.code,
-      name: z.name,
-      kind: z.kind,
-      parent: z.parent,
-      date,
-      level: z.level,
-      level_number: z.level_number,
-      since: z.since,
-      computed_level: z.computed_level,
-      reason: z.reason,
-      rule_set: rs ? { id: rs.id, name: rs.name, version: rs.version } : null,
-      ...inputsOf(z, rs),
-      children: z.children,
-      explanation: rs ? explain(rs.definition, z) : [],
-      pending: z.pending,
-      override: z.override,
-      computed_at: z.computed_at,
+    // the tag changes with the day's levels, overrides and areas: the body is built once per tag
+    const etag = await mapEtag(reads, { date, asOf }, `zone:${code}`);
+    await cachedJson(req, res, etag, async () => {
+      const z = await zoneOn(reads, code, date, asOf);
+      const rs = z.rule_set ? await ruleSetDefinition(reads, z.rule_set) : null;
+      return {
+        code: z.code,
+        name: z.name,
+        kind: z.kind,
+        parent: z.parent,
+        date,
+        level: z.level,
+        level_number: z.level_number,
+        since: z.since,
+        computed_level: z.computed_level,
+        reason: z.reason,
+        rule_set: rs ? { id: rs.id, name: rs.name, version: rs.version } : null,
+        ...inputsOf(z, rs),
+        children: z.children,
+        explanation: rs ? explain(rs.definition, z) : [],
+        pending: z.pending,
+        override: z.override,
+        computed_at: z.computed_at,
+      };
     });
   });
 
