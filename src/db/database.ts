@@ -17,7 +17,8 @@ export type Database = {
    * transactions); else the primary's pool.
    */
   session: Knex;
-  sessionUrl: string;
+  /** Where each pool connects (job processes connect to the same places). */
+  urls: { primary: string; session: string; read: string | null };
   mode: 'postgres' | 'embedded';
   /** Reads go to a replica (DATABASE_READ_URL). */
   replica: boolean;
@@ -57,7 +58,7 @@ export function connectDatabase(url: string, poolMax: number, embedded: boolean,
     knex,
     read,
     session,
-    sessionUrl: sessionUrl ?? url,
+    urls: { primary: url, session: sessionUrl ?? url, read: readUrl ?? null },
     mode: embedded ? 'embedded' : 'postgres',
     replica: Boolean(readUrl),
     supportsCopy: !embedded,

@@ -93,7 +93,7 @@ export async function registerInstance(db: Database): Promise<Instance> {
 
   const hold = async (delayMs: number): Promise<void> => {
     if (stopped) return;
-    const c = new pg.Client({ connectionString: db.sessionUrl, application_name: `zonerisk-instance-${id}` });
+    const c = new pg.Client({ connectionString: db.urls.session, application_name: `zonerisk-instance-${id}` });
     // a lost connection (server restart, network) is retried; the lock comes back with it
     c.on('error', (e: Error) => log.warn('liveness connection lost', { instance: id, error: e.message }));
     c.on('end', () => {

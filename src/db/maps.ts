@@ -119,13 +119,15 @@ function properties(z: ZoneRow, cases: number | undefined) {
   };
 }
 
-const BATCH = 500;
+const BATCH = 200;
 
 /** Feature texts for these zones, a few hundred at a time (geometry as the query's zoom asks). */
 async function* featureTexts(knex: Knex, zones: ZoneRow[], q: MapQuery): AsyncGenerator<string[]> {
   const cases = await cases7(knex, q.date, zones.map((z) => z.area_id));
   const shapes = q.zoom === undefined ? null : await simplified(knex, zones, q.zoom);
   for (let start = 0; start < zones.length; start += BATCH) {
+    // a country is thousands of features: let other requests run between two batches
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     const batch = zones.slice(start, start + BATCH);
     let geometry: Map<number, string>;
     if (shapes) {

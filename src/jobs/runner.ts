@@ -1,7 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { Config } from '../config';
 import { Database } from '../db/database';
 import { log } from '../log';
 import { projectRoot } from '../paths';
@@ -19,13 +18,11 @@ import { getJob, Job, runRecomputeJob } from './recompute';
 const children = new Set<ChildProcess>();
 const JOB_NICENESS = 10;
 
-type Urls = Pick<Config, 'databaseUrl' | 'databaseReadUrl' | 'databaseSessionUrl'>;
-
-export function runJobInBackground(db: Database, urls: Urls, job: Job): Promise<Job> {
-  if (db.mode === 'embedded' || !urls.databaseUrl) return runRecomputeJob(db, job);
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: urls.databaseUrl };
-  if (urls.databaseSessionUrl) env.DATABASE_SESSION_URL = urls.databaseSessionUrl;
-  else delete env.DATABASE_SESSION_URL;
+export function runJobInBackground(db: Database, job: Job): Promise<Job> {
+  if (db.mode === 'embedded') return runRecomputeJob(db, job);
+  // the job's process connects where this one does (its reads are the job's own: primary)
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.urls.primary, DATABASE_SESSION_URL: db.urls.session };
+  delete env.DATABASE_READ_URL;
   const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'zonerisk.js'), 'run-job', String(job.id)], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
   // interactive reads come first: the backfill yields the CPU to the service (and takes longer)

@@ -65,7 +65,7 @@ if (embedded()) {
           const ran = await migrateLatest(restored.knex);
           expect(ran).toEqual(pending);
           expect(await migrationsCurrent(restored.knex)).toBe(true);
-          const expected = JSON.parse(fs.readFileSync(path.join(dir, `${name}.expected.json`), 'utf8')) as { answers: Record<string, unknown> };
+          const expected = JSON.parse(zlib.gunzipSync(fs.readFileSync(path.join(dir, `${name}.expected.json.gz`))).toString('utf8')) as { answers: Record<string, unknown> };
           const app = createApp({ db: restored, config: ctx.config });
           for (const [url, answer] of Object.entries(expected.answers)) {
             const res = await request(app).get(url);

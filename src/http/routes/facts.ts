@@ -22,7 +22,7 @@ export function factsRouter({ db, config }: AppContext): Router {
   const r = Router();
   const maxDate = () => latestAcceptedDate(config.reportingTimeZone);
   // late or corrected data: the classified days it affects are recomputed in the background
-  const lateData = (job: Job) => inBackground(runJobInBackground(db, config, job), job, 'recompute after ingest failed');
+  const lateData = (job: Job) => inBackground(runJobInBackground(db, job), job, 'recompute after ingest failed');
 
   r.post('/v1/reports', accepts('application/json', 'text/csv'), async (req, res) => {
     const source = isCsv(req) ? { csv: [String(req.body ?? '')] } : { json: parseBody(reportsBody, req.body).reports };

@@ -11,7 +11,7 @@ import { parseBody } from '../validation';
 /** Ranges longer than this run in the background: 202 with a job to poll. */
 const SYNC_DAYS = 31;
 
-export function recomputeRouter({ db, config }: AppContext): Router {
+export function recomputeRouter({ db }: AppContext): Router {
   const r = Router();
 
   r.post('/v1/recompute', accepts('application/json'), async (req, res) => {
@@ -21,7 +21,7 @@ export function recomputeRouter({ db, config }: AppContext): Router {
     if (days > 3660) throw badRequest('at most ten years at a time', [{ path: 'to', message: 'range too long' }]);
     const job = await createRecomputeJob(db.knex, from, to);
     if (days > SYNC_DAYS) {
-      inBackground(runJobInBackground(db, config, job), job, 'background recompute failed');
+      inBackground(runJobInBackground(db, job), job, 'background recompute failed');
       res.status(202).location(`/v1/jobs/${job.id}`).json({ job, areas: null, changed: null });
       return;
     }
