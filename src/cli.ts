@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, Config } from './config';
 import { Database, openDatabase } from './db/database';
 import { migrateLatest } from './db/migrate';
 import { isLocalDate, LocalDate, today } from './domain/dates';
-import { AppError } from './errors';
+import { AppError, isDatabaseUnavailable } from './errors';
 import { ingestMetrics, ingestReports, latestAcceptedDate } from './ingest/ingest';
 import { log, setLogLevel } from './log';
 
@@ -124,6 +124,13 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       };
       process.once('SIGTERM', () => void stop('SIGTERM'));
       process.once('SIGINT', () => void stop('SIGINT'));
+      // node-postgres can raise a dead connection's error past every listener when the server
+      // goes away mid-statement: that must not end a service whose pool will reconnect
+      process.on('uncaughtException', (e) => {
+        if (isDatabaseUnavailable(e)) return log.warn('a database connection failed outside any request', { error: e.message });
+        log.error('uncaught exception', { error: e.message, stack: e.stack });
+        process.exit(1);
+      });
       return new Promise<number>(() => undefined); // runs until a signal
     }
     case 'run-job': {
@@ -131,12 +138,18 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       const id = Number(rest[0]);
       if (!Number.isInteger(id) || id < 1) throw new AppError(400, 'usage', 'run-job needs a job id');
       const { registerInstance } = await import('./db/instances');
-      const { getJob, jobEndsRecorded, runRecomputeJob, stopRecomputes } = await import('./jobs/recompute');
+      const { failJob, getJob, jobEndsRecorded, outageMessage, runRecomputeJob, stopRecomputes } = await import('./jobs/recompute');
       // the service that started this job died: stop at once (the sweep marks the job failed)
       const orphaned = () => process.exit(70);
       process.once('disconnect', orphaned);
       process.once('SIGTERM', () => void stopRecomputes());
       const db = await open(config);
+      // the same, in a job process: the job is recorded as failed for the outage, then it ends
+      process.on('uncaughtException', (e) => {
+        log.warn('job process: uncaught exception', { job: id, error: e.message });
+        const record = isDatabaseUnavailable(e) ? failJob(db.knex, id, outageMessage(e)) : failJob(db.knex, id, e.message);
+        void record.finally(() => process.exit(1));
+      });
       try {
         const instance = await registerInstance(db);
         try {

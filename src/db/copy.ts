@@ -23,6 +23,10 @@ export function copyText(cell: Cell): string {
 
 async function copyInto(on: Knex.Transaction | pg.ClientBase, target: string, write: (put: (data: string | Buffer) => Promise<void>) => Promise<void>): Promise<void> {
   const client = on instanceof pg.Client ? on : await rawClient(on as Knex.Transaction);
+  // a connection that died under us: pg would hand the COPY stream an error on a later tick
+  // through a path that can throw past every listener (and end the process) — refuse it here
+  const state = client as unknown as { _queryable?: boolean; _ending?: boolean };
+  if (state._queryable === false || state._ending) throw new Error('Client has encountered a connection error and is not queryable');
   const stream = client.query(copyFrom(`COPY ${target.includes(' FROM STDIN') ? target : `${target} FROM STDIN`}`));
   const done = new Promise<void>((resolve, reject) => {
     stream.on('finish', resolve);

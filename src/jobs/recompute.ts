@@ -368,6 +368,18 @@ async function recordEnd(knex: Knex, id: number, values: Record<string, unknown>
   }
 }
 
+/** The message a job gets when the database went away under it. */
+export function outageMessage(e: unknown): string {
+  const cause = e instanceof Error ? e.message : String(e);
+  return `the database became unavailable during the run (${cause.replace(/^[\s\S]* - /, '')}); every day written is whole: run the job again to finish`;
+}
+
+/** Records a job as failed, waiting through an outage (retried each second for two minutes). */
+export async function failJob(knex: Knex, id: number, error: string): Promise<void> {
+  await recordEnd(knex, id, { status: 'failed', error });
+  await jobEndsRecorded();
+}
+
 /** Runs a recompute job day by day, in date order (persistence chains from each day to the next). */
 export async function runRecomputeJob(db: Database, job: Job): Promise<Job> {
   const { knex } = db;
@@ -396,9 +408,7 @@ export async function runRecomputeJob(db: Database, job: Job): Promise<Job> {
     timer({ status: 'failed' });
     const cause = e instanceof Error ? e.message : String(e);
     // what the job tells its reader: the cause in words, not the statement that hit it
-    const message = isDatabaseUnavailable(e)
-      ? `the database became unavailable during the run (${cause.replace(/^[\s\S]* - /, '')}); every day written is whole: run the job again to finish`
-      : cause;
+    const message = isDatabaseUnavailable(e) ? outageMessage(e) : cause;
     log.warn('recompute job failed', { job: job.id, error: cause });
     await progress.catch(() => undefined);
     // the days written are whole (one statement each) and counted; the job says so

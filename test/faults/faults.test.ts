@@ -199,6 +199,7 @@ if (!clusterTestsEnabled()) {
       const j = await job(id);
       return j.status === 'failed' ? j : null;
     });
+    if (process.env.ZONERISK_FAULTS_LOG === '1') process.stdout.write(`${(service as Service).logs.filter((l) => !l.includes('"msg":"request"')).join('\n')}\n`);
     expect(failed.error).toMatch(/database became unavailable during the run .*run the job again/);
     expect(failed.days_done).toBeLessThan(failed.days);
     expect(await partialDays()).toEqual([]);
