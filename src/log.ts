@@ -27,6 +27,11 @@ export function setLogLevel(level: Level | 'silent'): void {
   logger.level = level;
 }
 
+/** The level in force (a job process logs at its service's level). */
+export function logLevel(): string {
+  return logger.level;
+}
+
 export const log = {
   debug: (msg: string, fields?: Record<string, unknown>) => logger.debug(fields ?? {}, msg),
   info: (msg: string, fields?: Record<string, unknown>) => logger.info(fields ?? {}, msg),

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { Database } from '../db/database';
-import { log } from '../log';
+import { log, logLevel } from '../log';
 import { projectRoot } from '../paths';
 import { getJob, Job, runRecomputeJob } from './recompute';
 
@@ -21,7 +21,7 @@ const JOB_NICENESS = 10;
 export function runJobInBackground(db: Database, job: Job): Promise<Job> {
   if (db.mode === 'embedded') return runRecomputeJob(db, job);
   // the job's process connects where this one does (its reads are the job's own: primary)
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.urls.primary, DATABASE_SESSION_URL: db.urls.session };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.urls.primary, DATABASE_SESSION_URL: db.urls.session, ZONERISK_LOG_LEVEL: logLevel() };
   delete env.DATABASE_READ_URL;
   const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'zonerisk.js'), 'run-job', String(job.id)], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
