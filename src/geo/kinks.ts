@@ -32,7 +32,10 @@ export function firstSelfIntersection(rings: Position[][]): KinkResult {
       const b = ring[i + 1] as Position;
       ringOf[s] = r;
       idx[s] = i;
-      xy.set([a[0] as number, a[1] as number, b[0] as number, b[1] as number], s * 4);
+      xy[s * 4] = a[0] as number;
+      xy[s * 4 + 1] = a[1] as number;
+      xy[s * 4 + 2] = b[0] as number;
+      xy[s * 4 + 3] = b[1] as number;
       minX = Math.min(minX, a[0] as number, b[0] as number);
       maxX = Math.max(maxX, a[0] as number, b[0] as number);
       minY = Math.min(minY, a[1] as number, b[1] as number);

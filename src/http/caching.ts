@@ -9,12 +9,17 @@ export function notModified(req: Request, res: Response, etag: string): boolean 
   res.setHeader('ETag', etag);
   // revalidate often (levels change with every recomputation); a 304 costs a few queries
   res.setHeader('Cache-Control', 'public, max-age=60, must-revalidate');
+  if (!clientHas(req, etag)) return false;
+  res.status(304).end();
+  return true;
+}
+
+/** The client's If-None-Match names the tag (weak comparison, RFC 9110 §13.1.2). */
+function clientHas(req: Request, etag: string): boolean {
   const header = req.headers['if-none-match'];
   if (!header) return false;
   const bare = etag.replace(/^W\//, '');
-  if (header.trim() !== '*' && !header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare)) return false;
-  res.status(304).end();
-  return true;
+  return header.trim() === '*' || header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare);
 }
 
 /** This service's origin as the client reached it (links in TileJSON and OGC documents). */
@@ -36,9 +41,7 @@ const BODY_CACHE_BYTES = 64 * 1024 * 1024;
 export async function cachedJson(req: Request, res: Response, etag: string, build: () => Promise<unknown>): Promise<void> {
   res.setHeader('ETag', etag);
   res.setHeader('Cache-Control', 'no-cache');
-  const header = req.headers['if-none-match'];
-  const bare = etag.replace(/^W\//, '');
-  if (header && (header.trim() === '*' || header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare))) {
+  if (clientHas(req, etag)) {
     res.status(304).end();
     return;
   }
