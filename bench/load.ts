@@ -21,7 +21,9 @@ import { NationalOptions } from './national';
  * dropped). Each route alone while the service is idle, then all of them together with
  * report ingest while a 365-day backfill runs. Prints req/s, p50/p99, errors and the
  * service's peak memory; BENCH_LOAD_SECONDS sets the idle runs' length; BENCH_KEEP=1 keeps the
- * database and BENCH_LOAD_REUSE=1 starts from a kept one.
+ * database and BENCH_LOAD_REUSE=1 starts from a kept one; BENCH_LOAD_MIXED=zones/{code},tiles (parts
+ * of route names) keeps only those routes in the mixed phase, to find what disturbs what;
+ * BENCH_NODE_FLAGS adds node flags to the service (to try garbage-collector settings).
  */
 const DB = 'zonerisk_bench_load';
 const ADMIN = 'bench-load-admin-key-0123456789';
@@ -50,6 +52,46 @@ function memoryOf(pid: number): { rss: number; peak: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+/** Prometheus text → value of each sample line (name{labels} → number). */
+async function scrape(base: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+/**
+ * What the service saw of a phase, from its /metrics (read at the phase's start, which resets
+ * the event-loop histogram, and at its end): the longest and p99 event-loop delay, and the
+ * garbage collector's pauses by kind (count, total, share of the phase).
+ */
+function serviceSide(before: Map<string, number>, after: Map<string, number>, seconds: number): string {
+  const ms = (k: string) => ((after.get(k) ?? 0) * 1000).toFixed(0);
+  const lines = [`event-loop delay in the service: p99 ${ms('zonerisk_nodejs_eventloop_lag_p99_seconds')} ms, max ${ms('zonerisk_nodejs_eventloop_lag_max_seconds')} ms`];
+  for (const kind of ['minor', 'major', 'incremental', 'weakcb']) {
+    const key = (what: string) => `zonerisk_nodejs_gc_duration_seconds_${what}{kind="${kind}"}`;
+    const n = (after.get(key('count')) ?? 0) - (before.get(key('count')) ?? 0);
+    const total = (after.get(key('sum')) ?? 0) - (before.get(key('sum')) ?? 0);
+    if (n > 0) lines.push(`GC ${kind}: ${n} pauses, ${(total * 1000).toFixed(0)} ms in all, ${((total / n) * 1000).toFixed(1)} ms each on average (${((total / seconds) * 100).toFixed(1)} % of the phase), longest ≤ ${longestBucket(before, after, kind)}`);
+  }
+  return lines.join('\n');
+}
+
+/** The smallest histogram bound that holds every observation of the phase. */
+function longestBucket(before: Map<string, number>, after: Map<string, number>, kind: string): string {
+  const total = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+  const buckets = [...after.keys()]
+    .filter((k) => k.startsWith('zonerisk_nodejs_gc_duration_seconds_bucket{') && k.includes(`kind="${kind}"`))
+    .map((k) => ({ k, le: /le="([^"]+)"/.exec(k)?.[1] ?? '+Inf' }));
+  const all = total(buckets.find((b) => b.le === '+Inf')?.k ?? '');
+  const hit = buckets.filter((b) => b.le !== '+Inf').sort((a, b) => Number(a.le) - Number(b.le)).find((b) => total(b.k) >= all);
+  return hit ? `${Number(hit.le) * 1000} ms` : 'the largest bound';
 }
 
 type Route = { route: string; conns: number; request: () => autocannon.Request };
@@ -131,7 +173,7 @@ async function main(): Promise<void> {
 
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    service = spawn(process.execPath, [path.join(projectRoot, 'bin', 'zonerisk.js'), 'serve'], {
+    service = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), path.join(projectRoot, 'bin', 'zonerisk.js'), 'serve'], {
       env: {
         ...process.env,
         DATABASE_URL: benchUrl(DB),
@@ -193,7 +235,9 @@ async function main(): Promise<void> {
     const res = await fetch(`${base}/v1/recompute`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` }, body: JSON.stringify({ from, to: O.end }) });
     if (res.status !== 202) throw new Error(`recompute: ${res.status} ${await res.text()}`);
     const job = ((await res.json()) as { job: { id: number } }).job.id;
-    const mixed = routes.map((r) => run(base, { ...r, conns: r.route === 'GET /v1/zones/{code}' ? 16 : Math.max(1, r.conns / 2) }, 3600, 'during backfill'));
+    const only = process.env.BENCH_LOAD_MIXED?.split(',');
+    const before = await scrape(base);
+    const mixed = routes.filter((r) => !only || only.some((o) => r.route.includes(o))).map((r) => run(base, { ...r, conns: r.route === 'GET /v1/zones/{code}' ? 16 : Math.max(1, r.conns / 2) }, 3600, 'during backfill'));
     let status = 'running';
     let days = 0;
     while (status === 'running' || status === 'queued') {
@@ -203,6 +247,7 @@ async function main(): Promise<void> {
       days = j.days_done;
     }
     const backfillMs = Date.now() - started;
+    const after = await scrape(base);
     for (const m of mixed) m.stop();
     for (const m of mixed) {
       const row = await m.done;
@@ -210,6 +255,7 @@ async function main(): Promise<void> {
       rows.push(row);
       print(row);
     }
+    console.log(serviceSide(before, after, backfillMs / 1000));
     const mem = memoryOf(pid);
     console.log(`\nbackfill under load: job ${job} ${status}, ${days} days × ${codes.length.toLocaleString('en')} areas in ${(backfillMs / 1000).toFixed(1)} s`);
     console.log(`service memory: peak ${mem.peak.toFixed(0)} MiB resident (VmHWM), ${mem.rss.toFixed(0)} MiB now`);

@@ -5,6 +5,7 @@ import { migrateLatest } from './db/migrate';
 import { today } from './domain/dates';
 import { createApp } from './http/app';
 import { warmMaps } from './db/maps';
+import { mapWorker } from './geo/mapShapes';
 import { startScheduler } from './jobs/scheduler';
 import { startWebhookWorker } from './jobs/webhooks';
 import { endStreams } from './http/routes/events';
@@ -90,6 +91,7 @@ export async function startService(config: Config): Promise<RunningService> {
         // a handler can still be running for a client that hung up: let its queries finish
         await drained(db, 10_000);
         await instance.stop();
+        await mapWorker.stop();
         await db.close();
       })();
       return closing;

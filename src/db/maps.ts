@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { Feature, MultiPolygon } from 'geojson';
 import { Knex } from 'knex';
 import { AreaKind } from '../domain/areas';
 import { addDays, LocalDate } from '../domain/dates';
 import { LEVEL_INFO } from '../domain/levels';
-import { SharedBorders } from '../geo/simplify';
+import { Layer, LayerRows, mapWorker } from '../geo/mapShapes';
 import { arrayBindings } from './knex';
 import { writeCount } from './changes';
 import { ZoneFilter, zonesOn, ZoneRow } from './zones';
@@ -19,14 +18,15 @@ import { ZoneFilter, zonesOn, ZoneRow } from './zones';
 export type MapQuery = ZoneFilter & { date: LocalDate; asOf: Date | null; bbox?: [number, number, number, number] | undefined; zoom?: number | undefined };
 
 /** Recent answers of the version query, per database, day and reading point: a tile burst asks once a second. */
-const versions = new WeakMap<Knex, Map<string, { at: number; writes: number; v: string }>>();
+const versions = new WeakMap<Knex, Map<string, { at: number; writes: number; v: Promise<string> }>>();
 const VERSION_TTL_MS = 1000;
 
 /**
  * What a map response depends on, as a weak ETag: areas, the day's levels, overrides, the
  * week's reports. The versions are read in one snapshot of committed data, so a response
  * built afterwards is never older than its tag says. This process's own writes show at
- * once; other processes' within a second.
+ * once; other processes' within a second. Requests arriving while the versions are being
+ * read wait for that one reading (a burst must not become a burst of queries).
  */
 export async function mapEtag(knex: Knex, q: MapQuery, variant: string): Promise<string> {
   const asOf = q.asOf ? q.asOf.toISOString() : 'infinity';
@@ -35,12 +35,14 @@ export async function mapEtag(knex: Knex, q: MapQuery, variant: string): Promise
   const memoKey = `${q.date}|${asOf}`;
   let hit = memo.get(memoKey);
   if (!hit || Date.now() - hit.at >= VERSION_TTL_MS || hit.writes !== writeCount()) {
-    const writes = writeCount();
-    hit = { at: Date.now(), writes, v: await versionOf(knex, q.date, asOf) };
+    const entry = { at: Date.now(), writes: writeCount(), v: versionOf(knex, q.date, asOf) };
     if (memo.size > 1000) memo.clear();
-    memo.set(memoKey, hit);
+    memo.set(memoKey, entry);
+    // a failed reading is not kept: the next request asks again
+    entry.v.catch(() => memo?.get(memoKey) === entry && memo.delete(memoKey));
+    hit = entry;
   }
-  const key = JSON.stringify([variant, q.date, asOf, q.kind, q.parent, q.level, q.bbox, q.zoom, hit.v]);
+  const key = JSON.stringify([variant, q.date, asOf, q.kind, q.parent, q.level, q.bbox, q.zoom, await hit.v]);
   return `W/"${createHash('sha256').update(key).digest('base64url').slice(0, 27)}"`;
 }
 
@@ -68,38 +70,40 @@ async function cases7(knex: Knex, date: LocalDate, ids: number[]): Promise<Map<n
   return new Map(res.rows.map((r) => [r.area_id, r.cases]));
 }
 
-type Cached = { version: string; byKind: Map<AreaKind, { borders: SharedBorders; zooms: Map<number, Map<number, MultiPolygon>> }> };
-const topologies = new WeakMap<Knex, Cached>();
+/** Each database's number in this process: map layers of two databases never mix. */
+const databases = new WeakMap<Knex, number>();
+let databaseCount = 0;
+const layerKey = (knex: Knex, kind: AreaKind) => {
+  let n = databases.get(knex);
+  if (n === undefined) databases.set(knex, (n = ++databaseCount));
+  return `${n}:${kind}`;
+};
 
-/** Builds the shared-border topology of communes ahead of the first map request (it takes seconds for a country). */
-export async function warmMaps(knex: Knex): Promise<void> {
-  const any = await knex('areas').where({ kind: 'commune' }).first('id', 'kind');
-  if (any) await simplified(knex, [{ area_id: any.id, kind: 'commune' } as ZoneRow], 6);
-}
-
-/** Simplified geometries of these areas for `zoom`, from the kind's shared-border topology. */
-async function simplified(knex: Knex, zones: ZoneRow[], zoom: number): Promise<Map<number, MultiPolygon>> {
+/** Areas of these kinds as map-worker layers: the topology of each kind, named by the version of the areas. */
+async function layersOf(knex: Knex, kinds: AreaKind[]): Promise<{ layers: Layer[]; index: Map<AreaKind, number>; rows: (key: string) => Promise<LayerRows> }> {
   const v = await knex.raw<{ rows: { v: string }[] }>(`SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') AS v FROM areas`);
   const version = v.rows[0]?.v ?? '';
-  let cache = topologies.get(knex);
-  if (!cache || cache.version !== version) topologies.set(knex, (cache = { version, byKind: new Map() }));
-  const out = new Map<number, MultiPolygon>();
-  for (const kind of new Set(zones.map((z) => z.kind))) {
-    let entry = cache.byKind.get(kind);
-    if (!entry) {
-      const rows = await knex.raw<{ rows: { id: number; g: string }[] }>(`SELECT id, ST_AsGeoJSON(geom, 9) AS g FROM areas WHERE kind = ?`, [kind]);
-      entry = { borders: new SharedBorders(rows.rows.map((r) => ({ id: r.id, geometry: JSON.parse(r.g) as MultiPolygon }))), zooms: new Map() };
-      cache.byKind.set(kind, entry);
-    }
-    let atZoom = entry.zooms.get(zoom);
-    if (!atZoom) {
-      atZoom = entry.borders.at(zoom);
-      if (entry.zooms.size >= 8) entry.zooms.delete(entry.zooms.keys().next().value as number);
-      entry.zooms.set(zoom, atZoom);
-    }
-    for (const z of zones) if (z.kind === kind) out.set(z.area_id, atZoom.get(z.area_id) as MultiPolygon);
+  const index = new Map<AreaKind, number>();
+  const layers: Layer[] = [];
+  for (const kind of kinds) {
+    if (index.has(kind)) continue;
+    index.set(kind, layers.length);
+    layers.push({ key: layerKey(knex, kind), version });
   }
-  return out;
+  const rows = async (key: string) => {
+    const kind = key.slice(key.indexOf(':') + 1);
+    const res = await knex.raw<{ rows: LayerRows }>(`SELECT id, ST_AsGeoJSON(geom, 9) AS g FROM areas WHERE kind = ?`, [kind]);
+    return res.rows;
+  };
+  return { layers, index, rows };
+}
+
+/** Builds the shared-border topology of communes ahead of the first map request (it takes seconds for a country, in the map worker). */
+export async function warmMaps(knex: Knex): Promise<void> {
+  const any = await knex('areas').where({ kind: 'commune' }).first('id');
+  if (!any) return;
+  const { layers, rows } = await layersOf(knex, ['commune']);
+  await mapWorker.warm(layers[0] as Layer, rows);
 }
 
 /** A zone's map properties (the contract's, plus kind and parent). */
@@ -120,29 +124,39 @@ function properties(z: ZoneRow, cases: number | undefined) {
 }
 
 const BATCH = 200;
+const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Feature texts for these zones, a few hundred at a time (geometry as the query's zoom asks). */
-async function* featureTexts(knex: Knex, zones: ZoneRow[], q: MapQuery): AsyncGenerator<string[]> {
+/** A Feature's text up to its geometry. */
+const featurePrefix = (z: ZoneRow, cases: number | undefined) => `{"type":"Feature","id":${JSON.stringify(z.code)},"properties":${JSON.stringify(properties(z, cases))},"geometry":`;
+
+/**
+ * The features of these zones as text, in pieces: simplified for `q.zoom` by the map worker
+ * (one piece), or at full detail as stored, a few hundred at a time (geometry from PostGIS).
+ */
+async function* featureTexts(knex: Knex, zones: ZoneRow[], q: MapQuery): AsyncGenerator<string | Buffer> {
+  if (zones.length === 0) return;
   const cases = await cases7(knex, q.date, zones.map((z) => z.area_id));
-  const shapes = q.zoom === undefined ? null : await simplified(knex, zones, q.zoom);
-  for (let start = 0; start < zones.length; start += BATCH) {
-    // a country is thousands of features: let other requests run between two batches
-    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    const batch = zones.slice(start, start + BATCH);
-    let geometry: Map<number, string>;
-    if (shapes) {
-      geometry = new Map(batch.map((z) => [z.area_id, JSON.stringify(shapes.get(z.area_id))]));
-    } else {
-      // full detail as stored; exterior rings counter-clockwise (RFC 7946)
-      const res = await knex.raw<{ rows: { id: number; g: string }[] }>(
-        `SELECT id, ST_AsGeoJSON(ST_ForcePolygonCCW(geom), 7) AS g FROM areas WHERE id = ANY(?::int[])`,
-        arrayBindings([batch.map((z) => z.area_id)]),
-      );
-      geometry = new Map(res.rows.map((r) => [r.id, r.g]));
+  if (q.zoom !== undefined) {
+    const { layers, index, rows } = await layersOf(knex, zones.map((z) => z.kind));
+    const prefixes: string[] = [];
+    for (let start = 0; start < zones.length; start += BATCH) {
+      // a country is thousands of features: let other requests run between two batches
+      if (start > 0) await yieldToOthers();
+      for (const z of zones.slice(start, start + BATCH)) prefixes.push(featurePrefix(z, cases.get(z.area_id)));
     }
-    yield batch.map(
-      (z) => `{"type":"Feature","id":${JSON.stringify(z.code)},"properties":${JSON.stringify(properties(z, cases.get(z.area_id)))},"geometry":${geometry.get(z.area_id) ?? 'null'}}`,
+    yield await mapWorker.bytes({ op: 'features', layers, zoom: q.zoom, layer: zones.map((z) => index.get(z.kind) as number), ids: zones.map((z) => z.area_id), prefixes }, rows);
+    return;
+  }
+  for (let start = 0; start < zones.length; start += BATCH) {
+    if (start > 0) await yieldToOthers();
+    const batch = zones.slice(start, start + BATCH);
+    // full detail as stored; exterior rings counter-clockwise (RFC 7946)
+    const res = await knex.raw<{ rows: { id: number; g: string }[] }>(
+      `SELECT id, ST_AsGeoJSON(ST_ForcePolygonCCW(geom), 7) AS g FROM areas WHERE id = ANY(?::int[])`,
+      arrayBindings([batch.map((z) => z.area_id)]),
     );
+    const geometry = new Map(res.rows.map((r) => [r.id, r.g]));
+    yield batch.map((z) => `${featurePrefix(z, cases.get(z.area_id))}${geometry.get(z.area_id) ?? 'null'}}`).join(',');
   }
 }
 
@@ -151,15 +165,15 @@ async function* featureTexts(knex: Knex, zones: ZoneRow[], q: MapQuery): AsyncGe
  * country streams instead of being built as one string. `members` adds top-level members
  * (OGC API's numberMatched, links…); `page` takes a slice of the zones (by code).
  */
-export async function* zoneFeatureCollection(knex: Knex, q: MapQuery, page?: { offset: number; limit: number; members: (matched: number, returned: number) => Record<string, unknown> }): AsyncGenerator<string> {
+export async function* zoneFeatureCollection(knex: Knex, q: MapQuery, page?: { offset: number; limit: number; members: (matched: number, returned: number) => Record<string, unknown> }): AsyncGenerator<string | Buffer> {
   const all = await zonesOn(knex, q.date, q.asOf, q);
   const zones = page ? all.slice(page.offset, page.offset + page.limit) : all;
   const extra = page ? JSON.stringify(page.members(all.length, zones.length)).slice(1, -1) : '';
   yield `{"type":"FeatureCollection",${extra ? `${extra},` : ''}"features":[`;
   let first = true;
-  for await (const texts of featureTexts(knex, zones, q)) {
-    if (texts.length === 0) continue;
-    yield `${first ? '' : ','}${texts.join(',')}`;
+  for await (const piece of featureTexts(knex, zones, q)) {
+    if (!first) yield ',';
+    yield piece;
     first = false;
   }
   yield ']}';
@@ -168,7 +182,7 @@ export async function* zoneFeatureCollection(knex: Knex, q: MapQuery, page?: { o
 /** One zone as a Feature, or null if no area has the code. */
 export async function zoneFeature(knex: Knex, code: string, q: MapQuery): Promise<string | null> {
   const zones = await zonesOn(knex, q.date, q.asOf, { code });
-  for await (const texts of featureTexts(knex, zones, q)) return texts[0] ?? null;
+  for await (const piece of featureTexts(knex, zones, q)) return piece.toString();
   return null;
 }
 
@@ -197,14 +211,16 @@ export function tileBounds(z: number, x: number, y: number, margin = 0): [number
   return [clampLon(lon(x - margin)), clampLat(lat(y + 1 + margin)), clampLon(lon(x + 1 + margin)), clampLat(lat(y - margin))];
 }
 
-/** The features of a tile's zones (and a margin around it), geometry simplified for zoom `q.zoom`. */
-export async function tileFeatures(knex: Knex, q: MapQuery & { zoom: number }): Promise<Feature<MultiPolygon, Record<string, string | number>>[]> {
+/** A vector tile of the zones in it (and a margin around it), geometry simplified for zoom `q.zoom` (made by the map worker). */
+export async function tileBytes(knex: Knex, q: MapQuery & { zoom: number }, x: number, y: number): Promise<Buffer> {
   const zones = await zonesOn(knex, q.date, q.asOf, q);
   const cases = await cases7(knex, q.date, zones.map((z) => z.area_id));
-  const shapes = await simplified(knex, zones, q.zoom);
-  return zones.map((z) => {
+  const { layers, index, rows } = await layersOf(knex, zones.map((z) => z.kind));
+  const features = zones.map((z) => ({
+    layer: index.get(z.kind) as number,
+    id: z.area_id,
     // vector tiles carry no nulls: an absent property means "none"
-    const props = Object.fromEntries(Object.entries(properties(z, cases.get(z.area_id))).filter(([, v]) => v !== null)) as Record<string, string | number>;
-    return { type: 'Feature', id: z.area_id, properties: props, geometry: shapes.get(z.area_id) as MultiPolygon };
-  });
+    properties: Object.fromEntries(Object.entries(properties(z, cases.get(z.area_id))).filter(([, v]) => v !== null)) as Record<string, string | number>,
+  }));
+  return mapWorker.bytes({ op: 'tile', layers, zoom: q.zoom, x, y, features }, rows);
 }

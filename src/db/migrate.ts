@@ -7,6 +7,7 @@ import * as audit from '../../migrations/20261123000005_audit';
 import * as schedule from '../../migrations/20261123000006_schedule';
 import * as events from '../../migrations/20261123000007_events';
 import * as instances from '../../migrations/20261129000008_instances';
+import * as mapVersions from '../../migrations/20261129000009_map_versions';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -23,6 +24,7 @@ export const migrations: Migration[] = [
   { name: '20261123000006_schedule', module: schedule },
   { name: '20261123000007_events', module: events },
   { name: '20261129000008_instances', module: instances },
+  { name: '20261129000009_map_versions', module: mapVersions },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { Request, Response } from 'express';
 
 /**
@@ -57,4 +59,72 @@ export async function cachedJson(req: Request, res: Response, etag: string, buil
     }
   }
   res.type('application/json').send(body);
+}
+
+/** A least-recently-used cache of bytes by key, bounded in bytes. */
+export class ByteCache {
+  private readonly entries = new Map<string, Buffer>();
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
+
+  get(key: string): Buffer | undefined {
+    const b = this.entries.get(key);
+    if (b) {
+      this.entries.delete(key);
+      this.entries.set(key, b);
+    }
+    return b;
+  }
+
+  set(key: string, value: Buffer): void {
+    const old = this.entries.get(key);
+    if (old) this.bytes -= old.length;
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    this.bytes += value.length;
+    for (const [k, v] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(k);
+      this.bytes -= v.length;
+    }
+  }
+}
+
+const gzipped = promisify(gzip);
+
+/**
+ * A body kept under its ETag, built once however many requests ask for it at the same
+ * time, and kept gzipped too for the clients that take gzip (nearly all): a map that every
+ * screen asks for costs one build and one compression per change, not one per request.
+ */
+export class KeptBodies {
+  private readonly cache: ByteCache;
+  private readonly building = new Map<string, Promise<Buffer>>();
+  constructor(maxBytes: number) {
+    this.cache = new ByteCache(maxBytes);
+  }
+
+  private once(key: string, make: () => Promise<Buffer>): Promise<Buffer> {
+    const kept = this.cache.get(key);
+    if (kept) return Promise.resolve(kept);
+    let p = this.building.get(key);
+    if (!p) {
+      p = make().then((b) => (this.cache.set(key, b), b));
+      this.building.set(key, p);
+      const done = () => this.building.delete(key);
+      p.then(done, done);
+    }
+    return p;
+  }
+
+  async send(req: Request, res: Response, etag: string, build: () => Promise<Buffer>): Promise<void> {
+    const raw = () => this.once(etag, build);
+    if (req.acceptsEncodings('gzip') === 'gzip') {
+      const body = await this.once(`${etag}|gzip`, async () => gzipped(await raw()));
+      res.setHeader('Content-Encoding', 'gzip');
+      res.send(body);
+      return;
+    }
+    res.send(await raw());
+  }
 }

@@ -6,7 +6,7 @@ import type { Response } from 'express';
  * its own stream and never removes them), and a client that hangs up ends the wait and the
  * stream — a body is not built for nobody. `write` resolves false once the client is gone.
  */
-export function bodyWriter(res: Response): (piece: string) => Promise<boolean> {
+export function bodyWriter(res: Response): (piece: string | Buffer) => Promise<boolean> {
   let waiting: (() => void) | null = null;
   const wake = () => {
     const w = waiting;

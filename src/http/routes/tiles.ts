@@ -1,29 +1,24 @@
 import { Router } from 'express';
-import geojsonvt from 'geojson-vt';
-import { fromGeojsonVt } from 'vt-pbf';
 import { z } from 'zod';
 import { AREA_KINDS } from '../../domain/areas';
-import { areasExtent, mapEtag, tileBounds, tileFeatures } from '../../db/maps';
+import { areasExtent, mapEtag, tileBounds, tileBytes } from '../../db/maps';
+import { TILE_BUFFER, TILE_EXTENT } from '../../geo/tiles';
 import { readingPoint } from '../../db/publications';
 import { badRequest } from '../../errors';
 import { AppContext } from '../context';
 import { levelsQuery, oneValue, todayIn } from '../schemas';
-import { notModified, origin } from '../caching';
+import { ByteCache, notModified, origin } from '../caching';
 import { parseQuery } from '../validation';
 import { asOfOf } from './zones';
 
 /**
  * Vector tiles of the zones (layer `zones`, the GeoJSON's properties) and their TileJSON.
  * One path for both database modes: geometry comes from the shared-border simplification
- * for the tile's zoom, geojson-vt clips it and moves it to tile coordinates (its own
- * per-polygon simplification is off, so borders stay shared), vt-pbf encodes. PostGIS's
- * ST_AsMVT is not in the embedded build; this way a tile is the same whichever engine
- * serves it. Tiles are cached under the ETag of what they show: a recomputation, an
+ * for the tile's zoom and is encoded in the map worker (geo/tiles.ts). PostGIS's ST_AsMVT
+ * is not in the embedded build; this way a tile is the same whichever engine serves it. Tiles are cached under the ETag of what they show: a recomputation, an
  * override or a late report changes the tag, and the old tiles are never served again.
  */
 const MAX_ZOOM = 14;
-const EXTENT = 4096;
-const BUFFER = 64;
 
 export const tileQuery = z.strictObject({
   date: levelsQuery.shape.date,
@@ -46,52 +41,23 @@ function tileCoords(params: Record<string, string>): { z: number; x: number; y: 
   return { z, x, y };
 }
 
-/** A small LRU of encoded tiles, bounded in bytes. */
-class TileCache {
-  private readonly tiles = new Map<string, Buffer>();
-  private bytes = 0;
-  constructor(private readonly maxBytes: number) {}
-
-  get(key: string): Buffer | undefined {
-    const t = this.tiles.get(key);
-    if (t) {
-      this.tiles.delete(key);
-      this.tiles.set(key, t);
-    }
-    return t;
-  }
-
-  set(key: string, tile: Buffer): void {
-    this.tiles.set(key, tile);
-    this.bytes += tile.length;
-    for (const [k, v] of this.tiles) {
-      if (this.bytes <= this.maxBytes) break;
-      this.tiles.delete(k);
-      this.bytes -= v.length;
-    }
-  }
-}
-
 export function tilesRouter({ db, config }: AppContext): Router {
   const r = Router();
   // every route here only reads: a replica serves them when there is one
   const knex = db.read;
-  const cache = new TileCache(64 * 2 ** 20);
+  const cache = new ByteCache(64 * 2 ** 20);
 
   r.get('/tiles/zones/:z/:x/:y.mvt', async (req, res) => {
     const { z, x, y } = tileCoords(req.params as Record<string, string>);
     const q = parseQuery(tileQuery, req.query);
     const date = q.date ?? todayIn(config);
     const asOf = await readingPoint(knex, date, asOfOf(q), q.version);
-    const query = { date, asOf, kind: q.kind, zoom: z, bbox: tileBounds(z, x, y, BUFFER / EXTENT) };
+    const query = { date, asOf, kind: q.kind, zoom: z, bbox: tileBounds(z, x, y, TILE_BUFFER / TILE_EXTENT) };
     const etag = await mapEtag(knex, query, `tile/${z}/${x}/${y}`);
     if (notModified(req, res, etag)) return;
     let tile = cache.get(etag);
     if (!tile) {
-      const features = await tileFeatures(knex, query);
-      const index = geojsonvt({ type: 'FeatureCollection', features }, { maxZoom: z, indexMaxZoom: 0, tolerance: 0, extent: EXTENT, buffer: BUFFER });
-      const layer = index.getTile(z, x, y);
-      tile = layer ? Buffer.from(fromGeojsonVt({ zones: layer }, { version: 2, extent: EXTENT })) : Buffer.alloc(0);
+      tile = await tileBytes(knex, query, x, y);
       cache.set(etag, tile);
     }
     res.type('application/vnd.mapbox-vector-tile').send(tile);

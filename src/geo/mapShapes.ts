@@ -1,0 +1,107 @@
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { projectRoot } from '../paths';
+
+/**
+ * The request side of the map worker (see mapWorker.ts): simplified GeoJSON features and
+ * vector tiles are made there, from topologies it keeps. A topology is named by a layer —
+ * a key (database and area kind) and the version of the areas it was built from; a request
+ * naming a layer the worker lacks (first use, new areas, a restarted worker) is answered
+ * "missing", and the layer is loaded from the database and the request sent again.
+ */
+export type Layer = { key: string; version: string };
+export type LayerRows = { id: number; g: string }[];
+
+type Items = { layers: Layer[]; zoom: number };
+export type MapRequest =
+  | { id: number; op: 'load'; key: string; version: string; rows: LayerRows }
+  /** Features up to their geometry (`prefixes`), completed with each area's simplified geometry and joined with commas. */
+  | ({ id: number; op: 'features'; layer: number[]; ids: number[]; prefixes: string[] } & Items)
+  | ({ id: number; op: 'tile'; x: number; y: number; features: { layer: number; id: number; properties: Record<string, string | number> }[] } & Items);
+export type MapReply = { id: number; ok: true } | { id: number; missing: Layer } | { id: number; bytes: Uint8Array } | { id: number; error: string };
+
+type Ask = MapRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+// compiled, the worker is this file's sibling; under ts-jest the build's copy runs (npm test builds first)
+const WORKER_FILE = __filename.endsWith('.js') ? path.join(__dirname, 'mapWorker.js') : path.join(projectRoot, 'dist', 'src', 'geo', 'mapWorker.js');
+
+class MapWorker {
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, { resolve: (r: MapReply) => void; reject: (e: Error) => void }>();
+  private readonly loading = new Map<string, Promise<void>>();
+  private nextId = 1;
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(WORKER_FILE);
+    w.on('message', (r: MapReply) => {
+      const p = this.pending.get(r.id);
+      this.pending.delete(r.id);
+      if (this.pending.size === 0) w.unref();
+      p?.resolve(r);
+    });
+    const lost = (e: Error) => {
+      if (this.worker !== w) return;
+      this.worker = null;
+      this.loading.clear();
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    };
+    w.on('error', lost);
+    w.on('exit', (code) => lost(new Error(`the map worker stopped (exit code ${code})`)));
+    w.unref();
+    this.worker = w;
+    return w;
+  }
+
+  private ask(request: Ask): Promise<MapReply> {
+    const w = this.thread();
+    const id = this.nextId++;
+    // an idle worker must not keep a finished process alive; a busy one must
+    if (this.pending.size === 0) w.ref();
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ ...request, id });
+    });
+  }
+
+  /** Loads a layer once, however many requests find it missing at the same time. */
+  private load(layer: Layer, rows: (key: string) => Promise<LayerRows>): Promise<void> {
+    const name = `${layer.key}|${layer.version}`;
+    let p = this.loading.get(name);
+    if (!p) {
+      p = (async () => {
+        const reply = await this.ask({ op: 'load', key: layer.key, version: layer.version, rows: await rows(layer.key) });
+        if ('error' in reply) throw new Error(reply.error);
+      })();
+      this.loading.set(name, p);
+      p.catch(() => undefined).finally(() => this.loading.delete(name));
+    }
+    return p;
+  }
+
+  /** The worker's answer as bytes, loading whatever layer it lacks (each at most once per request). */
+  async bytes(request: Ask & Items, rows: (key: string) => Promise<LayerRows>): Promise<Buffer> {
+    for (let attempt = 0; attempt <= request.layers.length; attempt++) {
+      const reply = await this.ask(request);
+      if ('bytes' in reply) return Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
+      if ('error' in reply) throw new Error(`map worker: ${reply.error}`);
+      if ('missing' in reply) await this.load(reply.missing, rows);
+    }
+    throw new Error('map worker: a layer could not be loaded');
+  }
+
+  /** Makes sure a layer is loaded (a country's topology takes seconds: ahead of the first map request). */
+  async warm(layer: Layer, rows: (key: string) => Promise<LayerRows>): Promise<void> {
+    await this.bytes({ op: 'features', layers: [layer], zoom: 0, layer: [], ids: [], prefixes: [] }, rows);
+  }
+
+  async stop(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+  }
+}
+
+/** The process's one map worker. */
+export const mapWorker = new MapWorker();
