@@ -123,6 +123,30 @@ describe('GET /v1/zones.geojson', () => {
     expect(JSON.parse(changed.text).features.find((f: Feature) => f.id === 'VNM.17.1_1').properties.level).toBe('red');
   });
 
+  test('a simplified map is kept per tag: the same body in every encoding and for concurrent requests, a new one after a change', async () => {
+    const url = `/v1/zones.geojson?date=${END}&kind=district&zoom=7`;
+    const plain = await http().get(url).set('Accept-Encoding', 'identity').expect(200);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const [gz, gz2, br] = await Promise.all([
+      http().get(url).set('Accept-Encoding', 'gzip').expect(200),
+      http().get(url).set('Accept-Encoding', 'gzip, deflate').expect(200),
+      http().get(url).set('Accept-Encoding', 'br').expect(200),
+    ]);
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(br.headers['content-encoding']).toBe('br');
+    for (const r of [gz, gz2, br]) {
+      expect(r.headers.etag).toBe(plain.headers.etag);
+      expect(r.headers.vary).toMatch(/Accept-Encoding/i);
+      expect(r.text).toBe(plain.text);
+    }
+    const level = (text: string) => (JSON.parse(text) as Zones).features.find((f) => f.id === 'VNM.17.2_1')?.properties.level;
+    expect(level(plain.text)).not.toBe('orange');
+    await http().post('/v1/zones/VNM.17.2_1/overrides').set('Content-Type', 'application/json').send({ level: 'orange', reason: 'test: the kept map changes', from: END, author: 'map test' }).expect(201);
+    const after = await http().get(url).set('Accept-Encoding', 'gzip').expect(200);
+    expect(after.headers.etag).not.toBe(plain.headers.etag);
+    expect(level(after.text)).toBe('orange');
+  });
+
   test('compressed with gzip or brotli as the client accepts', async () => {
     for (const encoding of ['gzip', 'br']) {
       const res = await http().get(`/v1/zones.geojson?date=${END}&kind=commune`).set('Accept-Encoding', encoding).expect(200);
