@@ -28,8 +28,14 @@ export function createApp(ctx: AppContext): Express {
   app.use(requestIds());
   app.use(securityHeaders(ctx.config));
   app.use(corsFor(ctx.config));
-  // gzip or brotli, as the client accepts, for anything over 1 kB (GeoJSON shrinks ~4×)
-  app.use(compression({ threshold: 1024 }));
+  // gzip or brotli, as the client accepts, for anything over 1 kB (GeoJSON shrinks ~4×); a
+  // client that accepts no encoding (scripts, integrations) skips the response wrapping
+  const compress = compression({ threshold: 1024 });
+  app.use((req, res, next) => {
+    if (req.headers['accept-encoding']) return compress(req, res, next);
+    res.vary('Accept-Encoding');
+    next();
+  });
   const limit = ctx.config.bodyLimitBytes;
   // who is calling, before any body is read: an unauthenticated write is refused unread
   app.use(authenticate(ctx));

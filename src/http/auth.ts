@@ -1,4 +1,4 @@
-import { RequestHandler, Response } from 'express';
+import { Request, RequestHandler, Response } from 'express';
 import { Principal, principalFor } from '../db/keys';
 import { forbidden, unauthorized } from '../errors';
 import { AppContext } from './context';
@@ -16,27 +16,37 @@ const REPORTER_WRITES = new Set(['POST /v1/reports', 'POST /v1/metrics']);
 const DATA = /^\/(v1|ogc|tiles)(\/|\.|$)/;
 
 export function authenticate({ db, config }: AppContext): RequestHandler {
-  return async (req, res, next) => {
-    try {
-      let principal: Principal | null = null;
-      const header = req.headers.authorization;
-      if (header !== undefined) {
-        const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
-        principal = token ? await principalFor(db.knex, token, config.adminKey) : null;
-        if (!principal) throw unauthorized('the API key is not valid (unknown, malformed or revoked)');
-      }
-      const write = WRITES.has(req.method) && req.path.startsWith('/v1');
-      if (write && !principal) throw unauthorized('writes need an API key: Authorization: Bearer <key>');
-      if (!write && !principal && !config.publicReads && DATA.test(req.path)) throw unauthorized('reads need an API key on this service (ZONERISK_PUBLIC_READS=false)');
-      if (write && principal && principal.role !== 'admin') {
-        if (principal.role === 'reader') throw forbidden('a reader key cannot write');
-        if (!REPORTER_WRITES.has(`${req.method} ${req.path.replace(/\/$/, '')}`)) throw forbidden('a reporter key may only submit reports and metrics');
-      }
-      res.locals.principal = principal;
-      next();
-    } catch (e) {
-      next(e);
+  /** What the caller may do, once known (the key, or nobody). Throws 401/403. */
+  const admit = (req: Request, res: Response, principal: Principal | null) => {
+    const write = WRITES.has(req.method) && req.path.startsWith('/v1');
+    if (write && !principal) throw unauthorized('writes need an API key: Authorization: Bearer <key>');
+    if (!write && !principal && !config.publicReads && DATA.test(req.path)) throw unauthorized('reads need an API key on this service (ZONERISK_PUBLIC_READS=false)');
+    if (write && principal && principal.role !== 'admin') {
+      if (principal.role === 'reader') throw forbidden('a reader key cannot write');
+      if (!REPORTER_WRITES.has(`${req.method} ${req.path.replace(/\/$/, '')}`)) throw forbidden('a reporter key may only submit reports and metrics');
     }
+    res.locals.principal = principal;
+  };
+  return (req, res, next) => {
+    const header = req.headers.authorization;
+    if (header === undefined) {
+      // an anonymous read, the commonest request: decided without a round trip or a promise
+      try {
+        admit(req, res, null);
+      } catch (e) {
+        next(e);
+        return;
+      }
+      next();
+      return;
+    }
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+    (token ? principalFor(db.knex, token, config.adminKey) : Promise.resolve(null)).then(
+      (principal) => {
+        if (!principal) throw unauthorized('the API key is not valid (unknown, malformed or revoked)');
+        admit(req, res, principal);
+      },
+    ).then(() => next(), next);
   };
 }
 
