@@ -252,9 +252,11 @@ async function benchMaps(db: Database, date: LocalDate): Promise<void> {
     const cold = await httpGet(port, `${path}&zoom=6`, { 'Accept-Encoding': 'gzip' });
     const warm = await httpGet(port, `${path}&zoom=6`, { 'Accept-Encoding': 'gzip' });
     const raw6 = await httpGet(port, `${path}&zoom=6`);
+    // the day before: the topology is warm, the body is built (it is then kept under its tag)
+    const rebuilt = await httpGet(port, `/v1/zones.geojson?date=${addDays(date, -1)}&kind=commune&zoom=6`, { 'Accept-Encoding': 'gzip' });
     record(
       'maps: zones.geojson, all communes at zoom 6',
-      `${(warm.ms / 1000).toFixed(2)} s warm (${(cold.ms / 1000).toFixed(2)} s first, building the shared-border topology), ${mb(raw6.bytes)}, gzip ${mb(warm.bytes)}`,
+      `${(rebuilt.ms / 1000).toFixed(2)} s built (${(cold.ms / 1000).toFixed(2)} s first, building the shared-border topology), ${warm.ms.toFixed(0)} ms kept, ${mb(raw6.bytes)}, gzip ${mb(warm.bytes)}`,
       '< 2 MB gzipped',
       warm.bytes < 2e6,
     );

@@ -7,6 +7,7 @@ import { createApp } from '../../src/http/app';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { seedDemo } from '../../seeds';
 import { setLogLevel } from '../../src/log';
+import { mapWorker } from '../../src/geo/mapShapes';
 
 export type TestContext = {
   db: Database;
@@ -53,7 +54,11 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
         'TRUNCATE areas, reports, report_revisions, metrics, metric_revisions, rule_sets, rule_set_activations, jobs, zone_levels, overrides, publications, api_keys, api_key_scopes, audit_log, level_events, webhooks, webhook_deliveries RESTART IDENTITY CASCADE',
       );
     },
-    close: () => db.close(),
+    async close() {
+      // the app's map worker thread, if a map was asked for
+      await mapWorker.stop();
+      await db.close();
+    },
   };
 }
 
