@@ -52,8 +52,9 @@ function answer(m: MapRequest): { reply: MapReply; transfer?: ArrayBuffer[] } {
     }));
     bytes = encodeTile(features, m.zoom, m.x, m.y);
   }
-  // hand the bytes over rather than copy them (a country's GeoJSON is megabytes)
-  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+  // hand the bytes over rather than copy them (a country's GeoJSON is megabytes); a view into
+  // a shared pool (small buffers) is copied into an array of its own first
+  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
   return { reply: { id: m.id, bytes: own }, transfer: [own.buffer as ArrayBuffer] };
 }
 
