@@ -72,3 +72,10 @@ export async function rowCounts(db: Database): Promise<Record<string, number>> {
   }
   return out;
 }
+
+/** The secret part of an API key `zr_<prefix>_<secret>` (the secret is base64url: it may itself hold `_`). */
+export const secretOf = (key: string): string => {
+  const m = /^zr_[a-z0-9]{8}_(.{32})$/.exec(key);
+  if (!m) throw new Error(`not an API key: ${key}`);
+  return m[1] as string;
+};
