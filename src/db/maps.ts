@@ -84,15 +84,17 @@ async function layersOf(knex: Knex, kinds: AreaKind[]): Promise<{ layers: Layer[
   const v = await knex.raw<{ rows: { v: string }[] }>(`SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') AS v FROM areas`);
   const version = v.rows[0]?.v ?? '';
   const index = new Map<AreaKind, number>();
+  const kindOf = new Map<string, AreaKind>();
   const layers: Layer[] = [];
   for (const kind of kinds) {
     if (index.has(kind)) continue;
     index.set(kind, layers.length);
-    layers.push({ key: layerKey(knex, kind), version });
+    const key = layerKey(knex, kind);
+    kindOf.set(key, kind);
+    layers.push({ key, version });
   }
   const rows = async (key: string) => {
-    const kind = key.slice(key.indexOf(':') + 1);
-    const res = await knex.raw<{ rows: LayerRows }>(`SELECT id, ST_AsGeoJSON(geom, 9) AS g FROM areas WHERE kind = ?`, [kind]);
+    const res = await knex.raw<{ rows: LayerRows }>(`SELECT id, ST_AsGeoJSON(geom, 9) AS g FROM areas WHERE kind = ?`, [kindOf.get(key) as AreaKind]);
     return res.rows;
   };
   return { layers, index, rows };

@@ -29,10 +29,37 @@ export function origin(req: Request): string {
   return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }
 
+/** A least-recently-used cache by key, bounded by the values' total length (bytes, characters). */
+export class SizedCache<V extends { length: number }> {
+  private readonly entries = new Map<string, V>();
+  private size = 0;
+  constructor(private readonly maxSize: number) {}
+
+  get(key: string): V | undefined {
+    const v = this.entries.get(key);
+    if (v !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, value: V): void {
+    const old = this.entries.get(key);
+    if (old !== undefined) this.size -= old.length;
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    this.size += value.length;
+    for (const [k, v] of this.entries) {
+      if (this.size <= this.maxSize) break;
+      this.entries.delete(k);
+      this.size -= v.length;
+    }
+  }
+}
+
 /** Bodies of recent JSON answers by ETag (the tag names everything the body depends on). */
-const bodies = new Map<string, string>();
-let bodyBytes = 0;
-const BODY_CACHE_BYTES = 64 * 1024 * 1024;
+const bodies = new SizedCache<string>(64 * 1024 * 1024);
 
 /**
  * A JSON answer under an ETag: 304 when the client has it, else the body built once per tag
@@ -51,43 +78,8 @@ export async function cachedJson(req: Request, res: Response, etag: string, buil
   if (body === undefined) {
     body = JSON.stringify(await build());
     bodies.set(etag, body);
-    bodyBytes += body.length;
-    for (const [k, v] of bodies) {
-      if (bodyBytes <= BODY_CACHE_BYTES) break;
-      bodies.delete(k);
-      bodyBytes -= v.length;
-    }
   }
   res.type('application/json').send(body);
-}
-
-/** A least-recently-used cache of bytes by key, bounded in bytes. */
-export class ByteCache {
-  private readonly entries = new Map<string, Buffer>();
-  private bytes = 0;
-  constructor(private readonly maxBytes: number) {}
-
-  get(key: string): Buffer | undefined {
-    const b = this.entries.get(key);
-    if (b) {
-      this.entries.delete(key);
-      this.entries.set(key, b);
-    }
-    return b;
-  }
-
-  set(key: string, value: Buffer): void {
-    const old = this.entries.get(key);
-    if (old) this.bytes -= old.length;
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    this.bytes += value.length;
-    for (const [k, v] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(k);
-      this.bytes -= v.length;
-    }
-  }
 }
 
 const gzipped = promisify(gzip);
@@ -98,10 +90,10 @@ const gzipped = promisify(gzip);
  * screen asks for costs one build and one compression per change, not one per request.
  */
 export class KeptBodies {
-  private readonly cache: ByteCache;
+  private readonly cache: SizedCache<Buffer>;
   private readonly building = new Map<string, Promise<Buffer>>();
   constructor(maxBytes: number) {
-    this.cache = new ByteCache(maxBytes);
+    this.cache = new SizedCache(maxBytes);
   }
 
   private once(key: string, make: () => Promise<Buffer>): Promise<Buffer> {

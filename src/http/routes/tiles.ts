@@ -7,7 +7,7 @@ import { readingPoint } from '../../db/publications';
 import { badRequest } from '../../errors';
 import { AppContext } from '../context';
 import { levelsQuery, oneValue, todayIn } from '../schemas';
-import { ByteCache, notModified, origin } from '../caching';
+import { notModified, origin, SizedCache } from '../caching';
 import { parseQuery } from '../validation';
 import { asOfOf } from './zones';
 
@@ -45,7 +45,7 @@ export function tilesRouter({ db, config }: AppContext): Router {
   const r = Router();
   // every route here only reads: a replica serves them when there is one
   const knex = db.read;
-  const cache = new ByteCache(64 * 2 ** 20);
+  const cache = new SizedCache<Buffer>(64 * 2 ** 20);
 
   r.get('/tiles/zones/:z/:x/:y.mvt', async (req, res) => {
     const { z, x, y } = tileCoords(req.params as Record<string, string>);
