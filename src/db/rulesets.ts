@@ -78,7 +78,8 @@ export async function createRuleSet(knex: Knex, def: RuleSet, preset: string | n
 }
 
 export async function createFromPreset(knex: Knex, presetId: string, actor: Actor = 'system'): Promise<{ rule_set: StoredRuleSet; created: boolean }> {
-  const def = PRESETS[presetId];
+  // own keys only: `toString` or `__proto__` is an unknown preset, not an inherited function
+  const def = Object.hasOwn(PRESETS, presetId) ? PRESETS[presetId] : undefined;
   if (!def) {
     throw unprocessable(`unknown preset ${presetId}`, [{ path: 'preset', message: `must be one of ${Object.keys(PRESETS).join(', ')}` }], 'unknown_preset');
   }

@@ -31,4 +31,9 @@ export const KNOWN_METRICS: Record<string, MetricSpec> = {
   community_cases_high_contact: count('community cases in high-contact settings: schools, hospitals, markets (last 14 days)'),
 };
 
+/** The spec of a known indicator; a name like `valueOf` or `__proto__` is simply unknown. */
+export function metricSpec(name: string): MetricSpec | undefined {
+  return Object.hasOwn(KNOWN_METRICS, name) ? KNOWN_METRICS[name] : undefined;
+}
+
 export const METRIC_NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AREA_CODE_RE } from '../domain/areas';
 import { isLocalDate, LocalDate } from '../domain/dates';
-import { KNOWN_METRICS, METRIC_NAME_RE } from '../domain/metrics';
+import { METRIC_NAME_RE, metricSpec } from '../domain/metrics';
 import type { FactSink, StagedRow } from '../db/facts';
 import { ByteLane, ReportLane } from './lane';
 import { freeText } from '../domain/text';
@@ -129,8 +129,7 @@ export const metricFormat: RowFormat<MetricRow> = {
         value: z.number({ error: 'must be a finite number' }).refine(Number.isFinite, 'must be a finite number'),
       })
       .superRefine((row, ctx) => {
-        const spec = KNOWN_METRICS[row.name];
-        const problem = spec?.check(row.value);
+        const problem = metricSpec(row.name)?.check(row.value);
         if (problem) ctx.addIssue({ code: 'custom', path: ['value'], message: `${row.name} ${problem}` });
       }),
   fastCsv: (header, maxDate) => {
@@ -143,7 +142,7 @@ export const metricFormat: RowFormat<MetricRow> = {
       const text = f[iv] as string;
       if (!AREA_CODE_RE.test(area) || !dateOk(date) || !METRIC_NAME_RE.test(name) || !DECIMAL_RE.test(text)) return null;
       const value = Number(text);
-      if (KNOWN_METRICS[name]?.check(value)) return null;
+      if (metricSpec(name)?.check(value)) return null;
       return { idx, area, cells: [name, date, value] };
     };
   },

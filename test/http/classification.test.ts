@@ -190,6 +190,11 @@ describe('rule sets', () => {
       ]),
     );
     await http().post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'nope' }).expect(422);
+    // an inherited member is no preset either (not a 500)
+    for (const preset of ['toString', 'constructor', '__proto__']) {
+      const res = await http().post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset }).expect(422);
+      expect(res.body.error.code).toBe('unknown_preset');
+    }
     expect(await count()).toBe(before);
   });
 

@@ -165,6 +165,17 @@ describe('POST /v1/metrics', () => {
     expect((await postCsv('/v1/metrics', text).expect(200)).body).toMatchObject({ inserted: 2 });
   });
 
+  test('names that are Object.prototype members are custom names like any other (JSON and CSV)', async () => {
+    // found by the property tests: `valueOf` once reached an inherited function and answered 500
+    const names = ['valueOf', 'constructor', 'toString', 'hasOwnProperty', '__proto__'];
+    const json = await postJson('/v1/metrics', { metrics: names.map((name) => m({ area: 'C12', name, value: 0 })) }).expect(200);
+    expect(json.body).toMatchObject({ inserted: names.length });
+    const csv = await postCsv('/v1/metrics', `area,date,name,value\n${names.map((n) => `C12,2021-09-02,${n},1`).join('\n')}\n`).expect(200);
+    expect(csv.body).toMatchObject({ inserted: names.length });
+    const stored = (await ctx.db.knex('metrics').join('areas', 'areas.id', 'metrics.area_id').where('areas.code', 'C12').select('metrics.name')) as { name: string }[];
+    expect(stored.map((r) => r.name).sort()).toEqual([...names, ...names].sort());
+  });
+
   type Case = [string, Record<string, unknown>, string, RegExp];
   const cases: Case[] = [
     ['percentage above 100', m({ value: 120 }), 'metrics[0].value', /vaccination_18plus_1dose_pct must be a percentage between 0 and 100/],
