@@ -152,7 +152,7 @@ function conditionMetrics(c: Condition): string[] {
 function checkSemantics(def: { metrics: Record<string, MetricDef>; levels: { kinds: AreaKind[]; steps: Step[] }[] }, ctx: z.RefinementCtx): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   const known = (name: string, path: (string | number)[]) => {
-    if (!(name in def.metrics)) issue(path, `unknown metric "${name}" (define it under metrics)`);
+    if (!Object.hasOwn(def.metrics, name)) issue(path, `unknown metric "${name}" (define it under metrics)`);
   };
   const checkBanding = (b: Banding, path: (string | number)[]) => {
     known(b.metric, [...path, 'metric']);
@@ -170,7 +170,7 @@ function checkSemantics(def: { metrics: Record<string, MetricDef>; levels: { kin
     if (m.kind !== 'count_met') continue;
     m.of.forEach((c, i) => {
       for (const ref of conditionMetrics(c)) {
-        if (!(ref in def.metrics)) issue(['metrics', name, 'of', i], `unknown metric "${ref}" (define it under metrics)`);
+        if (!Object.hasOwn(def.metrics, ref)) issue(['metrics', name, 'of', i], `unknown metric "${ref}" (define it under metrics)`);
         else if (def.metrics[ref]?.kind === 'count_met') issue(['metrics', name, 'of', i], `"${ref}" is derived too: count_met may only use stored metrics`);
       }
     });

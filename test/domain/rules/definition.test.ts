@@ -10,6 +10,7 @@ describe('rule-set definitions', () => {
 
   test.each([
     ['unknown metric', (d: any) => (d.levels[0].steps[1].when.metric = 'nope'), 'levels[0].steps[1].when', /unknown metric "nope"/],
+    ['an inherited name is no metric', (d: any) => (d.levels[0].steps[1].when.metric = 'toString'), 'levels[0].steps[1].when', /unknown metric "toString"/],
     ['non-ascending thresholds', (d: any) => (d.levels[0].steps[0].rows.thresholds = [20, 150, 50]), 'levels[0].steps[0].rows.thresholds', /must be ascending/],
     ['matrix of the wrong shape (rows)', (d: any) => d.levels[0].steps[0].table.pop(), 'levels[0].steps[0].table', /needs 4 rows/],
     ['matrix of the wrong shape (columns)', (d: any) => d.levels[0].steps[0].table[2].push('red'), 'levels[0].steps[0].table[2]', /needs 2 columns/],
