@@ -22,9 +22,22 @@ export async function lastEventId(knex: Knex): Promise<number> {
 
 export type WebhookInfo = { id: number; url: string; created_at: string; disabled_at: string | null; last_event_id: number };
 
+/** A URL as it may be shown back: without credentials (refused since, but older rows may hold them). */
+export function withoutCredentials(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.username === '' && url.password === '') return text;
+    url.username = '';
+    url.password = '';
+    return url.href;
+  } catch {
+    return text.replace(/\/\/[^/@]*@/, '//');
+  }
+}
+
 const toInfo = (r: { id: number; url: string; created_at: Date; disabled_at: Date | null; last_event_id: string | number }): WebhookInfo => ({
   id: r.id,
-  url: r.url,
+  url: withoutCredentials(r.url),
   created_at: r.created_at.toISOString(),
   disabled_at: r.disabled_at?.toISOString() ?? null,
   last_event_id: Number(r.last_event_id),
@@ -56,7 +69,26 @@ export async function disableWebhook(knex: Knex, id: number, actor: Actor): Prom
 
 export type DeliveryInfo = { id: number; webhook_id: number; first_event_id: number; last_event_id: number; status: string; attempts: number; last_status: number | null; last_error: string | null; delivered_at: string | null };
 
+/**
+ * All a delivery's `last_error` may say: the receiver's non-2xx status, `unreachable` (any
+ * network error or timeout — a closed port and a filtered one read the same), or `target not
+ * allowed` (refused by the target rules at delivery time). No answer bodies, no error text.
+ */
+export const DELIVERY_ERRORS = {
+  answered: (status: number) => `receiver answered ${status}`,
+  unreachable: 'unreachable',
+  notAllowed: 'target not allowed',
+} as const;
+
+/** Rows written before the log was made coarse held error text: shown as `unreachable`. */
+const coarse = (error: string | null): string | null =>
+  error === null || error === DELIVERY_ERRORS.notAllowed || /^receiver answered \d{3}$/.test(error) ? error : DELIVERY_ERRORS.unreachable;
+
+/** The delivery log: delivered or failed, with the receiver's status (see DELIVERY_ERRORS). */
 export async function listDeliveries(knex: Knex, webhookId: number): Promise<DeliveryInfo[]> {
-  const rows = (await knex('webhook_deliveries').where({ webhook_id: webhookId }).orderBy('id', 'desc').limit(100)) as (Omit<DeliveryInfo, 'delivered_at'> & { delivered_at: Date | null })[];
-  return rows.map((r) => ({ ...r, id: Number(r.id), first_event_id: Number(r.first_event_id), last_event_id: Number(r.last_event_id), delivered_at: r.delivered_at?.toISOString() ?? null }));
+  const rows = (await knex('webhook_deliveries')
+    .where({ webhook_id: webhookId })
+    .orderBy('id', 'desc')
+    .limit(100)) as (Omit<DeliveryInfo, 'delivered_at'> & { delivered_at: Date | null })[];
+  return rows.map((r) => ({ ...r, id: Number(r.id), first_event_id: Number(r.first_event_id), last_event_id: Number(r.last_event_id), last_error: coarse(r.last_error), delivered_at: r.delivered_at?.toISOString() ?? null }));
 }

@@ -1,8 +1,11 @@
 import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import { Database } from '../db/database';
-import { eventsAfter } from '../db/events';
+import { DELIVERY_ERRORS, eventsAfter } from '../db/events';
 import { log } from '../log';
 import { webhookBacklog } from '../metrics';
+import { CheckedTarget, checkTarget, pinnedLookup, Resolve, systemResolve, TargetPolicy, targetPolicy, TargetRefused } from '../net/targets';
 
 /**
  * Webhook deliveries, decoupled from recomputation: level events are batched into
@@ -12,9 +15,23 @@ import { webhookBacklog } from '../metrics';
  *
  * Signature: `X-Zonerisk-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
  * with `X-Zonerisk-Timestamp` (Unix seconds) — see the README for a verification snippet.
+ *
+ * Every attempt checks its target again (net/targets.ts: scheme, no credentials, every
+ * address public or allow-listed), resolving the host once and connecting only to the
+ * addresses it checked — a name that resolved to a public address at registration and to
+ * 127.0.0.1 now is not sent to (DNS rebinding). Redirects are not followed. The log records
+ * no more than delivered / failed: the receiver's status, or a coarse reason
+ * (`unreachable` for every network error and timeout, so that it tells no closed port from
+ * a filtered one; `target not allowed`); the details go to the service's own log.
  */
 const MAX_ATTEMPTS = 12;
 const LEASE_SECONDS = 60;
+const TIMEOUT_MS = 10_000;
+/** A receiver's answer is not read beyond this (it is never stored). */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** How deliveries reach their targets: the operator's policy, and the resolver (a seam for tests). */
+export type DeliveryOptions = { policy: TargetPolicy; resolve?: Resolve };
 
 export function sign(secret: string, timestamp: number, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
@@ -38,7 +55,7 @@ async function enqueue(db: Database): Promise<void> {
 type Due = { id: number; url: string; secret: string; payload: unknown; attempts: number };
 
 /** Leases due deliveries, sends them, records the outcome. */
-async function sendDue(db: Database): Promise<void> {
+async function sendDue(db: Database, opts: DeliveryOptions): Promise<void> {
   const due = (await db.knex.transaction(async (trx) => {
     const rows = (await trx('webhook_deliveries as d')
       .join('webhooks as w', 'w.id', 'd.webhook_id')
@@ -52,27 +69,63 @@ async function sendDue(db: Database): Promise<void> {
     if (rows.length) await trx('webhook_deliveries').whereIn('id', rows.map((r) => r.id)).update({ next_attempt_at: trx.raw(`now() + interval '${LEASE_SECONDS} seconds'`) });
     return rows;
   })) as Due[];
-  await Promise.all(due.map((d) => attempt(db, d)));
+  await Promise.all(due.map((d) => attempt(db, d, opts)));
 }
 
-async function attempt(db: Database, d: Due): Promise<void> {
+/** POSTs to the checked addresses only; resolves with the receiver's status, rejects on any network error. */
+function post(target: CheckedTarget, headers: Record<string, string>, body: string): Promise<number> {
+  const request = target.url.protocol === 'https:' ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      target.url,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        agent: false,
+        lookup: pinnedLookup(target.addresses),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        let read = 0;
+        res.on('data', (chunk: Buffer) => {
+          read += chunk.length;
+          if (read > MAX_ANSWER_BYTES) res.destroy();
+        });
+        const done = () => resolve(status);
+        res.on('end', done);
+        res.on('close', done);
+        res.on('error', done);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The outcome of one attempt as the log may show it. */
+type Outcome = { status: number | null; error: string | null; detail?: string };
+
+async function send(d: Due, opts: DeliveryOptions): Promise<Outcome> {
+  let target: CheckedTarget;
+  try {
+    target = await checkTarget(d.url, opts.policy, opts.resolve ?? systemResolve);
+  } catch (e) {
+    return { status: null, error: DELIVERY_ERRORS.notAllowed, detail: e instanceof TargetRefused ? e.reason : String(e) };
+  }
   const body = JSON.stringify({ delivery: Number(d.id), ...(d.payload as object) });
   const ts = Math.floor(Date.now() / 1000);
-  let status: number | null = null;
-  let error: string | null = null;
   try {
-    const res = await fetch(d.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-zonerisk-delivery': String(d.id), 'x-zonerisk-timestamp': String(ts), 'x-zonerisk-signature': sign(d.secret, ts, body) },
-      body,
-      signal: AbortSignal.timeout(10_000),
-    });
-    status = res.status;
-    await res.arrayBuffer().catch(() => undefined);
-    if (!res.ok) error = `receiver answered ${res.status}`;
+    const status = await post(target, { 'content-type': 'application/json', 'x-zonerisk-delivery': String(d.id), 'x-zonerisk-timestamp': String(ts), 'x-zonerisk-signature': sign(d.secret, ts, body) }, body);
+    return status >= 200 && status < 300 ? { status, error: null } : { status, error: DELIVERY_ERRORS.answered(status) };
   } catch (e) {
-    error = e instanceof Error ? e.message : String(e);
+    const err = e as { code?: string; message?: string };
+    return { status: null, error: DELIVERY_ERRORS.unreachable, detail: err.code ?? err.message ?? String(e) };
   }
+}
+
+async function attempt(db: Database, d: Due, opts: DeliveryOptions): Promise<void> {
+  const { status, error, detail } = await send(d, opts);
   const attempts = d.attempts + 1;
   if (!error) {
     await db.knex('webhook_deliveries').where({ id: d.id }).update({ status: 'delivered', attempts, last_status: status, last_error: null, delivered_at: db.knex.fn.now() });
@@ -81,13 +134,19 @@ async function attempt(db: Database, d: Due): Promise<void> {
   const backoff = Math.min(3600, 2 ** (attempts - 1)); // 1 s, 2 s, 4 s … at most an hour
   await db.knex('webhook_deliveries')
     .where({ id: d.id })
-    .update({ attempts, last_status: status, last_error: error.slice(0, 500), status: attempts >= MAX_ATTEMPTS ? 'failed' : 'pending', next_attempt_at: db.knex.raw(`now() + interval '${backoff} seconds'`) });
-  log.warn('webhook delivery failed', { delivery: d.id, attempts, error });
+    .update({ attempts, last_status: status, last_error: error, status: attempts >= MAX_ATTEMPTS ? 'failed' : 'pending', next_attempt_at: db.knex.raw(`now() + interval '${backoff} seconds'`) });
+  // the details (refused port, timeout, TLS, the refused address) for the operator only
+  log.warn('webhook delivery failed', { delivery: d.id, attempts, error, detail });
 }
 
 export type WebhookWorker = { stop(): Promise<void>; pass(): Promise<void> };
 
-export function startWebhookWorker(db: Database, opts: { everyMs?: number } = {}): WebhookWorker {
+/**
+ * The worker of a service. Without a policy: https only, public addresses only (the service
+ * passes the one from its configuration: `webhookPolicy(config)`).
+ */
+export function startWebhookWorker(db: Database, opts: { everyMs?: number; policy?: TargetPolicy; resolve?: Resolve } = {}): WebhookWorker {
+  const delivery: DeliveryOptions = { policy: opts.policy ?? targetPolicy({ allowHttp: false, allow: [] }), ...(opts.resolve ? { resolve: opts.resolve } : {}) };
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
   const pass = () => {
@@ -95,7 +154,7 @@ export function startWebhookWorker(db: Database, opts: { everyMs?: number } = {}
       .then(async () => {
         if (stopped) return;
         await enqueue(db);
-        await sendDue(db);
+        await sendDue(db, delivery);
         const backlog = (await db.knex('webhook_deliveries').where({ status: 'pending' }).count<{ c: string }[]>('* as c'))[0];
         webhookBacklog.set(Number(backlog?.c ?? 0));
       })
@@ -113,3 +172,7 @@ export function startWebhookWorker(db: Database, opts: { everyMs?: number } = {}
     },
   };
 }
+
+/** The delivery policy of a configuration (ZONERISK_WEBHOOK_ALLOW_HTTP, ZONERISK_WEBHOOK_ALLOW). */
+export const webhookPolicy = (config: { webhookAllowHttp: boolean; webhookAllow: readonly string[] }): TargetPolicy =>
+  targetPolicy({ allowHttp: config.webhookAllowHttp, allow: config.webhookAllow });

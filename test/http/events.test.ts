@@ -1,11 +1,15 @@
 import { createHmac } from 'node:crypto';
 import http, { IncomingHttpHeaders, Server } from 'node:http';
 import { addDays, today } from '../../src/domain/dates';
-import { startWebhookWorker, WebhookWorker } from '../../src/jobs/webhooks';
+import { startWebhookWorker, WebhookWorker, webhookPolicy } from '../../src/jobs/webhooks';
 import { testContext } from '../helpers/context';
 
-/** Level changes: the SSE stream (resumable) and webhooks (signed, retried, never in recompute's way). */
-const ctx = testContext();
+/**
+ * Level changes: the SSE stream (resumable) and webhooks (signed, retried, never in recompute's
+ * way). The receiver here is on loopback over http: allowed by the operator's settings only
+ * (webhooks-ssrf.test.ts shows it refused without them).
+ */
+const ctx = testContext({ webhookAllowHttp: true, webhookAllow: ['127.0.0.1/32'] });
 const TODAY = today(ctx.config.reportingTimeZone);
 const SECRET = 'whsec-test-0123456789abcdef';
 let app: Server;
@@ -31,7 +35,7 @@ beforeAll(async () => {
   });
   receiver.listen(0, '127.0.0.1');
   await new Promise((r) => receiver.once('listening', r));
-  worker = startWebhookWorker(ctx.db, { everyMs: 100 });
+  worker = startWebhookWorker(ctx.db, { everyMs: 100, policy: webhookPolicy(ctx.config) });
 });
 afterAll(async () => {
   await worker.stop();
