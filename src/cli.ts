@@ -134,33 +134,28 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       return new Promise<number>(() => undefined); // runs until a signal
     }
     case 'run-job': {
-      // a background recomputation, started by the service (see jobs/runner.ts)
+      // a job of the queue, claimed for this process by its service's dispatcher (see jobs/runner.ts)
       const id = Number(rest[0]);
       if (!Number.isInteger(id) || id < 1) throw new AppError(400, 'usage', 'run-job needs a job id');
-      const { registerInstance } = await import('./db/instances');
-      const { failJob, getJob, jobEndsRecorded, outageMessage, runRecomputeJob, stopRecomputes } = await import('./jobs/recompute');
-      // the service that started this job died: stop at once (the sweep marks the job failed)
+      const { executeJob, failJob, getJob, jobEndsRecorded, outageMessage, stopRecomputes } = await import('./jobs/recompute');
+      // the service that started this job died: stop at once (the sweep ends the job's attempt)
       const orphaned = () => process.exit(70);
       process.once('disconnect', orphaned);
       process.once('SIGTERM', () => void stopRecomputes());
       const db = await open(config);
-      // the same, in a job process: the job is recorded as failed for the outage, then it ends
+      // the same, in a job process: the attempt is recorded as failed for the outage, then it ends
       process.on('uncaughtException', (e) => {
         log.warn('job process: uncaught exception', { job: id, error: e.message });
         const record = isDatabaseUnavailable(e) ? failJob(db.knex, id, outageMessage(e)) : failJob(db.knex, id, e.message);
         void record.finally(() => process.exit(1));
       });
       try {
-        const instance = await registerInstance(db);
-        try {
-          const job = await getJob(db.knex, id);
-          if (!job) throw new AppError(404, 'not_found', `no job ${id}`);
-          const done = await runRecomputeJob(db, job).catch(() => null);
-          await jobEndsRecorded(); // an outage's failure is recorded before this process goes
-          return done?.status === 'succeeded' ? 0 : 1;
-        } finally {
-          await instance.stop();
-        }
+        const job = await getJob(db.knex, id);
+        if (!job) throw new AppError(404, 'not_found', `no job ${id}`);
+        if (job.status !== 'running') throw new AppError(409, 'job_not_running', `job ${id} is ${job.status}: run-job runs a job its service has claimed`);
+        const done = await executeJob(db, job).catch(() => null);
+        await jobEndsRecorded(); // an outage's failure is recorded before this process goes
+        return done?.status === 'succeeded' ? 0 : 1;
       } finally {
         await db.close();
         process.off('disconnect', orphaned);

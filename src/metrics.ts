@@ -37,3 +37,62 @@ export const webhookBacklog = new Gauge({
   help: 'Webhook deliveries waiting to be sent or retried',
   registers: [registry],
 });
+
+/** Where the job gauges read from at each scrape (set by the service's job dispatcher). */
+type JobCounts = { byStatus: Record<string, number>; due: number };
+let jobCountSource: (() => Promise<JobCounts>) | null = null;
+let lastJobCounts: Promise<JobCounts | null> | null = null;
+
+/** The service's dispatcher names how to count jobs; null stops it (at shutdown). */
+export function observeJobs(source: (() => Promise<JobCounts>) | null): void {
+  jobCountSource = source;
+}
+
+/** One database read per scrape for both gauges; a failed read leaves them as they were. */
+function readJobCounts(): Promise<JobCounts | null> {
+  if (!jobCountSource) return Promise.resolve(null);
+  lastJobCounts ??= jobCountSource()
+    .catch(() => null)
+    .finally(() => setTimeout(() => (lastJobCounts = null), 100).unref());
+  return lastJobCounts;
+}
+
+export const jobsByStatus = new Gauge({
+  name: 'zonerisk_jobs',
+  help: 'Recompute jobs in the database by status (queued includes those waiting to be retried)',
+  labelNames: ['status'],
+  registers: [registry],
+  async collect() {
+    const c = await readJobCounts();
+    if (c) for (const [status, n] of Object.entries(c.byStatus)) this.set({ status }, n);
+  },
+});
+
+export const jobQueueDepth = new Gauge({
+  name: 'zonerisk_job_queue_depth',
+  help: 'Queued recompute jobs that are due and wait for a job process',
+  registers: [registry],
+  async collect() {
+    const c = await readJobCounts();
+    if (c) this.set(c.due);
+  },
+});
+
+export const jobProcesses = new Gauge({
+  name: 'zonerisk_job_processes',
+  help: 'Job processes (or in-process runs, embedded engine) this service has running now',
+  registers: [registry],
+});
+
+export const jobAttemptsFailed = new Counter({
+  name: 'zonerisk_job_attempts_failed_total',
+  help: "Failed recompute job attempts seen by this service's dispatcher, by trigger and outcome (retried: queued again; failed: no attempt left)",
+  labelNames: ['trigger', 'outcome'],
+  registers: [registry],
+});
+
+export const jobsCoalesced = new Counter({
+  name: 'zonerisk_jobs_coalesced_total',
+  help: 'Late-data recomputations folded into a pending job instead of queuing a new one',
+  registers: [registry],
+});

@@ -3,22 +3,29 @@ import pg from 'pg';
 import { Database } from './database';
 import { arrayBindings } from './knex';
 import { log } from '../log';
+import { closingSchedules, failedAttemptSet } from '../jobs/queue';
 
 /**
  * Liveness of service processes, so that a job whose process died is not left "running"
  * for ever. Each process registers an instance row and holds the session advisory lock
  * (LIVENESS_CLASS, id) on a connection of its own for as long as it lives: PostgreSQL drops
  * the lock the moment that session ends, whether the process exited, was killed or lost
- * its host. Every instance sweeps at start and then periodically: a queued or running job
- * whose owner holds no lock is marked failed.
+ * its host. Every instance sweeps at start and then periodically: a running job whose owner
+ * holds no lock (or a job its dead creator was about to run) has lost its attempt — it goes
+ * back to the queue after a pause while it has attempts left (automatic jobs), else it is
+ * marked failed. Jobs waiting in the queue belong to no instance: any dispatcher runs them.
  */
 export const LIVENESS_CLASS = 0x7a72; // "zr"
 const SWEEP_MS = 30_000;
 
 let current: number | null = null;
 
-/** A job still queued or running whose owner holds no liveness lock (binds: LIVENESS_CLASS). */
-const ORPHANED = `status IN ('queued', 'running') AND owner IS NOT NULL
+/**
+ * A job running, or created to be run at once by its process (run_after null), whose owner
+ * holds no liveness lock (binds: LIVENESS_CLASS).
+ */
+const UNFINISHED = `(status = 'running' OR (status = 'queued' AND run_after IS NULL))`;
+const ORPHANED = `${UNFINISHED} AND owner IS NOT NULL
   AND NOT EXISTS (
     SELECT 1 FROM pg_locks l
     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
@@ -33,24 +40,24 @@ export function currentInstance(): number | null {
 export type Instance = { id: number; stop(): Promise<void> };
 
 /**
- * Marks failed the jobs left unfinished by instances that are gone (only those of `onlyIds`
- * when given); returns their ids.
+ * Ends the attempts of jobs left unfinished by instances that are gone (only those of
+ * `onlyIds` when given): queued again after a pause while attempts remain, else failed (a
+ * daily run's schedule row closed with it); returns their ids.
  */
 export async function sweepOrphanedJobs(db: Database, onlyIds?: number[]): Promise<number[]> {
   if (db.mode === 'embedded') {
     // one process owns an embedded data directory: at its start every unfinished job is orphaned
-    const rows = (await db.knex('jobs')
-      .whereIn('status', ['queued', 'running'])
-      .whereRaw('owner IS DISTINCT FROM ?', [current])
-      .update({ status: 'failed', finished_at: db.knex.fn.now(), error: db.knex.raw("'the process running this job stopped before it finished; run it again'") })
-      .returning('id')) as { id: number }[];
-    return rows.map((r) => Number(r.id));
+    const res = await db.knex.raw<{ rows: { id: number }[] }>(
+      closingSchedules(`UPDATE jobs SET ${failedAttemptSet("'the process running this job stopped before it finished; run it again'")}
+         WHERE ${UNFINISHED} AND owner IS DISTINCT FROM ? RETURNING *`),
+      [current],
+    );
+    return res.rows.map((r) => Number(r.id));
   }
   const res = await db.knex.raw<{ rows: { id: number }[] }>(
-    `UPDATE jobs SET status = 'failed', finished_at = now(),
-       error = 'the process running this job (instance ' || owner || ') stopped before it finished; run it again'
-     WHERE (?::bigint[] IS NULL OR id = ANY(?::bigint[])) AND ${ORPHANED}
-     RETURNING id`,
+    closingSchedules(`UPDATE jobs SET ${failedAttemptSet("'the process running this job (instance ' || owner || ') stopped before it finished; run it again'")}
+       WHERE (?::bigint[] IS NULL OR id = ANY(?::bigint[])) AND ${ORPHANED}
+       RETURNING *`),
     arrayBindings([onlyIds ?? null, onlyIds ?? null, LIVENESS_CLASS]),
   );
   return res.rows.map((r) => Number(r.id));
@@ -85,7 +92,7 @@ export async function registerInstance(db: Database): Promise<Instance> {
     try {
       const failed = suspects === undefined ? await sweepOrphanedJobs(db) : suspects.length ? await sweepOrphanedJobs(db, suspects) : [];
       suspects = db.mode === 'embedded' ? [] : await orphanedJobs(db);
-      if (failed.length) log.warn('jobs of stopped processes marked failed', { jobs: failed });
+      if (failed.length) log.warn('jobs of stopped processes: attempt ended (queued again when attempts remain, else failed)', { jobs: failed });
     } catch (e) {
       log.warn('orphaned-job sweep failed', { error: e instanceof Error ? e.message : String(e) });
     }

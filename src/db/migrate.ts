@@ -8,6 +8,7 @@ import * as schedule from '../../migrations/20261123000006_schedule';
 import * as events from '../../migrations/20261123000007_events';
 import * as instances from '../../migrations/20261129000008_instances';
 import * as mapVersions from '../../migrations/20261129000009_map_versions';
+import * as jobQueue from '../../migrations/20261201000010_job_queue';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -25,6 +26,7 @@ export const migrations: Migration[] = [
   { name: '20261123000007_events', module: events },
   { name: '20261129000008_instances', module: instances },
   { name: '20261129000009_map_versions', module: mapVersions },
+  { name: '20261201000010_job_queue', module: jobQueue },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

@@ -15,7 +15,8 @@ import { PersistenceState, step as persistenceStep } from '../domain/rules/persi
 import { AppError, isDatabaseUnavailable } from '../errors';
 import { log } from '../log';
 import { currentInstance } from '../db/instances';
-import { lastRecomputeSuccess, recomputeDays, recomputeDuration } from '../metrics';
+import { jobsCoalesced, lastRecomputeSuccess, recomputeDays, recomputeDuration } from '../metrics';
+import { AUTOMATIC_ATTEMPTS, claimJob, createDirectJob, enqueueRecompute, getJob, Job, NO_ACTIVE_RULE_SET, recordFailure, recordSuccess, requeueInterrupted } from './queue';
 
 /**
  * Daily recomputation: for one date, every area's level from the active rule set. Each day
@@ -24,8 +25,6 @@ import { lastRecomputeSuccess, recomputeDays, recomputeDuration } from '../metri
  * again writes nothing.
  */
 export const RECOMPUTE_LOCK = lockKey('zonerisk:recompute');
-
-const NO_ACTIVE_RULE_SET = () => new AppError(409, 'no_active_rule_set', 'no rule set is active: activate one with POST /v1/rule-sets/{id}/activate');
 
 export type DayResult = { date: LocalDate; areas: number; written: number; changed: number };
 
@@ -291,52 +290,18 @@ export async function recomputeDay(db: Database, date: LocalDate, jobId: number 
   return r as DayResult;
 }
 
-export type Job = {
-  id: number;
-  /** The service instance running it (null: a process that registered none). */
-  owner: number | null;
-  kind: 'recompute';
-  params: { from: LocalDate; to: LocalDate; trigger?: string };
-  status: 'queued' | 'running' | 'succeeded' | 'failed';
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  days: number;
-  days_done: number;
-  areas: number;
-  changed: number;
-  written: number;
-  error: string | null;
-};
+export type { Job } from './queue';
+export { getJob } from './queue';
 
-type JobRow = Omit<Job, 'created_at' | 'started_at' | 'finished_at'> & { created_at: Date; started_at: Date | null; finished_at: Date | null };
-
-const toJob = (r: JobRow): Job => ({
-  ...r,
-  id: Number(r.id),
-  created_at: r.created_at.toISOString(),
-  started_at: r.started_at?.toISOString() ?? null,
-  finished_at: r.finished_at?.toISOString() ?? null,
-});
-
-export async function getJob(knex: Knex, id: number): Promise<Job | null> {
-  const row = (await knex('jobs').where({ id }).first()) as JobRow | undefined;
-  return row ? toJob(row) : null;
-}
-
-/** Refuses up front (nothing written) when there is no rule set to recompute with. */
+/** A job its creator runs at once with runRecomputeJob (API ≤ 31 days, CLI, demo seed). */
 export async function createRecomputeJob(knex: Knex, from: LocalDate, to: LocalDate, trigger = 'api'): Promise<Job> {
-  if (!(await activeRuleSet(knex))) throw NO_ACTIVE_RULE_SET();
-  const [row] = (await knex('jobs')
-    .insert({ kind: 'recompute', params: JSON.stringify({ from, to, trigger }), status: 'queued', days: dateRange(from, to).length, owner: currentInstance() })
-    .returning('*')) as JobRow[];
-  return toJob(row as JobRow);
+  return createDirectJob(knex, from, to, trigger, currentInstance());
 }
 
 /**
  * Records a job's end. When the database is away just then (the failure being recorded is
  * often that very outage) it goes on trying in the background, every second for up to two
- * minutes; `true` when the first attempt succeeded.
+ * minutes; the recorded job when the first attempt succeeded.
  */
 const endsPending = new Set<Promise<void>>();
 
@@ -345,11 +310,9 @@ export async function jobEndsRecorded(): Promise<void> {
   await Promise.allSettled([...endsPending]);
 }
 
-async function recordEnd(knex: Knex, id: number, values: Record<string, unknown>): Promise<boolean> {
-  const write = () => knex('jobs').where({ id }).update({ ...values, finished_at: knex.fn.now() });
+async function recordEnd(id: number, write: () => Promise<Job | null>): Promise<Job | null> {
   try {
-    await write();
-    return true;
+    return await write();
   } catch {
     const retry = (async () => {
       for (let attempt = 1; attempt <= 120; attempt++) {
@@ -364,7 +327,7 @@ async function recordEnd(knex: Knex, id: number, values: Record<string, unknown>
     })();
     endsPending.add(retry);
     void retry.finally(() => endsPending.delete(retry));
-    return false;
+    return null;
   }
 }
 
@@ -374,23 +337,40 @@ export function outageMessage(e: unknown): string {
   return `the database became unavailable during the run (${cause.replace(/^[\s\S]* - /, '')}); every day written is whole: run the job again to finish`;
 }
 
-/** Records a job as failed, waiting through an outage (retried each second for two minutes). */
+/**
+ * Records the running attempt of a job as failed (retried later if it has attempts left),
+ * waiting through an outage (retried each second for two minutes).
+ */
 export async function failJob(knex: Knex, id: number, error: string): Promise<void> {
-  await recordEnd(knex, id, { status: 'failed', error });
+  await recordEnd(id, () => recordFailure(knex, id, error));
   await jobEndsRecorded();
 }
 
-/** Runs a recompute job day by day, in date order (persistence chains from each day to the next). */
+/**
+ * Runs a job created with createRecomputeJob, in this process, now: claims it (a job swept
+ * as orphaned meanwhile is not run after all), then as executeJob.
+ */
 export async function runRecomputeJob(db: Database, job: Job): Promise<Job> {
+  const claimed = await claimJob(db.knex, job.id, currentInstance());
+  if (!claimed) throw new AppError(409, 'job_not_queued', `job ${job.id} is no longer queued`);
+  return executeJob(db, claimed);
+}
+
+/**
+ * Runs a claimed job (status running, its attempt counted) day by day, in date order
+ * (persistence chains from each day to the next), and records how it ended: succeeded; or,
+ * on an error, a failed attempt (queued again after a pause while attempts remain, see
+ * queue.ts); an automatic job stopped by a shutdown goes back to the queue uncounted.
+ * Rejects with the run's error after recording it.
+ */
+export async function executeJob(db: Database, job: Job): Promise<Job> {
   const { knex } = db;
-  // a job swept as orphaned (its process seemed gone) is not run after all
-  const started = await knex('jobs').where({ id: job.id, status: 'queued' }).update({ status: 'running', started_at: knex.fn.now(), owner: currentInstance() });
-  if (started === 0) throw new AppError(409, 'job_not_queued', `job ${job.id} is no longer queued`);
   let areas = 0;
   let changed = 0;
   let written = 0;
   let done = 0;
-  const timer = recomputeDuration.startTimer({ trigger: job.params.trigger ?? 'api' });
+  const trigger = job.params.trigger ?? 'api';
+  const timer = recomputeDuration.startTimer({ trigger });
   // days finish on two writers: progress snapshots are applied in the order they were taken
   let progress: Promise<unknown> = Promise.resolve();
   try {
@@ -407,25 +387,35 @@ export async function runRecomputeJob(db: Database, job: Job): Promise<Job> {
   } catch (e) {
     timer({ status: 'failed' });
     const cause = e instanceof Error ? e.message : String(e);
+    await progress.catch(() => undefined);
+    const counts = { days_done: done, areas, changed, written };
+    if (e instanceof AppError && e.code === 'shutting_down' && job.max_attempts > 1) {
+      // an automatic job is not lost to a restart: the next dispatcher runs it again
+      log.info('recompute job interrupted by shutdown; queued again', { job: job.id, days_done: done });
+      await recordEnd(job.id, () => requeueInterrupted(knex, job, cause));
+      throw e;
+    }
     // what the job tells its reader: the cause in words, not the statement that hit it
     const message = isDatabaseUnavailable(e) ? outageMessage(e) : cause;
-    log.warn('recompute job failed', { job: job.id, error: cause });
-    await progress.catch(() => undefined);
-    // the days written are whole (one statement each) and counted; the job says so
-    await recordEnd(knex, job.id, { status: 'failed', error: message, days_done: done, areas, changed, written });
+    const ended = await recordEnd(job.id, () => recordFailure(knex, job.id, message, counts, job.attempts));
+    const retry = ended?.status === 'queued' ? { retry_at: ended.next_attempt_at } : {};
+    log.warn('recompute job failed', { job: job.id, trigger, attempt: job.attempts, of: job.max_attempts, error: cause, ...retry });
     throw e;
   }
-  await recordEnd(knex, job.id, { status: 'succeeded' });
+  const ended = await recordEnd(job.id, () => recordSuccess(knex, job));
   timer({ status: 'succeeded' });
   lastRecomputeSuccess.setToCurrentTime();
-  return (await getJob(knex, job.id)) as Job;
+  return ended ?? ((await getJob(knex, job.id)) as Job);
 }
 
 /**
- * Late or corrected reports and indicators: recompute, in the background, every day already
- * classified from the earliest changed date on. Days never classified are not affected.
+ * Late or corrected reports and indicators: every day already classified from the earliest
+ * changed date on is recomputed, through the queue — folded into the pending late-data job
+ * whose range it overlaps or abuts, if there is one (see queue.ts). Days never classified are
+ * not affected. The caller wakes its dispatcher (runner.ts); the job answered is the one that
+ * will recompute the range, with its range as it now stands.
  */
-export async function recomputeAfterIngest(db: Database, earliest: LocalDate | null, run: (job: Job) => void = (job) => void runRecomputeJob(db, job).catch((e: unknown) => log.warn('recompute after ingest failed', { job: job.id, error: String(e) }))): Promise<Job | null> {
+export async function recomputeAfterIngest(db: Database, earliest: LocalDate | null): Promise<Job | null> {
   if (earliest === null) return null;
   const rs = await activeRuleSet(db.knex);
   if (!rs) return null;
@@ -436,7 +426,7 @@ export async function recomputeAfterIngest(db: Database, earliest: LocalDate | n
   const first = row?.first as LocalDate | null | undefined;
   const last = row?.last as LocalDate | null | undefined;
   if (!first || !last) return null;
-  const job = await createRecomputeJob(db.knex, first, last, 'late_data');
-  run(job);
+  const { job, merged } = await enqueueRecompute(db.knex, { from: first, to: last, trigger: 'late_data', coalesce: true, maxAttempts: AUTOMATIC_ATTEMPTS });
+  if (merged) jobsCoalesced.inc();
   return job;
 }

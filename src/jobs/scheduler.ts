@@ -5,7 +5,8 @@ import { activeRuleSet } from '../db/rulesets';
 import { addDays, daysBetween, LocalDate } from '../domain/dates';
 import { dueDay } from '../domain/schedule';
 import { log } from '../log';
-import { createRecomputeJob, runRecomputeJob } from './recompute';
+import { AUTOMATIC_ATTEMPTS, enqueueRecompute, Job } from './queue';
+import { kickJobs } from './runner';
 
 /**
  * The built-in daily recomputation: at `at` (local time in the reporting zone) the previous
@@ -13,7 +14,9 @@ import { createRecomputeJob, runRecomputeJob } from './recompute';
  * the one whose insert claims the due day in schedule_runs (under an advisory lock) does
  * the work, exactly once per day, whatever the number of replicas. A run missed while every
  * process was down is caught up at the next start — from the last day that ran, at most
- * 31 days back. (Late reports are recomputed by the ingest itself, see recomputeAfterIngest.)
+ * 31 days back. The claim puts the run's job in the queue in the same transaction (retried
+ * like every automatic job, see queue.ts); a job process runs it, and its end closes the
+ * schedule_runs row. (Late reports are queued by the ingest itself, see recomputeAfterIngest.)
  */
 const SCHEDULE_LOCK = lockKey('zonerisk:schedule');
 const CATCH_UP_DAYS = 31;
@@ -26,7 +29,8 @@ export function startScheduler(db: Database, opts: { at: string; timeZone: strin
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
 
-  async function claim(day: LocalDate): Promise<{ from: LocalDate } | null> {
+  /** The due day claimed, its job queued (both or neither); null when another replica has it. */
+  async function claim(day: LocalDate): Promise<{ from: LocalDate; job: Job | null } | null> {
     return db.knex.transaction(async (trx) => {
       await trx.raw('SELECT pg_advisory_xact_lock(?)', [SCHEDULE_LOCK]);
       const last = (await trx('schedule_runs').max<{ max: string | null }[]>({ max: trx.raw('day::text') }))[0]?.max as LocalDate | null;
@@ -34,7 +38,13 @@ export function startScheduler(db: Database, opts: { at: string; timeZone: strin
       if (inserted.length === 0) return null;
       const usual = addDays(day, -1);
       const from = last && last < usual ? (daysBetween(last, day) > CATCH_UP_DAYS ? addDays(day, -CATCH_UP_DAYS) : last) : usual;
-      return { from };
+      if (!(await activeRuleSet(trx))) {
+        await trx('schedule_runs').where({ day }).update({ finished_at: trx.fn.now(), error: 'no rule set is active' });
+        return { from, job: null };
+      }
+      const { job } = await enqueueRecompute(trx, { from, to: day, trigger: 'schedule', maxAttempts: AUTOMATIC_ATTEMPTS });
+      await trx('schedule_runs').where({ day }).update({ job_id: job.id });
+      return { from, job };
     });
   }
 
@@ -44,23 +54,12 @@ export function startScheduler(db: Database, opts: { at: string; timeZone: strin
     const claimed = await claim(day);
     handled = day;
     if (!claimed) return; // another replica has it
-    const started = Date.now();
-    try {
-      if (!(await activeRuleSet(db.knex))) {
-        await db.knex('schedule_runs').where({ day }).update({ finished_at: db.knex.fn.now(), error: 'no rule set is active' });
-        log.warn('scheduled recompute skipped: no rule set is active', { day });
-        return;
-      }
-      const job = await createRecomputeJob(db.knex, claimed.from, day, 'schedule');
-      await db.knex('schedule_runs').where({ day }).update({ job_id: job.id });
-      const done = await runRecomputeJob(db, job);
-      await db.knex('schedule_runs').where({ day }).update({ finished_at: db.knex.fn.now() });
-      log.info('scheduled recompute done', { day, from: claimed.from, job: job.id, changed: done.changed, ms: Date.now() - started });
-    } catch (e) {
-      const error = e instanceof Error ? e.message : String(e);
-      await db.knex('schedule_runs').where({ day }).update({ finished_at: db.knex.fn.now(), error }).catch(() => undefined);
-      log.warn('scheduled recompute failed', { day, error });
+    if (!claimed.job) {
+      log.warn('scheduled recompute skipped: no rule set is active', { day });
+      return;
     }
+    log.info('scheduled recompute queued', { day, from: claimed.from, job: claimed.job.id });
+    kickJobs(db);
   }
 
   const tick = () => {
