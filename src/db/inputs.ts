@@ -1,7 +1,8 @@
 import { Knex } from 'knex';
 import { AreaKind } from '../domain/areas';
-import { dayNumber, fromDayNumber, LocalDate } from '../domain/dates';
-import { FactNeeds, factNeeds, IndicatorRow, InputSeries, ReportColumns, SeriesArea } from '../domain/inputs';
+import { addDays, LocalDate } from '../domain/dates';
+import { FactTexts, inputSeriesOf } from '../domain/factText';
+import { FactNeeds, factNeeds, InputSeries, SeriesArea } from '../domain/inputs';
 import { RuleSet } from '../domain/rules/definition';
 import { Inputs } from '../domain/rules/engine';
 import { arrayBindings } from './knex';
@@ -21,70 +22,44 @@ export async function loadAreas(trx: Knex): Promise<AreaNode[]> {
 
 /**
  * Loads the facts for days [from, to] and returns their inputs series. Each query returns
- * its rows as one compact text ("a,b,c;a,b,c…"), parsed straight into typed arrays: far
- * cheaper than a row object per report when a backfill reads millions of them.
+ * its rows as one compact text ("a,b,c;a,b,c…"), parsed straight into typed arrays
+ * (domain/factText.ts): far cheaper than a row object per report when a backfill reads
+ * millions of them.
  */
 export async function loadInputSeries(knex: Knex, ruleSet: RuleSet, areas: SeriesArea[], from: LocalDate, to: LocalDate): Promise<InputSeries> {
-  const needs = factNeeds(ruleSet, from);
-  const reports = needs.reportsFrom ? await loadReports(knex, needs.reportsFrom, to) : columns(0);
-  const indicators = needs.indicators.length || needs.sums.length ? await loadIndicators(knex, needs, to) : [];
-  return new InputSeries(ruleSet, areas, from, to, reports, indicators);
+  return inputSeriesOf(ruleSet, areas, await loadFactTexts(knex, ruleSet, from, to));
 }
 
-/** Inputs of every area on one date (the rule-set preview, tests). */
+/** The facts for days [from, to] as the database's texts, unparsed (the preview parses them in a worker). */
+export async function loadFactTexts(knex: Knex, ruleSet: RuleSet, from: LocalDate, to: LocalDate): Promise<FactTexts> {
+  const needs = factNeeds(ruleSet, from);
+  const reports = needs.reportsFrom ? await loadReports(knex, needs.reportsFrom, to) : null;
+  const indicators = needs.indicators.length || needs.sums.length ? await loadIndicators(knex, needs, to) : null;
+  return { from, to, reports, indicators };
+}
+
+/** Inputs of every area on one date (tests). */
 export async function computeInputs(knex: Knex, ruleSet: RuleSet, date: LocalDate, areas: SeriesArea[]): Promise<Map<number, Inputs>> {
   return (await loadInputSeries(knex, ruleSet, areas, date, date)).inputsOn(date);
 }
 
-function columns(length: number): ReportColumns {
-  return {
-    length,
-    area_id: new Int32Array(length),
-    day: new Int32Array(length),
-    community_cases: new Int32Array(length),
-    quarantine_cases: new Int32Array(length),
-    deaths: new Int32Array(length),
-  };
-}
+/** Days of reports per query: a country's month is ~5 MB of text. */
+const REPORT_CHUNK_DAYS = 31;
 
-/** Calls `take` with each row's non-negative integers of "1,2,3;4,5,6". */
-function eachIntRow(text: string, width: number, take: (row: Int32Array) => void): void {
-  const row = new Int32Array(width);
-  let field = 0;
-  let n = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 59;
-    if (c === 44 || c === 59) {
-      row[field++] = n;
-      n = 0;
-      if (c === 59) {
-        take(row);
-        field = 0;
-      }
-    } else n = n * 10 + (c - 48);
+async function loadReports(knex: Knex, from: LocalDate, to: LocalDate): Promise<NonNullable<FactTexts['reports']>> {
+  const out = { from, n: 0, texts: [] as string[] };
+  for (let lo = from; lo <= to; lo = addDays(lo, REPORT_CHUNK_DAYS)) {
+    const last = addDays(lo, REPORT_CHUNK_DAYS - 1);
+    const res = await knex.raw<{ rows: { n: number; t: string | null }[] }>(
+      `SELECT count(*)::int AS n,
+              string_agg(area_id || ',' || (date - ?::date) || ',' || community_cases || ',' || quarantine_cases || ',' || coalesce(deaths, 0), ';') AS t
+       FROM reports WHERE date BETWEEN ? AND ?`,
+      [from, lo, last < to ? last : to],
+    );
+    const { n, t } = res.rows[0] ?? { n: 0, t: null };
+    out.n += n;
+    if (t) out.texts.push(t);
   }
-}
-
-async function loadReports(knex: Knex, from: LocalDate, to: LocalDate): Promise<ReportColumns> {
-  const res = await knex.raw<{ rows: { n: number; t: string | null }[] }>(
-    `SELECT count(*)::int AS n,
-            string_agg(area_id || ',' || (date - ?::date) || ',' || community_cases || ',' || quarantine_cases || ',' || coalesce(deaths, 0), ';') AS t
-     FROM reports WHERE date BETWEEN ? AND ?`,
-    [from, from, to],
-  );
-  const { n, t } = res.rows[0] ?? { n: 0, t: null };
-  const out = columns(n);
-  if (!t) return out;
-  const base = dayNumber(from);
-  let k = 0;
-  eachIntRow(t, 5, (r) => {
-    out.area_id[k] = r[0] as number;
-    out.day[k] = base + (r[1] as number);
-    out.community_cases[k] = r[2] as number;
-    out.quarantine_cases[k] = r[3] as number;
-    out.deaths[k] = r[4] as number;
-    k++;
-  });
   return out;
 }
 
@@ -92,7 +67,7 @@ async function loadReports(knex: Knex, from: LocalDate, to: LocalDate): Promise<
  * Indicator rows of the span, and for indicators read by latest value, each area's last
  * row before it (an old value still decides whether the nearest ancestor is asked).
  */
-async function loadIndicators(knex: Knex, needs: FactNeeds, to: LocalDate): Promise<IndicatorRow[]> {
+async function loadIndicators(knex: Knex, needs: FactNeeds, to: LocalDate): Promise<NonNullable<FactTexts['indicators']>> {
   const names = [...new Set([...needs.indicators, ...needs.sums])];
   const lo = needs.indicatorsFrom < needs.sumsFrom ? needs.indicatorsFrom : needs.sumsFrom;
   const res = await knex.raw<{ rows: { t: string | null }[] }>(
@@ -108,11 +83,5 @@ async function loadIndicators(knex: Knex, needs: FactNeeds, to: LocalDate): Prom
      FROM rows r JOIN names n USING (name)`,
     arrayBindings([names, names, lo, to, needs.indicators, lo, lo]),
   );
-  const text = res.rows[0]?.t;
-  if (!text) return [];
-  const base = dayNumber(lo);
-  return text.split(';').map((row) => {
-    const [area, name, day, value] = row.split(',') as [string, string, string, string];
-    return { area_id: Number(area), name: names[Number(name) - 1] as string, date: fromDayNumber(base + Number(day)), value: Number(value) };
-  });
+  return { from: lo, names, text: res.rows[0]?.t ?? null };
 }

@@ -1,11 +1,12 @@
 import { Knex } from 'knex';
 import { AreaKind } from '../domain/areas';
-import { dateRange, LocalDate } from '../domain/dates';
-import { LevelOrUnknown, levelIndex, levelNumber } from '../domain/levels';
+import { z } from 'zod';
+import { addDays, dateRange, isLocalDate, LocalDate } from '../domain/dates';
+import { LEVELS, LevelOrUnknown, levelIndex, levelNumber } from '../domain/levels';
 import { classify, ExplanationStep, Inputs } from '../domain/rules/engine';
 import { RuleSet } from '../domain/rules/definition';
 import { readInputs, StoredInputs } from '../domain/inputs';
-import { notFound } from '../errors';
+import { badRequest, notFound } from '../errors';
 import { childList } from '../jobs/recompute';
 import { arrayBindings } from './knex';
 
@@ -148,6 +149,28 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
   return filter.level ? rows.filter((r) => r.level === filter.level) : rows;
 }
 
+/**
+ * The effective level (an override's, else the latest computed one, else unknown) of every
+ * area on `date` as known now, compactly: what a rule-set preview compares against.
+ */
+export async function effectiveLevelsOn(knex: Knex, date: LocalDate): Promise<{ ids: number[]; levels: LevelOrUnknown[] }> {
+  const res = await knex.raw<{ rows: { ids: number[] | null; levels: LevelOrUnknown[] | null }[] }>(
+    `WITH z AS (
+       SELECT DISTINCT ON (area_id) area_id, level FROM zone_levels WHERE date = ?::date ORDER BY area_id, computed_at DESC
+     ),
+     o AS (
+       SELECT DISTINCT ON (area_id) area_id, level FROM overrides
+       WHERE date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date) AND ended_at IS NULL
+       ORDER BY area_id, created_at DESC
+     )
+     SELECT array_agg(a.id ORDER BY a.id) AS ids, array_agg(coalesce(o.level, z.level, 'unknown') ORDER BY a.id) AS levels
+     FROM areas a LEFT JOIN z ON z.area_id = a.id LEFT JOIN o ON o.area_id = a.id`,
+    [date, date, date],
+  );
+  const row = res.rows[0];
+  return { ids: row?.ids ?? [], levels: row?.levels ?? [] };
+}
+
 function toZone(date: LocalDate, r: Raw): ZoneRow {
   const override: Override | null =
     r.o_id === null
@@ -248,6 +271,114 @@ export async function series(knex: Knex, from: LocalDate, to: LocalDate, asOf: D
     );
   }
   return { areas, days: out };
+}
+
+export type Change = Flip & { code: string; name: string; kind: AreaKind };
+
+/** Days one page of the change feed covers at most: its work is a month of the areas' levels. */
+export const CHANGES_PAGE_DAYS = 31;
+
+/** Where the next page of changes starts, and the reading point every page shares. */
+export type ChangesCursor = { date: LocalDate; after: string | null; asOf: Date };
+
+export function encodeChangesCursor(c: ChangesCursor): string {
+  return Buffer.from(JSON.stringify({ d: c.date, c: c.after, t: c.asOf.toISOString() })).toString('base64url');
+}
+
+/** A cursor this service issued for the range [since, until]; anything else is a 400. */
+export function decodeChangesCursor(cursor: string, since: LocalDate, until: LocalDate): ChangesCursor {
+  const bad = () => badRequest('cursor is not one this service issued for this range', [{ path: 'cursor', message: 'invalid cursor' }], 'invalid_query');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  const shape = z.strictObject({ d: z.string().refine(isLocalDate), c: z.string().max(200).nullable(), t: z.iso.datetime() }).safeParse(parsed);
+  if (!shape.success) throw bad();
+  const date = shape.data.d as LocalDate;
+  if (date < since || date > until) throw bad();
+  return { date, after: shape.data.c, asOf: new Date(shape.data.t) };
+}
+
+/**
+ * One page of the level changes of the filtered areas on days [from, to] as known at
+ * `asOf`: what `flips` says of each area's `series`, computed by PostgreSQL instead — the
+ * days each area has a level for (its latest stored row, or the newest override covering
+ * the day) compared with the day before by lag() over each area's days, a day without a
+ * row being "unknown, not_computed". Ordered by date then code (bytewise), at most `limit`,
+ * starting after `after`. The work is bounded by the span (the caller keeps it short) and
+ * none of it is done in Node: a year of a country's days is never walked on the request
+ * thread.
+ */
+export async function changesPage(
+  knex: Knex,
+  from: LocalDate,
+  to: LocalDate,
+  asOf: Date | null,
+  filter: Pick<ZoneFilter, 'kind' | 'within'>,
+  limit: number,
+  after: { date: LocalDate; code: string } | null,
+): Promise<Change[]> {
+  const { asOfSql, asOfBind } = asOfClause(asOf);
+  const lo = addDays(from, -1); // the day whose level the first day is compared with
+  // only the areas asked for (a subtree, a kind)
+  const only = [filter.within ? `area_id IN ${WITHIN_SQL.replace('a.id IN ', '')}` : null, filter.kind ? 'area_id IN (SELECT id FROM areas WHERE kind = ?)' : null].filter((w) => w !== null);
+  const within = only.map((w) => `AND ${w}`).join(' ');
+  const withinBind = [...(filter.within ? [filter.within] : []), ...(filter.kind ? [filter.kind] : [])];
+  const res = await knex.raw<{ rows: Change[] }>(
+    `WITH z AS (
+       SELECT DISTINCT ON (date, area_id) area_id, date, level, reason, false AS override
+       FROM zone_levels WHERE date BETWEEN ?::date AND ?::date AND computed_at <= ${asOfSql} ${within}
+       ORDER BY date, area_id, computed_at DESC
+     ),
+     od AS (
+       SELECT DISTINCT ON (o.area_id, d.date) o.area_id, d.date::date AS date, o.level, 'override: ' || o.reason AS reason, true AS override
+       FROM overrides o
+       CROSS JOIN LATERAL generate_series(greatest(o.date_from, ?::date), least(coalesce(o.date_until, ?::date), ?::date), interval '1 day') AS d(date)
+       WHERE o.date_from <= ?::date AND (o.date_until IS NULL OR o.date_until >= ?::date)
+         AND o.created_at <= ${asOfSql} AND (o.ended_at IS NULL OR o.ended_at > ${asOfSql}) ${within.replaceAll('AND area_id', 'AND o.area_id')}
+       ORDER BY o.area_id, d.date, o.created_at DESC
+     ),
+     e AS (
+       SELECT * FROM z WHERE NOT EXISTS (SELECT 1 FROM od WHERE od.area_id = z.area_id AND od.date = z.date)
+       UNION ALL SELECT * FROM od
+     ),
+     l AS (
+       SELECT e.*, lag(date) OVER w AS pdate, lag(level) OVER w AS plevel, lag(override) OVER w AS pover, lead(date) OVER w AS ndate
+       FROM e WINDOW w AS (PARTITION BY area_id ORDER BY date)
+     ),
+     f AS (
+       -- two days in a row with different levels
+       SELECT area_id, date, plevel AS a, level AS b, pover AS a_over, override AS b_over, reason AS b_reason FROM l WHERE pdate = date - 1 AND plevel <> level
+       UNION ALL -- a day with a level, then a day without
+       SELECT area_id, pdate + 1, plevel, 'unknown', pover, false, 'not_computed' FROM l WHERE pdate < date - 1 AND plevel <> 'unknown'
+       UNION ALL -- a day with a level after days without (or after the span's start)
+       SELECT area_id, date, 'unknown', level, false, override, reason FROM l WHERE (pdate < date - 1 OR (pdate IS NULL AND date > ?::date)) AND level <> 'unknown'
+       UNION ALL -- the last day with a level, then none to the span's end
+       SELECT area_id, date + 1, level, 'unknown', override, false, 'not_computed' FROM l WHERE ndate IS NULL AND date < ?::date AND level <> 'unknown'
+     ),
+     c AS (
+       SELECT ar.code, ar.name, ar.kind, f.*,
+              CASE WHEN f.a = 'unknown' OR f.b = 'unknown' THEN 'changed'
+                   WHEN array_position(?::text[], f.b) > array_position(?::text[], f.a) THEN 'escalated' ELSE 'de-escalated' END AS direction
+       FROM f JOIN areas ar ON ar.id = f.area_id
+       WHERE f.date >= ?::date ${after ? 'AND (f.date > ?::date OR (f.date = ?::date AND ar.code COLLATE "C" > ?))' : ''}
+     )
+     SELECT code, name, kind, date::text AS date, a AS "from", b AS "to",
+            CASE WHEN b_over THEN b_reason WHEN a_over THEN 'override ended'
+                 WHEN b_reason IS NOT NULL THEN direction || ': ' || b_reason ELSE direction || ' under the rules' END AS reason
+     FROM c ORDER BY date, code COLLATE "C" LIMIT ?`,
+    arrayBindings([
+      lo, to, ...asOfBind, ...withinBind,
+      lo, to, to, to, lo, ...asOfBind, ...asOfBind, ...withinBind,
+      lo, to,
+      [...LEVELS], [...LEVELS],
+      from, ...(after ? [after.date, after.date, after.code] : []),
+      limit,
+    ]),
+  );
+  return res.rows.map((r) => ({ code: r.code, name: r.name, kind: r.kind, date: r.date, from: r.from, to: r.to, reason: r.reason }));
 }
 
 export function flips(days: Day[]): Flip[] {

@@ -70,7 +70,15 @@ describe('classification on the demo data', () => {
 
   test('every change in the feed is a level flip in the area history, and back', async () => {
     const since = '2021-09-02';
-    const feed = (await http().get(`/v1/changes?since=${since}&until=${END}&kind=commune`).expect(200)).body.items as { code: string; date: string; from: string; to: string }[];
+    // the feed comes in pages of at most 31 days: follow next_cursor
+    const feed: { code: string; date: string; from: string; to: string }[] = [];
+    let pages = 0;
+    for (let cursor: string | null = null; pages === 0 || cursor !== null; pages++) {
+      const page: { items: typeof feed; next_cursor: string | null } = (await http().get(`/v1/changes?since=${since}&until=${END}&kind=commune${cursor ? `&cursor=${cursor}` : ''}`).expect(200)).body;
+      feed.push(...page.items);
+      cursor = page.next_cursor;
+    }
+    expect(pages).toBe(2);
     expect(feed.length).toBeGreaterThan(20);
     const codes = [...new Set(feed.map((c) => c.code))].slice(0, 25);
     for (const code of codes) {

@@ -15,7 +15,45 @@ import { freeText } from '../text';
 export const REPORT_FIELDS = ['community_cases', 'quarantine_cases', 'all_cases', 'deaths'] as const;
 export type ReportField = (typeof REPORT_FIELDS)[number];
 
+/**
+ * How large a rule set may be: these bound the work one rule set can cause for every area
+ * on every day (a preview, a recomputation). The engine's cost per area grows with the
+ * band lookups and the conditions it evaluates and explains (measured: ~2.5 µs a band
+ * lookup, ~0.5 µs a condition, against 10–20 µs for a whole preset), so those are bounded
+ * for the whole rule set: the largest allowed set classifies a national set of areas
+ * (11,360) for one day in about a second. Real rule sets are far smaller — the five presets have at most 4 metrics, 3
+ * steps, 4 rules, 2 band lookups and 20 conditions, all/any nested 2 deep. `checkLimits` tests
+ * these on the raw JSON before anything else, in one pass that stops at the first excess;
+ * the zod schema repeats the per-list ones (they appear in the OpenAPI document as
+ * maxItems) and the totals.
+ */
+export const RULE_SET_LIMITS = {
+  /** Items in any one list: steps of a group, rules of a step, conditions of one all/any, bandings of a worst step… */
+  listItems: 20,
+  /** Entries of `metrics`. */
+  metrics: 50,
+  /** Conditions (comparisons, `all`, `any`) in the whole rule set, count_met included. */
+  conditions: 100,
+  /** `all`/`any` nested in one another. */
+  conditionDepth: 8,
+  /** Band lookups (a `bands` step 1, a `matrix` 2, each of a `worst` step's bandings 1) in the whole rule set. */
+  bandings: 40,
+  /** JSON values (objects, arrays, strings, numbers, booleans, nulls) in the whole definition. */
+  values: 5_000,
+  /** Characters of any one string (the longest field, `description`, takes 4,000). */
+  stringLength: 4_000,
+  /** Characters of all strings together (keys included): with the value limit, a rule set is at most ~200 KB of JSON. */
+  characters: 100_000,
+} as const;
+
+export const LIMITS_TEXT =
+  `Limits: at most ${RULE_SET_LIMITS.listItems} items in any list (steps of a group, rules of a step, conditions of one all/any, bandings of a worst step…), ` +
+  `${RULE_SET_LIMITS.metrics} metrics, ${RULE_SET_LIMITS.conditions} conditions and ${RULE_SET_LIMITS.bandings} band lookups in the whole rule set, all/any nested at most ${RULE_SET_LIMITS.conditionDepth} deep, ` +
+  `${RULE_SET_LIMITS.values.toLocaleString('en')} JSON values in all, strings of at most ${RULE_SET_LIMITS.stringLength.toLocaleString('en')} characters and ${RULE_SET_LIMITS.characters.toLocaleString('en')} in all; beyond them 422 (rule_set_too_large) naming the path and the limit.`;
+
 const level = z.enum(LEVELS, { error: `must be one of ${LEVELS.join(', ')}` });
+const L = RULE_SET_LIMITS.listItems;
+const atMost = (n: number, what = 'items') => `at most ${n} ${what} (rule-set limit)`;
 const metricRef = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a metric name defined in metrics');
 const windowDays = z.number().int('must be a whole number of days').min(1).max(366);
 
@@ -27,8 +65,9 @@ const comparison = z.strictObject({
   op: z.enum(['<', '<=', '>', '>=', '==', '!=']),
   value: z.number().refine(Number.isFinite, 'must be a finite number'),
 });
+const conditionList = () => z.array(conditionSchema).min(1).max(L, atMost(L, 'conditions in one all/any'));
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
-  z.union([comparison, z.strictObject({ all: z.array(conditionSchema).min(1) }), z.strictObject({ any: z.array(conditionSchema).min(1) })], {
+  z.union([comparison, z.strictObject({ all: conditionList() }), z.strictObject({ any: conditionList() })], {
     error: 'must be {metric, op, value}, {all: [...]} or {any: [...]}',
   }),
 );
@@ -66,7 +105,7 @@ export type MetricDef = z.infer<typeof metricDefSchema>;
  */
 const banding = z.strictObject({
   metric: metricRef,
-  thresholds: z.array(z.number().refine(Number.isFinite, 'must be finite')).min(1).max(10),
+  thresholds: z.array(z.number().refine(Number.isFinite, 'must be finite')).min(1).max(10, atMost(10, 'thresholds')),
   inclusive: z.enum(['lower', 'upper']).default('lower'),
 });
 export type Banding = z.infer<typeof banding>;
@@ -76,15 +115,15 @@ const ifMissing = z.enum(['skip', 'unknown']).default('skip');
 export const stepSchema = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({ type: z.literal('bands'), ...banding.shape, levels: z.array(level) }),
-    z.strictObject({ type: z.literal('matrix'), rows: banding, cols: banding, table: z.array(z.array(level)) }),
+    z.strictObject({ type: z.literal('bands'), ...banding.shape, levels: z.array(level).max(11, atMost(11, 'levels')) }),
+    z.strictObject({ type: z.literal('matrix'), rows: banding, cols: banding, table: z.array(z.array(level).max(11, atMost(11, 'columns'))).max(11, atMost(11, 'rows')) }),
     z.strictObject({
       type: z.literal('worst'),
-      of: z.array(z.strictObject({ ...banding.shape, levels: z.array(level) })).min(1),
+      of: z.array(z.strictObject({ ...banding.shape, levels: z.array(level).max(11, atMost(11, 'levels')) })).min(1).max(L, atMost(L, 'bandings')),
     }),
     z.strictObject({
       type: z.literal('rules'),
-      rules: z.array(z.strictObject({ when: conditionSchema.optional(), level })).min(1),
+      rules: z.array(z.strictObject({ when: conditionSchema.optional(), level })).min(1).max(L, atMost(L, 'rules')),
     }),
     z.strictObject({ type: z.literal('raise'), by: z.number().int().min(1).max(3).default(1), when: conditionSchema, if_missing: ifMissing }),
     z.strictObject({ type: z.literal('lower'), by: z.number().int().min(1).max(3).default(1), when: conditionSchema, if_missing: ifMissing }),
@@ -92,7 +131,7 @@ export const stepSchema = z.discriminatedUnion(
     z.strictObject({ type: z.literal('unknown_if'), when: conditionSchema, reason: z.string().regex(/^[a-z0-9_:.-]{1,64}$/) }),
     z.strictObject({
       type: z.literal('rollup'),
-      rules: z.array(z.strictObject({ at_least: level, share: z.number().min(0).max(1), level })).default([]),
+      rules: z.array(z.strictObject({ at_least: level, share: z.number().min(0).max(1), level })).max(L, atMost(L, 'rules')).default([]),
       /** Otherwise: the worst level held by at least this share of the children. */
       otherwise_worst_share: z.number().min(0).max(1).nullable().default(null),
       default: level,
@@ -130,17 +169,45 @@ export const ruleSetSchema = z
     levels: z
       .array(
         z.strictObject({
-          kinds: z.array(z.enum(AREA_KINDS)).min(1),
-          steps: z.array(stepSchema).min(1).max(50),
+          kinds: z.array(z.enum(AREA_KINDS)).min(1).max(AREA_KINDS.length, atMost(AREA_KINDS.length, 'kinds')),
+          steps: z.array(stepSchema).min(1).max(L, atMost(L, 'steps')),
         }),
       )
-      .min(1),
+      .min(1)
+      .max(AREA_KINDS.length, atMost(AREA_KINDS.length, 'groups (one per area kind)')),
     persistence: persistenceSchema.default({ escalate_after_days: 1, deescalate_after_days: 1, max_step_down: 3, min_stay_days: 0 }),
   })
-  .superRefine((def, ctx) => checkSemantics(def, ctx));
+  .superRefine((def, ctx) => checkSemantics(def, ctx))
+  .describe(`A rule set: metrics and, per area kind, ordered steps that turn them into a level. ${LIMITS_TEXT}`);
 
 export type RuleSet = z.infer<typeof ruleSetSchema>;
 export type RuleSetInput = z.input<typeof ruleSetSchema>;
+
+/** Conditions (comparisons, all, any) and band lookups of a parsed rule set, and the deepest all/any nesting. */
+function ruleSetSize(def: { metrics: Record<string, MetricDef>; levels: { steps: Step[] }[] }): { conditions: number; depth: number; bandings: number } {
+  const roots: Condition[] = [];
+  let bandings = 0;
+  for (const m of Object.values(def.metrics)) if (m.kind === 'count_met') roots.push(...m.of);
+  for (const g of def.levels) {
+    for (const s of g.steps) {
+      if (s.type === 'rules') for (const r of s.rules) if (r.when) roots.push(r.when);
+      if ('when' in s) roots.push(s.when);
+      bandings += s.type === 'bands' ? 1 : s.type === 'matrix' ? 2 : s.type === 'worst' ? s.of.length : 0;
+    }
+  }
+  let conditions = 0;
+  let depth = 0;
+  const stack: [Condition, number][] = roots.map((c) => [c, 0]);
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [c, d] = top;
+    conditions++;
+    const list = 'all' in c ? c.all : 'any' in c ? c.any : null;
+    if (!list) continue;
+    depth = Math.max(depth, d + 1);
+    for (const x of list) stack.push([x, d + 1]);
+  }
+  return { conditions, depth, bandings };
+}
 
 function conditionMetrics(c: Condition): string[] {
   if ('all' in c) return c.all.flatMap(conditionMetrics);
@@ -166,6 +233,12 @@ function checkSemantics(def: { metrics: Record<string, MetricDef>; levels: { kin
   const checkCondition = (c: Condition, path: (string | number)[]) => {
     for (const m of conditionMetrics(c)) known(m, path);
   };
+  // the limits again, for values that did not come through parseRuleSet (cheap: the lists are bounded by now)
+  if (Object.keys(def.metrics).length > RULE_SET_LIMITS.metrics) issue(['metrics'], atMost(RULE_SET_LIMITS.metrics, 'metrics'));
+  const { conditions, depth, bandings } = ruleSetSize(def);
+  if (conditions > RULE_SET_LIMITS.conditions) issue([], `${conditions} conditions: ${atMost(RULE_SET_LIMITS.conditions, 'conditions in the whole rule set')}`);
+  if (bandings > RULE_SET_LIMITS.bandings) issue([], `${bandings} band lookups: ${atMost(RULE_SET_LIMITS.bandings, 'band lookups in the whole rule set')}`);
+  if (depth > RULE_SET_LIMITS.conditionDepth) issue([], `all/any nested ${depth} deep: ${atMost(RULE_SET_LIMITS.conditionDepth, 'levels of all/any nesting')}`);
   for (const [name, m] of Object.entries(def.metrics)) {
     if (m.kind !== 'count_met') continue;
     m.of.forEach((c, i) => {
@@ -225,7 +298,99 @@ function checkSemantics(def: { metrics: Record<string, MetricDef>; levels: { kin
   });
 }
 
-export function parseRuleSet(input: unknown): { ok: true; value: RuleSet } | { ok: false; issues: { path: string; message: string }[] } {
+type Issue = { path: string; message: string };
+
+/**
+ * The size limits (RULE_SET_LIMITS) on a raw JSON value, before any other validation: one
+ * iterative pass that stops at the first excess, so that its cost is bounded by the limits
+ * and not by the input (a 200,000-item `any` is refused after looking at its length).
+ * Returns the excess, naming the path and the limit, or null.
+ */
+export function checkLimits(input: unknown): Issue | null {
+  const lim = RULE_SET_LIMITS;
+  // the values seen so far, breadth first, with their parent's index and their key (to name
+  // the path of an excess) and the all/any nesting they are in
+  const values: unknown[] = [input];
+  const parents: number[] = [-1];
+  const keys: (string | number)[] = [''];
+  const depths: number[] = [0];
+  const pathOf = (i: number): string => {
+    const path: (string | number)[] = [];
+    for (let j = i; j > 0; j = parents[j] as number) path.unshift(keys[j] as string | number);
+    return formatPath(path);
+  };
+  const tooMany = { path: '(root)', message: `more than ${lim.values.toLocaleString('en')} JSON values: ${atMost(lim.values, 'JSON values in the whole rule set')}` };
+  let conditions = 0;
+  let bandings = 0;
+  let characters = 0;
+  const text = (i: number, s: string): Issue | null => {
+    if (s.length > lim.stringLength) return { path: pathOf(i), message: `${s.length.toLocaleString('en')} characters: ${atMost(lim.stringLength, 'characters')}` };
+    characters += s.length;
+    if (characters > lim.characters) return { path: pathOf(i), message: `more than ${lim.characters.toLocaleString('en')} characters of text: ${atMost(lim.characters, 'characters in all strings together')}` };
+    return null;
+  };
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'string') {
+      const excess = text(i, v);
+      if (excess) return excess;
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    const key = keys[i];
+    let depth = depths[i] as number;
+    if (Array.isArray(v)) {
+      if (v.length > lim.listItems) {
+        const what = key === 'all' || key === 'any' ? `conditions in one ${key}` : 'items in one list';
+        return { path: pathOf(i), message: `${v.length.toLocaleString('en')} items: ${atMost(lim.listItems, what)}` };
+      }
+      if (values.length + v.length > lim.values) return tooMany;
+      for (let k = 0; k < v.length; k++) {
+        values.push(v[k]);
+        parents.push(i);
+        keys.push(k);
+        depths.push(depth);
+      }
+      continue;
+    }
+    const own = v as Record<string, unknown>;
+    const composite = Object.hasOwn(own, 'all') || Object.hasOwn(own, 'any');
+    if (composite || (Object.hasOwn(own, 'metric') && Object.hasOwn(own, 'op'))) {
+      if (++conditions > lim.conditions) return { path: pathOf(i), message: `more than ${lim.conditions} conditions: ${atMost(lim.conditions, 'conditions in the whole rule set')}` };
+    }
+    if (Object.hasOwn(own, 'thresholds') && ++bandings > lim.bandings) {
+      return { path: pathOf(i), message: `more than ${lim.bandings} band lookups: ${atMost(lim.bandings, 'band lookups in the whole rule set')}` };
+    }
+    if (composite && ++depth > lim.conditionDepth) return { path: pathOf(i), message: `all/any nested ${depth} deep: ${atMost(lim.conditionDepth, 'levels of all/any nesting')}` };
+    const metrics = key === 'metrics' && parents[i] === 0;
+    const max = metrics ? lim.metrics : lim.listItems;
+    let n = 0;
+    for (const k in own) {
+      if (!Object.hasOwn(own, k)) continue;
+      if (++n > max) {
+        let total = 0;
+        for (const _k in own) total++;
+        return { path: pathOf(i), message: `${total.toLocaleString('en')} entries: ${atMost(max, metrics ? 'metrics' : 'entries in one object')}` };
+      }
+      if (values.length >= lim.values) return tooMany;
+      const excess = text(i, k);
+      if (excess) return excess;
+      values.push(own[k]);
+      parents.push(i);
+      keys.push(k);
+      depths.push(depth);
+    }
+  }
+  return null;
+}
+
+/**
+ * Validates a rule set: the size limits first (cheap, bounded), then the schema and the
+ * semantics. `tooLarge` marks a refusal by the limits.
+ */
+export function parseRuleSet(input: unknown): { ok: true; value: RuleSet } | { ok: false; issues: Issue[]; tooLarge?: true } {
+  const excess = checkLimits(input);
+  if (excess) return { ok: false, issues: [excess], tooLarge: true };
   const r = ruleSetSchema.safeParse(input);
   if (r.success) return { ok: true, value: r.data };
   return {
