@@ -117,3 +117,23 @@ export async function buildNational(db: Database, o: NationalOptions, dir: strin
   await db.knex.raw('VACUUM ANALYZE');
   return set;
 }
+
+/**
+ * The environment of a `zonerisk serve` a bench starts on database `db`: its own port, an
+ * admin key, no schedule, and per-client limits out of the way (one load generator is one
+ * client: they would otherwise answer 429).
+ */
+export function benchServiceEnv(db: string, port: number, adminKey: string, extra: { [name: string]: string } = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: benchUrl(db),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ZONERISK_LOG_LEVEL: 'warn',
+    ZONERISK_SCHEDULE: 'off',
+    ZONERISK_ADMIN_KEY: adminKey,
+    ZONERISK_READ_RATE: '10000000',
+    ZONERISK_WRITE_RATE: '1000000',
+    ...extra,
+  };
+}

@@ -11,7 +11,7 @@ import { addDays, LocalDate } from '../src/domain/dates';
 import { recomputeDay } from '../src/jobs/recompute';
 import { setLogLevel } from '../src/log';
 import { projectRoot } from '../src/paths';
-import { adminQuery, benchUrl, buildNational, nationalOptions } from './common';
+import { adminQuery, benchServiceEnv, benchUrl, buildNational, nationalOptions } from './common';
 import { NationalOptions } from './national';
 
 /**
@@ -174,18 +174,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     service = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), path.join(projectRoot, 'bin', 'zonerisk.js'), 'serve'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: benchUrl(DB),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        ZONERISK_LOG_LEVEL: 'warn',
-        ZONERISK_SCHEDULE: 'off',
-        ZONERISK_ADMIN_KEY: ADMIN,
-        // one load generator is one client: the per-client limits would otherwise answer 429
-        ZONERISK_READ_RATE: '10000000',
-        ZONERISK_WRITE_RATE: '1000000',
-      },
+      env: benchServiceEnv(DB, port, ADMIN),
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const pid = service.pid as number;

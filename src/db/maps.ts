@@ -149,9 +149,8 @@ async function* featureTexts(knex: Knex, zones: ZoneRow[], q: MapQuery): AsyncGe
     yield await mapWorker.bytes({ op: 'features', layers, zoom: q.zoom, layer: zones.map((z) => index.get(z.kind) as number), ids: zones.map((z) => z.area_id), prefixes }, rows);
     return;
   }
-  for (let start = 0; start < zones.length; start += BATCH) {
-    if (start > 0) await yieldToOthers();
-    const batch = zones.slice(start, start + BATCH);
+  for (const [i, batch] of (await fullDetailBatches(knex, zones)).entries()) {
+    if (i > 0) await yieldToOthers();
     // full detail as stored; exterior rings counter-clockwise (RFC 7946)
     const res = await knex.raw<{ rows: { id: number; g: string }[] }>(
       `SELECT id, ST_AsGeoJSON(ST_ForcePolygonCCW(geom), 7) AS g FROM areas WHERE id = ANY(?::int[])`,
@@ -160,6 +159,41 @@ async function* featureTexts(knex: Knex, zones: ZoneRow[], q: MapQuery): AsyncGe
     const geometry = new Map(res.rows.map((r) => [r.id, r.g]));
     yield batch.map((z) => `${featurePrefix(z, cases.get(z.area_id))}${geometry.get(z.area_id) ?? 'null'}}`).join(',');
   }
+}
+
+/** Stored geometry read per full-detail batch, at most (bytes, about 16 a vertex): ~1.6 MB of GeoJSON text. */
+const BATCH_STORED_BYTES = 2 ** 20;
+
+/**
+ * The zones cut into batches for reading their full-detail geometry: at most BATCH areas
+ * and about BATCH_STORED_BYTES of stored geometry each (a lone larger area is a batch of its
+ * own), so that a stream holds one bounded batch at a time whatever the shapes — 200
+ * provinces of 10,000 vertices would otherwise be one 50 MB read. The sizes come from
+ * the stored values' headers (pg_column_size: nothing is decompressed or read from TOAST).
+ * Batches by id rather than a server-side cursor: a cursor would keep a connection (and
+ * its snapshot) for as long as a slow client takes to read.
+ */
+async function fullDetailBatches(knex: Knex, zones: ZoneRow[]): Promise<ZoneRow[][]> {
+  const res = await knex.raw<{ rows: { id: number; b: number }[] }>(
+    'SELECT id, pg_column_size(geom) AS b FROM areas WHERE id = ANY(?::int[])',
+    arrayBindings([zones.map((z) => z.area_id)]),
+  );
+  const bytes = new Map(res.rows.map((r) => [r.id, r.b]));
+  const batches: ZoneRow[][] = [];
+  let batch: ZoneRow[] = [];
+  let size = 0;
+  for (const z of zones) {
+    const b = bytes.get(z.area_id) ?? 0;
+    if (batch.length > 0 && (batch.length >= BATCH || size + b > BATCH_STORED_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      size = 0;
+    }
+    batch.push(z);
+    size += b;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }
 
 /**

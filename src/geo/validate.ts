@@ -1,4 +1,4 @@
-import { firstSelfIntersection } from './kinks';
+import { selfIntersectionSteps } from './kinks';
 import type { MultiPolygon, Polygon, Position } from 'geojson';
 
 /**
@@ -50,20 +50,23 @@ function checkRing(ring: unknown, path: string): GeometryCheck | Ring {
   const first = ring[0] as Position;
   const last = ring[ring.length - 1] as Position;
   if (first[0] !== last[0] || first[1] !== last[1]) return fail(path, 'ring is not closed: the first and last positions differ');
-  // Drop a third dimension: areas are 2-D.
-  return (ring as Position[]).map((p) => [p[0] as number, p[1] as number]);
+  // Drop a third dimension: areas are 2-D. (A 2-D ring is kept as it is: a 500,000-vertex
+  // ring is not copied position by position on the request thread.)
+  const positions = ring as Position[];
+  return positions.some((p) => p.length !== 2) ? positions.map((p) => [p[0] as number, p[1] as number]) : positions;
 }
 
-function checkPolygon(coords: unknown, path: string): GeometryCheck | Ring[] {
+function* checkPolygon(coords: unknown, path: string): Generator<void, GeometryCheck | Ring[], void> {
   if (!Array.isArray(coords) || coords.length === 0) return fail(path, 'a polygon must be a non-empty array of rings');
   const rings: Ring[] = [];
   for (let r = 0; r < coords.length; r++) {
     const ring = checkRing(coords[r], `${path}[${r}]`);
     if (!Array.isArray(ring)) return ring;
     rings.push(ring);
+    if (ring.length > 50_000) yield;
   }
-  const found = firstSelfIntersection(rings);
-  if (found && 'tooComplex' in found) return fail(path, 'too complex to check for self-intersections (spikes crossing one spot many times)');
+  const found = yield* selfIntersectionSteps(rings);
+  if (found && 'tooComplex' in found) return fail(path, 'too complex to check for self-intersections (many long spikes meeting near one spot); simplify the boundary');
   if (found) {
     const [lon, lat] = found.at;
     return fail(path, `self-intersection at [${lon}, ${lat}]`);
@@ -75,6 +78,18 @@ function checkPolygon(coords: unknown, path: string): GeometryCheck | Ring[] {
 
 /** Accepts a Polygon or MultiPolygon; returns it as a normalised MultiPolygon. */
 export function checkAreaGeometry(geometry: unknown, path = 'geometry'): GeometryCheck {
+  const steps = checkAreaGeometrySteps(geometry, path);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The same check in slices (see `selfIntersectionSteps`): pauses every few milliseconds of
+ * work on a large boundary, so that a caller may let other requests run meanwhile.
+ */
+export function* checkAreaGeometrySteps(geometry: unknown, path = 'geometry'): Generator<void, GeometryCheck, void> {
   if (geometry === null || typeof geometry !== 'object') return fail(path, 'geometry is required (Polygon or MultiPolygon)');
   const g = geometry as { type?: unknown; coordinates?: unknown };
   if (g.type !== 'Polygon' && g.type !== 'MultiPolygon') {
@@ -86,7 +101,7 @@ export function checkAreaGeometry(geometry: unknown, path = 'geometry'): Geometr
   }
   const out: Ring[][] = [];
   for (let i = 0; i < polygons.length; i++) {
-    const p = checkPolygon(polygons[i], g.type === 'Polygon' ? `${path}.coordinates` : `${path}.coordinates[${i}]`);
+    const p = yield* checkPolygon(polygons[i], g.type === 'Polygon' ? `${path}.coordinates` : `${path}.coordinates[${i}]`);
     if (!Array.isArray(p)) return p;
     out.push(p);
   }

@@ -1,4 +1,5 @@
 import { checkAreaGeometry, signedArea } from '../../src/geo/validate';
+import { areasFromFeatureCollection, areasFromFeatureCollectionAsync } from '../../src/geo/features';
 import { square } from '../helpers/fixtures';
 
 // Fixture table in the style of Turf: input geometry → expected outcome.
@@ -62,5 +63,58 @@ describe('checkAreaGeometry', () => {
     const r = checkAreaGeometry({ type: 'Polygon', coordinates: [[[0, 0, 5], [1, 0, 5], [1, 1, 5], [0, 0, 5]]] });
     if (!r.ok) throw new Error(r.reason);
     expect(r.geometry.coordinates[0]?.[0]?.[0]).toEqual([0, 0]);
+  });
+
+  test('a valid 500,000-vertex circle is accepted (it was refused as "spikes crossing one spot")', () => {
+    const n = 500_000;
+    const ring: number[][] = [];
+    for (let i = 0; i < n; i++) ring.push([107 + 0.05 * Math.cos((2 * Math.PI * i) / n), 11 + 0.05 * Math.sin((2 * Math.PI * i) / n)]);
+    ring.push(ring[0] as number[]);
+    const started = process.hrtime.bigint();
+    const r = checkAreaGeometry({ type: 'Polygon', coordinates: [ring] });
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.geometry.coordinates[0]?.[0]).toHaveLength(n + 1);
+    console.log(`checkAreaGeometry: a 500,000-vertex circle accepted in ${ms.toFixed(0)} ms`);
+  });
+
+  test('spikes converging on one spot are refused as too complex, naming the polygon', () => {
+    const n = 100_000;
+    const ring: number[][] = [];
+    for (let i = 0; i < n; i++) {
+      const r = i % 2 ? 0.05 : 0.00005;
+      ring.push([107 + r * Math.cos((2 * Math.PI * i) / n), 11 + r * Math.sin((2 * Math.PI * i) / n)]);
+    }
+    ring.push(ring[0] as number[]);
+    const r = checkAreaGeometry({ type: 'Polygon', coordinates: [ring] });
+    expect(r).toMatchObject({ ok: false, path: 'geometry.coordinates' });
+    if (!r.ok) expect(r.reason).toMatch(/too complex/);
+  });
+});
+
+describe('areasFromFeatureCollectionAsync', () => {
+  test('lets other work run while it checks a 500,000-vertex boundary (the synchronous one cannot), with the same answer', async () => {
+    const n = 500_000;
+    const ring: number[][] = [];
+    for (let i = 0; i < n; i++) ring.push([107 + 0.05 * Math.cos((2 * Math.PI * i) / n), 11 + 0.05 * Math.sin((2 * Math.PI * i) / n)]);
+    ring.push(ring[0] as number[]);
+    const body = { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { code: 'BIG', name: 'Vùng lớn', kind: 'commune' }, geometry: { type: 'Polygon', coordinates: [ring] } }] };
+    // other work: a chain of immediates counting turns of the event loop
+    let turns = 0;
+    let running = true;
+    const tick = () => {
+      turns++;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const sync = areasFromFeatureCollection(body);
+    const duringSync = turns;
+    const async = await areasFromFeatureCollectionAsync(body);
+    const duringAsync = turns - duringSync;
+    running = false;
+    expect(duringSync).toBe(0);
+    expect(duringAsync).toBeGreaterThan(3);
+    expect(async).toEqual(sync);
+    console.log(`a 500,000-vertex boundary: the event loop turned ${duringAsync} times while the yielding check ran`);
   });
 });
