@@ -13,15 +13,40 @@ export type Publication = { id: number; date: LocalDate; published_at: string; n
 type Row = { id: number; date: LocalDate; published_at: Date; note: string | null };
 const toPub = (r: Row): Publication => ({ id: r.id, date: r.date, published_at: r.published_at.toISOString(), note: r.note });
 
-export async function publish(knex: Knex, date: LocalDate, note: string | null, actor: Actor = 'system'): Promise<Publication> {
+/**
+ * Publishes `date`, idempotently. If the day's latest publication still shows what a
+ * reading of the day shows now — no level row of that day appended since (a recomputation
+ * appends one only where something changed: level, reason, inputs, children…) and no
+ * override covering the day set or ended since — that publication is the answer
+ * (`created: false`; its note stays, nothing is written or audited). Otherwise — the first
+ * time, or a re-publication after a correction — a new publication (`created: true`).
+ * Publications of one database are serialised (the recompute lock, held for the
+ * transaction), so concurrent identical requests make one row.
+ */
+export async function publish(knex: Knex, date: LocalDate, note: string | null, actor: Actor = 'system'): Promise<{ publication: Publication; created: boolean }> {
   return knex.transaction(async (trx) => {
-    // Not in the middle of a recomputation: a published day is a whole day.
+    // Not in the middle of a recomputation (a published day is a whole day), nor of another publication.
     await trx.raw('SELECT pg_advisory_xact_lock(?)', [RECOMPUTE_LOCK]);
+    const last = (await trx('publications').where({ date }).orderBy('published_at', 'desc').orderBy('id', 'desc').first()) as Row | undefined;
+    if (last && !(await changedSince(trx, date, last.id))) return { publication: toPub(last), created: false };
     const [row] = (await trx('publications').insert({ date, note }).returning('*')) as Row[];
     const pub = toPub(row as Row);
     await audit(trx, actor, { action: 'publication.create', target: date, after: pub });
-    return pub;
+    return { publication: pub, created: true };
   });
+}
+
+/** Whether what a reading of `date` shows has changed since publication `id` (compared in the database, to the microsecond). */
+async function changedSince(trx: Knex, date: LocalDate, id: number): Promise<boolean> {
+  const res = await trx.raw<{ rows: { changed: boolean }[] }>(
+    `WITH p AS (SELECT published_at AS t FROM publications WHERE id = ?)
+     SELECT EXISTS (SELECT 1 FROM zone_levels, p WHERE date = ?::date AND computed_at > p.t)
+         OR EXISTS (SELECT 1 FROM overrides, p
+                    WHERE date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date)
+                      AND (created_at > p.t OR ended_at > p.t)) AS changed`,
+    [id, date, date, date],
+  );
+  return res.rows[0]?.changed === true;
 }
 
 export async function listPublications(knex: Knex): Promise<Publication[]> {

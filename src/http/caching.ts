@@ -24,11 +24,6 @@ function clientHas(req: Request, etag: string): boolean {
   return header.trim() === '*' || header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare);
 }
 
-/** This service's origin as the client reached it (links in TileJSON and OGC documents). */
-export function origin(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-}
-
 /** A least-recently-used cache by key, bounded by the values' total length (bytes, characters). */
 export class SizedCache<V extends { length: number }> {
   private readonly entries = new Map<string, V>();

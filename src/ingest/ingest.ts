@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { Database } from '../db/database';
 import { FactSink, FactSpec, METRICS, REPORTS, RowSource, StagedRow, upsertFacts, UpsertResult } from '../db/facts';
@@ -6,7 +5,7 @@ import type { ByteLane } from './lane';
 import { addDays, LocalDate, today } from '../domain/dates';
 import { badRequest, DetailCollector, unprocessable } from '../errors';
 import type { Actor } from '../db/audit';
-import { CsvReader, CsvRecord, CsvSyntaxError } from './csv';
+import { countLineEnds, CsvReader, CsvRecord, CsvSyntaxError, Utf8Problem, utf8Problem } from './csv';
 import { metricFormat, reportFormat, RowFormat } from './rows';
 
 /** Reports may be dated up to tomorrow (local): a day's report is sometimes filed early. */
@@ -53,21 +52,31 @@ export const csvPath = (line: number, field: string) => `line[${line}].${field}`
 type Chunks = AsyncIterable<string | Buffer> | Iterable<string | Buffer>;
 
 /**
- * Whether lines [s, end) can be read byte-wise: no quotes (so a comma always separates
- * fields and a newline always ends a record), no lone CR, valid UTF-8. Otherwise the
- * full RFC 4180 reader takes over from there.
+ * Whether lines (valid UTF-8) can be read byte-wise: no quotes (so a comma always
+ * separates fields and a newline always ends a record), no lone CR. Otherwise the full
+ * RFC 4180 reader takes over from there.
  */
-function plainLines(buf: Buffer, s: number): boolean {
-  if (buf.indexOf(34, s) >= 0) return false;
-  for (let i = buf.indexOf(13, s); i >= 0; i = buf.indexOf(13, i + 1)) if (buf[i + 1] !== 10) return false;
-  return isUtf8(buf.subarray(s));
+function plainLines(buf: Buffer): boolean {
+  if (buf.indexOf(34) >= 0) return false;
+  for (let i = buf.indexOf(13); i >= 0; i = buf.indexOf(13, i + 1)) if (buf[i + 1] !== 10) return false;
+  return true;
+}
+
+/** Bytes that are not UTF-8: the whole input is refused, naming the line (never stored as U+FFFD). */
+export class CsvEncodingError extends Error {
+  constructor(readonly problem: Utf8Problem) {
+    const hex = problem.byte.toString(16).toUpperCase().padStart(2, '0');
+    super(`line ${problem.line}: byte 0x${hex} at byte ${problem.column} of the line is not UTF-8`);
+  }
 }
 
 /**
- * Reads a CSV byte stream into the sink. Plain lines are split on commas where they lie;
+ * Reads a CSV byte stream into the sink. The input is cut after its last newline so far;
+ * those whole lines must be UTF-8 (else the whole input is refused, naming the first bad
+ * line). Plain lines are split on commas where they lie;
  * a row goes through the format's byte lane (no strings made) or its fast string check,
  * and what neither accepts goes through the zod schema, which accepts it or explains what
- * is wrong. Once the input has a quote, a lone CR or bad UTF-8, the rest goes through
+ * is wrong. Once the input has a quote or a lone CR, the rest goes through
  * the RFC 4180 reader. After the first problem no more rows are kept, but reading goes
  * on to list the first problems.
  */
@@ -77,9 +86,8 @@ class CsvRows<T> {
   private fast: ((fields: string[], idx: number) => StagedRow | null) | null = null;
   private lane: ByteLane | null = null;
   private general: CsvReader | null = null;
-  private readonly decoder = new TextDecoder('utf-8');
   private carry: Buffer | null = null;
-  private line = 1; // the number of the next line
+  private line = 1; // the number of the next line (of the next byte given to whole())
   private atStart = true;
 
   constructor(
@@ -91,36 +99,39 @@ class CsvRows<T> {
   }
 
   push(chunk: Buffer): void {
-    let rest = chunk;
-    if (!this.general) {
-      const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
-      const end = buf.lastIndexOf(10) + 1;
-      this.carry = end < buf.length ? buf.subarray(end) : null;
-      if (end > 0) this.lines(buf.subarray(0, end));
-      if (!this.general || !this.carry) return;
-      rest = this.carry; // the general reader took over: it gets the partial line too
-      this.carry = null;
-    }
-    this.records((this.general as CsvReader).push(this.decoder.decode(rest, { stream: true })));
+    const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    const end = buf.lastIndexOf(10) + 1;
+    this.carry = end < buf.length ? buf.subarray(end) : null;
+    if (end > 0) this.whole(buf.subarray(0, end));
   }
 
   end(): void {
-    if (!this.general && this.carry) this.lines(this.carry);
-    if (this.general) {
-      this.records(this.general.push(this.decoder.decode()));
-      this.records(this.general.end());
-    }
+    if (this.carry) this.whole(this.carry);
+    this.carry = null;
+    if (this.general) this.records(this.general.end());
     if (this.header === null) csvHeader(this.format, undefined);
   }
 
-  /** Whole lines (the last may lack its newline only at the end of input). */
+  /** Whole lines (the last may lack its newline only at the end of input): UTF-8 or refused, then read. */
+  private whole(buf: Buffer): void {
+    let bytes = buf;
+    if (this.atStart && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) bytes = buf.subarray(3);
+    this.atStart = false;
+    const bad = utf8Problem(bytes, this.line);
+    if (bad) throw new CsvEncodingError(bad);
+    if (this.general) {
+      this.line += countLineEnds(bytes);
+      this.records(this.general.push(bytes.toString('utf8')));
+    } else this.lines(bytes);
+  }
+
+  /** Whole lines of valid UTF-8, read byte-wise while they are plain. */
   private lines(buf: Buffer): void {
     let s = 0;
-    if (this.atStart && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) s = 3;
-    this.atStart = false;
-    if (!plainLines(buf, s)) {
+    if (!plainLines(buf)) {
       this.general = new CsvReader(this.line, false);
-      this.records(this.general.push(this.decoder.decode(buf.subarray(s), { stream: true })));
+      this.line += countLineEnds(buf);
+      this.records(this.general.push(buf.toString('utf8')));
       return;
     }
     const { errors } = this.sink;
@@ -184,6 +195,10 @@ export function csvSource<T>(format: RowFormat<T>, chunks: Chunks, maxDate: Loca
       rows.end();
     } catch (e) {
       if (e instanceof CsvSyntaxError) throw badRequest(`CSV syntax error: ${e.message}`, [{ path: `line[${e.line}]`, message: e.message }], 'invalid_csv');
+      if (e instanceof CsvEncodingError) {
+        const { line } = e.problem;
+        throw badRequest(`Tệp CSV không phải UTF-8 (dòng ${line}); nothing was written — the CSV is not UTF-8: save it as "CSV UTF-8"`, [{ path: `line[${line}]`, message: e.message }], 'invalid_utf8');
+      }
       throw e;
     }
   };

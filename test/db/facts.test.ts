@@ -153,13 +153,16 @@ describe('CSV bytes, however they arrive', () => {
     await clear();
   });
 
-  test('a lone CR ends a line; bytes that are not UTF-8 become U+FFFD, never a server error', async () => {
+  test('a lone CR ends a line; bytes that are not UTF-8 are refused naming the line (never stored as U+FFFD)', async () => {
     const cr = `${header}\r${plain(3).join('\r')}\r`;
     expect((await ingestReports(ctx.db, { csv: [Buffer.from(cr)] }, maxDate)).inserted).toBe(3);
     await clear();
+    const before = await rowCounts(ctx.db);
     const bad = Buffer.concat([Buffer.from(`${header}\nC11,2090-01-01,1,0,,Tr`), Buffer.from([0xff, 0xfe]), Buffer.from('m\n')]);
-    expect((await ingestReports(ctx.db, { csv: [bad] }, maxDate)).inserted).toBe(1);
-    expect((await stored())[0]?.source).toBe('Tr\uFFFD\uFFFDm');
-    await clear();
+    for (const chunks of [[bad], cut(bad, 1), cut(bad, 5)]) {
+      const err = await ingestReports(ctx.db, { csv: chunks }, maxDate).catch((e: unknown) => e);
+      expect(err).toMatchObject({ status: 400, code: 'invalid_utf8', details: [{ path: 'line[2]' }] });
+    }
+    expect(await rowCounts(ctx.db)).toEqual(before);
   });
 });
