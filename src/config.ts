@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAllowEntry } from './net/targets';
 
 /** Parses a size such as "32mb", "512kb" or "1048576" into bytes. */
 export function parseByteSize(text: string): number | null {
@@ -8,6 +10,44 @@ export function parseByteSize(text: string): number | null {
   const unit = (m[2] ?? 'b').toLowerCase();
   const factor = unit === 'gb' ? 1024 ** 3 : unit === 'mb' ? 1024 ** 2 : unit === 'kb' ? 1024 : 1;
   return Math.floor(Number(m[1]) * factor);
+}
+
+/**
+ * ZONERISK_PUBLIC_URL as the base of absolute links: an http(s) URL with a host, without
+ * credentials, query or fragment; a base path is kept and trailing slashes dropped
+ * (`https://zonerisk.example.vn/base/` → `https://zonerisk.example.vn/base`). Null if unfit.
+ */
+export function parsePublicUrl(text: string): string | null {
+  if (/[?#\s]/.test(text)) return null;
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    return null;
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || !u.hostname || u.username || u.password) return null;
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * ZONERISK_TRUST_PROXY in express's `trust proxy` terms: a hop count (1–10), or proxy
+ * addresses and CIDR ranges (and proxy-addr's names loopback, linklocal, uniquelocal),
+ * comma-separated. `true` (trust everyone) is not offered: any client could then name the host.
+ */
+export function parseTrustProxy(text: string): number | string[] | null {
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    return n >= 1 && n <= 10 ? n : null;
+  }
+  const items = text.split(',').map((s) => s.trim());
+  const fits = (item: string) => {
+    if (item === 'loopback' || item === 'linklocal' || item === 'uniquelocal') return true;
+    const [addr = '', bits, extra] = item.split('/');
+    const family = isIP(addr);
+    if (!family || extra !== undefined) return false;
+    return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  };
+  return items.length > 0 && items.every(fits) ? items : null;
 }
 
 function isTimeZone(tz: string): boolean {
@@ -57,6 +97,10 @@ const envSchema = z.object({
     .default(32 * 1024 * 1024),
   // a recomputation keeps one or two connections for its run; requests need the rest
   ZONERISK_DB_POOL_MAX: z.coerce.number().int().min(3, 'must be at least 3').max(200).default(10),
+  // full-detail maps (zones.geojson without zoom) streamed at once; a few more wait, the rest get 503
+  ZONERISK_MAX_FULL_MAPS: z.coerce.number().int().min(1, 'must be at least 1').max(64, 'must be at most 64').default(2),
+  // recompute jobs run at once by this service, each in a process of its own (late data queues, never one process per write)
+  ZONERISK_JOB_PROCESSES: z.coerce.number().int().min(1, 'must be at least 1').max(16, 'must be at most 16').default(1),
   ZONERISK_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   // the map page has no basemap unless one is named: it must work without internet
   ZONERISK_BASEMAP_URL: z
@@ -69,10 +113,27 @@ const envSchema = z.object({
   ZONERISK_CORS_ORIGINS: z.string().regex(/^(\*|https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*)$/, 'must be * or comma-separated origins such as https://map.example.vn').optional(),
   ZONERISK_WRITE_RATE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   ZONERISK_READ_RATE: z.coerce.number().int().min(1).max(10_000_000).default(12_000),
+  // refused requests (401/403) a minute per client address; past it, 429 before any key lookup
+  ZONERISK_REFUSAL_RATE: z.coerce.number().int().min(1).max(1_000_000).default(60),
   // slow clients: the whole header block, and the whole request, must arrive within these (seconds)
   ZONERISK_HEADERS_TIMEOUT: z.coerce.number().min(1).max(600).default(15),
   ZONERISK_REQUEST_TIMEOUT: z.coerce.number().min(1).max(3600).default(120),
+  // absolute links (OGC, TileJSON) are built on this, never on a request's Host
+  ZONERISK_PUBLIC_URL: z
+    .string()
+    .transform((v, ctx) => parsePublicUrl(v) ?? (ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL such as https://zonerisk.example.vn or https://example.vn/zonerisk (no credentials, query or fragment)' }), z.NEVER))
+    .optional(),
+  ZONERISK_TRUST_PROXY: z
+    .string()
+    .transform((v, ctx) => parseTrustProxy(v) ?? (ctx.addIssue({ code: 'custom', message: 'must be a hop count 1–10 or comma-separated proxy addresses/CIDRs such as 10.0.0.1,10.1.0.0/16,loopback' }), z.NEVER))
+    .optional(),
   ZONERISK_SCHEDULE: z.string().regex(/^(off|([01]\d|2[0-3]):[0-5]\d)$/, 'must be HH:MM (24 h, local) or off').default('00:30'),
+  // webhook targets: https only unless http is allowed; inside the own network only if allow-listed
+  ZONERISK_WEBHOOK_ALLOW_HTTP: booleanText.default(false),
+  ZONERISK_WEBHOOK_ALLOW: z
+    .string()
+    .refine((v) => v.split(',').every((entry) => parseAllowEntry(entry) !== null), 'must be comma-separated host names, addresses or CIDRs such as 10.1.0.0/16,hooks.internal.example')
+    .optional(),
 });
 
 export type Config = {
@@ -94,15 +155,29 @@ export type Config = {
   basemapUrl?: string | undefined;
   /** Local time of the daily recomputation, or 'off'. */
   schedule: string;
+  /** The origin (and base path) of absolute links, without a trailing slash; null: see http/origin.ts. */
+  publicUrl: string | null;
+  /** express `trust proxy`: a hop count or proxy addresses/CIDRs; null: no proxy is trusted. */
+  trustProxy: number | string[] | null;
   /** Origins allowed by CORS ('*' for any); none by default. */
   corsOrigins: string[] | '*' | null;
   /** Requests per minute per API key (or per address without one): writes, reads. */
   writeRate: number;
   readRate: number;
+  /** Refused requests (401/403) a minute per client address before 429. */
+  refusalRate: number;
   basemapAttribution?: string | undefined;
   bodyLimitBytes: number;
   dbPoolMax: number;
+  /** Full-detail maps streamed at once (each holds its zones and a batch of geometry). */
+  maxFullMaps: number;
+  /** Job processes this service runs at once (the recompute queue's; 1 on the embedded engine). */
+  jobProcesses: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Webhooks may use plain http (default: https only). */
+  webhookAllowHttp: boolean;
+  /** Webhook targets allowed though not public: host names, addresses, CIDRs. */
+  webhookAllow: string[];
 };
 
 export class ConfigError extends Error {}
@@ -138,12 +213,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reportingTimeZone: e.TZ_REPORTING,
     bodyLimitBytes: e.ZONERISK_BODY_LIMIT,
     dbPoolMax: e.ZONERISK_DB_POOL_MAX,
+    maxFullMaps: e.ZONERISK_MAX_FULL_MAPS,
+    jobProcesses: e.ZONERISK_JOB_PROCESSES,
     logLevel: e.ZONERISK_LOG_LEVEL,
     basemapUrl: e.ZONERISK_BASEMAP_URL,
     schedule: e.ZONERISK_SCHEDULE,
+    webhookAllowHttp: e.ZONERISK_WEBHOOK_ALLOW_HTTP,
+    webhookAllow: e.ZONERISK_WEBHOOK_ALLOW?.split(',').map((entry) => entry.trim()) ?? [],
+    publicUrl: e.ZONERISK_PUBLIC_URL ?? null,
+    trustProxy: e.ZONERISK_TRUST_PROXY ?? null,
     corsOrigins: e.ZONERISK_CORS_ORIGINS === undefined ? null : e.ZONERISK_CORS_ORIGINS === '*' ? '*' : e.ZONERISK_CORS_ORIGINS.split(','),
     writeRate: e.ZONERISK_WRITE_RATE,
     readRate: e.ZONERISK_READ_RATE,
+    refusalRate: e.ZONERISK_REFUSAL_RATE,
     basemapAttribution: e.ZONERISK_BASEMAP_ATTRIBUTION,
   };
 }

@@ -2,6 +2,8 @@
 export type ErrorDetail = { path: string; message: string };
 
 export class AppError extends Error {
+  /** seconds a client should wait before trying again (sent as Retry-After) */
+  retryAfter?: number;
   constructor(
     readonly status: number,
     readonly code: string,

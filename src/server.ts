@@ -7,10 +7,10 @@ import { createApp } from './http/app';
 import { warmMaps } from './db/maps';
 import { mapWorker } from './geo/mapShapes';
 import { startScheduler } from './jobs/scheduler';
-import { startWebhookWorker } from './jobs/webhooks';
+import { startWebhookWorker, webhookPolicy } from './jobs/webhooks';
 import { endStreams } from './http/routes/events';
 import { stopRecomputes } from './jobs/recompute';
-import { stopChildJobs } from './jobs/runner';
+import { jobQueue } from './jobs/runner';
 import { log } from './log';
 import { registerInstance } from './db/instances';
 import { createHttpServer } from './http/server';
@@ -73,7 +73,10 @@ export async function startService(config: Config): Promise<RunningService> {
   // a country's shared-border topology takes seconds: build it now, not on the first map request
   warmMaps(db.knex).catch((e: unknown) => log.warn('map warm-up failed', { error: String(e) }));
   const scheduler = config.schedule === 'off' ? null : startScheduler(db, { at: config.schedule, timeZone: config.reportingTimeZone });
-  const webhooks = startWebhookWorker(db);
+  const webhooks = startWebhookWorker(db, { policy: webhookPolicy(config) });
+  // the recompute queue: jobs left queued (a restart, other replicas) are taken up now
+  const jobs = jobQueue(db, config);
+  jobs.start();
   let closing: Promise<void> | null = null;
   return {
     url,
@@ -84,7 +87,7 @@ export async function startService(config: Config): Promise<RunningService> {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         endStreams();
-        await Promise.all([stopRecomputes(), stopChildJobs()]);
+        await Promise.all([stopRecomputes(), jobs.stop()]);
         await scheduler?.stop();
         await webhooks.stop();
         await closed;

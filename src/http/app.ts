@@ -1,5 +1,5 @@
 import compression from 'compression';
-import express, { Express } from 'express';
+import express, { Express, Router } from 'express';
 import { AppContext } from './context';
 import { errorHandler, notFoundHandler } from './errors';
 import { areasRouter } from './routes/areas';
@@ -16,15 +16,23 @@ import { uiRouter } from './routes/ui';
 import { keysRouter } from './routes/keys';
 import { auditRouter } from './routes/audit';
 import { eventsRouter } from './routes/events';
-import { authenticate } from './auth';
-import { corsFor, declaredBodyLimit, jsonDepthLimit, metricsRouter, rateLimits, requestIds, securityHeaders } from './hygiene';
+import { gate, respell } from './auth';
+import { Declaration, Routes, RouteTable, SMALL_BODY_BYTES } from './access';
+import { AppError } from '../errors';
+import { isUtf8 } from 'node:buffer';
+import { corsFor, declaredBodyLimit, jsonDepthLimit, metricsRoutes, rateLimits, requestIds, securityHeaders } from './hygiene';
 import { buildOpenApi } from './openapi';
 import path from 'node:path';
 import { projectRoot } from '../paths';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
+  // routes match exactly as declared: letter case and a trailing slash count (src/http/access.ts)
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.disable('x-powered-by');
+  // a proxy's X-Forwarded-* is believed only from the proxies ZONERISK_TRUST_PROXY names (links: src/http/origin.ts)
+  if (ctx.config.trustProxy !== null) app.set('trust proxy', ctx.config.trustProxy);
   app.use(requestIds());
   app.use(securityHeaders(ctx.config));
   app.use(corsFor(ctx.config));
@@ -36,41 +44,68 @@ export function createApp(ctx: AppContext): Express {
     res.vary('Accept-Encoding');
     next();
   });
-  const limit = ctx.config.bodyLimitBytes;
-  // who is calling, before any body is read: an unauthenticated write is refused unread
-  app.use(authenticate(ctx));
-  app.use(rateLimits(ctx.config));
-  app.use(metricsRouter());
-  app.use(declaredBodyLimit(limit));
-  app.use(express.json({ type: ['application/json', 'application/geo+json'], limit, strict: true }));
-  app.use(express.text({ type: 'text/csv', limit, defaultCharset: 'utf-8' }));
-  app.use(jsonDepthLimit());
 
   // the hottest reads first: express walks the routers in this order for every request
-  app.use(mapsRouter(ctx));
-  app.use(zonesRouter(ctx));
-  app.use(tilesRouter(ctx));
-  app.use(commandRouter(ctx));
-  app.use(healthRouter(ctx));
-  app.use(areasRouter(ctx));
-  app.use(factsRouter(ctx));
-  app.use(ruleSetsRouter(ctx));
-  app.use(recomputeRouter(ctx));
-  app.use(ogcRouter(ctx));
-  app.use(uiRouter(ctx));
-  app.use(keysRouter(ctx));
-  app.use(auditRouter(ctx));
-  app.use(eventsRouter(ctx));
-
-  // the API document describes the routes registered above (and these two)
+  const routers: Routes[] = [
+    mapsRouter(ctx),
+    zonesRouter(ctx),
+    tilesRouter(ctx),
+    commandRouter(ctx),
+    healthRouter(ctx),
+    metricsRoutes(),
+    areasRouter(ctx),
+    factsRouter(ctx),
+    ruleSetsRouter(ctx),
+    recomputeRouter(ctx),
+    ogcRouter(ctx),
+    uiRouter(ctx),
+    keysRouter(ctx),
+    auditRouter(ctx),
+    eventsRouter(ctx),
+  ];
+  // the API document describes the routes registered here (and these two)
   let openApi: Record<string, unknown> | null = null;
-  app.get('/openapi.json', (_req, res) => {
-    openApi ??= buildOpenApi(app);
-    res.json(openApi);
-  });
-  app.get('/docs', (_req, res) => res.sendFile(path.join(projectRoot, 'web', 'docs.html')));
+  const documents = new Routes()
+    .get('/openapi.json', 'public', (_req, res) => {
+      openApi ??= buildOpenApi(app, table);
+      res.json(openApi);
+    })
+    .get('/docs', 'public', (_req, res) => res.sendFile(path.join(projectRoot, 'web', 'docs.html')));
+  routers.push(documents);
+  const table = new RouteTable(routers.flatMap((r) => r.declarations));
+  app.locals.routeTable = table;
+
+  // who is calling and which route they ask for, before any body is read: a refused write is refused unread
+  app.use(gate(ctx, table));
+  app.use(rateLimits(ctx.config));
+  app.use(respell());
+  // bodies as large as the route takes (src/http/access.ts BodySize), declared sizes refused unread
+  const bulk = bodyParsers(ctx.config.bodyLimitBytes, 'ZONERISK_BODY_LIMIT');
+  const small = bodyParsers(Math.min(SMALL_BODY_BYTES, ctx.config.bodyLimitBytes), 'this route');
+  app.use((req, res, next) => ((res.locals.route as Declaration | null)?.body === 'bulk' ? bulk : small)(req, res, next));
+  app.use(jsonDepthLimit());
+  for (const r of routers) app.use(r.router);
 
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;
+}
+
+/** JSON (UTF-8 only) and CSV (as bytes: the ingest reads bytes and refuses bad UTF-8 by line) up to `limit`. */
+function bodyParsers(limit: number, what: string): Router {
+  return Router().use(
+    declaredBodyLimit(limit, what),
+    express.json({ type: ['application/json', 'application/geo+json'], limit, strict: true, verify: utf8Only }),
+    express.raw({ type: 'text/csv', limit }),
+  );
+}
+
+/** The route declarations of an app made by createApp (the authorisation test walks them). */
+export function routeTableOf(app: Express): RouteTable {
+  return app.locals.routeTable as RouteTable;
+}
+
+/** A JSON body must be UTF-8: bad bytes are refused (400), not stored as U+FFFD. */
+function utf8Only(_req: unknown, _res: unknown, buf: Buffer): void {
+  if (!isUtf8(buf)) throw new AppError(400, 'invalid_utf8', 'the body is not valid UTF-8', [{ path: '(body)', message: 'invalid UTF-8 byte sequence' }]);
 }

@@ -1,52 +1,152 @@
-import { Request, RequestHandler, Response } from 'express';
+import { createHash } from 'node:crypto';
+import { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ipKeyGenerator } from 'express-rate-limit';
+import { Actor, actorOf } from '../db/audit';
 import { Principal, principalFor } from '../db/keys';
-import { forbidden, unauthorized } from '../errors';
+import { AppError, badRequest, unauthorized } from '../errors';
+import { admit, RouteTable } from './access';
 import { AppContext } from './context';
+import { awaitingContinue } from './server';
 
 /**
- * Authentication and roles, in one place. A request may carry `Authorization: Bearer <key>`;
- * a key that is given must be valid (else 401, even on a read). Writes under /v1 need a
- * key (401 without) whose role allows them (403): readers write nothing; reporters submit
- * reports and metrics only — for areas inside their scope, which the ingest checks in its
- * own transaction; admins do everything. Reads of data (/v1, /ogc, /tiles) are public unless
- * ZONERISK_PUBLIC_READS=false. Health, readiness and the map page's files are always public.
+ * Key guesses: requests whose bearer token is no valid key, per client address (IPv6 by /56,
+ * as the rate limiter groups them) per minute. Past the limit, that address's tokens that
+ * are not known to be valid are answered 429 without a database lookup — a guessing client
+ * must not cost a round trip per guess — while keys this process has seen valid in the
+ * last minutes are still looked up as usual (a flood of junk from a shared address, such
+ * as a proxy's, does not lock out the reporters and admins behind it). Anonymous requests
+ * and refusals by role (403) are not guesses and are not counted. A client's window starts
+ * at its first guess; the table is bounded (the oldest client is dropped), so a flood of
+ * addresses cannot grow it. Kept here rather than in express-rate-limit's store: that
+ * store answers with a promise, and the anonymous read — the commonest request — is
+ * admitted without one.
  */
-const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const REPORTER_WRITES = new Set(['POST /v1/reports', 'POST /v1/metrics']);
-const DATA = /^\/(v1|ogc|tiles)(\/|\.|$)/;
+export class GuessCounter {
+  private readonly clients = new Map<string, { count: number; since: number }>();
+  private readonly known = new Map<string, number>();
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs = 60_000,
+    private readonly maxClients = 100_000,
+    private readonly knownMs = 10 * 60_000,
+  ) {}
 
-export function authenticate({ db, config }: AppContext): RequestHandler {
-  /** What the caller may do, once known (the key, or nobody). Throws 401/403. */
-  const admit = (req: Request, res: Response, principal: Principal | null) => {
-    const write = WRITES.has(req.method) && req.path.startsWith('/v1');
-    if (write && !principal) throw unauthorized('writes need an API key: Authorization: Bearer <key>');
-    if (!write && !principal && !config.publicReads && DATA.test(req.path)) throw unauthorized('reads need an API key on this service (ZONERISK_PUBLIC_READS=false)');
-    if (write && principal && principal.role !== 'admin') {
-      if (principal.role === 'reader') throw forbidden('a reader key cannot write');
-      if (!REPORTER_WRITES.has(`${req.method} ${req.path.replace(/\/$/, '')}`)) throw forbidden('a reporter key may only submit reports and metrics');
+  private entry(client: string, now: number) {
+    const e = this.clients.get(client);
+    if (e && now - e.since < this.windowMs) return e;
+    if (e) this.clients.delete(client);
+    return undefined;
+  }
+  /** True when this client's guesses are over the limit and the token was not seen valid lately. */
+  blocked(client: string, token: string, now = Date.now()): boolean {
+    const e = this.entry(client, now);
+    if (!e || e.count < this.limit) return false;
+    const seen = this.known.get(tokenKey(token));
+    return seen === undefined || now - seen > this.knownMs;
+  }
+  guessed(client: string, now = Date.now()): void {
+    const e = this.entry(client, now);
+    if (e) {
+      e.count++;
+      return;
     }
+    if (this.clients.size >= this.maxClients) this.clients.delete(this.clients.keys().next().value as string);
+    this.clients.set(client, { count: 1, since: now });
+  }
+  valid(token: string, now = Date.now()): void {
+    const k = tokenKey(token);
+    this.known.delete(k);
+    if (this.known.size >= 10_000) this.known.delete(this.known.keys().next().value as string);
+    this.known.set(k, now);
+  }
+  retryAfterSeconds(client: string, now = Date.now()): number {
+    const e = this.entry(client, now);
+    return e ? Math.max(1, Math.ceil((e.since + this.windowMs - now) / 1000)) : 1;
+  }
+}
+
+/** A token as the counter remembers it (never the token itself). */
+const tokenKey = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+/**
+ * The gate every request passes before any body is read: it finds the route declaration the
+ * path stands for (src/http/access.ts), identifies the caller (a key that is given must be
+ * valid, else 401 — also on a public read), and admits or refuses by the declaration. A path
+ * spelled otherwise than declared is then redirected (308) to its declared spelling.
+ */
+export function gate({ db, config }: AppContext, table: RouteTable): RequestHandler {
+  const guesses = new GuessCounter(config.refusalRate);
+  const client = (req: Request) => ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? '');
+
+  const decide = (req: Request, res: Response, principal: Principal | null): void => {
+    const found = table.find(req.method, req.path);
+    if (found === 'bad_path') {
+      admit(null, req.method, principal, config.publicReads); // the strictest first
+      throw badRequest('the path is not validly percent-encoded', [{ path: '(path)', message: 'malformed percent-encoding' }], 'bad_path');
+    }
+    admit(found.declaration, req.method, principal, config.publicReads);
+    // a request matching no declaration reaches no router (not even express's own OPTIONS answer)
+    if (!found.declaration) throw new AppError(404, 'not_found', `no route for ${req.method} ${req.path}`);
     res.locals.principal = principal;
+    res.locals.route = found.declaration;
+    if (found.respell !== null) res.locals.respell = found.respell;
+    // admitted (and not to be redirected): a client waiting to send its body may send it now
+    else if (awaitingContinue.delete(res)) res.writeContinue();
   };
+  // a refused request's body is not read: the connection is closed after the answer
+  const refuse = (req: Request, res: Response, next: NextFunction, e: unknown) => {
+    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.setHeader('Connection', 'close');
+    next(e);
+  };
+
   return (req, res, next) => {
     const header = req.headers.authorization;
     if (header === undefined) {
-      // an anonymous read, the commonest request: decided without a round trip or a promise
+      // an anonymous request, the commonest: decided without a round trip or a promise
       try {
-        admit(req, res, null);
+        decide(req, res, null);
       } catch (e) {
-        next(e);
+        refuse(req, res, next, e);
         return;
       }
       next();
       return;
     }
-    const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
-    (token ? principalFor(db.knex, token, config.adminKey) : Promise.resolve(null)).then(
-      (principal) => {
-        if (!principal) throw unauthorized('the API key is not valid (unknown, malformed or revoked)');
-        admit(req, res, principal);
-      },
-    ).then(() => next(), next);
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? '';
+    if (guesses.blocked(client(req), token)) {
+      const e = new AppError(429, 'rate_limited', 'too many invalid API keys from this address: wait before trying again');
+      e.retryAfter = guesses.retryAfterSeconds(client(req));
+      refuse(req, res, next, e);
+      return;
+    }
+    (token ? principalFor(db.knex, token, config.adminKey) : Promise.resolve(null))
+      .then((principal) => {
+        if (!principal) {
+          guesses.guessed(client(req));
+          throw unauthorized('the API key is not valid (unknown, malformed or revoked)');
+        }
+        guesses.valid(token);
+        decide(req, res, principal);
+      })
+      .then(
+        () => next(),
+        (e: unknown) => refuse(req, res, next, e),
+      );
+  };
+}
+
+/**
+ * A path spelled otherwise than its declaration (letter case, `//`, dot segments, encoded
+ * letters, a trailing slash) is answered 308 with the declared spelling — after the gate
+ * admitted the caller and the rate limiter counted the request, before any handler.
+ */
+export function respell(): RequestHandler {
+  return (req, res, next) => {
+    const to = res.locals.respell as string | undefined;
+    if (to === undefined) return next();
+    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.setHeader('Connection', 'close');
+    const query = req.originalUrl.indexOf('?');
+    res.redirect(308, to + (query >= 0 ? req.originalUrl.slice(query) : ''));
   };
 }
 
@@ -55,10 +155,9 @@ export function principalOf(res: Response): Principal | null {
   return (res.locals.principal as Principal | null | undefined) ?? null;
 }
 
-/** Admin-only resources (keys, audit) are refused to anyone else, reads included. */
-export function requireAdmin(res: Response): Principal {
+/** Who is writing: a write route is never anonymous (its declaration needs a key). */
+export function writer(res: Response): Actor {
   const p = principalOf(res);
-  if (!p) throw unauthorized('this needs an admin API key');
-  if (p.role !== 'admin') throw forbidden('this needs an admin API key');
-  return p;
+  if (!p) throw unauthorized('writes need an API key: Authorization: Bearer <key>');
+  return actorOf(p);
 }

@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, isDatabaseUnavailable } from '../errors';
 import { log } from '../log';
 
-type BodyParserError = Error & { type?: string; status?: number; expose?: boolean };
+type BodyParserError = Error & { type?: string; status?: number; expose?: boolean; limit?: number };
 type PgError = Error & { code?: string; detail?: string };
 
 /** Maps anything thrown to the one error shape; a client never sees a stack trace. */
@@ -13,7 +13,7 @@ export function toAppError(err: unknown): AppError {
     case 'entity.parse.failed':
       return new AppError(400, 'invalid_json', `the body is not valid JSON: ${e.message}`);
     case 'entity.too.large':
-      return new AppError(413, 'payload_too_large', 'the body is larger than the configured limit (ZONERISK_BODY_LIMIT)');
+      return new AppError(413, 'payload_too_large', `the body is larger than this route takes (${typeof e.limit === 'number' ? `at most ${e.limit} bytes; ` : ''}imports up to ZONERISK_BODY_LIMIT, other bodies up to 1 MB)`);
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new AppError(415, 'unsupported_media_type', e.message);
@@ -40,7 +40,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const e = err as Error;
   if (appError.status === 500) {
     log.error('request failed', { method: req.method, path: req.path, error: e?.message, stack: e?.stack });
-  } else if (appError.status > 500 || appError.code === 'invalid_value' || appError.code === 'too_complex') {
+  } else if ((appError.status > 500 && appError.code !== 'busy') || appError.code === 'invalid_value' || appError.code === 'too_complex') {
     log.warn('request not served', { method: req.method, path: req.path, status: appError.status, error: e?.message });
   }
   if (res.headersSent) {
@@ -49,7 +49,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     return;
   }
   if (appError.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="zonerisk"');
-  if (appError.status === 503) res.setHeader('Retry-After', '2');
+  if (appError.retryAfter !== undefined) res.setHeader('Retry-After', String(appError.retryAfter));
+  else if (appError.status === 503) res.setHeader('Retry-After', '2');
   const body = appError.toJSON();
   // the request id ties a client's error to the server's log lines
   res.status(appError.status).json({ error: { ...body.error, request_id: res.locals.requestId as string | undefined } });

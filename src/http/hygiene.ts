@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import cors from 'cors';
-import { RequestHandler, Router } from 'express';
+import { RequestHandler } from 'express';
 import rateLimit, { ipKeyGenerator } from 'express-rate-limit';
 import helmet from 'helmet';
 import { Config } from '../config';
 import { AppError } from '../errors';
 import { log, requestContext } from '../log';
 import { httpDuration, registry } from '../metrics';
+import { Declaration, isWrite, Routes } from './access';
 import { principalOf } from './auth';
 
 /**
@@ -61,42 +62,37 @@ export function corsFor(config: Config): RequestHandler {
   });
 }
 
-const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
 /**
  * Per API key (or per address without one), per minute; writes and reads counted apart,
- * by one limiter (it runs on every request: one pass, not two). (After authentication.)
+ * by one limiter (it runs on every request: one pass, not two). It runs after the gate and
+ * judges by the route the gate matched (src/http/access.ts), never by the path's spelling:
+ * only `public` routes (health, the page's files, the API documents) are not counted.
  */
-export function rateLimits(config: Config): RequestHandler[] {
+export function rateLimits(config: Config): RequestHandler {
   const key = (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]) => {
     const p = principalOf(res);
     return p ? `key:${p.keyId ?? 'admin'}` : `ip:${ipKeyGenerator(req.ip ?? '')}`;
   };
-  const limited = /^\/(v1|ogc|tiles)(\/|\.|$)/;
-  return [
-    rateLimit({
-      windowMs: 60_000,
-      limit: (req) => (WRITES.has(req.method) ? config.writeRate : config.readRate),
-      standardHeaders: 'draft-8',
-      legacyHeaders: false,
-      keyGenerator: (req, res) => `${WRITES.has(req.method) ? 'w' : 'r'}|${key(req, res)}`,
-      skip: (req) => !limited.test(req.path),
-      handler: (req, _res, next, options) => {
-        const writes = WRITES.has(req.method);
-        const limit = typeof options.limit === 'number' ? options.limit : writes ? config.writeRate : config.readRate;
-        next(new AppError(429, 'rate_limited', `too many ${writes ? 'writes' : 'requests'}: at most ${limit} a minute for this key`));
-      },
-    }),
-  ];
+  return rateLimit({
+    windowMs: 60_000,
+    limit: (req) => (isWrite(req.method) ? config.writeRate : config.readRate),
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    keyGenerator: (req, res) => `${isWrite(req.method) ? 'w' : 'r'}|${key(req, res)}`,
+    skip: (_req, res) => (res.locals.route as Declaration | null | undefined)?.access === 'public',
+    handler: (req, _res, next, options) => {
+      const writes = isWrite(req.method);
+      const limit = typeof options.limit === 'number' ? options.limit : writes ? config.writeRate : config.readRate;
+      next(new AppError(429, 'rate_limited', `too many ${writes ? 'writes' : 'requests'}: at most ${limit} a minute for this key`));
+    },
+  });
 }
 
 /** GET /metrics: Prometheus text format. */
-export function metricsRouter(): Router {
-  const r = Router();
-  r.get('/metrics', async (_req, res) => {
+export function metricsRoutes(): Routes {
+  return new Routes().get('/metrics', 'read', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
-  return r;
 }
 
 /** Deepest JSON nesting accepted in a body (a rule set needs about ten levels). */
@@ -136,12 +132,12 @@ export function jsonDepthLimit(): RequestHandler {
  * A body declared larger than the limit is refused at once (413) and the connection closed,
  * without reading it: the body parser would otherwise read, and discard, all of it first.
  */
-export function declaredBodyLimit(limit: number): RequestHandler {
+export function declaredBodyLimit(limit: number, what = 'ZONERISK_BODY_LIMIT'): RequestHandler {
   return (req, res, next) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
       res.setHeader('Connection', 'close');
-      next(new AppError(413, 'payload_too_large', 'the body is larger than the configured limit (ZONERISK_BODY_LIMIT)', [{ path: 'Content-Length', message: `at most ${limit} bytes` }]));
+      next(new AppError(413, 'payload_too_large', `the body is larger than the limit of ${what}`, [{ path: 'Content-Length', message: `at most ${limit} bytes` }]));
       return;
     }
     next();

@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import type { Access, Declaration, RouteTable } from './access';
 import { z } from 'zod';
 import { LocalDate } from '../domain/dates';
 import { ruleSetSchema } from '../domain/rules/definition';
@@ -8,7 +9,9 @@ import { streamQuery, webhookBody } from './routes/events';
 import { createKeyBody } from './routes/keys';
 import { itemQuery, itemsQuery } from './routes/ogc';
 import { tileQuery } from './routes/tiles';
+import { jobsQuery } from './routes/recompute';
 import {
+  changesQuery,
   dateQuery,
   dateRangeQuery,
   levelsQuery,
@@ -32,7 +35,6 @@ type Op = {
   body?: z.ZodType;
   /** media types of the body besides application/json */
   bodyTypes?: string[];
-  auth?: 'write' | 'admin';
   produces?: string;
 };
 
@@ -49,30 +51,32 @@ export const OPERATIONS: Record<string, Op> = {
   'GET /docs': { summary: 'API documentation page (HTML)', tag: 'service', produces: 'text/html' },
   'GET /vendor/maplibre-gl.js': { summary: 'MapLibre GL, served by the app for the map page', tag: 'maps', produces: 'text/javascript' },
   'GET /vendor/maplibre-gl.css': { summary: 'MapLibre GL styles', tag: 'maps', produces: 'text/css' },
+  'GET /ui/{file}': { summary: "The map page's own scripts and styles (web/)", tag: 'maps', produces: 'text/plain' },
   'GET /ui/config.json': { summary: "The map page's settings: days with levels, bounds, level colours, basemap", tag: 'maps' },
-  'POST /v1/areas': { summary: 'Import areas: a GeoJSON FeatureCollection, upsert by code, all or nothing', tag: 'areas', body: areaFeatures, bodyTypes: ['application/geo+json'], auth: 'admin' },
+  'POST /v1/areas': { summary: 'Import areas: a GeoJSON FeatureCollection, upsert by code, all or nothing', tag: 'areas', body: areaFeatures, bodyTypes: ['application/geo+json'] },
   'GET /v1/areas': { summary: 'List areas by kind, parent, bbox, name', tag: 'areas', query: listAreasQuery },
   'GET /v1/areas/{code}': { summary: 'One area as a GeoJSON Feature', tag: 'areas', produces: 'application/geo+json' },
   'GET /v1/areas/{code}/reports': { summary: "An area's daily reports (with revisions on request)", tag: 'reports', query: dateRangeQuery },
   'GET /v1/areas/{code}/metrics': { summary: "An area's indicators", tag: 'reports', query: dateRangeQuery },
-  'POST /v1/reports': { summary: 'Upsert daily reports (JSON or CSV), all or nothing', tag: 'reports', body: z.object({ reports: z.array(reportFormat.schema(SOME_DATE)) }), bodyTypes: ['text/csv'], auth: 'write' },
-  'POST /v1/metrics': { summary: 'Upsert indicators (JSON or CSV), all or nothing', tag: 'reports', body: z.object({ metrics: z.array(metricFormat.schema(SOME_DATE)) }), bodyTypes: ['text/csv'], auth: 'write' },
+  'POST /v1/reports': { summary: 'Upsert daily reports (JSON or CSV), all or nothing', tag: 'reports', body: z.object({ reports: z.array(reportFormat.schema(SOME_DATE)) }), bodyTypes: ['text/csv'] },
+  'POST /v1/metrics': { summary: 'Upsert indicators (JSON or CSV), all or nothing', tag: 'reports', body: z.object({ metrics: z.array(metricFormat.schema(SOME_DATE)) }), bodyTypes: ['text/csv'] },
   'GET /v1/rule-sets': { summary: 'Rule sets, the active one marked', tag: 'classification' },
   'GET /v1/rule-sets/presets': { summary: 'The built-in presets', tag: 'classification' },
   'GET /v1/rule-sets/{id}': { summary: 'One rule set with its definition', tag: 'classification' },
-  'POST /v1/rule-sets': { summary: 'Store a rule set (a definition, or {"preset": id}) as the next version of its name', tag: 'classification', body: z.union([ruleSetSchema, z.object({ preset: z.string() })]), auth: 'admin' },
-  'POST /v1/rule-sets/{id}/activate': { summary: 'Make a rule set the active one', tag: 'classification', auth: 'admin' },
-  'POST /v1/rule-sets/{id}/preview': { summary: 'What a rule set would say for a day (nothing written)', tag: 'classification', query: dateQuery, auth: 'admin' },
-  'POST /v1/recompute': { summary: 'Recompute a day or a range (over 31 days: 202 and a job)', tag: 'classification', body: recomputeBody, auth: 'admin' },
+  'POST /v1/rule-sets': { summary: 'Store a rule set (a definition, or {"preset": id}) as the next version of its name', tag: 'classification', body: z.union([ruleSetSchema, z.object({ preset: z.string() })]) },
+  'POST /v1/rule-sets/{id}/activate': { summary: 'Make a rule set the active one', tag: 'classification' },
+  'POST /v1/rule-sets/{id}/preview': { summary: 'What a rule set would say for a day (nothing written)', tag: 'classification', query: dateQuery },
+  'POST /v1/recompute': { summary: 'Recompute a day or a range (over 31 days: 202 and a job)', tag: 'classification', body: recomputeBody },
+  'GET /v1/jobs': { summary: 'Recompute jobs, newest first, by status (failed ones with their error; queued ones with their next attempt)', tag: 'classification', query: jobsQuery },
   'GET /v1/jobs/{id}': { summary: 'A recompute job', tag: 'classification' },
   'GET /v1/zones': { summary: 'Levels of every area on a day, as known at a time, latest or published', tag: 'classification', query: levelsQuery },
   'GET /v1/zones/{code}': { summary: "One zone's level with inputs and explanation", tag: 'classification', query: levelsQuery },
   'GET /v1/zones/{code}/history': { summary: "A zone's levels day by day and its changes", tag: 'classification', query: levelsQuery },
-  'POST /v1/zones/{code}/overrides': { summary: 'Command-centre override of a level for a period', tag: 'classification', body: overrideBody, auth: 'admin' },
-  'DELETE /v1/zones/{code}/overrides/{id}': { summary: 'End an override', tag: 'classification', auth: 'admin' },
-  'GET /v1/changes': { summary: 'Level changes over a period', tag: 'classification', query: levelsQuery },
+  'POST /v1/zones/{code}/overrides': { summary: 'Command-centre override of a level for a period', tag: 'classification', body: overrideBody },
+  'DELETE /v1/zones/{code}/overrides/{id}': { summary: 'End an override', tag: 'classification' },
+  'GET /v1/changes': { summary: 'Level changes over a period, in pages of at most 31 days and `limit` changes: follow next_cursor until null', tag: 'classification', query: changesQuery },
   'GET /v1/summary': { summary: 'Counts and population per level, escalations and de-escalations', tag: 'classification', query: levelsQuery },
-  'POST /v1/publications': { summary: "Mark a day's levels as published", tag: 'classification', body: publicationBody, auth: 'admin' },
+  'POST /v1/publications': { summary: "Mark a day's levels as published", tag: 'classification', body: publicationBody },
   'GET /v1/publications': { summary: 'Published days', tag: 'classification' },
   'GET /v1/zones.geojson': { summary: 'Zones as GeoJSON, simplified for a zoom with shared borders kept', tag: 'maps', query: zonesGeoQuery, produces: 'application/geo+json' },
   'GET /ogc': { summary: 'OGC API – Features landing page', tag: 'ogc' },
@@ -84,15 +88,15 @@ export const OPERATIONS: Record<string, Op> = {
   'GET /ogc/collections/{id}/items/{featureId}': { summary: 'One OGC API item', tag: 'ogc', query: itemQuery, produces: 'application/geo+json' },
   'GET /tiles/zones/{z}/{x}/{y}.mvt': { summary: 'A vector tile of the zones (layer zones)', tag: 'maps', query: tileQuery, produces: 'application/vnd.mapbox-vector-tile' },
   'GET /tiles/zones.json': { summary: 'TileJSON 3 of the zone tiles', tag: 'maps', query: tileQuery },
-  'POST /v1/keys': { summary: 'Create an API key (shown once)', tag: 'auth', body: createKeyBody, auth: 'admin' },
-  'GET /v1/keys': { summary: 'API keys (never their secrets)', tag: 'auth', auth: 'admin' },
-  'DELETE /v1/keys/{id}': { summary: 'Revoke an API key', tag: 'auth', auth: 'admin' },
+  'POST /v1/keys': { summary: 'Create an API key (shown once)', tag: 'auth', body: createKeyBody },
+  'GET /v1/keys': { summary: 'API keys (never their secrets)', tag: 'auth' },
+  'DELETE /v1/keys/{id}': { summary: 'Revoke an API key', tag: 'auth' },
   'GET /v1/changes/stream': { summary: 'Level changes as Server-Sent Events (resumable with Last-Event-ID)', tag: 'events', query: streamQuery, produces: 'text/event-stream' },
-  'POST /v1/webhooks': { summary: 'Register a webhook: level changes POSTed in signed batches', tag: 'events', body: webhookBody, auth: 'admin' },
-  'GET /v1/webhooks': { summary: 'Webhooks (never their secrets)', tag: 'events', auth: 'admin' },
-  'DELETE /v1/webhooks/{id}': { summary: 'Disable a webhook', tag: 'events', auth: 'admin' },
-  'GET /v1/webhooks/{id}/deliveries': { summary: "A webhook's delivery log", tag: 'events', auth: 'admin' },
-  'GET /v1/audit': { summary: 'The audit trail of writes', tag: 'auth', query: auditQuery, auth: 'admin' },
+  'POST /v1/webhooks': { summary: 'Register a webhook: level changes POSTed in signed batches', tag: 'events', body: webhookBody },
+  'GET /v1/webhooks': { summary: 'Webhooks (never their secrets)', tag: 'events' },
+  'DELETE /v1/webhooks/{id}': { summary: 'Disable a webhook', tag: 'events' },
+  'GET /v1/webhooks/{id}/deliveries': { summary: "A webhook's delivery log", tag: 'events' },
+  'GET /v1/audit': { summary: 'The audit trail of writes', tag: 'auth', query: auditQuery },
 };
 
 /** Every METHOD + path the app has registered, paths in OpenAPI form (`{param}`). */
@@ -139,7 +143,15 @@ const ERROR = {
   },
 };
 
-function operation(key: string, op: Op, components: Record<string, unknown>) {
+const ACCESS_TEXT: Record<Access, string> = {
+  public: 'Access: public.',
+  read: 'Access: data read — public unless ZONERISK_PUBLIC_READS=false, then any valid API key.',
+  report: 'Access: a reporter key (areas inside its scope only) or an admin key.',
+  admin: 'Access: an admin key.',
+};
+
+function operation(key: string, op: Op, access: Access, components: Record<string, unknown>) {
+  const auth = access !== 'public';
   const [method, path] = key.split(' ') as [string, string];
   const params = [...path.matchAll(/\{([A-Za-z_]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
   const opName = `${method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`;
@@ -152,13 +164,15 @@ function operation(key: string, op: Op, components: Record<string, unknown>) {
     200: { description: 'OK', content: { [ok]: { schema: {} } } },
     '4XX': { description: 'A client mistake: the error names the field and the reason', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
   };
-  if (op.auth) responses['401'] = { description: 'No valid API key', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-  if (op.auth) responses['403'] = { description: "The key's role or area scope does not allow it", content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  if (auth) responses['401'] = { description: 'No valid API key', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  if (access === 'report' || access === 'admin') responses['403'] = { description: "The key's role or area scope does not allow it", content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
   return {
     method: method.toLowerCase(),
     path,
     body: {
       summary: op.summary,
+      description: ACCESS_TEXT[access],
+      'x-access': access,
       operationId: opName,
       tags: [op.tag],
       ...(params.length ? { parameters: params } : {}),
@@ -173,19 +187,24 @@ function operation(key: string, op: Op, components: Record<string, unknown>) {
             },
           }
         : {}),
-      ...(op.auth ? { security: [{ apiKey: [] }] } : {}),
+      security: access === 'public' ? [] : access === 'read' ? [{}, { apiKey: [] }] : [{ apiKey: [] }],
       responses,
     },
   };
 }
 
-export function buildOpenApi(app: Express): Record<string, unknown> {
+/** A declaration's METHOD + path in OpenAPI form (`{param}`). */
+export const openApiKey = (d: Pick<Declaration, 'method' | 'path'>) => `${d.method} ${d.path.replace(/:([A-Za-z_]+)/g, '{$1}')}`;
+
+export function buildOpenApi(app: Express, table: RouteTable): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   const components: Record<string, unknown> = { Error: ERROR };
+  const accessOf = new Map(table.declarations.map((d) => [openApiKey(d), d.access]));
   for (const route of appRoutes(app)) {
     const op = OPERATIONS[route];
-    if (!op) continue; // the test insists every route has an entry
-    const o = operation(route, op, components);
+    const access = accessOf.get(route);
+    if (!op || !access) continue; // the tests insist every route has an entry and a declaration
+    const o = operation(route, op, access, components);
     (paths[o.path] ??= {})[o.method] = o.body;
   }
   return {

@@ -9,7 +9,7 @@ import { Config } from '../config';
  * are bounded by ZONERISK_BODY_LIMIT in the app.
  */
 export function createHttpServer(app: Express, config: Pick<Config, 'headersTimeoutSeconds' | 'requestTimeoutSeconds'>): http.Server {
-  return http.createServer(
+  const server = http.createServer(
     {
       headersTimeout: config.headersTimeoutSeconds * 1000,
       requestTimeout: config.requestTimeoutSeconds * 1000,
@@ -17,4 +17,14 @@ export function createHttpServer(app: Express, config: Pick<Config, 'headersTime
     },
     app,
   );
+  // `Expect: 100-continue`: the client is told to send its body only once the gate has
+  // admitted it (src/http/auth.ts), not before — a refused upload is never invited
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    awaitingContinue.add(res);
+    server.emit('request', req, res);
+  });
+  return server;
 }
+
+/** Responses whose client waits for `100 Continue` before sending its body. */
+export const awaitingContinue = new WeakSet<http.ServerResponse>();

@@ -34,7 +34,7 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
   const url = process.env.ZONERISK_TEST_DATABASE_URL;
   if (!url) throw new Error('ZONERISK_TEST_DATABASE_URL is not set: run the tests through jest (global-setup)');
   setLogLevel('warn');
-  const config: Config = { ...loadConfig({}), databaseUrl: url, adminKey: TEST_ADMIN_KEY, writeRate: 1_000_000, readRate: 1_000_000, ...overrides };
+  const config: Config = { ...loadConfig({}), databaseUrl: url, adminKey: TEST_ADMIN_KEY, writeRate: 1_000_000, readRate: 1_000_000, refusalRate: 1_000_000, ...overrides };
   const db = connectDatabase(url, 4, embedded());
   const app = createApp({ db, config });
   return {

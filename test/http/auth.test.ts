@@ -1,3 +1,4 @@
+import type { Feature } from 'geojson';
 import request from 'supertest';
 import { smallProvince } from '../helpers/fixtures';
 import { rowCounts, secretOf, TEST_ADMIN_KEY, testContext } from '../helpers/context';
@@ -66,6 +67,18 @@ test('a reporter scoped to district D1 writes its communes and the district, not
   // the rest of the API is not a reporter's
   await as(reporterD1).post('/v1/recompute').send({ date: '2021-10-01' }).expect(403);
   await as(reporterD1).post('/v1/areas').set('Content-Type', 'application/json').send(JSON.stringify(smallProvince())).expect(403);
+});
+
+test("a reporter cannot move a neighbour's commune into its scope, by any spelling (issue 12)", async () => {
+  const c21 = (smallProvince().features as Feature[]).filter((f) => f.properties?.code === 'C21');
+  const moved = { type: 'FeatureCollection', features: c21.map((f) => ({ ...f, properties: { ...f.properties, parent: 'D1' } })) };
+  for (const path of ['/v1/areas', '/V1/areas', '/v1//areas', '/v1/areas/']) {
+    const res = await as(reporterD1).post(path).set('Content-Type', 'application/json').send(JSON.stringify(moved));
+    expect([path, res.status]).toEqual([path, 403]); // areas are an admin's, by any spelling
+  }
+  const parent = await ctx.db.knex('areas as a').join('areas as p', 'p.id', 'a.parent_id').where('a.code', 'C21').first('p.code');
+  expect(parent.code).toBe('D2');
+  await as(reporterD1).post('/v1/reports').set('Content-Type', 'application/json').send(report('C21', '2021-10-05')).expect(403);
 });
 
 test('keys are stored as salted hashes: no column holds the key or its secret', async () => {

@@ -76,3 +76,28 @@ test('rate limits per key: the fourth write in a minute is 429, reads and other 
     await limited.close();
   }
 });
+
+test('a JSON body that is not UTF-8 is refused (400), not stored with U+FFFD', async () => {
+  const bad = Buffer.concat([Buffer.from('{"reports":[{"area":"X","date":"2021-10-01","community_cases":1,"quarantine_cases":0,"source":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}]}')]);
+  const server = ctx.app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  try {
+    const port = (server.address() as { port: number }).port;
+    // the bytes as they are (a client library would re-encode a string)
+    const res = await fetch(`http://127.0.0.1:${port}/v1/reports`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_KEY}` }, body: bad });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: unknown }).error).toMatchObject({ code: 'invalid_utf8', details: [{ path: '(body)' }] });
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test('bodies are as large as the route takes: 1 MB for a rule set, ZONERISK_BODY_LIMIT for imports', async () => {
+  const big = JSON.stringify({ name: 'x', note: 'y'.repeat(1_100_000) });
+  const refused = await ctx.http().post('/v1/rule-sets').set('Content-Type', 'application/json').send(big).expect(413);
+  expect(refused.body.error.code).toBe('payload_too_large');
+  // the same size is read by an import (and judged on its content)
+  const reports = JSON.stringify({ reports: [{ area: 'nowhere', date: '2021-10-01', community_cases: 1, quarantine_cases: 0, source: 'y'.repeat(1_100_000) }] });
+  const read = await ctx.http().post('/v1/reports').set('Content-Type', 'application/json').send(reports);
+  expect(read.status).toBe(422);
+});

@@ -1,8 +1,7 @@
-import { Router } from 'express';
+import { Routes } from '../access';
 import { z } from 'zod';
 import { listAudit } from '../../db/audit';
 import { areaCodeSchema } from '../../ingest/rows';
-import { requireAdmin } from '../auth';
 import { AppContext } from '../context';
 import { oneValue } from '../schemas';
 import { parseQuery } from '../validation';
@@ -19,10 +18,9 @@ export const auditQuery = z.strictObject({
 });
 
 /** The audit trail, for admins: newest first, filtered by time, area, actor or action. */
-export function auditRouter({ db }: AppContext): Router {
-  const r = Router();
-  r.get('/v1/audit', async (req, res) => {
-    requireAdmin(res);
+export function auditRouter({ db }: AppContext): Routes {
+  const r = new Routes();
+  r.get('/v1/audit', 'admin', async (req, res) => {
     res.json(await listAudit(db.read, parseQuery(auditQuery, req.query)));
   });
   return r;

@@ -1,39 +1,45 @@
-import { Router } from 'express';
+import { Routes } from '../access';
 import { areaId } from '../../db/areas';
 import { listPublications, publish, readingPoint } from '../../db/publications';
-import { flips, series, zonesOn } from '../../db/zones';
+import { changesPage, CHANGES_PAGE_DAYS, ChangesCursor, decodeChangesCursor, encodeChangesCursor, zonesOn } from '../../db/zones';
 import { AreaKind } from '../../domain/areas';
 import { addDays } from '../../domain/dates';
 import { LEVELS, levelIndex, LevelOrUnknown } from '../../domain/levels';
 import { notFound } from '../../errors';
 import { AppContext } from '../context';
 import { accepts } from '../errors';
-import { levelsQuery, publicationBody, todayIn } from '../schemas';
+import { changesQuery, levelsQuery, publicationBody, todayIn } from '../schemas';
 import { parseBody, parseQuery } from '../validation';
 import { asOfOf, range } from './zones';
 import { arrayBindings } from '../../db/knex';
-import { actorOf } from '../../db/audit';
-import { principalOf } from '../auth';
+import { writer } from '../auth';
 
 /** What a steering committee reads: the change feed, the summary, the published days. */
-export function commandRouter({ db, config }: AppContext): Router {
-  const r = Router();
+export function commandRouter({ db, config }: AppContext): Routes {
+  const r = new Routes();
   const { knex } = db;
   const reads = db.read;
 
-  r.get('/v1/changes', async (req, res) => {
-    const q = parseQuery(levelsQuery, req.query);
+  r.get('/v1/changes', 'read', async (req, res) => {
+    const q = parseQuery(changesQuery, req.query);
     const until = q.until ?? todayIn(config);
     const since = q.since ?? addDays(until, -6);
     range(since, until);
     if (q.parent && (await areaId(reads, q.parent)) === null) throw notFound(`no area has code ${q.parent}`);
-    const s = await series(reads, addDays(since, -1), until, asOfOf(q), { kind: q.kind, within: q.parent });
-    const items = s.areas.flatMap((a) => flips(s.days.get(a.id) ?? []).map((f) => ({ code: a.code, name: a.name, kind: a.kind, ...f })));
-    items.sort((a, b) => a.date.localeCompare(b.date) || a.code.localeCompare(b.code));
-    res.json({ since, until, items });
+    const cursor = q.cursor === undefined ? null : decodeChangesCursor(q.cursor, since, until);
+    // every page reads the levels as known at one instant: the one asked for, or the first page's
+    const asOf = cursor?.asOf ?? asOfOf(q) ?? (await reads.raw<{ rows: { now: Date }[] }>('SELECT now() AS now')).rows[0]?.now ?? new Date();
+    const from = cursor?.date ?? since;
+    const last = addDays(from, CHANGES_PAGE_DAYS - 1);
+    const to = last < until ? last : until;
+    const page = await changesPage(reads, from, to, asOf, { kind: q.kind, within: q.parent }, q.limit + 1, cursor?.after ? { date: from, code: cursor.after } : null);
+    const items = page.slice(0, q.limit);
+    const end = items[items.length - 1];
+    const next: ChangesCursor | null = page.length > q.limit && end ? { date: end.date, after: end.code, asOf } : to < until ? { date: addDays(to, 1), after: null, asOf } : null;
+    res.json({ since, until, items, next_cursor: next ? encodeChangesCursor(next) : null });
   });
 
-  r.get('/v1/summary', async (req, res) => {
+  r.get('/v1/summary', 'read', async (req, res) => {
     const q = parseQuery(levelsQuery, req.query);
     const date = q.date ?? todayIn(config);
     const kind: AreaKind = q.kind ?? 'commune';
@@ -84,12 +90,14 @@ export function commandRouter({ db, config }: AppContext): Router {
     });
   });
 
-  r.post('/v1/publications', accepts('application/json'), async (req, res) => {
+  r.post('/v1/publications', 'admin', accepts('application/json'), async (req, res) => {
     const body = parseBody(publicationBody, req.body);
-    res.status(201).json(await publish(knex, body.date, body.note ?? null, actorOf(principalOf(res))));
+    // the same day again with nothing changed since: that publication, 200 (src/db/publications.ts)
+    const { publication, created } = await publish(knex, body.date, body.note ?? null, writer(res));
+    res.status(created ? 201 : 200).json(publication);
   });
 
-  r.get('/v1/publications', async (_req, res) => {
+  r.get('/v1/publications', 'read', async (_req, res) => {
     res.json({ items: await listPublications(reads) });
   });
 

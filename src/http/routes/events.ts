@@ -1,9 +1,10 @@
-import { Router } from 'express';
+import { Routes } from '../access';
 import { z } from 'zod';
-import { actorOf } from '../../db/audit';
 import { createWebhook, disableWebhook, eventsAfter, lastEventId, listDeliveries, listWebhooks } from '../../db/events';
-import { badRequest } from '../../errors';
-import { requireAdmin } from '../auth';
+import { badRequest, unprocessable } from '../../errors';
+import { webhookPolicy } from '../../jobs/webhooks';
+import { checkTarget, TargetRefused } from '../../net/targets';
+import { writer } from '../auth';
 import { AppContext } from '../context';
 import { accepts } from '../errors';
 import { oneValue } from '../schemas';
@@ -25,6 +26,12 @@ export function endStreams(): void {
 
 const HEARTBEAT_MS = 15_000;
 
+/** A target refused by the webhook rules (net/targets.ts): 422 naming `url`. */
+const refusedUrl = (e: unknown): never => {
+  if (e instanceof TargetRefused) throw unprocessable('the webhook URL is not an allowed target', [{ path: 'url', message: e.reason }]);
+  throw e;
+};
+
 const idParam = (text: string | undefined) => {
   const id = Number(text);
   if (!Number.isInteger(id) || id < 1) throw badRequest('id must be a positive integer', [{ path: 'id', message: 'invalid' }], 'invalid_query');
@@ -32,15 +39,16 @@ const idParam = (text: string | undefined) => {
 };
 
 /** Level changes as a Server-Sent Events stream, and webhooks (admins). */
-export function eventsRouter({ db }: AppContext): Router {
-  const r = Router();
+export function eventsRouter({ db, config }: AppContext): Routes {
+  const r = new Routes();
   const { knex } = db;
+  const policy = webhookPolicy(config);
 
   /**
    * Each event: `id: <event id>`, `event: level`, `data: {"id","at","area","name","date","from","to","reason"}`.
    * Resumes after `Last-Event-ID` (or `?since_id=`); without either it starts from now.
    */
-  r.get('/v1/changes/stream', async (req, res) => {
+  r.get('/v1/changes/stream', 'read', async (req, res) => {
     const q = parseQuery(streamQuery, req.query);
     const header = req.get('last-event-id');
     if (header !== undefined && !/^\d+$/.test(header)) throw badRequest('Last-Event-ID must be an event id', [{ path: 'Last-Event-ID', message: 'must be a whole number' }], 'invalid_query');
@@ -79,20 +87,19 @@ export function eventsRouter({ db }: AppContext): Router {
     res.end();
   });
 
-  r.post('/v1/webhooks', accepts('application/json'), async (req, res) => {
-    const admin = requireAdmin(res);
-    res.status(201).json(await createWebhook(knex, parseBody(webhookBody, req.body), actorOf(admin)));
+  r.post('/v1/webhooks', 'admin', accepts('application/json'), async (req, res) => {
+    const body = parseBody(webhookBody, req.body);
+    // resolved and checked now, and again before every delivery (DNS may change meanwhile)
+    const target = await checkTarget(body.url, policy).catch(refusedUrl);
+    res.status(201).json(await createWebhook(knex, { ...body, url: target.url.href }, writer(res)));
   });
-  r.get('/v1/webhooks', async (_req, res) => {
-    requireAdmin(res);
+  r.get('/v1/webhooks', 'admin', async (_req, res) => {
     res.json({ items: await listWebhooks(knex) });
   });
-  r.delete('/v1/webhooks/:id', async (req, res) => {
-    const admin = requireAdmin(res);
-    res.json(await disableWebhook(knex, idParam(req.params.id), actorOf(admin)));
+  r.delete('/v1/webhooks/:id', 'admin', async (req, res) => {
+    res.json(await disableWebhook(knex, idParam(req.params.id), writer(res)));
   });
-  r.get('/v1/webhooks/:id/deliveries', async (req, res) => {
-    requireAdmin(res);
+  r.get('/v1/webhooks/:id/deliveries', 'admin', async (req, res) => {
     res.json({ items: await listDeliveries(knex, idParam(req.params.id)) });
   });
   return r;

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Routes } from '../access';
 import { migrationsCurrent } from '../../db/migrate';
 import { AppContext } from '../context';
 
@@ -21,10 +21,10 @@ function withTimeout<T>(p: Promise<T>, ms = 3_000): Promise<T> {
   });
 }
 
-export function healthRouter({ db }: AppContext): Router {
-  const r = Router();
+export function healthRouter({ db }: AppContext): Routes {
+  const r = new Routes();
   // A map of the API (the command-centre map page is at /, for browsers).
-  r.get('/v1', (_req, res) => {
+  r.get('/v1', 'public', (_req, res) => {
     res.json({
       service: 'zonerisk',
       description: 'zone-level epidemic risk classification (Cấp 1–4)',
@@ -45,12 +45,14 @@ export function healthRouter({ db }: AppContext): Router {
     });
   });
 
-  r.get('/health', (_req, res) => {
+  r.get('/health', 'public', (_req, res) => {
     res.json({ status: 'ok' });
   });
   // ready: the primary answers with every migration applied (and the read replica answers,
-  // when there is one); each check gives up after 3 s, so a hung server reads as unavailable
-  r.get('/ready', async (_req, res) => {
+  // when there is one); each check gives up after 3 s, so a hung server reads as unavailable.
+  // Public and not rate-limited, so requests arriving while a reading runs share it (a flood
+  // of /ready costs one query at a time, not the pool).
+  const readiness = async () => {
     const primary = await withTimeout(migrationsCurrent(db.knex)).then(
       (current) => (current ? 'current' : 'pending'),
       () => null,
@@ -62,13 +64,22 @@ export function healthRouter({ db }: AppContext): Router {
         )
       : undefined;
     const ready = primary === 'current' && (!replica || replica.status === 'ok');
-    res.status(ready ? 200 : 503).json({
-      status: ready ? 'ready' : 'not_ready',
-      database: primary === null ? 'unavailable' : 'ok',
-      ...(primary !== null ? { migrations: primary } : {}),
-      ...(replica ? { read_replica: replica } : {}),
-      engine: db.mode,
-    });
+    return {
+      status: ready ? 200 : 503,
+      body: {
+        status: ready ? 'ready' : 'not_ready',
+        database: primary === null ? 'unavailable' : 'ok',
+        ...(primary !== null ? { migrations: primary } : {}),
+        ...(replica ? { read_replica: replica } : {}),
+        engine: db.mode,
+      },
+    };
+  };
+  let reading: ReturnType<typeof readiness> | null = null;
+  r.get('/ready', 'public', async (_req, res) => {
+    reading ??= readiness().finally(() => (reading = null));
+    const { status, body } = await reading;
+    res.status(status).json(body);
   });
   return r;
 }

@@ -1,13 +1,12 @@
-import { Router } from 'express';
+import { Routes } from '../access';
 import { z } from 'zod';
 import { createKey, listKeys, revokeKey, ROLES } from '../../db/keys';
 import { badRequest } from '../../errors';
 import { areaCodeSchema } from '../../ingest/rows';
-import { requireAdmin } from '../auth';
+import { writer } from '../auth';
 import { AppContext } from '../context';
 import { accepts } from '../errors';
 import { parseBody } from '../validation';
-import { actorOf } from '../../db/audit';
 import { freeText } from '../../domain/text';
 
 export const createKeyBody = z.strictObject({
@@ -17,25 +16,22 @@ export const createKeyBody = z.strictObject({
 });
 
 /** API keys, for admins: create (the key is shown once), list, revoke. */
-export function keysRouter({ db }: AppContext): Router {
-  const r = Router();
+export function keysRouter({ db }: AppContext): Routes {
+  const r = new Routes();
 
-  r.post('/v1/keys', accepts('application/json'), async (req, res) => {
-    const admin = requireAdmin(res);
+  r.post('/v1/keys', 'admin', accepts('application/json'), async (req, res) => {
     const body = parseBody(createKeyBody, req.body);
-    res.status(201).json(await createKey(db.knex, body, actorOf(admin)));
+    res.status(201).json(await createKey(db.knex, body, writer(res)));
   });
 
-  r.get('/v1/keys', async (_req, res) => {
-    requireAdmin(res);
+  r.get('/v1/keys', 'admin', async (_req, res) => {
     res.json({ items: await listKeys(db.knex) });
   });
 
-  r.delete('/v1/keys/:id', async (req, res) => {
-    const admin = requireAdmin(res);
+  r.delete('/v1/keys/:id', 'admin', async (req, res) => {
     const id = Number(req.params.id);
     if (!Number.isInteger(id) || id < 1) throw badRequest('key id must be a positive integer', [{ path: 'id', message: 'invalid' }], 'invalid_query');
-    res.json(await revokeKey(db.knex, id, actorOf(admin)));
+    res.json(await revokeKey(db.knex, id, writer(res)));
   });
 
   return r;

@@ -1,13 +1,14 @@
-import { Request, Router } from 'express';
+import { Routes } from '../access';
+import { Request } from 'express';
 import { z } from 'zod';
 import { areasExtent, levelDays, zoneFeature, zoneFeatureCollection } from '../../db/maps';
 import { readingPoint } from '../../db/publications';
 import { LocalDate } from '../../domain/dates';
 import { notFound } from '../../errors';
 import { AppContext } from '../context';
-import { bodyWriter } from '../stream';
+import { bodyWriter, fullMapTurn } from '../stream';
 import { bboxSchema, oneValue, todayIn } from '../schemas';
-import { origin } from '../caching';
+import { originOf } from '../origin';
 import { parseQuery } from '../validation';
 
 /**
@@ -45,9 +46,6 @@ export const itemsQuery = z.strictObject({
 export const itemQuery = z.strictObject({ datetime: datetimeParam.optional(), f: formatParam });
 const plainQuery = z.strictObject({ f: formatParam });
 
-/** The base URL of the OGC API as the client reached it. */
-const base = (req: Request) => `${origin(req)}/ogc`;
-
 function openApi(root: string) {
   const params = {
     bbox: { name: 'bbox', in: 'query', required: false, schema: { type: 'array', minItems: 4, maxItems: 4, items: { type: 'number' } }, style: 'form', explode: false },
@@ -80,12 +78,14 @@ function openApi(root: string) {
   };
 }
 
-export function ogcRouter({ db, config }: AppContext): Router {
-  const r = Router();
+export function ogcRouter({ db, config }: AppContext): Routes {
+  const r = new Routes();
   // every route here only reads: a replica serves them when there is one
   const knex = db.read;
+  /** The base URL of the OGC API: on the configured origin, never on the request's Host. */
+  const base = (req: Request) => `${originOf(config, req)}/ogc`;
 
-  r.get('/ogc', (req, res) => {
+  r.get('/ogc', 'read', (req, res) => {
     parseQuery(plainQuery, req.query);
     const root = base(req);
     res.json({
@@ -100,11 +100,11 @@ export function ogcRouter({ db, config }: AppContext): Router {
     });
   });
 
-  r.get('/ogc/api', (req, res) => {
+  r.get('/ogc/api', 'read', (req, res) => {
     res.type('application/vnd.oai.openapi+json;version=3.0').send(JSON.stringify(openApi(base(req))));
   });
 
-  r.get('/ogc/conformance', (req, res) => {
+  r.get('/ogc/conformance', 'read', (req, res) => {
     parseQuery(plainQuery, req.query);
     res.json({ conformsTo: CONFORMANCE });
   });
@@ -128,7 +128,7 @@ export function ogcRouter({ db, config }: AppContext): Router {
     };
   };
 
-  r.get('/ogc/collections', async (req, res) => {
+  r.get('/ogc/collections', 'read', async (req, res) => {
     parseQuery(plainQuery, req.query);
     const root = base(req);
     res.json({
@@ -137,13 +137,13 @@ export function ogcRouter({ db, config }: AppContext): Router {
     });
   });
 
-  r.get('/ogc/collections/:id', async (req, res) => {
+  r.get('/ogc/collections/:id', 'read', async (req, res) => {
     parseQuery(plainQuery, req.query);
     if (req.params.id !== 'zones') throw notFound(`no collection ${req.params.id} (there is one: zones)`);
     res.json(await describeZones(base(req)));
   });
 
-  r.get('/ogc/collections/:id/items', async (req, res) => {
+  r.get('/ogc/collections/:id/items', 'read', async (req, res) => {
     if (req.params.id !== 'zones') throw notFound(`no collection ${req.params.id} (there is one: zones)`);
     const q = parseQuery(itemsQuery, req.query);
     const date = q.datetime ?? todayIn(config);
@@ -154,27 +154,34 @@ export function ogcRouter({ db, config }: AppContext): Router {
       if (q.bbox) params.set('bbox', q.bbox.join(','));
       return { href: `${root}/collections/zones/items?${params}`, rel, type: 'application/geo+json' };
     };
-    res.type('application/geo+json');
-    const pieces = zoneFeatureCollection(knex, { date, asOf, bbox: q.bbox }, {
-      offset: q.offset,
-      limit: q.limit,
-      members: (matched, returned) => ({
-        numberMatched: matched,
-        numberReturned: returned,
-        timeStamp: new Date().toISOString(),
-        links: [
-          link(q.offset, 'self'),
-          ...(q.offset + returned < matched ? [link(q.offset + q.limit, 'next')] : []),
-          ...(q.offset > 0 ? [link(Math.max(0, q.offset - q.limit), 'prev')] : []),
-        ],
-      }),
-    });
-    const write = bodyWriter(res);
-    for await (const piece of pieces) if (!(await write(piece))) return; // the client has gone
-    res.end();
+    // full-detail geometry, up to 10,000 features: one of the few streams allowed at once (as zones.geojson)
+    const turn = await fullMapTurn(config, res);
+    if (!turn) return;
+    try {
+      res.type('application/geo+json');
+      const pieces = zoneFeatureCollection(knex, { date, asOf, bbox: q.bbox }, {
+        offset: q.offset,
+        limit: q.limit,
+        members: (matched, returned) => ({
+          numberMatched: matched,
+          numberReturned: returned,
+          timeStamp: new Date().toISOString(),
+          links: [
+            link(q.offset, 'self'),
+            ...(q.offset + returned < matched ? [link(q.offset + q.limit, 'next')] : []),
+            ...(q.offset > 0 ? [link(Math.max(0, q.offset - q.limit), 'prev')] : []),
+          ],
+        }),
+      });
+      const write = bodyWriter(res);
+      for await (const piece of pieces) if (!(await write(piece))) return; // the client has gone
+      res.end();
+    } finally {
+      turn.release();
+    }
   });
 
-  r.get('/ogc/collections/:id/items/:featureId', async (req, res) => {
+  r.get('/ogc/collections/:id/items/:featureId', 'read', async (req, res) => {
     if (req.params.id !== 'zones') throw notFound(`no collection ${req.params.id} (there is one: zones)`);
     const q = parseQuery(itemQuery, req.query);
     const date = q.datetime ?? todayIn(config);

@@ -1,67 +1,67 @@
-import { Router } from 'express';
+import { Routes } from '../access';
 import { z } from 'zod';
-import { loadAreas, computeInputs } from '../../db/inputs';
+import { loadAreas, loadFactTexts } from '../../db/inputs';
 import { activateRuleSet, createFromPreset, createRuleSet, getRuleSet, listRuleSets, presetList } from '../../db/rulesets';
-import { zonesOn } from '../../db/zones';
-import { classifyTree } from '../../domain/rules/tree';
+import { effectiveLevelsOn } from '../../db/zones';
 import { parseRuleSet } from '../../domain/rules/definition';
+import { previewOffThread, previewTurn } from '../../jobs/classifyThread';
 import { unprocessable } from '../../errors';
 import { AppContext } from '../context';
 import { accepts } from '../errors';
 import { dateQuery, ruleSetIdParam, todayIn } from '../schemas';
 import { parseQuery } from '../validation';
-import { actorOf } from '../../db/audit';
-import { principalOf } from '../auth';
+import { writer } from '../auth';
 
 /** Versioned, immutable rule sets; one active at a time; dry-run previews. */
-export function ruleSetsRouter({ db, config }: AppContext): Router {
-  const r = Router();
+export function ruleSetsRouter({ db, config }: AppContext): Routes {
+  const r = new Routes();
 
-  r.get('/v1/rule-sets', async (_req, res) => {
+  r.get('/v1/rule-sets', 'read', async (_req, res) => {
     res.json({ items: await listRuleSets(db.read) });
   });
 
-  r.get('/v1/rule-sets/presets', (_req, res) => {
+  r.get('/v1/rule-sets/presets', 'read', (_req, res) => {
     res.json({ items: presetList() });
   });
 
-  r.get('/v1/rule-sets/:id', async (req, res) => {
+  r.get('/v1/rule-sets/:id', 'read', async (req, res) => {
     res.json(await getRuleSet(db.read, parseQuery(ruleSetIdParam, req.params.id)));
   });
 
-  r.post('/v1/rule-sets', accepts('application/json'), async (req, res) => {
+  r.post('/v1/rule-sets', 'admin', accepts('application/json'), async (req, res) => {
     const body: unknown = req.body;
     const preset = z.object({ preset: z.string() }).strict().safeParse(body);
     let out;
-    if (preset.success) out = await createFromPreset(db.knex, preset.data.preset, actorOf(principalOf(res)));
+    if (preset.success) out = await createFromPreset(db.knex, preset.data.preset, writer(res));
     else {
+      // the size limits first (a bounded pass), then the schema
       const parsed = parseRuleSet(body);
+      if (!parsed.ok && parsed.tooLarge) {
+        throw unprocessable(`the rule set is larger than a limit allows (${parsed.issues[0]?.message ?? ''}); nothing was stored`, parsed.issues, 'rule_set_too_large');
+      }
       if (!parsed.ok) throw unprocessable('the rule set is not valid; nothing was stored', parsed.issues, 'invalid_rule_set');
-      out = await createRuleSet(db.knex, parsed.value, null, actorOf(principalOf(res)));
+      out = await createRuleSet(db.knex, parsed.value, null, writer(res));
     }
     res.status(out.created ? 201 : 200).json({ ...out.rule_set, created: out.created });
   });
 
-  r.post('/v1/rule-sets/:id/activate', async (req, res) => {
-    res.json(await activateRuleSet(db.knex, parseQuery(ruleSetIdParam, req.params.id), actorOf(principalOf(res))));
+  r.post('/v1/rule-sets/:id/activate', 'admin', async (req, res) => {
+    res.json(await activateRuleSet(db.knex, parseQuery(ruleSetIdParam, req.params.id), writer(res)));
   });
 
   // What the levels on a date would be under this set, against the stored ones; writes nothing.
-  r.post('/v1/rule-sets/:id/preview', async (req, res) => {
+  r.post('/v1/rule-sets/:id/preview', 'admin', async (req, res) => {
     const rs = await getRuleSet(db.knex, parseQuery(ruleSetIdParam, req.params.id));
     const date = parseQuery(dateQuery, req.query).date ?? todayIn(config);
-    const items = await db.knex.transaction(async (trx) => {
-      const areas = await loadAreas(trx);
-      const inputs = await computeInputs(trx, rs.definition, date, areas);
-      const current = new Map((await zonesOn(trx, date, null)).map((z) => [z.area_id, z.level]));
-      const items = classifyTree(rs.definition, areas, (a) => inputs.get(a.id) ?? {}, (a, c) => {
-        const now = current.get(a.id) ?? 'unknown';
-        return { level: c.level, result: { code: a.code, kind: a.kind, level: c.level, reason: c.reason, current: now, changed: now !== c.level } };
-      });
-      return items; // a read: nothing is written
+    // SQL here, on the pool; parsing the facts and classifying in the classification worker
+    const body = await previewTurn(async () => {
+      const loaded = await db.knex.transaction(async (trx) => {
+        const areas = await loadAreas(trx);
+        return { areas, facts: await loadFactTexts(trx, rs.definition, date, date), current: await effectiveLevelsOn(trx, date) };
+      }); // a read: nothing is written
+      return previewOffThread({ ruleSet: { id: rs.id, name: rs.name, version: rs.version }, definition: rs.definition, date, ...loaded });
     });
-    items.sort((a, b) => a.code.localeCompare(b.code));
-    res.json({ rule_set: { id: rs.id, name: rs.name, version: rs.version }, date, areas: items.length, changed: items.filter((i) => i.changed).length, items });
+    res.type('application/json').send(body);
   });
 
   return r;

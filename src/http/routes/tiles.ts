@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Routes } from '../access';
 import { z } from 'zod';
 import { AREA_KINDS } from '../../domain/areas';
 import { areasExtent, mapEtag, tileBounds, tileBytes } from '../../db/maps';
@@ -7,7 +7,8 @@ import { readingPoint } from '../../db/publications';
 import { badRequest } from '../../errors';
 import { AppContext } from '../context';
 import { levelsQuery, oneValue, todayIn } from '../schemas';
-import { notModified, origin, SizedCache } from '../caching';
+import { notModified, SizedCache } from '../caching';
+import { originOf } from '../origin';
 import { parseQuery } from '../validation';
 import { asOfOf } from './zones';
 
@@ -41,13 +42,13 @@ function tileCoords(params: Record<string, string>): { z: number; x: number; y: 
   return { z, x, y };
 }
 
-export function tilesRouter({ db, config }: AppContext): Router {
-  const r = Router();
+export function tilesRouter({ db, config }: AppContext): Routes {
+  const r = new Routes();
   // every route here only reads: a replica serves them when there is one
   const knex = db.read;
   const cache = new SizedCache<Buffer>(64 * 2 ** 20);
 
-  r.get('/tiles/zones/:z/:x/:y.mvt', async (req, res) => {
+  r.get('/tiles/zones/:z/:x/:y.mvt', 'read', async (req, res) => {
     const { z, x, y } = tileCoords(req.params as Record<string, string>);
     const q = parseQuery(tileQuery, req.query);
     const date = q.date ?? todayIn(config);
@@ -63,7 +64,7 @@ export function tilesRouter({ db, config }: AppContext): Router {
     res.type('application/vnd.mapbox-vector-tile').send(tile);
   });
 
-  r.get('/tiles/zones.json', async (req, res) => {
+  r.get('/tiles/zones.json', 'read', async (req, res) => {
     const q = parseQuery(tileQuery, req.query);
     const params = new URLSearchParams(Object.entries(q).filter((e): e is [string, string] => typeof e[1] === 'string' && !(e[0] === 'version' && e[1] === 'latest')));
     const extent = await areasExtent(knex);
@@ -71,7 +72,7 @@ export function tilesRouter({ db, config }: AppContext): Router {
       tilejson: '3.0.0',
       name: 'zonerisk zones',
       description: 'Risk levels of communes, districts and provinces (Cấp 1–4)',
-      tiles: [`${origin(req)}/tiles/zones/{z}/{x}/{y}.mvt${params.size ? `?${params}` : ''}`],
+      tiles: [`${originOf(config, req)}/tiles/zones/{z}/{x}/{y}.mvt${params.size ? `?${params}` : ''}`],
       minzoom: 0,
       maxzoom: MAX_ZOOM,
       bounds: extent ?? [-180, -85.0511, 180, 85.0511],

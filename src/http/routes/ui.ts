@@ -1,5 +1,6 @@
+import { Routes } from '../access';
 import path from 'node:path';
-import express, { Router } from 'express';
+import { notFound } from '../../errors';
 import { areasExtent } from '../../db/maps';
 import { LEVEL_INFO } from '../../domain/levels';
 import { projectRoot } from '../../paths';
@@ -11,23 +12,22 @@ import { todayIn } from '../schemas';
  * app's own node_modules (nothing from the internet), plus the page's settings. A client
  * asking for JSON only at `/` gets the API index instead.
  */
-export function uiRouter({ db, config }: AppContext): Router {
-  const r = Router();
+export function uiRouter({ db, config }: AppContext): Routes {
+  const r = new Routes();
   const web = path.join(projectRoot, 'web');
   const maplibre = path.dirname(require.resolve('maplibre-gl/dist/maplibre-gl.js'));
 
-  r.get('/', (req, res) => {
+  r.get('/', 'public', (req, res) => {
     if (req.accepts(['html', 'json']) === 'json') {
       res.redirect(303, '/v1');
       return;
     }
     res.sendFile(path.join(web, 'index.html'));
   });
-  r.use('/ui', express.static(web, { index: false, maxAge: '5m' }));
-  r.get('/vendor/maplibre-gl.js', (_req, res) => res.sendFile(path.join(maplibre, 'maplibre-gl.js'), { maxAge: '1d' }));
-  r.get('/vendor/maplibre-gl.css', (_req, res) => res.sendFile(path.join(maplibre, 'maplibre-gl.css'), { maxAge: '1d' }));
+  r.get('/vendor/maplibre-gl.js', 'public', (_req, res) => res.sendFile(path.join(maplibre, 'maplibre-gl.js'), { maxAge: '1d' }));
+  r.get('/vendor/maplibre-gl.css', 'public', (_req, res) => res.sendFile(path.join(maplibre, 'maplibre-gl.css'), { maxAge: '1d' }));
 
-  r.get('/ui/config.json', async (_req, res) => {
+  r.get('/ui/config.json', 'read', async (_req, res) => {
     const [bounds, days] = await Promise.all([
       areasExtent(db.read),
       // one index probe per day (a loose index scan), not a pass over every level row
@@ -45,6 +45,13 @@ export function uiRouter({ db, config }: AppContext): Router {
       levels: LEVEL_INFO,
       basemap: config.basemapUrl ?? null,
       basemap_attribution: config.basemapAttribution ?? null,
+    });
+  });
+  // the page's own files (one level, no dot-files; `send` refuses any path leaving web/)
+  r.get('/ui/:file', 'public', (req, res, next) => {
+    const file = String(req.params.file);
+    res.sendFile(file, { root: web, dotfiles: 'deny', maxAge: '5m' }, (e) => {
+      if (e && !res.headersSent) next(notFound(`no file ${file}`));
     });
   });
   return r;
