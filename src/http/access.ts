@@ -34,8 +34,12 @@ export type Method = 'GET' | 'POST' | 'DELETE';
 export type BodySize = 'small' | 'bulk';
 export const SMALL_BODY_BYTES = 1024 * 1024;
 
-/** A route's access, and for a bulk import its body size. */
-export type AccessSpec = Access | { access: Access; body: BodySize };
+/**
+ * A route's access, and where it differs from the default: its body size, and the error code
+ * of a body over it when that is a 422 of the route's own (a rule set over its limits is a
+ * `rule_set_too_large`, whether its size or its contents say so) rather than a 413.
+ */
+export type AccessSpec = Access | { access: Access; body?: BodySize; tooLarge?: string };
 
 export type Declaration = {
   method: Method;
@@ -43,6 +47,8 @@ export type Declaration = {
   path: string;
   access: Access;
   body: BodySize;
+  /** the 422 error code answered for a body over the size (null: 413 payload_too_large) */
+  tooLarge: string | null;
   /** `GET /v1/zones/:code` — also the rate limiter's and the metrics' route identity */
   id: string;
   /** matches a request path exactly as express does (case-sensitive, no trailing slash) */
@@ -62,12 +68,13 @@ export function guardOf(handler: unknown): Declaration | undefined {
 }
 
 function declaration(method: Method, path: string, spec: AccessSpec): Declaration {
-  const { access, body } = typeof spec === 'string' ? { access: spec, body: 'small' as const } : spec;
+  const { access, body = 'small', tooLarge = null } = typeof spec === 'string' ? { access: spec } : spec;
   return {
     method,
     path,
     access,
     body,
+    tooLarge,
     id: `${method} ${path}`,
     exact: match(path, { sensitive: true, trailing: false, decode: false }),
     loose: match(path, { sensitive: false, trailing: false }),

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, isDatabaseUnavailable } from '../errors';
 import { log } from '../log';
+import type { Declaration } from './access';
 
 type BodyParserError = Error & { type?: string; status?: number; expose?: boolean; limit?: number };
 type PgError = Error & { code?: string; detail?: string };
@@ -36,7 +37,10 @@ export function toAppError(err: unknown): AppError {
 }
 
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
-  const appError = toAppError(err);
+  const tooLarge = (res.locals.route as Declaration | null | undefined)?.tooLarge;
+  const mapped = toAppError(err);
+  // a route whose body is an entity with limits of its own says so in its own words
+  const appError = mapped.status === 413 && tooLarge ? new AppError(422, tooLarge, mapped.message, mapped.details) : mapped;
   const e = err as Error;
   if (appError.status === 500) {
     log.error('request failed', { method: req.method, path: req.path, error: e?.message, stack: e?.stack });

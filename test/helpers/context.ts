@@ -8,6 +8,8 @@ import { addDays, LocalDate } from '../../src/domain/dates';
 import { seedDemo } from '../../seeds';
 import { setLogLevel } from '../../src/log';
 import { mapWorker } from '../../src/geo/mapShapes';
+import { jobQueue } from '../../src/jobs/runner';
+import { classifyWorker } from '../../src/jobs/classifyThread';
 
 export type TestContext = {
   db: Database;
@@ -55,8 +57,9 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
       );
     },
     async close() {
-      // the app's map worker thread, if a map was asked for
-      await mapWorker.stop();
+      // the app's job processes (late data, recomputations) and worker threads, if any ran
+      await jobQueue(db, config).stop();
+      await Promise.all([mapWorker.stop(), classifyWorker.stop()]);
       await db.close();
     },
   };

@@ -92,10 +92,13 @@ test('a JSON body that is not UTF-8 is refused (400), not stored with U+FFFD', a
   }
 });
 
-test('bodies are as large as the route takes: 1 MB for a rule set, ZONERISK_BODY_LIMIT for imports', async () => {
+test('bodies are as large as the route takes: 1 MB for a rule set or a key, ZONERISK_BODY_LIMIT for imports', async () => {
   const big = JSON.stringify({ name: 'x', note: 'y'.repeat(1_100_000) });
-  const refused = await ctx.http().post('/v1/rule-sets').set('Content-Type', 'application/json').send(big).expect(413);
-  expect(refused.body.error.code).toBe('payload_too_large');
+  // a rule set over its size is over the rule-set limits (422, as when its contents are)
+  const refused = await ctx.http().post('/v1/rule-sets').set('Content-Type', 'application/json').send(big).expect(422);
+  expect(refused.body.error).toMatchObject({ code: 'rule_set_too_large', details: [{ path: 'Content-Length', message: 'at most 1048576 bytes' }] });
+  const key = await ctx.http().post('/v1/keys').set('Content-Type', 'application/json').send(big).expect(413);
+  expect(key.body.error.code).toBe('payload_too_large');
   // the same size is read by an import (and judged on its content)
   const reports = JSON.stringify({ reports: [{ area: 'nowhere', date: '2021-10-01', community_cases: 1, quarantine_cases: 0, source: 'y'.repeat(1_100_000) }] });
   const read = await ctx.http().post('/v1/reports').set('Content-Type', 'application/json').send(reports);

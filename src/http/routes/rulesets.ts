@@ -28,7 +28,7 @@ export function ruleSetsRouter({ db, config }: AppContext): Routes {
     res.json(await getRuleSet(db.read, parseQuery(ruleSetIdParam, req.params.id)));
   });
 
-  r.post('/v1/rule-sets', 'admin', accepts('application/json'), async (req, res) => {
+  r.post('/v1/rule-sets', { access: 'admin', tooLarge: 'rule_set_too_large' }, accepts('application/json'), async (req, res) => {
     const body: unknown = req.body;
     const preset = z.object({ preset: z.string() }).strict().safeParse(body);
     let out;
