@@ -26,6 +26,8 @@ export type Database = {
   supportsCopy: boolean;
   /** Connections in the pool (a recomputation keeps up to two of them for its run). */
   poolMax: number;
+  /** Work that uses these pools and must end before they close (a job dispatcher): run first by close(). */
+  whenClosing(stop: () => Promise<void>): void;
   close(): Promise<void>;
 };
 
@@ -54,6 +56,7 @@ export function connectDatabase(url: string, poolMax: number, embedded: boolean,
   const read = readUrl ? createKnex({ url: readUrl, poolMax, embedded: false }) : knex;
   // a recomputation holds up to two session connections for its run
   const session = sessionUrl ? createKnex({ url: sessionUrl, poolMax: 3, embedded: false }) : knex;
+  const closing: (() => Promise<void>)[] = [];
   return {
     knex,
     read,
@@ -63,7 +66,11 @@ export function connectDatabase(url: string, poolMax: number, embedded: boolean,
     replica: Boolean(readUrl),
     supportsCopy: !embedded,
     poolMax: embedded ? 1 : poolMax,
+    whenClosing(stop) {
+      closing.push(stop);
+    },
     async close() {
+      await Promise.all(closing.splice(0).map((stop) => stop()));
       await Promise.all([knex.destroy(), read !== knex ? read.destroy() : null, session !== knex ? session.destroy() : null]);
     },
   };

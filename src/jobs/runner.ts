@@ -49,8 +49,11 @@ const queues = new WeakMap<Database, Dispatcher>();
 export function jobQueue(db: Database, config: Pick<Config, 'jobProcesses'>): JobQueue {
   let q = queues.get(db);
   if (!q) {
-    q = new Dispatcher(db, db.mode === 'embedded' ? 1 : config.jobProcesses);
-    queues.set(db, q);
+    const created = new Dispatcher(db, db.mode === 'embedded' ? 1 : config.jobProcesses);
+    queues.set(db, created);
+    // the pools it uses close after it has stopped (its jobs asked to stop between two days)
+    db.whenClosing(() => created.stop());
+    q = created;
   }
   return q;
 }

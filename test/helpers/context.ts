@@ -8,7 +8,6 @@ import { addDays, LocalDate } from '../../src/domain/dates';
 import { seedDemo } from '../../seeds';
 import { setLogLevel } from '../../src/log';
 import { mapWorker } from '../../src/geo/mapShapes';
-import { jobQueue } from '../../src/jobs/runner';
 import { classifyWorker } from '../../src/jobs/classifyThread';
 
 export type TestContext = {
@@ -57,8 +56,7 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
       );
     },
     async close() {
-      // the app's job processes (late data, recomputations) and worker threads, if any ran
-      await jobQueue(db, config).stop();
+      // the app's worker threads, if any ran (its job dispatcher stops as the database closes)
       await Promise.all([mapWorker.stop(), classifyWorker.stop()]);
       await db.close();
     },
