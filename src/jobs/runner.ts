@@ -41,6 +41,8 @@ export type JobQueue = {
   stop(): Promise<void>;
   /** Jobs this dispatcher has running now. */
   readonly active: number;
+  /** When this dispatcher runs job `id`: its run, ended once its end is recorded (and counted in /metrics). */
+  run(id: number): Promise<void> | undefined;
 };
 
 const queues = new WeakMap<Database, Dispatcher>();
@@ -79,6 +81,10 @@ class Dispatcher implements JobQueue {
     private readonly db: Database,
     private readonly slots: number,
   ) {}
+
+  run(id: number): Promise<void> | undefined {
+    return this.runs.get(id);
+  }
 
   get active(): number {
     return this.runs.size;

@@ -115,7 +115,7 @@ if (!clusterTestsEnabled()) {
 
   beforeAll(async () => {
     setLogLevel('warn');
-    cluster = createCluster('faults', 55433);
+    cluster = createCluster('faults', 25433);
     url = await createDatabase(cluster, 'zonerisk_faults');
     db = connectDatabase(url, 4, false);
     await migrateLatest(db.knex);

@@ -52,7 +52,7 @@ if (!clusterTestsEnabled()) {
 
   beforeAll(async () => {
     setLogLevel('warn');
-    primary = createCluster('primary', 55434);
+    primary = createCluster('primary', 25434);
     const url = await createDatabase(primary, DB);
     db = connectDatabase(url, 4, false);
     await migrateLatest(db.knex);
@@ -60,8 +60,8 @@ if (!clusterTestsEnabled()) {
     const { rule_set } = await createFromPreset(db.knex, 'vn-moh-4800-2021');
     await activateRuleSet(db.knex, rule_set.id);
     await runRecomputeJob(db, await createRecomputeJob(db.knex, '2021-10-25' as LocalDate, END, 'test'));
-    replica = createReplica(primary, 'replica', 55435);
-    pooler = startPgBouncer(primary, [DB], 55436);
+    replica = createReplica(primary, 'replica', 25435);
+    pooler = startPgBouncer(primary, [DB], 25436);
     for (let i = 0; i < 2; i++) {
       apps.push(
         await startProcess({

@@ -56,6 +56,7 @@ export function recomputeRouter({ db, config }: AppContext): Routes {
       res.status(202).location(`/v1/jobs/${job.id}`).json({ job: (await getJob(db.knex, job.id)) ?? job, areas: null, changed: null });
       return;
     }
+    await jobs.run(job.id); // run here: its end recorded and counted before the answer
     if (done.status === 'failed') throw jobFailed(done);
     res.json({ job: done, areas: done.areas, changed: done.changed });
   });
