@@ -1,6 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Position } from 'geojson';
@@ -11,7 +10,7 @@ import { LocalDate } from '../src/domain/dates';
 import { recomputeDay } from '../src/jobs/recompute';
 import { setLogLevel } from '../src/log';
 import { projectRoot } from '../src/paths';
-import { adminQuery, benchServiceEnv, benchUrl, buildNational, nationalOptions } from './common';
+import { adminQuery, benchServiceEnv, freePort, benchUrl, buildNational, nationalOptions } from './common';
 import { NationalOptions } from './national';
 
 /**
@@ -45,17 +44,6 @@ const CEILING_PER_MAP_MIB = 150;
 const DEFAULT_MAX_FULL_MAPS = 2;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** The service's resident memory now and at its peak (VmRSS, VmHWM), MiB. */
 function memoryOf(pid: number): { rss: number; peak: number } {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
 import { Database } from '../src/db/database';
@@ -136,4 +137,16 @@ export function benchServiceEnv(db: string, port: number, adminKey: string, extr
     ZONERISK_WRITE_RATE: '1000000',
     ...extra,
   };
+}
+
+/** A loopback port free at the moment of asking (for a service a bench starts). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
 }

@@ -1,6 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -11,7 +10,7 @@ import { addDays, LocalDate } from '../src/domain/dates';
 import { recomputeDay } from '../src/jobs/recompute';
 import { setLogLevel } from '../src/log';
 import { projectRoot } from '../src/paths';
-import { adminQuery, benchServiceEnv, benchUrl, buildNational, nationalOptions } from './common';
+import { adminQuery, benchServiceEnv, freePort, benchUrl, buildNational, nationalOptions } from './common';
 import { NationalOptions } from './national';
 
 /**
@@ -32,17 +31,6 @@ const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 10);
 
 type Row = { phase: string; route: string; conns: number; rps: number; p50: number; p99: number; max: number; requests: number; errors: number; non2xx: number; target?: string; ok?: boolean };
 const rows: Row[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)] as T;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
