@@ -26,6 +26,19 @@ export type Database = {
   supportsCopy: boolean;
   /** Connections in the pool (a recomputation keeps up to two of them for its run). */
   poolMax: number;
+  /**
+   * Every write of the store of record: one transaction on the primary; when it commits,
+   * this process's write count goes up, so caches of derived views (map ETags, key
+   * lookups) see the change at once. Repositories write only through here.
+   */
+  write<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+  /** Writes this process has committed through `write` (caches compare it). */
+  writeCount(): number;
+  /**
+   * For a repository's write path that commits on a connection of its own (the level
+   * writer's session connections, COPY): counts one committed write, as `write` does.
+   */
+  committed(): void;
   /** Work that uses these pools and must end before they close (a job dispatcher): run first by close(). */
   whenClosing(stop: () => Promise<void>): void;
   close(): Promise<void>;
@@ -57,6 +70,7 @@ export function connectDatabase(url: string, poolMax: number, embedded: boolean,
   // a recomputation holds up to two session connections for its run
   const session = sessionUrl ? createKnex({ url: sessionUrl, poolMax: 3, embedded: false }) : knex;
   const closing: (() => Promise<void>)[] = [];
+  let writes = 0;
   return {
     knex,
     read,
@@ -66,6 +80,18 @@ export function connectDatabase(url: string, poolMax: number, embedded: boolean,
     replica: Boolean(readUrl),
     supportsCopy: !embedded,
     poolMax: embedded ? 1 : poolMax,
+    async write(fn) {
+      try {
+        return await knex.transaction(fn);
+      } finally {
+        // a failed transaction may still have been committed (a lost COMMIT reply): count it
+        writes++;
+      }
+    },
+    writeCount: () => writes,
+    committed() {
+      writes++;
+    },
     whenClosing(stop) {
       closing.push(stop);
     },
