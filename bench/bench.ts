@@ -15,8 +15,9 @@ import { dongNaiAreas } from '../seeds/dong-nai';
 import { NationalOptions } from './national';
 import { BENCH_DB, adminQuery, benchUrl, buildNational, nationalOptions, runCli, timed } from './common';
 import { activateRuleSet, createFromPreset } from '../src/db/rulesets';
-import { createRecomputeJob, recomputeDay, runRecomputeJob } from '../src/jobs/recompute';
+import { Recomputations } from '../src/jobs/recomputations';
 import { createApp } from '../src/http/app';
+import { createRuntime } from '../src/runtime';
 import { loadConfig } from '../src/config';
 
 /**
@@ -77,9 +78,9 @@ function writeReportsCsv(file: string, communes: string[], rows: number, variant
 async function benchAreas(db: Database): Promise<string[]> {
   const { ms: deriveMs, value: areas } = await timed(() => dongNaiAreas(db.knex));
   record('areas: derive 11 districts + province (PostGIS unions)', `${deriveMs.toFixed(0)} ms`);
-  const first = await timed(() => importAreas(db.knex, areas));
+  const first = await timed(() => importAreas(db, areas));
   record(`areas: import real Đồng Nai file (${areas.length} features)`, `${first.ms.toFixed(0)} ms (created ${first.value.created}, ${first.value.overlaps} overlap warnings)`);
-  const again = await timed(() => importAreas(db.knex, areas));
+  const again = await timed(() => importAreas(db, areas));
   record('areas: re-import, all unchanged', `${again.ms.toFixed(0)} ms (unchanged ${again.value.unchanged})`);
   return areas.filter((a) => a.kind === 'commune').map((a) => a.code);
 }
@@ -160,8 +161,8 @@ async function benchClassification(): Promise<void> {
   try {
     await migrateLatest(db.knex);
     await buildNational(db, o, dir, NATIONAL_DB, record);
-    const { rule_set } = await createFromPreset(db.knex, 'vn-moh-4800-2021');
-    await activateRuleSet(db.knex, rule_set.id);
+    const { rule_set } = await createFromPreset(db, 'vn-moh-4800-2021');
+    await activateRuleSet(db, rule_set.id);
     const areas = Number((await db.knex('areas').count<{ c: number }[]>('* as c'))[0]?.c);
 
     // the floor: only the 7-day community incidence of every commune for the day
@@ -174,7 +175,8 @@ async function benchClassification(): Promise<void> {
         [o.end, o.end],
       ),
     );
-    const day = await withPeakRss(() => timed(() => recomputeDay(db, o.end)));
+    const recomputations = new Recomputations(db);
+    const day = await withPeakRss(() => timed(() => recomputations.day(o.end)));
     record(
       `classification: recompute one day, all ${areas.toLocaleString('en')} areas (vn-moh-4800-2021)`,
       `${(day.value.ms / 1000).toFixed(2)} s (floor: bare 7-day incidence query ${(floorDay.ms / 1000).toFixed(2)} s); peak RSS ${day.peakMiB.toFixed(0)} MiB (+${day.addedMiB.toFixed(0)} MiB during the run)`,
@@ -192,7 +194,7 @@ async function benchClassification(): Promise<void> {
         [from, o.end],
       ),
     );
-    const backfill = await withPeakRss(() => timed(async () => runRecomputeJob(db, await createRecomputeJob(db.knex, from, o.end, 'bench'))));
+    const backfill = await withPeakRss(() => timed(async () => recomputations.runJob(await recomputations.createJob(from, o.end, 'bench'))));
     const job = backfill.value.value;
     record(
       `classification: backfill ${o.days} days × ${areas.toLocaleString('en')} areas`,
@@ -224,7 +226,8 @@ function httpGet(port: number, pathAndQuery: string, headers: Record<string, str
 
 /** zones.geojson for the whole country: full detail next to PostGIS's own GeoJSON of the same rows, and zoom 6. */
 async function benchMaps(db: Database, date: LocalDate): Promise<void> {
-  const app = createApp({ db, config: { ...loadConfig({}), databaseUrl: benchUrl(NATIONAL_DB) } });
+  const rt = createRuntime({ ...loadConfig({}), databaseUrl: benchUrl(NATIONAL_DB) }, db);
+  const app = createApp(rt);
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as { port: number }).port;
@@ -287,6 +290,7 @@ async function benchMaps(db: Database, date: LocalDate): Promise<void> {
     );
   } finally {
     server.close();
+    await rt.close();
   }
 }
 

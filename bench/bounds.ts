@@ -7,7 +7,7 @@ import { connectDatabase } from '../src/db/database';
 import { migrateLatest } from '../src/db/migrate';
 import { activateRuleSet, createFromPreset } from '../src/db/rulesets';
 import { LocalDate } from '../src/domain/dates';
-import { recomputeDay } from '../src/jobs/recompute';
+import { Recomputations } from '../src/jobs/recomputations';
 import { setLogLevel } from '../src/log';
 import { projectRoot } from '../src/paths';
 import { adminQuery, benchServiceEnv, freePort, benchUrl, buildNational, nationalOptions } from './common';
@@ -190,9 +190,9 @@ async function main(): Promise<void> {
     } else {
       console.log(`national set: ${O.communes} communes, ${O.districts} districts, ${O.provinces} provinces, ${O.days} days of reports`);
       await buildNational(db, O, dir, DB, (name, value) => console.log(`  ${name.padEnd(56)} ${value}`));
-      const { rule_set } = await createFromPreset(db.knex, 'vn-moh-4800-2021');
-      await activateRuleSet(db.knex, rule_set.id);
-      await recomputeDay(db, O.end as LocalDate);
+      const { rule_set } = await createFromPreset(db, 'vn-moh-4800-2021');
+      await activateRuleSet(db, rule_set.id);
+      await new Recomputations(db).day(O.end as LocalDate);
     }
     const sizes = await db.knex.raw<{ rows: { kind: string; n: number; v: number }[] }>(`SELECT kind, count(*)::int AS n, sum(ST_NPoints(geom))::int AS v FROM areas GROUP BY kind ORDER BY kind`);
     console.log(`areas: ${sizes.rows.map((r) => `${r.n.toLocaleString('en')} ${r.kind} (${(r.v / 1e6).toFixed(2)} M vertices)`).join(', ')}`);

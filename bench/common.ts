@@ -5,9 +5,8 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { Database } from '../src/db/database';
 import { LocalDate } from '../src/domain/dates';
-import { importAreas } from '../src/db/areas';
+import { importAreas, rebuildAreaTree } from '../src/db/areas';
 import { projectRoot } from '../src/paths';
-import { REBUILD_AREA_TREE } from '../migrations/20261123000002_classification';
 import { generateNational, nationalMetrics, nationalReports, NationalOptions, NationalSet } from './national';
 
 /** What the benchmarks share: the server they run on, timing, the CLI, the national data set. */
@@ -76,7 +75,7 @@ export async function buildNational(db: Database, o: NationalOptions, dir: strin
   const vertices = set.communes.reduce((s, c) => s + (c.geometry.coordinates[0]?.[0]?.length ?? 0), 0);
   record('national: generate communes (Voronoi, shared bent borders)', `${(gen.ms / 1000).toFixed(1)} s, ${Math.round(vertices / set.communes.length)} vertices per commune on average`);
 
-  const imp = await timed(() => importAreas(db.knex, set.communes));
+  const imp = await timed(() => importAreas(db, set.communes));
   record(`national: import ${set.communes.length.toLocaleString('en')} commune polygons (${(vertices / 1e6).toFixed(1)}M vertices)`, `${(imp.ms / 1000).toFixed(1)} s (overlapping pairs: ${imp.value.overlaps})`);
 
   // districts and provinces: the union of their children, then the parent links (bench set-up)
@@ -98,7 +97,7 @@ export async function buildNational(db: Database, o: NationalOptions, dir: strin
        WHERE c.code = ANY(g.children)`,
       [JSON.stringify(set.parents.map((g) => ({ code: g.code, children: g.children })))],
     );
-    await db.knex.raw(REBUILD_AREA_TREE);
+    await db.write((trx) => rebuildAreaTree(trx));
   });
   record('national: districts and provinces as PostGIS unions of their children', `${(parents.ms / 1000).toFixed(1)} s`);
 

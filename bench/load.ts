@@ -7,7 +7,7 @@ import { connectDatabase } from '../src/db/database';
 import { migrateLatest } from '../src/db/migrate';
 import { activateRuleSet, createFromPreset } from '../src/db/rulesets';
 import { addDays, LocalDate } from '../src/domain/dates';
-import { recomputeDay } from '../src/jobs/recompute';
+import { Recomputations } from '../src/jobs/recomputations';
 import { setLogLevel } from '../src/log';
 import { projectRoot } from '../src/paths';
 import { adminQuery, benchServiceEnv, freePort, benchUrl, buildNational, nationalOptions } from './common';
@@ -144,10 +144,10 @@ async function main(): Promise<void> {
       await db.knex.raw('TRUNCATE zone_levels, level_events, jobs');
     } else {
       await buildNational(db, O, dir, DB, (name, value) => console.log(`  ${name.padEnd(56)} ${value}`));
-      const { rule_set } = await createFromPreset(db.knex, 'vn-moh-4800-2021');
-      await activateRuleSet(db.knex, rule_set.id);
+      const { rule_set } = await createFromPreset(db, 'vn-moh-4800-2021');
+      await activateRuleSet(db, rule_set.id);
     }
-    await recomputeDay(db, O.end); // the day the reads ask for
+    await new Recomputations(db).day(O.end); // the day the reads ask for
     const codes = ((await db.knex('areas').select('code')) as { code: string }[]).map((r) => r.code);
     const communes = codes.filter((c) => c.split('.').length === 3);
     const provinces = codes.filter((c) => !c.includes('.'));

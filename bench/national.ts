@@ -1,7 +1,7 @@
 import { randomPoint, voronoi } from '@turf/turf';
 import type { Feature, Polygon, Position } from 'geojson';
 import { prng } from '../seeds/demo-series';
-import { AreaInput } from '../src/db/areas';
+import type { AreaInput } from '../src/geo/features';
 import { addDays, LocalDate } from '../src/domain/dates';
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Knex } from 'knex';
 import { area as turfArea, polygon as turfPolygon } from '@turf/turf';
 import type { MultiPolygon, Position } from 'geojson';
-import { AreaInput } from '../src/db/areas';
+import type { AreaInput } from '../src/geo/features';
 import { arrayBindings } from '../src/db/knex';
 import { gadmParentCode } from '../src/domain/areas';
 import { seedsDir } from '../src/paths';

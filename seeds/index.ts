@@ -6,7 +6,8 @@ import { ingestMetrics, ingestReports } from '../src/ingest/ingest';
 import { DemoCommune, generateDemoSeries } from './demo-series';
 import { dongNaiAreas } from './dong-nai';
 import { activateRuleSet, createFromPreset } from '../src/db/rulesets';
-import { createRecomputeJob, Job, runRecomputeJob } from '../src/jobs/recompute';
+import { Job } from '../src/db/jobs';
+import type { Recomputations } from '../src/jobs/recomputations';
 
 export type SeedResult = { areas: ImportAreasResult; reports: UpsertResult; metrics: UpsertResult; from: LocalDate; to: LocalDate; seeds: string[] };
 
@@ -25,7 +26,7 @@ async function demoCommunes(db: Database): Promise<DemoCommune[]> {
 
 /** Loads the real Đồng Nai areas and the synthetic demo series ending on `end`. */
 export async function seedDemo(db: Database, end: LocalDate, days = 90): Promise<SeedResult> {
-  const areas = await importAreas(db.knex, await dongNaiAreas(db.knex));
+  const areas = await importAreas(db, await dongNaiAreas(db.knex));
   const communes = await demoCommunes(db);
   const series = generateDemoSeries(communes, { end, days });
   const reports = await ingestReports(db, { json: series.reports }, end);
@@ -35,8 +36,8 @@ export async function seedDemo(db: Database, end: LocalDate, days = 90): Promise
 }
 
 /** Activates vn-moh-4800-2021 and classifies the demo period, so that a fresh install has levels to show. */
-export async function classifyDemo(db: Database, from: LocalDate, to: LocalDate): Promise<Job> {
-  const { rule_set } = await createFromPreset(db.knex, 'vn-moh-4800-2021');
-  await activateRuleSet(db.knex, rule_set.id);
-  return runRecomputeJob(db, await createRecomputeJob(db.knex, from, to, 'demo'));
+export async function classifyDemo(db: Database, from: LocalDate, to: LocalDate, recomputations: Recomputations): Promise<Job> {
+  const { rule_set } = await createFromPreset(db, 'vn-moh-4800-2021');
+  await activateRuleSet(db, rule_set.id);
+  return recomputations.runJob(await recomputations.createJob(from, to, 'demo'));
 }

@@ -137,24 +137,28 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       // a job of the queue, claimed for this process by its service's dispatcher (see jobs/runner.ts)
       const id = Number(rest[0]);
       if (!Number.isInteger(id) || id < 1) throw new AppError(400, 'usage', 'run-job needs a job id');
-      const { executeJob, failJob, getJob, jobEndsRecorded, outageMessage, stopRecomputes } = await import('./jobs/recompute');
+      const { Recomputations } = await import('./jobs/recomputations');
+      const { outageMessage } = await import('./jobs/jobRun');
+      const { getJob } = await import('./db/jobs');
       // the service that started this job died: stop at once (the sweep ends the job's attempt)
       const orphaned = () => process.exit(70);
       process.once('disconnect', orphaned);
-      process.once('SIGTERM', () => void stopRecomputes());
+      const sigterm = new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
       const db = await open(config);
+      const recomputations = new Recomputations(db);
+      void sigterm.then(() => recomputations.stop());
       // the same, in a job process: the attempt is recorded as failed for the outage, then it ends
       process.on('uncaughtException', (e) => {
         log.warn('job process: uncaught exception', { job: id, error: e.message });
-        const record = isDatabaseUnavailable(e) ? failJob(db.knex, id, outageMessage(e)) : failJob(db.knex, id, e.message);
+        const record = isDatabaseUnavailable(e) ? recomputations.fail(id, outageMessage(e)) : recomputations.fail(id, e.message);
         void record.finally(() => process.exit(1));
       });
       try {
-        const job = await getJob(db.knex, id);
+        const job = await getJob(db, id);
         if (!job) throw new AppError(404, 'not_found', `no job ${id}`);
         if (job.status !== 'running') throw new AppError(409, 'job_not_running', `job ${id} is ${job.status}: run-job runs a job its service has claimed`);
-        const done = await executeJob(db, job).catch(() => null);
-        await jobEndsRecorded(); // an outage's failure is recorded before this process goes
+        const done = await recomputations.execute(job).catch(() => null);
+        await recomputations.endsRecorded(); // an outage's failure is recorded before this process goes
         return done?.status === 'succeeded' ? 0 : 1;
       } finally {
         await db.close();
@@ -194,7 +198,7 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       const { areasFromFeatureCollection } = await lazy.features();
       const { importAreas } = await lazy.areas();
       const areas = areasFromFeatureCollection(JSON.parse(fs.readFileSync(file, 'utf8')));
-      const r = await withDatabase(open, config, (db) => importAreas(db.knex, areas, undefined, 'cli'));
+      const r = await withDatabase(open, config, (db) => importAreas(db, areas, undefined, 'cli'));
       for (const w of r.warnings) io.err(`warning: ${w.message}`);
       io.out(
         `areas: ${areas.length} in ${((Date.now() - started) / 1000).toFixed(2)} s: created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, overlapping pairs ${r.overlaps}`,
@@ -208,14 +212,15 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       if (!from || !to || !isLocalDate(from) || !isLocalDate(to) || from > to) {
         throw new AppError(400, 'usage', 'recompute needs --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD (from ≤ to)');
       }
-      const { createRecomputeJob, runRecomputeJob } = await import('./jobs/recompute');
+      const { Recomputations } = await import('./jobs/recomputations');
       const started = Date.now();
       const { registerInstance } = await import('./db/instances');
       const job = await withDatabase(open, config, async (db) => {
         // registered, so that the job is marked failed if this process dies mid-run
         const instance = await registerInstance(db);
         try {
-          return await runRecomputeJob(db, await createRecomputeJob(db.knex, from as LocalDate, to as LocalDate, 'cli'));
+          const recomputations = new Recomputations(db, instance.id);
+          return await recomputations.runJob(await recomputations.createJob(from as LocalDate, to as LocalDate, 'cli'));
         } finally {
           await instance.stop();
         }
@@ -231,7 +236,7 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       if (action === 'create') {
         const role = option(params, '--role');
         if (!role || !(ROLES as readonly string[]).includes(role)) throw new AppError(400, 'usage', `keys create needs --role ${ROLES.join('|')}`);
-        const key = await withDatabase(open, config, (db) => createKey(db.knex, { role: role as (typeof ROLES)[number], scope: options(params, '--scope'), name: option(params, '--name') ?? null }, 'cli'));
+        const key = await withDatabase(open, config, (db) => createKey(db, { role: role as (typeof ROLES)[number], scope: options(params, '--scope'), name: option(params, '--name') ?? null }, 'cli'));
         io.out(key.key);
         io.err(`key ${key.id} (${key.role}${key.scope.length ? ` of ${key.scope.join(', ')}` : ''}) created; it is shown this once — store it now`);
         return 0;
@@ -246,7 +251,7 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       if (action === 'revoke') {
         const id = Number(params[0]);
         if (!Number.isInteger(id) || id < 1) throw new AppError(400, 'usage', 'keys revoke needs a key id (see keys list)');
-        const k = await withDatabase(open, config, (db) => revokeKey(db.knex, id, 'cli'));
+        const k = await withDatabase(open, config, (db) => revokeKey(db, id, 'cli'));
         io.out(`key ${k.id} revoked at ${k.revoked_at}`);
         return 0;
       }

@@ -4,13 +4,10 @@ import { Database, openDatabase } from './db/database';
 import { migrateLatest } from './db/migrate';
 import { today } from './domain/dates';
 import { createApp } from './http/app';
-import { warmMaps } from './db/maps';
-import { mapWorker } from './geo/mapShapes';
 import { startScheduler } from './jobs/scheduler';
 import { startWebhookWorker, webhookPolicy } from './jobs/webhooks';
-import { endStreams } from './http/routes/events';
-import { stopRecomputes } from './jobs/recompute';
-import { jobQueue } from './jobs/runner';
+import { createRuntime } from './runtime';
+import { Recomputations } from './jobs/recomputations';
 import { log } from './log';
 import { registerInstance } from './db/instances';
 import { createHttpServer } from './http/server';
@@ -49,7 +46,8 @@ export async function startService(config: Config): Promise<RunningService> {
         to: r.to,
         ms: Date.now() - started,
       });
-      const job = await classifyDemo(db, r.from, r.to);
+      // before this process registers as an instance: the demo's job is owned by none
+      const job = await classifyDemo(db, r.from, r.to, new Recomputations(db, null));
       log.info('demo classified with vn-moh-4800-2021', { job: job.id, days: job.days_done, ms: Date.now() - started });
     }
   } catch (e) {
@@ -61,7 +59,8 @@ export async function startService(config: Config): Promise<RunningService> {
     await db.close().catch(() => undefined);
     throw e;
   });
-  const app = createApp({ db, config });
+  const rt = createRuntime(config, db, instance.id);
+  const app = createApp(rt);
   const server = createHttpServer(app, config);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -71,12 +70,11 @@ export async function startService(config: Config): Promise<RunningService> {
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   log.info('zonerisk listening', { url, engine: db.mode });
   // a country's shared-border topology takes seconds: build it now, not on the first map request
-  warmMaps(db.knex).catch((e: unknown) => log.warn('map warm-up failed', { error: String(e) }));
-  const scheduler = config.schedule === 'off' ? null : startScheduler(db, { at: config.schedule, timeZone: config.reportingTimeZone });
+  rt.maps.warm().catch((e: unknown) => log.warn('map warm-up failed', { error: String(e) }));
+  const scheduler = config.schedule === 'off' ? null : startScheduler(db, { at: config.schedule, timeZone: config.reportingTimeZone, jobs: rt.jobs });
   const webhooks = startWebhookWorker(db, { policy: webhookPolicy(config) });
   // the recompute queue: jobs left queued (a restart, other replicas) are taken up now
-  const jobs = jobQueue(db, config);
-  jobs.start();
+  rt.jobs.start();
   let closing: Promise<void> | null = null;
   return {
     url,
@@ -86,15 +84,15 @@ export async function startService(config: Config): Promise<RunningService> {
         // stop accepting, let requests in flight finish, stop recomputations between two days
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        endStreams();
-        await Promise.all([stopRecomputes(), jobs.stop()]);
+        // streams end, recomputations stop between two days, the dispatcher claims nothing more
+        const stopped = rt.close();
         await scheduler?.stop();
         await webhooks.stop();
         await closed;
+        await stopped;
         // a handler can still be running for a client that hung up: let its queries finish
         await drained(db, 10_000);
         await instance.stop();
-        await mapWorker.stop();
         await db.close();
       })();
       return closing;

@@ -1,22 +1,13 @@
 import { Knex } from 'knex';
 import type { MultiPolygon } from 'geojson';
 import { AreaKind, searchKey } from '../domain/areas';
+import type { AreaInput } from '../geo/features';
 import { arrayBindings } from './knex';
-import { noteWrite } from './changes';
+import type { Database } from './database';
 import { Actor, audit } from './audit';
-import { lockKey, LOCKS } from './facts';
-import { REBUILD_AREA_TREE } from '../../migrations/20261123000002_classification';
+import { AREA_IMPORT_LOCK, AREAS_LOCK } from './locks';
 import { badRequest, DetailCollector, notFound, unprocessable } from '../errors';
 import { log } from '../log';
-
-export type AreaInput = {
-  code: string;
-  name: string;
-  kind: AreaKind;
-  parent: string | null;
-  population: number | null;
-  geometry: MultiPolygon;
-};
 
 export type AreaRecord = {
   code: string;
@@ -45,8 +36,6 @@ const STAGE_BATCH = 500;
 const rankSql = (col: string) =>
   `CASE ${col} WHEN 'province' THEN 0 WHEN 'district' THEN 1 WHEN 'commune' THEN 2 WHEN 'subcommune' THEN 3 END`;
 
-/** Area imports one at a time: each reads and writes the same rows (codes, parents, the area tree). */
-const IMPORT_LOCK = 'zonerisk:areas:import';
 /** Pieces of at most this many vertices stand for a boundary in the overlap check (ST_Subdivide). */
 const PIECE_VERTICES = 256;
 
@@ -61,7 +50,7 @@ const PIECE_VERTICES = 256;
  * which waits for the ingests already running (none of them can see the new areas: they
  * are not committed) and holds new ones for the commit alone, so that no ingest sees an
  * area appear half-way (it numbers rows by the area ids it found at its start: see
- * facts.ts). An import that only changes areas takes no such lock: ids stay, and a
+ * db/facts/keyTuples.ts). An import that only changes areas takes no such lock: ids stay, and a
  * concurrent ingest sees the tree and the shapes either before or after it, whole.
  *
  * Its own work is bounded by the size of what changes: unchanged features (the same
@@ -72,17 +61,11 @@ const PIECE_VERTICES = 256;
  * not 10,000 intersections of a 200,000-vertex polygon.
  */
 export async function importAreas(
-  knex: Knex,
+  db: Database,
   areas: AreaInput[],
   featurePath: (i: number) => string = (i) => `features[${i}]`,
   actor: Actor = 'system',
 ): Promise<ImportAreasResult> {
-  const result = await importAreasInTransaction(knex, areas, featurePath, actor);
-  noteWrite();
-  return result;
-}
-
-async function importAreasInTransaction(knex: Knex, areas: AreaInput[], featurePath: (i: number) => string, actor: Actor): Promise<ImportAreasResult> {
   const dupes = new DetailCollector();
   const firstIndex = new Map<string, number>();
   areas.forEach((a, i) => {
@@ -92,10 +75,10 @@ async function importAreasInTransaction(knex: Knex, areas: AreaInput[], featureP
   });
   dupes.throwIfAny((n) => `${n} duplicate area code(s) in one import`);
 
-  return knex.transaction(async (trx) => {
+  return db.write(async (trx) => {
     const started = Date.now();
     const step = (name: string) => log.debug('areas import step', { step: name, ms: Date.now() - started });
-    await trx.raw('SELECT pg_advisory_xact_lock(?)', [lockKey(IMPORT_LOCK)]);
+    await trx.raw('SELECT pg_advisory_xact_lock(?)', [AREA_IMPORT_LOCK]);
     await trx.raw(`CREATE TEMP TABLE stage_areas (
         idx int NOT NULL, code text NOT NULL, name text NOT NULL, name_search text NOT NULL,
         kind text NOT NULL, parent text, population int, geom geometry NOT NULL) ON COMMIT DROP`);
@@ -215,7 +198,7 @@ async function importAreasInTransaction(knex: Knex, areas: AreaInput[], featureP
        WHERE a.code = c.code AND a.parent_id IS DISTINCT FROM p.id`,
     );
     // the tree follows ids and parents only
-    if (created > 0 || (moved.rowCount ?? 0) > 0) await trx.raw(REBUILD_AREA_TREE);
+    if (created > 0 || (moved.rowCount ?? 0) > 0) await rebuildAreaTree(trx);
     step('written');
 
     const significant = overlaps.filter((r) => r.m2 >= OVERLAP_MIN_M2).sort((x, y) => y.m2 - x.m2);
@@ -234,10 +217,28 @@ async function importAreasInTransaction(knex: Knex, areas: AreaInput[], featureP
     });
     // Last, and only when areas are created: report ingests running now finish first, those
     // arriving now wait for the commit alone (see above).
-    if (created > 0) await trx.raw('SELECT pg_advisory_xact_lock(?)', [lockKey(LOCKS.areas)]);
+    if (created > 0) await trx.raw('SELECT pg_advisory_xact_lock(?)', [AREAS_LOCK]);
     step('ingests held');
     return result;
   });
+}
+
+/**
+ * Rebuilds area_tree, the closure of the areas' parent links (every area with itself and
+ * each ancestor, at its depth), from the areas as they now are, in the caller's write.
+ * (Migration 20261123000002 built it first with the same statement; migrations keep their
+ * own copy.)
+ */
+export async function rebuildAreaTree(trx: Knex.Transaction): Promise<void> {
+  await trx.raw(`
+    DELETE FROM area_tree;
+    INSERT INTO area_tree (descendant, ancestor, depth)
+    WITH RECURSIVE t AS (
+      SELECT id AS descendant, id AS ancestor, 0 AS depth FROM areas
+      UNION ALL
+      SELECT t.descendant, a.parent_id, t.depth + 1 FROM t JOIN areas a ON a.id = t.ancestor WHERE a.parent_id IS NOT NULL
+    )
+    SELECT descendant, ancestor, depth FROM t`);
 }
 
 /**

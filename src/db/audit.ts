@@ -1,11 +1,8 @@
 import { Knex } from 'knex';
-import type { Principal } from './keys';
 
 /** Who did a write: `key:<id>`, `admin-key` (ZONERISK_ADMIN_KEY), `cli`, or `system` (demo seeding, internal jobs). */
 export type Actor = string;
 
-/** A write's actor is always a key: no route that writes admits an anonymous caller. */
-export const actorOf = (p: Principal): Actor => (p.keyId === null ? 'admin-key' : `key:${p.keyId}`);
 
 export type AuditEntry = { action: string; target?: string | null; areas?: string[]; before?: unknown; after?: unknown };
 

@@ -4,8 +4,10 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { rawClient } from './knex';
 
 /**
- * COPY FROM STDIN in PostgreSQL's text format: the bulk path for ingest and recompute.
- * (The embedded engine takes no COPY; callers check `Database.supportsCopy`.)
+ * COPY FROM STDIN in PostgreSQL's binary format (ByteSink, copyBinaryInto): the transport
+ * under the bulk writer (bulk.ts), which is what repositories use — the embedded engine takes
+ * no COPY, and bulk.ts picks for them. `copyText` is a value as COPY's text format writes it
+ * (the fact ingest numbers keys by it).
  */
 
 /** A value of a row written with COPY. */
@@ -22,7 +24,8 @@ export function copyText(cell: Cell): string {
 }
 
 async function copyInto(on: Knex.Transaction | pg.ClientBase, target: string, write: (put: (data: string | Buffer) => Promise<void>) => Promise<void>): Promise<void> {
-  const client = on instanceof pg.Client ? on : await rawClient(on as Knex.Transaction);
+  // a knex transaction is a function; a connection of its own is a pg client
+  const client = typeof on === 'function' ? await rawClient(on) : on;
   // a connection that died under us: pg would hand the COPY stream an error on a later tick
   // through a path that can throw past every listener (and end the process) — refuse it here
   const state = client as unknown as { _queryable?: boolean; _ending?: boolean };
@@ -39,26 +42,6 @@ async function copyInto(on: Knex.Transaction | pg.ClientBase, target: string, wr
   await done;
 }
 
-/**
- * Streams lines (each ending in a newline) into `COPY <target> FROM STDIN` on the
- * transaction's connection — or on a client outside any transaction, where the COPY is a
- * transaction of its own.
- */
-export async function copyLinesInto(trx: Knex.Transaction | pg.ClientBase, target: string, lines: Iterable<string>, batch = 5000): Promise<void> {
-  await copyInto(trx, target, async (put) => {
-    let text = '';
-    let n = 0;
-    for (const line of lines) {
-      text += line;
-      if (++n % batch === 0) {
-        await put(text);
-        text = '';
-      }
-    }
-    if (text) await put(text);
-  });
-}
-
 const BINARY_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]); // signature, flags, no extension
 const BINARY_TRAILER = Buffer.from([0xff, 0xff]);
 
@@ -66,9 +49,9 @@ const BINARY_TRAILER = Buffer.from([0xff, 0xff]);
  * Streams tuples in PostgreSQL's binary COPY format (see ByteSink) into
  * `COPY <target> FROM STDIN (FORMAT binary)`: the server parses no numbers or dates.
  */
-export async function copyBinaryInto(trx: Knex.Transaction, target: string, tuples: Buffer): Promise<void> {
+export async function copyBinaryInto(on: Knex.Transaction | pg.ClientBase, target: string, tuples: Buffer): Promise<void> {
   const SLICE = 1 << 20;
-  await copyInto(trx, `${target} FROM STDIN (FORMAT binary)`, async (put) => {
+  await copyInto(on, `${target} FROM STDIN (FORMAT binary)`, async (put) => {
     await put(BINARY_HEADER);
     for (let at = 0; at < tuples.length; at += SLICE) await put(tuples.subarray(at, at + SLICE));
     await put(BINARY_TRAILER);
@@ -136,6 +119,15 @@ export class ByteSink {
     this.pos += 8;
   }
 
+  /** A binary int8 field (a safe integer). */
+  int8(v: number): void {
+    this.buf.writeInt32BE(8, this.pos);
+    const high = Math.floor(v / 2 ** 32);
+    this.buf.writeInt32BE(high, this.pos + 4);
+    this.buf.writeUInt32BE(v - high * 2 ** 32, this.pos + 8);
+    this.pos += 12;
+  }
+
   /** A binary date field, from a day number (see `dayNumber`). */
   date(day: number): void {
     this.int4(day - PG_EPOCH_DAY);
@@ -161,6 +153,15 @@ export class ByteSink {
     this.ensure(n + 4);
     this.buf.writeInt32BE(n, this.pos);
     this.pos += 4 + this.buf.write(value, this.pos + 4);
+  }
+
+  /** A binary jsonb field from JSON text (format version 1, then the text; ensures room itself). */
+  jsonbField(json: string): void {
+    const n = Buffer.byteLength(json);
+    this.ensure(n + 5);
+    this.buf.writeInt32BE(n + 1, this.pos);
+    this.buf[this.pos + 4] = 1;
+    this.pos += 5 + this.buf.write(json, this.pos + 5);
   }
 
   get data(): Buffer {

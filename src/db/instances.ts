@@ -1,9 +1,9 @@
 import os from 'node:os';
 import pg from 'pg';
 import { Database } from './database';
-import { arrayBindings } from './knex';
+import { endOrphanedAttempts, insertInstance, orphanedJobIds } from './jobs';
+import { LIVENESS_CLASS } from './locks';
 import { log } from '../log';
-import { closingSchedules, failedAttemptSet } from '../jobs/queue';
 
 /**
  * Liveness of service processes, so that a job whose process died is not left "running"
@@ -13,73 +13,23 @@ import { closingSchedules, failedAttemptSet } from '../jobs/queue';
  * its host. Every instance sweeps at start and then periodically: a running job whose owner
  * holds no lock (or a job its dead creator was about to run) has lost its attempt — it goes
  * back to the queue after a pause while it has attempts left (automatic jobs), else it is
- * marked failed. Jobs waiting in the queue belong to no instance: any dispatcher runs them.
+ * marked failed (db/jobs.ts endOrphanedAttempts). Jobs waiting in the queue belong to no
+ * instance: any dispatcher runs them.
+ *
+ * The instance's id is the owner that this process's recomputations and job dispatcher
+ * write into the jobs they create and claim (jobs/recomputations.ts, jobs/runner.ts).
  */
-export const LIVENESS_CLASS = 0x7a72; // "zr"
 const SWEEP_MS = 30_000;
-
-let current: number | null = null;
-
-/**
- * A job running, or created to be run at once by its process (run_after null), whose owner
- * holds no liveness lock (binds: LIVENESS_CLASS).
- */
-const UNFINISHED = `(status = 'running' OR (status = 'queued' AND run_after IS NULL))`;
-const ORPHANED = `${UNFINISHED} AND owner IS NOT NULL
-  AND NOT EXISTS (
-    SELECT 1 FROM pg_locks l
-    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND l.classid = ?::int::oid AND l.objid = jobs.owner::oid)`;
-
-/** This process's instance id (null until registered: tests and tools that run no jobs). */
-export function currentInstance(): number | null {
-  return current;
-}
 
 export type Instance = { id: number; stop(): Promise<void> };
 
 /**
- * Ends the attempts of jobs left unfinished by instances that are gone (only those of
- * `onlyIds` when given): queued again after a pause while attempts remain, else failed (a
- * daily run's schedule row closed with it); returns their ids.
- */
-export async function sweepOrphanedJobs(db: Database, onlyIds?: number[]): Promise<number[]> {
-  if (db.mode === 'embedded') {
-    // one process owns an embedded data directory: at its start every unfinished job is orphaned
-    const res = await db.knex.raw<{ rows: { id: number }[] }>(
-      closingSchedules(`UPDATE jobs SET ${failedAttemptSet("'the process running this job stopped before it finished; run it again'")}
-         WHERE ${UNFINISHED} AND owner IS DISTINCT FROM ? RETURNING *`),
-      [current],
-    );
-    return res.rows.map((r) => Number(r.id));
-  }
-  const res = await db.knex.raw<{ rows: { id: number }[] }>(
-    closingSchedules(`UPDATE jobs SET ${failedAttemptSet("'the process running this job (instance ' || owner || ') stopped before it finished; run it again'")}
-       WHERE (?::bigint[] IS NULL OR id = ANY(?::bigint[])) AND ${ORPHANED}
-       RETURNING *`),
-    arrayBindings([onlyIds ?? null, onlyIds ?? null, LIVENESS_CLASS]),
-  );
-  return res.rows.map((r) => Number(r.id));
-}
-
-/** Jobs that look orphaned now (no live owner), not yet marked. */
-async function orphanedJobs(db: Database): Promise<number[]> {
-  const res = await db.knex.raw<{ rows: { id: number }[] }>(
-    `SELECT id FROM jobs WHERE ${ORPHANED}`,
-    [LIVENESS_CLASS],
-  );
-  return res.rows.map((r) => Number(r.id));
-}
-
-/**
  * Registers this process, holds its liveness lock (re-taken after the server comes back),
- * and sweeps orphaned jobs now and every 30 s.
+ * and sweeps orphaned jobs now and every 30 s. Pass the instance's id down as the owner of
+ * the jobs this process runs.
  */
 export async function registerInstance(db: Database): Promise<Instance> {
-  const [row] = (await db.knex('service_instances').insert({ host: os.hostname(), pid: process.pid }).returning('id')) as { id: number }[];
-  const id = Number((row as { id: number }).id);
-  current = id;
+  const id = await insertInstance(db, os.hostname(), process.pid);
   let stopped = false;
   let client: pg.Client | null = null;
   let retry: NodeJS.Timeout | null = null;
@@ -90,8 +40,9 @@ export async function registerInstance(db: Database): Promise<Instance> {
   let suspects: number[] | undefined;
   const sweep = async () => {
     try {
-      const failed = suspects === undefined ? await sweepOrphanedJobs(db) : suspects.length ? await sweepOrphanedJobs(db, suspects) : [];
-      suspects = db.mode === 'embedded' ? [] : await orphanedJobs(db);
+      const scope = (onlyIds?: number[]) => (db.mode === 'embedded' ? { mode: 'embedded' as const, self: id } : { mode: 'postgres' as const, onlyIds });
+      const failed = suspects === undefined ? await endOrphanedAttempts(db, scope()) : suspects.length ? await endOrphanedAttempts(db, scope(suspects)) : [];
+      suspects = db.mode === 'embedded' ? [] : await orphanedJobIds(db);
       if (failed.length) log.warn('jobs of stopped processes: attempt ended (queued again when attempts remain, else failed)', { jobs: failed });
     } catch (e) {
       log.warn('orphaned-job sweep failed', { error: e instanceof Error ? e.message : String(e) });
@@ -137,7 +88,6 @@ export async function registerInstance(db: Database): Promise<Instance> {
       const c = client;
       client = null;
       await c?.end().catch(() => undefined);
-      if (current === id) current = null;
     },
   };
 }

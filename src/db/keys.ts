@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Knex } from 'knex';
 import { notFound, unprocessable } from '../errors';
-import { noteWrite } from './changes';
+import type { Database } from './database';
 import type { Actor } from './audit';
 import { audit } from './audit';
 
@@ -26,14 +26,14 @@ function prefixChars(): string {
 }
 
 /** Creates a key; the returned `key` is the only time the secret exists outside the caller. */
-export async function createKey(knex: Knex, input: { role: Role; scope: string[]; name?: string | null | undefined }, actor: Actor = 'system'): Promise<KeyInfo & { key: string }> {
+export async function createKey(db: Database, input: { role: Role; scope: string[]; name?: string | null | undefined }, actor: Actor = 'system'): Promise<KeyInfo & { key: string }> {
   if (input.role === 'reporter' && input.scope.length === 0) {
     throw unprocessable('a reporter key needs a scope', [{ path: 'scope', message: 'name at least one area code (e.g. a district)' }], 'invalid_key');
   }
   if (input.role !== 'reporter' && input.scope.length > 0) {
     throw unprocessable('only reporter keys have a scope', [{ path: 'scope', message: `a ${input.role} key acts on every area` }], 'invalid_key');
   }
-  const created = await knex.transaction(async (trx) => {
+  const created = await db.write(async (trx) => {
     const areas = (await trx('areas').whereIn('code', input.scope).select('id', 'code')) as { id: number; code: string }[];
     const missing = input.scope.filter((c) => !areas.some((a) => a.code === c));
     if (missing.length) throw unprocessable('unknown area in the scope', missing.map((c) => ({ path: 'scope', message: `no area has code ${c}` })), 'unknown_area');
@@ -47,8 +47,7 @@ export async function createKey(knex: Knex, input: { role: Role; scope: string[]
     await audit(trx, actor, { action: 'key.create', target: `key:${id}`, areas: input.scope, after: { id, prefix, role: input.role, scope: input.scope, name: input.name ?? null } });
     return { id, key: `zr_${prefix}_${secret}` };
   });
-  noteWrite();
-  const info = (await listKeys(knex, created.id))[0] as KeyInfo;
+  const info = (await listKeys(db.knex, created.id))[0] as KeyInfo;
   return { ...info, key: created.key };
 }
 
@@ -73,24 +72,32 @@ export async function listKeys(knex: Knex, id?: number): Promise<KeyInfo[]> {
   }));
 }
 
-export async function revokeKey(knex: Knex, id: number, actor: Actor = 'system'): Promise<KeyInfo> {
-  await knex.transaction(async (trx) => {
+export async function revokeKey(db: Database, id: number, actor: Actor = 'system'): Promise<KeyInfo> {
+  await db.write(async (trx) => {
     const rows = (await trx('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: trx.fn.now() }).returning('revoked_at')) as { revoked_at: Date }[];
     if (rows.length === 0) throw notFound(`no active key ${id}`);
     await audit(trx, actor, { action: 'key.revoke', target: `key:${id}`, before: { revoked_at: null }, after: { revoked_at: (rows[0] as { revoked_at: Date }).revoked_at.toISOString() } });
   });
-  noteWrite();
-  return (await listKeys(knex, id))[0] as KeyInfo;
+  return (await listKeys(db.knex, id))[0] as KeyInfo;
 }
 
-/** Last-used times are written at most once a minute per key (not a write per request). */
-const lastTouched = new Map<number, number>();
+/** When each key's last use was last written: at most once a minute per key (not a write per request); one per runtime. */
+export class KeyTouches {
+  private readonly at = new Map<number, number>();
+  /** True when the key's last use is due to be written now (and notes that it is). */
+  due(keyId: number, now = Date.now()): boolean {
+    if (now - (this.at.get(keyId) ?? 0) <= 60_000) return false;
+    if (this.at.size > 100_000) this.at.clear();
+    this.at.set(keyId, now);
+    return true;
+  }
+}
 
 /**
  * The principal a bearer token stands for, or null if it is no valid key (unknown,
  * malformed, wrong secret or revoked).
  */
-export async function principalFor(knex: Knex, token: string, adminKey: string | undefined): Promise<Principal | null> {
+export async function principalFor(knex: Knex, touches: KeyTouches, token: string, adminKey: string | undefined): Promise<Principal | null> {
   if (adminKey && sameSecret(token, adminKey)) return { keyId: null, role: 'admin', scope: [] };
   const m = KEY_RE.exec(token);
   if (!m) return null;
@@ -99,8 +106,7 @@ export async function principalFor(knex: Knex, token: string, adminKey: string |
     | undefined;
   if (!row || !timingSafeEqual(hashOf(row.salt, m[2] as string), row.hash) || row.revoked_at) return null;
   const scope = (await knex('api_key_scopes').where({ key_id: row.id }).pluck('area_id')) as number[];
-  if (Date.now() - (lastTouched.get(row.id) ?? 0) > 60_000) {
-    lastTouched.set(row.id, Date.now());
+  if (touches.due(row.id)) {
     await knex('api_keys').where({ id: row.id }).update({ last_used_at: knex.fn.now() });
   }
   return { keyId: row.id, role: row.role, scope };

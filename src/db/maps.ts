@@ -3,10 +3,10 @@ import { Knex } from 'knex';
 import { AreaKind } from '../domain/areas';
 import { addDays, LocalDate } from '../domain/dates';
 import { LEVEL_INFO } from '../domain/levels';
-import { Layer, LayerRows, mapWorker } from '../geo/mapShapes';
+import { Layer, LayerRows, MapWorker } from '../geo/mapShapes';
 import { arrayBindings } from './knex';
-import { writeCount } from './changes';
-import { ZoneFilter, zonesOn, ZoneRow } from './zones';
+import type { Database } from './database';
+import { levelSpan, zoneCore, ZoneFilter, zonesOn, ZoneRow } from './levels';
 
 /**
  * Zones as map features: levels and figures from the store, geometry either as stored
@@ -17,33 +17,88 @@ import { ZoneFilter, zonesOn, ZoneRow } from './zones';
  */
 export type MapQuery = ZoneFilter & { date: LocalDate; asOf: Date | null; bbox?: [number, number, number, number] | undefined; zoom?: number | undefined };
 
-/** Recent answers of the version query, per database, day and reading point: a tile burst asks once a second. */
-const versions = new WeakMap<Knex, Map<string, { at: number; writes: number; v: Promise<string> }>>();
 const VERSION_TTL_MS = 1000;
 
+type Page = { offset: number; limit: number; members: (matched: number, returned: number) => Record<string, unknown> };
+
 /**
- * What a map response depends on, as a weak ETag: areas, the day's levels, overrides, the
- * week's reports. The versions are read in one snapshot of committed data, so a response
- * built afterwards is never older than its tag says. This process's own writes show at
- * once; other processes' within a second. Requests arriving while the versions are being
- * read wait for that one reading (a burst must not become a burst of queries).
+ * The maps of one runtime's database: the map worker that simplifies and encodes them, the
+ * topology layers it keeps (one per area kind), and recent answers of the version query
+ * behind ETags (a tile burst asks once a second). Reads go to the read pool.
  */
-export async function mapEtag(knex: Knex, q: MapQuery, variant: string): Promise<string> {
-  const asOf = q.asOf ? q.asOf.toISOString() : 'infinity';
-  let memo = versions.get(knex);
-  if (!memo) versions.set(knex, (memo = new Map()));
-  const memoKey = `${q.date}|${asOf}`;
-  let hit = memo.get(memoKey);
-  if (!hit || Date.now() - hit.at >= VERSION_TTL_MS || hit.writes !== writeCount()) {
-    const entry = { at: Date.now(), writes: writeCount(), v: versionOf(knex, q.date, asOf) };
-    if (memo.size > 1000) memo.clear();
-    memo.set(memoKey, entry);
-    // a failed reading is not kept: the next request asks again
-    entry.v.catch(() => memo?.get(memoKey) === entry && memo.delete(memoKey));
-    hit = entry;
+export class MapStore {
+  private readonly versions = new Map<string, { at: number; writes: number; v: Promise<string> }>();
+  private readonly knex: Knex;
+  constructor(
+    private readonly db: Database,
+    readonly worker: MapWorker,
+  ) {
+    this.knex = db.read;
   }
-  const key = JSON.stringify([variant, q.date, asOf, q.kind, q.parent, q.level, q.bbox, q.zoom, await hit.v]);
-  return `W/"${createHash('sha256').update(key).digest('base64url').slice(0, 27)}"`;
+
+  /**
+   * What a map response depends on, as a weak ETag: areas, the day's levels, overrides, the
+   * week's reports. The versions are read in one snapshot of committed data, so a response
+   * built afterwards is never older than its tag says. This process's own writes show at
+   * once; other processes' within a second. Requests arriving while the versions are being
+   * read wait for that one reading (a burst must not become a burst of queries).
+   */
+  async etag(q: MapQuery, variant: string): Promise<string> {
+    const asOf = q.asOf ? q.asOf.toISOString() : 'infinity';
+    const memo = this.versions;
+    const memoKey = `${q.date}|${asOf}`;
+    let hit = memo.get(memoKey);
+    const writes = this.db.writeCount();
+    if (!hit || Date.now() - hit.at >= VERSION_TTL_MS || hit.writes !== writes) {
+      const entry = { at: Date.now(), writes, v: versionOf(this.knex, q.date, asOf) };
+      if (memo.size > 1000) memo.clear();
+      memo.set(memoKey, entry);
+      // a failed reading is not kept: the next request asks again
+      entry.v.catch(() => memo.get(memoKey) === entry && memo.delete(memoKey));
+      hit = entry;
+    }
+    const key = JSON.stringify([variant, q.date, asOf, q.kind, q.parent, q.level, q.bbox, q.zoom, await hit.v]);
+    return `W/"${createHash('sha256').update(key).digest('base64url').slice(0, 27)}"`;
+  }
+
+  /** Builds the shared-border topology of communes ahead of the first map request (it takes seconds for a country, in the map worker). */
+  async warm(): Promise<void> {
+    const any = await this.knex('areas').where({ kind: 'commune' }).first('id');
+    if (!any) return;
+    const { layers, rows } = await layersOf(this.knex, ['commune']);
+    await this.worker.warm(layers[0] as Layer, rows);
+  }
+
+  /**
+   * The FeatureCollection, in pieces of text (a few hundred features each) so that a whole
+   * country streams instead of being built as one string. `page` takes a slice of the zones
+   * (by code) and adds top-level members (OGC API's numberMatched, links…).
+   */
+  collection(q: MapQuery, page?: Page): AsyncGenerator<string | Buffer> {
+    return zoneFeatureCollection(this.knex, this.worker, q, page);
+  }
+
+  /** One zone as a Feature, or null if no area has the code. */
+  async feature(code: string, q: MapQuery): Promise<string | null> {
+    const zones = await zonesOn(this.knex, q.date, q.asOf, { code });
+    for await (const piece of featureTexts(this.knex, this.worker, zones, q)) return piece.toString();
+    return null;
+  }
+
+  /** A vector tile of the zones in it (and a margin around it), geometry simplified for zoom `q.zoom`. */
+  tile(q: MapQuery & { zoom: number }, x: number, y: number): Promise<Buffer> {
+    return tileBytes(this.knex, this.worker, q, x, y);
+  }
+
+  /** The extent of all areas: [minLon, minLat, maxLon, maxLat], or null without areas. */
+  extent(): Promise<[number, number, number, number] | null> {
+    return areasExtent(this.knex);
+  }
+
+  /** The first and last days with levels (the temporal extent). */
+  levelDays(): Promise<[string | null, string | null]> {
+    return levelSpan(this.knex);
+  }
 }
 
 async function versionOf(knex: Knex, date: LocalDate, asOf: string): Promise<string> {
@@ -70,15 +125,6 @@ async function cases7(knex: Knex, date: LocalDate, ids: number[]): Promise<Map<n
   return new Map(res.rows.map((r) => [r.area_id, r.cases]));
 }
 
-/** Each database's number in this process: map layers of two databases never mix. */
-const databases = new WeakMap<Knex, number>();
-let databaseCount = 0;
-const layerKey = (knex: Knex, kind: AreaKind) => {
-  let n = databases.get(knex);
-  if (n === undefined) databases.set(knex, (n = ++databaseCount));
-  return `${n}:${kind}`;
-};
-
 /** Areas of these kinds as map-worker layers: the topology of each kind, named by the version of the areas. */
 async function layersOf(knex: Knex, kinds: AreaKind[]): Promise<{ layers: Layer[]; index: Map<AreaKind, number>; rows: (key: string) => Promise<LayerRows> }> {
   const v = await knex.raw<{ rows: { v: string }[] }>(`SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') AS v FROM areas`);
@@ -89,7 +135,7 @@ async function layersOf(knex: Knex, kinds: AreaKind[]): Promise<{ layers: Layer[
   for (const kind of kinds) {
     if (index.has(kind)) continue;
     index.set(kind, layers.length);
-    const key = layerKey(knex, kind);
+    const key = kind;
     kindOf.set(key, kind);
     layers.push({ key, version });
   }
@@ -100,25 +146,13 @@ async function layersOf(knex: Knex, kinds: AreaKind[]): Promise<{ layers: Layer[
   return { layers, index, rows };
 }
 
-/** Builds the shared-border topology of communes ahead of the first map request (it takes seconds for a country, in the map worker). */
-export async function warmMaps(knex: Knex): Promise<void> {
-  const any = await knex('areas').where({ kind: 'commune' }).first('id');
-  if (!any) return;
-  const { layers, rows } = await layersOf(knex, ['commune']);
-  await mapWorker.warm(layers[0] as Layer, rows);
-}
-
 /** A zone's map properties (the contract's, plus kind and parent). */
 function properties(z: ZoneRow, cases: number | undefined) {
+  const { since, ...core } = zoneCore(z);
   return {
-    code: z.code,
-    name: z.name,
-    kind: z.kind,
-    parent: z.parent,
-    level: z.level,
-    level_number: z.level_number,
+    ...core,
     color: LEVEL_INFO[z.level].color,
-    since: z.since,
+    since,
     community_cases_7d: cases ?? null,
     incidence_per_100k_7d: cases !== undefined && z.population ? Math.round(((cases * 100_000) / z.population) * 100) / 100 : null,
     population: z.population,
@@ -135,7 +169,7 @@ const featurePrefix = (z: ZoneRow, cases: number | undefined) => `{"type":"Featu
  * The features of these zones as text, in pieces: simplified for `q.zoom` by the map worker
  * (one piece), or at full detail as stored, a few hundred at a time (geometry from PostGIS).
  */
-async function* featureTexts(knex: Knex, zones: ZoneRow[], q: MapQuery): AsyncGenerator<string | Buffer> {
+async function* featureTexts(knex: Knex, worker: MapWorker, zones: ZoneRow[], q: MapQuery): AsyncGenerator<string | Buffer> {
   if (zones.length === 0) return;
   const cases = await cases7(knex, q.date, zones.map((z) => z.area_id));
   if (q.zoom !== undefined) {
@@ -146,7 +180,7 @@ async function* featureTexts(knex: Knex, zones: ZoneRow[], q: MapQuery): AsyncGe
       if (start > 0) await yieldToOthers();
       for (const z of zones.slice(start, start + BATCH)) prefixes.push(featurePrefix(z, cases.get(z.area_id)));
     }
-    yield await mapWorker.bytes({ op: 'features', layers, zoom: q.zoom, layer: zones.map((z) => index.get(z.kind) as number), ids: zones.map((z) => z.area_id), prefixes }, rows);
+    yield await worker.bytes({ op: 'features', layers, zoom: q.zoom, layer: zones.map((z) => index.get(z.kind) as number), ids: zones.map((z) => z.area_id), prefixes }, rows);
     return;
   }
   for (const [i, batch] of (await fullDetailBatches(knex, zones)).entries()) {
@@ -201,13 +235,13 @@ async function fullDetailBatches(knex: Knex, zones: ZoneRow[]): Promise<ZoneRow[
  * country streams instead of being built as one string. `members` adds top-level members
  * (OGC API's numberMatched, links…); `page` takes a slice of the zones (by code).
  */
-export async function* zoneFeatureCollection(knex: Knex, q: MapQuery, page?: { offset: number; limit: number; members: (matched: number, returned: number) => Record<string, unknown> }): AsyncGenerator<string | Buffer> {
+async function* zoneFeatureCollection(knex: Knex, worker: MapWorker, q: MapQuery, page?: Page): AsyncGenerator<string | Buffer> {
   const all = await zonesOn(knex, q.date, q.asOf, q);
   const zones = page ? all.slice(page.offset, page.offset + page.limit) : all;
   const extra = page ? JSON.stringify(page.members(all.length, zones.length)).slice(1, -1) : '';
   yield `{"type":"FeatureCollection",${extra ? `${extra},` : ''}"features":[`;
   let first = true;
-  for await (const piece of featureTexts(knex, zones, q)) {
+  for await (const piece of featureTexts(knex, worker, zones, q)) {
     if (!first) yield ',';
     yield piece;
     first = false;
@@ -215,26 +249,13 @@ export async function* zoneFeatureCollection(knex: Knex, q: MapQuery, page?: { o
   yield ']}';
 }
 
-/** One zone as a Feature, or null if no area has the code. */
-export async function zoneFeature(knex: Knex, code: string, q: MapQuery): Promise<string | null> {
-  const zones = await zonesOn(knex, q.date, q.asOf, { code });
-  for await (const piece of featureTexts(knex, zones, q)) return piece.toString();
-  return null;
-}
-
 /** The extent of all areas: [minLon, minLat, maxLon, maxLat], or null without areas. */
-export async function areasExtent(knex: Knex): Promise<[number, number, number, number] | null> {
+async function areasExtent(knex: Knex): Promise<[number, number, number, number] | null> {
   const res = await knex.raw<{ rows: { x1: number | null; y1: number; x2: number; y2: number }[] }>(
     'SELECT ST_XMin(e) AS x1, ST_YMin(e) AS y1, ST_XMax(e) AS x2, ST_YMax(e) AS y2 FROM (SELECT ST_Extent(geom) AS e FROM areas) x',
   );
   const r = res.rows[0];
   return r && r.x1 !== null ? [r.x1, r.y1, r.x2, r.y2] : null;
-}
-
-/** The first and last days with levels, for the temporal extent. */
-export async function levelDays(knex: Knex): Promise<[string | null, string | null]> {
-  const res = await knex.raw<{ rows: { a: string | null; b: string | null }[] }>('SELECT min(date)::text AS a, max(date)::text AS b FROM zone_levels');
-  return [res.rows[0]?.a ?? null, res.rows[0]?.b ?? null];
 }
 
 /** A tile's bounds in lon/lat (Web Mercator tiling), grown by `margin` of its size on each side. */
@@ -248,7 +269,7 @@ export function tileBounds(z: number, x: number, y: number, margin = 0): [number
 }
 
 /** A vector tile of the zones in it (and a margin around it), geometry simplified for zoom `q.zoom` (made by the map worker). */
-export async function tileBytes(knex: Knex, q: MapQuery & { zoom: number }, x: number, y: number): Promise<Buffer> {
+async function tileBytes(knex: Knex, worker: MapWorker, q: MapQuery & { zoom: number }, x: number, y: number): Promise<Buffer> {
   const zones = await zonesOn(knex, q.date, q.asOf, q);
   const cases = await cases7(knex, q.date, zones.map((z) => z.area_id));
   const { layers, index, rows } = await layersOf(knex, zones.map((z) => z.kind));
@@ -258,5 +279,5 @@ export async function tileBytes(knex: Knex, q: MapQuery & { zoom: number }, x: n
     // vector tiles carry no nulls: an absent property means "none"
     properties: Object.fromEntries(Object.entries(properties(z, cases.get(z.area_id))).filter(([, v]) => v !== null)) as Record<string, string | number>,
   }));
-  return mapWorker.bytes({ op: 'tile', layers, zoom: q.zoom, x, y, features }, rows);
+  return worker.bytes({ op: 'tile', layers, zoom: q.zoom, x, y, features }, rows);
 }

@@ -1,12 +1,10 @@
 import { Knex } from 'knex';
 import type { LocalDate } from '../domain/dates';
 import type { Level } from '../domain/levels';
-import { AppError } from '../errors';
+import { AppError, notFound } from '../errors';
 import { Actor, audit } from './audit';
-import { lockKey } from './facts';
-
-/** Two-key advisory locks (this, area id): one override write per area at a time. */
-const OVERRIDE_LOCK = lockKey('zonerisk:override');
+import type { Database } from './database';
+import { OVERRIDE_LOCK } from './locks';
 
 export type OverrideValues = {
   area_id: number;
@@ -32,8 +30,8 @@ const period = (from: string, until: string | null) => `${from} → ${until ?? '
  * ten overlapping ones is set); areas do not wait for each other. One transaction with its
  * audit row.
  */
-export async function setOverride(knex: Knex, code: string, values: OverrideValues, actor: Actor): Promise<{ id: number; created_at: Date }> {
-  return knex.transaction(async (trx) => {
+export async function setOverride(db: Database, code: string, values: OverrideValues, actor: Actor): Promise<{ id: number; created_at: Date }> {
+  return db.write(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(?, ?)', [OVERRIDE_LOCK, values.area_id]);
     const overlapping = (
       await trx.raw<{ rows: Existing[] }>(
@@ -49,6 +47,21 @@ export async function setOverride(knex: Knex, code: string, values: OverrideValu
     const created = inserted as { id: number; created_at: Date };
     await audit(trx, actor, { action: 'override.create', target: `override:${created.id}`, areas: [code], after: { ...values, area: code, id: Number(created.id) } });
     return created;
+  });
+}
+
+/**
+ * Ends an active override of an area now (its days read as computed again from now on; as
+ * known before, they still read overridden). 404 when the area has no such active
+ * override. One transaction with its audit row.
+ */
+export async function endOverride(db: Database, code: string, areaId: number, overrideId: number, actor: Actor): Promise<{ ended_at: Date }> {
+  return db.write(async (trx) => {
+    const rows = (await trx('overrides').where({ id: overrideId, area_id: areaId }).whereNull('ended_at').update({ ended_at: trx.fn.now() }).returning(['id', 'ended_at'])) as { id: number; ended_at: Date }[];
+    const ended = rows[0];
+    if (!ended) throw notFound(`no active override ${overrideId} on ${code}`);
+    await audit(trx, actor, { action: 'override.end', target: `override:${overrideId}`, areas: [code], before: { ended_at: null }, after: { ended_at: ended.ended_at.toISOString() } });
+    return { ended_at: ended.ended_at };
   });
 }
 

@@ -1,8 +1,9 @@
 import { Knex } from 'knex';
 import type { LocalDate } from '../domain/dates';
 import { notFound } from '../errors';
-import { RECOMPUTE_LOCK } from '../jobs/recompute';
 import { Actor, audit } from './audit';
+import type { Database } from './database';
+import { RECOMPUTE_LOCK } from './locks';
 
 /**
  * A publication marks a day's levels as the official ones. Because levels are never
@@ -23,8 +24,8 @@ const toPub = (r: Row): Publication => ({ id: r.id, date: r.date, published_at: 
  * Publications of one database are serialised (the recompute lock, held for the
  * transaction), so concurrent identical requests make one row.
  */
-export async function publish(knex: Knex, date: LocalDate, note: string | null, actor: Actor = 'system'): Promise<{ publication: Publication; created: boolean }> {
-  return knex.transaction(async (trx) => {
+export async function publish(db: Database, date: LocalDate, note: string | null, actor: Actor = 'system'): Promise<{ publication: Publication; created: boolean }> {
+  return db.write(async (trx) => {
     // Not in the middle of a recomputation (a published day is a whole day), nor of another publication.
     await trx.raw('SELECT pg_advisory_xact_lock(?)', [RECOMPUTE_LOCK]);
     const last = (await trx('publications').where({ date }).orderBy('published_at', 'desc').orderBy('id', 'desc').first()) as Row | undefined;

@@ -3,6 +3,8 @@ import { RuleSet } from '../domain/rules/definition';
 import { PRESET_INPUTS, PRESETS } from '../domain/rules/presets';
 import { notFound, unprocessable } from '../errors';
 import { Actor, audit } from './audit';
+import type { Database } from './database';
+import { ruleSetLockName } from './locks';
 
 export type RuleSetSummary = {
   id: string;
@@ -33,18 +35,22 @@ export async function listRuleSets(knex: Knex): Promise<RuleSetSummary[]> {
   return rows.map((r) => summary(r, active));
 }
 
-/** Rule sets are immutable once stored: their definitions are kept after the first read. */
-const definitions = new Map<string, Pick<StoredRuleSet, 'id' | 'name' | 'version' | 'definition'>>();
+type Definition = Pick<StoredRuleSet, 'id' | 'name' | 'version' | 'definition'>;
 
-/** A stored rule set's id, name, version and definition (cached: they never change). */
-export async function ruleSetDefinition(knex: Knex, id: string): Promise<Pick<StoredRuleSet, 'id' | 'name' | 'version' | 'definition'>> {
-  const hit = definitions.get(id);
-  if (hit) return hit;
-  const row = (await knex('rule_sets').where({ id }).first('id', 'name', 'version', 'definition')) as Pick<Row, 'id' | 'name' | 'version' | 'definition'> | undefined;
-  if (!row) throw notFound(`no rule set has id ${id}`);
-  if (definitions.size >= 200) definitions.clear();
-  definitions.set(id, row);
-  return row;
+/** Stored rule sets' definitions, kept after the first read: rule sets are immutable once stored (one per runtime). */
+export class RuleSetCache {
+  private readonly definitions = new Map<string, Definition>();
+
+  /** A stored rule set's id, name, version and definition. */
+  async definition(knex: Knex, id: string): Promise<Definition> {
+    const hit = this.definitions.get(id);
+    if (hit) return hit;
+    const row = (await knex('rule_sets').where({ id }).first('id', 'name', 'version', 'definition')) as Pick<Row, 'id' | 'name' | 'version' | 'definition'> | undefined;
+    if (!row) throw notFound(`no rule set has id ${id}`);
+    if (this.definitions.size >= 200) this.definitions.clear();
+    this.definitions.set(id, row);
+    return row;
+  }
 }
 
 export async function getRuleSet(knex: Knex, id: string): Promise<StoredRuleSet> {
@@ -57,9 +63,9 @@ export async function getRuleSet(knex: Knex, id: string): Promise<StoredRuleSet>
  * Stores a definition as the next version of its name. Definitions are immutable; sending
  * one identical to the latest version of its name returns that version (created: false).
  */
-export async function createRuleSet(knex: Knex, def: RuleSet, preset: string | null = null, actor: Actor = 'system'): Promise<{ rule_set: StoredRuleSet; created: boolean }> {
-  return knex.transaction(async (trx) => {
-    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`zonerisk:rule_set:${def.name}`]);
+export async function createRuleSet(db: Database, def: RuleSet, preset: string | null = null, actor: Actor = 'system'): Promise<{ rule_set: StoredRuleSet; created: boolean }> {
+  return db.write(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [ruleSetLockName(def.name)]);
     const latest = (await trx('rule_sets').where({ name: def.name }).orderBy('version', 'desc').first()) as Row | undefined;
     const same = latest
       ? ((await trx.raw<{ rows: { same: boolean }[] }>('SELECT definition = ?::jsonb AS same FROM rule_sets WHERE id = ?', [JSON.stringify(def), latest.id])).rows[0]?.same ?? false)
@@ -77,18 +83,19 @@ export async function createRuleSet(knex: Knex, def: RuleSet, preset: string | n
   });
 }
 
-export async function createFromPreset(knex: Knex, presetId: string, actor: Actor = 'system'): Promise<{ rule_set: StoredRuleSet; created: boolean }> {
+export async function createFromPreset(db: Database, presetId: string, actor: Actor = 'system'): Promise<{ rule_set: StoredRuleSet; created: boolean }> {
   // own keys only: `toString` or `__proto__` is an unknown preset, not an inherited function
   const def = Object.hasOwn(PRESETS, presetId) ? PRESETS[presetId] : undefined;
   if (!def) {
     throw unprocessable(`unknown preset ${presetId}`, [{ path: 'preset', message: `must be one of ${Object.keys(PRESETS).join(', ')}` }], 'unknown_preset');
   }
-  return createRuleSet(knex, def, presetId, actor);
+  return createRuleSet(db, def, presetId, actor);
 }
 
-export async function activateRuleSet(knex: Knex, id: string, actor: Actor = 'system'): Promise<StoredRuleSet> {
+export async function activateRuleSet(db: Database, id: string, actor: Actor = 'system'): Promise<StoredRuleSet> {
+  const knex = db.knex;
   await getRuleSet(knex, id);
-  await knex.transaction(async (trx) => {
+  await db.write(async (trx) => {
     const previous = await activeId(trx);
     await trx('rule_set_activations').insert({ rule_set_id: id });
     await audit(trx, actor, { action: 'rule_set.activate', target: id, before: { active: previous }, after: { active: id } });

@@ -1,8 +1,15 @@
+import { z } from 'zod';
+
 /** Administrative hierarchy: province ⊃ district ⊃ commune ⊃ subcommune. */
 export const AREA_KINDS = ['province', 'district', 'commune', 'subcommune'] as const;
 export type AreaKind = (typeof AREA_KINDS)[number];
 
 export const AREA_CODE_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** An area code where clients send one (rows, features, query parameters). */
+export const areaCodeSchema = z
+  .string({ error: 'must be an area code (string)' })
+  .regex(AREA_CODE_RE, 'must be 1–64 characters from A-Z a-z 0-9 . _ -');
 
 /** Lower rank is higher in the hierarchy; a parent must rank strictly above its child. */
 export function kindRank(kind: AreaKind): number {

@@ -205,7 +205,8 @@ export class InputSeries {
   /** Every area's inputs on `date`, with their details. */
   inputsOn(date: LocalDate): Map<number, Inputs> {
     const packed = this.packedOn(date);
-    return new Map(this.areas.map((a, i) => [a.id, readInputs(this.ruleSet, date, a.code, packed[i] as PackedValue[])]));
+    const read = inputsReader(this.ruleSet);
+    return new Map(this.areas.map((a, i) => [a.id, read(date, a.code, packed[i] as PackedValue[])]));
   }
 
   private packed(i: number, a: SeriesArea, m: StoredMetric[1], k: number, day: number): PackedValue {
@@ -287,30 +288,23 @@ function finishSeries(s: Series): void {
 }
 
 /**
- * Stored inputs, compact: a backfill writes millions of them. One entry per stored metric,
+ * Packed inputs: an area's inputs on a day in compact form — a backfill computes (and stores,
+ * see db/storedInputs.ts) millions of them. One entry per stored metric (`storedMetrics`),
  * in name order: a plain number for a value; [value, days back] for an indicator value
  * from an earlier day, [value, days back, area code] for one from an ancestor; a reason
  * code for a missing value ('stale', or ['stale', days back] for a value too old). The
  * details shown to people follow from these, the rule set, the date and the area, and are
- * derived when read. (Rows written before this form hold their inputs verbatim.)
+ * derived when read (`inputsReader`).
  */
 export type PackedValue = number | string | [number, number] | [number, number, string] | ['stale', number];
-export type StoredInputs = PackedValue[] | Inputs;
 
 type StoredMetric = [string, Exclude<MetricDef, { kind: 'count_met' }>];
 
-const storedMetricsOf = new WeakMap<RuleSet, StoredMetric[]>();
-
-/** The metrics whose values are stored (count_met is derived from them when classifying), by name. */
+/** The metrics whose values are packed (count_met is derived from them when classifying), by name. */
 export function storedMetrics(rs: RuleSet): StoredMetric[] {
-  let list = storedMetricsOf.get(rs);
-  if (!list) {
-    list = Object.entries(rs.metrics)
-      .filter((e): e is StoredMetric => e[1].kind !== 'count_met')
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    storedMetricsOf.set(rs, list);
-  }
-  return list;
+  return Object.entries(rs.metrics)
+    .filter((e): e is StoredMetric => e[1].kind !== 'count_met')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** The detail of a missing value. */
@@ -337,16 +331,29 @@ function readValue(m: StoredMetric[1], p: PackedValue, date: LocalDate, code: st
   return { value: p[0], detail: p.length === 3 ? `${found} from ${p[2]}` : found } as MetricValue;
 }
 
+/** Reads packed inputs of rule set `rs` (see `inputsReader`). */
+export type InputsReader = (date: LocalDate, code: string, packed: readonly PackedValue[], details?: boolean) => Inputs;
+
 /**
- * The inputs as stored for area `code` on `date` under rule set `rs`; without `details`
- * (for classifying only) no text is made.
+ * The reader of packed inputs under rule set `rs`: the inputs of area `code` on `date`;
+ * without `details` (for classifying only) no text is made. Make one per rule set and reuse
+ * it: it orders the metrics once.
  */
-export function readInputs(rs: RuleSet, date: LocalDate, code: string, stored: StoredInputs, details = true): Inputs {
-  if (!Array.isArray(stored)) return stored;
-  const out: Inputs = {};
-  storedMetrics(rs).forEach(([name, m], i) => {
-    const p = stored[i];
-    if (p !== undefined) out[name] = readValue(m, p, date, code, details);
-  });
-  return out;
+export function inputsReader(rs: RuleSet): InputsReader {
+  const metrics = storedMetrics(rs);
+  return (date, code, packed, details = true) => {
+    const out: Inputs = {};
+    for (let i = 0; i < metrics.length; i++) {
+      const p = packed[i];
+      if (p === undefined) continue;
+      const [name, m] = metrics[i] as StoredMetric;
+      out[name] = readValue(m, p, date, code, details);
+    }
+    return out;
+  };
+}
+
+/** The inputs of area `code` on `date` from its packed inputs (one read; see `inputsReader`). */
+export function readInputs(rs: RuleSet, date: LocalDate, code: string, packed: readonly PackedValue[], details = true): Inputs {
+  return inputsReader(rs)(date, code, packed, details);
 }

@@ -1,10 +1,19 @@
 import { z } from 'zod';
-import { AreaInput } from '../db/areas';
-import { AREA_KINDS } from '../domain/areas';
+import type { MultiPolygon } from 'geojson';
+import { AREA_KINDS, areaCodeSchema, AreaKind } from '../domain/areas';
 import { DetailCollector, unprocessable } from '../errors';
-import { areaCodeSchema } from '../ingest/rows';
 import { checkAreaGeometrySteps } from './validate';
 import { freeText } from '../domain/text';
+
+/** An area as an import gives it: valid properties and a normalised boundary (see db/areas.ts importAreas). */
+export type AreaInput = {
+  code: string;
+  name: string;
+  kind: AreaKind;
+  parent: string | null;
+  population: number | null;
+  geometry: MultiPolygon;
+};
 
 /** A GeoJSON FeatureCollection of areas, as POST /v1/areas and `zonerisk import-areas` take it. */
 const featureCollectionSchema = z.object({

@@ -25,7 +25,8 @@ type Ask = MapRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'
 // compiled, the worker is this file's sibling; under ts-jest the build's copy runs (npm test builds first)
 const WORKER_FILE = __filename.endsWith('.js') ? path.join(__dirname, 'mapWorker.js') : path.join(projectRoot, 'dist', 'src', 'geo', 'mapWorker.js');
 
-class MapWorker {
+/** The map worker thread of one runtime (src/runtime.ts owns it; started at its first use). */
+export class MapWorker {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, { resolve: (r: MapReply) => void; reject: (e: Error) => void }>();
   private readonly loading = new Map<string, Promise<void>>();
@@ -102,6 +103,3 @@ class MapWorker {
     if (w) await w.terminate();
   }
 }
-
-/** The process's one map worker. */
-export const mapWorker = new MapWorker();

@@ -1,6 +1,6 @@
 import compression from 'compression';
-import express, { Express, Router } from 'express';
-import { AppContext } from './context';
+import express, { Express, raw as rawBytes, Router } from 'express';
+import type { Runtime } from '../runtime';
 import { errorHandler, notFoundHandler } from './errors';
 import { areasRouter } from './routes/areas';
 import { factsRouter } from './routes/facts';
@@ -25,7 +25,7 @@ import { buildOpenApi } from './openapi';
 import path from 'node:path';
 import { projectRoot } from '../paths';
 
-export function createApp(ctx: AppContext): Express {
+export function createApp(ctx: Runtime): Express {
   const app = express();
   // routes match exactly as declared: letter case and a trailing slash count (src/http/access.ts)
   app.set('case sensitive routing', true);
@@ -96,7 +96,7 @@ function bodyParsers(limit: number, what: string): Router {
   return Router().use(
     declaredBodyLimit(limit, what),
     express.json({ type: ['application/json', 'application/geo+json'], limit, strict: true, verify: utf8Only }),
-    express.raw({ type: 'text/csv', limit }),
+    rawBytes({ type: 'text/csv', limit }),
   );
 }
 

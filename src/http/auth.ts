@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
-import { Actor, actorOf } from '../db/audit';
-import { Principal, principalFor } from '../db/keys';
+import type { Actor } from '../db/audit';
+import type { Principal } from '../db/keys';
+import { actorOf, principal } from '../services/admin';
 import { AppError, badRequest, unauthorized } from '../errors';
 import { admit, RouteTable } from './access';
-import { AppContext } from './context';
+import type { Runtime } from '../runtime';
 import { awaitingContinue } from './server';
 
 /**
@@ -74,7 +75,8 @@ const tokenKey = (token: string) => createHash('sha256').update(token).digest('b
  * valid, else 401 — also on a public read), and admits or refuses by the declaration. A path
  * spelled otherwise than declared is then redirected (308) to its declared spelling.
  */
-export function gate({ db, config }: AppContext, table: RouteTable): RequestHandler {
+export function gate(rt: Runtime, table: RouteTable): RequestHandler {
+  const { config } = rt;
   const guesses = new GuessCounter(config.refusalRate);
   const client = (req: Request) => ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? '');
 
@@ -119,7 +121,7 @@ export function gate({ db, config }: AppContext, table: RouteTable): RequestHand
       refuse(req, res, next, e);
       return;
     }
-    (token ? principalFor(db.knex, token, config.adminKey) : Promise.resolve(null))
+    (token ? principal(rt, token) : Promise.resolve(null))
       .then((principal) => {
         if (!principal) {
           guesses.guessed(client(req));

@@ -53,16 +53,13 @@ export class SizedCache<V extends { length: number }> {
   }
 }
 
-/** Bodies of recent JSON answers by ETag (the tag names everything the body depends on). */
-const bodies = new SizedCache<string>(64 * 1024 * 1024);
-
 /**
  * A JSON answer under an ETag: 304 when the client has it, else the body built once per tag
- * and kept (bounded, oldest out first), so that a hot read — one commune asked for by every
+ * and kept in `bodies` (the runtime's; bounded, oldest out first), so that a hot read — one commune asked for by every
  * screen of a command centre — costs a lookup rather than queries. `no-cache`: clients
  * revalidate every time (an override must show at once), which a 304 makes cheap.
  */
-export async function cachedJson(req: Request, res: Response, etag: string, build: () => Promise<unknown>): Promise<void> {
+export async function cachedJson(bodies: SizedCache<string>, req: Request, res: Response, etag: string, build: () => Promise<unknown>): Promise<void> {
   res.setHeader('ETag', etag);
   res.setHeader('Cache-Control', 'no-cache');
   if (clientHas(req, etag)) {

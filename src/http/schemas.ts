@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AREA_KINDS } from '../domain/areas';
 import { isLocalDate, LocalDate, today } from '../domain/dates';
-import { areaCodeSchema } from '../ingest/rows';
+import { areaCodeSchema } from '../domain/areas';
 import { freeText } from '../domain/text';
 
 /** Request schemas at the HTTP edge. */

@@ -1,5 +1,4 @@
 import type { Response } from 'express';
-import type { Config } from '../config';
 import { AppError } from '../errors';
 
 /**
@@ -89,19 +88,13 @@ export class Gate {
   }
 }
 
-/** How long a full-detail map waits for a turn: a country at full detail takes 10–50 s to stream. */
-const FULL_MAP_WAIT_MS = 30_000;
-const fullMapGates = new WeakMap<Config, Gate>();
-
 /**
- * The turns of one app's full-detail maps (zones.geojson without zoom; any route that
- * streams geometry as stored for many areas should take one): ZONERISK_MAX_FULL_MAPS at
- * once, twice as many waiting up to 30 s. Null when the client hung up while waiting;
- * 503 `busy` with Retry-After when there is no turn.
+ * A turn of a full-detail map (zones.geojson without zoom; any route that streams geometry
+ * as stored for many areas should take one) from the runtime's gate: ZONERISK_MAX_FULL_MAPS
+ * at once, twice as many waiting up to 30 s (src/runtime.ts). Null when the client hung up
+ * while waiting; 503 `busy` with Retry-After when there is no turn.
  */
-export async function fullMapTurn(config: Config, res: Response): Promise<{ release: () => void } | null> {
-  let gate = fullMapGates.get(config);
-  if (!gate) fullMapGates.set(config, (gate = new Gate(config.maxFullMaps, config.maxFullMaps * 2, FULL_MAP_WAIT_MS)));
+export async function fullMapTurn(gate: Gate, res: Response): Promise<{ release: () => void } | null> {
   const turn = await gate.enter(res);
   if (turn === 'gone') return null;
   if (turn === 'busy') {
@@ -115,4 +108,17 @@ export async function fullMapTurn(config: Config, res: Response): Promise<{ rele
     throw e;
   }
   return turn;
+}
+
+/** Open Server-Sent Events streams of one runtime, ended when it shuts down (they would keep it waiting forever). */
+export class EventStreams {
+  private readonly open = new Set<() => void>();
+  /** Registers a stream's end; returns its removal (when the client hangs up). */
+  add(end: () => void): () => void {
+    this.open.add(end);
+    return () => this.open.delete(end);
+  }
+  endAll(): void {
+    for (const end of this.open) end();
+  }
 }

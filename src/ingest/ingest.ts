@@ -158,7 +158,7 @@ class CsvRows<T> {
     if (this.header === null) {
       this.header = csvHeader(format, rec);
       this.fast = format.fastCsv(this.header, this.maxDate);
-      if (format.byteLane && sink.takesEncoded) this.lane = format.byteLane(this.header, this.maxDate, sink);
+      if (format.byteLane) this.lane = format.byteLane(this.header, this.maxDate, sink);
       return;
     }
     const header = this.header;

@@ -1,10 +1,11 @@
 import type { ByteSink } from '../db/copy';
-import type { EncodedRow, FactSink } from '../db/facts';
-import { isLocalDate, LocalDate } from '../domain/dates';
+import type { Cell, EncodedRow, FactSink } from '../db/facts';
+import { fromDayNumber, isLocalDate, LocalDate } from '../domain/dates';
 
 /**
  * The byte lane of the bulk CSV path: a plain line (no quotes, valid UTF-8) is checked and
- * written as a binary COPY tuple straight from the input bytes, with no string or object per row.
+ * written as a binary COPY tuple straight from the input bytes, with no string or object per
+ * row (where the engine takes no COPY, the bulk writer asks it for its cells instead).
  * It accepts only what is certainly valid; anything else (a bad value, an unknown area,
  * a long source) goes back to the general path, which decides and explains. It must never
  * accept what the zod schema rejects.
@@ -205,6 +206,15 @@ export class ReportLane implements ByteLane {
 
   areaCode(): string {
     return this.areas.names[this.entry] as string;
+  }
+
+  /** The row's cells: id, date, community, quarantine, deaths, source. */
+  cells(): Cell[] {
+    const { f, col, counts } = this;
+    const deaths = counts[2] as number;
+    const ss = col.source < 0 ? 0 : (f[2 * col.source] as number);
+    const se = col.source < 0 ? 0 : (f[2 * col.source + 1] as number);
+    return [this.id, fromDayNumber(this.day), counts[0] as number, counts[1] as number, deaths >= 0 ? deaths : null, se > ss ? this.buf.toString('utf8', ss, se) : null];
   }
 
   /** The row as a binary COPY tuple: id, date, community, quarantine, deaths, source. */

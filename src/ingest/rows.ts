@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AREA_CODE_RE } from '../domain/areas';
+import { AREA_CODE_RE, areaCodeSchema } from '../domain/areas';
 import { isLocalDate, LocalDate } from '../domain/dates';
 import { METRIC_NAME_RE, metricSpec } from '../domain/metrics';
 import type { FactSink, StagedRow } from '../db/facts';
@@ -47,10 +47,6 @@ function dateChecker(maxDate: LocalDate): (text: string) => boolean {
 function column(header: string[], name: string): number {
   return header.indexOf(name);
 }
-
-export const areaCodeSchema = z
-  .string({ error: 'must be an area code (string)' })
-  .regex(AREA_CODE_RE, 'must be 1–64 characters from A-Z a-z 0-9 . _ -');
 
 export function dateSchema(maxDate: LocalDate) {
   return z

@@ -9,15 +9,17 @@ import { projectRoot } from '../paths';
 
 /**
  * The request side of the classification worker (classifyWorker.ts). A rule-set preview
- * loads its facts with SQL on the pool, here, and hands the texts to the worker, which
- * parses them, classifies every area and writes the answer; the request thread is never
- * held longer than it takes to copy the texts across (a few weeks of reports per text).
+ * (services/ruleSets.ts) loads its facts as texts from the database, in its turn, and hands
+ * them to the worker, which parses them, classifies every area and writes the answer; the
+ * request thread is never held longer than it takes to copy the texts across (a few weeks
+ * of reports per text).
  *
- * One worker per process, started on first use and again after it dies (a crash, or a task
- * unanswered after TASK_TIMEOUT_MS: the worker is then terminated and its tasks fail with
- * 503). At most PREVIEW_RUNNING previews load and classify at a time and PREVIEW_WAITING
- * wait for a turn; beyond that a preview is refused with 503 and Retry-After, so that the
- * facts held in memory stay bounded.
+ * A `Previews` (one per process, owned by its runtime) holds one worker, started on first
+ * use and again after it dies (a crash, or a task unanswered after TASK_TIMEOUT_MS: the
+ * worker is then terminated and its tasks fail with 503), and the turns of previews: at
+ * most PREVIEW_RUNNING previews load and classify at a time and PREVIEW_WAITING wait for a
+ * turn; beyond that a preview is refused with 503 and Retry-After, so that the facts held
+ * in memory stay bounded.
  */
 export type PreviewArea = { id: number; code: string; kind: AreaKind; parent_id: number | null; population: number | null };
 
@@ -41,7 +43,7 @@ const TASK_TIMEOUT_MS = 120_000;
 export const PREVIEW_RUNNING = 1;
 export const PREVIEW_WAITING = 4;
 
-class ClassifyWorker {
+export class ClassifyWorker {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, { resolve: (r: ClassifyReply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private nextId = 1;
@@ -109,37 +111,43 @@ class ClassifyWorker {
   }
 }
 
-/** The process's one classification worker. */
-export const classifyWorker = new ClassifyWorker();
+/** A process's rule-set previews: the classification worker, and the turns of previews (see above). */
+export class Previews {
+  readonly worker = new ClassifyWorker();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
-/** The preview answer (JSON bytes) from the loaded facts. */
-export async function previewOffThread(request: Omit<PreviewRequest, 'id'>): Promise<Buffer> {
-  const r = await classifyWorker.ask(request);
-  if ('bytes' in r) return Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
-  throw new Error(`classification worker: ${r.error}`);
-}
+  /** The preview answer (JSON bytes) from the loaded facts. */
+  async run(request: Omit<PreviewRequest, 'id'>): Promise<Buffer> {
+    const r = await this.worker.ask(request);
+    if ('bytes' in r) return Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
+    throw new Error(`classification worker: ${r.error}`);
+  }
 
-let running = 0;
-const waiting: (() => void)[] = [];
-
-/**
- * A turn for a preview: `run` starts when one of PREVIEW_RUNNING places is free; with
- * PREVIEW_WAITING previews already waiting, 503 with Retry-After at once.
- */
-export async function previewTurn<T>(run: () => Promise<T>): Promise<T> {
-  if (running >= PREVIEW_RUNNING) {
-    if (waiting.length >= PREVIEW_WAITING) {
-      const e = new AppError(503, 'busy', `${PREVIEW_RUNNING + PREVIEW_WAITING} rule-set previews are already running or waiting; try again shortly`);
-      e.retryAfter = 5;
-      throw e;
+  /**
+   * A turn for a preview: `run` starts when one of PREVIEW_RUNNING places is free; with
+   * PREVIEW_WAITING previews already waiting, 503 with Retry-After at once.
+   */
+  async turn<T>(run: () => Promise<T>): Promise<T> {
+    if (this.running >= PREVIEW_RUNNING) {
+      if (this.waiting.length >= PREVIEW_WAITING) {
+        const e = new AppError(503, 'busy', `${PREVIEW_RUNNING + PREVIEW_WAITING} rule-set previews are already running or waiting; try again shortly`);
+        e.retryAfter = 5;
+        throw e;
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else this.running++;
+    try {
+      return await run();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(); // the place passes to the next one
+      else this.running--;
     }
-    await new Promise<void>((resolve) => waiting.push(resolve));
-  } else running++;
-  try {
-    return await run();
-  } finally {
-    const next = waiting.shift();
-    if (next) next(); // the place passes to the next one
-    else running--;
+  }
+
+  /** Stops the worker (a later preview starts a new one). */
+  stop(): Promise<void> {
+    return this.worker.stop();
   }
 }

@@ -7,7 +7,7 @@ import type { ClassifyReply, PreviewRequest } from './classifyThread';
 /**
  * The classification worker thread: the CPU-heavy, pure part of a rule-set preview — the
  * facts parsed into input series, every area classified, the answer written as JSON. The
- * request thread only runs the SQL and sends the bytes on, so a large rule set over a
+ * request thread only loads the facts and sends the bytes on, so a large rule set over a
  * national set of areas never stops it (see classifyThread.ts).
  */
 function preview(m: PreviewRequest): Uint8Array {

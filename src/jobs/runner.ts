@@ -3,15 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Config } from '../config';
 import { Database } from '../db/database';
-import { currentInstance } from '../db/instances';
+import { claimNextJob, getJob, Job, jobCounts, queueState, recordFailure, requeueInterrupted } from '../db/jobs';
 import { log, logLevel } from '../log';
 import { jobAttemptsFailed, jobProcesses, lastRecomputeSuccess, observeJobs, recomputeDays, recomputeDuration } from '../metrics';
 import { projectRoot } from '../paths';
-import { claimNextJob, getJob, Job, jobCounts, queueState, recordFailure, requeueInterrupted } from './queue';
-import { executeJob } from './recompute';
+import { Recomputations } from './recomputations';
 
 /**
- * What runs the queue's jobs (src/jobs/queue.ts): a dispatcher per service, which claims due
+ * What runs the queue's jobs (src/db/jobs.ts): a dispatcher per service, which claims due
  * jobs while it has fewer than ZONERISK_JOB_PROCESSES of them running, and runs each in a
  * process of its own (`zonerisk run-job <id>`, niceness 10): a year's backfill of a country
  * computes for minutes, and in the service's own thread (and heap) it would hold up every
@@ -45,24 +44,15 @@ export type JobQueue = {
   run(id: number): Promise<void> | undefined;
 };
 
-const queues = new WeakMap<Database, Dispatcher>();
-
-/** This process's dispatcher for `db` (one per database handle; created idle). */
-export function jobQueue(db: Database, config: Pick<Config, 'jobProcesses'>): JobQueue {
-  let q = queues.get(db);
-  if (!q) {
-    const created = new Dispatcher(db, db.mode === 'embedded' ? 1 : config.jobProcesses);
-    queues.set(db, created);
-    // the pools it uses close after it has stopped (its jobs asked to stop between two days)
-    db.whenClosing(() => created.stop());
-    q = created;
-  }
+/**
+ * A dispatcher (created idle) for the jobs of `recomputations`' database, claimed for its
+ * owner; in-process runs (the embedded engine) go through `recomputations`. One per process.
+ */
+export function jobQueue(db: Database, config: Pick<Config, 'jobProcesses'>, recomputations: Recomputations): JobQueue {
+  const q = new Dispatcher(db, db.mode === 'embedded' ? 1 : config.jobProcesses, recomputations);
+  // the pools it uses close after it has stopped (its jobs asked to stop between two days)
+  db.whenClosing(() => q.stop());
   return q;
-}
-
-/** Wakes this process's dispatcher for `db`, if it has one (the scheduler queues through it). */
-export function kickJobs(db: Database): void {
-  queues.get(db)?.kick();
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -80,6 +70,7 @@ class Dispatcher implements JobQueue {
   constructor(
     private readonly db: Database,
     private readonly slots: number,
+    private readonly recomputations: Recomputations,
   ) {}
 
   run(id: number): Promise<void> | undefined {
@@ -92,7 +83,7 @@ class Dispatcher implements JobQueue {
 
   start(): void {
     this.service = true;
-    observeJobs(() => jobCounts(this.db.knex));
+    observeJobs(() => jobCounts(this.db));
     this.kick();
   }
 
@@ -117,11 +108,11 @@ class Dispatcher implements JobQueue {
     let unfinished = 0;
     try {
       while (!this.stopped && this.runs.size < this.slots) {
-        const job = await claimNextJob(this.db.knex, currentInstance());
+        const job = await claimNextJob(this.db, this.recomputations.owner);
         if (!job) break;
         this.launch(job);
       }
-      if (!this.service && !this.stopped) ({ nextDue, unfinished } = await queueState(this.db.knex));
+      if (!this.service && !this.stopped) ({ nextDue, unfinished } = await queueState(this.db));
       if (this.unreachable) log.info('job queue: the database answers again');
       this.unreachable = false;
     } catch (e) {
@@ -149,7 +140,7 @@ class Dispatcher implements JobQueue {
   private launch(job: Job): void {
     const began = Date.now();
     log.info('job started', { job: job.id, trigger: job.params.trigger, from: job.params.from, to: job.params.to, attempt: job.attempts, of: job.max_attempts });
-    const work = this.db.mode === 'embedded' ? executeJob(this.db, job).then(() => undefined, () => undefined) : this.inChild(job);
+    const work = this.db.mode === 'embedded' ? this.recomputations.execute(job).then(() => undefined, () => undefined) : this.inChild(job);
     const run = work
       .then(() => this.ended(job, began))
       .catch((e: unknown) => log.warn('job end not read', { job: job.id, error: message(e) }))
@@ -189,7 +180,7 @@ class Dispatcher implements JobQueue {
       const interrupted = this.stopped && job.max_attempts > 1;
       for (let attempt = 1; ; attempt++) {
         try {
-          await (interrupted ? requeueInterrupted(this.db.knex, job, why) : recordFailure(this.db.knex, job.id, why, {}, job.attempts));
+          await (interrupted ? requeueInterrupted(this.db, job, why) : recordFailure(this.db, job.id, why, {}, job.attempts));
           return;
         } catch (e) {
           if (attempt >= 60) throw e;
@@ -201,7 +192,7 @@ class Dispatcher implements JobQueue {
 
   /** Logs how the attempt ended and counts a failure. */
   private async ended(job: Job, began: number): Promise<void> {
-    const now = await getJob(this.db.knex, job.id);
+    const now = await getJob(this.db, job.id);
     if (!now) return;
     const trigger = job.params.trigger ?? 'api';
     const ms = Date.now() - began;

@@ -2,16 +2,19 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { Database } from '../db/database';
-import { DELIVERY_ERRORS, eventsAfter } from '../db/events';
+import { DELIVERY_ERRORS } from '../db/events';
+import { DueDelivery, leaseDueDeliveries, pendingDeliveries, queueDeliveries, recordAttemptFailed, recordDelivered } from '../db/webhooks';
 import { log } from '../log';
 import { webhookBacklog } from '../metrics';
 import { CheckedTarget, checkTarget, pinnedLookup, Resolve, systemResolve, TargetPolicy, targetPolicy, TargetRefused } from '../net/targets';
+import { startLoop } from './loop';
 
 /**
  * Webhook deliveries, decoupled from recomputation: level events are batched into
  * deliveries queued in PostgreSQL, and this worker sends them — signed, retried with
  * exponential backoff, each attempt recorded. A slow or failing receiver only delays its
- * own deliveries. Replicas share the queue: a delivery is leased before it is sent.
+ * own deliveries. Replicas share the queue (db/webhooks.ts): a delivery is leased before it
+ * is sent.
  *
  * Signature: `X-Zonerisk-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
  * with `X-Zonerisk-Timestamp` (Unix seconds) — see the README for a verification snippet.
@@ -26,6 +29,8 @@ import { CheckedTarget, checkTarget, pinnedLookup, Resolve, systemResolve, Targe
  */
 const MAX_ATTEMPTS = 12;
 const LEASE_SECONDS = 60;
+/** Deliveries leased per pass. */
+const BATCH = 20;
 const TIMEOUT_MS = 10_000;
 /** A receiver's answer is not read beyond this (it is never stored). */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -37,38 +42,9 @@ export function sign(secret: string, timestamp: number, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-/** New events of every active webhook become deliveries (one per webhook per pass). */
-async function enqueue(db: Database): Promise<void> {
-  await db.knex.transaction(async (trx) => {
-    const hooks = (await trx('webhooks').whereNull('disabled_at').forUpdate().skipLocked().select('id', 'last_event_id')) as { id: number; last_event_id: string | number }[];
-    for (const h of hooks) {
-      const events = await eventsAfter(trx, Number(h.last_event_id), 500);
-      if (events.length === 0) continue;
-      const first = events[0]?.id as number;
-      const last = events[events.length - 1]?.id as number;
-      await trx('webhook_deliveries').insert({ webhook_id: h.id, first_event_id: first, last_event_id: last, payload: JSON.stringify({ type: 'level_changes', events }) });
-      await trx('webhooks').where({ id: h.id }).update({ last_event_id: last });
-    }
-  });
-}
-
-type Due = { id: number; url: string; secret: string; payload: unknown; attempts: number };
-
 /** Leases due deliveries, sends them, records the outcome. */
 async function sendDue(db: Database, opts: DeliveryOptions): Promise<void> {
-  const due = (await db.knex.transaction(async (trx) => {
-    const rows = (await trx('webhook_deliveries as d')
-      .join('webhooks as w', 'w.id', 'd.webhook_id')
-      .where('d.status', 'pending')
-      .where('d.next_attempt_at', '<=', trx.fn.now())
-      .orderBy('d.id')
-      .limit(20)
-      .forUpdate('d')
-      .skipLocked()
-      .select('d.id', 'w.url', 'w.secret', 'd.payload', 'd.attempts')) as Due[];
-    if (rows.length) await trx('webhook_deliveries').whereIn('id', rows.map((r) => r.id)).update({ next_attempt_at: trx.raw(`now() + interval '${LEASE_SECONDS} seconds'`) });
-    return rows;
-  })) as Due[];
+  const due = await leaseDueDeliveries(db, BATCH, LEASE_SECONDS);
   await Promise.all(due.map((d) => attempt(db, d, opts)));
 }
 
@@ -106,7 +82,7 @@ function post(target: CheckedTarget, headers: Record<string, string>, body: stri
 /** The outcome of one attempt as the log may show it. */
 type Outcome = { status: number | null; error: string | null; detail?: string };
 
-async function send(d: Due, opts: DeliveryOptions): Promise<Outcome> {
+async function send(d: DueDelivery, opts: DeliveryOptions): Promise<Outcome> {
   let target: CheckedTarget;
   try {
     target = await checkTarget(d.url, opts.policy, opts.resolve ?? systemResolve);
@@ -124,17 +100,15 @@ async function send(d: Due, opts: DeliveryOptions): Promise<Outcome> {
   }
 }
 
-async function attempt(db: Database, d: Due, opts: DeliveryOptions): Promise<void> {
+async function attempt(db: Database, d: DueDelivery, opts: DeliveryOptions): Promise<void> {
   const { status, error, detail } = await send(d, opts);
   const attempts = d.attempts + 1;
   if (!error) {
-    await db.knex('webhook_deliveries').where({ id: d.id }).update({ status: 'delivered', attempts, last_status: status, last_error: null, delivered_at: db.knex.fn.now() });
+    await recordDelivered(db, d.id, attempts, status);
     return;
   }
   const backoff = Math.min(3600, 2 ** (attempts - 1)); // 1 s, 2 s, 4 s … at most an hour
-  await db.knex('webhook_deliveries')
-    .where({ id: d.id })
-    .update({ attempts, last_status: status, last_error: error, status: attempts >= MAX_ATTEMPTS ? 'failed' : 'pending', next_attempt_at: db.knex.raw(`now() + interval '${backoff} seconds'`) });
+  await recordAttemptFailed(db, d.id, { attempts, status, error, final: attempts >= MAX_ATTEMPTS, retryAfterSeconds: backoff });
   // the details (refused port, timeout, TLS, the refused address) for the operator only
   log.warn('webhook delivery failed', { delivery: d.id, attempts, error, detail });
 }
@@ -147,30 +121,15 @@ export type WebhookWorker = { stop(): Promise<void>; pass(): Promise<void> };
  */
 export function startWebhookWorker(db: Database, opts: { everyMs?: number; policy?: TargetPolicy; resolve?: Resolve } = {}): WebhookWorker {
   const delivery: DeliveryOptions = { policy: opts.policy ?? targetPolicy({ allowHttp: false, allow: [] }), ...(opts.resolve ? { resolve: opts.resolve } : {}) };
-  let running: Promise<void> = Promise.resolve();
-  let stopped = false;
-  const pass = () => {
-    running = running
-      .then(async () => {
-        if (stopped) return;
-        await enqueue(db);
-        await sendDue(db, delivery);
-        const backlog = (await db.knex('webhook_deliveries').where({ status: 'pending' }).count<{ c: string }[]>('* as c'))[0];
-        webhookBacklog.set(Number(backlog?.c ?? 0));
-      })
-      .catch((e: unknown) => log.warn('webhook worker pass failed', { error: String(e) }));
-    return running;
-  };
-  const timer = setInterval(() => void pass(), opts.everyMs ?? 1000);
-  timer.unref();
-  return {
-    pass,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
+  const loop = startLoop(
+    async () => {
+      await queueDeliveries(db);
+      await sendDue(db, delivery);
+      webhookBacklog.set(await pendingDeliveries(db));
     },
-  };
+    { everyMs: opts.everyMs ?? 1000, onError: (e) => log.warn('webhook worker pass failed', { error: String(e) }) },
+  );
+  return { pass: loop.run, stop: loop.stop };
 }
 
 /** The delivery policy of a configuration (ZONERISK_WEBHOOK_ALLOW_HTTP, ZONERISK_WEBHOOK_ALLOW). */

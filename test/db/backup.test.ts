@@ -6,6 +6,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { connectDatabase } from '../../src/db/database';
 import { createApp } from '../../src/http/app';
+import { createRuntime } from '../../src/runtime';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { embedded, TEST_ADMIN_KEY, testContext } from '../helpers/context';
 
@@ -58,8 +59,9 @@ if (embedded()) {
       await admin.query(`CREATE DATABASE ${name} TEMPLATE template0`);
       execFileSync('pg_restore', ['--no-owner', '--exit-on-error', '--dbname', target.toString(), file], { stdio: 'pipe' });
       const restored = connectDatabase(target.toString(), 2, false);
+      const rt = createRuntime(ctx.config, restored);
       try {
-        const app = createApp({ db: restored, config: ctx.config });
+        const app = createApp(rt);
         await request(app).get('/ready').expect(200);
         expect(await snapshot(app)).toEqual(before);
         // and the restored database takes writes: sequences and triggers came back too
@@ -67,6 +69,7 @@ if (embedded()) {
         const audit = await restored.knex('audit_log').count<{ c: number }[]>('* as c');
         expect(Number(audit[0]?.c)).toBeGreaterThan(0);
       } finally {
+        await rt.close();
         await restored.close();
       }
     } finally {

@@ -7,6 +7,7 @@ import request from 'supertest';
 import { connectDatabase } from '../../src/db/database';
 import { migrateLatest, migrations, migrationsCurrent } from '../../src/db/migrate';
 import { createApp } from '../../src/http/app';
+import { createRuntime } from '../../src/runtime';
 import { projectRoot } from '../../src/paths';
 import { embedded, testContext } from '../helpers/context';
 
@@ -59,6 +60,7 @@ if (embedded()) {
         const sql = zlib.gunzipSync(fs.readFileSync(path.join(dir, `${name}.sql.gz`)));
         execFileSync('psql', ['--no-psqlrc', '-q', '-v', 'ON_ERROR_STOP=1', '-d', target.toString()], { input: sql, stdio: ['pipe', 'ignore', 'pipe'] });
         const restored = connectDatabase(target.toString(), 2, false);
+        const rt = createRuntime(ctx.config, restored);
         try {
           const applied = (await restored.knex('knex_migrations').select('name')) as { name: string }[];
           const pending = migrations.filter((m) => !applied.some((a) => a.name === m.name)).map((m) => m.name);
@@ -66,7 +68,7 @@ if (embedded()) {
           expect(ran).toEqual(pending);
           expect(await migrationsCurrent(restored.knex)).toBe(true);
           const expected = JSON.parse(zlib.gunzipSync(fs.readFileSync(path.join(dir, `${name}.expected.json.gz`))).toString('utf8')) as { answers: Record<string, unknown> };
-          const app = createApp({ db: restored, config: ctx.config });
+          const app = createApp(rt);
           for (const [url, answer] of Object.entries(expected.answers)) {
             const res = await request(app).get(url);
             expect({ url, status: res.status }).toEqual({ url, status: 200 });
@@ -77,6 +79,7 @@ if (embedded()) {
           await request(app).post('/v1/reports').set(auth).send({ reports: [{ area: 'VNM.17.1.10_1', date: '2021-10-31', community_cases: 321, quarantine_cases: 0 }] }).expect(200);
           await request(app).post('/v1/recompute').set(auth).send({ date: '2021-10-31' }).expect(200);
         } finally {
+          await rt.close();
           await restored.close();
         }
       } finally {

@@ -1,4 +1,5 @@
-import { addDays, dateRange, dayNumber, daysBetween, fromDayNumber, isLocalDate, localDateAt, LocalDate } from '../../src/domain/dates';
+import fc from 'fast-check';
+import { addDays, dateRange, dayNumber, daysBetween, fromDayNumber, isLocalDate, localDateAt, LocalDate, parseLocalDate, today } from '../../src/domain/dates';
 import { gadmParentCode, searchKey } from '../../src/domain/areas';
 import { loadConfig, parseByteSize } from '../../src/config';
 
@@ -78,5 +79,45 @@ describe('configuration', () => {
     expect(parseByteSize('32mb')).toBe(32 * 1024 * 1024);
     expect(parseByteSize('10')).toBe(10);
     expect(parseByteSize('x')).toBeNull();
+  });
+});
+
+describe('local dates at the edges', () => {
+  test.each([
+    ['1900-01-01', true], // the first day accepted
+    ['2021-12-01', true],
+    ['2021-12-31', true],
+    ['2021-01-31', true],
+    ['2021-04-31', false],
+    ['2021-00-10', false],
+    ['2021-10-00', false],
+    ['x2021-10-12', false],
+    ['2021-10-12x', false],
+    ['20210-10-12', false],
+    ['2021-1a-12', false],
+    ['2021-10-1a', false],
+    ['２０２１-10-12', false], // digits of other scripts are not digits here
+  ])('isLocalDate(%s) = %s', (text, ok) => {
+    expect(isLocalDate(text)).toBe(ok);
+    expect(parseLocalDate(text)).toBe(ok ? text : null);
+  });
+
+  test('addDays and daysBetween invert each other; dateRange is inclusive and empty when reversed', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -40_000, max: 80_000 }), fc.integer({ min: -800, max: 800 }), (n, k) => {
+        const a = fromDayNumber(n);
+        expect(addDays(a, k)).toBe(fromDayNumber(n + k));
+        expect(daysBetween(a, addDays(a, k))).toBe(k);
+      }),
+    );
+    expect(dateRange(d('2021-10-02'), d('2021-10-01'))).toEqual([]);
+    expect(dateRange(d('2021-10-02'), d('2021-10-02'))).toEqual(['2021-10-02']);
+  });
+
+  test('today is the local date of now in the zone', () => {
+    const now = new Date('2021-10-11T18:30:00Z');
+    expect(today('Asia/Ho_Chi_Minh', now)).toBe('2021-10-12');
+    expect(today('UTC', now)).toBe('2021-10-11');
+    expect(isLocalDate(today('UTC'))).toBe(true);
   });
 });

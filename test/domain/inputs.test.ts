@@ -1,5 +1,6 @@
 import { addDays, dayNumber, LocalDate } from '../../src/domain/dates';
 import { IndicatorRow, InputSeries, readInputs, ReportColumns, SeriesArea } from '../../src/domain/inputs';
+import { readStoredInputs } from '../../src/db/storedInputs';
 import { parseRuleSet, RuleSet } from '../../src/domain/rules/definition';
 
 /**
@@ -131,7 +132,7 @@ test('stored inputs read without details carry values and reasons only', () => {
 
 test('inputs stored before the compact form are read as they are', () => {
   const old = { inc7: { value: 12 }, vacc: { missing: 'stale_metric:vacc', detail: 'anything' } };
-  expect(readInputs(RS, day(0), 'C1', old)).toBe(old);
+  expect(readStoredInputs(RS, day(0), 'C1', old)).toBe(old);
 });
 
 test('a date outside the loaded span is refused', () => {

@@ -1,4 +1,4 @@
-import { dueDay, localTimeOfDay } from '../../src/domain/schedule';
+import { dueDay, localTimeOfDay, SCHEDULE_RE } from '../../src/domain/schedule';
 
 /** The daily run's due day, in Asia/Ho_Chi_Minh (UTC+7, no DST) and a zone with DST. */
 describe('dueDay', () => {
@@ -19,4 +19,24 @@ describe('dueDay', () => {
     expect(localTimeOfDay(new Date('2021-07-01T12:00:00Z'), 'Europe/Berlin')).toBe('14:00'); // CEST
     expect(localTimeOfDay(new Date('2021-01-01T12:00:00Z'), 'Europe/Berlin')).toBe('13:00'); // CET
   });
+});
+
+describe('the schedule format', () => {
+  test.each([
+    ['00:00', true],
+    ['09:59', true],
+    ['19:30', true],
+    ['23:59', true],
+    ['24:00', false],
+    ['20:60', false],
+    ['9:30', false],
+    ['x09:30', false],
+    ['09:30x', false],
+    ['0a:30', false],
+    ['09:3a', false],
+    ['ab:30', false],
+    ['2a:30', false],
+    ['09:a0', false],
+    ['off', false],
+  ])('%s: %s', (text, ok) => expect(SCHEDULE_RE.test(text)).toBe(ok));
 });

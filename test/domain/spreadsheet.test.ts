@@ -53,3 +53,39 @@ describe('csvField and csvRecord', () => {
     expect(rec?.fields).toEqual(['VNM.17.1_1', "'=cmd|' /C calc'!A0", 'a,b', 'dòng 1\ndòng 2', 'x;@y', '7', '']);
   });
 });
+
+describe('plain numbers and formulas at the edges', () => {
+  test.each([
+    // signed decimals in every form stay values
+    ['-.5', false],
+    ['-.55', false],
+    ['+3.', false],
+    ['-1e10', false],
+    ['-1E+5', false],
+    ['-2.5e-3', false],
+    ['-12.75e12', false],
+    // anything more after a sign is a formula
+    ['-5 ', true],
+    ['- 5', true],
+    ['-.', true],
+    ['-.x', true],
+    ['-1e', true],
+    ['-1ex', true],
+    ['-1e-', true],
+    ['-1e*5', true],
+    ['-1-1', true],
+    ['-5x', true],
+    ['@1', true],
+    // a trigger after other text is harmless
+    ['a -5 ', false],
+    ['5 =1', false],
+  ])('%j looks like a formula: %s', (text, formula) => {
+    expect(looksLikeFormula(text)).toBe(formula);
+    expect(neutraliseFormula(text)).toBe(formula ? `'${text}` : text);
+  });
+
+  test('false is written as false', () => {
+    expect(csvField(false)).toBe('false');
+    expect(csvRecord([false, true])).toBe('false,true\r\n');
+  });
+});

@@ -120,8 +120,8 @@ if (!clusterTestsEnabled()) {
     db = connectDatabase(url, 4, false);
     await migrateLatest(db.knex);
     await seedDemo(db, END);
-    const { rule_set } = await createFromPreset(db.knex, 'vn-moh-4800-2021');
-    await activateRuleSet(db.knex, rule_set.id);
+    const { rule_set } = await createFromPreset(db, 'vn-moh-4800-2021');
+    await activateRuleSet(db, rule_set.id);
     areaCount = Number((await db.knex('areas').count<{ c: number }[]>('* as c'))[0]?.c);
     service = await startProcess(env());
   }, 180_000);

@@ -1,7 +1,9 @@
 import { VectorTile } from '@mapbox/vector-tile';
 import Protobuf from 'pbf';
 import type { Feature, MultiPolygon } from 'geojson';
-import { Layer, LayerRows, mapWorker } from '../../src/geo/mapShapes';
+import { Layer, LayerRows, MapWorker } from '../../src/geo/mapShapes';
+
+const mapWorker = new MapWorker();
 
 /**
  * The map worker thread (geo/mapWorker.ts, run from the build as in production): layers are

@@ -7,11 +7,12 @@ import { createApp } from '../../src/http/app';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { seedDemo } from '../../seeds';
 import { setLogLevel } from '../../src/log';
-import { mapWorker } from '../../src/geo/mapShapes';
-import { classifyWorker } from '../../src/jobs/classifyThread';
+import { createRuntime, Runtime } from '../../src/runtime';
 
 export type TestContext = {
   db: Database;
+  /** The app's runtime (its caches, workers, job dispatcher, recomputations). */
+  rt: Runtime;
   app: Express;
   config: Config;
   /** supertest on the app, every request with the test admin key */
@@ -37,9 +38,11 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
   setLogLevel('warn');
   const config: Config = { ...loadConfig({}), databaseUrl: url, adminKey: TEST_ADMIN_KEY, writeRate: 1_000_000, readRate: 1_000_000, refusalRate: 1_000_000, ...overrides };
   const db = connectDatabase(url, 4, embedded());
-  const app = createApp({ db, config });
+  const rt = createRuntime(config, db);
+  const app = createApp(rt);
   return {
     db,
+    rt,
     app,
     config,
     http: () => request.agent(app).set('Authorization', `Bearer ${TEST_ADMIN_KEY}`),
@@ -52,26 +55,35 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
     },
     async reset() {
       await db.knex.raw(
-        'TRUNCATE areas, reports, report_revisions, metrics, metric_revisions, rule_sets, rule_set_activations, jobs, zone_levels, overrides, publications, api_keys, api_key_scopes, audit_log, level_events, webhooks, webhook_deliveries RESTART IDENTITY CASCADE',
+        'TRUNCATE areas, reports, report_revisions, metrics, metric_revisions, rule_sets, rule_set_activations, jobs, schedule_runs, zone_levels, overrides, publications, api_keys, api_key_scopes, audit_log, level_events, webhooks, webhook_deliveries RESTART IDENTITY CASCADE',
       );
     },
     async close() {
-      // the app's worker threads, if any ran (its job dispatcher stops as the database closes)
-      await Promise.all([mapWorker.stop(), classifyWorker.stop()]);
+      // the app's job dispatcher, recomputations and worker threads, then the pools
+      await rt.close();
       await db.close();
     },
   };
 }
 
-/** Number of rows in each table: a rejected write must leave these unchanged. */
+/**
+ * Number of rows in every table of the schema (from the catalog, so a new table is counted
+ * without touching this list; PostGIS's spatial_ref_sys and knex's own tables aside): a
+ * rejected write must leave these unchanged.
+ */
 export async function rowCounts(db: Database): Promise<Record<string, number>> {
-  const tables = ['areas', 'reports', 'report_revisions', 'metrics', 'metric_revisions', 'rule_sets', 'rule_set_activations', 'jobs', 'zone_levels', 'overrides', 'publications', 'api_keys', 'audit_log'];
-  const out: Record<string, number> = {};
-  for (const t of tables) {
-    const r = await db.knex(t).count<{ c: number }[]>('* as c');
-    out[t] = Number(r[0]?.c ?? 0);
-  }
-  return out;
+  const tables = (
+    await db.knex.raw<{ rows: { name: string }[] }>(
+      `SELECT table_name AS name FROM information_schema.tables
+       WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
+         AND table_name <> 'spatial_ref_sys' AND table_name NOT LIKE 'knex\\_%'
+       ORDER BY table_name`,
+    )
+  ).rows.map((r) => r.name);
+  if (!tables.includes('zone_levels')) throw new Error('rowCounts: the schema has no zone_levels table (not migrated?)');
+  const counts = await db.knex.raw<{ rows: Record<string, string | number>[] }>(`SELECT ${tables.map((t) => `(SELECT count(*) FROM "${t}") AS "${t}"`).join(', ')}`);
+  const row = counts.rows[0] ?? {};
+  return Object.fromEntries(tables.map((t) => [t, Number(row[t] ?? 0)]));
 }
 
 /** The secret part of an API key `zr_<prefix>_<secret>` (the secret is base64url: it may itself hold `_`). */

@@ -6,8 +6,7 @@ import { REBUILD_AREA_TREE } from '../../migrations/20261123000002_classificatio
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { RULE_SET_LIMITS } from '../../src/domain/rules/definition';
 import { SMALL_BODY_BYTES } from '../../src/http/access';
-import { classifyWorker } from '../../src/jobs/classifyThread';
-import { CHANGES_PAGE_DAYS } from '../../src/db/zones';
+import { CHANGES_PAGE_DAYS } from '../../src/services/levels';
 import { TEST_ADMIN_KEY, testContext } from '../helpers/context';
 import { hugeAnyRuleSet, maximalRuleSet } from '../helpers/maximal-rule-set';
 import { writeFigures } from '../helpers/service';
@@ -26,6 +25,8 @@ import { writeFigures } from '../helpers/service';
  * one report each), the last 12 days classified: 10,101 areas, close to a country's 11,360.
  */
 const ctx = testContext();
+/** The app's classification worker (its runtime's previews). */
+const classifyWorker = ctx.rt.previews.worker;
 const END = '2021-10-31' as LocalDate;
 const PER_COMMUNE = 58;
 /** Days classified before the change feeds are read. */

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { testContext } from '../helpers/context';
 import { connectDatabase } from '../../src/db/database';
 import { createApp } from '../../src/http/app';
+import { createRuntime } from '../../src/runtime';
 
 const ctx = testContext();
 afterAll(() => ctx.close());
@@ -18,7 +19,7 @@ describe('health and readiness', () => {
   test('/ready is 503 when the database does not answer', async () => {
     const db = connectDatabase('postgres://postgres@127.0.0.1:1/none', 1, false);
     try {
-      const app = createApp({ db, config: ctx.config });
+      const app = createApp(createRuntime(ctx.config, db));
       expect((await request(app).get('/ready').expect(503)).body).toMatchObject({ status: 'not_ready', database: 'unavailable' });
       // and a data request gets a clear 503, not a 500
       const res = await request(app).get('/v1/areas').expect(503);

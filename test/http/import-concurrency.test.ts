@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LocalDate } from '../../src/domain/dates';
-import { lockKey } from '../../src/db/facts';
+import { lockKey } from '../../src/db/locks';
 import { embedded, testContext, TEST_ADMIN_KEY } from '../helpers/context';
 
 /**

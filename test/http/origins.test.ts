@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { Config, ConfigError, loadConfig } from '../../src/config';
 import { createApp } from '../../src/http/app';
+import { createRuntime } from '../../src/runtime';
 import { appRoutes, OPERATIONS } from '../../src/http/openapi';
 import { smallProvince } from '../helpers/fixtures';
 import { TEST_ADMIN_KEY, testContext } from '../helpers/context';
@@ -121,7 +122,7 @@ describe('Host: evil.example appears in no response', () => {
 });
 
 describe('origins from configuration', () => {
-  const appWith = (over: Partial<Config>) => createApp({ db: ctx.db, config: { ...ctx.config, ...over } });
+  const appWith = (over: Partial<Config>) => createApp(createRuntime({ ...ctx.config, ...over }, ctx.db));
   const linksOf = async (app: Express, headers: Record<string, string>) => {
     const { server, port } = await listen(app);
     try {

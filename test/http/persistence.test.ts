@@ -1,6 +1,5 @@
 import { addDays, dateRange, LocalDate } from '../../src/domain/dates';
 import { ingestReports } from '../../src/ingest/ingest';
-import { recomputeDay, recomputeRange } from '../../src/jobs/recompute';
 import { PRESET_INPUTS } from '../../src/domain/rules/presets';
 import { smallProvince } from '../helpers/fixtures';
 import { testContext } from '../helpers/context';
@@ -64,12 +63,12 @@ test('a 100-day range run (across a block of 92 days) stores what 100 one-day ru
     ).rows;
 
   await ctx.db.knex.raw('TRUNCATE zone_levels');
-  const ranged = await recomputeRange(ctx.db, day(1), day(100), null);
+  const ranged = await ctx.rt.recomputations.range(day(1), day(100), null);
   expect(ranged.map((r) => r.date)).toEqual(dateRange(day(1), day(100)));
   const byRange = await snapshot();
 
   await ctx.db.knex.raw('TRUNCATE zone_levels');
-  for (const d of dateRange(day(1), day(100))) await recomputeDay(ctx.db, d);
+  for (const d of dateRange(day(1), day(100))) await ctx.rt.recomputations.day(d);
   const byDay = await snapshot();
 
   expect(byRange).toHaveLength(100 * (await ctx.db.knex('areas').count<{ c: number }[]>('* as c'))[0]!.c);
@@ -77,6 +76,6 @@ test('a 100-day range run (across a block of 92 days) stores what 100 one-day ru
   const levels = new Set(byRange.map((r) => (r as { level: string }).level));
   expect(levels.size).toBeGreaterThanOrEqual(3); // the days are not all alike
 
-  const again = await recomputeRange(ctx.db, day(1), day(100), null);
+  const again = await ctx.rt.recomputations.range(day(1), day(100), null);
   expect(again.reduce((n, r) => n + r.written, 0)).toBe(0);
 });

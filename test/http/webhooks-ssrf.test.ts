@@ -5,6 +5,7 @@ import request from 'supertest';
 import { Config, ConfigError, loadConfig } from '../../src/config';
 import { createWebhook } from '../../src/db/events';
 import { createApp } from '../../src/http/app';
+import { createRuntime } from '../../src/runtime';
 import { startWebhookWorker, webhookPolicy } from '../../src/jobs/webhooks';
 import { checkTarget, notPublic, Resolve, ResolvedAddress, targetPolicy } from '../../src/net/targets';
 import { TEST_ADMIN_KEY, testContext } from '../helpers/context';
@@ -25,7 +26,7 @@ const hits: { url: string; headers: IncomingHttpHeaders; body: string }[] = [];
 /** What the receiver answers next: a status, a body, headers. */
 let answer: { status: number; body?: string; headers?: Record<string, string> } = { status: 200 };
 
-const appWith = (overrides: Partial<Config>) => createApp({ db: ctx.db, config: { ...ctx.config, ...overrides } });
+const appWith = (overrides: Partial<Config>) => createApp(createRuntime({ ...ctx.config, ...overrides }, ctx.db));
 const register = (app: ReturnType<typeof appWith>, url: string) => request(app).post('/v1/webhooks').set('Authorization', `Bearer ${TEST_ADMIN_KEY}`).send({ url, secret: SECRET });
 const strict = appWith({});
 const LOOPBACK_ALLOWED: Partial<Config> = { webhookAllowHttp: true, webhookAllow: ['127.0.0.1/32'] };

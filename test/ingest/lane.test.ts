@@ -25,7 +25,6 @@ function keySink(): FactSink {
   const days: number[] = [];
   return {
     errors: new DetailCollector(),
-    takesEncoded: true,
     loadAreas: async () => undefined,
     areaIds: () => AREAS,
     tuple(key, date) {
@@ -148,6 +147,7 @@ describe.each(LAYOUTS)('report lane, columns %s…', (...header) => {
       const out = new ByteSink(16);
       lane.write(out);
       expect({ text, cells: decodeTuple(out.data) }).toEqual({ text, cells: [AREAS.get(s.area), ...s.cells] });
+      expect({ text, cells: lane.cells() }).toEqual({ text, cells: [AREAS.get(s.area), ...s.cells] });
       expect(lane.id).toBe(AREAS.get(s.area));
       expect(lane.areaCode()).toBe(s.area);
       expect(lane.day).toBe(dayNumber(s.cells[0] as LocalDate));

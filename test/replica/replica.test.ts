@@ -3,7 +3,7 @@ import { connectDatabase, Database } from '../../src/db/database';
 import { migrateLatest } from '../../src/db/migrate';
 import { activateRuleSet, createFromPreset } from '../../src/db/rulesets';
 import { LocalDate } from '../../src/domain/dates';
-import { createRecomputeJob, runRecomputeJob } from '../../src/jobs/recompute';
+import { Recomputations } from '../../src/jobs/recomputations';
 import { setLogLevel } from '../../src/log';
 import { seedDemo } from '../../seeds';
 import { clusterTestsEnabled, CLUSTER_TESTS_SKIPPED, Cluster, createCluster, createDatabase, createReplica, destroyAll, Pooler, startPgBouncer } from '../helpers/clusters';
@@ -57,9 +57,10 @@ if (!clusterTestsEnabled()) {
     db = connectDatabase(url, 4, false);
     await migrateLatest(db.knex);
     await seedDemo(db, END);
-    const { rule_set } = await createFromPreset(db.knex, 'vn-moh-4800-2021');
-    await activateRuleSet(db.knex, rule_set.id);
-    await runRecomputeJob(db, await createRecomputeJob(db.knex, '2021-10-25' as LocalDate, END, 'test'));
+    const { rule_set } = await createFromPreset(db, 'vn-moh-4800-2021');
+    await activateRuleSet(db, rule_set.id);
+    const recomputations = new Recomputations(db);
+    await recomputations.runJob(await recomputations.createJob('2021-10-25' as LocalDate, END, 'test'));
     replica = createReplica(primary, 'replica', 25435);
     pooler = startPgBouncer(primary, [DB], 25436);
     for (let i = 0; i < 2; i++) {

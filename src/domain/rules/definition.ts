@@ -53,17 +53,18 @@ export const LIMITS_TEXT =
 
 const level = z.enum(LEVELS, { error: `must be one of ${LEVELS.join(', ')}` });
 const L = RULE_SET_LIMITS.listItems;
-const atMost = (n: number, what = 'items') => `at most ${n} ${what} (rule-set limit)`;
+const atMost = (n: number, what: string) => `at most ${n} ${what} (rule-set limit)`;
 const metricRef = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a metric name defined in metrics');
 const windowDays = z.number().int('must be a whole number of days').min(1).max(366);
 
 export type Comparison = { metric: string; op: '<' | '<=' | '>' | '>=' | '==' | '!='; value: number };
 export type Condition = Comparison | { all: Condition[] } | { any: Condition[] };
 
+// z.number() refuses NaN and ±Infinity: every number of a rule set is finite
 const comparison = z.strictObject({
   metric: metricRef,
   op: z.enum(['<', '<=', '>', '>=', '==', '!=']),
-  value: z.number().refine(Number.isFinite, 'must be a finite number'),
+  value: z.number(),
 });
 const conditionList = () => z.array(conditionSchema).min(1).max(L, atMost(L, 'conditions in one all/any'));
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
@@ -105,7 +106,7 @@ export type MetricDef = z.infer<typeof metricDefSchema>;
  */
 const banding = z.strictObject({
   metric: metricRef,
-  thresholds: z.array(z.number().refine(Number.isFinite, 'must be finite')).min(1).max(10, atMost(10, 'thresholds')),
+  thresholds: z.array(z.number()).min(1).max(10, atMost(10, 'thresholds')),
   inclusive: z.enum(['lower', 'upper']).default('lower'),
 });
 export type Banding = z.infer<typeof banding>;

@@ -1,8 +1,8 @@
 import { Routes } from '../access';
 import { z } from 'zod';
-import { listAudit } from '../../db/audit';
-import { areaCodeSchema } from '../../ingest/rows';
-import { AppContext } from '../context';
+import { auditTrail } from '../../services/admin';
+import type { Runtime } from '../../runtime';
+import { areaCodeSchema } from '../../domain/areas';
 import { oneValue } from '../schemas';
 import { parseQuery } from '../validation';
 
@@ -18,10 +18,10 @@ export const auditQuery = z.strictObject({
 });
 
 /** The audit trail, for admins: newest first, filtered by time, area, actor or action. */
-export function auditRouter({ db }: AppContext): Routes {
+export function auditRouter(rt: Runtime): Routes {
   const r = new Routes();
   r.get('/v1/audit', 'admin', async (req, res) => {
-    res.json(await listAudit(db.read, parseQuery(auditQuery, req.query)));
+    res.json(await auditTrail(rt, parseQuery(auditQuery, req.query)));
   });
   return r;
 }

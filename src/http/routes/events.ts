@@ -1,11 +1,10 @@
 import { Routes } from '../access';
 import { z } from 'zod';
-import { createWebhook, disableWebhook, eventsAfter, lastEventId, listDeliveries, listWebhooks } from '../../db/events';
-import { badRequest, unprocessable } from '../../errors';
+import { deliveries, endWebhook, eventsSince, latestEventId, newWebhook, webhooks } from '../../services/admin';
+import type { Runtime } from '../../runtime';
+import { badRequest } from '../../errors';
 import { webhookPolicy } from '../../jobs/webhooks';
-import { checkTarget, TargetRefused } from '../../net/targets';
 import { writer } from '../auth';
-import { AppContext } from '../context';
 import { accepts } from '../errors';
 import { oneValue } from '../schemas';
 import { parseBody, parseQuery } from '../validation';
@@ -18,19 +17,7 @@ export const streamQuery = z.strictObject({ since_id: z.preprocess(oneValue, z.c
 
 const POLL_MS = 500;
 
-/** Open streams, ended when the service shuts down (they would keep it waiting forever). */
-const streams = new Set<() => void>();
-export function endStreams(): void {
-  for (const end of streams) end();
-}
-
 const HEARTBEAT_MS = 15_000;
-
-/** A target refused by the webhook rules (net/targets.ts): 422 naming `url`. */
-const refusedUrl = (e: unknown): never => {
-  if (e instanceof TargetRefused) throw unprocessable('the webhook URL is not an allowed target', [{ path: 'url', message: e.reason }]);
-  throw e;
-};
 
 const idParam = (text: string | undefined) => {
   const id = Number(text);
@@ -39,10 +26,9 @@ const idParam = (text: string | undefined) => {
 };
 
 /** Level changes as a Server-Sent Events stream, and webhooks (admins). */
-export function eventsRouter({ db, config }: AppContext): Routes {
+export function eventsRouter(rt: Runtime): Routes {
   const r = new Routes();
-  const { knex } = db;
-  const policy = webhookPolicy(config);
+  const policy = webhookPolicy(rt.config);
 
   /**
    * Each event: `id: <event id>`, `event: level`, `data: {"id","at","area","name","date","from","to","reason"}`.
@@ -52,21 +38,21 @@ export function eventsRouter({ db, config }: AppContext): Routes {
     const q = parseQuery(streamQuery, req.query);
     const header = req.get('last-event-id');
     if (header !== undefined && !/^\d+$/.test(header)) throw badRequest('Last-Event-ID must be an event id', [{ path: 'Last-Event-ID', message: 'must be a whole number' }], 'invalid_query');
-    let last = header !== undefined ? Number(header) : (q.since_id ?? (await lastEventId(db.read)));
+    let last = header !== undefined ? Number(header) : (q.since_id ?? (await latestEventId(rt)));
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     const flush = () => (res as unknown as { flush?: () => void }).flush?.();
     res.write(`retry: 2000\n: connected after event ${last}\n\n`);
     flush();
     let open = true;
     const end = () => (open = false);
-    streams.add(end);
+    const forget = rt.streams.add(end);
     req.on('close', () => {
       open = false;
-      streams.delete(end);
+      forget();
     });
     let quietSince = Date.now();
     while (open) {
-      const events = await eventsAfter(db.read, last, 500);
+      const events = await eventsSince(rt, last, 500);
       for (const e of events) {
         res.write(`id: ${e.id}\nevent: level\ndata: ${JSON.stringify(e)}\n\n`);
         last = e.id;
@@ -83,24 +69,23 @@ export function eventsRouter({ db, config }: AppContext): Routes {
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
-    streams.delete(end);
+    forget();
     res.end();
   });
 
   r.post('/v1/webhooks', 'admin', accepts('application/json'), async (req, res) => {
     const body = parseBody(webhookBody, req.body);
     // resolved and checked now, and again before every delivery (DNS may change meanwhile)
-    const target = await checkTarget(body.url, policy).catch(refusedUrl);
-    res.status(201).json(await createWebhook(knex, { ...body, url: target.url.href }, writer(res)));
+    res.status(201).json(await newWebhook(rt, policy, body, writer(res)));
   });
   r.get('/v1/webhooks', 'admin', async (_req, res) => {
-    res.json({ items: await listWebhooks(knex) });
+    res.json(await webhooks(rt));
   });
   r.delete('/v1/webhooks/:id', 'admin', async (req, res) => {
-    res.json(await disableWebhook(knex, idParam(req.params.id), writer(res)));
+    res.json(await endWebhook(rt, idParam(req.params.id), writer(res)));
   });
   r.get('/v1/webhooks/:id/deliveries', 'admin', async (req, res) => {
-    res.json({ items: await listDeliveries(knex, idParam(req.params.id)) });
+    res.json(await deliveries(rt, idParam(req.params.id)));
   });
   return r;
 }

@@ -1,10 +1,10 @@
 import { Routes } from '../access';
 import { z } from 'zod';
-import { createKey, listKeys, revokeKey, ROLES } from '../../db/keys';
+import { endKey, keys, newKey, ROLES } from '../../services/admin';
+import type { Runtime } from '../../runtime';
 import { badRequest } from '../../errors';
-import { areaCodeSchema } from '../../ingest/rows';
+import { areaCodeSchema } from '../../domain/areas';
 import { writer } from '../auth';
-import { AppContext } from '../context';
 import { accepts } from '../errors';
 import { parseBody } from '../validation';
 import { freeText } from '../../domain/text';
@@ -16,22 +16,22 @@ export const createKeyBody = z.strictObject({
 });
 
 /** API keys, for admins: create (the key is shown once), list, revoke. */
-export function keysRouter({ db }: AppContext): Routes {
+export function keysRouter(rt: Runtime): Routes {
   const r = new Routes();
 
   r.post('/v1/keys', 'admin', accepts('application/json'), async (req, res) => {
     const body = parseBody(createKeyBody, req.body);
-    res.status(201).json(await createKey(db.knex, body, writer(res)));
+    res.status(201).json(await newKey(rt, body, writer(res)));
   });
 
   r.get('/v1/keys', 'admin', async (_req, res) => {
-    res.json({ items: await listKeys(db.knex) });
+    res.json(await keys(rt));
   });
 
   r.delete('/v1/keys/:id', 'admin', async (req, res) => {
     const id = Number(req.params.id);
     if (!Number.isInteger(id) || id < 1) throw badRequest('key id must be a positive integer', [{ path: 'id', message: 'invalid' }], 'invalid_query');
-    res.json(await revokeKey(db.knex, id, writer(res)));
+    res.json(await endKey(rt, id, writer(res)));
   });
 
   return r;

@@ -1,33 +1,27 @@
 import { Routes } from '../access';
-import { mapEtag, zoneFeatureCollection } from '../../db/maps';
-import { readingPoint } from '../../db/publications';
+import type { Runtime } from '../../runtime';
+import { zonesMap } from '../../services/maps';
 import { KeptBodies, notModified } from '../caching';
 import { bodyWriter, fullMapTurn } from '../stream';
-import { AppContext } from '../context';
-import { todayIn, zonesGeoQuery } from '../schemas';
+import { zonesGeoQuery } from '../schemas';
 import { parseQuery } from '../validation';
-import { asOfOf } from './zones';
+import { readingOf } from './zones';
 
 /** Maps: zones as GeoJSON (simplified: kept by ETag; full detail: streamed, a few at a time). */
-export function mapsRouter({ db, config }: AppContext): Routes {
+export function mapsRouter(rt: Runtime): Routes {
   const r = new Routes();
-  // every route here only reads: a replica serves them when there is one
-  const knex = db.read;
   // simplified maps (a zoom given) are a few megabytes for a country: kept, by ETag
   const kept = new KeptBodies(128 * 2 ** 20);
 
   r.get('/v1/zones.geojson', 'read', async (req, res) => {
     const q = parseQuery(zonesGeoQuery, req.query);
-    const date = q.date ?? todayIn(config);
-    const asOf = await readingPoint(knex, date, asOfOf(q), q.version);
-    const query = { date, asOf, kind: q.kind, parent: q.parent, level: q.level, bbox: q.bbox, zoom: q.zoom };
-    const etag = await mapEtag(knex, query, 'zones.geojson');
-    if (notModified(req, res, etag)) return;
+    const map = await zonesMap(rt, readingOf(rt, q), { kind: q.kind, parent: q.parent, level: q.level, bbox: q.bbox, zoom: q.zoom });
+    if (notModified(req, res, map.etag)) return;
     res.type('application/geo+json');
-    if (query.zoom !== undefined) {
-      await kept.send(req, res, etag, async () => {
+    if (map.query.zoom !== undefined) {
+      await kept.send(req, res, map.etag, async () => {
         const pieces: Buffer[] = [];
-        for await (const piece of zoneFeatureCollection(knex, query)) pieces.push(typeof piece === 'string' ? Buffer.from(piece) : piece);
+        for await (const piece of map.pieces()) pieces.push(typeof piece === 'string' ? Buffer.from(piece) : piece);
         return Buffer.concat(pieces);
       });
       return;
@@ -35,11 +29,11 @@ export function mapsRouter({ db, config }: AppContext): Routes {
     // full detail can be hundreds of megabytes: streamed, never kept, a few at a time (each
     // holds its zones and a batch of geometry while its client reads): ZONERISK_MAX_FULL_MAPS
     // at once, a few waiting, the rest 503 with Retry-After
-    const turn = await fullMapTurn(config, res);
+    const turn = await fullMapTurn(rt.fullMaps, res);
     if (!turn) return; // the client hung up while waiting
     try {
       const write = bodyWriter(res);
-      for await (const piece of zoneFeatureCollection(knex, query)) {
+      for await (const piece of map.pieces()) {
         if (!(await write(piece))) return; // the client has gone
       }
       res.end();

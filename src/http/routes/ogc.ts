@@ -1,11 +1,11 @@
 import { Routes } from '../access';
 import { Request } from 'express';
 import { z } from 'zod';
-import { areasExtent, levelDays, zoneFeature, zoneFeatureCollection } from '../../db/maps';
-import { readingPoint } from '../../db/publications';
+import type { Runtime } from '../../runtime';
+import { readingAt } from '../../services/levels';
+import { collectionExtent, collectionItems, zoneFeature } from '../../services/maps';
 import { LocalDate } from '../../domain/dates';
 import { notFound } from '../../errors';
-import { AppContext } from '../context';
 import { bodyWriter, fullMapTurn } from '../stream';
 import { bboxSchema, oneValue, todayIn } from '../schemas';
 import { originOf } from '../origin';
@@ -78,10 +78,9 @@ function openApi(root: string) {
   };
 }
 
-export function ogcRouter({ db, config }: AppContext): Routes {
+export function ogcRouter(rt: Runtime): Routes {
   const r = new Routes();
-  // every route here only reads: a replica serves them when there is one
-  const knex = db.read;
+  const { config } = rt;
   /** The base URL of the OGC API: on the configured origin, never on the request's Host. */
   const base = (req: Request) => `${originOf(config, req)}/ogc`;
 
@@ -110,7 +109,7 @@ export function ogcRouter({ db, config }: AppContext): Routes {
   });
 
   const describeZones = async (root: string) => {
-    const [extent, [first, last]] = await Promise.all([areasExtent(knex), levelDays(knex)]);
+    const { bbox: extent, first, last } = await collectionExtent(rt);
     return {
       id: 'zones',
       title: 'Zones',
@@ -147,7 +146,7 @@ export function ogcRouter({ db, config }: AppContext): Routes {
     if (req.params.id !== 'zones') throw notFound(`no collection ${req.params.id} (there is one: zones)`);
     const q = parseQuery(itemsQuery, req.query);
     const date = q.datetime ?? todayIn(config);
-    const asOf = await readingPoint(knex, date, null, 'latest');
+    const asOf = await readingAt(rt, { date, asOf: null, version: 'latest' });
     const root = base(req);
     const link = (offset: number, rel: string) => {
       const params = new URLSearchParams({ limit: String(q.limit), offset: String(offset), datetime: date });
@@ -155,11 +154,11 @@ export function ogcRouter({ db, config }: AppContext): Routes {
       return { href: `${root}/collections/zones/items?${params}`, rel, type: 'application/geo+json' };
     };
     // full-detail geometry, up to 10,000 features: one of the few streams allowed at once (as zones.geojson)
-    const turn = await fullMapTurn(config, res);
+    const turn = await fullMapTurn(rt.fullMaps, res);
     if (!turn) return;
     try {
       res.type('application/geo+json');
-      const pieces = zoneFeatureCollection(knex, { date, asOf, bbox: q.bbox }, {
+      const pieces = collectionItems(rt, date, asOf, q.bbox, {
         offset: q.offset,
         limit: q.limit,
         members: (matched, returned) => ({
@@ -185,7 +184,7 @@ export function ogcRouter({ db, config }: AppContext): Routes {
     if (req.params.id !== 'zones') throw notFound(`no collection ${req.params.id} (there is one: zones)`);
     const q = parseQuery(itemQuery, req.query);
     const date = q.datetime ?? todayIn(config);
-    const feature = await zoneFeature(knex, req.params.featureId, { date, asOf: null });
+    const feature = await zoneFeature(rt, req.params.featureId, date);
     if (!feature) throw notFound(`no zone ${req.params.featureId}`);
     res.type('application/geo+json').send(feature);
   });

@@ -1,16 +1,14 @@
 import { Routes } from '../access';
 import { z } from 'zod';
 import { AREA_KINDS } from '../../domain/areas';
-import { areasExtent, mapEtag, tileBounds, tileBytes } from '../../db/maps';
-import { TILE_BUFFER, TILE_EXTENT } from '../../geo/tiles';
-import { readingPoint } from '../../db/publications';
+import type { Runtime } from '../../runtime';
+import { areasExtent, zonesTile } from '../../services/maps';
 import { badRequest } from '../../errors';
-import { AppContext } from '../context';
-import { levelsQuery, oneValue, todayIn } from '../schemas';
+import { levelsQuery, oneValue } from '../schemas';
 import { notModified, SizedCache } from '../caching';
 import { originOf } from '../origin';
 import { parseQuery } from '../validation';
-import { asOfOf } from './zones';
+import { readingOf } from './zones';
 
 /**
  * Vector tiles of the zones (layer `zones`, the GeoJSON's properties) and their TileJSON.
@@ -42,23 +40,19 @@ function tileCoords(params: Record<string, string>): { z: number; x: number; y: 
   return { z, x, y };
 }
 
-export function tilesRouter({ db, config }: AppContext): Routes {
+export function tilesRouter(rt: Runtime): Routes {
   const r = new Routes();
-  // every route here only reads: a replica serves them when there is one
-  const knex = db.read;
+  const { config } = rt;
   const cache = new SizedCache<Buffer>(64 * 2 ** 20);
 
   r.get('/tiles/zones/:z/:x/:y.mvt', 'read', async (req, res) => {
     const { z, x, y } = tileCoords(req.params as Record<string, string>);
     const q = parseQuery(tileQuery, req.query);
-    const date = q.date ?? todayIn(config);
-    const asOf = await readingPoint(knex, date, asOfOf(q), q.version);
-    const query = { date, asOf, kind: q.kind, zoom: z, bbox: tileBounds(z, x, y, TILE_BUFFER / TILE_EXTENT) };
-    const etag = await mapEtag(knex, query, `tile/${z}/${x}/${y}`);
+    const { etag, bytes } = await zonesTile(rt, readingOf(rt, q), q.kind, z, x, y);
     if (notModified(req, res, etag)) return;
     let tile = cache.get(etag);
     if (!tile) {
-      tile = await tileBytes(knex, query, x, y);
+      tile = await bytes();
       cache.set(etag, tile);
     }
     res.type('application/vnd.mapbox-vector-tile').send(tile);
@@ -67,7 +61,7 @@ export function tilesRouter({ db, config }: AppContext): Routes {
   r.get('/tiles/zones.json', 'read', async (req, res) => {
     const q = parseQuery(tileQuery, req.query);
     const params = new URLSearchParams(Object.entries(q).filter((e): e is [string, string] => typeof e[1] === 'string' && !(e[0] === 'version' && e[1] === 'latest')));
-    const extent = await areasExtent(knex);
+    const extent = await areasExtent(rt);
     res.json({
       tilejson: '3.0.0',
       name: 'zonerisk zones',

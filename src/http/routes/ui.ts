@@ -1,10 +1,10 @@
 import { Routes } from '../access';
 import path from 'node:path';
 import { notFound } from '../../errors';
-import { areasExtent } from '../../db/maps';
+import { mapPageSettings } from '../../services/maps';
 import { LEVEL_INFO } from '../../domain/levels';
 import { projectRoot } from '../../paths';
-import { AppContext } from '../context';
+import type { Runtime } from '../../runtime';
 import { todayIn } from '../schemas';
 
 /**
@@ -12,7 +12,8 @@ import { todayIn } from '../schemas';
  * app's own node_modules (nothing from the internet), plus the page's settings. A client
  * asking for JSON only at `/` gets the API index instead.
  */
-export function uiRouter({ db, config }: AppContext): Routes {
+export function uiRouter(rt: Runtime): Routes {
+  const { config } = rt;
   const r = new Routes();
   const web = path.join(projectRoot, 'web');
   const maplibre = path.dirname(require.resolve('maplibre-gl/dist/maplibre-gl.js'));
@@ -28,19 +29,10 @@ export function uiRouter({ db, config }: AppContext): Routes {
   r.get('/vendor/maplibre-gl.css', 'public', (_req, res) => res.sendFile(path.join(maplibre, 'maplibre-gl.css'), { maxAge: '1d' }));
 
   r.get('/ui/config.json', 'read', async (_req, res) => {
-    const [bounds, days] = await Promise.all([
-      areasExtent(db.read),
-      // one index probe per day (a loose index scan), not a pass over every level row
-      db.read.raw<{ rows: { date: string }[] }>(
-        `WITH RECURSIVE d AS (
-           SELECT min(date) AS date FROM zone_levels
-           UNION ALL SELECT (SELECT min(z.date) FROM zone_levels z WHERE z.date > d.date) FROM d WHERE d.date IS NOT NULL
-         ) SELECT date::text AS date FROM d WHERE date IS NOT NULL`,
-      ),
-    ]);
+    const { bounds, days } = await mapPageSettings(rt);
     res.json({
       today: todayIn(config),
-      days: days.rows.map((d) => d.date),
+      days,
       bounds,
       levels: LEVEL_INFO,
       basemap: config.basemapUrl ?? null,

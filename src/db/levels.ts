@@ -1,14 +1,183 @@
 import { Knex } from 'knex';
 import { AreaKind } from '../domain/areas';
-import { z } from 'zod';
-import { addDays, dateRange, isLocalDate, LocalDate } from '../domain/dates';
-import { LEVELS, LevelOrUnknown, levelIndex, levelNumber } from '../domain/levels';
-import { classify, ExplanationStep, Inputs } from '../domain/rules/engine';
+import { addDays, dateRange, LocalDate } from '../domain/dates';
+import { PackedValue } from '../domain/inputs';
+import { LEVELS, LevelOrUnknown, levelNumber } from '../domain/levels';
 import { RuleSet } from '../domain/rules/definition';
-import { readInputs, StoredInputs } from '../domain/inputs';
-import { badRequest, notFound } from '../errors';
-import { childList } from '../jobs/recompute';
+import { ChildLevels } from '../domain/rules/engine';
+import { Pending, PersistenceState } from '../domain/rules/persistence';
+import { BulkColumns, BulkRows, bulkRows } from './bulk';
+import type { Database } from './database';
+import { notFound } from '../errors';
+import { loadAreas, loadFactTexts } from './inputs';
 import { arrayBindings } from './knex';
+import { StoredInputs } from './storedInputs';
+import { activeRuleSet } from './rulesets';
+
+/**
+ * zone_levels: every level ever computed for an area and a day, append-only and bitemporal
+ * (`date` the day a level applies to, `computed_at` when it was computed). The stored
+ * levels of a day are, per area, the row with the latest `computed_at`. Its trigger appends
+ * a level_events row where an area's level for a day changes.
+ */
+
+// ─── Recomputation: what it writes (appendDay) and what it reads of earlier days ─────────
+// (the session these run in — the recompute lock and its connections — is levelWriter.ts)
+
+/** One area's row for one day, as recomputation computes it. */
+export type LevelRow = {
+  area_id: number;
+  /** The effective level: the rules' level after persistence. */
+  level: LevelOrUnknown;
+  /** The rules' own level that day. */
+  raw_level: LevelOrUnknown;
+  reason: string | null;
+  /** The first day of the run of days at `level` that this day ends. */
+  since: LocalDate;
+  /** The stored inputs (the rule set's packed metric values). */
+  inputs: PackedValue[];
+  /** For an area whose level rolls up: how many children were at each level. */
+  children: Record<string, number> | null;
+  pending: Pending | null;
+  /** Persistence state carried to the next day (null with the default settings: nothing to carry). */
+  persistence: PersistenceState;
+};
+
+/** What the next day of a recomputation starts from, per area: the day before as stored. */
+export type PreviousLevel = { level: LevelOrUnknown; since: LocalDate | null; persistence: PersistenceState };
+
+/** One recomputed day as written: its areas, the rows appended, and how many levels changed. */
+export type DayResult = { date: LocalDate; areas: number; written: number; changed: number };
+
+/** The columns recomputation writes. */
+const LEVEL_COLUMNS: BulkColumns = [
+  { name: 'area_id', type: 'int' },
+  { name: 'date', type: 'date' },
+  { name: 'level', type: 'text' },
+  { name: 'raw_level', type: 'text' },
+  { name: 'reason', type: 'text' },
+  { name: 'since', type: 'date' },
+  { name: 'rule_set_id', type: 'text' },
+  { name: 'inputs', type: 'jsonb' },
+  { name: 'children', type: 'jsonb' },
+  { name: 'pending', type: 'jsonb' },
+  { name: 'persistence', type: 'jsonb' },
+  { name: 'job_id', type: 'bigint' },
+];
+
+const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+
+/**
+ * A connection of the level writer (levelWriter.ts), outside any transaction: each
+ * statement is a transaction of its own.
+ */
+export type LevelConnection = {
+  /** One statement's rows. */
+  rows<R>(sql: string, bindings: readonly Knex.RawBinding[]): Promise<R[]>;
+  /** Bulk rows appended whole (one statement, or one transaction). */
+  append(table: string, rows: BulkRows): Promise<void>;
+};
+
+/** One day's computed rows, ready to be written: as bulk rows when the day has none yet. */
+export type PreparedDay = { date: LocalDate; ruleSetId: string; jobId: number | null; rows: LevelRow[]; fresh: BulkRows | null };
+
+/**
+ * A day's rows prepared for `appendDay` (done while the previous day is being written).
+ * `fresh`: the day has no levels yet (a backfill), so every row is appended as it is.
+ */
+export function prepareDay(db: Pick<Database, 'supportsCopy'>, ruleSetId: string, date: LocalDate, rows: LevelRow[], jobId: number | null, fresh: boolean): PreparedDay {
+  if (!fresh) return { date, ruleSetId, jobId, rows, fresh: null };
+  const bulk = bulkRows(db, LEVEL_COLUMNS, rows.length);
+  for (const r of rows) bulk.add([r.area_id, date, r.level, r.raw_level, r.reason, r.since, ruleSetId, json(r.inputs), json(r.children), json(r.pending), json(r.persistence), jobId]);
+  return { date, ruleSetId, jobId, rows, fresh: bulk };
+}
+
+/**
+ * Appends one day's rows in one statement — its own transaction. A day never classified
+ * before (a backfill) is bulk-written (binary COPY; INSERT … unnest on the embedded engine,
+ * in one transaction); otherwise only rows that differ from the day's current ones are
+ * inserted, so recomputing with unchanged inputs writes nothing.
+ */
+export async function appendDay(on: LevelConnection, day: PreparedDay): Promise<DayResult> {
+  const { date, rows, ruleSetId, jobId } = day;
+  if (day.fresh) {
+    await on.append('zone_levels', day.fresh);
+    return { date, areas: rows.length, written: rows.length, changed: rows.length };
+  }
+  const [r] = await on.rows<{ written: number; changed: number }>(
+    `WITH n AS (
+       SELECT * FROM jsonb_to_recordset(?::jsonb) AS n(area_id int, level text, raw_level text, reason text, since date,
+                                                      inputs jsonb, children jsonb, pending jsonb, persistence jsonb)
+     ),
+     cur AS (
+       SELECT DISTINCT ON (z.area_id) z.area_id, z.level, z.raw_level, z.reason, z.since, z.rule_set_id, z.inputs, z.children, z.pending, z.persistence
+       FROM zone_levels z WHERE z.date = ? ORDER BY z.area_id, z.computed_at DESC
+     ),
+     ins AS (
+       INSERT INTO zone_levels (area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id)
+       SELECT n.area_id, ?::date, n.level, n.raw_level, n.reason, n.since, ?, n.inputs, n.children, n.pending, n.persistence, ?
+       FROM n LEFT JOIN cur c ON c.area_id = n.area_id
+       WHERE c.area_id IS NULL
+          OR ROW(c.level, c.raw_level, c.reason, c.since, c.rule_set_id, c.inputs, c.children, c.pending, c.persistence)
+             IS DISTINCT FROM ROW(n.level, n.raw_level, n.reason, n.since, ?::text, n.inputs, n.children, n.pending, n.persistence)
+       RETURNING area_id, level
+     )
+     SELECT count(*)::int AS written, count(*) FILTER (WHERE c.level IS DISTINCT FROM ins.level)::int AS changed
+     FROM ins LEFT JOIN cur c USING (area_id)`,
+    [JSON.stringify(rows), date, date, ruleSetId, jobId, ruleSetId],
+  );
+  return { date, areas: rows.length, written: r?.written ?? 0, changed: r?.changed ?? 0 };
+}
+
+/** Each area's stored level, since and persistence state on the day before `date`. */
+export async function previousLevels(q: Knex, date: LocalDate): Promise<Map<number, PreviousLevel>> {
+  const res = await q.raw<{ rows: ({ area_id: number } & PreviousLevel)[] }>(
+    `SELECT DISTINCT ON (area_id) area_id, level, since::text AS since, persistence
+     FROM zone_levels WHERE date = ? ORDER BY area_id, computed_at DESC`,
+    [addDays(date, -1)],
+  );
+  return new Map(res.rows.map((r) => [r.area_id, r]));
+}
+
+/** The days of [from, to] that have levels. */
+export async function classifiedDaysIn(q: Knex, from: LocalDate, to: LocalDate): Promise<Set<LocalDate>> {
+  const res = await q.raw<{ rows: { date: LocalDate }[] }>('SELECT DISTINCT date::text AS date FROM zone_levels WHERE date BETWEEN ? AND ?', [from, to]);
+  return new Set(res.rows.map((r) => r.date));
+}
+
+/**
+ * The days late data asks to recompute: from the first classified day on or after
+ * `earliest` (earlier days were never classified) to the last classified day. Null when no
+ * rule set is active or no such day is classified.
+ */
+export async function lateDataSpan(db: Database, earliest: LocalDate): Promise<{ first: LocalDate; last: LocalDate } | null> {
+  const q = db.knex;
+  if (!(await activeRuleSet(q))) return null;
+  const row = await q('zone_levels')
+    .where('date', '>=', earliest)
+    .first<{ first: string | null; last: string | null }>(q.raw('min(date)::text AS first'), q.raw('max(date)::text AS last'));
+  const first = row?.first as LocalDate | null | undefined;
+  const last = row?.last as LocalDate | null | undefined;
+  return first && last ? { first, last } : null;
+}
+
+/** How many children are at each level (the stored form of a roll-up's children). */
+export function childCounts(levels: ChildLevels): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of [...LEVELS, 'unknown'] as const) {
+    const n = levels.filter((x) => x === l).length;
+    if (n) out[l] = n;
+  }
+  return out;
+}
+
+/** The children's levels back from their stored counts. */
+export function childList(counts: Record<string, number> | null): ChildLevels {
+  if (!counts) return [];
+  return Object.entries(counts).flatMap(([l, n]) => Array<LevelOrUnknown>(n).fill(l as LevelOrUnknown));
+}
+
+// ─── Reading: the levels of a day, of a span, the change feed ─────────────────────────────
 
 /**
  * Reading levels. Every read names a date and a point in time (`asOf`): the level of an
@@ -63,6 +232,11 @@ export type ZoneRow = {
   pending: unknown;
   computed_at: string | null;
 };
+
+/** What every view of a zone shows first (list items, the zone, map features): the one projection of a zone row they share. */
+export function zoneCore(z: ZoneRow) {
+  return { code: z.code, name: z.name, kind: z.kind, parent: z.parent, level: z.level, level_number: z.level_number, since: z.since };
+}
 
 type Raw = Omit<ZoneRow, 'level' | 'level_number' | 'override' | 'computed_level' | 'computed_at' | 'date'> & {
   computed_level: LevelOrUnknown | null;
@@ -215,17 +389,6 @@ export async function zoneOn(knex: Knex, code: string, date: LocalDate, asOf: Da
   return row;
 }
 
-/** The inputs a stored level was computed from, under the rule set that computed it. */
-export function zoneInputs(ruleSet: RuleSet, zone: ZoneRow): Inputs {
-  return zone.inputs ? readInputs(ruleSet, zone.date, zone.code, zone.inputs) : {};
-}
-
-/** Re-derives the explanation of a stored level (the engine is pure, rule sets immutable). */
-export function explain(ruleSet: RuleSet, zone: ZoneRow): ExplanationStep[] {
-  if (!zone.inputs) return [];
-  return classify(ruleSet, zone.kind, zoneInputs(ruleSet, zone), childList(zone.children)).explanation;
-}
-
 export type Day = { date: LocalDate; level: LevelOrUnknown; reason: string | null; override: boolean };
 export type Flip = { date: LocalDate; from: LevelOrUnknown; to: LevelOrUnknown; reason: string };
 
@@ -274,32 +437,6 @@ export async function series(knex: Knex, from: LocalDate, to: LocalDate, asOf: D
 }
 
 export type Change = Flip & { code: string; name: string; kind: AreaKind };
-
-/** Days one page of the change feed covers at most: its work is a month of the areas' levels. */
-export const CHANGES_PAGE_DAYS = 31;
-
-/** Where the next page of changes starts, and the reading point every page shares. */
-export type ChangesCursor = { date: LocalDate; after: string | null; asOf: Date };
-
-export function encodeChangesCursor(c: ChangesCursor): string {
-  return Buffer.from(JSON.stringify({ d: c.date, c: c.after, t: c.asOf.toISOString() })).toString('base64url');
-}
-
-/** A cursor this service issued for the range [since, until]; anything else is a 400. */
-export function decodeChangesCursor(cursor: string, since: LocalDate, until: LocalDate): ChangesCursor {
-  const bad = () => badRequest('cursor is not one this service issued for this range', [{ path: 'cursor', message: 'invalid cursor' }], 'invalid_query');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw bad();
-  }
-  const shape = z.strictObject({ d: z.string().refine(isLocalDate), c: z.string().max(200).nullable(), t: z.iso.datetime() }).safeParse(parsed);
-  if (!shape.success) throw bad();
-  const date = shape.data.d as LocalDate;
-  if (date < since || date > until) throw bad();
-  return { date, after: shape.data.c, asOf: new Date(shape.data.t) };
-}
 
 /**
  * One page of the level changes of the filtered areas on days [from, to] as known at
@@ -381,15 +518,51 @@ export async function changesPage(
   return res.rows.map((r) => ({ code: r.code, name: r.name, kind: r.kind, date: r.date, from: r.from, to: r.to, reason: r.reason }));
 }
 
-export function flips(days: Day[]): Flip[] {
-  const out: Flip[] = [];
-  for (let i = 1; i < days.length; i++) {
-    const a = days[i - 1] as Day;
-    const b = days[i] as Day;
-    if (a.level === b.level) continue;
-    const direction = a.level === 'unknown' || b.level === 'unknown' ? 'changed' : levelIndex(b.level) > levelIndex(a.level) ? 'escalated' : 'de-escalated';
-    const why = b.override ? (b.reason as string) : a.override ? 'override ended' : b.reason ? `${direction}: ${b.reason}` : `${direction} under the rules`;
-    out.push({ date: b.date, from: a.level, to: b.level, reason: why });
-  }
-  return out;
+/** New community cases on `date` of each of these areas' whole subtrees (0 where none was reported). */
+export async function casesOnDay(knex: Knex, ids: number[], date: LocalDate): Promise<Map<number, number>> {
+  const res = await knex.raw<{ rows: { area_id: number; cases: number }[] }>(
+    `WITH RECURSIVE t AS (
+       SELECT id AS top, id FROM areas WHERE id = ANY(?::int[])
+       UNION ALL SELECT t.top, c.id FROM t JOIN areas c ON c.parent_id = t.id
+     )
+     SELECT t.top AS area_id, coalesce(sum(r.community_cases), 0)::int AS cases
+     FROM t LEFT JOIN reports r ON r.area_id = t.id AND r.date = ?::date GROUP BY t.top`,
+    arrayBindings([ids, date]),
+  );
+  return new Map(res.rows.map((c) => [c.area_id, c.cases]));
+}
+
+/** The database's clock: the reading point that every page of a change feed shares. */
+export async function databaseNow(knex: Knex): Promise<Date> {
+  const res = await knex.raw<{ rows: { now: Date }[] }>('SELECT now() AS now');
+  return res.rows[0]?.now ?? new Date();
+}
+
+/** Every day that has levels, in order: one index probe per day (a loose index scan), not a pass over every level row. */
+export async function classifiedDays(knex: Knex): Promise<LocalDate[]> {
+  const res = await knex.raw<{ rows: { date: LocalDate }[] }>(
+    `WITH RECURSIVE d AS (
+       SELECT min(date) AS date FROM zone_levels
+       UNION ALL SELECT (SELECT min(z.date) FROM zone_levels z WHERE z.date > d.date) FROM d WHERE d.date IS NOT NULL
+     ) SELECT date::text AS date FROM d WHERE date IS NOT NULL`,
+  );
+  return res.rows.map((d) => d.date);
+}
+
+/**
+ * What a rule-set preview of `date` classifies from, read in one transaction (one snapshot):
+ * the areas, the facts the definition needs as text, and every area's effective level now.
+ * A read: nothing is written.
+ */
+export async function previewInputs(knex: Knex, definition: RuleSet, date: LocalDate) {
+  return knex.transaction(async (trx) => {
+    const areas = await loadAreas(trx);
+    return { areas, facts: await loadFactTexts(trx, definition, date, date), current: await effectiveLevelsOn(trx, date) };
+  });
+}
+
+/** The first and last days with levels, for the temporal extent. */
+export async function levelSpan(knex: Knex): Promise<[string | null, string | null]> {
+  const res = await knex.raw<{ rows: { a: string | null; b: string | null }[] }>('SELECT min(date)::text AS a, max(date)::text AS b FROM zone_levels');
+  return [res.rows[0]?.a ?? null, res.rows[0]?.b ?? null];
 }

@@ -1,0 +1,167 @@
+import { Knex } from 'knex';
+import pg from 'pg';
+import { ByteSink, Cell, copyBinaryInto } from './copy';
+import { arrayBindings } from './knex';
+import type { Database } from './database';
+import { dayNumber, LocalDate } from '../domain/dates';
+
+/**
+ * The bulk writer: one way to write many rows, on both engines.
+ *
+ * - Describe the rows once: a `BulkColumns` list names each column and its type, in the
+ *   order of every row's cells. The same columns may be written into their table or into a
+ *   staging table made from them (`createStage`).
+ * - Collect rows in a `BulkRows` made by `bulkRows(db, columns)`. It holds them in the form
+ *   the engine takes, chosen once by `db.supportsCopy`: on PostgreSQL, binary COPY tuples in
+ *   one growing buffer (no string per row; the server parses no numbers or dates); on the
+ *   embedded engine, one array per column.
+ *   - `add(cells)`: a row's cells, in column order. null is NULL; an `int`/`bigint`/`float8`
+ *     is a number (or its decimal text); a `date` is 'YYYY-MM-DD'; a `jsonb` is its JSON text.
+ *   - `addRow(row)`: a row that writes itself (`BulkRow`): as a binary tuple on PostgreSQL
+ *     (the ingest's byte lanes, straight from the input bytes), else as its cells.
+ * - `writeRows(on, table, rows)` writes them, in the order added, into `table` on `on` — a
+ *   transaction, or a connection of its own (a session connection), where each statement
+ *   commits by itself: one `COPY table (columns) FROM STDIN (FORMAT binary)`, or
+ *   `INSERT INTO table (columns) SELECT * FROM unnest($1::type[], …)` in batches of
+ *   INSERT_BATCH rows — so rows that must be stored whole go through a transaction on the
+ *   embedded engine. An empty `BulkRows` writes nothing. A `BulkRows` may be written more
+ *   than once (into a stage, then into the table).
+ *
+ * Counting the write for caches is the caller's: inside `db.write`, or `db.committed()` after
+ * a session connection's statement.
+ */
+export type BulkType = 'int' | 'bigint' | 'float8' | 'text' | 'date' | 'jsonb';
+export type BulkColumn = { readonly name: string; readonly type: BulkType };
+export type BulkColumns = readonly BulkColumn[];
+
+export type { Cell };
+
+/** A row that writes itself, in either form (the same values both ways). */
+export interface BulkRow {
+  /** The row as one binary COPY tuple: its field count, then one field per column (it makes room for itself: `out.ensure`). */
+  write(out: ByteSink): void;
+  /** The row's cells, in column order (as for `BulkRows.add`). */
+  cells(): Cell[];
+}
+
+/** Where rows are written: a transaction, or a connection outside any (each statement its own transaction). */
+export type BulkTarget = Knex.Transaction | pg.ClientBase;
+
+/** Rows per INSERT … unnest statement on the embedded engine. */
+const INSERT_BATCH = 5_000;
+
+/** Rows of known columns, held as binary COPY tuples or as column arrays (see the spec above). */
+export class BulkRows {
+  private readonly types: BulkType[];
+  /** Binary COPY tuples (PostgreSQL), else null. */
+  private readonly sink: ByteSink | null;
+  /** Column arrays (the embedded engine), else empty. */
+  private readonly arrays: Cell[][];
+  private n = 0;
+
+  /** `copies`: binary COPY tuples (PostgreSQL) or column arrays; `expectedRows` sizes the first buffer. */
+  constructor(
+    readonly columns: BulkColumns,
+    copies: boolean,
+    expectedRows = 1_024,
+  ) {
+    this.types = columns.map((c) => c.type);
+    this.sink = copies ? new ByteSink(Math.max(1 << 10, expectedRows * (2 + 12 * columns.length))) : null;
+    this.arrays = copies ? [] : columns.map(() => []);
+  }
+
+  /** The number of rows added. */
+  get size(): number {
+    return this.n;
+  }
+
+  /** Adds a row: its cells in column order (a missing cell is NULL). */
+  add(cells: readonly Cell[]): void {
+    this.n++;
+    const out = this.sink;
+    if (out === null) {
+      const { arrays } = this;
+      for (let i = 0; i < arrays.length; i++) (arrays[i] as Cell[]).push(cells[i] ?? null);
+      return;
+    }
+    const { types } = this;
+    out.ensure(2 + 12 * types.length);
+    out.fields(types.length);
+    for (let i = 0; i < types.length; i++) {
+      const cell = cells[i] ?? null;
+      if (cell === null) {
+        out.binaryNull();
+        continue;
+      }
+      switch (types[i] as BulkType) {
+        case 'int':
+          out.int4(Number(cell));
+          break;
+        case 'bigint':
+          out.int8(Number(cell));
+          break;
+        case 'float8':
+          out.float8(Number(cell));
+          break;
+        case 'date':
+          out.date(dayNumber(cell as LocalDate));
+          break;
+        case 'text':
+          out.textField(String(cell));
+          out.ensure(12 * (types.length - i)); // room again for the fields after it
+          break;
+        case 'jsonb':
+          out.jsonbField(String(cell));
+          out.ensure(12 * (types.length - i));
+          break;
+      }
+    }
+  }
+
+  /** Adds a row that writes itself: its binary tuple (PostgreSQL), else its cells. */
+  addRow(row: BulkRow): void {
+    if (this.sink === null) return this.add(row.cells());
+    this.n++;
+    row.write(this.sink);
+  }
+
+  /** The rows as binary COPY tuples, or null where they are held as column arrays. */
+  tuples(): Buffer | null {
+    return this.sink?.data ?? null;
+  }
+
+  /** Rows [start, end) as one array per column (the embedded engine). */
+  columnSlice(start: number, end: number): Cell[][] {
+    return this.arrays.map((a) => a.slice(start, end));
+  }
+}
+
+/** A `BulkRows` in the form `db`'s engine takes. */
+export function bulkRows(db: Pick<Database, 'supportsCopy'>, columns: BulkColumns, expectedRows?: number): BulkRows {
+  return new BulkRows(columns, db.supportsCopy, expectedRows);
+}
+
+const isKnex = (on: BulkTarget): on is Knex.Transaction => typeof on === 'function';
+
+/** Writes the rows into `table` (see the spec at the top). */
+export async function writeRows(on: BulkTarget, table: string, rows: BulkRows): Promise<void> {
+  if (rows.size === 0) return;
+  const target = `${table} (${rows.columns.map((c) => c.name).join(', ')})`;
+  const tuples = rows.tuples();
+  if (tuples !== null) {
+    await copyBinaryInto(on, target, tuples);
+    return;
+  }
+  const casts = rows.columns.map((c, i) => `${isKnex(on) ? '?' : `$${i + 1}`}::${c.type}[]`).join(', ');
+  const sql = `INSERT INTO ${target} SELECT * FROM unnest(${casts})`;
+  for (let start = 0; start < rows.size; start += INSERT_BATCH) {
+    const arrays = rows.columnSlice(start, start + INSERT_BATCH);
+    if (isKnex(on)) await on.raw(sql, arrayBindings(arrays));
+    else await on.query(sql, arrays);
+  }
+}
+
+/** A temporary table with these columns, dropped at the transaction's end. */
+export async function createStage(trx: Knex.Transaction, name: string, columns: BulkColumns): Promise<void> {
+  await trx.raw(`CREATE TEMP TABLE ${name} (${columns.map((c) => `${c.name} ${c.type}`).join(', ')}) ON COMMIT DROP`);
+}

@@ -1,0 +1,168 @@
+import { Knex } from 'knex';
+import type { Actor } from '../audit';
+import { BulkColumns, bulkRows } from '../bulk';
+import { copyText } from '../copy';
+import type { Database } from '../database';
+import { DetailCollector, forbidden } from '../../errors';
+import { AreaResolver } from './areaResolver';
+import { Chunk, CHUNK_ROWS, FIRST_CHUNK_ROWS } from './chunk';
+import { ChunkWriter } from './chunkWriter';
+import { KeyTuples } from './keyTuples';
+import { EncodedRow, FactSink, StagedRow } from './sink';
+import { factColumns, FactSpec, UpsertResult } from './spec';
+import type { LocalDate } from '../../domain/dates';
+
+export type UpsertOptions = {
+  pathFor: (idx: number, field: string) => string;
+  /** A reporter key's areas: every row must be for one of them or below (checked in the transaction). */
+  scope?: number[] | null | undefined;
+  /** Who writes (for the audit trail); `system` by default. */
+  actor?: Actor | undefined;
+};
+
+/**
+ * One ingest inside its transaction: takes rows, rejects unknown areas and repeated keys,
+ * cuts chunks and has them written while later rows are still being read (one chunk in
+ * flight while the next fills). After the first problem no row is kept.
+ */
+export class FactIngest implements FactSink {
+  readonly errors = new DetailCollector();
+  /** Rows for areas outside the caller's scope (a 403, not a 422). */
+  private readonly denied = new DetailCollector();
+  readonly result: UpsertResult = { inserted: 0, updated: 0, unchanged: 0, earliest_changed_date: null };
+  private readonly keys: KeyTuples;
+  private readonly areas: AreaResolver;
+  private readonly writer: ChunkWriter;
+  private readonly unknownReported = new Set<string>();
+  private readonly dateIndex: number;
+  private readonly columns: BulkColumns;
+  private chunk: Chunk;
+  /** Areas and days the kept rows cover (for the audit trail). */
+  readonly touched = new Set<number>();
+  firstDay = Infinity;
+  lastDay = -Infinity;
+  /** Chunks handed to the writer, in order; each write starts after the previous one. */
+  private inFlight: Promise<void>[] = [];
+
+  constructor(
+    trx: Knex.Transaction,
+    private readonly db: Pick<Database, 'supportsCopy'>,
+    private readonly spec: FactSpec,
+    maxAreaId: number,
+    private readonly opts: UpsertOptions,
+    private readonly allowed: ReadonlySet<number> | null,
+  ) {
+    this.keys = new KeyTuples(2 ** Math.ceil(Math.log2(maxAreaId + 2)));
+    this.areas = new AreaResolver(trx);
+    this.writer = new ChunkWriter(trx, spec);
+    this.dateIndex = spec.keys.findIndex((k) => k.name === 'date');
+    this.columns = factColumns(spec);
+    this.chunk = this.newChunk(FIRST_CHUNK_ROWS);
+  }
+
+  private newChunk(limit: number): Chunk {
+    return new Chunk(bulkRows(this.db, this.columns, limit), limit);
+  }
+
+  loadAreas(codes: Iterable<string> | 'all'): Promise<void> {
+    return this.areas.load(codes);
+  }
+
+  areaIds(): ReadonlyMap<string, number> {
+    return this.areas.known;
+  }
+
+  /** The codes of the areas the kept rows are for. */
+  touchedCodes(): string[] {
+    const out: string[] = [];
+    for (const [code, id] of this.areas.known) if (this.touched.has(id)) out.push(code);
+    return out.sort();
+  }
+
+  tuple(keyText: string, date: LocalDate): number {
+    return this.keys.tuple(keyText, date);
+  }
+
+  dayOf(tuple: number): number {
+    return this.keys.days[tuple] as number;
+  }
+
+  add(r: StagedRow): void {
+    const id = this.areas.known.get(r.area);
+    if (id === undefined) {
+      if (!this.unknownReported.has(r.area)) this.errors.add(this.opts.pathFor(r.idx, 'area'), `unknown area code ${r.area}`);
+      this.unknownReported.add(r.area);
+      return;
+    }
+    if (this.allowed && !this.allowed.has(id)) return this.outside(r.idx, r.area);
+    const n = this.spec.keys.length;
+    const keyText = n === 1 ? copyText(r.cells[0] ?? null) : r.cells.slice(0, n).map((c) => copyText(c)).join('\t');
+    const tuple = this.keys.tuple(keyText, r.cells[this.dateIndex] as LocalDate);
+    if (!this.first(id, tuple, r.idx, r.area)) return;
+    const day = this.keys.days[tuple] as number;
+    const chunk = this.chunkFor(id, day);
+    chunk.rows.add([id, ...r.cells]);
+    chunk.note(id, day);
+  }
+
+  addEncoded(idx: number, row: EncodedRow): void {
+    if (this.allowed && !this.allowed.has(row.id)) return this.outside(idx, row.areaCode());
+    if (!this.first(row.id, row.tuple, idx, row)) return;
+    const chunk = this.chunkFor(row.id, row.day);
+    chunk.rows.addRow(row);
+    chunk.note(row.id, row.day);
+  }
+
+  private outside(idx: number, code: string): void {
+    this.denied.add(this.opts.pathFor(idx, 'area'), `area ${code} is outside this key's scope`);
+  }
+
+  /** Is this the first row with its key (and are rows still being kept)? */
+  private first(id: number, tuple: number, idx: number, area: string | EncodedRow): boolean {
+    const prev = this.keys.seen(id, tuple, idx);
+    if (prev !== null) {
+      const code = typeof area === 'string' ? area : area.areaCode();
+      const { pathFor } = this.opts;
+      this.errors.add(pathFor(idx, 'date'), `the same ${this.spec.label} for area ${code} appears twice (also at ${pathFor(prev, 'date')})`);
+      return false;
+    }
+    return this.errors.count === 0 && this.denied.count === 0;
+  }
+
+  private chunkFor(id: number, day: number): Chunk {
+    this.touched.add(id);
+    if (day < this.firstDay) this.firstDay = day;
+    if (day > this.lastDay) this.lastDay = day;
+    if (this.chunk.endsBefore(id, day)) {
+      const full = this.chunk;
+      this.chunk = this.newChunk(Math.min(full.limit * 2, CHUNK_ROWS));
+      const previous = this.inFlight[this.inFlight.length - 1] ?? Promise.resolve();
+      const write = previous.then(() => this.writer.apply(full, this.result));
+      write.catch(() => undefined); // awaited in settle/finish; not an unhandled rejection meanwhile
+      this.inFlight.push(write);
+    }
+    return this.chunk;
+  }
+
+  /** Lets at most one chunk be in flight while the next one fills. */
+  async settle(): Promise<void> {
+    while (this.inFlight.length > 1) await this.inFlight.shift();
+  }
+
+  /** Writes what is left, or refuses the whole ingest (403 for rows out of scope, else 422 for problems). */
+  async finish(): Promise<UpsertResult> {
+    for (const w of this.inFlight.splice(0)) await w;
+    if (this.denied.count) {
+      const more = this.denied.count > this.denied.details.length ? ` (first ${this.denied.details.length} listed)` : '';
+      throw forbidden(`${this.denied.count} row(s) for areas outside this key's scope; nothing was written${more}`, this.denied.details);
+    }
+    this.errors.throwIfAny((n) => `${n} problem(s) in ${this.spec.table}; nothing was written`);
+    if (this.chunk.size) await this.writer.apply(this.chunk, this.result);
+    return this.result;
+  }
+
+  /** Lets the connection finish its writes before the transaction is rolled back. */
+  async abandon(): Promise<void> {
+    for (const w of this.inFlight.splice(0)) await w.catch(() => undefined);
+  }
+}

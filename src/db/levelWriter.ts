@@ -1,0 +1,104 @@
+import { Knex } from 'knex';
+import pg from 'pg';
+import { LocalDate } from '../domain/dates';
+import { InputSeries } from '../domain/inputs';
+import { RuleSet } from '../domain/rules/definition';
+import { writeRows } from './bulk';
+import type { Database } from './database';
+import { AreaNode, loadAreas, loadInputSeries } from './inputs';
+import { appendDay, classifiedDaysIn, DayResult, LevelConnection, LevelRow, PreparedDay, prepareDay, PreviousLevel, previousLevels } from './levels';
+import { RECOMPUTE_LOCK } from './locks';
+import { activeRuleSet, StoredRuleSet } from './rulesets';
+
+/**
+ * The level writer: where a recomputation reads and writes, holding the recompute lock.
+ *
+ * On a real server the lock is a session advisory lock on a connection kept for the whole
+ * run, so it holds across processes; the run's reads are transactions on that connection,
+ * and its days are written by `writers` connections (that one and, when the pool leaves
+ * room, one more, so that the server writes one day on one core while Node computes the
+ * next on the other). Each day is one statement on its writer, so one transaction of its
+ * own: a day is stored whole or not at all. Recomputation is the only writer of
+ * zone_levels, so what the run reads of it stays true. The facts it has loaded can change
+ * only by an ingest, whose own recomputation waits for this one and then redoes the days
+ * that changed.
+ *
+ * The embedded engine has one session: there the run's statements go through the pool's
+ * one connection, and in-process callers take turns (see jobs/recomputations.ts).
+ */
+export type LevelSession = {
+  /** Connections that write days: day n goes to writer n mod writers. */
+  readonly writers: number;
+  /** What a run of [from, to] starts from, read in one transaction. */
+  start(from: LocalDate, to: LocalDate): Promise<RunStart>;
+  /** The input series of days [from, to] (read on the first writer's connection: wait for its write first). */
+  inputs(ruleSet: RuleSet, areas: AreaNode[], from: LocalDate, to: LocalDate): Promise<InputSeries>;
+  /** A day's rows ready for `write` (no I/O). `fresh`: the day had no levels when the run started. */
+  prepare(ruleSetId: string, date: LocalDate, rows: LevelRow[], jobId: number | null, fresh: boolean): PreparedDay;
+  /** Appends a prepared day on writer `writer` (see db/levels.ts appendDay). */
+  write(writer: number, day: PreparedDay): Promise<DayResult>;
+};
+
+/** The active rule set (null: none), the areas, the stored day before `from`, the days of [from, to] that have levels. */
+export type RunStart = { ruleSet: StoredRuleSet | null; areas: AreaNode[]; previous: Map<number, PreviousLevel>; classified: Set<LocalDate> };
+
+async function startOf(t: Knex, from: LocalDate, to: LocalDate): Promise<RunStart> {
+  const ruleSet = await activeRuleSet(t);
+  if (!ruleSet) return { ruleSet, areas: [], previous: new Map(), classified: new Set() };
+  const classified = await classifiedDaysIn(t, from, to);
+  return { ruleSet, areas: await loadAreas(t), previous: await previousLevels(t, from), classified };
+}
+
+/** A session over read transactions and writer connections (shared by both engines). */
+function session(db: Database, writers: number, read: <R>(body: (t: Knex) => Promise<R>) => Promise<R>, on: (writer: number) => LevelConnection): LevelSession {
+  return {
+    writers,
+    start: (from, to) => read((t) => startOf(t, from, to)),
+    inputs: (ruleSet, areas, from, to) => read((t) => loadInputSeries(t, ruleSet, areas, from, to)),
+    prepare: (ruleSetId, date, rows, jobId, fresh) => prepareDay(db, ruleSetId, date, rows, jobId, fresh),
+    async write(writer, day) {
+      const r = await appendDay(on(writer), day);
+      // committed on a connection of its own: caches of derived views see it now
+      if (r.written) db.committed();
+      return r;
+    },
+  };
+}
+
+/**
+ * Runs `fn` holding the recompute lock (see above); the lock and the connections are
+ * released when it settles. Callers in one process take turns themselves.
+ */
+export async function withLevelSession<T>(db: Database, fn: (s: LevelSession) => Promise<T>): Promise<T> {
+  if (db.mode === 'embedded') {
+    const embedded: LevelConnection = {
+      rows: async <R>(sql: string, bindings: readonly Knex.RawBinding[]) => (await db.knex.raw<{ rows: R[] }>(sql, bindings)).rows,
+      append: (table, rows) => db.knex.transaction((trx) => writeRows(trx, table, rows)),
+    };
+    return fn(session(db, 1, (body) => db.knex.transaction(body), () => embedded));
+  }
+  const { session: pool } = db;
+  const conns: pg.ClientBase[] = [];
+  try {
+    // two writers when the pool leaves room for the job's own bookkeeping and for requests
+    const writers = db.session !== db.knex || db.poolMax >= 4 ? 2 : 1;
+    for (let i = 0; i < writers; i++) conns.push((await pool.client.acquireConnection()) as pg.ClientBase);
+    const [main] = conns as [pg.ClientBase];
+    await main.query('SELECT pg_advisory_lock($1)', [RECOMPUTE_LOCK]);
+    try {
+      const connection = (writer: number): LevelConnection => {
+        const conn = conns[writer] as pg.ClientBase;
+        return {
+          rows: async <R>(sql: string, bindings: readonly Knex.RawBinding[]) => (await pool.raw<{ rows: R[] }>(sql, bindings).connection(conn)).rows,
+          append: (table, rows) => writeRows(conn, table, rows),
+        };
+      };
+      return await fn(session(db, conns.length, (body) => pool.transaction(body, { connection: main }), connection));
+    } finally {
+      // a connection lost with the server released the lock with its session
+      await main.query('SELECT pg_advisory_unlock($1)', [RECOMPUTE_LOCK]).catch(() => undefined);
+    }
+  } finally {
+    for (const c of conns) await pool.client.releaseConnection(c);
+  }
+}

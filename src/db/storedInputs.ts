@@ -1,0 +1,22 @@
+import type { LocalDate } from '../domain/dates';
+import { inputsReader, PackedValue } from '../domain/inputs';
+import type { RuleSet } from '../domain/rules/definition';
+import type { Inputs } from '../domain/rules/engine';
+
+/**
+ * The inputs of a zone level as zone_levels.inputs (jsonb) holds them. Rows written since
+ * migration 20261123000003 hold the packed form (domain/inputs.ts, `PackedValue`): a JSON
+ * array, one entry per stored metric of the row's rule set, in name order. Rows written
+ * before it hold their inputs verbatim: an object of metric name → value, with details.
+ * Both are read back as the engine's `Inputs`.
+ */
+export type StoredInputs = PackedValue[] | Inputs;
+
+/**
+ * The inputs as stored for area `code` on `date` under rule set `rs` (the row's own); without
+ * `details` (for classifying only) no text is made. Verbatim rows are returned as they are.
+ */
+export function readStoredInputs(rs: RuleSet, date: LocalDate, code: string, stored: StoredInputs, details = true): Inputs {
+  if (!Array.isArray(stored)) return stored;
+  return inputsReader(rs)(date, code, stored, details);
+}

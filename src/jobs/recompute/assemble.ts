@@ -1,0 +1,44 @@
+import { AreaNode } from '../../db/inputs';
+import { childCounts, LevelRow, PreviousLevel } from '../../db/levels';
+import { StoredRuleSet } from '../../db/rulesets';
+import { LocalDate } from '../../domain/dates';
+import { inputsReader, PackedValue } from '../../domain/inputs';
+import { step as persistenceStep } from '../../domain/rules/persistence';
+import { classifyTree, rollsUp } from '../../domain/rules/tree';
+
+/**
+ * A recomputed day, assembled from what is loaded: every area's row for `date` — the rules'
+ * level from the day's stored inputs (`packed[i]` is `areas[i]`'s), then persistence from
+ * the day before (`prev`). Pure.
+ */
+export function classifyDay(rs: StoredRuleSet, date: LocalDate, areas: AreaNode[], packed: PackedValue[][], prev: Map<number, PreviousLevel>): LevelRow[] {
+  const ps = rs.definition.persistence;
+  const hysteresis = ps.escalate_after_days > 1 || ps.deescalate_after_days > 1 || ps.max_step_down < 3 || ps.min_stay_days > 0;
+  const stored = new Map(areas.map((a, i) => [a.id, packed[i] as PackedValue[]]));
+  // classifying needs values and reasons only; the details are derived again when read
+  const read = inputsReader(rs.definition);
+  const inputsOf = (a: AreaNode) => read(date, a.code, stored.get(a.id) ?? [], false);
+  return classifyTree(rs.definition, areas, inputsOf, (a, c, kids) => {
+    const before = prev.get(a.id);
+    const p = persistenceStep(before?.persistence ?? null, date, c.level, ps);
+    const level = p.day.level;
+    const row: LevelRow = {
+      area_id: a.id,
+      level,
+      raw_level: c.level,
+      reason: c.reason,
+      since: before && before.level === level ? (before.since ?? date) : date,
+      inputs: stored.get(a.id) ?? [],
+      children: rollsUp(rs.definition, a.kind) ? childCounts(kids) : null,
+      pending: p.day.pending,
+      // with the default settings the level is the rules' level every day: no state to keep
+      persistence: hysteresis ? p.state : null,
+    };
+    return { level, result: row };
+  });
+}
+
+/** The state the next day starts from: what was just computed (and is, or already was, stored). */
+export function carry(rows: LevelRow[]): Map<number, PreviousLevel> {
+  return new Map(rows.map((r) => [r.area_id, { level: r.level, since: r.since, persistence: r.persistence }]));
+}

@@ -1,0 +1,88 @@
+import type { Config } from './config';
+import type { Database } from './db/database';
+import { MapStore } from './db/maps';
+import { RuleSetCache } from './db/rulesets';
+import { KeyTouches } from './db/keys';
+import { MapWorker } from './geo/mapShapes';
+import { EventStreams, Gate } from './http/stream';
+import { Previews } from './jobs/classifyThread';
+import { Recomputations } from './jobs/recomputations';
+import { jobQueue, JobQueue } from './jobs/runner';
+import { SizedCache } from './http/caching';
+
+/**
+ * The one object that owns a process's state: its database, its configuration, the caches
+ * of derived views, the worker threads, and the background work (recomputations, the job
+ * dispatcher, the scheduler, the webhook worker). Made once at start (`createRuntime`) and
+ * passed down — to the app's routers, to the services they call — so nothing of it lives in
+ * a module: two runtimes in one process (tests run several) share nothing.
+ *
+ * Caches are checked against `db.writeCount()`, which the repositories' write path bumps
+ * itself (Database.write): this process's own changes show at once; other processes'
+ * when a cache's short lifetime ends.
+ */
+export type Runtime = {
+  readonly config: Config;
+  readonly db: Database;
+  /** The map worker thread and its per-database layers, ETag versions (db/maps.ts). */
+  readonly maps: MapStore;
+  /** Stored rule sets' definitions, kept after the first read (they never change). */
+  readonly ruleSets: RuleSetCache;
+  /** When each API key's last use was last written (at most once a minute per key). */
+  readonly keyTouches: KeyTouches;
+  /** JSON bodies of hot reads (one zone), by ETag. */
+  readonly bodies: SizedCache<string>;
+  /** Turns of full-detail map streams (ZONERISK_MAX_FULL_MAPS at once). */
+  readonly fullMaps: Gate;
+  /** Open Server-Sent Events streams, ended at shutdown. */
+  readonly streams: EventStreams;
+  /** Rule-set previews: the classification worker thread and the previews' turns. */
+  readonly previews: Previews;
+  /** This process's recomputations (their turns, and stopping them between two days). */
+  readonly recomputations: Recomputations;
+  /** The job dispatcher: claims queued recomputations and runs them in job processes. */
+  readonly jobs: JobQueue;
+  /**
+   * Stops the runtime's own work — streams, recomputations (between two days), the job
+   * dispatcher, the worker threads — not the database: its owner closes it.
+   */
+  close(): Promise<void>;
+};
+
+const FULL_MAP_WAIT_MS = 30_000;
+
+/**
+ * The runtime of a process (or of a test's app) over an open database. `owner` is the
+ * process's service instance (db/instances.ts), which owns the jobs it runs; null when the
+ * process registered none (tools, tests). The job dispatcher is created idle: `jobs.start()`
+ * keeps it polling (the service does).
+ */
+export function createRuntime(config: Config, db: Database, owner: number | null = null): Runtime {
+  const worker = new MapWorker();
+  const recomputations = new Recomputations(db, owner);
+  const previews = new Previews();
+  const jobs = jobQueue(db, config, recomputations);
+  let closing: Promise<void> | null = null;
+  const rt: Runtime = {
+    config,
+    db,
+    maps: new MapStore(db, worker),
+    ruleSets: new RuleSetCache(),
+    keyTouches: new KeyTouches(),
+    bodies: new SizedCache<string>(64 * 1024 * 1024),
+    fullMaps: new Gate(config.maxFullMaps, config.maxFullMaps * 2, FULL_MAP_WAIT_MS),
+    streams: new EventStreams(),
+    previews,
+    recomputations,
+    jobs,
+    close() {
+      closing ??= (async () => {
+        rt.streams.endAll();
+        await Promise.all([recomputations.stop(), jobs.stop()]);
+        await Promise.all([worker.stop(), previews.stop()]);
+      })();
+      return closing;
+    },
+  };
+  return rt;
+}

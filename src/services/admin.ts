@@ -1,0 +1,69 @@
+import { Actor, AuditQuery, listAudit } from '../db/audit';
+import { createWebhook, disableWebhook, eventsAfter, lastEventId, LevelEvent, listDeliveries, listWebhooks } from '../db/events';
+import { createKey, listKeys, Principal, principalFor, revokeKey, Role } from '../db/keys';
+
+export { ROLES } from '../db/keys';
+import { unprocessable } from '../errors';
+import { checkTarget, TargetPolicy, TargetRefused } from '../net/targets';
+import type { Runtime } from '../runtime';
+
+/**
+ * What admins manage — API keys, the audit trail, webhooks — and who a bearer token is.
+ * Keys and webhooks are read on the primary (an admin sees their own change at once).
+ */
+
+/** A write's actor is always a key: no route that writes admits an anonymous caller. */
+export const actorOf = (p: Principal): Actor => (p.keyId === null ? 'admin-key' : `key:${p.keyId}`);
+
+/** The principal a bearer token stands for, or null (unknown, malformed, wrong secret, revoked). */
+export function principal(rt: Runtime, token: string) {
+  return principalFor(rt.db.knex, rt.keyTouches, token, rt.config.adminKey);
+}
+
+export function newKey(rt: Runtime, input: { role: Role; scope: string[]; name?: string | null | undefined }, actor: Actor) {
+  return createKey(rt.db, input, actor);
+}
+
+export async function keys(rt: Runtime) {
+  return { items: await listKeys(rt.db.knex) };
+}
+
+export function endKey(rt: Runtime, id: number, actor: Actor) {
+  return revokeKey(rt.db, id, actor);
+}
+
+export function auditTrail(rt: Runtime, q: AuditQuery) {
+  return listAudit(rt.db.read, q);
+}
+
+/** A webhook to an allowed target (resolved and checked now, and again before every delivery: DNS may change). */
+export async function newWebhook(rt: Runtime, policy: TargetPolicy, input: { url: string; secret: string }, actor: Actor) {
+  const target = await checkTarget(input.url, policy).catch((e: unknown) => {
+    // a target refused by the webhook rules (net/targets.ts): 422 naming `url`
+    if (e instanceof TargetRefused) throw unprocessable('the webhook URL is not an allowed target', [{ path: 'url', message: e.reason }]);
+    throw e;
+  });
+  return createWebhook(rt.db.knex, { ...input, url: target.url.href }, actor);
+}
+
+export async function webhooks(rt: Runtime) {
+  return { items: await listWebhooks(rt.db.knex) };
+}
+
+export function endWebhook(rt: Runtime, id: number, actor: Actor) {
+  return disableWebhook(rt.db.knex, id, actor);
+}
+
+export async function deliveries(rt: Runtime, webhookId: number) {
+  return { items: await listDeliveries(rt.db.knex, webhookId) };
+}
+
+/** The id of the latest level event (a stream without a starting point starts there). */
+export function latestEventId(rt: Runtime): Promise<number> {
+  return lastEventId(rt.db.read);
+}
+
+/** Level events after `afterId`, oldest first, at most `limit`. */
+export function eventsSince(rt: Runtime, afterId: number, limit = 500): Promise<LevelEvent[]> {
+  return eventsAfter(rt.db.read, afterId, limit);
+}

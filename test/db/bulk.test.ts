@@ -1,0 +1,109 @@
+import pg from 'pg';
+import { connectDatabase } from '../../src/db/database';
+import { BulkColumns, BulkRow, BulkRows, bulkRows, Cell, createStage, writeRows } from '../../src/db/bulk';
+
+/**
+ * The bulk writer stores every column type the same way by COPY binary and by
+ * INSERT … unnest (on a real server both are tried), in a transaction or on a connection
+ * of its own.
+ */
+const url = process.env.ZONERISK_TEST_DATABASE_URL as string;
+const db = connectDatabase(url, 2, process.env.ZONERISK_TEST_EMBEDDED === '1');
+afterAll(() => db.close());
+
+const COLUMNS: BulkColumns = [
+  { name: 'i', type: 'int' },
+  { name: 'b', type: 'bigint' },
+  { name: 'f', type: 'float8' },
+  { name: 't', type: 'text' },
+  { name: 'd', type: 'date' },
+  { name: 'j', type: 'jsonb' },
+];
+
+const ROWS: Cell[][] = [
+  [1, 2 ** 40 + 7, 0.1, 'plain', '2021-12-31', '[1,"stale",[2.5,3,"P1"]]'],
+  [-2_147_483_648, -(2 ** 33) - 1, -1e300, 'tab\there\nnew line \\ back “Đồng Nai” 🙂', '1900-01-01', '{"a":{"b":null}}'],
+  [null, null, null, null, null, null],
+  [0, 0, 0, '', '2100-02-28', 'null'],
+];
+
+type Stored = { i: number | null; b: string | null; f: number | null; t: string | null; d: string | null; j: unknown };
+
+function expected(): Stored[] {
+  return ROWS.map(([i, b, f, t, d, j]) => ({
+    i: i as number | null,
+    b: b === null ? null : String(b),
+    f: f as number | null,
+    t: t as string | null,
+    d: d as string | null,
+    j: j === null ? null : JSON.parse(j as string),
+  }));
+}
+
+const modes = db.supportsCopy ? [true, false] : [false];
+
+describe.each(modes)('bulk rows (COPY binary: %s)', (copies) => {
+  test('every column type round-trips through a staging table, in order', async () => {
+    const rows = new BulkRows(COLUMNS, copies, 2);
+    for (const r of ROWS) rows.add(r);
+    expect(rows.size).toBe(ROWS.length);
+    const stored = await db.write(async (trx) => {
+      await createStage(trx, 'stage_bulk', COLUMNS);
+      await trx.raw('ALTER TABLE stage_bulk ADD COLUMN n serial');
+      await writeRows(trx, 'stage_bulk', rows);
+      return (await trx.raw<{ rows: Stored[] }>('SELECT i, b::text AS b, f, t, d::text AS d, j FROM stage_bulk ORDER BY n')).rows;
+    });
+    expect(stored).toEqual(expected());
+  });
+
+  test('more rows than one INSERT batch, and nothing for none', async () => {
+    const many = new BulkRows([{ name: 'i', type: 'int' }], copies);
+    for (let i = 0; i < 12_345; i++) many.add([i]);
+    const none = new BulkRows([{ name: 'i', type: 'int' }], copies);
+    const r = await db.write(async (trx) => {
+      await createStage(trx, 'stage_many', many.columns);
+      await writeRows(trx, 'stage_many', none);
+      await writeRows(trx, 'stage_many', many);
+      return (await trx.raw<{ rows: { n: number; s: number }[] }>('SELECT count(*)::int AS n, sum(i)::float8 AS s FROM stage_many')).rows[0];
+    });
+    expect(r).toEqual({ n: 12_345, s: (12_344 * 12_345) / 2 });
+  });
+
+  test('on a connection outside a transaction', async () => {
+    if (db.mode === 'embedded') return; // one connection: the pool's
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query('CREATE TEMP TABLE bulk_session (i int, t text)');
+      const rows = new BulkRows([{ name: 'i', type: 'int' }, { name: 't', type: 'text' }], copies);
+      rows.add([7, 'seven']);
+      rows.add([8, null]);
+      await writeRows(client, 'bulk_session', rows);
+      expect((await client.query('SELECT i, t FROM bulk_session ORDER BY i')).rows).toEqual([{ i: 7, t: 'seven' }, { i: 8, t: null }]);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+test('a row that writes itself is written as its tuple on PostgreSQL, else as its cells', async () => {
+  const rows = bulkRows(db, [{ name: 'i', type: 'int' }, { name: 'd', type: 'date' }]);
+  const row: BulkRow = {
+    write(out) {
+      out.ensure(32);
+      out.fields(2);
+      out.int4(42);
+      out.date(0); // 1970-01-01
+    },
+    cells: () => [42, '1970-01-01'],
+  };
+  rows.addRow(row);
+  rows.add([43, '1970-01-02']);
+  expect(rows.size).toBe(2);
+  const stored = await db.write(async (trx) => {
+    await createStage(trx, 'stage_rows', rows.columns);
+    await writeRows(trx, 'stage_rows', rows);
+    return (await trx.raw<{ rows: { i: number; d: string }[] }>('SELECT i, d::text AS d FROM stage_rows ORDER BY i')).rows;
+  });
+  expect(stored).toEqual([{ i: 42, d: '1970-01-01' }, { i: 43, d: '1970-01-02' }]);
+});
