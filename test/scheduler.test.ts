@@ -1,6 +1,6 @@
 import { today } from '../src/domain/dates';
 import { embedded, testContext } from './helpers/context';
-import { Service, startProcess, stopProcess } from './helpers/service';
+import { Service, serviceEnv, startProcess, stopProcess } from './helpers/service';
 
 /**
  * Two service processes against one database, the daily recomputation due: exactly one of
@@ -15,14 +15,7 @@ if (embedded()) {
   test('two replicas, the run due: exactly one recomputes', async () => {
     const day = today(ctx.config.reportingTimeZone);
     await ctx.demo(day);
-    const env = {
-      ...process.env,
-      DATABASE_URL: process.env.ZONERISK_TEST_DATABASE_URL,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      ZONERISK_LOG_LEVEL: 'info',
-      ZONERISK_SCHEDULE: '00:00', // due since local midnight, whenever the test runs
-    };
+    const env = serviceEnv({ ZONERISK_SCHEDULE: '00:00' }); // due since local midnight, whenever the test runs
     const services: Service[] = await Promise.all([startProcess(env), startProcess(env)]);
     try {
       const runs = async () => (await ctx.db.knex('schedule_runs').select('day', 'claimed_by', 'job_id', 'finished_at', 'error')) as { day: string; claimed_by: string; job_id: number; finished_at: Date | null; error: string | null }[];

@@ -1,6 +1,6 @@
 import { LocalDate } from '../src/domain/dates';
 import { embedded, testContext } from './helpers/context';
-import { startProcess, stopProcess } from './helpers/service';
+import { serviceEnv, startProcess, stopProcess } from './helpers/service';
 
 /**
  * SIGTERM during a long backfill: the service stops the job between two days and exits 0;
@@ -15,15 +15,7 @@ if (embedded()) {
 } else {
   test('SIGTERM mid-backfill leaves no half-written day', async () => {
     await ctx.demo('2021-10-31' as LocalDate);
-    const service = await startProcess({
-      ...process.env,
-      DATABASE_URL: process.env.ZONERISK_TEST_DATABASE_URL,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      ZONERISK_LOG_LEVEL: 'info',
-      ZONERISK_SCHEDULE: 'off',
-      ZONERISK_ADMIN_KEY: ADMIN,
-    });
+    const service = await startProcess(serviceEnv({ ZONERISK_ADMIN_KEY: ADMIN }));
     let exit: number | null = -1;
     let jobId = 0;
     try {

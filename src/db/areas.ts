@@ -223,22 +223,9 @@ export async function importAreas(
   });
 }
 
-/**
- * Rebuilds area_tree, the closure of the areas' parent links (every area with itself and
- * each ancestor, at its depth), from the areas as they now are, in the caller's write.
- * (Migration 20261123000002 built it first with the same statement; migrations keep their
- * own copy.)
- */
+/** Rebuilds area_tree from the areas' parents (the database's own zonerisk_rebuild_area_tree(), migration 20261201000011). */
 export async function rebuildAreaTree(trx: Knex.Transaction): Promise<void> {
-  await trx.raw(`
-    DELETE FROM area_tree;
-    INSERT INTO area_tree (descendant, ancestor, depth)
-    WITH RECURSIVE t AS (
-      SELECT id AS descendant, id AS ancestor, 0 AS depth FROM areas
-      UNION ALL
-      SELECT t.descendant, a.parent_id, t.depth + 1 FROM t JOIN areas a ON a.id = t.ancestor WHERE a.parent_id IS NOT NULL
-    )
-    SELECT descendant, ancestor, depth FROM t`);
+  await trx.raw('SELECT zonerisk_rebuild_area_tree()');
 }
 
 /**

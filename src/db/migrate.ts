@@ -9,6 +9,7 @@ import * as events from '../../migrations/20261123000007_events';
 import * as instances from '../../migrations/20261129000008_instances';
 import * as mapVersions from '../../migrations/20261129000009_map_versions';
 import * as jobQueue from '../../migrations/20261201000010_job_queue';
+import * as areaTreeFunction from '../../migrations/20261201000011_area_tree_function';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -27,6 +28,7 @@ export const migrations: Migration[] = [
   { name: '20261129000008_instances', module: instances },
   { name: '20261129000009_map_versions', module: mapVersions },
   { name: '20261201000010_job_queue', module: jobQueue },
+  { name: '20261201000011_area_tree_function', module: areaTreeFunction },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

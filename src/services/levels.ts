@@ -220,7 +220,6 @@ function explain(ruleSet: RuleSet, zone: ZoneRow): ExplanationStep[] {
   return classify(ruleSet, zone.kind, zoneInputs(ruleSet, zone), childList(zone.children)).explanation;
 }
 
-
 /** Days one page of the change feed covers at most: its work is a month of the areas' levels. */
 export const CHANGES_PAGE_DAYS = 31;
 
@@ -247,7 +246,11 @@ export function decodeChangesCursor(cursor: string, since: LocalDate, until: Loc
   return { date, after: shape.data.c, asOf: new Date(shape.data.t) };
 }
 
-
+/**
+ * The changes of level between consecutive days of one area's series: escalated or
+ * de-escalated (either side unknown: changed), with the day's reason, an override's own
+ * reason, or "override ended" when the day before was overridden and this one is not.
+ */
 export function flips(days: Day[]): Flip[] {
   const out: Flip[] = [];
   for (let i = 1; i < days.length; i++) {

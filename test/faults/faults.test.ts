@@ -4,7 +4,7 @@ import { activateRuleSet, createFromPreset } from '../../src/db/rulesets';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { seedDemo } from '../../seeds';
 import { clusterTestsEnabled, CLUSTER_TESTS_SKIPPED, Cluster, createCluster, createDatabase, destroyAll } from '../helpers/clusters';
-import { Service, startProcess, stopProcess, writeFigures } from '../helpers/service';
+import { Service, serviceEnv, startProcess, stopProcess, writeFigures } from '../helpers/service';
 import { setLogLevel } from '../../src/log';
 
 /**
@@ -32,17 +32,7 @@ if (!clusterTestsEnabled()) {
   let service: Service | null = null;
   let areaCount = 0;
 
-  const env = () => ({
-    ...process.env,
-    DATABASE_URL: url,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ZONERISK_LOG_LEVEL: 'info',
-    ZONERISK_SCHEDULE: 'off',
-    ZONERISK_ADMIN_KEY: ADMIN,
-    ZONERISK_WRITE_RATE: '100000',
-    ZONERISK_READ_RATE: '1000000',
-  });
+  const env = () => serviceEnv({ ZONERISK_ADMIN_KEY: ADMIN, ZONERISK_WRITE_RATE: '100000', ZONERISK_READ_RATE: '1000000' }, url);
   const call = (pathAndQuery: string, init: RequestInit = {}) =>
     fetch(`${(service as Service).url}${pathAndQuery}`, { ...init, headers: { authorization: `Bearer ${ADMIN}`, ...(init.headers as Record<string, string> | undefined) } });
   const post = (pathAndQuery: string, body: string, type = 'application/json') => call(pathAndQuery, { method: 'POST', body, headers: { 'content-type': type } });

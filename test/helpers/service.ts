@@ -8,6 +8,15 @@ export type Service = { proc: ChildProcess; url: string; logs: string[]; started
 
 const bin = path.join(projectRoot, 'bin', 'zonerisk.js');
 
+/**
+ * The environment of a service process under test: the run's database (or `databaseUrl`),
+ * any free port on loopback, info logs (the tests read them), no daily schedule; `extra`
+ * on top.
+ */
+export function serviceEnv(extra: Record<string, string | undefined> = {}, databaseUrl = process.env.ZONERISK_TEST_DATABASE_URL): NodeJS.ProcessEnv {
+  return { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', ZONERISK_LOG_LEVEL: 'info', ZONERISK_SCHEDULE: 'off', ...extra };
+}
+
 export function startProcess(env: NodeJS.ProcessEnv, timeoutMs = 90_000): Promise<Service> {
   const began = Date.now();
   const proc = spawn(process.execPath, [bin, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });

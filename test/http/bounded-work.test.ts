@@ -2,7 +2,6 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { REBUILD_AREA_TREE } from '../../migrations/20261123000002_classification';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { RULE_SET_LIMITS } from '../../src/domain/rules/definition';
 import { SMALL_BODY_BYTES } from '../../src/http/access';
@@ -103,7 +102,7 @@ beforeAll(async () => {
      CROSS JOIN LATERAL (SELECT ST_Multi(ST_MakeEnvelope(100 + c.n * 0.01 + i * 0.0001, 5, 100 + c.n * 0.01 + i * 0.0001 + 0.00005, 5.00005, 4326)) AS g) geom`,
     [PER_COMMUNE],
   );
-  await ctx.db.knex.raw(REBUILD_AREA_TREE);
+  await ctx.db.knex.raw('SELECT zonerisk_rebuild_area_tree()');
   await ctx.db.knex.raw(
     `INSERT INTO reports (area_id, date, community_cases, quarantine_cases)
      SELECT id, ?::date, (id * 7) % 13, (id * 3) % 5 FROM areas WHERE kind = 'subcommune'`,

@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import type { Response } from 'express';
 import { LocalDate } from '../../src/domain/dates';
 import { Gate, Turn } from '../../src/http/stream';
-import { REBUILD_AREA_TREE } from '../../migrations/20261123000002_classification';
 import { testContext } from '../helpers/context';
 
 /**
@@ -71,7 +70,7 @@ describe('GET /v1/zones.geojson at full detail, with ZONERISK_MAX_FULL_MAPS=1', 
       FROM (SELECT ST_MakePolygon(ST_AddPoint(l, ST_StartPoint(l))) AS g
             FROM (SELECT ST_MakeLine(array_agg(ST_SetSRID(ST_MakePoint(106.85 + 0.1 * cos(2 * pi() * i / 600000), 10.95 + 0.1 * sin(2 * pi() * i / 600000)), 4326) ORDER BY i)) AS l
                   FROM generate_series(0, 599999) i) x) y`);
-    await ctx.db.knex.raw(REBUILD_AREA_TREE);
+    await ctx.db.knex.raw('SELECT zonerisk_rebuild_area_tree()');
     server = http.createServer(ctx.app);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/zones.geojson?date=${END}&kind=commune`;

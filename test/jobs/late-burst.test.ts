@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { embedded, testContext } from '../helpers/context';
-import { Service, startProcess, stopProcess, writeFigures } from '../helpers/service';
+import { Service, serviceEnv, startProcess, stopProcess, writeFigures } from '../helpers/service';
 
 /**
  * The recompute queue on a real PostgreSQL with real service processes (two replicas of one
@@ -52,18 +52,12 @@ function jobProcessesOf(pid: number): number[] {
 if (embedded()) {
   test.skip('job processes and several service processes need a real PostgreSQL: this test runs with DATABASE_URL', () => undefined);
 } else {
-  const env = {
-    ...process.env,
-    DATABASE_URL: process.env.ZONERISK_TEST_DATABASE_URL,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ZONERISK_LOG_LEVEL: 'info',
-    ZONERISK_SCHEDULE: 'off',
+  const env = serviceEnv({
     ZONERISK_ADMIN_KEY: ADMIN,
     ZONERISK_WRITE_RATE: '100000',
     ZONERISK_READ_RATE: '1000000',
     ZONERISK_JOB_PROCESSES: '1',
-  };
+  });
   const call = (s: Service, pathAndQuery: string, init: RequestInit = {}) =>
     fetch(`${s.url}${pathAndQuery}`, { ...init, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) } });
   const knex = () => ctx.db.knex;
