@@ -8,6 +8,10 @@ import { EventStreams, Gate } from './http/stream';
 import { Previews } from './jobs/classifyThread';
 import { Recomputations } from './jobs/recomputations';
 import { jobQueue, JobQueue } from './jobs/runner';
+import { Scheduler, startScheduler } from './jobs/scheduler';
+import { startWebhookWorker, WebhookWorker } from './jobs/webhooks';
+import { log } from './log';
+import { webhookPolicy } from './net/targets';
 import { SizedCache } from './http/caching';
 
 /**
@@ -43,8 +47,17 @@ export type Runtime = {
   /** The job dispatcher: claims queued recomputations and runs them in job processes. */
   readonly jobs: JobQueue;
   /**
+   * Starts the background work of a service: the job dispatcher's polling (jobs left queued
+   * by a restart or by other replicas are taken up now), the daily schedule (unless
+   * ZONERISK_SCHEDULE=off), the webhook deliveries, and the map warm-up (a country's
+   * shared-border topology takes seconds: built now, not on the first map request). Tools
+   * and tests that only serve requests do not start it.
+   */
+  start(): void;
+  /**
    * Stops the runtime's own work — streams, recomputations (between two days), the job
-   * dispatcher, the worker threads — not the database: its owner closes it.
+   * dispatcher, the scheduler, the webhook worker, the worker threads — not the database:
+   * its owner closes it.
    */
   close(): Promise<void>;
 };
@@ -63,6 +76,8 @@ export function createRuntime(config: Config, db: Database, owner: number | null
   const previews = new Previews();
   const jobs = jobQueue(db, config, recomputations);
   let closing: Promise<void> | null = null;
+  let scheduler: Scheduler | null = null;
+  let webhooks: WebhookWorker | null = null;
   const rt: Runtime = {
     config,
     db,
@@ -75,10 +90,17 @@ export function createRuntime(config: Config, db: Database, owner: number | null
     previews,
     recomputations,
     jobs,
+    start() {
+      if (closing) return;
+      rt.maps.warm().catch((e: unknown) => log.warn('map warm-up failed', { error: String(e) }));
+      if (config.schedule !== 'off' && !scheduler) scheduler = startScheduler(db, { at: config.schedule, timeZone: config.reportingTimeZone, jobs });
+      webhooks ??= startWebhookWorker(db, { policy: webhookPolicy(config) });
+      jobs.start();
+    },
     close() {
       closing ??= (async () => {
         rt.streams.endAll();
-        await Promise.all([recomputations.stop(), jobs.stop()]);
+        await Promise.all([recomputations.stop(), jobs.stop(), scheduler?.stop(), webhooks?.stop()]);
         await Promise.all([worker.stop(), previews.stop()]);
       })();
       return closing;

@@ -4,8 +4,6 @@ import { Database, openDatabase } from './db/database';
 import { migrateLatest } from './db/migrate';
 import { today } from './domain/dates';
 import { createApp } from './http/app';
-import { startScheduler } from './jobs/scheduler';
-import { startWebhookWorker, webhookPolicy } from './jobs/webhooks';
 import { createRuntime } from './runtime';
 import { Recomputations } from './jobs/recomputations';
 import { log } from './log';
@@ -69,12 +67,8 @@ export async function startService(config: Config): Promise<RunningService> {
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   log.info('zonerisk listening', { url, engine: db.mode });
-  // a country's shared-border topology takes seconds: build it now, not on the first map request
-  rt.maps.warm().catch((e: unknown) => log.warn('map warm-up failed', { error: String(e) }));
-  const scheduler = config.schedule === 'off' ? null : startScheduler(db, { at: config.schedule, timeZone: config.reportingTimeZone, jobs: rt.jobs });
-  const webhooks = startWebhookWorker(db, { policy: webhookPolicy(config) });
-  // the recompute queue: jobs left queued (a restart, other replicas) are taken up now
-  rt.jobs.start();
+  // the job queue, the daily schedule, webhook deliveries, the map warm-up (src/runtime.ts)
+  rt.start();
   let closing: Promise<void> | null = null;
   return {
     url,
@@ -84,10 +78,9 @@ export async function startService(config: Config): Promise<RunningService> {
         // stop accepting, let requests in flight finish, stop recomputations between two days
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        // streams end, recomputations stop between two days, the dispatcher claims nothing more
+        // streams end, recomputations stop between two days, the dispatcher claims nothing
+        // more, the scheduler and the webhook worker stop
         const stopped = rt.close();
-        await scheduler?.stop();
-        await webhooks.stop();
         await closed;
         await stopped;
         // a handler can still be running for a client that hung up: let its queries finish

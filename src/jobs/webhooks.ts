@@ -17,7 +17,7 @@ import { startLoop } from './loop';
  * is sent.
  *
  * Signature: `X-Zonerisk-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
- * with `X-Zonerisk-Timestamp` (Unix seconds) — see the README for a verification snippet.
+ * with `X-Zonerisk-Timestamp` (Unix seconds) — see docs/API.md (Verifying a webhook) for a verification snippet.
  *
  * Every attempt checks its target again (net/targets.ts: scheme, no credentials, every
  * address public or allow-listed), resolving the host once and connecting only to the
@@ -131,7 +131,3 @@ export function startWebhookWorker(db: Database, opts: { everyMs?: number; polic
   );
   return { pass: loop.run, stop: loop.stop };
 }
-
-/** The delivery policy of a configuration (ZONERISK_WEBHOOK_ALLOW_HTTP, ZONERISK_WEBHOOK_ALLOW). */
-export const webhookPolicy = (config: { webhookAllowHttp: boolean; webhookAllow: readonly string[] }): TargetPolicy =>
-  targetPolicy({ allowHttp: config.webhookAllowHttp, allow: config.webhookAllow });

@@ -276,3 +276,7 @@ export function targetPolicy(settings: { allowHttp: boolean; allow: readonly str
   }
   return { allowHttp: settings.allowHttp, allowHosts, allowNets };
 }
+
+/** The delivery policy of a configuration (ZONERISK_WEBHOOK_ALLOW_HTTP, ZONERISK_WEBHOOK_ALLOW). */
+export const webhookPolicy = (config: { webhookAllowHttp: boolean; webhookAllow: readonly string[] }): TargetPolicy =>
+  targetPolicy({ allowHttp: config.webhookAllowHttp, allow: config.webhookAllow });

@@ -4,7 +4,7 @@ import { createKey, listKeys, Principal, principalFor, revokeKey, Role } from '.
 
 export { ROLES } from '../db/keys';
 import { unprocessable } from '../errors';
-import { checkTarget, TargetPolicy, TargetRefused } from '../net/targets';
+import { checkTarget, TargetRefused, webhookPolicy } from '../net/targets';
 import type { Runtime } from '../runtime';
 
 /**
@@ -37,8 +37,8 @@ export function auditTrail(rt: Runtime, q: AuditQuery) {
 }
 
 /** A webhook to an allowed target (resolved and checked now, and again before every delivery: DNS may change). */
-export async function newWebhook(rt: Runtime, policy: TargetPolicy, input: { url: string; secret: string }, actor: Actor) {
-  const target = await checkTarget(input.url, policy).catch((e: unknown) => {
+export async function newWebhook(rt: Runtime, input: { url: string; secret: string }, actor: Actor) {
+  const target = await checkTarget(input.url, webhookPolicy(rt.config)).catch((e: unknown) => {
     // a target refused by the webhook rules (net/targets.ts): 422 naming `url`
     if (e instanceof TargetRefused) throw unprocessable('the webhook URL is not an allowed target', [{ path: 'url', message: e.reason }]);
     throw e;

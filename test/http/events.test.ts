@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import http, { IncomingHttpHeaders, Server } from 'node:http';
 import { addDays, today } from '../../src/domain/dates';
-import { startWebhookWorker, WebhookWorker, webhookPolicy } from '../../src/jobs/webhooks';
+import { startWebhookWorker, WebhookWorker } from '../../src/jobs/webhooks';
+import { webhookPolicy } from '../../src/net/targets';
 import { testContext } from '../helpers/context';
 
 /**

@@ -6,7 +6,8 @@ import { Config, ConfigError, loadConfig } from '../../src/config';
 import { createWebhook } from '../../src/db/events';
 import { createApp } from '../../src/http/app';
 import { createRuntime } from '../../src/runtime';
-import { startWebhookWorker, webhookPolicy } from '../../src/jobs/webhooks';
+import { startWebhookWorker } from '../../src/jobs/webhooks';
+import { webhookPolicy } from '../../src/net/targets';
 import { checkTarget, notPublic, Resolve, ResolvedAddress, targetPolicy } from '../../src/net/targets';
 import { TEST_ADMIN_KEY, testContext } from '../helpers/context';
 

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { deliveries, endWebhook, eventsSince, latestEventId, newWebhook, webhooks } from '../../services/admin';
 import type { Runtime } from '../../runtime';
 import { badRequest } from '../../errors';
-import { webhookPolicy } from '../../jobs/webhooks';
 import { writer } from '../auth';
 import { accepts } from '../errors';
 import { oneValue } from '../schemas';
@@ -28,7 +27,6 @@ const idParam = (text: string | undefined) => {
 /** Level changes as a Server-Sent Events stream, and webhooks (admins). */
 export function eventsRouter(rt: Runtime): Routes {
   const r = new Routes();
-  const policy = webhookPolicy(rt.config);
 
   /**
    * Each event: `id: <event id>`, `event: level`, `data: {"id","at","area","name","date","from","to","reason"}`.
@@ -76,7 +74,7 @@ export function eventsRouter(rt: Runtime): Routes {
   r.post('/v1/webhooks', 'admin', accepts('application/json'), async (req, res) => {
     const body = parseBody(webhookBody, req.body);
     // resolved and checked now, and again before every delivery (DNS may change meanwhile)
-    res.status(201).json(await newWebhook(rt, policy, body, writer(res)));
+    res.status(201).json(await newWebhook(rt, body, writer(res)));
   });
   r.get('/v1/webhooks', 'admin', async (_req, res) => {
     res.json(await webhooks(rt));
