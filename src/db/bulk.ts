@@ -34,6 +34,20 @@ export type BulkType = 'int' | 'bigint' | 'float8' | 'text' | 'date' | 'jsonb';
 export type BulkColumn = { readonly name: string; readonly type: BulkType };
 export type BulkColumns = readonly BulkColumn[];
 
+const BULK_TYPES: readonly BulkType[] = ['int', 'bigint', 'float8', 'text', 'date', 'jsonb'];
+
+/**
+ * Columns written as a column list is in SQL: `columns('area_id int, date date, note text')`.
+ * An unknown type or a malformed entry throws (at module load, where the lists are made).
+ */
+export function columns(list: string): BulkColumns {
+  return list.split(',').map((entry) => {
+    const [name, type, ...rest] = entry.trim().split(/\s+/);
+    if (!name || !/^[a-z_][a-z0-9_]*$/.test(name) || rest.length || !BULK_TYPES.includes(type as BulkType)) throw new Error(`bulk column "${entry.trim()}": expected "name type" with a type among ${BULK_TYPES.join(', ')}`);
+    return { name, type: type as BulkType };
+  });
+}
+
 export type { Cell };
 
 /** A row that writes itself, in either form (the same values both ways). */

@@ -6,7 +6,7 @@ import { LEVELS, LevelOrUnknown, levelNumber } from '../domain/levels';
 import { RuleSet } from '../domain/rules/definition';
 import { ChildLevels } from '../domain/rules/engine';
 import { Pending, PersistenceState } from '../domain/rules/persistence';
-import { BulkColumns, BulkRows, bulkRows } from './bulk';
+import { BulkRows, bulkRows, columns } from './bulk';
 import type { Database } from './database';
 import { notFound } from '../errors';
 import { loadAreas, loadFactTexts } from './inputs';
@@ -50,20 +50,9 @@ export type PreviousLevel = { level: LevelOrUnknown; since: LocalDate | null; pe
 export type DayResult = { date: LocalDate; areas: number; written: number; changed: number };
 
 /** The columns recomputation writes. */
-const LEVEL_COLUMNS: BulkColumns = [
-  { name: 'area_id', type: 'int' },
-  { name: 'date', type: 'date' },
-  { name: 'level', type: 'text' },
-  { name: 'raw_level', type: 'text' },
-  { name: 'reason', type: 'text' },
-  { name: 'since', type: 'date' },
-  { name: 'rule_set_id', type: 'text' },
-  { name: 'inputs', type: 'jsonb' },
-  { name: 'children', type: 'jsonb' },
-  { name: 'pending', type: 'jsonb' },
-  { name: 'persistence', type: 'jsonb' },
-  { name: 'job_id', type: 'bigint' },
-];
+const LEVEL_COLUMNS = columns(
+  'area_id int, date date, level text, raw_level text, reason text, since date, rule_set_id text, inputs jsonb, children jsonb, pending jsonb, persistence jsonb, job_id bigint',
+);
 
 const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
 

@@ -1,4 +1,3 @@
-import { Knex } from 'knex';
 import type { LocalDate } from '../domain/dates';
 import type { Level } from '../domain/levels';
 import { AppError, notFound } from '../errors';

@@ -21,3 +21,10 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown, prefix = ''): 
   if (!r.success) throw unprocessable('the request body is not valid', details(r.error, prefix));
   return r.data;
 }
+
+/** A numeric id from a path (`:id`): a positive integer, else 400 naming `id` ("<what> must be a positive integer"). */
+export function idParam(text: string | undefined, what = 'id'): number {
+  const id = Number(text);
+  if (!Number.isInteger(id) || id < 1) throw badRequest(`${what} must be a positive integer`, [{ path: 'id', message: 'invalid' }], 'invalid_query');
+  return id;
+}

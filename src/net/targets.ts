@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP, LookupFunction } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import SPECIAL_ADDRESSES from './special-addresses.json';
 
 /**
  * Where the service may send a request on someone's say-so (webhook targets).
@@ -68,44 +69,16 @@ export const systemResolve: Resolve = async (hostname) => {
 
 type Range = { net: string; prefix: number; what: string };
 
-// IANA IPv4 special-purpose registry, multicast and the reserved class E; grouped by name,
-// the groups tried in the order their names first appear (broadcast before the reserved 240/4)
-const V4: Range[] = [
-  { net: '0.0.0.0', prefix: 8, what: 'an unspecified address' },
-  { net: '255.255.255.255', prefix: 32, what: 'a broadcast address' },
-  { net: '10.0.0.0', prefix: 8, what: 'a private address' },
-  { net: '100.64.0.0', prefix: 10, what: 'a shared (CGNAT) address' },
-  { net: '127.0.0.0', prefix: 8, what: 'a loopback address' },
-  { net: '169.254.0.0', prefix: 16, what: 'a link-local address' },
-  { net: '172.16.0.0', prefix: 12, what: 'a private address' },
-  { net: '192.0.0.0', prefix: 24, what: 'a reserved address' },
-  { net: '192.0.2.0', prefix: 24, what: 'a documentation address' },
-  { net: '192.88.99.0', prefix: 24, what: 'a reserved address' },
-  { net: '192.168.0.0', prefix: 16, what: 'a private address' },
-  { net: '198.18.0.0', prefix: 15, what: 'a benchmarking address' },
-  { net: '198.51.100.0', prefix: 24, what: 'a documentation address' },
-  { net: '203.0.113.0', prefix: 24, what: 'a documentation address' },
-  { net: '224.0.0.0', prefix: 4, what: 'a multicast address' },
-  { net: '240.0.0.0', prefix: 4, what: 'a reserved address' },
-];
+/** [CIDR, what it is, (a note)] entries of src/net/special-addresses.json as ranges. */
+const ranges = (list: string[][]): Range[] =>
+  list.map(([cidr, what]) => {
+    const [net, prefix] = (cidr ?? '').split('/');
+    return { net: net ?? '', prefix: Number(prefix), what: what ?? '' };
+  });
 
-const V6: Range[] = [
-  { net: '::', prefix: 128, what: 'an unspecified address' },
-  { net: '::1', prefix: 128, what: 'a loopback address' },
-  { net: 'fe80::', prefix: 10, what: 'a link-local address' },
-  { net: 'fec0::', prefix: 10, what: 'a private address' },
-  { net: 'fc00::', prefix: 7, what: 'a private address' },
-  { net: 'ff00::', prefix: 8, what: 'a multicast address' },
-  { net: '64:ff9b:1::', prefix: 48, what: 'a private address' },
-  { net: '100::', prefix: 64, what: 'a reserved address' },
-  { net: '2001::', prefix: 32, what: 'a reserved address' }, // Teredo: an IPv4 address inside, obfuscated
-  { net: '2001:2::', prefix: 48, what: 'a benchmarking address' },
-  { net: '2001:10::', prefix: 28, what: 'a reserved address' },
-  { net: '2001:20::', prefix: 28, what: 'a reserved address' },
-  { net: '2001:db8::', prefix: 32, what: 'a documentation address' },
-  { net: '3fff::', prefix: 20, what: 'a documentation address' },
-  { net: '::', prefix: 96, what: 'a reserved address' }, // IPv4-compatible (deprecated)
-];
+// the IANA special-purpose registries, multicast and the reserved class E: data, not code
+const V4: Range[] = ranges(SPECIAL_ADDRESSES.v4);
+const V6: Range[] = ranges(SPECIAL_ADDRESSES.v6);
 
 /** The IPv6 forms that carry an IPv4 address in their low bits, and 6to4 (in bits 16–47). */
 const V4_IN_V6: { embed: (v4: string, prefix: number) => [string, number] }[] = [

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { connectDatabase } from '../../src/db/database';
-import { BulkColumns, BulkRow, BulkRows, bulkRows, Cell, createStage, writeRows } from '../../src/db/bulk';
+import { BulkColumns, BulkRow, BulkRows, bulkRows, Cell, columns, createStage, writeRows } from '../../src/db/bulk';
 
 /**
  * The bulk writer stores every column type the same way by COPY binary and by
@@ -11,14 +11,7 @@ const url = process.env.ZONERISK_TEST_DATABASE_URL as string;
 const db = connectDatabase(url, 2, process.env.ZONERISK_TEST_EMBEDDED === '1');
 afterAll(() => db.close());
 
-const COLUMNS: BulkColumns = [
-  { name: 'i', type: 'int' },
-  { name: 'b', type: 'bigint' },
-  { name: 'f', type: 'float8' },
-  { name: 't', type: 'text' },
-  { name: 'd', type: 'date' },
-  { name: 'j', type: 'jsonb' },
-];
+const COLUMNS: BulkColumns = columns('i int, b bigint, f float8, t text, d date, j jsonb');
 
 const ROWS: Cell[][] = [
   [1, 2 ** 40 + 7, 0.1, 'plain', '2021-12-31', '[1,"stale",[2.5,3,"P1"]]'],

@@ -1,4 +1,4 @@
-import type { BulkColumn, BulkColumns } from '../bulk';
+import { BulkColumns, columns } from '../bulk';
 import type { LocalDate } from '../../domain/dates';
 
 /**
@@ -9,8 +9,8 @@ export type FactSpec = {
   table: string;
   revisions: string;
   /** Key columns besides area_id, in primary-key order; one of them is `date`. */
-  keys: BulkColumn[];
-  values: BulkColumn[];
+  keys: BulkColumns;
+  values: BulkColumns;
   /** How the key is named in error messages. */
   label: string;
 };
@@ -19,29 +19,21 @@ export type UpsertResult = { inserted: number; updated: number; unchanged: numbe
 
 /** The columns a fact row is written with: area_id, the keys, the values. */
 export function factColumns(spec: FactSpec): BulkColumns {
-  return [{ name: 'area_id', type: 'int' }, ...spec.keys, ...spec.values];
+  return [...columns('area_id int'), ...spec.keys, ...spec.values];
 }
 
 export const REPORTS: FactSpec = {
   table: 'reports',
   revisions: 'report_revisions',
-  keys: [{ name: 'date', type: 'date' }],
-  values: [
-    { name: 'community_cases', type: 'int' },
-    { name: 'quarantine_cases', type: 'int' },
-    { name: 'deaths', type: 'int' },
-    { name: 'source', type: 'text' },
-  ],
+  keys: columns('date date'),
+  values: columns('community_cases int, quarantine_cases int, deaths int, source text'),
   label: 'date',
 };
 
 export const METRICS: FactSpec = {
   table: 'metrics',
   revisions: 'metric_revisions',
-  keys: [
-    { name: 'name', type: 'text' },
-    { name: 'date', type: 'date' },
-  ],
-  values: [{ name: 'value', type: 'float8' }],
+  keys: columns('name text, date date'),
+  values: columns('value float8'),
   label: 'name and date',
 };

@@ -6,7 +6,7 @@ import { badRequest } from '../../errors';
 import { writer } from '../auth';
 import { accepts } from '../errors';
 import { oneValue } from '../schemas';
-import { parseBody, parseQuery } from '../validation';
+import { idParam, parseBody, parseQuery } from '../validation';
 
 export const webhookBody = z.strictObject({
   url: z.string().url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL').max(2000),
@@ -18,11 +18,6 @@ const POLL_MS = 500;
 
 const HEARTBEAT_MS = 15_000;
 
-const idParam = (text: string | undefined) => {
-  const id = Number(text);
-  if (!Number.isInteger(id) || id < 1) throw badRequest('id must be a positive integer', [{ path: 'id', message: 'invalid' }], 'invalid_query');
-  return id;
-};
 
 /** Level changes as a Server-Sent Events stream, and webhooks (admins). */
 export function eventsRouter(rt: Runtime): Routes {

@@ -2,11 +2,10 @@ import { Routes } from '../access';
 import { z } from 'zod';
 import { endKey, keys, newKey, ROLES } from '../../services/admin';
 import type { Runtime } from '../../runtime';
-import { badRequest } from '../../errors';
 import { areaCodeSchema } from '../../domain/areas';
 import { writer } from '../auth';
 import { accepts } from '../errors';
-import { parseBody } from '../validation';
+import { idParam, parseBody } from '../validation';
 import { freeText } from '../../domain/text';
 
 export const createKeyBody = z.strictObject({
@@ -29,9 +28,7 @@ export function keysRouter(rt: Runtime): Routes {
   });
 
   r.delete('/v1/keys/:id', 'admin', async (req, res) => {
-    const id = Number(req.params.id);
-    if (!Number.isInteger(id) || id < 1) throw badRequest('key id must be a positive integer', [{ path: 'id', message: 'invalid' }], 'invalid_query');
-    res.json(await endKey(rt, id, writer(res)));
+    res.json(await endKey(rt, idParam(req.params.id, 'key id'), writer(res)));
   });
 
   return r;

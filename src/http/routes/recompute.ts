@@ -1,11 +1,10 @@
 import { Routes } from '../access';
 import { z } from 'zod';
-import { badRequest } from '../../errors';
 import type { Runtime } from '../../runtime';
 import { job, JOB_STATUSES, jobs, recompute } from '../../services/jobs';
 import { accepts } from '../errors';
 import { oneValue, recomputeBody } from '../schemas';
-import { parseBody, parseQuery } from '../validation';
+import { idParam, parseBody, parseQuery } from '../validation';
 
 export const jobsQuery = z.strictObject({
   status: z.preprocess(oneValue, z.enum(JOB_STATUSES)).optional(),
@@ -29,9 +28,7 @@ export function recomputeRouter(rt: Runtime): Routes {
   });
 
   r.get('/v1/jobs/:id', 'read', async (req, res) => {
-    const id = Number(req.params.id);
-    if (!Number.isInteger(id) || id < 1) throw badRequest('job id must be a positive integer', [{ path: 'id', message: 'invalid' }], 'invalid_query');
-    res.json(await job(rt, id));
+    res.json(await job(rt, idParam(req.params.id, 'job id')));
   });
 
   return r;

@@ -1,12 +1,11 @@
 import { Routes } from '../access';
 import { addDays } from '../../domain/dates';
-import { badRequest } from '../../errors';
 import type { Runtime } from '../../runtime';
 import { listZones, putOverride, Reading, stopOverride, zoneDetail, zoneHistory } from '../../services/levels';
 import { accepts } from '../errors';
 import { cachedJson } from '../caching';
 import { areaCodeParam, levelsQuery, LevelsQuery, overrideBody, todayIn } from '../schemas';
-import { parseBody, parseQuery } from '../validation';
+import { idParam, parseBody, parseQuery } from '../validation';
 import { writer } from '../auth';
 
 /** The `as_of` of a reading query as an instant (null: everything known now). */
@@ -51,9 +50,7 @@ export function zonesRouter(rt: Runtime): Routes {
 
   r.delete('/v1/zones/:code/overrides/:id', 'admin', async (req, res) => {
     const code = parseQuery(areaCodeParam, req.params.code);
-    const overrideId = Number(req.params.id);
-    if (!Number.isInteger(overrideId) || overrideId < 1) throw badRequest('override id must be a positive integer', [{ path: 'id', message: 'invalid' }], 'invalid_query');
-    res.json(await stopOverride(rt, code, overrideId, writer(res)));
+    res.json(await stopOverride(rt, code, idParam(req.params.id, 'override id'), writer(res)));
   });
 
   return r;
