@@ -4,6 +4,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'zonerisk_' });
 
+/** A counter or gauge of this registry (`zonerisk_` names; labels, if any). */
+const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] });
+const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [registry] });
+
 export const httpDuration = new Histogram({
   name: 'zonerisk_http_request_duration_seconds',
   help: 'HTTP request latency by method, route and status',
@@ -20,23 +24,11 @@ export const recomputeDuration = new Histogram({
   registers: [registry],
 });
 
-export const recomputeDays = new Counter({
-  name: 'zonerisk_recompute_days_total',
-  help: 'Days recomputed (every area of a day counts once)',
-  registers: [registry],
-});
+export const recomputeDays = counter('zonerisk_recompute_days_total', 'Days recomputed (every area of a day counts once)');
 
-export const lastRecomputeSuccess = new Gauge({
-  name: 'zonerisk_recompute_last_success_timestamp_seconds',
-  help: 'When the last recompute job of this process succeeded (Unix time)',
-  registers: [registry],
-});
+export const lastRecomputeSuccess = gauge('zonerisk_recompute_last_success_timestamp_seconds', 'When the last recompute job of this process succeeded (Unix time)');
 
-export const webhookBacklog = new Gauge({
-  name: 'zonerisk_webhook_backlog',
-  help: 'Webhook deliveries waiting to be sent or retried',
-  registers: [registry],
-});
+export const webhookBacklog = gauge('zonerisk_webhook_backlog', 'Webhook deliveries waiting to be sent or retried');
 
 /** Where the job gauges read from at each scrape (set by the service's job dispatcher). */
 type JobCounts = { byStatus: Record<string, number>; due: number };
@@ -78,21 +70,8 @@ export const jobQueueDepth = new Gauge({
   },
 });
 
-export const jobProcesses = new Gauge({
-  name: 'zonerisk_job_processes',
-  help: 'Job processes (or in-process runs, embedded engine) this service has running now',
-  registers: [registry],
-});
+export const jobProcesses = gauge('zonerisk_job_processes', 'Job processes (or in-process runs, embedded engine) this service has running now');
 
-export const jobAttemptsFailed = new Counter({
-  name: 'zonerisk_job_attempts_failed_total',
-  help: "Failed recompute job attempts seen by this service's dispatcher, by trigger and outcome (retried: queued again; failed: no attempt left)",
-  labelNames: ['trigger', 'outcome'],
-  registers: [registry],
-});
+export const jobAttemptsFailed = counter('zonerisk_job_attempts_failed_total', "Failed recompute job attempts seen by this service's dispatcher, by trigger and outcome (retried: queued again; failed: no attempt left)", ['trigger', 'outcome']);
 
-export const jobsCoalesced = new Counter({
-  name: 'zonerisk_jobs_coalesced_total',
-  help: 'Late-data recomputations folded into a pending job instead of queuing a new one',
-  registers: [registry],
-});
+export const jobsCoalesced = counter('zonerisk_jobs_coalesced_total', 'Late-data recomputations folded into a pending job instead of queuing a new one');
