@@ -19,6 +19,8 @@ describe('layer rules (dependency-cruiser)', () => {
         { rule: 'db-below-its-callers', from: 'src/db/b.ts', to: '../jobs/j' },
         { rule: 'sql-only-in-db', from: 'src/http/h.ts', to: 'knex' },
         { rule: 'sql-only-in-db', from: 'src/jobs/j.ts', to: 'pg' },
+        { rule: 'sql-only-in-db', from: 'src/services/s.ts', to: 'knex' },
+        { rule: 'handlers-call-services', from: 'src/http/v.ts', to: '../db/b' },
         { rule: 'no-migrations-at-run-time', from: 'bench/m.ts', to: '../migrations/001_first' },
         { rule: 'no-unresolvable', from: 'src/ingest/u.ts', to: './missing' },
       ]),
