@@ -245,7 +245,7 @@ function checkSemantics(def: { metrics: Record<string, MetricDef>; levels: { kin
     m.of.forEach((c, i) => {
       for (const ref of conditionMetrics(c)) {
         if (!Object.hasOwn(def.metrics, ref)) issue(['metrics', name, 'of', i], `unknown metric "${ref}" (define it under metrics)`);
-        else if (def.metrics[ref]?.kind === 'count_met') issue(['metrics', name, 'of', i], `"${ref}" is derived too: count_met may only use stored metrics`);
+        else if (def.metrics[ref].kind === 'count_met') issue(['metrics', name, 'of', i], `"${ref}" is derived too: count_met may only use stored metrics`);
       }
     });
   }

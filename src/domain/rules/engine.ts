@@ -125,6 +125,43 @@ class Unknown {
   ) {}
 }
 
+type RulesStep = Extract<Step, { type: 'rules' }>;
+type RollupStep = Extract<Step, { type: 'rollup' }>;
+
+/**
+ * The level of the first rule whose condition holds (a rule without one always does), with
+ * its note; unknown when a condition met before it cannot be decided, or when none holds.
+ */
+function firstRule(rules: RulesStep['rules'], inputs: Inputs, seen: Record<string, number | null>): { level: Level; note: string } | Unknown {
+  for (const rule of rules) {
+    if (!rule.when) return { level: rule.level, note: `otherwise → ${rule.level}` };
+    const t = evaluate(rule.when, inputs, seen);
+    if (t === true) return { level: rule.level, note: `${describe(rule.when)} → ${rule.level}` };
+    if (t !== false) return new Unknown(t.missing, `cannot decide "${describe(rule.when)}": ${t.missing}`);
+  }
+  return new Unknown('no_rule_matched', 'no rule matched');
+}
+
+/**
+ * A roll-up over the children's known levels (at least one): the first rule whose share of
+ * children at `at_least` or above is reached, else the worst level held by at least
+ * `otherwise_worst_share` of them, else the default; with why.
+ */
+function rollUp(step: RollupStep, known: Level[]): { level: Level; why: string } {
+  const shareAtLeast = (l: Level) => known.filter((c) => levelIndex(c) >= levelIndex(l)).length / known.length;
+  for (const rule of step.rules) {
+    const share = shareAtLeast(rule.at_least);
+    if (share >= rule.share) return { level: rule.level, why: `${Math.round(share * 1000) / 10}% of children at ${rule.at_least} or above (≥ ${rule.share * 100}%)` };
+  }
+  if (step.otherwise_worst_share !== null) {
+    for (const l of [...LEVELS].reverse()) {
+      const share = known.filter((c) => c === l).length / known.length;
+      if (share >= step.otherwise_worst_share) return { level: l, why: `worst level held by ≥ ${step.otherwise_worst_share * 100}% of children` };
+    }
+  }
+  return { level: step.default, why: 'no roll-up rule applies' };
+}
+
 /** Classifies one area of `kind` from its metric values (and its children's levels for roll-ups). */
 export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, children: ChildLevels = []): Classification {
   const inputs = withDerived(ruleSet, stored);
@@ -177,7 +214,7 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
         break;
       }
       case 'worst': {
-        let worst: Level | null = null;
+        const levels: Level[] = [];
         let firstMissing: Unknown | null = null;
         const parts: string[] = [];
         const margins: Margin[] = [];
@@ -192,33 +229,18 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
           const l = b.levels[i] as Level;
           parts.push(`${b.metric} = ${fmt(v)} → ${l}`);
           margins.push(margin(v, b, b.metric));
-          worst = worst === null ? l : maxLevel(worst, l);
+          levels.push(l);
         }
-        if (worst === null) return fail(firstMissing as Unknown);
-        current = worst;
+        if (levels.length === 0) return fail(firstMissing as Unknown);
+        current = levels.reduce(maxLevel);
         record(current, `worst of: ${parts.join('; ')} → ${current}`, margins);
         break;
       }
       case 'rules': {
-        let matched: Level | null = null;
-        let note = '';
-        for (const rule of step.rules) {
-          if (!rule.when) {
-            matched = rule.level;
-            note = `otherwise → ${rule.level}`;
-            break;
-          }
-          const t = evaluate(rule.when, inputs, values);
-          if (t === true) {
-            matched = rule.level;
-            note = `${describe(rule.when)} → ${rule.level}`;
-            break;
-          }
-          if (t !== false) return fail(new Unknown(t.missing, `cannot decide "${describe(rule.when)}": ${t.missing}`));
-        }
-        if (matched === null) return fail(new Unknown('no_rule_matched', 'no rule matched'));
-        current = matched;
-        record(current, note);
+        const chosen = firstRule(step.rules, inputs, values);
+        if (chosen instanceof Unknown) return fail(chosen);
+        current = chosen.level;
+        record(current, chosen.note);
         break;
       }
       case 'raise':
@@ -254,35 +276,11 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
         if (known.length === 0) {
           return fail(new Unknown('no_children_levels', children.length ? `all ${children.length} children are unknown` : 'the area has no children'));
         }
-        const shareAtLeast = (l: Level) => known.filter((c) => levelIndex(c) >= levelIndex(l)).length / known.length;
         const counts = LEVELS.map((l) => `${l} ${known.filter((c) => c === l).length}`).join(', ');
         const unknownNote = children.length > known.length ? `, ${children.length - known.length} unknown not counted` : '';
-        let result: Level | null = null;
-        let why = '';
-        for (const rule of step.rules) {
-          const share = shareAtLeast(rule.at_least);
-          if (share >= rule.share) {
-            result = rule.level;
-            why = `${Math.round(share * 1000) / 10}% of children at ${rule.at_least} or above (≥ ${rule.share * 100}%)`;
-            break;
-          }
-        }
-        if (result === null && step.otherwise_worst_share !== null) {
-          for (const l of [...LEVELS].reverse()) {
-            const share = known.filter((c) => c === l).length / known.length;
-            if (share >= step.otherwise_worst_share) {
-              result = l;
-              why = `worst level held by ≥ ${step.otherwise_worst_share * 100}% of children`;
-              break;
-            }
-          }
-        }
-        if (result === null) {
-          result = step.default;
-          why = 'no roll-up rule applies';
-        }
-        current = result;
-        record(current, `children: ${counts}${unknownNote}; ${why} → ${current}`);
+        const rolled = rollUp(step, known);
+        current = rolled.level;
+        record(current, `children: ${counts}${unknownNote}; ${rolled.why} → ${current}`);
         break;
       }
     }
