@@ -14,6 +14,7 @@ module.exports = {
   testMatch: [
     '<rootDir>/test/domain/**/*.test.ts',
     '<rootDir>/test/rules/**/*.test.ts',
+    '<rootDir>/test/seeds/**/*.test.ts',
     '<rootDir>/test/ingest/csv.test.ts',
     '<rootDir>/test/ingest/utf8.test.ts',
     '<rootDir>/test/ingest/lane.test.ts',

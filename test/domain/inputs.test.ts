@@ -64,10 +64,11 @@ const INDICATORS: IndicatorRow[] = [
   { area_id: 2, name: 'unknown_source', date: day(8), value: 7 },
 ];
 
-const series = new InputSeries(RS, AREAS, day(0), day(10), columns(REPORTS), INDICATORS);
+// built inside each test (not when the file loads), so that mutation testing sees which tests run it
+const series = () => new InputSeries(RS, AREAS, day(0), day(10), columns(REPORTS), INDICATORS);
 const on = (n: number, code: string) => {
   const id = AREAS.find((a) => a.code === code)?.id as number;
-  return series.inputsOn(day(n)).get(id);
+  return series().inputsOn(day(n)).get(id);
 };
 
 test.each([
@@ -114,7 +115,7 @@ test('a rate for an area without population is missing, with the reason', () => 
 });
 
 test('derived metrics are not stored; every stored metric is, in name order', () => {
-  const packed = series.packedOn(day(7));
+  const packed = series().packedOn(day(7));
   expect(packed).toHaveLength(AREAS.length);
   expect(packed[2]).toHaveLength(Object.keys(RS.metrics).length - 1);
   const read = readInputs(RS, day(7), 'C1', packed[2] as never);
@@ -122,7 +123,7 @@ test('derived metrics are not stored; every stored metric is, in name order', ()
 });
 
 test('stored inputs read without details carry values and reasons only', () => {
-  const packed = series.packedOn(day(8))[2] as never;
+  const packed = series().packedOn(day(8))[2] as never;
   const bare = readInputs(RS, day(8), 'C1', packed, false);
   const full = readInputs(RS, day(8), 'C1', packed);
   for (const [name, v] of Object.entries(full)) {
@@ -136,5 +137,5 @@ test('inputs stored before the compact form are read as they are', () => {
 });
 
 test('a date outside the loaded span is refused', () => {
-  expect(() => series.inputsOn(day(11))).toThrow(/outside the loaded span/);
+  expect(() => series().inputsOn(day(11))).toThrow(/outside the loaded span/);
 });
