@@ -15,80 +15,60 @@
  */
 const path = require('node:path');
 
+/** An error-severity rule: every rule of this file fails the build. */
+const rule = (name, comment, from, to) => ({ name, severity: 'error', comment, from, to });
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
-    {
-      name: 'domain-is-pure',
-      severity: 'error',
-      comment:
-        'src/domain is the pure core: it imports only src/domain, node builtins and zod. ' +
-        'Anything with I/O or a framework belongs in a layer above it.',
-      from: { path: '^src/domain/' },
-      to: {
-        pathNot: ['^src/domain/', '(^|/)node_modules/zod/'],
-        dependencyTypesNot: ['core'],
-      },
-    },
-    {
-      name: 'geo-below-data',
-      severity: 'error',
-      comment:
-        'src/geo is geometry over plain values: it never imports src/db, src/http, src/jobs or src/ingest.',
-      from: { path: '^src/geo/' },
-      to: { path: '^src/(db|http|jobs|ingest)/' },
-    },
-    {
-      name: 'db-below-its-callers',
-      severity: 'error',
-      comment:
-        'src/db (the repositories) is called by services, handlers and jobs, never the other way: ' +
-        'it imports nothing from src/http, src/jobs or src/services.',
-      from: { path: '^src/db/' },
-      to: { path: '^src/(http|jobs|services)/' },
-    },
-    {
-      name: 'sql-only-in-db',
-      severity: 'error',
-      comment:
-        'Handlers (src/http), services (src/services) and orchestration (src/jobs) hold no SQL: they never import the ' +
-        'database driver (knex, pg, pg-copy-streams), not even for a type. Call a repository in src/db.',
-      from: { path: '^src/(http|jobs|services)/' },
-      to: { path: '(^|/)node_modules/(@types/)?(knex|pg|pg-copy-streams)/' },
-    },
-    {
-      name: 'handlers-call-services',
-      severity: 'error',
-      comment:
-        'Handlers (src/http) parse, call a service (src/services) and serialize: they take types from ' +
-        'the repositories (src/db) but never call them.',
-      from: { path: '^src/http/' },
-      to: { path: '^src/db/', dependencyTypesNot: ['type-only'] },
-    },
-    {
-      name: 'no-cycles',
-      severity: 'error',
-      comment: 'No import cycles in src (type-only imports count too).',
-      from: { path: '^src/' },
-      to: { circular: true },
-    },
-    {
-      name: 'no-migrations-at-run-time',
-      severity: 'error',
-      comment:
-        'Migrations are history, not a library: nothing in src, bench or seeds imports migrations/ ' +
-        'except the migration list the migrator runs (src/db/migrate.ts). SQL a repository needs lives in src/db.',
-      from: { path: '^(src|bench|seeds)/', pathNot: '^src/db/migrate\\.ts$' },
-      to: { path: '^migrations/' },
-    },
-    {
-      name: 'no-unresolvable',
-      severity: 'error',
-      comment:
-        'Every import resolves to a file or an installed package (an import nothing can find would escape the rules above).',
-      from: { path: '^(src|bench|seeds)/' },
-      to: { couldNotResolve: true },
-    },
+    rule(
+      'domain-is-pure',
+      'src/domain is the pure core: it imports only src/domain, node builtins and zod. ' + 'Anything with I/O or a framework belongs in a layer above it.',
+      { path: '^src/domain/' },
+      { pathNot: ['^src/domain/', '(^|/)node_modules/zod/'], dependencyTypesNot: ['core'], },
+    ),
+    rule(
+      'geo-below-data',
+      'src/geo is geometry over plain values: it never imports src/db, src/http, src/jobs or src/ingest.',
+      { path: '^src/geo/' },
+      { path: '^src/(db|http|jobs|ingest)/' },
+    ),
+    rule(
+      'db-below-its-callers',
+      'src/db (the repositories) is called by services, handlers and jobs, never the other way: ' + 'it imports nothing from src/http, src/jobs or src/services.',
+      { path: '^src/db/' },
+      { path: '^src/(http|jobs|services)/' },
+    ),
+    rule(
+      'sql-only-in-db',
+      'Handlers (src/http), services (src/services) and orchestration (src/jobs) hold no SQL: they never import the ' + 'database driver (knex, pg, pg-copy-streams), not even for a type. Call a repository in src/db.',
+      { path: '^src/(http|jobs|services)/' },
+      { path: '(^|/)node_modules/(@types/)?(knex|pg|pg-copy-streams)/' },
+    ),
+    rule(
+      'handlers-call-services',
+      'Handlers (src/http) parse, call a service (src/services) and serialize: they take types from ' + 'the repositories (src/db) but never call them.',
+      { path: '^src/http/' },
+      { path: '^src/db/', dependencyTypesNot: ['type-only'] },
+    ),
+    rule(
+      'no-cycles',
+      'No import cycles in src (type-only imports count too).',
+      { path: '^src/' },
+      { circular: true },
+    ),
+    rule(
+      'no-migrations-at-run-time',
+      'Migrations are history, not a library: nothing in src, bench or seeds imports migrations/ ' + 'except the migration list the migrator runs (src/db/migrate.ts). SQL a repository needs lives in src/db.',
+      { path: '^(src|bench|seeds)/', pathNot: '^src/db/migrate\\.ts$' },
+      { path: '^migrations/' },
+    ),
+    rule(
+      'no-unresolvable',
+      'Every import resolves to a file or an installed package (an import nothing can find would escape the rules above).',
+      { path: '^(src|bench|seeds)/' },
+      { couldNotResolve: true },
+    ),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
