@@ -8,7 +8,7 @@ import { freeText } from '../text';
 /**
  * The rule-set language. A rule set is plain JSON: named metrics (how each input is derived
  * from reports and indicators) and, per area kind, an ordered list of steps that turn the
- * metrics into a level. Every preset is data in this language; see the README for a worked
+ * metrics into a level. Every preset is data in this language; see docs/RULES.md (The rule-set language) for a worked
  * example. Validation errors name the path (`levels[0].steps[2].thresholds`).
  */
 

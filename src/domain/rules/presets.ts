@@ -6,9 +6,9 @@ import cdc from './presets/us-cdc-transmission-2021.json';
 import ecdc from './presets/eu-ecdc-combined-2021.json';
 
 /**
- * The shipped presets: each official table of DOMAIN.md written as plain data in the
+ * The shipped presets: each official table (docs/RULES.md, Presets) written as plain data in the
  * rule-set language, one file per preset in `presets/<id>.json` (the id is the rule set's
- * `name`). [V] verified / [R] reconstructed marks follow DOMAIN.md; reconstructed limits are
+ * `name`). [V] verified / [R] reconstructed marks follow the official sources (docs/RULES.md); reconstructed limits are
  * ordinary numbers there, so a province can change them in a custom rule set. The files are
  * bundled with the code (imported, never read from disk at run time) and validated by the
  * rule-set schema when this module loads: a preset that does not parse stops the process at

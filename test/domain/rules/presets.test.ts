@@ -4,9 +4,9 @@ import { PRESETS } from '../../../src/domain/rules/presets';
 import { LevelOrUnknown } from '../../../src/domain/levels';
 
 /**
- * Golden tests: every preset against the tables of ../shared/DOMAIN.md, cell by cell and at
+ * Golden tests: every preset against the official tables (docs/RULES.md, Presets), cell by cell and at
  * every band edge (just below, at, just above each threshold). The tables are written
- * below as DOMAIN.md prints them, so a reader can check one against the other.
+ * below as the official tables print them, so a reader can check one against the other.
  */
 type Values = Record<string, number | null>;
 
@@ -33,7 +33,7 @@ function edges(thresholds: number[], eps = 0.01): { value: number; band: number 
 }
 
 describe('vn-moh-4800-2021', () => {
-  // DOMAIN.md: criterion 1 (rows) × coverage ≥ 70 % | < 70 %
+  // the official table: criterion 1 (rows) × coverage ≥ 70 % | < 70 %
   const TABLE: Record<number, [LevelOrUnknown, LevelOrUnknown]> = {
     0: ['green', 'yellow'], // < 20
     1: ['yellow', 'orange'], // 20 – < 50
@@ -109,7 +109,7 @@ describe('vn-moh-4800-2021', () => {
 });
 
 describe('vn-moh-218-2022', () => {
-  // DOMAIN.md: transmission (rows) × capacity high | medium | low
+  // the official table: transmission (rows) × capacity high | medium | low
   const TABLE: Record<number, [LevelOrUnknown, LevelOrUnknown, LevelOrUnknown]> = {
     0: ['green', 'green', 'yellow'], // transmission 1: < 20
     1: ['green', 'yellow', 'orange'], // 2: 20 – < 150
@@ -207,7 +207,7 @@ describe('us-cdc-transmission-2021', () => {
 });
 
 describe('eu-ecdc-combined-2021', () => {
-  // DOMAIN.md: green if R < 25 and P < 4; yellow if R < 50 and P ≥ 4, or 25 ≤ R < 150 and
+  // the official table: green if R < 25 and P < 4; yellow if R < 50 and P ≥ 4, or 25 ≤ R < 150 and
   // P < 4; orange if R ≥ 50 and P ≥ 4, or 150 ≤ R < 500; red if R ≥ 500.
   const expected = (r: number, p: number): LevelOrUnknown => {
     if (r >= 500) return 'red';
