@@ -162,7 +162,7 @@ async function benchClassification(): Promise<void> {
     await migrateLatest(db.knex);
     await buildNational(db, o, dir, NATIONAL_DB, record);
     const { rule_set } = await createFromPreset(db, 'vn-moh-4800-2021');
-    await activateRuleSet(db, rule_set.id);
+    await activateRuleSet(db, rule_set.id, '2000-01-01' as LocalDate);
     const areas = Number((await db.knex('areas').count<{ c: number }[]>('* as c'))[0]?.c);
 
     // the floor: only the 7-day community incidence of every commune for the day

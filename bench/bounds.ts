@@ -191,7 +191,7 @@ async function main(): Promise<void> {
       console.log(`national set: ${O.communes} communes, ${O.districts} districts, ${O.provinces} provinces, ${O.days} days of reports`);
       await buildNational(db, O, dir, DB, (name, value) => console.log(`  ${name.padEnd(56)} ${value}`));
       const { rule_set } = await createFromPreset(db, 'vn-moh-4800-2021');
-      await activateRuleSet(db, rule_set.id);
+      await activateRuleSet(db, rule_set.id, '2000-01-01' as LocalDate);
       await new Recomputations(db).day(O.end as LocalDate);
     }
     const sizes = await db.knex.raw<{ rows: { kind: string; n: number; v: number }[] }>(`SELECT kind, count(*)::int AS n, sum(ST_NPoints(geom))::int AS v FROM areas GROUP BY kind ORDER BY kind`);

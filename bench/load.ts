@@ -145,7 +145,7 @@ async function main(): Promise<void> {
     } else {
       await buildNational(db, O, dir, DB, (name, value) => console.log(`  ${name.padEnd(56)} ${value}`));
       const { rule_set } = await createFromPreset(db, 'vn-moh-4800-2021');
-      await activateRuleSet(db, rule_set.id);
+      await activateRuleSet(db, rule_set.id, '2000-01-01' as LocalDate);
     }
     await new Recomputations(db).day(O.end); // the day the reads ask for
     const codes = ((await db.knex('areas').select('code')) as { code: string }[]).map((r) => r.code);

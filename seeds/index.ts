@@ -35,9 +35,12 @@ export async function seedDemo(db: Database, end: LocalDate, days = 90): Promise
   return { areas, reports, metrics, from: dates[0] as LocalDate, to: dates[dates.length - 1] as LocalDate, seeds: series.seeds };
 }
 
-/** Activates vn-moh-4800-2021 and classifies the demo period, so that a fresh install has levels to show. */
+/**
+ * Puts vn-moh-4800-2021 in force from the first demo day and classifies the demo period, so
+ * that a fresh install has levels to show.
+ */
 export async function classifyDemo(db: Database, from: LocalDate, to: LocalDate, recomputations: Recomputations): Promise<Job> {
   const { rule_set } = await createFromPreset(db, 'vn-moh-4800-2021');
-  await activateRuleSet(db, rule_set.id);
+  await activateRuleSet(db, rule_set.id, from);
   return recomputations.runJob(await recomputations.createJob(from, to, 'demo'));
 }

@@ -100,7 +100,7 @@ describe('zonerisk CLI', () => {
     await cli('seed', '--demo', '--end', '2021-10-31');
     await expect(cli('recompute', '--date', '2021-10-31')).rejects.toThrow(/no rule set is active/);
     await ctx.http().post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'us-cdc-transmission-2021' }).expect(201);
-    await ctx.http().post('/v1/rule-sets/us-cdc-transmission-2021@1/activate').expect(200);
+    await ctx.http().post('/v1/rule-sets/us-cdc-transmission-2021@1/activate').send({ effective_from: '2000-01-01' }).expect(200);
     const r = await cli('recompute', '--from', '2021-10-25', '--to', '2021-10-31');
     expect(r.out[0]).toMatch(/^recompute 2021-10-25\.\.2021-10-31: job \d+ succeeded, 7\/7 days, 183 areas, \d+ level changes, 1281 rows written/);
     const again = await cli('recompute', '--date', '2021-10-31');

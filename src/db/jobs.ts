@@ -4,7 +4,8 @@ import { AppError } from '../errors';
 import type { Database } from './database';
 import { arrayBindings } from './knex';
 import { JOB_QUEUE_LOCK, LIVENESS_CLASS, SCHEDULE_LOCK } from './locks';
-import { activeRuleSet } from './rulesets';
+import { NO_ACTIVE_RULE_SET, requireInForce, loadPeriods } from './timeline';
+import { segments } from '../domain/rules/timeline';
 
 /**
  * The recomputation queue: rows of `jobs`, in PostgreSQL, so that it holds across every
@@ -108,7 +109,7 @@ function toJob(r: JobRow): Job {
 
 const rowsOf = (res: { rows: JobRow[] }): Job[] => res.rows.map(toJob);
 
-export const NO_ACTIVE_RULE_SET = () => new AppError(409, 'no_active_rule_set', 'no rule set is active: activate one with POST /v1/rule-sets/{id}/activate');
+export { NO_ACTIVE_RULE_SET };
 
 // ─── Reading jobs ──────────────────────────────────────────────────────────────────────
 
@@ -170,7 +171,7 @@ export async function jobCounts(db: Database): Promise<{ byStatus: Record<JobSta
  * the request, the CLI, the demo seed. Refuses up front (nothing written) without a rule set.
  */
 export async function createDirectJob(db: Database, from: LocalDate, to: LocalDate, trigger: string, owner: number | null): Promise<Job> {
-  if (!(await activeRuleSet(db.knex))) throw NO_ACTIVE_RULE_SET();
+  await requireInForce(db.knex, from, to);
   const [row] = await db.write(
     async (trx) =>
       (await trx('jobs')
@@ -190,9 +191,9 @@ export type Enqueue = {
   maxAttempts?: number;
 };
 
-/** The queueing of `enqueueRecompute`, inside the caller's transaction. */
-async function enqueueIn(trx: Knex.Transaction, e: Enqueue): Promise<{ job: Job; merged: boolean }> {
-  if (!(await activeRuleSet(trx))) throw NO_ACTIVE_RULE_SET();
+/** The queueing of `enqueueRecompute`, inside the caller's transaction (refused, 409, for days no rule set is in force on). */
+export async function enqueueIn(trx: Knex.Transaction, e: Enqueue): Promise<{ job: Job; merged: boolean }> {
+  await requireInForce(trx, e.from, e.to);
   if (e.coalesce) {
     await trx.raw('SELECT pg_advisory_xact_lock(?)', [JOB_QUEUE_LOCK]);
     const extended = rowsOf(
@@ -348,7 +349,8 @@ export async function requeueInterrupted(db: Database, job: Job, note: string): 
 /**
  * Claims the daily run of `day` for `claimedBy` and queues its job, both or neither, under
  * the schedule lock: null when another replica has claimed the day. The range starts at
- * `fromOf(last)` (`last`: the latest day claimed before). Without an active rule set the
+ * `fromOf(last)` (`last`: the latest day claimed before), or at the first day a rule set is
+ * in force if that is later. Without a rule set in force on any of those days the
  * claim is recorded as finished with that error, and no job is queued (`job` null).
  */
 export async function claimScheduledRun(
@@ -362,11 +364,14 @@ export async function claimScheduledRun(
     const last = (await trx('schedule_runs').max<{ max: string | null }[]>({ max: trx.raw('day::text') }))[0]?.max as LocalDate | null;
     const inserted = await trx('schedule_runs').insert({ day, claimed_by: claimedBy }).onConflict('day').ignore().returning('day');
     if (inserted.length === 0) return null;
-    const from = fromOf(last);
-    if (!(await activeRuleSet(trx))) {
-      await trx('schedule_runs').where({ day }).update({ finished_at: trx.fn.now(), error: 'no rule set is active' });
-      return { from, job: null };
+    const asked = fromOf(last);
+    // days before the first rule set in force are not classified: the run starts at the first in force
+    const inForce = segments(await loadPeriods(trx), asked, day).find((s) => s.rule_set_id !== null);
+    if (!inForce) {
+      await trx('schedule_runs').where({ day }).update({ finished_at: trx.fn.now(), error: 'no rule set is in force' });
+      return { from: asked, job: null };
     }
+    const from = inForce.from;
     const { job } = await enqueueIn(trx, { from, to: day, trigger: 'schedule', maxAttempts: AUTOMATIC_ATTEMPTS });
     await trx('schedule_runs').where({ day }).update({ job_id: job.id });
     return { from, job };

@@ -8,7 +8,8 @@ import type { Database } from './database';
 import { AreaNode, loadAreas, loadInputSeries } from './inputs';
 import { appendDay, classifiedDaysIn, DayResult, LevelConnection, LevelRow, PreparedDay, prepareDay, PreviousLevel, previousLevels } from './levels';
 import { RECOMPUTE_LOCK } from './locks';
-import { activeRuleSet, StoredRuleSet } from './rulesets';
+import { getRuleSet, StoredRuleSet } from './rulesets';
+import { requireInForce } from './timeline';
 
 /**
  * The level writer: where a recomputation reads and writes, holding the recompute lock.
@@ -39,14 +40,23 @@ export type LevelSession = {
   write(writer: number, day: PreparedDay): Promise<DayResult>;
 };
 
-/** The active rule set (null: none), the areas, the stored day before `from`, the days of [from, to] that have levels. */
-export type RunStart = { ruleSet: StoredRuleSet | null; areas: AreaNode[]; previous: Map<number, PreviousLevel>; classified: Set<LocalDate> };
+/** Days of a run under one rule set (the timeline cut to the run's span). */
+export type RunSegment = { from: LocalDate; to: LocalDate; ruleSet: StoredRuleSet };
+
+/**
+ * What a run of [from, to] starts from: its days in runs under the rule set in force on
+ * each (domain/rules/timeline.ts), the areas, the stored day before `from`, the days of
+ * [from, to] that have levels. Refuses (409) days no rule set is in force on.
+ */
+export type RunStart = { segments: RunSegment[]; areas: AreaNode[]; previous: Map<number, PreviousLevel>; classified: Set<LocalDate> };
 
 async function startOf(t: Knex, from: LocalDate, to: LocalDate): Promise<RunStart> {
-  const ruleSet = await activeRuleSet(t);
-  if (!ruleSet) return { ruleSet, areas: [], previous: new Map(), classified: new Set() };
+  const cut = await requireInForce(t, from, to);
+  const sets = new Map<string, StoredRuleSet>();
+  for (const s of cut) if (!sets.has(s.rule_set_id as string)) sets.set(s.rule_set_id as string, await getRuleSet(t, s.rule_set_id as string));
+  const segments = cut.map((s) => ({ from: s.from, to: s.to, ruleSet: sets.get(s.rule_set_id as string) as StoredRuleSet }));
   const classified = await classifiedDaysIn(t, from, to);
-  return { ruleSet, areas: await loadAreas(t), previous: await previousLevels(t, from), classified };
+  return { segments, areas: await loadAreas(t), previous: await previousLevels(t, from), classified };
 }
 
 /** A session over read transactions and writer connections (shared by both engines). */

@@ -15,6 +15,7 @@
  * | factTableLock(table)  | transaction                        | ingests of one fact table                                    |
  * | OVERRIDE_LOCK, area   | transaction, two keys              | override writes of one area                                  |
  * | ruleSetLockName(name) | transaction, hashed by `hashtext`  | new versions of one rule set name                            |
+ * | RULE_SET_TIMELINE_LOCK| transaction                        | rule-set activations (each reads the timeline it changes)    |
  * | LIVENESS_CLASS, id    | session, two keys                  | held by a live service instance (see db/instances.ts)        |
  */
 
@@ -42,6 +43,9 @@ export const AREAS_LOCK = lockKey('zonerisk:areas');
 
 /** Ingests of one fact table (`reports`, `metrics`) one at a time. */
 export const factTableLock = (table: string): number => lockKey(table);
+
+/** Rule-set activations one at a time: each reads the timeline (and the classified days) it changes. */
+export const RULE_SET_TIMELINE_LOCK = lockKey('zonerisk:rule-set-timeline');
 
 /** Two-key advisory locks (this, area id): one override write per area at a time. */
 export const OVERRIDE_LOCK = lockKey('zonerisk:override');

@@ -1,10 +1,14 @@
 import { Knex } from 'knex';
+import { LocalDate } from '../domain/dates';
 import { RuleSet } from '../domain/rules/definition';
+import { inForceOn, Period } from '../domain/rules/timeline';
 import { PRESET_INPUTS, PRESETS } from '../domain/rules/presets';
 import { notFound, unprocessable } from '../errors';
 import { Actor, audit } from './audit';
 import type { Database } from './database';
-import { ruleSetLockName } from './locks';
+import { enqueueIn, Job, AUTOMATIC_ATTEMPTS } from './jobs';
+import { ruleSetLockName, RULE_SET_TIMELINE_LOCK } from './locks';
+import { loadPeriods } from './timeline';
 
 export type RuleSetSummary = {
   id: string;
@@ -20,17 +24,19 @@ export type StoredRuleSet = RuleSetSummary & { definition: RuleSet };
 
 type Row = { id: string; name: string; version: number; definition: RuleSet; effective_from: string | null; preset: string | null; created_at: Date };
 
-async function activeId(knex: Knex): Promise<string | null> {
-  const row = await knex('rule_set_activations').orderBy('id', 'desc').first<{ rule_set_id: string } | undefined>('rule_set_id');
-  return row?.rule_set_id ?? null;
+/** The set in force on `today` (the latest open period when no day is given). */
+async function activeId(knex: Knex, today: LocalDate | null = null): Promise<string | null> {
+  const ps = await loadPeriods(knex);
+  return today ? inForceOn(ps, today) : (ps[ps.length - 1]?.rule_set_id ?? null);
 }
 
 function summary(r: Row, active: string | null): RuleSetSummary {
   return { id: r.id, name: r.name, version: r.version, active: r.id === active, effective_from: r.effective_from, preset: r.preset, created_at: r.created_at.toISOString() };
 }
 
-export async function listRuleSets(knex: Knex): Promise<RuleSetSummary[]> {
-  const active = await activeId(knex);
+/** Every stored rule set; `active`: in force on `today`. */
+export async function listRuleSets(knex: Knex, today: LocalDate | null = null): Promise<RuleSetSummary[]> {
+  const active = await activeId(knex, today);
   const rows = (await knex('rule_sets').orderBy([{ column: 'name' }, { column: 'version' }])) as Row[];
   return rows.map((r) => summary(r, active));
 }
@@ -53,10 +59,10 @@ export class RuleSetCache {
   }
 }
 
-export async function getRuleSet(knex: Knex, id: string): Promise<StoredRuleSet> {
+export async function getRuleSet(knex: Knex, id: string, today: LocalDate | null = null): Promise<StoredRuleSet> {
   const row = (await knex('rule_sets').where({ id }).first()) as Row | undefined;
   if (!row) throw notFound(`no rule set has id ${id}`);
-  return { ...summary(row, await activeId(knex)), definition: row.definition };
+  return { ...summary(row, await activeId(knex, today)), definition: row.definition };
 }
 
 /**
@@ -92,21 +98,50 @@ export async function createFromPreset(db: Database, presetId: string, actor: Ac
   return createRuleSet(db, def, presetId, actor);
 }
 
-export async function activateRuleSet(db: Database, id: string, actor: Actor = 'system'): Promise<StoredRuleSet> {
+export type ActivationResult = { rule_set: StoredRuleSet; activation: { id: number; effective_from: LocalDate; activated_at: string }; job: Job | null };
+
+/**
+ * Puts a rule set in force from `effectiveFrom` on (domain/rules/timeline.ts): one
+ * activation row and its audit row, and — when days from `effectiveFrom` on are already
+ * classified — the job that recomputes them (from the first to the last classified day on
+ * or after `effectiveFrom`, each day under the set then in force), all in one transaction. Activations are
+ * serialised (a lock), so the timeline each one reads is the one it changes.
+ */
+export async function activateRuleSet(db: Database, id: string, effectiveFrom: LocalDate, actor: Actor = 'system', today: LocalDate | null = null): Promise<ActivationResult> {
   const knex = db.knex;
   await getRuleSet(knex, id);
-  await db.write(async (trx) => {
-    const previous = await activeId(trx);
-    await trx('rule_set_activations').insert({ rule_set_id: id });
-    await audit(trx, actor, { action: 'rule_set.activate', target: id, before: { active: previous }, after: { active: id } });
+  const { activation, job } = await db.write(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(?)', [RULE_SET_TIMELINE_LOCK]);
+    const before = await loadPeriods(trx);
+    const previous = inForceOn(before, effectiveFrom);
+    const [row] = (await trx('rule_set_activations').insert({ rule_set_id: id, effective_from: effectiveFrom }).returning(['id', 'activated_at'])) as { id: number; activated_at: Date }[];
+    // the classified days from then on (from the first of them: an early date costs nothing)
+    const span = (await trx('zone_levels').where('date', '>=', effectiveFrom).select(trx.raw('min(date)::text AS first, max(date)::text AS last')))[0] as { first: LocalDate | null; last: LocalDate | null } | undefined;
+    const queued = span?.first && span.last ? (await enqueueIn(trx, { from: span.first, to: span.last, trigger: 'rule_set_activation', maxAttempts: AUTOMATIC_ATTEMPTS })).job : null;
+    const made = { id: Number((row as { id: number }).id), effective_from: effectiveFrom, activated_at: (row as { activated_at: Date }).activated_at.toISOString() };
+    await audit(trx, actor, {
+      action: 'rule_set.activate',
+      target: id,
+      before: { active: previous, effective_from: effectiveFrom },
+      after: { active: id, effective_from: effectiveFrom, activation: made.id, recompute_job: queued ? Number(queued.id) : null },
+    });
+    return { activation: made, job: queued };
   });
-  return getRuleSet(knex, id);
+  return { rule_set: await getRuleSet(knex, id, today), activation, job };
 }
 
-/** The set recomputation uses; null before any activation. */
-export async function activeRuleSet(knex: Knex): Promise<StoredRuleSet | null> {
-  const id = await activeId(knex);
-  return id ? getRuleSet(knex, id) : null;
+/** The timeline's periods as recorded at `asOf` (null: now), with their rule sets' names and versions. */
+export async function ruleSetTimeline(knex: Knex, asOf: Date | null) {
+  const ps: Period[] = await loadPeriods(knex, asOf);
+  const ids = [...new Set(ps.map((p) => p.rule_set_id))];
+  const rows = (await knex('rule_sets').whereIn('id', ids).select('id', 'name', 'version')) as { id: string; name: string; version: number }[];
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ps.map((p) => ({
+    rule_set: byId.get(p.rule_set_id) ?? { id: p.rule_set_id, name: p.rule_set_id, version: 0 },
+    effective_from: p.effective_from,
+    effective_to: p.effective_to,
+    activated_at: p.activated_at,
+  }));
 }
 
 export function presetList(): { id: string; name: string; title: string | null; description: string | null; source: string | null; effective_from: string | null; definition: unknown }[] {

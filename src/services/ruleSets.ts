@@ -1,15 +1,16 @@
 import type { Actor } from '../db/audit';
-import { activateRuleSet, createFromPreset, createRuleSet, getRuleSet, listRuleSets, presetList } from '../db/rulesets';
+import { activateRuleSet, createFromPreset, createRuleSet, getRuleSet, listRuleSets, presetList, ruleSetTimeline } from '../db/rulesets';
 import { previewInputs } from '../db/levels';
-import { LocalDate } from '../domain/dates';
+import { LocalDate, today } from '../domain/dates';
 import { parseRuleSet } from '../domain/rules/definition';
 import { unprocessable } from '../errors';
 import type { Runtime } from '../runtime';
 
-/** Versioned, immutable rule sets; one active at a time; dry-run previews. */
+/** Versioned, immutable rule sets; the timeline of which is in force on which day; dry-run previews. */
 
+/** Every stored rule set; `active`: the one in force today. */
 export async function ruleSets(rt: Runtime) {
-  return { items: await listRuleSets(rt.db.read) };
+  return { items: await listRuleSets(rt.db.read, today(rt.config.reportingTimeZone)) };
 }
 
 /** The shipped presets (id, name, title, source…). */
@@ -18,7 +19,7 @@ export function presets() {
 }
 
 export function ruleSet(rt: Runtime, id: string) {
-  return getRuleSet(rt.db.read, id);
+  return getRuleSet(rt.db.read, id, today(rt.config.reportingTimeZone));
 }
 
 /**
@@ -36,8 +37,21 @@ export async function storeRuleSet(rt: Runtime, body: { preset: string } | { def
   return createRuleSet(rt.db, parsed.value, null, actor);
 }
 
-export function activate(rt: Runtime, id: string, actor: Actor) {
-  return activateRuleSet(rt.db, id, actor);
+/**
+ * Puts a rule set in force from `effectiveFrom` (default: today in TZ_REPORTING). When days
+ * from then on are classified already, the answer names the job that recomputes them, each
+ * day under the set in force on it; the job runner is woken at once.
+ */
+export async function activate(rt: Runtime, id: string, effectiveFrom: LocalDate | undefined, actor: Actor) {
+  const now = today(rt.config.reportingTimeZone);
+  const out = await activateRuleSet(rt.db, id, effectiveFrom ?? now, actor, now);
+  if (out.job) rt.jobs.kick();
+  return { ...out.rule_set, activation: out.activation, job: out.job };
+}
+
+/** Which rule set is in force on which days, as recorded at `asOf` (null: now). */
+export async function timeline(rt: Runtime, asOf: Date | null) {
+  return { as_of: asOf?.toISOString() ?? null, items: await ruleSetTimeline(rt.db.read, asOf) };
 }
 
 /**

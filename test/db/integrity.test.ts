@@ -24,7 +24,7 @@ test('an area that facts refer to cannot be deleted', async () => {
 
 test('levels are append-only and refer to real areas, rule sets and jobs', async () => {
   await ctx.http().post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'vn-2686-2021' }).expect(201);
-  await ctx.http().post('/v1/rule-sets/vn-2686-2021@1/activate').expect(200);
+  await ctx.http().post('/v1/rule-sets/vn-2686-2021@1/activate').send({ effective_from: '2000-01-01' }).expect(200);
   await ctx.http().post('/v1/recompute').set('Content-Type', 'application/json').send({ date: '2021-10-01' }).expect(200);
   expect(await code(ctx.db.knex.raw(`UPDATE zone_levels SET level = 'green'`))).toBe('42501');
   expect(await code(ctx.db.knex.raw(`DELETE FROM zone_levels`))).toBe('42501');

@@ -111,7 +111,7 @@ if (!clusterTestsEnabled()) {
     await migrateLatest(db.knex);
     await seedDemo(db, END);
     const { rule_set } = await createFromPreset(db, 'vn-moh-4800-2021');
-    await activateRuleSet(db, rule_set.id);
+    await activateRuleSet(db, rule_set.id, '2000-01-01' as LocalDate);
     areaCount = Number((await db.knex('areas').count<{ c: number }[]>('* as c'))[0]?.c);
     service = await startProcess(env());
   }, 180_000);

@@ -50,7 +50,7 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
       await this.reset();
       await seedDemo(db, end);
       await this.http().post('/v1/rule-sets').send({ preset: 'vn-moh-4800-2021' }).expect(201);
-      await this.http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200);
+      await this.http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').send({ effective_from: '2000-01-01' }).expect(200);
       if (days > 0) await this.http().post('/v1/recompute').send({ from: addDays(end, -(days - 1)), to: end }).expect(200);
     },
     async reset() {

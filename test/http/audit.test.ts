@@ -56,7 +56,7 @@ test('each write path: exactly one row, with actor, action, areas and before/aft
 
   const ruleSet = await added(() => ctx.http().post('/v1/rule-sets').send({ preset: 'vn-moh-4800-2021' }).expect(201));
   expect(ruleSet[0]).toMatchObject({ action: 'rule_set.create', target: 'vn-moh-4800-2021@1', after: { created: true } });
-  const activation = await added(() => ctx.http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200));
+  const activation = await added(() => ctx.http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').send({ effective_from: '2000-01-01' }).expect(200));
   expect(activation[0]).toMatchObject({ action: 'rule_set.activate', before: { active: null }, after: { active: 'vn-moh-4800-2021@1' } });
 
   let overrideId = 0;

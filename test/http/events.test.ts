@@ -85,6 +85,14 @@ test('a recompute of recent days: events on the stream, a signed webhook deliver
 
   const stored = (await ctx.db.knex('level_events').orderBy('id')) as { id: string }[];
   expect(stored.length).toBeGreaterThan(0);
+  // an event carries the level's reason: why it differs from the day before where recomputation said so
+  const explained = (
+    await ctx.db.knex.raw<{ rows: { reason: string | null; level_reason: string | null; change: { en: string } | null }[] }>(
+      `SELECT e.reason, z.reason AS level_reason, z.change FROM level_events e JOIN LATERAL (
+         SELECT reason, change FROM zone_levels z WHERE z.area_id = e.area_id AND z.date = e.date ORDER BY computed_at DESC LIMIT 1) z ON true`,
+    )
+  ).rows;
+  for (const e of explained) expect(e.reason).toBe(e.change?.en ?? e.level_reason);
 
   // the stream from the start, then resumed after the second event
   const all = await readEvents(`${base}/v1/changes/stream?since_id=0`, {}, Math.min(stored.length, 20));

@@ -23,7 +23,7 @@ test('a request id on every response and in every error body; a sane one given i
 
 test('GET /metrics: request latency per route, recompute duration and last success', async () => {
   await ctx.http().post('/v1/rule-sets').send({ preset: 'vn-moh-4800-2021' }).expect(201);
-  await ctx.http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200);
+  await ctx.http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').send({ effective_from: '2000-01-01' }).expect(200);
   await ctx.http().post('/v1/recompute').send({ date: '2021-10-31' }).expect(200);
   await request(ctx.app).get('/v1/areas/VNM.17.1_1').expect(200);
   const res = await request(ctx.app).get('/metrics').expect(200);

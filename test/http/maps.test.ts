@@ -19,7 +19,7 @@ beforeAll(async () => {
   await seedDemo(ctx.db, END);
   await http().post('/v1/areas').set('Content-Type', 'application/json').send(JSON.stringify(jaggedGrid(5))).expect(200);
   await http().post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'vn-moh-4800-2021' }).expect(201);
-  await http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200);
+  await http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').send({ effective_from: '2000-01-01' }).expect(200);
   await http().post('/v1/recompute').set('Content-Type', 'application/json').send({ from: addDays(END, -6), to: END }).expect(200);
 });
 

@@ -26,7 +26,7 @@ beforeAll(async () => {
   await http().post('/v1/reports').set('Content-Type', 'application/json').send({ reports }).expect(200);
   const def = { ...JSON.parse(JSON.stringify(PRESET_INPUTS['vn-moh-4800-2021'])), name: 'persist-test', persistence: { deescalate_after_days: 3, max_step_down: 1 } };
   await http().post('/v1/rule-sets').set('Content-Type', 'application/json').send(def).expect(201);
-  await http().post('/v1/rule-sets/persist-test@1/activate').expect(200);
+  await http().post('/v1/rule-sets/persist-test@1/activate').send({ effective_from: '2000-01-01' }).expect(200);
   await http().post('/v1/recompute').set('Content-Type', 'application/json').send({ from: day(1), to: day(20) }).expect(200);
 });
 

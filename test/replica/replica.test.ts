@@ -58,7 +58,7 @@ if (!clusterTestsEnabled()) {
     await migrateLatest(db.knex);
     await seedDemo(db, END);
     const { rule_set } = await createFromPreset(db, 'vn-moh-4800-2021');
-    await activateRuleSet(db, rule_set.id);
+    await activateRuleSet(db, rule_set.id, '2000-01-01' as LocalDate);
     const recomputations = new Recomputations(db);
     await recomputations.runJob(await recomputations.createJob('2021-10-25' as LocalDate, END, 'test'));
     replica = createReplica(primary, 'replica', 25435);

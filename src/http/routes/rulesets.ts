@@ -1,15 +1,16 @@
 import { Routes } from '../access';
 import { z } from 'zod';
 import type { Runtime } from '../../runtime';
-import { activate, presets, preview, ruleSet, ruleSets, storeRuleSet } from '../../services/ruleSets';
-import { accepts } from '../errors';
-import { dateQuery, ruleSetIdParam, todayIn } from '../schemas';
-import { parseQuery } from '../validation';
+import { activate, presets, preview, ruleSet, ruleSets, storeRuleSet, timeline } from '../../services/ruleSets';
+import { accepts, acceptsOptional } from '../errors';
+import { activateBody, dateQuery, ruleSetIdParam, timelineQuery, todayIn } from '../schemas';
+import { asOfOf } from './zones';
+import { parseBody, parseQuery } from '../validation';
 import { writer } from '../auth';
 
 const presetBody = z.object({ preset: z.string() }).strict();
 
-/** Versioned, immutable rule sets; one active at a time; dry-run previews. */
+/** Versioned, immutable rule sets; the timeline of which is in force when; dry-run previews. */
 export function ruleSetsRouter(rt: Runtime): Routes {
   const r = new Routes();
 
@@ -19,6 +20,10 @@ export function ruleSetsRouter(rt: Runtime): Routes {
 
   r.get('/v1/rule-sets/presets', 'read', (_req, res) => {
     res.json(presets());
+  });
+
+  r.get('/v1/rule-sets/timeline', 'read', async (req, res) => {
+    res.json(await timeline(rt, asOfOf(parseQuery(timelineQuery, req.query))));
   });
 
   r.get('/v1/rule-sets/:id', 'read', async (req, res) => {
@@ -32,8 +37,10 @@ export function ruleSetsRouter(rt: Runtime): Routes {
     res.status(out.created ? 201 : 200).json({ ...out.rule_set, created: out.created });
   });
 
-  r.post('/v1/rule-sets/:id/activate', 'admin', async (req, res) => {
-    res.json(await activate(rt, parseQuery(ruleSetIdParam, req.params.id), writer(res)));
+  r.post('/v1/rule-sets/:id/activate', 'admin', acceptsOptional('application/json'), async (req, res) => {
+    const id = parseQuery(ruleSetIdParam, req.params.id);
+    const body = parseBody(activateBody, req.body ?? {});
+    res.json(await activate(rt, id, body.effective_from, writer(res)));
   });
 
   // What the levels on a date would be under this set, against the stored ones; writes nothing.
