@@ -11,6 +11,18 @@ export const LEVEL_INFO: Record<LevelOrUnknown, { number: number | null; vi: str
   unknown: { number: null, vi: 'Chưa đủ dữ liệu', en: 'not enough data', color: '#9e9e9e' },
 };
 
+/** Text in Vietnamese (first: what a command centre reads) and English beside it. */
+export type Bilingual = { vi: string; en: string };
+
+/**
+ * A level as the explanation texts name it after an arrow: 'Cấp 3' / 'level 3 (orange)';
+ * unknown: 'Chưa đủ dữ liệu' / 'unknown (not enough data)'.
+ */
+export function levelShort(level: LevelOrUnknown): Bilingual {
+  const n = LEVEL_INFO[level].number;
+  return n === null ? { vi: LEVEL_INFO.unknown.vi, en: 'unknown (not enough data)' } : { vi: `Cấp ${n}`, en: `level ${n} (${level})` };
+}
+
 export const levelNumber = (level: LevelOrUnknown): number | null => LEVEL_INFO[level].number;
 
 /** Moves a level up (positive) or down by `steps`, within green..red. */

@@ -2,7 +2,7 @@ import { AreaKind } from '../../src/domain/areas';
 import { LocalDate } from '../../src/domain/dates';
 import { LevelOrUnknown } from '../../src/domain/levels';
 import { parseRuleSet, RuleSet } from '../../src/domain/rules/definition';
-import { ChildLevels, classify, Classification, ExplanationStep, Inputs, MetricValue } from '../../src/domain/rules/engine';
+import { ChildLevels, classify, Classification, ExplanationStep, Inputs, MetricValue, StepTrace } from '../../src/domain/rules/engine';
 import { applyPersistence, Pending, PersistenceState, step as persistenceStep } from '../../src/domain/rules/persistence';
 import { PRESETS } from '../../src/domain/rules/presets';
 import { classifyTree, rollsUp } from '../../src/domain/rules/tree';
@@ -12,8 +12,9 @@ import { classifyTree, rollsUp } from '../../src/domain/rules/tree';
  * (inline, or a preset id) and cases run through the engine's public entry points, each with
  * the expected result written in the file. Three shapes of case:
  *
- * - one area on one day — how a stored level is explained (db/zones.ts `explain`):
- *   `classify(rule set, kind, inputs, children)`;
+ * - one area on one day — how a stored level is explained (services/levels.ts `explain`):
+ *   `classify(rule set, kind, inputs, children, { texts: true })`, every step with its
+ *   bilingual `text`;
  *     { "name", "kind", "inputs": { metric: value }, "children"?: [levels],
  *       "expected": { "level", "reason", "explanation": [steps] } }
  * - a hierarchy over days — how a recomputation classifies (jobs/recompute.ts `classifyAll`):
@@ -40,7 +41,7 @@ export type AreaCase = {
   kind: AreaKind;
   inputs: InputValues;
   children?: LevelOrUnknown[];
-  expected?: Classification;
+  expected?: Classification<ExplanationStep>;
 };
 
 export type SeriesArea = { code: string; kind: AreaKind; parent?: string; id?: number };
@@ -56,7 +57,8 @@ export type SeriesRow = {
   children: Partial<Record<LevelOrUnknown, number>> | null;
   /** The persistence state carried to the next day. */
   state: PersistenceState;
-  explanation: ExplanationStep[];
+  /** The rules' trace as the recomputation has it: no texts. */
+  explanation: StepTrace[];
 };
 export type SeriesDay = { date: LocalDate; areas: SeriesRow[] };
 export type SeriesCase = {
@@ -97,9 +99,9 @@ export function ruleSetOf(file: CaseFile): { ok: true; value: RuleSet } | { ok: 
   return { ok: false, refused: { ...(r.tooLarge ? { too_large: true as const } : {}), issues: r.issues } };
 }
 
-/** Without children in the case, classify is called without them (as for an area that has none). */
-export function runAreaCase(rs: RuleSet, c: AreaCase): Classification {
-  return c.children ? classify(rs, c.kind, inputsOf(c.inputs), c.children) : classify(rs, c.kind, inputsOf(c.inputs));
+/** Without children in the case, classify gets none (as for an area that has none). */
+export function runAreaCase(rs: RuleSet, c: AreaCase): Classification<ExplanationStep> {
+  return classify(rs, c.kind, inputsOf(c.inputs), c.children ?? [], { texts: true });
 }
 
 function counted(levels: ChildLevels): Partial<Record<LevelOrUnknown, number>> {

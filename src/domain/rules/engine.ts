@@ -1,28 +1,76 @@
 import { AreaKind } from '../areas';
-import { LEVELS, Level, LevelOrUnknown, levelIndex, minLevel, maxLevel, shiftLevel } from '../levels';
+import { Bilingual, LEVELS, Level, LevelOrUnknown, levelIndex, minLevel, maxLevel, shiftLevel } from '../levels';
 import { Banding, Comparison, Condition, RuleSet, Step } from './definition';
+import {
+  adjustText,
+  bandChecks,
+  bandsText,
+  compareOp,
+  FAR,
+  matrixText,
+  MIN_DECIMALS,
+  missingStepText,
+  noChildrenText,
+  noLevelToAdjustText,
+  percentOf,
+  plainNumber,
+  RollupWhy,
+  rollupText,
+  rulesText,
+  TextContext,
+  unknownIfText,
+  worstText,
+} from './wording';
 
 /**
  * The rule engine: pure. Metric values in, a level and the ordered trace of the steps that
  * produced it out. No I/O, no clock.
  */
-export type MetricValue = { value: number } | { missing: string; detail?: string };
+/**
+ * Where a value came from (for the explanation): the area's own value or its nearest
+ * ancestor's (dated), or derived from its children (how many of how many, the share of the
+ * area's population they cover, and how they were combined).
+ */
+export type Origin =
+  | { from: 'area'; date: string }
+  | { from: 'ancestor'; code: string; date: string }
+  | { from: 'children'; children: number; of: number; population_share: number; method: 'population_weighted_mean' | 'min' | 'max' };
+export type MetricValue = { value: number; detail?: string; origin?: Origin } | { missing: string; detail?: string };
 export type Inputs = Record<string, MetricValue>;
 
 export type Margin = { metric: string; value: number; next_up: number | null; next_down: number | null };
 
-export type ExplanationStep = {
+/** One step of the trace: what it read, what it gave and why (`note`, English); `text` only where asked for (see `classify`). */
+export type StepTrace = {
   step: number;
-  type: Step['type'];
+  /** The rule step's type; `persistence` for the step explain.ts `persistenceStep` adds after them. */
+  type: Step['type'] | 'persistence';
   /** Metric values this step read (null where missing). */
   values: Record<string, number | null>;
   result: LevelOrUnknown;
+  /** The step in English with the rule set's metric names (kept for compatibility; `text` is what people read). */
   note: string;
   /** For band lookups: the thresholds that bound the value (how far to the next band up or down). */
   margins?: Margin[];
+  text?: Bilingual;
 };
 
-export type Classification = { level: LevelOrUnknown; reason: string | null; explanation: ExplanationStep[] };
+/**
+ * A step as people read it: the trace with `text`, the step in words, Vietnamese first —
+ * metrics by their catalogue labels, values at a precision that never contradicts the
+ * comparison shown, missing values and where values came from (wording.ts).
+ */
+export type ExplanationStep = StepTrace & { text: Bilingual };
+
+/** The level of an area, why it is unknown, and the trace of the steps (with their texts when asked for). */
+export type Classification<S extends StepTrace = StepTrace> = { level: LevelOrUnknown; reason: string | null; explanation: S[] };
+
+/**
+ * `texts: true` builds each step's `text` (what an explanation shows). It costs several times
+ * the classification itself, so the daily recomputation, which reads levels only, leaves it
+ * out (the default).
+ */
+export type ClassifyOptions = { texts?: boolean };
 
 /** Levels of the children of an area (for roll-up steps). */
 export type ChildLevels = LevelOrUnknown[];
@@ -54,24 +102,19 @@ function describeBand(b: Banding, i: number): string {
   return `${geq} ${lo} and ${lt} ${hi}`;
 }
 
-const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
-
-function compare(c: Comparison, v: number): boolean {
-  switch (c.op) {
-    case '<':
-      return v < c.value;
-    case '<=':
-      return v <= c.value;
-    case '>':
-      return v > c.value;
-    case '>=':
-      return v >= c.value;
-    case '==':
-      return v === c.value;
-    case '!=':
-      return v !== c.value;
-  }
+/**
+ * A band lookup's value in a note, at the precision that agrees with the band's bounds
+ * (wording.ts `decimalsFor`); the usual value, far from both bounds, without building them.
+ */
+function fmtIn(v: number, b: Banding, i: number): string {
+  if (Number.isInteger(v)) return String(v);
+  const lo = b.thresholds[i - 1];
+  const hi = b.thresholds[i];
+  if ((lo === undefined || v - lo > FAR) && (hi === undefined || hi - v > FAR)) return v.toFixed(MIN_DECIMALS);
+  return plainNumber(v, bandChecks(b, i));
 }
+
+const compare = (c: Comparison, v: number): boolean => compareOp(v, c);
 
 /** Three-valued: a condition on a missing metric is neither true nor false. */
 function evaluate(c: Condition, inputs: Inputs, seen: Record<string, number | null>): Truth {
@@ -97,7 +140,7 @@ function evaluate(c: Condition, inputs: Inputs, seen: Record<string, number | nu
 function describe(c: Condition): string {
   if ('all' in c) return c.all.map(describe).join(' and ');
   if ('any' in c) return `(${c.any.map(describe).join(' or ')})`;
-  return `${c.metric} ${c.op} ${fmt(c.value)}`;
+  return `${c.metric} ${c.op} ${c.value}`;
 }
 
 /** Adds the derived (count_met) metrics to the stored ones. */
@@ -129,45 +172,74 @@ type RulesStep = Extract<Step, { type: 'rules' }>;
 type RollupStep = Extract<Step, { type: 'rollup' }>;
 
 /**
- * The level of the first rule whose condition holds (a rule without one always does), with
- * its note; unknown when a condition met before it cannot be decided, or when none holds.
+ * The first rule whose condition holds (a rule without one always does): its index, level
+ * and note; unknown when a condition met before it cannot be decided (with that rule's
+ * index), or when none holds.
  */
-function firstRule(rules: RulesStep['rules'], inputs: Inputs, seen: Record<string, number | null>): { level: Level; note: string } | Unknown {
-  for (const rule of rules) {
-    if (!rule.when) return { level: rule.level, note: `otherwise → ${rule.level}` };
+function firstRule(
+  rules: RulesStep['rules'],
+  inputs: Inputs,
+  seen: Record<string, number | null>,
+): { index: number; level: Level; note: string } | { undecided: number | null; unknown: Unknown } {
+  for (let index = 0; index < rules.length; index++) {
+    const rule = rules[index] as RulesStep['rules'][number];
+    if (!rule.when) return { index, level: rule.level, note: `otherwise → ${rule.level}` };
     const t = evaluate(rule.when, inputs, seen);
-    if (t === true) return { level: rule.level, note: `${describe(rule.when)} → ${rule.level}` };
-    if (t !== false) return new Unknown(t.missing, `cannot decide "${describe(rule.when)}": ${t.missing}`);
+    if (t === true) return { index, level: rule.level, note: `${describe(rule.when)} → ${rule.level}` };
+    if (t !== false) return { undecided: index, unknown: new Unknown(t.missing, `cannot decide "${describe(rule.when)}": ${t.missing}`) };
   }
-  return new Unknown('no_rule_matched', 'no rule matched');
+  return { undecided: null, unknown: new Unknown('no_rule_matched', 'no rule matched') };
 }
+
+/** A percentage of `count` children out of `of`, printed so that it agrees with "≥ share". */
+const sharePct = (count: number, of: number, share: number) => plainNumber((count * 100) / of, [{ op: '>=', value: percentOf(share) }]);
 
 /**
  * A roll-up over the children's known levels (at least one): the first rule whose share of
- * children at `at_least` or above is reached, else the worst level held by at least
- * `otherwise_worst_share` of them, else the default; with why.
+ * children at `at_least` or above is reached; else the worst level L held by at least
+ * `otherwise_worst_share` of them — counting the children at L or above (`count:
+ * "at_or_above"`) or at L exactly (`"exactly"`); else the default. With why.
  */
-function rollUp(step: RollupStep, known: Level[]): { level: Level; why: string } {
-  const shareAtLeast = (l: Level) => known.filter((c) => levelIndex(c) >= levelIndex(l)).length / known.length;
+export function rollUp(step: Pick<RollupStep, 'rules' | 'otherwise_worst_share' | 'count' | 'default'>, known: readonly Level[]): { level: Level; why: RollupWhy } {
+  const atOrAbove = (l: Level) => known.filter((c) => levelIndex(c) >= levelIndex(l)).length;
   for (const rule of step.rules) {
-    const share = shareAtLeast(rule.at_least);
-    if (share >= rule.share) return { level: rule.level, why: `${Math.round(share * 1000) / 10}% of children at ${rule.at_least} or above (≥ ${rule.share * 100}%)` };
+    const count = atOrAbove(rule.at_least);
+    if (count / known.length >= rule.share) return { level: rule.level, why: { by: 'rule', at_least: rule.at_least, count, of: known.length, share: rule.share } };
   }
   if (step.otherwise_worst_share !== null) {
     for (const l of [...LEVELS].reverse()) {
-      const share = known.filter((c) => c === l).length / known.length;
-      if (share >= step.otherwise_worst_share) return { level: l, why: `worst level held by ≥ ${step.otherwise_worst_share * 100}% of children` };
+      const count = step.count === 'at_or_above' ? atOrAbove(l) : known.filter((c) => c === l).length;
+      if (count / known.length >= step.otherwise_worst_share) {
+        return { level: l, why: { by: 'worst', level: l, count, of: known.length, share: step.otherwise_worst_share, counting: step.count } };
+      }
     }
   }
-  return { level: step.default, why: 'no roll-up rule applies' };
+  return { level: step.default, why: { by: 'default' } };
 }
 
-/** Classifies one area of `kind` from its metric values (and its children's levels for roll-ups). */
-export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, children: ChildLevels = []): Classification {
+/** A roll-up's why in a note. */
+function rollupNote(why: RollupWhy): string {
+  if (why.by === 'default') return 'no roll-up rule applies';
+  if (why.by === 'rule') return `${sharePct(why.count, why.of, why.share)}% of children at ${why.at_least} or above (≥ ${percentOf(why.share)}%)`;
+  if (why.counting === 'exactly') return `worst level held by ≥ ${percentOf(why.share)}% of children`;
+  return `${sharePct(why.count, why.of, why.share)}% of children at ${why.level} or above (≥ ${percentOf(why.share)}%): the worst level so held`;
+}
+
+/**
+ * Classifies one area of `kind` from its metric values (and its children's levels for
+ * roll-ups): the level, the reason when unknown, and the ordered steps that produced it —
+ * with each step's `text` only when `options.texts` is true.
+ */
+export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, children?: ChildLevels): Classification;
+export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, children: ChildLevels, options: { texts: true }): Classification<ExplanationStep>;
+export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, children: ChildLevels, options?: ClassifyOptions): Classification;
+export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, children: ChildLevels = [], options: ClassifyOptions = {}): Classification {
   const inputs = withDerived(ruleSet, stored);
   const group = ruleSet.levels.find((g) => g.kinds.includes(kind));
   if (!group) return { level: 'unknown', reason: `no_rules_for_kind:${kind}`, explanation: [] };
-  const explanation: ExplanationStep[] = [];
+  const explanation: StepTrace[] = [];
+  const texts = options.texts === true;
+  const ctx: TextContext = { ruleSet, kind, inputs };
   let current: Level | null = null;
 
   for (let s = 0; s < group.steps.length; s++) {
@@ -182,105 +254,126 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
       values[metric] = v.value;
       return v.value;
     };
-    const record = (result: LevelOrUnknown, note: string, margins?: Margin[]) =>
-      explanation.push({ step: s, type: step.type, values, result, note, ...(margins ? { margins } : {}) });
-    const fail = (u: Unknown): Classification => {
-      record('unknown', u.note);
+    const record = (result: LevelOrUnknown, note: string, text: () => Bilingual, margins?: Margin[]) => {
+      const e: StepTrace = { step: s, type: step.type, values, result, note };
+      if (margins) e.margins = margins;
+      if (texts) e.text = text();
+      explanation.push(e);
+    };
+    const fail = (u: Unknown, text: () => Bilingual): Classification => {
+      record('unknown', u.note, text);
       return { level: 'unknown', reason: u.reason, explanation };
     };
+    const failOn = (metric: string, u: Unknown) => fail(u, () => missingStepText(ctx, metric));
 
     switch (step.type) {
       case 'bands': {
         const v = get(step.metric);
-        if (v instanceof Unknown) return fail(v);
+        if (v instanceof Unknown) return failOn(step.metric, v);
         const i = bandIndex(v, step);
-        current = step.levels[i] as Level;
-        record(current, `${step.metric} = ${fmt(v)}, band ${describeBand(step, i)} → ${current}`, [margin(v, step, step.metric)]);
+        const level = step.levels[i] as Level;
+        current = level;
+        record(level, `${step.metric} = ${fmtIn(v, step, i)}, band ${describeBand(step, i)} → ${level}`, () => bandsText(ctx, step, i, level), [margin(v, step, step.metric)]);
         break;
       }
       case 'matrix': {
         const r = get(step.rows.metric);
-        if (r instanceof Unknown) return fail(r);
+        if (r instanceof Unknown) return failOn(step.rows.metric, r);
         const c = get(step.cols.metric);
-        if (c instanceof Unknown) return fail(c);
+        if (c instanceof Unknown) return failOn(step.cols.metric, c);
         const ri = bandIndex(r, step.rows);
         const ci = bandIndex(c, step.cols);
-        current = step.table[ri]?.[ci] as Level;
+        const level = step.table[ri]?.[ci] as Level;
+        current = level;
         record(
-          current,
-          `${step.rows.metric} = ${fmt(r)} (${describeBand(step.rows, ri)}), ${step.cols.metric} = ${fmt(c)} (${describeBand(step.cols, ci)}) → ${current}`,
+          level,
+          `${step.rows.metric} = ${fmtIn(r, step.rows, ri)} (${describeBand(step.rows, ri)}), ${step.cols.metric} = ${fmtIn(c, step.cols, ci)} (${describeBand(step.cols, ci)}) → ${level}`,
+          () => matrixText(ctx, step.rows, ri, step.cols, ci, level),
           [margin(r, step.rows, step.rows.metric), margin(c, step.cols, step.cols.metric)],
         );
         break;
       }
       case 'worst': {
         const levels: Level[] = [];
-        let firstMissing: Unknown | null = null;
+        let firstMissing: { metric: string; unknown: Unknown } | null = null;
         const parts: string[] = [];
         const margins: Margin[] = [];
+        const read: { banding: Banding; band: number | null; level: Level | null }[] = [];
         for (const b of step.of) {
           const v = get(b.metric);
           if (v instanceof Unknown) {
-            firstMissing ??= v;
+            firstMissing ??= { metric: b.metric, unknown: v };
             parts.push(`${b.metric} missing`);
+            read.push({ banding: b, band: null, level: null });
             continue;
           }
           const i = bandIndex(v, b);
           const l = b.levels[i] as Level;
-          parts.push(`${b.metric} = ${fmt(v)} → ${l}`);
+          parts.push(`${b.metric} = ${fmtIn(v, b, i)} → ${l}`);
           margins.push(margin(v, b, b.metric));
           levels.push(l);
+          read.push({ banding: b, band: i, level: l });
         }
-        if (levels.length === 0) return fail(firstMissing as Unknown);
-        current = levels.reduce(maxLevel);
-        record(current, `worst of: ${parts.join('; ')} → ${current}`, margins);
+        if (levels.length === 0 && firstMissing) return failOn(firstMissing.metric, firstMissing.unknown);
+        const level = levels.reduce(maxLevel);
+        current = level;
+        record(level, `worst of: ${parts.join('; ')} → ${level}`, () => worstText(ctx, read, level), margins);
         break;
       }
       case 'rules': {
         const chosen = firstRule(step.rules, inputs, values);
-        if (chosen instanceof Unknown) return fail(chosen);
+        if ('unknown' in chosen) {
+          const at = chosen.undecided;
+          return fail(chosen.unknown, () => rulesText(ctx, step.rules, at === null ? 'none' : { undecided: at }));
+        }
         current = chosen.level;
-        record(current, chosen.note);
+        record(chosen.level, chosen.note, () => rulesText(ctx, step.rules, { matched: chosen.index }));
         break;
       }
       case 'raise':
       case 'lower':
       case 'cap': {
-        if (current === null) return fail(new Unknown('no_level_to_adjust', `${step.type} before any level was set`));
+        if (current === null) return fail(new Unknown('no_level_to_adjust', `${step.type} before any level was set`), noLevelToAdjustText);
+        const before: Level = current;
         const t = evaluate(step.when, inputs, values);
         if (t !== true && t !== false) {
-          if (step.if_missing === 'unknown') return fail(new Unknown(t.missing, `cannot assess "${describe(step.when)}": ${t.missing}`));
-          record(current, `not assessed (${t.missing}): ${step.type} when ${describe(step.when)}`);
+          if (step.if_missing === 'unknown') return fail(new Unknown(t.missing, `cannot assess "${describe(step.when)}": ${t.missing}`), () => adjustText(ctx, step, before, 'unknown', true));
+          record(before, `not assessed (${t.missing}): ${step.type} when ${describe(step.when)}`, () => adjustText(ctx, step, before, before, false));
           break;
         }
         if (!t) {
-          record(current, `${describe(step.when)} does not hold: stays ${current}`);
+          record(before, `${describe(step.when)} does not hold: stays ${before}`, () => adjustText(ctx, step, before, before, false));
           break;
         }
-        const before: Level = current;
-        if (step.type === 'raise') current = shiftLevel(current, step.by);
-        else if (step.type === 'lower') current = shiftLevel(current, -step.by);
-        else current = minLevel(current, step.level);
-        record(current, `${describe(step.when)}: ${step.type}${step.type === 'cap' ? ` at ${step.level}` : ` by ${step.by}`}, ${before} → ${current}`);
+        let after: Level;
+        if (step.type === 'raise') after = shiftLevel(before, step.by);
+        else if (step.type === 'lower') after = shiftLevel(before, -step.by);
+        else after = minLevel(before, step.level);
+        current = after;
+        record(after, `${describe(step.when)}: ${step.type}${step.type === 'cap' ? ` at ${step.level}` : ` by ${step.by}`}, ${before} → ${after}`, () => adjustText(ctx, step, before, after, false));
         break;
       }
       case 'unknown_if': {
         const t = evaluate(step.when, inputs, values);
-        if (t !== true && t !== false) return fail(new Unknown(t.missing, `cannot assess "${describe(step.when)}": ${t.missing}`));
-        if (t) return fail(new Unknown(step.reason, `${describe(step.when)}: data insufficient (${step.reason})`));
-        record(current ?? 'unknown', `${describe(step.when)} does not hold: data sufficient`);
+        const text = () => unknownIfText(ctx, step.when, step.reason, current ?? 'unknown');
+        if (t !== true && t !== false) return fail(new Unknown(t.missing, `cannot assess "${describe(step.when)}": ${t.missing}`), text);
+        if (t) return fail(new Unknown(step.reason, `${describe(step.when)}: data insufficient (${step.reason})`), text);
+        const so = current ?? 'unknown';
+        record(so, `${describe(step.when)} does not hold: data sufficient`, () => unknownIfText(ctx, step.when, step.reason, so));
         break;
       }
       case 'rollup': {
         const known = children.filter((c): c is Level => c !== 'unknown');
         if (known.length === 0) {
-          return fail(new Unknown('no_children_levels', children.length ? `all ${children.length} children are unknown` : 'the area has no children'));
+          const n = children.length;
+          return fail(new Unknown('no_children_levels', n ? `all ${n} children are unknown` : 'the area has no children'), () => noChildrenText(kind, n));
         }
         const counts = LEVELS.map((l) => `${l} ${known.filter((c) => c === l).length}`).join(', ');
-        const unknownNote = children.length > known.length ? `, ${children.length - known.length} unknown not counted` : '';
+        const unknowns = children.length - known.length;
+        const unknownNote = unknowns > 0 ? `, ${unknowns} unknown not counted` : '';
         const rolled = rollUp(step, known);
         current = rolled.level;
-        record(current, `children: ${counts}${unknownNote}; ${rolled.why} → ${current}`);
+        record(rolled.level, `children: ${counts}${unknownNote}; ${rollupNote(rolled.why)} → ${rolled.level}`, () => rollupText(kind, known, unknowns, rolled.why, rolled.level));
         break;
       }
     }

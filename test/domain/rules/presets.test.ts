@@ -165,7 +165,11 @@ describe('vn-2686-2021', () => {
     ['50% orange or red', n(2, 3, 0, 5), 'red'],
     ['49% orange or red', n(0, 49, 0, 51), 'orange'],
     ['30% yellow is the worst held by ≥ 30%', n(1, 1, 3, 5), 'yellow'],
-    ['20% each: nothing held by 30% but green', n(0, 2, 2, 6), 'green'],
+    ['20% orange, 20% yellow: 40% are yellow or worse', n(0, 2, 2, 6), 'yellow'],
+    ['2 red, 2 orange, 6 green (DOMAIN.md): 40% are orange or worse', n(2, 2, 0, 6), 'orange'],
+    ['20% red, 20% yellow: 20% orange or worse, 40% yellow or worse', n(2, 0, 2, 6), 'yellow'],
+    ['10% each of red, orange, yellow: 30% yellow or worse', n(1, 1, 1, 7), 'yellow'],
+    ['10% red, 10% orange, 80% green: nothing but green held by 30% at or worse', n(1, 1, 0, 8), 'green'],
     ['all green', n(0, 0, 0, 8), 'green'],
   ] as const)('district roll-up: %s → %s', (_name, children, expected) => {
     expect(level('vn-2686-2021', {}, 'district', [...children]).level).toBe(expected);

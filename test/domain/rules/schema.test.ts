@@ -74,7 +74,7 @@ describe('a parsed rule set', () => {
               { type: 'cap', level: 'yellow', when: cmp(), if_missing: 'skip' },
             ],
           },
-          { kinds: ['district'], steps: [{ type: 'rollup', rules: [], otherwise_worst_share: null, default: 'green' }] },
+          { kinds: ['district'], steps: [{ type: 'rollup', rules: [], otherwise_worst_share: null, count: 'exactly', default: 'green' }] },
         ],
         persistence: { escalate_after_days: 1, deescalate_after_days: 1, max_step_down: 3, min_stay_days: 0 },
       },
