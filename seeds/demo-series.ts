@@ -119,7 +119,8 @@ export function generateDemoSeries(communesIn: DemoCommune[], opts: DemoOptions)
   const metrics: MetricRow[] = [];
   const districts = [...districtPop.keys()].sort();
   const offsets = new Map(districts.map((d) => [d, { vax: rand() * 14 - 9, lag: Math.floor(rand() * 8) }]));
-  for (let t = days - 1; t >= 0; t -= 7) {
+  // the first weekly round falls on or before the first demo day (t ≤ 0), so that every day has a fresh value
+  for (let t = days - 1; t > -7; t -= 7) {
     const date = addDays(start, t);
     for (const d of districts) {
       const o = offsets.get(d) as { vax: number; lag: number };
@@ -128,7 +129,7 @@ export function generateDemoSeries(communesIn: DemoCommune[], opts: DemoOptions)
       const full = clamp(8 + 80 / (1 + Math.exp(-(s - 62) / 10)) + o.vax, 0, dose1);
       const elderly = clamp(full - 6 + o.vax / 2, 0, 100);
       const series = districtCases.get(d) as number[];
-      const week = series.slice(Math.max(0, t - 6), t + 1).reduce((a, b) => a + b, 0);
+      const week = t < 0 ? 0 : series.slice(Math.max(0, t - 6), t + 1).reduce((a, b) => a + b, 0);
       const per100k = (week * 100_000) / (districtPop.get(d) as number);
       metrics.push(
         { area: d, date, name: 'vaccination_18plus_1dose_pct', value: round1(dose1) },

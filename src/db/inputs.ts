@@ -15,7 +15,10 @@ import { arrayBindings } from './knex';
  */
 export type AreaNode = { id: number; code: string; kind: AreaKind; parent_id: number | null; population: number | null };
 
-/** The areas to classify. Their ancestor closure is the area_tree table, kept by area imports. */
+/**
+ * The areas to classify. Their ancestor closure is the area_tree table, kept by area imports;
+ * their kind decides which of them derive missing indicators from their children.
+ */
 export async function loadAreas(trx: Knex): Promise<AreaNode[]> {
   return (await trx('areas').select('id', 'code', 'kind', 'parent_id', 'population').orderBy('id')) as AreaNode[];
 }
@@ -65,7 +68,10 @@ async function loadReports(knex: Knex, from: LocalDate, to: LocalDate): Promise<
 
 /**
  * Indicator rows of the span, and for indicators read by latest value, each area's last
- * row before it (an old value still decides whether the nearest ancestor is asked).
+ * row before it (an old value still decides whether the nearest ancestor is asked, and tells
+ * a value too old — `stale_metric` — from one never reported — `missing_metric`). Every
+ * area's rows are loaded, so that a district or province can derive a missing value from its
+ * children (domain/inputs.ts).
  */
 async function loadIndicators(knex: Knex, needs: FactNeeds, to: LocalDate): Promise<NonNullable<FactTexts['indicators']>> {
   const names = [...new Set([...needs.indicators, ...needs.sums])];

@@ -14,7 +14,12 @@ export type StoredInputs = PackedValue[] | Inputs;
 
 /**
  * The inputs as stored for area `code` on `date` under rule set `rs` (the row's own); without
- * `details` (for classifying only) no text is made. Verbatim rows are returned as they are.
+ * `details` (for classifying only) no text is made. With details, every indicator value carries
+ * its `origin` (the area's own, an ancestor's, or derived from the children: how many of how
+ * many, the population share, the method) and a `detail`. Every packed form ever written reads
+ * back: rows packed before derivation existed hold 'stale' for an indicator not found, read as
+ * `stale_metric:<name>` as when their level was computed; rows written since say 'missing'
+ * (`missing_metric:<name>`). Verbatim rows are returned as they are.
  */
 export function readStoredInputs(rs: RuleSet, date: LocalDate, code: string, stored: StoredInputs, details = true): Inputs {
   if (!Array.isArray(stored)) return stored;

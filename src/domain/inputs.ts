@@ -1,6 +1,8 @@
+import { AreaKind } from './areas';
 import { addDays, dayNumber, LocalDate } from './dates';
+import { Aggregate, metricSpec } from './metrics';
 import { MetricDef, ReportField, RuleSet } from './rules/definition';
-import { Inputs, MetricValue } from './rules/engine';
+import { Inputs, MetricValue, Origin } from './rules/engine';
 
 /**
  * The inputs a rule set needs, for every area on every day of a span, from the reports and
@@ -9,10 +11,19 @@ import { Inputs, MetricValue } from './rules/engine';
  * Report metrics: each area's daily figures are summed up the hierarchy (an area's figures
  * are those of its whole subtree) and turned into prefix sums, so any window of any day is
  * two lookups. Indicators: the latest value on or before the day, from the area or its
- * nearest ancestor that has one; indicator sums: a window over the area (and, if inherited,
- * its ancestors). Days are day numbers (see `dayNumber`).
+ * nearest ancestor that has one; failing that (none, or too old), for a district or province
+ * (a commune only with `aggregate_from_subcommunes`) a value derived from its children
+ * (`InputSeries.derivation`); indicator sums: a window over the area (and, if inherited, its
+ * ancestors). Days are day numbers (see `dayNumber`).
  */
-export type SeriesArea = { id: number; code: string; parent_id: number | null; population: number | null };
+export type SeriesArea = {
+  id: number;
+  code: string;
+  parent_id: number | null;
+  population: number | null;
+  /** Which areas derive missing indicators from their children; without a kind, an area never does. */
+  kind?: AreaKind;
+};
 
 /** Daily reports, column-wise (one entry per stored report row). */
 export type ReportColumns = {
@@ -63,6 +74,58 @@ export function factNeeds(rs: RuleSet, from: LocalDate): FactNeeds {
 
 const missing = (reason: string, detail?: string): MetricValue => (detail ? { missing: reason, detail } : { missing: reason });
 
+/**
+ * How a missing value of indicator metric `m` is derived from an area's children: the rule
+ * set's `aggregate`, else the catalogue's (domain/metrics.ts: the population-weighted mean
+ * for percentages and rates, the minimum for 0/1 flags), else 'none' (never derived).
+ */
+export function indicatorAggregate(m: IndicatorMetric): Aggregate {
+  return m.aggregate ?? metricSpec(m.name)?.aggregate ?? 'none';
+}
+
+/** A derivation covering less than this share of its children's population gives no value (`partial_metric:<name>`). */
+export const DERIVATION_MIN_SHARE = 0.5;
+
+/** Which areas may derive: 1 districts and provinces, 2 communes (only with `aggregate_from_subcommunes`), 0 the rest. */
+const DERIVING_KIND: Partial<Record<AreaKind, number>> = { province: 1, district: 1, commune: 2 };
+
+/** Short names of the derivation methods in the packed form. */
+type PackedMethod = 'mean' | 'min' | 'max';
+const PACKED_METHOD: Record<Exclude<Aggregate, 'none'>, PackedMethod> = { population_weighted_mean: 'mean', min: 'min', max: 'max' };
+const METHOD_OF: Record<PackedMethod, Exclude<Aggregate, 'none'>> = { mean: 'population_weighted_mean', min: 'min', max: 'max' };
+const METHOD_TEXT: Record<PackedMethod, string> = { mean: 'population-weighted mean', min: 'minimum', max: 'maximum' };
+
+/**
+ * One day's bottom-up pass over the tree for one indicator metric (see
+ * `InputSeries.derivation`), per area index. Kept per metric and refilled day after day.
+ */
+type Derivation = {
+  /** The day it holds (NaN: none yet). */
+  day: number;
+  /** The area's own fresh value, else its derived one; NaN: none. Never an inherited value. */
+  value: Float64Array;
+  /** Children whose values the derivation used / that had a value (a child without population has no weight in a mean) / all children. */
+  used: Int32Array;
+  valued: Int32Array;
+  of: Int32Array;
+  /** Share of the children's population covered by the used children (by count when no child has a population). */
+  share: Float64Array;
+  /** The newest day of any value, fresh or not, of the area and (if it derives) of its subtree; -Infinity: none. */
+  newest: Float64Array;
+  /** Accumulators of the children: newest day, Σ population × value, population of the used children, population of all, min or max. */
+  childNewest: Float64Array;
+  weighted: Float64Array;
+  usedPop: Float64Array;
+  allPop: Float64Array;
+  extreme: Float64Array;
+};
+
+function newDerivation(n: number): Derivation {
+  const f = () => new Float64Array(n);
+  const i = () => new Int32Array(n);
+  return { day: NaN, value: f(), used: i(), valued: i(), of: i(), share: f(), newest: f(), childNewest: f(), weighted: f(), usedPop: f(), allPop: f(), extreme: f() };
+}
+
 /** One indicator series of one area, by date; `prefix[k]` is the sum of the first k values. */
 type Series = { days: number[]; dates: LocalDate[]; values: number[]; prefix: number[] };
 
@@ -94,6 +157,13 @@ export class InputSeries {
   private readonly lastPositive = new Map<ReportField, Int32Array>();
   /** Indicator series by name, then by area index. */
   private readonly series = new Map<string, (Series | undefined)[]>();
+  /** Per area: population (0 for none) and DERIVING_KIND. */
+  private readonly population: Float64Array;
+  private readonly derivingKind: Uint8Array;
+  /** Per indicator metric: its last derivation pass (scratch space reused day after day). */
+  private readonly derivations = new Map<IndicatorMetric, Derivation>();
+  /** Per indicator name: for the day it holds, each area's index of its latest entry on or before it (-1: none). */
+  private readonly latest = new Map<string, { day: number; at: Int32Array }>();
 
   constructor(
     private readonly ruleSet: RuleSet,
@@ -107,6 +177,8 @@ export class InputSeries {
     areas.forEach((a, i) => this.at.set(a.id, i));
     this.parent = new Int32Array(this.n);
     areas.forEach((a, i) => (this.parent[i] = a.parent_id === null ? -1 : (this.at.get(a.parent_id) ?? -1)));
+    this.population = Float64Array.from(areas, (a) => (a.population && a.population > 0 ? a.population : 0));
+    this.derivingKind = Uint8Array.from(areas, (a) => (a.kind ? (DERIVING_KIND[a.kind] ?? 0) : 0));
     const needs = factNeeds(ruleSet, from);
     this.base = dayNumber(needs.reportsFrom ?? from);
     this.len = dayNumber(to) - this.base + 1;
@@ -233,22 +305,133 @@ export class InputSeries {
     }
   }
 
-  /** The latest value on or before the day, from the area or its nearest ancestor that has one. */
+  /**
+   * The latest value on or before the day, from the area or its nearest ancestor that has one
+   * (the nearest with any value decides, then its age). When that gives no fresh value and the
+   * area derives (`derives`): the value derived from its children, or `['partial', …]` when
+   * they cover under half of its children's population. Otherwise `['stale', days back]` when
+   * some value (of the chain, or of the subtree it derives from) exists but is too old, and
+   * 'missing' when none was ever reported.
+   */
   private indicator(i: number, m: IndicatorMetric, day: number): PackedValue {
     const list = this.series.get(m.name);
+    if (!list) return 'missing'; // never reported anywhere
+    const latest = this.latestOn(m.name, list, day);
+    let staleDay = -Infinity;
     let depth = 0;
     for (let j = i; j >= 0; j = this.parent[j] as number, depth++) {
-      const s = list?.[j];
-      const at = s ? latestOnOrBefore(s.days, day) : -1;
-      if (!s || at < 0) continue;
+      const at = latest[j] as number;
+      if (at < 0) continue;
+      const s = list[j] as Series;
       if (!m.inherit && depth > 0) break;
       const back = day - (s.days[at] as number);
-      if (back > m.max_age_days) return ['stale', back];
+      if (back > m.max_age_days) {
+        staleDay = s.days[at] as number;
+        break;
+      }
       const value = s.values[at] as number;
       if (j !== i) return [value, back, (this.areas[j] as SeriesArea).code];
       return back === 0 ? value : [value, back];
     }
-    return 'stale';
+    if (this.derives(i, m)) {
+      const d = this.derivation(m, day);
+      const used = d.used[i] as number;
+      const share = Math.floor((d.share[i] as number) * 1000) / 1000;
+      if (!Number.isNaN(d.value[i] as number)) return [d.value[i] as number, used, d.of[i] as number, share, PACKED_METHOD[indicatorAggregate(m) as Exclude<Aggregate, 'none'>]];
+      const newest = d.newest[i] as number;
+      if ((d.valued[i] as number) > 0 || day - newest <= m.max_age_days) return ['partial', used, d.of[i] as number, share];
+      if (newest > staleDay) staleDay = newest;
+    }
+    return staleDay === -Infinity ? 'missing' : ['stale', day - staleDay];
+  }
+
+  /** Each area's index of its latest entry of series `list` (of indicator `name`) on or before `day`, -1 for none; made once per name and day. */
+  private latestOn(name: string, list: (Series | undefined)[], day: number): Int32Array {
+    let l = this.latest.get(name);
+    if (l?.day === day) return l.at;
+    if (!l) this.latest.set(name, (l = { day, at: new Int32Array(this.n) }));
+    l.day = day;
+    const at = l.at;
+    for (let i = 0; i < this.n; i++) {
+      const s = list[i];
+      at[i] = s ? latestOnOrBefore(s.days, day) : -1;
+    }
+    return at;
+  }
+
+  /** Whether area i derives a missing value of `m` from its children. */
+  private derives(i: number, m: IndicatorMetric): boolean {
+    const k = this.derivingKind[i] as number;
+    return k !== 0 && (k === 1 || m.aggregate_from_subcommunes === true) && indicatorAggregate(m) !== 'none';
+  }
+
+  /**
+   * The derived values of `m` on `day`: one bottom-up pass over the tree (deepest first), each
+   * area's value being its own fresh one (at most max_age_days old) or, if it derives and has
+   * none, the value derived from its children's values — the population-weighted mean
+   * (children without population left out), the minimum or the maximum — when the children
+   * used cover at least DERIVATION_MIN_SHARE of the children's population (of their number
+   * when no child has a population). A child contributes only its own or derived value, never
+   * one inherited from above. Made once per metric and day, and only when an area needs it.
+   */
+  private derivation(m: IndicatorMetric, day: number): Derivation {
+    let d = this.derivations.get(m);
+    if (d?.day === day) return d;
+    if (!d) this.derivations.set(m, (d = newDerivation(this.n)));
+    d.day = day;
+    const list = this.series.get(m.name) ?? [];
+    const latest = this.latestOn(m.name, list, day);
+    const aggregate = indicatorAggregate(m);
+    const mean = aggregate === 'population_weighted_mean';
+    const min = aggregate === 'min';
+    const communes = aggregate !== 'none' && m.aggregate_from_subcommunes === true;
+    const districts = aggregate !== 'none';
+    const { value, used, valued, of, share, newest, childNewest, weighted, usedPop, allPop, extreme } = d;
+    used.fill(0);
+    valued.fill(0);
+    of.fill(0);
+    share.fill(0);
+    childNewest.fill(-Infinity);
+    weighted.fill(0);
+    usedPop.fill(0);
+    allPop.fill(0);
+    extreme.fill(min ? Infinity : -Infinity);
+    for (const i of this.deepestFirst()) {
+      const at = latest[i] as number;
+      const s = list[i];
+      let v = NaN;
+      let last = -Infinity;
+      if (at >= 0) {
+        last = (s as Series).days[at] as number;
+        if (day - last <= m.max_age_days) v = (s as Series).values[at] as number;
+      }
+      const k = this.derivingKind[i] as number;
+      if (k === 1 ? districts : k === 2 && communes) {
+        if ((childNewest[i] as number) > last) last = childNewest[i] as number;
+        if (Number.isNaN(v) && (used[i] as number) > 0) {
+          const all = allPop[i] as number;
+          const sh = all > 0 ? (usedPop[i] as number) / all : (used[i] as number) / (of[i] as number);
+          share[i] = sh;
+          if (sh >= DERIVATION_MIN_SHARE) v = mean ? (weighted[i] as number) / (usedPop[i] as number) : (extreme[i] as number);
+        }
+      }
+      value[i] = v;
+      newest[i] = last;
+      const p = this.parent[i] as number;
+      if (p < 0) continue;
+      const pop = this.population[i] as number;
+      of[p]++;
+      allPop[p] += pop;
+      if (last > (childNewest[p] as number)) childNewest[p] = last;
+      if (Number.isNaN(v)) continue;
+      valued[p]++;
+      if (mean && pop === 0) continue;
+      used[p]++;
+      usedPop[p] += pop;
+      if (mean) weighted[p] += pop * v;
+      else extreme[p] = min ? Math.min(extreme[p] as number, v) : Math.max(extreme[p] as number, v);
+    }
+    return d;
   }
 
   /** Values over the window (absent days count as zero), of the area and, if inherited, its ancestors. */
@@ -290,13 +473,27 @@ function finishSeries(s: Series): void {
 /**
  * Packed inputs: an area's inputs on a day in compact form — a backfill computes (and stores,
  * see db/storedInputs.ts) millions of them. One entry per stored metric (`storedMetrics`),
- * in name order: a plain number for a value; [value, days back] for an indicator value
- * from an earlier day, [value, days back, area code] for one from an ancestor; a reason
- * code for a missing value ('stale', or ['stale', days back] for a value too old). The
- * details shown to people follow from these, the rule set, the date and the area, and are
+ * in name order:
+ * - a plain number for a value (an indicator's: the area's own, of the day);
+ * - [value, days back] for the area's own indicator value of an earlier day;
+ * - [value, days back, area code] for one from an ancestor;
+ * - [value, children used, children, population share, 'mean' | 'min' | 'max'] for one
+ *   derived from the children (the share floored to 3 decimals);
+ * - a reason code for a missing value: 'missing' (an indicator never reported), 'no_reports',
+ *   'no_population'; ['stale', days back] for an indicator value too old;
+ *   ['partial', children used, children, population share] for a derivation covering under half;
+ * - 'stale' (rows stored before 'missing' existed): an indicator not found, read as stale.
+ * The details shown to people follow from these, the rule set, the date and the area, and are
  * derived when read (`inputsReader`).
  */
-export type PackedValue = number | string | [number, number] | [number, number, string] | ['stale', number];
+export type PackedValue =
+  | number
+  | string
+  | [number, number]
+  | [number, number, string]
+  | [number, number, number, number, PackedMethod]
+  | ['stale', number]
+  | ['partial', number, number, number];
 
 type StoredMetric = [string, Exclude<MetricDef, { kind: 'count_met' }>];
 
@@ -312,23 +509,45 @@ function missingDetail(m: StoredMetric[1], reason: string, date: LocalDate, code
   if (reason === 'no_reports' && 'window_days' in m) return `no report in the last ${m.window_days} days`;
   if (reason === 'no_reports' && m.kind === 'days_since_last') return `no report in the last ${m.lookback_days} days`;
   if (reason === 'no_population') return m.kind === 'rate_per_100k' ? `${code} has no population` : undefined;
-  if (m.kind === 'indicator') return found ? `latest ${m.name} is from ${found}, older than ${m.max_age_days} days` : `no ${m.name} on or before ${date}`;
-  return undefined;
+  if (m.kind !== 'indicator') return undefined;
+  if (found) return `latest ${m.name} is from ${found}, older than ${m.max_age_days} days`;
+  return reason.startsWith('missing_metric:') ? `no ${m.name} reported on or before ${date}` : `no ${m.name} on or before ${date}`;
+}
+
+/** "94.3%" of a share in [0, 1] (floored: never more than the share). */
+const percent = (share: number) => `${(Math.floor(share * 1000) / 10).toFixed(1)}%`;
+
+/** An indicator's packed value other than a plain number: where it came from, or why it is missing. */
+function readIndicator(m: IndicatorMetric, p: Exclude<PackedValue, number | string>, date: LocalDate, code: string, details: boolean): MetricValue {
+  if (p[0] === 'stale') {
+    const reason = `stale_metric:${m.name}`;
+    return details ? missing(reason, missingDetail(m, reason, date, code, addDays(date, -p[1]))) : { missing: reason };
+  }
+  if (p[0] === 'partial') {
+    const reason = `partial_metric:${m.name}`;
+    if (!details) return { missing: reason };
+    return missing(reason, `${p[1]} of ${p[2]} children have a current ${m.name}, covering ${percent(p[3])} of their population (under half): not derived`);
+  }
+  const value = p[0];
+  if (!details) return { value };
+  if (p.length === 5) {
+    const [, children, of, share, method] = p;
+    const origin: Origin = { from: 'children', children, of, population_share: share, method: METHOD_OF[method] };
+    return { value, detail: `derived from ${children} of ${of} children (${percent(share)} of their population), ${METHOD_TEXT[method]}`, origin };
+  }
+  const found = addDays(date, -p[1]);
+  if (p.length === 3) return { value, detail: `${found} from ${p[2]}`, origin: { from: 'ancestor', code: p[2], date: found } };
+  return { value, detail: found, origin: { from: 'area', date: found } };
 }
 
 function readValue(m: StoredMetric[1], p: PackedValue, date: LocalDate, code: string, details: boolean): MetricValue {
-  if (typeof p === 'number') return { value: p };
+  if (typeof p === 'number') return details && m.kind === 'indicator' ? { value: p, origin: { from: 'area', date } } : { value: p };
   if (typeof p === 'string') {
-    const reason = p === 'stale' && m.kind === 'indicator' ? `stale_metric:${m.name}` : p;
+    const reason = m.kind !== 'indicator' ? p : p === 'missing' ? `missing_metric:${m.name}` : p === 'stale' ? `stale_metric:${m.name}` : p;
     return details ? missing(reason, missingDetail(m, reason, date, code)) : { missing: reason };
   }
-  if (p[0] === 'stale') {
-    const reason = `stale_metric:${(m as IndicatorMetric).name}`;
-    return details ? missing(reason, missingDetail(m, reason, date, code, addDays(date, -p[1]))) : { missing: reason };
-  }
-  if (!details) return { value: p[0] };
-  const found = addDays(date, -p[1]);
-  return { value: p[0], detail: p.length === 3 ? `${found} from ${p[2]}` : found } as MetricValue;
+  // only indicators are packed as arrays
+  return readIndicator(m as IndicatorMetric, p, date, code, details);
 }
 
 /** Reads packed inputs of rule set `rs` (see `inputsReader`). */

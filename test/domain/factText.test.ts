@@ -64,15 +64,15 @@ describe('inputSeriesOf', () => {
       indicators: { from: day(1), names: ['vacc'], text: '1,1,0,80' },
     };
     const series = inputSeriesOf(rs, areas, facts);
-    expect(series.inputsOn(day(1)).get(1)).toEqual({ cases: { value: 4 }, vacc: { value: 80 } });
-    expect(series.inputsOn(day(2)).get(1)).toEqual({ cases: { value: 6 }, vacc: { value: 80, detail: day(1) } });
+    expect(series.inputsOn(day(1)).get(1)).toEqual({ cases: { value: 4 }, vacc: { value: 80, origin: { from: 'area', date: day(1) } } });
+    expect(series.inputsOn(day(2)).get(1)).toEqual({ cases: { value: 6 }, vacc: { value: 80, detail: day(1), origin: { from: 'area', date: day(1) } } });
   });
 
   test('nothing loaded: every input missing', () => {
     const series = inputSeriesOf(rs, areas, { from: day(1), to: day(1), reports: null, indicators: null });
     expect(series.inputsOn(day(1)).get(1)).toEqual({
       cases: { missing: 'no_reports', detail: 'no report in the last 2 days' },
-      vacc: { missing: 'stale_metric:vacc', detail: `no vacc on or before ${day(1)}` },
+      vacc: { missing: 'missing_metric:vacc', detail: `no vacc reported on or before ${day(1)}` },
     });
   });
 });

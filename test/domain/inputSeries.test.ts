@@ -77,7 +77,7 @@ function modelInputs(rs: RuleSet, areas: readonly SeriesArea[], reports: readonl
         break;
       }
       case 'indicator': {
-        v = { missing: `stale_metric:${m.name}`, detail: `no ${m.name} on or before ${date}` };
+        v = { missing: `missing_metric:${m.name}`, detail: `no ${m.name} reported on or before ${date}` };
         for (const x of ancestry(a)) {
           const own = indicators.filter((r) => r.area_id === x.id && r.name === m.name && r.date <= date);
           if (own.length === 0) continue;
@@ -85,8 +85,8 @@ function modelInputs(rs: RuleSet, areas: readonly SeriesArea[], reports: readonl
           const latest = own.reduce((p, r) => (r.date > p.date ? r : p));
           const back = D - dayNumber(latest.date);
           if (back > m.max_age_days) v = { missing: `stale_metric:${m.name}`, detail: `latest ${m.name} is from ${latest.date}, older than ${m.max_age_days} days` };
-          else if (x !== a) v = { value: latest.value, detail: `${latest.date} from ${x.code}` };
-          else v = back === 0 ? { value: latest.value } : { value: latest.value, detail: latest.date };
+          else if (x !== a) v = { value: latest.value, detail: `${latest.date} from ${x.code}`, origin: { from: 'ancestor', code: x.code, date: latest.date } };
+          else v = back === 0 ? { value: latest.value, origin: { from: 'area', date } } : { value: latest.value, detail: latest.date, origin: { from: 'area', date: latest.date } };
           break;
         }
         break;
@@ -233,8 +233,8 @@ describe('the loaded span', () => {
   test('the first and the last day can be read, the days around them cannot', () => {
     const rs = ruleSet({ v: { kind: 'indicator', name: 'vacc', max_age_days: 3 } }); // no reports: the span starts at `from`
     const series = new InputSeries(rs, areas, day(2), day(4), columns([]), [{ area_id: 1, name: 'vacc', date: day(2), value: 7 }]);
-    expect(series.inputsOn(day(2)).get(1)).toEqual({ v: { value: 7 } });
-    expect(series.inputsOn(day(4)).get(1)).toEqual({ v: { value: 7, detail: day(2) } });
+    expect(series.inputsOn(day(2)).get(1)).toEqual({ v: { value: 7, origin: { from: 'area', date: day(2) } } });
+    expect(series.inputsOn(day(4)).get(1)).toEqual({ v: { value: 7, detail: day(2), origin: { from: 'area', date: day(2) } } });
     expect(() => series.inputsOn(day(1))).toThrow(`${day(1)} is outside the loaded span`);
     expect(() => series.inputsOn(day(5))).toThrow(`${day(5)} is outside the loaded span`);
     expect(() => series.packedOn(day(5))).toThrow(/outside the loaded span/);
@@ -280,7 +280,7 @@ describe('indicators', () => {
   test('a value exactly max_age_days old is still current; one day more is stale', () => {
     const rs = ruleSet({ v: { kind: 'indicator', name: 'vacc', max_age_days: 3 } });
     const series = new InputSeries(rs, areas, day(3), day(4), columns([]), [{ area_id: 7, name: 'vacc', date: day(0), value: 60 }]);
-    expect(series.inputsOn(day(3)).get(7)?.v).toEqual({ value: 60, detail: day(0) });
+    expect(series.inputsOn(day(3)).get(7)?.v).toEqual({ value: 60, detail: day(0), origin: { from: 'area', date: day(0) } });
     expect(series.inputsOn(day(4)).get(7)?.v).toEqual({ missing: 'stale_metric:vacc', detail: `latest vacc is from ${day(0)}, older than 3 days` });
   });
 
@@ -293,8 +293,8 @@ describe('indicators', () => {
       { area_id: 8, name: 'u', date: day(2), value: 4000 },
     ];
     const series = new InputSeries(rs, areas, day(5), day(6), columns([]), rows);
-    expect(series.inputsOn(day(5)).get(8)).toEqual({ v: { value: 1 }, s: { value: 301 } });
-    expect(series.inputsOn(day(6)).get(8)).toEqual({ v: { value: 1, detail: day(5) }, s: { value: 301 } });
+    expect(series.inputsOn(day(5)).get(8)).toEqual({ v: { value: 1, origin: { from: 'area', date: day(5) } }, s: { value: 301 } });
+    expect(series.inputsOn(day(6)).get(8)).toEqual({ v: { value: 1, detail: day(5), origin: { from: 'area', date: day(5) } }, s: { value: 301 } });
   });
 
   test('an inherited sum includes the top area (the first loaded)', () => {
@@ -367,7 +367,7 @@ describe('packed inputs, read back', () => {
     expect(series().inputsOn(day(6)).get(1)).toEqual({
       q: { missing: 'no_reports', detail: 'no report in the last 5 days' },
       s: { missing: 'no_reports', detail: 'no report in the last 2 days' },
-      v: { value: 70, detail: day(5) },
+      v: { value: 70, detail: day(5), origin: { from: 'area', date: day(5) } },
       p: { missing: 'no_population' },
     });
     expect(series().inputsOn(day(6)).get(2)).toEqual({
@@ -385,7 +385,7 @@ describe('packed inputs, read back', () => {
   });
 
   test('an inherited value names the area it comes from; a shorter packed list reads what it has', () => {
-    expect(readInputs(rs, day(6), 'C', [900, 0, 3, [12, 2, 'P']])).toEqual({ p: { value: 900 }, q: { value: 0 }, s: { value: 3 }, v: { value: 12, detail: `${day(4)} from P` } });
+    expect(readInputs(rs, day(6), 'C', [900, 0, 3, [12, 2, 'P']])).toEqual({ p: { value: 900 }, q: { value: 0 }, s: { value: 3 }, v: { value: 12, detail: `${day(4)} from P`, origin: { from: 'ancestor', code: 'P', date: day(4) } } });
     expect(readInputs(rs, day(6), 'C', [900, 0, 3, [12, 2, 'P']], false)).toEqual({ p: { value: 900 }, q: { value: 0 }, s: { value: 3 }, v: { value: 12 } });
     expect(readInputs(rs, day(6), 'C', [900, 0])).toEqual({ p: { value: 900 }, q: { value: 0 } });
     expect(readInputs(rs, day(6), 'C', [])).toEqual({});

@@ -88,16 +88,16 @@ test.each([
   [9, 'C1', 'quiet', { value: 7 }], // a report without community cases does not reset it
   [9, 'C2', 'quiet', { value: 8 }],
   [1, 'D', 'quiet', { value: 0 }],
-  [0, 'C1', 'vacc', { value: 40, detail: `${day(0)} from D` }], // inherited from the district
-  [6, 'C2', 'vacc', { value: 40, detail: `${day(0)} from D` }],
-  [7, 'C1', 'vacc', { value: 55, detail: `${day(7)} from D` }],
-  [8, 'C1', 'vacc', { value: 80 }], // its own, of the day
-  [10, 'C1', 'vacc', { value: 80, detail: day(8) }], // its own, two days old
-  [3, 'P', 'vacc', { missing: 'stale_metric:vacc', detail: `no vacc on or before ${day(3)}` }], // never inherited downwards
-  [0, 'P', 'beds', { value: 1 }],
+  [0, 'C1', 'vacc', { value: 40, detail: `${day(0)} from D`, origin: { from: 'ancestor', code: 'D', date: day(0) } }], // inherited from the district
+  [6, 'C2', 'vacc', { value: 40, detail: `${day(0)} from D`, origin: { from: 'ancestor', code: 'D', date: day(0) } }],
+  [7, 'C1', 'vacc', { value: 55, detail: `${day(7)} from D`, origin: { from: 'ancestor', code: 'D', date: day(7) } }],
+  [8, 'C1', 'vacc', { value: 80, origin: { from: 'area', date: day(8) } }], // its own, of the day
+  [10, 'C1', 'vacc', { value: 80, detail: day(8), origin: { from: 'area', date: day(8) } }], // its own, two days old
+  [3, 'P', 'vacc', { missing: 'missing_metric:vacc', detail: `no vacc reported on or before ${day(3)}` }], // never inherited downwards (and P has no kind: no derivation)
+  [0, 'P', 'beds', { value: 1, origin: { from: 'area', date: day(0) } }],
   [8, 'P', 'beds', { missing: 'stale_metric:beds', detail: `latest beds is from ${day(0)}, older than 7 days` }],
   [0, 'D', 'beds', { missing: 'stale_metric:beds', detail: `latest beds is from ${day(-30)}, older than 7 days` }],
-  [0, 'C1', 'beds', { missing: 'stale_metric:beds', detail: `no beds on or before ${day(0)}` }], // not inherited
+  [0, 'C1', 'beds', { missing: 'missing_metric:beds', detail: `no beds reported on or before ${day(0)}` }], // not inherited: never reported for C1
   [9, 'C1', 'unknown7', { value: 5 }],
   [10, 'C1', 'unknown7', { value: 5 }],
   [10, 'C1', 'unknown7_up', { value: 12 }], // with the district's 7

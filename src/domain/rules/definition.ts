@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AREA_KINDS, AreaKind } from '../areas';
 import { isLocalDate, LocalDate } from '../dates';
 import { LEVELS, Level } from '../levels';
-import { METRIC_NAME_RE } from '../metrics';
+import { AGGREGATES, METRIC_NAME_RE } from '../metrics';
 import { freeText } from '../text';
 
 /**
@@ -84,6 +84,13 @@ export const metricDefSchema = z.discriminatedUnion(
       name: z.string().regex(METRIC_NAME_RE, 'must be an indicator name'),
       max_age_days: z.number().int().min(0).max(3660).default(14),
       inherit: z.boolean().default(true),
+      /**
+       * How a district's or province's missing value is derived from its children (docs/RULES.md,
+       * Indicators); absent: the catalogue's (`metricSpec(name).aggregate`), else 'none'.
+       */
+      aggregate: z.enum(AGGREGATES).optional(),
+      /** A commune derives a missing value from its subcommunes too (default false: never). */
+      aggregate_from_subcommunes: z.boolean().optional(),
     }),
     z.strictObject({
       kind: z.literal('indicator_sum'),
@@ -133,8 +140,15 @@ export const stepSchema = z.discriminatedUnion(
     z.strictObject({
       type: z.literal('rollup'),
       rules: z.array(z.strictObject({ at_least: level, share: z.number().min(0).max(1), level })).max(L, atMost(L, 'rules')).default([]),
-      /** Otherwise: the worst level held by at least this share of the children. */
+      /** Otherwise: the worst level held by at least this share of the children (counted as `count` says). */
       otherwise_worst_share: z.number().min(0).max(1).nullable().default(null),
+      /**
+       * How `otherwise_worst_share` counts the children of a level L: `at_or_above` — at L or
+       * worse (2686 as DOMAIN.md reads it: 2 red + 2 orange + 6 green is orange, 40 % at
+       * orange or worse); `exactly` — at L itself (the default, what rule sets stored before
+       * this option meant). The `rules` always count at `at_least` or above.
+       */
+      count: z.enum(['at_or_above', 'exactly']).default('exactly'),
       default: level,
     }),
   ],
