@@ -22,6 +22,7 @@ import { AppError } from '../errors';
 import { isUtf8 } from 'node:buffer';
 import { corsFor, declaredBodyLimit, jsonDepthLimit, metricsRoutes, rateLimits, requestIds, securityHeaders } from './hygiene';
 import { buildOpenApi } from './openapi';
+import { keepJsonBytes, refuseDuplicateKeys } from './jsonBody';
 import path from 'node:path';
 import { projectRoot } from '../paths';
 
@@ -84,6 +85,8 @@ export function createApp(ctx: Runtime): Express {
   const small = bodyParsers(Math.min(SMALL_BODY_BYTES, ctx.config.bodyLimitBytes), 'this route');
   app.use((req, res, next) => ((res.locals.route as Declaration | null)?.body === 'bulk' ? bulk : small)(req, res, next));
   app.use(jsonDepthLimit());
+  // then a key twice in one object (422 naming its path; after the depth limit, so paths stay short)
+  app.use(refuseDuplicateKeys());
   for (const r of routers) app.use(r.router);
 
   app.use(notFoundHandler);
@@ -91,11 +94,22 @@ export function createApp(ctx: Runtime): Express {
   return app;
 }
 
-/** JSON (UTF-8 only) and CSV (as bytes: the ingest reads bytes and refuses bad UTF-8 by line) up to `limit`. */
+/**
+ * JSON (UTF-8 only; its bytes kept for refuseDuplicateKeys, src/http/jsonBody.ts) and CSV (as
+ * bytes: the ingest reads bytes and refuses bad UTF-8 by line) up to `limit`.
+ */
 function bodyParsers(limit: number, what: string): Router {
   return Router().use(
     declaredBodyLimit(limit, what),
-    express.json({ type: ['application/json', 'application/geo+json'], limit, strict: true, verify: utf8Only }),
+    express.json({
+      type: ['application/json', 'application/geo+json'],
+      limit,
+      strict: true,
+      verify: (_req, res, buf, encoding) => {
+        utf8Only(_req, res, buf);
+        keepJsonBytes(res, buf, encoding);
+      },
+    }),
     rawBytes({ type: 'text/csv', limit }),
   );
 }
