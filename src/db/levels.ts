@@ -12,7 +12,7 @@ import { notFound } from '../errors';
 import { loadAreas, loadFactTexts } from './inputs';
 import { arrayBindings } from './knex';
 import { StoredInputs } from './storedInputs';
-import { activeRuleSet } from './rulesets';
+import { loadPeriods } from './timeline';
 
 /**
  * zone_levels: every level ever computed for an area and a day, append-only and bitemporal
@@ -41,17 +41,30 @@ export type LevelRow = {
   pending: Pending | null;
   /** Persistence state carried to the next day (null with the default settings: nothing to carry). */
   persistence: PersistenceState;
+  /** Why the level differs from the day before's (null when it does not, or nothing was stored the day before). */
+  change: ChangeReason | null;
 };
 
+/** Why a stored level differs from the day before's: `{code, vi, en}` (domain/rules/explain.ts `changeReason`). */
+export type ChangeReason = { code: string; vi: string; en: string };
+
 /** What the next day of a recomputation starts from, per area: the day before as stored. */
-export type PreviousLevel = { level: LevelOrUnknown; since: LocalDate | null; persistence: PersistenceState };
+export type PreviousLevel = {
+  level: LevelOrUnknown;
+  since: LocalDate | null;
+  persistence: PersistenceState;
+  /** The rule set the day was classified under, its stored inputs and children's counts: what a change of level is explained against. */
+  rule_set_id: string;
+  inputs: StoredInputs | null;
+  children: Record<string, number> | null;
+};
 
 /** One recomputed day as written: its areas, the rows appended, and how many levels changed. */
 export type DayResult = { date: LocalDate; areas: number; written: number; changed: number };
 
 /** The columns recomputation writes. */
 const LEVEL_COLUMNS = columns(
-  'area_id int, date date, level text, raw_level text, reason text, since date, rule_set_id text, inputs jsonb, children jsonb, pending jsonb, persistence jsonb, job_id bigint',
+  'area_id int, date date, level text, raw_level text, reason text, since date, rule_set_id text, inputs jsonb, children jsonb, pending jsonb, persistence jsonb, job_id bigint, change jsonb',
 );
 
 const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
@@ -77,7 +90,7 @@ export type PreparedDay = { date: LocalDate; ruleSetId: string; jobId: number | 
 export function prepareDay(db: Pick<Database, 'supportsCopy'>, ruleSetId: string, date: LocalDate, rows: LevelRow[], jobId: number | null, fresh: boolean): PreparedDay {
   if (!fresh) return { date, ruleSetId, jobId, rows, fresh: null };
   const bulk = bulkRows(db, LEVEL_COLUMNS, rows.length);
-  for (const r of rows) bulk.add([r.area_id, date, r.level, r.raw_level, r.reason, r.since, ruleSetId, json(r.inputs), json(r.children), json(r.pending), json(r.persistence), jobId]);
+  for (const r of rows) bulk.add([r.area_id, date, r.level, r.raw_level, r.reason, r.since, ruleSetId, json(r.inputs), json(r.children), json(r.pending), json(r.persistence), jobId, json(r.change)]);
   return { date, ruleSetId, jobId, rows, fresh: bulk };
 }
 
@@ -96,19 +109,19 @@ export async function appendDay(on: LevelConnection, day: PreparedDay): Promise<
   const [r] = await on.rows<{ written: number; changed: number }>(
     `WITH n AS (
        SELECT * FROM jsonb_to_recordset(?::jsonb) AS n(area_id int, level text, raw_level text, reason text, since date,
-                                                      inputs jsonb, children jsonb, pending jsonb, persistence jsonb)
+                                                      inputs jsonb, children jsonb, pending jsonb, persistence jsonb, change jsonb)
      ),
      cur AS (
-       SELECT DISTINCT ON (z.area_id) z.area_id, z.level, z.raw_level, z.reason, z.since, z.rule_set_id, z.inputs, z.children, z.pending, z.persistence
+       SELECT DISTINCT ON (z.area_id) z.area_id, z.level, z.raw_level, z.reason, z.since, z.rule_set_id, z.inputs, z.children, z.pending, z.persistence, z.change
        FROM zone_levels z WHERE z.date = ? ORDER BY z.area_id, z.computed_at DESC
      ),
      ins AS (
-       INSERT INTO zone_levels (area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id)
-       SELECT n.area_id, ?::date, n.level, n.raw_level, n.reason, n.since, ?, n.inputs, n.children, n.pending, n.persistence, ?
+       INSERT INTO zone_levels (area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id, change)
+       SELECT n.area_id, ?::date, n.level, n.raw_level, n.reason, n.since, ?, n.inputs, n.children, n.pending, n.persistence, ?, n.change
        FROM n LEFT JOIN cur c ON c.area_id = n.area_id
        WHERE c.area_id IS NULL
-          OR ROW(c.level, c.raw_level, c.reason, c.since, c.rule_set_id, c.inputs, c.children, c.pending, c.persistence)
-             IS DISTINCT FROM ROW(n.level, n.raw_level, n.reason, n.since, ?::text, n.inputs, n.children, n.pending, n.persistence)
+          OR ROW(c.level, c.raw_level, c.reason, c.since, c.rule_set_id, c.inputs, c.children, c.pending, c.persistence, c.change)
+             IS DISTINCT FROM ROW(n.level, n.raw_level, n.reason, n.since, ?::text, n.inputs, n.children, n.pending, n.persistence, n.change)
        RETURNING area_id, level
      )
      SELECT count(*)::int AS written, count(*) FILTER (WHERE c.level IS DISTINCT FROM ins.level)::int AS changed
@@ -121,7 +134,7 @@ export async function appendDay(on: LevelConnection, day: PreparedDay): Promise<
 /** Each area's stored level, since and persistence state on the day before `date`. */
 export async function previousLevels(q: Knex, date: LocalDate): Promise<Map<number, PreviousLevel>> {
   const res = await q.raw<{ rows: ({ area_id: number } & PreviousLevel)[] }>(
-    `SELECT DISTINCT ON (area_id) area_id, level, since::text AS since, persistence
+    `SELECT DISTINCT ON (area_id) area_id, level, since::text AS since, persistence, rule_set_id, inputs, children
      FROM zone_levels WHERE date = ? ORDER BY area_id, computed_at DESC`,
     [addDays(date, -1)],
   );
@@ -141,7 +154,7 @@ export async function classifiedDaysIn(q: Knex, from: LocalDate, to: LocalDate):
  */
 export async function lateDataSpan(db: Database, earliest: LocalDate): Promise<{ first: LocalDate; last: LocalDate } | null> {
   const q = db.knex;
-  if (!(await activeRuleSet(q))) return null;
+  if ((await loadPeriods(q)).length === 0) return null;
   const row = await q('zone_levels')
     .where('date', '>=', earliest)
     .first<{ first: string | null; last: string | null }>(q.raw('min(date)::text AS first'), q.raw('max(date)::text AS last'));
@@ -171,18 +184,44 @@ export function childList(counts: Record<string, number> | null): ChildLevels {
 /**
  * Reading levels. Every read names a date and a point in time (`asOf`): the level of an
  * area on that date is its latest stored row computed at or before that time, unless a
- * command-centre override known at that time covers the date — overrides always win.
+ * command-centre override known at that time covers the date — overrides always win. An
+ * override known at T is its version with `created_at` ≤ T < `ended_at` (db/overrides.ts):
+ * ending one shortens its period from then on, withdrawing one closes it.
  */
 export type Override = {
+  /** Its public id (the same for every version of it). */
   id: number;
   level: LevelOrUnknown;
   reason: string;
   note: string | null;
   author: string | null;
   from: LocalDate;
+  /** Its last day as known at the reading point (an ended override: the last day it was ended to). */
   until: LocalDate | null;
+  /** When it was set. */
   created_at: string;
+  /** When it was ended (its `until` shortened), as known at the reading point; null: not ended. */
+  ended_at: string | null;
 };
+
+/** Why a stored level differs from the day before's, as recomputation recorded it (zone_levels.change). */
+export type ChangeText = { code: string; vi: string; en: string };
+
+/** A day and the instant it is read as of (null: everything known now). */
+export type DayPoint = { date: LocalDate; asOf: Date | null };
+
+/** `unnest` bindings of day points: the dates and their instants (null: now). */
+function pointBindings(points: readonly DayPoint[]): [LocalDate[], (string | null)[]] {
+  return [points.map((p) => p.date), points.map((p) => p.asOf?.toISOString() ?? null)];
+}
+
+/**
+ * SQL of the day points `pt(date, t)`: each day with the instant its rows are read as of
+ * (a time given to the millisecond stands for that whole millisecond, as in `asOfClause`).
+ * Binds: the dates, the instants.
+ */
+const POINTS_SQL = `SELECT p.date, coalesce(date_trunc('milliseconds', p.at) + interval '999 microseconds', 'infinity'::timestamptz) AS t
+       FROM unnest(?::date[], ?::timestamptz[]) AS p(date, at)`;
 
 export type ZoneFilter = {
   kind?: AreaKind | undefined;
@@ -213,6 +252,8 @@ export type ZoneRow = {
   rule_set: string | null;
   reason: string | null;
   computed_level: LevelOrUnknown;
+  /** The rules' own level that day, before persistence (null: not computed). */
+  raw_level: LevelOrUnknown | null;
   override: Override | null;
   /** As stored (compact); read them with `zoneInputs`. */
   inputs: StoredInputs | null;
@@ -229,6 +270,7 @@ export function zoneCore(z: ZoneRow) {
 
 type Raw = Omit<ZoneRow, 'level' | 'level_number' | 'override' | 'computed_level' | 'computed_at' | 'date'> & {
   computed_level: LevelOrUnknown | null;
+  o_ended_at: Date | null;
   computed_at: Date | null;
   o_id: number | null;
   o_level: LevelOrUnknown | null;
@@ -274,13 +316,15 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
   const { asOfSql, asOfBind } = asOfClause(asOf);
   const { where, binds } = areaWhere(filter);
   const few = Boolean(filter.code || filter.parent);
-  const levelCols = 'level, since::text AS since, rule_set_id, reason, inputs, children, pending, computed_at';
+  const levelCols = 'level, raw_level, since::text AS since, rule_set_id, reason, inputs, children, pending, computed_at';
   const overrideFilter = `date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date)
          AND created_at <= ${asOfSql} AND (ended_at IS NULL OR ended_at > ${asOfSql})`;
   const select = `SELECT a.id AS area_id, a.code, a.name, a.kind, p.code AS parent, a.population,
-            z.level AS computed_level, z.since, z.rule_set_id AS rule_set, z.reason, z.inputs, z.children, z.pending, z.computed_at,
-            o.id AS o_id, o.level AS o_level, o.reason AS o_reason, o.note AS o_note, o.author AS o_author,
-            o.date_from::text AS o_from, o.date_until::text AS o_until, o.created_at AS o_created_at
+            z.level AS computed_level, z.raw_level, z.since, z.rule_set_id AS rule_set, z.reason, z.inputs, z.children, z.pending, z.computed_at,
+            o.override_id AS o_id, o.level AS o_level, o.reason AS o_reason, o.note AS o_note, o.author AS o_author,
+            o.date_from::text AS o_from, o.date_until::text AS o_until,
+            (SELECT min(v.created_at) FROM overrides v WHERE v.override_id = o.override_id) AS o_created_at,
+            CASE WHEN o.kind = 'end' THEN o.created_at END AS o_ended_at
      FROM areas a
      LEFT JOIN areas p ON p.id = a.parent_id`;
   const tail = `${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.code`;
@@ -347,6 +391,7 @@ function toZone(date: LocalDate, r: Raw): ZoneRow {
           from: r.o_from as LocalDate,
           until: r.o_until,
           created_at: (r.o_created_at as Date).toISOString(),
+          ended_at: r.o_ended_at?.toISOString() ?? null,
         };
   const computed = r.computed_level ?? 'unknown';
   const level = override?.level ?? computed;
@@ -363,6 +408,7 @@ function toZone(date: LocalDate, r: Raw): ZoneRow {
     rule_set: r.rule_set,
     reason: r.computed_level === null ? 'not_computed' : r.reason,
     computed_level: computed,
+    raw_level: r.computed_level === null ? null : r.raw_level,
     override,
     inputs: r.inputs,
     date,
@@ -378,88 +424,158 @@ export async function zoneOn(knex: Knex, code: string, date: LocalDate, asOf: Da
   return row;
 }
 
-export type Day = { date: LocalDate; level: LevelOrUnknown; reason: string | null; override: boolean };
-export type Flip = { date: LocalDate; from: LevelOrUnknown; to: LevelOrUnknown; reason: string };
+/** One day of an area's series, as read at the day's reading point. */
+export type Day = {
+  date: LocalDate;
+  level: LevelOrUnknown;
+  /** The stored level's reason (`not_computed` without one); an overridden day: the override's own reason. */
+  reason: string | null;
+  override: boolean;
+  /** The rule set that computed the day's stored level — also on an overridden day; null when never computed. */
+  rule_set: string | null;
+  /** Why the stored level differs from the day before's, as recomputation recorded it (null: not recorded). */
+  change: ChangeText | null;
+};
 
-/** Effective levels of the filtered areas for every day in [from, to], as known at `asOf`. */
-export async function series(knex: Knex, from: LocalDate, to: LocalDate, asOf: Date | null, filter: ZoneFilter) {
-  const { asOfSql, asOfBind } = asOfClause(asOf);
+/**
+ * Effective levels of the filtered areas on each of `days`, each day read as of its own
+ * point (null: everything known now): the latest stored row computed by then, unless an
+ * override version known then covers the day. One set-based query for the levels and one
+ * for the overrides over all the days; a day without a stored level reads unknown,
+ * `not_computed`. The days come back in the order given.
+ */
+export async function series(knex: Knex, days: readonly DayPoint[], filter: ZoneFilter) {
   const { where, binds } = areaWhere(filter);
   const areas = (await knex.raw<{ rows: { id: number; code: string; name: string; kind: AreaKind; population: number | null }[] }>(
     `SELECT a.id, a.code, a.name, a.kind, a.population FROM areas a ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.code`,
     arrayBindings(binds),
   )).rows;
   const ids = areas.map((a) => a.id);
-  const levels = await knex.raw<{ rows: { area_id: number; date: LocalDate; level: LevelOrUnknown; reason: string | null }[] }>(
-    `SELECT DISTINCT ON (area_id, date) area_id, date::text AS date, level, reason
-     FROM zone_levels WHERE area_id = ANY(?::int[]) AND date BETWEEN ?::date AND ?::date AND computed_at <= ${asOfSql}
-     ORDER BY area_id, date, computed_at DESC`,
-    arrayBindings([ids, from, to, ...asOfBind]),
+  const [dates, instants] = pointBindings(days);
+  const levels = await knex.raw<{ rows: { area_id: number; date: LocalDate; level: LevelOrUnknown; reason: string | null; rule_set_id: string | null; change: ChangeText | null }[] }>(
+    `WITH pt AS (${POINTS_SQL})
+     SELECT DISTINCT ON (z.area_id, z.date) z.area_id, z.date::text AS date, z.level, z.reason, z.rule_set_id, z.change
+     FROM zone_levels z JOIN pt ON pt.date = z.date AND z.computed_at <= pt.t
+     WHERE z.area_id = ANY(?::int[]) AND z.date = ANY(?::date[])
+     ORDER BY z.area_id, z.date, z.computed_at DESC`,
+    arrayBindings([dates, instants, ids, dates]),
   );
-  const overrides = await knex.raw<{ rows: { area_id: number; level: LevelOrUnknown; reason: string; date_from: LocalDate; date_until: LocalDate | null; created_at: Date }[] }>(
-    `SELECT area_id, level, reason, date_from::text AS date_from, date_until::text AS date_until, created_at FROM overrides
-     WHERE area_id = ANY(?::int[]) AND date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date)
-       AND created_at <= ${asOfSql} AND (ended_at IS NULL OR ended_at > ${asOfSql})
-     ORDER BY created_at`,
-    arrayBindings([ids, to, from, ...asOfBind, ...asOfBind]),
+  const overrides = await knex.raw<{ rows: { area_id: number; date: LocalDate; level: LevelOrUnknown; reason: string }[] }>(
+    `WITH pt AS (${POINTS_SQL})
+     SELECT DISTINCT ON (o.area_id, pt.date) o.area_id, pt.date::text AS date, o.level, o.reason
+     FROM overrides o JOIN pt ON o.date_from <= pt.date AND (o.date_until IS NULL OR o.date_until >= pt.date)
+                              AND o.created_at <= pt.t AND (o.ended_at IS NULL OR o.ended_at > pt.t)
+     WHERE o.area_id = ANY(?::int[])
+     ORDER BY o.area_id, pt.date, o.created_at DESC`,
+    arrayBindings([dates, instants, ids]),
   );
-  const stored = new Map<string, { level: LevelOrUnknown; reason: string | null }>();
-  for (const r of levels.rows) stored.set(`${r.area_id}|${r.date}`, r);
-  // newest first per area: the latest override covering a day wins
-  const byArea = new Map<number, typeof overrides.rows>();
-  for (const o of [...overrides.rows].reverse()) byArea.set(o.area_id, [...(byArea.get(o.area_id) ?? []), o]);
-  const days = dateRange(from, to);
+  const stored = new Map(levels.rows.map((r) => [`${r.area_id}|${r.date}`, r]));
+  const overridden = new Map(overrides.rows.map((o) => [`${o.area_id}|${o.date}`, o]));
   const out = new Map<number, Day[]>();
   for (const a of areas) {
-    const own = byArea.get(a.id) ?? [];
     out.set(
       a.id,
-      days.map((date) => {
-        const o = own.find((x) => x.date_from <= date && (x.date_until === null || x.date_until >= date));
-        if (o) return { date, level: o.level, reason: `override: ${o.reason}`, override: true };
+      days.map(({ date }) => {
         const s = stored.get(`${a.id}|${date}`);
-        return { date, level: s?.level ?? 'unknown', reason: s ? s.reason : 'not_computed', override: false };
+        const o = overridden.get(`${a.id}|${date}`);
+        const base = { date, rule_set: s?.rule_set_id ?? null, change: s?.change ?? null };
+        if (o) return { ...base, level: o.level, reason: o.reason, override: true };
+        return { ...base, level: s?.level ?? 'unknown', reason: s ? s.reason : 'not_computed', override: false };
       }),
     );
   }
   return { areas, days: out };
 }
 
-export type Change = Flip & { code: string; name: string; kind: AreaKind };
+/**
+ * One change of level in the feed, with what its reason is made of: the day's stored reason
+ * and recorded `change`, whether either day was overridden (`to_override`: the override's
+ * reason), and whether the two days compared are consecutive (a recorded `change` speaks of
+ * the day before only).
+ */
+export type Change = {
+  code: string;
+  name: string;
+  kind: AreaKind;
+  date: LocalDate;
+  from: LevelOrUnknown;
+  to: LevelOrUnknown;
+  from_override: boolean;
+  to_override: string | null;
+  reason: string | null;
+  change: ChangeText | null;
+  consecutive: boolean;
+};
+
+/** Which days a page of the change feed compares: every day as known at one instant, or only the given (published) days, each as of its own point. */
+export type FeedReading = { asOf: Date } | { days: readonly DayPoint[] };
 
 /**
- * One page of the level changes of the filtered areas on days [from, to] as known at
- * `asOf`: what `flips` says of each area's `series`, computed by PostgreSQL instead — the
- * days each area has a level for (its latest stored row, or the newest override covering
- * the day) compared with the day before by lag() over each area's days, a day without a
- * row being "unknown, not_computed". Ordered by date then code (bytewise), at most `limit`,
- * starting after `after`. The work is bounded by the span (the caller keeps it short) and
- * none of it is done in Node: a year of a country's days is never walked on the request
- * thread.
+ * One page of the level changes of the filtered areas on days [from, to]: what `flips`
+ * says of each area's `series`, computed by PostgreSQL instead. Ordered by date then code
+ * (bytewise), at most `limit`, starting after `after`. The work is bounded by the span (the
+ * caller keeps it short) and none of it is done in Node: a year of a country's days is
+ * never walked on the request thread.
+ *
+ * Read `{asOf}`: the days each area has a level for (its latest stored row, or the newest
+ * override covering the day) compared with the day before by lag() over each area's days, a
+ * day without a row being "unknown, not_computed". Read `{days}` (the published days of the
+ * span and the last one before it, each as of its own point): only those days, every area
+ * on each (unknown, `not_computed` without a row), each compared with the previous of them.
  */
 export async function changesPage(
   knex: Knex,
   from: LocalDate,
   to: LocalDate,
-  asOf: Date | null,
+  reading: FeedReading,
   filter: Pick<ZoneFilter, 'kind' | 'within'>,
   limit: number,
   after: { date: LocalDate; code: string } | null,
 ): Promise<Change[]> {
-  const { asOfSql, asOfBind } = asOfClause(asOf);
-  const lo = addDays(from, -1); // the day whose level the first day is compared with
   // only the areas asked for (a subtree, a kind)
   const only = [filter.within ? `area_id IN ${WITHIN_SQL.replace('a.id IN ', '')}` : null, filter.kind ? 'area_id IN (SELECT id FROM areas WHERE kind = ?)' : null].filter((w) => w !== null);
   const within = only.map((w) => `AND ${w}`).join(' ');
   const withinBind = [...(filter.within ? [filter.within] : []), ...(filter.kind ? [filter.kind] : [])];
+  const { sql: flipsSql, binds: flipsBind } = 'asOf' in reading ? everyDayFlips(from, to, reading.asOf, within, withinBind) : givenDayFlips(from, reading.days, within, withinBind);
   const res = await knex.raw<{ rows: Change[] }>(
-    `WITH z AS (
-       SELECT DISTINCT ON (date, area_id) area_id, date, level, reason, false AS override
+    `WITH ${flipsSql},
+     c AS (
+       SELECT ar.code, ar.name, ar.kind, f.* FROM f JOIN areas ar ON ar.id = f.area_id
+       WHERE f.date BETWEEN ?::date AND ?::date ${after ? 'AND (f.date > ?::date OR (f.date = ?::date AND ar.code COLLATE "C" > ?))' : ''}
+     )
+     SELECT code, name, kind, date::text AS date, a AS "from", b AS "to", a_over AS from_override,
+            CASE WHEN b_over THEN b_reason END AS to_override, CASE WHEN b_over THEN NULL ELSE b_reason END AS reason,
+            CASE WHEN b_over THEN NULL ELSE b_change END AS change, consecutive
+     FROM c ORDER BY date, code COLLATE "C" LIMIT ?`,
+    arrayBindings([...flipsBind, from, to, ...(after ? [after.date, after.date, after.code] : []), limit]),
+  );
+  return res.rows.map((r) => ({
+    code: r.code,
+    name: r.name,
+    kind: r.kind,
+    date: r.date,
+    from: r.from,
+    to: r.to,
+    from_override: r.from_override,
+    to_override: r.to_override,
+    reason: r.reason,
+    change: r.change,
+    consecutive: r.consecutive,
+  }));
+}
+
+/** The flips `f(area_id, date, a, b, a_over, b_over, b_reason, b_change, consecutive)` of every day of [from − 1, to] as known at `asOf`. */
+function everyDayFlips(from: LocalDate, to: LocalDate, asOf: Date, within: string, withinBind: unknown[]): { sql: string; binds: unknown[] } {
+  const { asOfSql, asOfBind } = asOfClause(asOf);
+  const lo = addDays(from, -1); // the day whose level the first day is compared with
+  return {
+    sql: `z AS (
+       SELECT DISTINCT ON (date, area_id) area_id, date, level, reason, change, false AS override
        FROM zone_levels WHERE date BETWEEN ?::date AND ?::date AND computed_at <= ${asOfSql} ${within}
        ORDER BY date, area_id, computed_at DESC
      ),
      od AS (
-       SELECT DISTINCT ON (o.area_id, d.date) o.area_id, d.date::date AS date, o.level, 'override: ' || o.reason AS reason, true AS override
+       SELECT DISTINCT ON (o.area_id, d.date) o.area_id, d.date::date AS date, o.level, o.reason, NULL::jsonb AS change, true AS override
        FROM overrides o
        CROSS JOIN LATERAL generate_series(greatest(o.date_from, ?::date), least(coalesce(o.date_until, ?::date), ?::date), interval '1 day') AS d(date)
        WHERE o.date_from <= ?::date AND (o.date_until IS NULL OR o.date_until >= ?::date)
@@ -476,49 +592,94 @@ export async function changesPage(
      ),
      f AS (
        -- two days in a row with different levels
-       SELECT area_id, date, plevel AS a, level AS b, pover AS a_over, override AS b_over, reason AS b_reason FROM l WHERE pdate = date - 1 AND plevel <> level
+       SELECT area_id, date, plevel AS a, level AS b, pover AS a_over, override AS b_over, reason AS b_reason, change AS b_change, true AS consecutive
+       FROM l WHERE pdate = date - 1 AND plevel <> level
        UNION ALL -- a day with a level, then a day without
-       SELECT area_id, pdate + 1, plevel, 'unknown', pover, false, 'not_computed' FROM l WHERE pdate < date - 1 AND plevel <> 'unknown'
+       SELECT area_id, pdate + 1, plevel, 'unknown', pover, false, 'not_computed', NULL, true FROM l WHERE pdate < date - 1 AND plevel <> 'unknown'
        UNION ALL -- a day with a level after days without (or after the span's start)
-       SELECT area_id, date, 'unknown', level, false, override, reason FROM l WHERE (pdate < date - 1 OR (pdate IS NULL AND date > ?::date)) AND level <> 'unknown'
+       SELECT area_id, date, 'unknown', level, false, override, reason, NULL, true FROM l WHERE (pdate < date - 1 OR (pdate IS NULL AND date > ?::date)) AND level <> 'unknown'
        UNION ALL -- the last day with a level, then none to the span's end
-       SELECT area_id, date + 1, level, 'unknown', override, false, 'not_computed' FROM l WHERE ndate IS NULL AND date < ?::date AND level <> 'unknown'
-     ),
-     c AS (
-       SELECT ar.code, ar.name, ar.kind, f.*,
-              CASE WHEN f.a = 'unknown' OR f.b = 'unknown' THEN 'changed'
-                   WHEN array_position(?::text[], f.b) > array_position(?::text[], f.a) THEN 'escalated' ELSE 'de-escalated' END AS direction
-       FROM f JOIN areas ar ON ar.id = f.area_id
-       WHERE f.date >= ?::date ${after ? 'AND (f.date > ?::date OR (f.date = ?::date AND ar.code COLLATE "C" > ?))' : ''}
-     )
-     SELECT code, name, kind, date::text AS date, a AS "from", b AS "to",
-            CASE WHEN b_over THEN b_reason WHEN a_over THEN 'override ended'
-                 WHEN b_reason IS NOT NULL THEN direction || ': ' || b_reason ELSE direction || ' under the rules' END AS reason
-     FROM c ORDER BY date, code COLLATE "C" LIMIT ?`,
-    arrayBindings([
-      lo, to, ...asOfBind, ...withinBind,
-      lo, to, to, to, lo, ...asOfBind, ...asOfBind, ...withinBind,
-      lo, to,
-      [...LEVELS], [...LEVELS],
-      from, ...(after ? [after.date, after.date, after.code] : []),
-      limit,
-    ]),
-  );
-  return res.rows.map((r) => ({ code: r.code, name: r.name, kind: r.kind, date: r.date, from: r.from, to: r.to, reason: r.reason }));
+       SELECT area_id, date + 1, level, 'unknown', override, false, 'not_computed', NULL, true FROM l WHERE ndate IS NULL AND date < ?::date AND level <> 'unknown'
+     )`,
+    binds: [lo, to, ...asOfBind, ...withinBind, lo, to, to, to, lo, ...asOfBind, ...asOfBind, ...withinBind, lo, to],
+  };
 }
 
-/** New community cases on `date` of each of these areas' whole subtrees (0 where none was reported). */
-export async function casesOnDay(knex: Knex, ids: number[], date: LocalDate): Promise<Map<number, number>> {
-  const res = await knex.raw<{ rows: { area_id: number; cases: number }[] }>(
-    `WITH RECURSIVE t AS (
-       SELECT id AS top, id FROM areas WHERE id = ANY(?::int[])
-       UNION ALL SELECT t.top, c.id FROM t JOIN areas c ON c.parent_id = t.id
+/** The flips `f(…)` between consecutive ones of the given days (the first only compared with), every area on every day. */
+function givenDayFlips(from: LocalDate, days: readonly DayPoint[], within: string, withinBind: unknown[]): { sql: string; binds: unknown[] } {
+  const [dates, instants] = pointBindings(days);
+  return {
+    sql: `pt AS (${POINTS_SQL}),
+     ar AS (SELECT id AS area_id FROM areas WHERE true ${within.replaceAll('AND area_id', 'AND id')}),
+     z AS (
+       SELECT DISTINCT ON (z.date, z.area_id) z.area_id, z.date, z.level, z.reason, z.change
+       FROM zone_levels z JOIN pt ON pt.date = z.date AND z.computed_at <= pt.t
+       WHERE z.date = ANY(?::date[]) AND z.area_id IN (SELECT area_id FROM ar)
+       ORDER BY z.date, z.area_id, z.computed_at DESC
+     ),
+     od AS (
+       SELECT DISTINCT ON (o.area_id, pt.date) o.area_id, pt.date, o.level, o.reason
+       FROM overrides o JOIN pt ON o.date_from <= pt.date AND (o.date_until IS NULL OR o.date_until >= pt.date)
+                                AND o.created_at <= pt.t AND (o.ended_at IS NULL OR o.ended_at > pt.t)
+       WHERE o.area_id IN (SELECT area_id FROM ar)
+       ORDER BY o.area_id, pt.date, o.created_at DESC
+     ),
+     e AS (
+       SELECT ar.area_id, pt.date, coalesce(od.level, z.level, 'unknown') AS level, od.level IS NOT NULL AS override,
+              CASE WHEN od.level IS NOT NULL THEN od.reason WHEN z.level IS NULL THEN 'not_computed' ELSE z.reason END AS reason, z.change
+       FROM ar CROSS JOIN pt
+       LEFT JOIN z ON z.area_id = ar.area_id AND z.date = pt.date
+       LEFT JOIN od ON od.area_id = ar.area_id AND od.date = pt.date
+     ),
+     l AS (
+       SELECT e.*, lag(date) OVER w AS pdate, lag(level) OVER w AS plevel, lag(override) OVER w AS pover
+       FROM e WINDOW w AS (PARTITION BY area_id ORDER BY date)
+     ),
+     f AS (
+       SELECT area_id, date, plevel AS a, level AS b, pover AS a_over, override AS b_over, reason AS b_reason, change AS b_change, pdate = date - 1 AS consecutive
+       FROM l WHERE pdate IS NOT NULL AND plevel <> level AND date >= ?::date
+     )`,
+    binds: [dates, instants, ...withinBind, dates, from],
+  };
+}
+
+/** Whether each area reported for a day and the community cases it reported, over its subtree. */
+export type DayReport = { reported: boolean; community_cases: number };
+
+/**
+ * What each of these areas reported for `date`, as known at `asOf` (null: now; a report
+ * read as of an instant is its revision current then: `reports`, or the superseded one in
+ * `report_revisions`). "Reported" is: a commune (or subcommune) — a report row on it or on
+ * an area below it; a district or province — a report row on itself, or every commune below
+ * it reported (a quiet district is one whose every commune says so; an area with no commune
+ * below it: any report row in its subtree). `community_cases` sums the community cases of
+ * the report rows in its subtree (quarantine cases are not community cases). One set-based
+ * statement over the area tree.
+ */
+export async function dayReports(knex: Knex, ids: number[], date: LocalDate, asOf: Date | null): Promise<Map<number, DayReport>> {
+  const { asOfSql, asOfBind } = asOfClause(asOf);
+  const res = await knex.raw<{ rows: ({ area_id: number } & DayReport)[] }>(
+    `WITH r AS (
+       SELECT area_id, community_cases FROM reports WHERE date = ?::date AND recorded_at <= ${asOfSql}
+       UNION ALL
+       SELECT area_id, community_cases FROM report_revisions WHERE date = ?::date AND recorded_at <= ${asOfSql} AND superseded_at > ${asOfSql}
+     ),
+     below AS ( -- every area with a report on it or below it, and the community cases there
+       SELECT t.ancestor AS area_id, sum(r.community_cases) AS cases FROM r JOIN area_tree t ON t.descendant = r.area_id GROUP BY t.ancestor
+     ),
+     communes AS ( -- per area asked for: the communes in its subtree (a commune: itself), and how many of them reported
+       SELECT t.ancestor AS area_id, count(*) AS communes, count(b.area_id) AS reported
+       FROM area_tree t JOIN areas c ON c.id = t.descendant AND c.kind = 'commune' LEFT JOIN below b ON b.area_id = c.id
+       WHERE t.ancestor = ANY(?::int[]) GROUP BY t.ancestor
      )
-     SELECT t.top AS area_id, coalesce(sum(r.community_cases), 0)::int AS cases
-     FROM t LEFT JOIN reports r ON r.area_id = t.id AND r.date = ?::date GROUP BY t.top`,
-    arrayBindings([ids, date]),
+     SELECT a.id AS area_id, coalesce(b.cases, 0)::int AS community_cases,
+            (EXISTS (SELECT 1 FROM r WHERE r.area_id = a.id)
+             OR CASE WHEN coalesce(c.communes, 0) > 0 THEN c.reported = c.communes ELSE b.area_id IS NOT NULL END) AS reported
+     FROM areas a LEFT JOIN below b ON b.area_id = a.id LEFT JOIN communes c ON c.area_id = a.id
+     WHERE a.id = ANY(?::int[])`,
+    arrayBindings([date, ...asOfBind, date, ...asOfBind, ...asOfBind, ids, ids]),
   );
-  return new Map(res.rows.map((c) => [c.area_id, c.cases]));
+  return new Map(res.rows.map((r) => [r.area_id, { reported: r.reported, community_cases: r.community_cases }]));
 }
 
 /** The database's clock: the reading point that every page of a change feed shares. */

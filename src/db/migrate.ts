@@ -10,6 +10,8 @@ import * as instances from '../../migrations/20261129000008_instances';
 import * as mapVersions from '../../migrations/20261129000009_map_versions';
 import * as jobQueue from '../../migrations/20261201000010_job_queue';
 import * as areaTreeFunction from '../../migrations/20261201000011_area_tree_function';
+import * as ruleSetTimeline from '../../migrations/20261201000012_rule_set_timeline';
+import * as overrideHistory from '../../migrations/20261201000013_override_history';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -29,6 +31,8 @@ export const migrations: Migration[] = [
   { name: '20261129000009_map_versions', module: mapVersions },
   { name: '20261201000010_job_queue', module: jobQueue },
   { name: '20261201000011_area_tree_function', module: areaTreeFunction },
+  { name: '20261201000012_rule_set_timeline', module: ruleSetTimeline },
+  { name: '20261201000013_override_history', module: overrideHistory },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

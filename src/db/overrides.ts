@@ -1,10 +1,19 @@
-import type { LocalDate } from '../domain/dates';
+import { Knex } from 'knex';
+import { addDays, LocalDate } from '../domain/dates';
 import type { Level } from '../domain/levels';
-import { AppError, notFound } from '../errors';
+import { AppError, notFound, unprocessable } from '../errors';
 import { Actor, audit } from './audit';
 import type { Database } from './database';
 import { OVERRIDE_LOCK } from './locks';
 
+/**
+ * overrides: command-centre decisions over the rules, bitemporal. An override is a series
+ * of versions (rows) sharing its public id (`override_id`); the version in force as known
+ * at T is the one with `created_at` ≤ T < `ended_at` (migration 20261201000013). Setting one
+ * writes its first version; ending it closes that version and appends the shortened one
+ * (`kind = 'end'`) at the same instant; withdrawing it closes its version with a reason.
+ * Nothing is deleted: every version stays readable with `as_of`.
+ */
 export type OverrideValues = {
   area_id: number;
   level: Level;
@@ -17,51 +26,182 @@ export type OverrideValues = {
 
 type Existing = { id: string | number; date_from: LocalDate; date_until: LocalDate | null; level: string };
 
+/** A stored version of an override. */
+type Version = {
+  id: string | number;
+  override_id: string | number;
+  area_id: number;
+  level: Level;
+  reason: string;
+  note: string | null;
+  author: string | null;
+  date_from: LocalDate;
+  date_until: LocalDate | null;
+  kind: 'set' | 'end';
+  created_at: Date;
+  ended_at: Date | null;
+  withdrawn_reason: string | null;
+};
+
+/** A date as Vietnamese text reads it: dd/mm/yyyy. */
+const viDate = (d: LocalDate): string => d.split('-').reverse().join('/');
+
 const period = (from: string, until: string | null) => `${from} → ${until ?? 'không thời hạn / open'}`;
 
 /**
  * Sets a command-centre override, refusing overlap: at most one active (not ended) override
  * covers an area on any day. If one already covers any day of [from, until] (inclusive;
  * no `until` = open-ended), nothing is written and the answer is 409 `override_overlaps`,
- * naming `from`/`until` and the existing override's id and period — end it first
- * (DELETE …/overrides/{id}), then set the new one. Under a per-area transaction advisory
+ * naming `from`/`until` and the existing override's id and period — end it first, from the
+ * new one's first day (DELETE …/overrides/{id}?from=), or withdraw it, then set the new one.
+ * A version covering nothing (ended before its first day) overlaps nothing. Under a per-area transaction advisory
  * lock, so concurrent requests for one area are judged one after the other (exactly one of
  * ten overlapping ones is set); areas do not wait for each other. One transaction with its
- * audit row.
+ * audit row. The first version's row id is the override's public id.
  */
 export async function setOverride(db: Database, code: string, values: OverrideValues, actor: Actor): Promise<{ id: number; created_at: Date }> {
   return db.write(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(?, ?)', [OVERRIDE_LOCK, values.area_id]);
     const overlapping = (
       await trx.raw<{ rows: Existing[] }>(
-        `SELECT id, date_from::text AS date_from, date_until::text AS date_until, level FROM overrides
-         WHERE area_id = ? AND ended_at IS NULL
+        `SELECT override_id AS id, date_from::text AS date_from, date_until::text AS date_until, level FROM overrides
+         WHERE area_id = ? AND ended_at IS NULL AND coalesce(date_until, 'infinity'::date) >= date_from
            AND date_from <= coalesce(?::date, 'infinity'::date) AND coalesce(date_until, 'infinity'::date) >= ?::date
          ORDER BY date_from, id LIMIT 10`,
         [values.area_id, values.date_until, values.date_from],
       )
     ).rows;
     if (overlapping.length) throw overlapError(code, values, overlapping);
-    const [inserted] = (await trx('overrides').insert(values).returning(['id', 'created_at'])) as { id: number; created_at: Date }[];
-    const created = inserted as { id: number; created_at: Date };
-    await audit(trx, actor, { action: 'override.create', target: `override:${created.id}`, areas: [code], after: { ...values, area: code, id: Number(created.id) } });
+    const inserted = (
+      await trx.raw<{ rows: { id: string | number; created_at: Date }[] }>(
+        `INSERT INTO overrides (id, override_id, area_id, level, reason, note, author, date_from, date_until) OVERRIDING SYSTEM VALUE
+         SELECT n.id, n.id, ?, ?, ?, ?, ?, ?::date, ?::date FROM (SELECT nextval(pg_get_serial_sequence('overrides', 'id')) AS id) n
+         RETURNING id, created_at`,
+        [values.area_id, values.level, values.reason, values.note, values.author, values.date_from, values.date_until],
+      )
+    ).rows;
+    const created = { id: Number(inserted[0]?.id), created_at: inserted[0]?.created_at as Date };
+    await audit(trx, actor, { action: 'override.create', target: `override:${created.id}`, areas: [code], after: { ...values, area: code, id: created.id } });
     return created;
   });
 }
 
 /**
- * Ends an active override of an area now (its days read as computed again from now on; as
- * known before, they still read overridden). 404 when the area has no such active
- * override. One transaction with its audit row.
+ * How an override is ended: its last day, and how the caller said it — `from` (`?from=`, the
+ * first day without it: the last day is the day before), `until` (`{"until"}`, the last day)
+ * or `today` (the default: ended from today, the last day is yesterday).
  */
-export async function endOverride(db: Database, code: string, areaId: number, overrideId: number, actor: Actor): Promise<{ ended_at: Date }> {
+export type OverrideEnd = { lastDay: LocalDate; given: 'from' | 'until' | 'today' };
+
+export type EndedOverride = { id: number; from: LocalDate; until: LocalDate; covers_nothing: boolean; ended_at: Date };
+
+/**
+ * Ends an override: from the day after `end.lastDay` on it no longer applies; the days up to
+ * `end.lastDay` keep it in every latest read, and as known before the end it still covers
+ * its original period. Its version in force is closed and the shortened one appended with
+ * the same public id, at one instant (so a reading at any instant sees exactly one). An
+ * override that has not started by the end simply ends, covering nothing: ended from today
+ * (or `from` its first day) before its first day. Refused: 404 when the area has no override
+ * with this id; 409 `override_withdrawn` when it was withdrawn, `override_ended` when it was
+ * already ended; 422 `invalid_end_date` when the last day would be after its own `until`
+ * (it ended on its own), or when the date given is before its first day (`from` before its
+ * `from`, `until` before its `from`: withdraw it instead). Under the area's override lock;
+ * one transaction with its audit row.
+ */
+export async function endOverride(db: Database, code: string, areaId: number, overrideId: number, end: OverrideEnd, actor: Actor): Promise<EndedOverride> {
   return db.write(async (trx) => {
-    const rows = (await trx('overrides').where({ id: overrideId, area_id: areaId }).whereNull('ended_at').update({ ended_at: trx.fn.now() }).returning(['id', 'ended_at'])) as { id: number; ended_at: Date }[];
-    const ended = rows[0];
-    if (!ended) throw notFound(`no active override ${overrideId} on ${code}`);
-    await audit(trx, actor, { action: 'override.end', target: `override:${overrideId}`, areas: [code], before: { ended_at: null }, after: { ended_at: ended.ended_at.toISOString() } });
-    return { ended_at: ended.ended_at };
+    await trx.raw('SELECT pg_advisory_xact_lock(?, ?)', [OVERRIDE_LOCK, areaId]);
+    const current = await versionInForce(trx, code, areaId, overrideId);
+    if (current.kind === 'end') {
+      throw new AppError(
+        409,
+        'override_ended',
+        `Quyết định điều chỉnh ${overrideId} của ${code} đã được kết thúc (ngày cuối ${viDate(current.date_until as LocalDate)}) — override ${overrideId} of ${code} was already ended (last day ${current.date_until})`,
+      );
+    }
+    const endPath = end.given === 'until' ? 'until' : 'from';
+    if (current.date_until !== null && end.lastDay > current.date_until) {
+      throw unprocessable(
+        `Quyết định điều chỉnh ${overrideId} đã tự hết hiệu lực sau ngày ${viDate(current.date_until)}; nếu nhập nhầm, hãy thu hồi nó — ` +
+          `override ${overrideId} already ended on its own after ${current.date_until}; the end date ${end.lastDay} (last day) is after it — withdraw it if it was entered by mistake`,
+        [{ path: endPath, message: `the last day ${end.lastDay} is after the override's until ${current.date_until}` }],
+        'invalid_end_date',
+      );
+    }
+    const earliest = end.given === 'until' ? current.date_from : end.given === 'from' ? addDays(current.date_from, -1) : null;
+    if (earliest !== null && end.lastDay < earliest) {
+      throw unprocessable(
+        `Ngày kết thúc trước ngày bắt đầu ${viDate(current.date_from)} của quyết định điều chỉnh ${overrideId}; nếu nhập nhầm, hãy thu hồi nó — ` +
+          `the end is before override ${overrideId}'s first day ${current.date_from}: withdraw it if it was entered by mistake`,
+        [{ path: endPath, message: `${end.given === 'until' ? end.lastDay : addDays(end.lastDay, 1)} is before the override's from ${current.date_from}` }],
+        'invalid_end_date',
+      );
+    }
+    const lastDay = end.lastDay < current.date_from ? addDays(current.date_from, -1) : end.lastDay;
+    // one statement: the version in force closed and the shortened one opened at the same instant
+    const at = (
+      await trx.raw<{ rows: { at: Date }[] }>(
+        `WITH t AS (SELECT clock_timestamp() AS at),
+         closed AS (UPDATE overrides o SET ended_at = t.at FROM t WHERE o.id = ? RETURNING o.*, t.at AS at)
+         INSERT INTO overrides (override_id, area_id, level, reason, note, author, date_from, date_until, kind, created_at)
+         SELECT override_id, area_id, level, reason, note, author, date_from, ?::date, 'end', at FROM closed
+         RETURNING created_at AS at`,
+        [current.id, lastDay],
+      )
+    ).rows[0]?.at as Date;
+    const coversNothing = lastDay < current.date_from;
+    await audit(trx, actor, {
+      action: 'override.end',
+      target: `override:${overrideId}`,
+      areas: [code],
+      before: { from: current.date_from, until: current.date_until, ended_at: null },
+      after: { from: current.date_from, until: lastDay, ended_at: at.toISOString(), covers_nothing: coversNothing },
+    });
+    return { id: overrideId, from: current.date_from, until: lastDay, covers_nothing: coversNothing, ended_at: at };
   });
+}
+
+/**
+ * Withdraws an override entered by mistake: its version in force is closed with the reason,
+ * so it is gone from every latest read — ended or not — and still read with `as_of` before
+ * now (and in the audit trail). 404 when the area has no override with this id; 409
+ * `override_withdrawn` when it was already withdrawn. Under the area's override lock; one
+ * transaction with its audit row.
+ */
+export async function withdrawOverride(db: Database, code: string, areaId: number, overrideId: number, reason: string, actor: Actor): Promise<{ id: number; withdrawn_at: Date; reason: string }> {
+  return db.write(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(?, ?)', [OVERRIDE_LOCK, areaId]);
+    const current = await versionInForce(trx, code, areaId, overrideId);
+    const at = (
+      await trx.raw<{ rows: { at: Date }[] }>('UPDATE overrides SET ended_at = clock_timestamp(), withdrawn_reason = ? WHERE id = ? RETURNING ended_at AS at', [reason, current.id])
+    ).rows[0]?.at as Date;
+    await audit(trx, actor, {
+      action: 'override.withdraw',
+      target: `override:${overrideId}`,
+      areas: [code],
+      before: { level: current.level, reason: current.reason, from: current.date_from, until: current.date_until, withdrawn_at: null },
+      after: { withdrawn_at: at.toISOString(), reason },
+    });
+    return { id: overrideId, withdrawn_at: at, reason };
+  });
+}
+
+/** The version of an override in force now: 404 when the area has none with this id, 409 `override_withdrawn` when it was withdrawn. */
+async function versionInForce(trx: Knex, code: string, areaId: number, overrideId: number): Promise<Version> {
+  const versions = (await trx('overrides')
+    .where({ override_id: overrideId, area_id: areaId })
+    .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+    .select('*')) as Version[];
+  const latest = versions[0];
+  if (!latest) throw notFound(`no override ${overrideId} on ${code}`);
+  if (latest.ended_at === null) return latest;
+  const when = latest.ended_at.toISOString();
+  throw new AppError(
+    409,
+    'override_withdrawn',
+    `Quyết định điều chỉnh ${overrideId} của ${code} đã bị thu hồi — override ${overrideId} of ${code} was withdrawn at ${when}`,
+    [{ path: 'id', message: `withdrawn at ${when}: ${latest.withdrawn_reason ?? ''}` }],
+  );
 }
 
 function overlapError(code: string, v: OverrideValues, existing: Existing[]): AppError {
@@ -71,8 +211,9 @@ function overlapError(code: string, v: OverrideValues, existing: Existing[]): Ap
   return new AppError(
     409,
     'override_overlaps',
-    `Khu vực ${code} đã có quyết định điều chỉnh cấp độ ${ids.join(', ')} trong thời gian ${period(v.date_from, v.date_until)}; hãy kết thúc nó trước — ` +
-      `an active ${named} of ${code} overlaps ${period(v.date_from, v.date_until)}: end it first (DELETE /v1/zones/${code}/overrides/${first.id})`,
+    `Khu vực ${code} đã có quyết định điều chỉnh cấp độ ${ids.join(', ')} trong thời gian ${period(v.date_from, v.date_until)}; hãy kết thúc hoặc thu hồi nó trước — ` +
+      `an active ${named} of ${code} overlaps ${period(v.date_from, v.date_until)}: end it first, from ${v.date_from} ` +
+      `(DELETE /v1/zones/${code}/overrides/${first.id}?from=${v.date_from}; the days it keeps still count), or withdraw it (POST /v1/zones/${code}/overrides/${first.id}/withdraw)`,
     [
       { path: 'from', message: `${v.date_from} falls in or before the period of active ${named}` },
       { path: 'until', message: `${v.date_until ?? '(open-ended)'} reaches into the period of active ${named}` },

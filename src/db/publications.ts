@@ -3,6 +3,7 @@ import type { LocalDate } from '../domain/dates';
 import { notFound } from '../errors';
 import { Actor, audit } from './audit';
 import type { Database } from './database';
+import type { DayPoint } from './levels';
 import { RECOMPUTE_LOCK } from './locks';
 
 /**
@@ -18,7 +19,7 @@ const toPub = (r: Row): Publication => ({ id: r.id, date: r.date, published_at: 
  * Publishes `date`, idempotently. If the day's latest publication still shows what a
  * reading of the day shows now — no level row of that day appended since (a recomputation
  * appends one only where something changed: level, reason, inputs, children…) and no
- * override covering the day set or ended since — that publication is the answer
+ * override covering the day set, ended or withdrawn since — that publication is the answer
  * (`created: false`; its note stays, nothing is written or audited). Otherwise — the first
  * time, or a re-publication after a correction — a new publication (`created: true`).
  * Publications of one database are serialised (the recompute lock, held for the
@@ -37,7 +38,12 @@ export async function publish(db: Database, date: LocalDate, note: string | null
   });
 }
 
-/** Whether what a reading of `date` shows has changed since publication `id` (compared in the database, to the microsecond). */
+/**
+ * Whether what a reading of `date` shows has changed since publication `id` (compared in the
+ * database, to the microsecond): a level row of the day appended since, or an override
+ * version covering the day opened or closed since — a new override, the shortened version an
+ * end appends (the version it closes covered the day too), a withdrawal (it closes one).
+ */
 async function changedSince(trx: Knex, date: LocalDate, id: number): Promise<boolean> {
   const res = await trx.raw<{ rows: { changed: boolean }[] }>(
     `WITH p AS (SELECT published_at AS t FROM publications WHERE id = ?)
@@ -62,4 +68,23 @@ export async function readingPoint(knex: Knex, date: LocalDate, asOf: Date | nul
   const row = (await q.first()) as Row | undefined;
   if (!row) throw notFound(`no publication of ${date}${asOf ? ` known at ${asOf.toISOString()}` : ''}`);
   return row.published_at;
+}
+
+/**
+ * The published days of [from, to] — and the last published day before `from`, the one the
+ * first of them is compared with — each with its reading point: the day's latest
+ * publication known at `asOf` (null: now), as `readingPoint` gives it. In date order; days
+ * without a publication are left out.
+ */
+export async function publishedDays(knex: Knex, from: LocalDate, to: LocalDate, asOf: Date | null): Promise<DayPoint[]> {
+  const known = asOf ? "published_at <= ?::timestamptz + interval '999 microseconds'" : 'true';
+  const bind = asOf ? [asOf.toISOString()] : [];
+  const res = await knex.raw<{ rows: { date: LocalDate; at: Date }[] }>(
+    `SELECT date::text AS date, max(published_at) AS at FROM publications
+     WHERE ${known} AND date <= ?::date
+       AND date >= coalesce((SELECT max(date) FROM publications WHERE ${known} AND date < ?::date), ?::date)
+     GROUP BY date ORDER BY date`,
+    [...bind, to, ...bind, from, from],
+  );
+  return res.rows.map((r) => ({ date: r.date, asOf: r.at }));
 }

@@ -64,9 +64,23 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(new AppError(404, 'not_found', `no route for ${req.method} ${req.path}`));
 };
 
-/** 415 unless the request declares one of the accepted media types. */
+/** 415 unless the request declares one of the accepted media types (`optional`: or sends no body at all). */
 export function accepts(...types: string[]): RequestHandler {
+  return acceptsBody(types, false);
+}
+
+/** As `accepts`, for a route whose body may be left out (then no Content-Type is needed). */
+export function acceptsOptional(...types: string[]): RequestHandler {
+  return acceptsBody(types, true);
+}
+
+function acceptsBody(types: string[], optional: boolean): RequestHandler {
   return (req, _res, next) => {
+    const bodyless = req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
+    if (optional && bodyless) {
+      next();
+      return;
+    }
     const declared = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (!types.includes(declared)) {
       next(

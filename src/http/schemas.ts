@@ -95,6 +95,27 @@ export const overrideBody = z.strictObject({
   author: freeText(200).optional(),
 }).refine((b) => !b.until || b.from <= b.until, { message: 'until must not be before from', path: ['until'] });
 
+/** `DELETE /v1/zones/{code}/overrides/{id}?from=`: the first day without the override (default: today in TZ_REPORTING). */
+export const overrideEndQuery = z.strictObject({
+  from: z.preprocess(oneValue, queryDate).optional().describe('the first day the override no longer applies (default: today in TZ_REPORTING); its last day is the day before'),
+});
+
+/** `DELETE /v1/zones/{code}/overrides/{id}` body (optional): `{"until"}`, the override's last day — instead of `?from=`. */
+export const overrideEndBody = z.strictObject({
+  until: queryDate.optional().describe("the override's last day (instead of ?from=)"),
+});
+
+/** `POST /v1/zones/{code}/overrides/{id}/withdraw`: why the override is withdrawn (entered by mistake). */
+export const overrideWithdrawBody = z.strictObject({
+  reason: freeText(1000).trim().min(1, 'must not be empty'),
+});
+
+/** `POST /v1/rule-sets/{id}/activate`: the day the set is in force from (default: today in TZ_REPORTING). */
+export const activateBody = z.strictObject({ effective_from: queryDate.optional() });
+
+/** `GET /v1/rule-sets/timeline`: the timeline as recorded at `as_of` (default: now). */
+export const timelineQuery = z.strictObject({ as_of: levelsQuery.shape.as_of });
+
 export const publicationBody = z.strictObject({ date: queryDate, note: freeText(2000).optional() });
 
 /** `GET /v1/zones.geojson`: the levels query's reading point and filters, a box and a zoom. */

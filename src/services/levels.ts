@@ -1,14 +1,16 @@
 import { areaId } from '../db/areas';
-import { endOverride, OverrideValues, setOverride } from '../db/overrides';
-import { listPublications, publish, readingPoint } from '../db/publications';
+import { endOverride, OverrideValues, setOverride, withdrawOverride } from '../db/overrides';
+import { listPublications, publish, publishedDays, readingPoint } from '../db/publications';
 import { StoredRuleSet } from '../db/rulesets';
 import {
-  casesOnDay,
+  ChangeText,
   changesPage,
   databaseNow,
   childList,
   Day,
-  Flip,
+  DayPoint,
+  dayReports,
+  FeedReading,
   series,
   zoneOn,
   zoneCore,
@@ -17,10 +19,12 @@ import {
 } from '../db/levels';
 import type { Actor } from '../db/audit';
 import { AreaKind } from '../domain/areas';
-import { addDays, isLocalDate, LocalDate } from '../domain/dates';
-import { LEVELS, levelIndex, LevelOrUnknown, Level } from '../domain/levels';
-import { classify, ExplanationStep, Inputs, MetricValue } from '../domain/rules/engine';
+import { addDays, dateRange, isLocalDate, LocalDate, today } from '../domain/dates';
+import { LEVELS, levelIndex, LevelOrUnknown, Level, levelNumber } from '../domain/levels';
+import { classify, ExplanationStep, Inputs, MetricValue, Origin } from '../domain/rules/engine';
 import { RuleSet } from '../domain/rules/definition';
+import { Bilingual, levelLabel, persistenceStep } from '../domain/rules/explain';
+import { Pending } from '../domain/rules/persistence';
 import { readStoredInputs } from '../db/storedInputs';
 import { z } from 'zod';
 import { badRequest, notFound } from '../errors';
@@ -28,9 +32,9 @@ import type { Runtime } from '../runtime';
 
 /**
  * Reading levels — of one zone, a list, a zone's history, the change feed, the summary —
- * and setting or ending command-centre overrides. Reads go to the read pool; every read
- * names a day and a reading point (`as_of`, or the day's publication with
- * `version=published`).
+ * and setting, ending or withdrawing command-centre overrides. Reads go to the read pool;
+ * every read names a day and a reading point (`as_of`, or the day's publication with
+ * `version=published`; a read over days — history, changes — reads each day at its own).
  */
 
 export type Version = 'published' | 'latest';
@@ -58,7 +62,7 @@ async function requireArea(rt: Runtime, code: string): Promise<number> {
 
 /** A zone as a list item (GET /v1/zones). */
 export function zoneItem(z: ZoneRow) {
-  return { ...zoneCore(z), rule_set: z.rule_set, reason: z.reason, overridden: z.override !== null };
+  return { ...zoneCore(z), level_label: levelLabel(z.level), rule_set: z.rule_set, reason: z.reason, overridden: z.override !== null };
 }
 
 export async function listZones(rt: Runtime, r: Reading, filter: { kind?: AreaKind | undefined; parent?: string | undefined; level?: LevelOrUnknown | undefined }) {
@@ -68,12 +72,17 @@ export async function listZones(rt: Runtime, r: Reading, filter: { kind?: AreaKi
 }
 
 /** `inputs` as plain values (null where missing); the reasons and sources beside them. */
-function inputsOf(zone: ZoneRow, rs: Pick<StoredRuleSet, 'definition'> | null): { inputs: Record<string, number | null>; input_details: Record<string, { missing?: string; detail?: string }> } {
+type InputDetail = { missing?: string; detail?: string; origin?: Origin };
+
+function inputsOf(zone: ZoneRow, rs: Pick<StoredRuleSet, 'definition'> | null): { inputs: Record<string, number | null>; input_details: Record<string, InputDetail> } {
   const inputs: Record<string, number | null> = {};
-  const details: Record<string, { missing?: string; detail?: string }> = {};
+  const details: Record<string, InputDetail> = {};
   for (const [name, v] of Object.entries(rs ? zoneInputs(rs.definition, zone) : {}) as [string, MetricValue & { detail?: string }][]) {
     inputs[name] = 'value' in v ? v.value : null;
-    if ('missing' in v || v.detail) details[name] = { ...('missing' in v ? { missing: v.missing } : {}), ...(v.detail ? { detail: v.detail } : {}) };
+    const origin = 'value' in v ? v.origin : undefined;
+    if ('missing' in v || v.detail || origin) {
+      details[name] = { ...('missing' in v ? { missing: v.missing } : {}), ...(v.detail ? { detail: v.detail } : {}), ...(origin ? { origin } : {}) };
+    }
   }
   return { inputs, input_details: details };
 }
@@ -91,6 +100,7 @@ export async function zoneDetail(rt: Runtime, code: string, r: Reading): Promise
     const rs = z.rule_set ? await rt.ruleSets.definition(reads, z.rule_set) : null;
     return {
       ...zoneCore(z),
+      level_label: levelLabel(z.level),
       date: r.date,
       computed_level: z.computed_level,
       reason: z.reason,
@@ -106,62 +116,103 @@ export async function zoneDetail(rt: Runtime, code: string, r: Reading): Promise
   return { etag, body };
 }
 
-/** A zone's effective level on each day of [from, to] and the changes between them. */
-export async function zoneHistory(rt: Runtime, code: string, from: LocalDate, to: LocalDate, asOf: Date | null) {
+/** What a read over days asks for: the reading point (`as_of`) and the version. */
+export type SpanReading = { asOf: Date | null; version: Version };
+
+/**
+ * A zone's effective level on each day of [from, to] and the changes between them.
+ *
+ * `latest`: every day as known at `as_of` (now), each compared with the day before (the day
+ * before `from` is read too, so that a change on `from` itself is seen). `published`: each
+ * day as of its latest publication known at `as_of`; a day without one is listed with
+ * `published: false`, level `unknown` and no rule set, and takes no part in the changes —
+ * each published day is compared with the previous published day (the last one before
+ * `from` included). Every day carries `rule_set`: the rule set that computed its stored
+ * level (also on an overridden day, which says `override: true`; null when never computed).
+ */
+export async function zoneHistory(rt: Runtime, code: string, from: LocalDate, to: LocalDate, reading: SpanReading) {
   checkRange(from, to);
   await requireArea(rt, code);
-  // one day before `from`, so that a change on `from` itself is seen
-  const s = await series(rt.db.read, addDays(from, -1), to, asOf, { code });
-  const all = [...s.days.values()][0] ?? [];
-  return {
-    code,
-    from,
-    to,
-    days: all.slice(1).map((d) => ({ date: d.date, level: d.level, ...(d.override ? { override: true } : {}) })),
-    changes: flips(all),
-  };
+  const reads = rt.db.read;
+  const points: DayPoint[] =
+    reading.version === 'latest'
+      ? dateRange(addDays(from, -1), to).map((date) => ({ date, asOf: reading.asOf }))
+      : await publishedDays(reads, from, to, reading.asOf);
+  const s = await series(reads, points, { code });
+  const read = [...s.days.values()][0] ?? [];
+  const byDate = new Map(read.map((d) => [d.date, d]));
+  const published = reading.version === 'published';
+  const days = dateRange(from, to).map((date) => {
+    const d = byDate.get(date);
+    if (!d) return { date, level: 'unknown' as LevelOrUnknown, level_number: null, rule_set: null, published: false };
+    return { date, level: d.level, level_number: levelNumber(d.level), rule_set: d.rule_set, ...(d.override ? { override: true } : {}), ...(published ? { published: true } : {}) };
+  });
+  return { code, from, to, version: reading.version, as_of: reading.asOf?.toISOString() ?? null, days, changes: flips(read) };
 }
 
-export type ChangesQuery = { since: LocalDate; until: LocalDate; asOf: Date | null; kind?: AreaKind | undefined; parent?: string | undefined; limit: number; cursor?: string | undefined };
+export type ChangesQuery = {
+  since: LocalDate;
+  until: LocalDate;
+  asOf: Date | null;
+  version?: Version | undefined;
+  kind?: AreaKind | undefined;
+  parent?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+};
 
-/** One page of the change feed: at most a month of days per page, every page read as of the first page's instant. */
+/**
+ * One page of the change feed: at most a month of days per page, every page read as of the
+ * first page's instant. `published`: only published days (each as of its latest
+ * publication known at that instant), each compared with the previous published day.
+ */
 export async function changes(rt: Runtime, q: ChangesQuery) {
   const reads = rt.db.read;
+  const version = q.version ?? 'latest';
   checkRange(q.since, q.until);
   if (q.parent) await requireArea(rt, q.parent);
-  const cursor = q.cursor === undefined ? null : decodeChangesCursor(q.cursor, q.since, q.until);
+  const cursor = q.cursor === undefined ? null : decodeChangesCursor(q.cursor, q.since, q.until, version);
   const asOf = cursor?.asOf ?? q.asOf ?? (await databaseNow(reads));
   const from = cursor?.date ?? q.since;
   const last = addDays(from, CHANGES_PAGE_DAYS - 1);
   const to = last < q.until ? last : q.until;
-  const page = await changesPage(reads, from, to, asOf, { kind: q.kind, within: q.parent }, q.limit + 1, cursor?.after ? { date: from, code: cursor.after } : null);
-  const items = page.slice(0, q.limit);
+  const reading: FeedReading = version === 'latest' ? { asOf } : { days: await publishedDays(reads, from, to, asOf) };
+  const page = await changesPage(reads, from, to, reading, { kind: q.kind, within: q.parent }, q.limit + 1, cursor?.after ? { date: from, code: cursor.after } : null);
+  const items = page.slice(0, q.limit).map((c) => ({ code: c.code, name: c.name, kind: c.kind, date: c.date, from: c.from, to: c.to, ...changeReasonText(c) }));
   const end = items[items.length - 1];
-  const next: ChangesCursor | null = page.length > q.limit && end ? { date: end.date, after: end.code, asOf } : to < q.until ? { date: addDays(to, 1), after: null, asOf } : null;
-  return { since: q.since, until: q.until, items, next_cursor: next ? encodeChangesCursor(next) : null };
+  const next: ChangesCursor | null = page.length > q.limit && end ? { date: end.date, after: end.code, asOf, version } : to < q.until ? { date: addDays(to, 1), after: null, asOf, version } : null;
+  return { since: q.since, until: q.until, version, items, next_cursor: next ? encodeChangesCursor(next) : null };
 }
 
-type LevelCount = { areas: number; population: number; no_new_community_cases_24h: number };
+type LevelCount = { areas: number; population: number; no_new_community_cases_24h: number; not_reported_24h: number };
 
-/** What a steering committee reads first: areas and people by level, quiet areas, what moved since the day before. */
+/**
+ * What a steering committee reads first: areas and people by level, quiet and silent areas,
+ * what moved since the day before. Per level, `no_new_community_cases_24h` counts the areas
+ * that reported for the day (db/levels.ts `dayReports`: a commune — it or an area below it
+ * has a report row; a district or province — its own row, or every commune below it
+ * reported) with no community case (quarantine cases aside); `not_reported_24h` counts the
+ * areas that did not report. Reports are read as known at the reading point.
+ */
 export async function summary(rt: Runtime, r: Reading, kind: AreaKind, parent: string | undefined) {
   const reads = rt.db.read;
   if (parent) await requireArea(rt, parent);
   const asOf = await readingAt(rt, r);
-  const [today, yesterday] = await Promise.all([zonesOn(reads, r.date, asOf, { kind, within: parent }), zonesOn(reads, addDays(r.date, -1), asOf, { kind, within: parent })]);
-  // new community cases on the day itself, over each area's whole subtree
-  const casesOf = await casesOnDay(reads, today.map((z) => z.area_id), r.date);
+  const [onDay, dayBefore] = await Promise.all([zonesOn(reads, r.date, asOf, { kind, within: parent }), zonesOn(reads, addDays(r.date, -1), asOf, { kind, within: parent })]);
+  const reports = await dayReports(reads, onDay.map((z) => z.area_id), r.date, asOf);
   const byLevel: Record<string, LevelCount> = {};
-  for (const l of [...LEVELS, 'unknown'] as LevelOrUnknown[]) byLevel[l] = { areas: 0, population: 0, no_new_community_cases_24h: 0 };
-  for (const z of today) {
+  for (const l of [...LEVELS, 'unknown'] as LevelOrUnknown[]) byLevel[l] = { areas: 0, population: 0, no_new_community_cases_24h: 0, not_reported_24h: 0 };
+  for (const z of onDay) {
     const b = byLevel[z.level] as LevelCount;
     b.areas++;
     b.population += z.population ?? 0;
-    if ((casesOf.get(z.area_id) ?? 0) === 0) b.no_new_community_cases_24h++;
+    const rep = reports.get(z.area_id);
+    if (!rep?.reported) b.not_reported_24h++;
+    else if (rep.community_cases === 0) b.no_new_community_cases_24h++;
   }
-  const before = new Map(yesterday.map((z) => [z.area_id, z.level]));
+  const before = new Map(dayBefore.map((z) => [z.area_id, z.level]));
   const moved = (dir: 1 | -1) =>
-    today
+    onDay
       .filter((z) => {
         const prev = before.get(z.area_id);
         if (!prev || prev === 'unknown' || z.level === 'unknown') return false;
@@ -174,7 +225,7 @@ export async function summary(rt: Runtime, r: Reading, kind: AreaKind, parent: s
     kind,
     version: r.version,
     as_of: asOf?.toISOString() ?? null,
-    total: { areas: today.length, population: today.reduce((s, z) => s + (z.population ?? 0), 0) },
+    total: { areas: onDay.length, population: onDay.reduce((s, z) => s + (z.population ?? 0), 0) },
     by_level: byLevel,
     escalated: moved(1),
     deescalated: moved(-1),
@@ -192,12 +243,28 @@ export async function putOverride(rt: Runtime, code: string, o: OverrideRequest,
   return { id: Number(row.id), code, level: o.level, reason: o.reason, note: values.note, author: values.author, from: o.from, until: values.date_until, created_at: row.created_at.toISOString() };
 }
 
-/** Ends an active override of an area now. */
-export async function stopOverride(rt: Runtime, code: string, overrideId: number, actor: Actor) {
+/** How an override is ended: `from` (the first day without it) or `until` (its last day); neither: from today in TZ_REPORTING. */
+export type OverrideEndRequest = { from?: LocalDate | undefined; until?: LocalDate | undefined };
+
+/**
+ * Ends an override from today (or from `from`, or after `until`): the days before keep it in
+ * every read; as known before, it still covers its whole period (db/overrides.ts).
+ */
+export async function stopOverride(rt: Runtime, code: string, overrideId: number, end: OverrideEndRequest, actor: Actor) {
   const id = await areaId(rt.db.knex, code);
   if (id === null) throw notFound(`no area has code ${code}`);
-  const { ended_at } = await endOverride(rt.db, code, id, overrideId, actor);
-  return { id: overrideId, code, ended_at: ended_at.toISOString() };
+  const lastDay = end.until ?? addDays(end.from ?? today(rt.config.reportingTimeZone), -1);
+  const given = end.until !== undefined ? 'until' : end.from !== undefined ? 'from' : 'today';
+  const ended = await endOverride(rt.db, code, id, overrideId, { lastDay, given }, actor);
+  return { id: ended.id, code, from: ended.from, until: ended.until, covers_nothing: ended.covers_nothing, ended_at: ended.ended_at.toISOString() };
+}
+
+/** Withdraws an override entered by mistake: gone from latest reads, still read with `as_of` before now and in the audit. */
+export async function withdraw(rt: Runtime, code: string, overrideId: number, reason: string, actor: Actor) {
+  const id = await areaId(rt.db.knex, code);
+  if (id === null) throw notFound(`no area has code ${code}`);
+  const w = await withdrawOverride(rt.db, code, id, overrideId, reason, actor);
+  return { id: w.id, code, withdrawn_at: w.withdrawn_at.toISOString(), reason: w.reason };
 }
 
 /** Publishes a day's levels as they stand (the same day again with nothing changed since: that publication, created false). */
@@ -214,24 +281,31 @@ function zoneInputs(ruleSet: RuleSet, zone: ZoneRow): Inputs {
   return zone.inputs ? readStoredInputs(ruleSet, zone.date, zone.code, zone.inputs) : {};
 }
 
-/** Re-derives the explanation of a stored level (the engine is pure, rule sets immutable). */
+/**
+ * Re-derives the explanation of a stored level (the engine is pure, rule sets immutable),
+ * with the persistence step after the rule steps when persistence held the level or a
+ * change is building up.
+ */
 function explain(ruleSet: RuleSet, zone: ZoneRow): ExplanationStep[] {
   if (!zone.inputs) return [];
-  return classify(ruleSet, zone.kind, zoneInputs(ruleSet, zone), childList(zone.children)).explanation;
+  const steps = classify(ruleSet, zone.kind, zoneInputs(ruleSet, zone), childList(zone.children), { texts: true }).explanation;
+  const last = steps[steps.length - 1];
+  const held = persistenceStep(zone.raw_level ?? zone.computed_level, zone.computed_level, (zone.pending ?? null) as Pending | null, ruleSet.persistence, (last?.step ?? -1) + 1);
+  return held ? [...steps, held] : steps;
 }
 
 /** Days one page of the change feed covers at most: its work is a month of the areas' levels. */
 export const CHANGES_PAGE_DAYS = 31;
 
-/** Where the next page of changes starts, and the reading point every page shares. */
-export type ChangesCursor = { date: LocalDate; after: string | null; asOf: Date };
+/** Where the next page of changes starts, the reading point every page shares, and the version read. */
+export type ChangesCursor = { date: LocalDate; after: string | null; asOf: Date; version: Version };
 
 export function encodeChangesCursor(c: ChangesCursor): string {
-  return Buffer.from(JSON.stringify({ d: c.date, c: c.after, t: c.asOf.toISOString() })).toString('base64url');
+  return Buffer.from(JSON.stringify({ d: c.date, c: c.after, t: c.asOf.toISOString(), ...(c.version === 'published' ? { v: 'published' } : {}) })).toString('base64url');
 }
 
-/** A cursor this service issued for the range [since, until]; anything else is a 400. */
-export function decodeChangesCursor(cursor: string, since: LocalDate, until: LocalDate): ChangesCursor {
+/** A cursor this service issued for the range [since, until] and this version; anything else is a 400. */
+export function decodeChangesCursor(cursor: string, since: LocalDate, until: LocalDate, version: Version = 'latest'): ChangesCursor {
   const bad = () => badRequest('cursor is not one this service issued for this range', [{ path: 'cursor', message: 'invalid cursor' }], 'invalid_query');
   let parsed: unknown;
   try {
@@ -239,28 +313,87 @@ export function decodeChangesCursor(cursor: string, since: LocalDate, until: Loc
   } catch {
     throw bad();
   }
-  const shape = z.strictObject({ d: z.string().refine(isLocalDate), c: z.string().max(200).nullable(), t: z.iso.datetime() }).safeParse(parsed);
+  const shape = z.strictObject({ d: z.string().refine(isLocalDate), c: z.string().max(200).nullable(), t: z.iso.datetime(), v: z.literal('published').optional() }).safeParse(parsed);
   if (!shape.success) throw bad();
   const date = shape.data.d as LocalDate;
   if (date < since || date > until) throw bad();
-  return { date, after: shape.data.c, asOf: new Date(shape.data.t) };
+  if ((shape.data.v ?? 'latest') !== version) throw bad();
+  return { date, after: shape.data.c, asOf: new Date(shape.data.t), version };
+}
+
+/** A change of level between two days of an area, with its reason (English) and its reason in both languages. */
+export type Flip = { date: LocalDate; from: LevelOrUnknown; to: LevelOrUnknown; reason: string; reason_text: Bilingual };
+
+/** What a change's reason is made of (see db/levels.ts `Change`). */
+export type FlipParts = {
+  from: LevelOrUnknown;
+  to: LevelOrUnknown;
+  /** the override's reason when the later day is overridden */
+  to_override: string | null;
+  /** whether the earlier day was overridden */
+  from_override: boolean;
+  /** the later day's stored reason (a reason code such as `stale_metric:<name>`, or null) */
+  reason: string | null;
+  /** why the later day's stored level differs from the day before's, as recorded */
+  change: ChangeText | null;
+  /** whether the two days are consecutive (a recorded change speaks of the day before only) */
+  consecutive: boolean;
+};
+
+const DIRECTION_VI = { escalated: 'tăng cấp', 'de-escalated': 'giảm cấp', changed: 'thay đổi' } as const;
+
+/** A stored reason code in Vietnamese (the code itself where none is known). */
+export function reasonCodeVi(code: string): string {
+  const [head, name] = code.split(/:(.*)/s) as [string, string | undefined];
+  if (head === 'stale_metric' && name) return `chỉ số ${name} đã quá cũ`;
+  if (head === 'missing_metric' && name) return `chưa có chỉ số ${name}`;
+  if (head === 'no_metric' && name) return `chưa có chỉ số ${name}`;
+  const known: Record<string, string> = {
+    not_computed: 'chưa tính cấp độ',
+    no_reports: 'không có báo cáo ca mắc',
+    no_population: 'chưa có số dân',
+    no_children_levels: 'các đơn vị trực thuộc chưa có cấp độ',
+    no_rule_matched: 'không có tiêu chí nào phù hợp',
+    no_level_set: 'chưa xác định được cấp độ',
+  };
+  return known[code] ?? code;
 }
 
 /**
- * The changes of level between consecutive days of one area's series: escalated or
- * de-escalated (either side unknown: changed), with the day's reason, an override's own
- * reason, or "override ended" when the day before was overridden and this one is not.
+ * Why a level changed, in English (`reason`) and in both languages (`reason_text`): an
+ * override's own reason ("override: …" / "Quyết định điều chỉnh: …") when the later day is
+ * overridden; "override ended" when the earlier day was; else the change recomputation
+ * recorded for the day (when the days compared are consecutive); else the generic reason:
+ * escalated / de-escalated (either side unknown: changed) with the day's reason code, or
+ * "under the rules".
  */
+export function changeReasonText(p: FlipParts): { reason: string; reason_text: Bilingual } {
+  const text = (vi: string, en: string) => ({ reason: en, reason_text: { vi, en } });
+  if (p.to_override !== null) return text(`Quyết định điều chỉnh: ${p.to_override}`, `override: ${p.to_override}`);
+  if (p.from_override) return text('hết hiệu lực quyết định điều chỉnh', 'override ended');
+  if (p.change && p.consecutive) return text(p.change.vi, p.change.en);
+  const direction = p.from === 'unknown' || p.to === 'unknown' ? 'changed' : levelIndex(p.to) > levelIndex(p.from) ? 'escalated' : 'de-escalated';
+  if (p.reason) return text(`${DIRECTION_VI[direction]}: ${reasonCodeVi(p.reason)}`, `${direction}: ${p.reason}`);
+  return text(`${DIRECTION_VI[direction]} theo tiêu chí`, `${direction} under the rules`);
+}
+
+/** The changes of level between each day of one area's series and the one before it in the series. */
 export function flips(days: Day[]): Flip[] {
   const out: Flip[] = [];
   for (let i = 1; i < days.length; i++) {
     const a = days[i - 1] as Day;
     const b = days[i] as Day;
     if (a.level === b.level) continue;
-    const direction = a.level === 'unknown' || b.level === 'unknown' ? 'changed' : levelIndex(b.level) > levelIndex(a.level) ? 'escalated' : 'de-escalated';
-    const why = b.override ? (b.reason as string) : a.override ? 'override ended' : b.reason ? `${direction}: ${b.reason}` : `${direction} under the rules`;
-    out.push({ date: b.date, from: a.level, to: b.level, reason: why });
+    const parts: FlipParts = {
+      from: a.level,
+      to: b.level,
+      to_override: b.override ? (b.reason as string) : null,
+      from_override: a.override,
+      reason: b.override ? null : b.reason,
+      change: b.change,
+      consecutive: addDays(a.date, 1) === b.date,
+    };
+    out.push({ date: b.date, from: a.level, to: b.level, ...changeReasonText(parts) });
   }
   return out;
 }
-

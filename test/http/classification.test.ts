@@ -27,7 +27,7 @@ beforeAll(async () => {
   await seedDemo(ctx.db, END);
   const created = await http().post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'vn-moh-4800-2021' }).expect(201);
   expect(created.body).toMatchObject({ id: 'vn-moh-4800-2021@1', version: 1, created: true });
-  await http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').expect(200);
+  await http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').send({ effective_from: '2000-01-01' }).expect(200);
   const res = await http().post('/v1/recompute').set('Content-Type', 'application/json').send({ from: FROM, to: END }).expect(202);
   const job = await waitForJob(res.body.job.id);
   expect(job).toMatchObject({ status: 'succeeded', days: 61, days_done: 61, areas: 183 });
@@ -137,7 +137,7 @@ describe('classification on the demo data', () => {
     expect((await http().get(`/v1/zones/KP-NOREP?date=${END}`).expect(200)).body).toMatchObject({ level: 'unknown', reason: 'no_reports' });
   });
 
-  test('overrides win over the rules, show in history and the feed, and can be ended', async () => {
+  test('overrides win over the rules, show in history and the feed, and can be ended and withdrawn', async () => {
     const code = 'VNM.17.2.1_1';
     const day = '2021-10-25';
     const ruled = (await http().get(`/v1/zones/${code}?date=${day}`).expect(200)).body.level;
@@ -149,9 +149,15 @@ describe('classification on the demo data', () => {
     expect(h.changes).toEqual(expect.arrayContaining([expect.objectContaining({ date: '2021-10-24', to: target, reason: 'override: Phong tỏa theo quyết định của BCĐ' })]));
     const feed = (await http().get(`/v1/changes?since=2021-10-24&until=2021-10-24`).expect(200)).body.items;
     expect(feed).toEqual(expect.arrayContaining([expect.objectContaining({ code, date: '2021-10-24', to: target })]));
-    await http().delete(`/v1/zones/${code}/overrides/${o.body.id}`).expect(200);
+    // issue 14: ending keeps the days before the end; withdrawing removes it (ending twice: 409)
+    await http().delete(`/v1/zones/${code}/overrides/${o.body.id}?from=2021-10-26`).expect(200);
+    expect((await http().get(`/v1/zones/${code}?date=${day}`).expect(200)).body).toMatchObject({ level: target, override: { id: o.body.id, until: '2021-10-25' } });
+    expect((await http().get(`/v1/zones/${code}?date=2021-10-26`).expect(200)).body).toMatchObject({ level: ruled, override: null });
+    await http().delete(`/v1/zones/${code}/overrides/${o.body.id}`).expect(409);
+    await http().post(`/v1/zones/${code}/overrides/${o.body.id}/withdraw`).send({ reason: 'nhập nhầm' }).expect(200);
     expect((await http().get(`/v1/zones/${code}?date=${day}`).expect(200)).body).toMatchObject({ level: ruled, override: null });
-    await http().delete(`/v1/zones/${code}/overrides/${o.body.id}`).expect(404);
+    await http().delete(`/v1/zones/${code}/overrides/${o.body.id}`).expect(409);
+    await http().delete(`/v1/zones/${code}/overrides/${o.body.id + 1000}`).expect(404);
     // and as it was known while the override stood
     expect((await http().get(`/v1/zones/${code}?date=${day}&as_of=${encodeURIComponent(o.body.created_at)}`).expect(200)).body.level).toBe(target);
   });

@@ -42,7 +42,7 @@ describe('overlap on one area', () => {
     } else expect(await active('C11')).toBe(2);
   });
 
-  test('other areas are not concerned; an ended override no longer blocks; nothing written on a refusal', async () => {
+  test('other areas are not concerned; an ended override blocks only the days it kept; a withdrawn one none; nothing written on a refusal', async () => {
     const first = await set('C11', '2021-10-01').expect(201);
     await set('C12', '2021-10-01').expect(201);
     await set('D1', '2021-10-01').expect(201); // a district over the commune: another area
@@ -50,8 +50,14 @@ describe('overlap on one area', () => {
     const before = await auditRows();
     await set('C11', '2021-10-03', '2021-10-04').expect(409);
     expect(await auditRows()).toBe(before);
-    await ctx.http().delete(`/v1/zones/C11/overrides/${first.body.id}`).expect(200);
+    // ended from 3 Oct: it keeps 1–2 Oct (issue 14: ending no longer erases), the days after are free
+    await ctx.http().delete(`/v1/zones/C11/overrides/${first.body.id}?from=2021-10-03`).expect(200);
+    await set('C11', '2021-10-02', '2021-10-04').expect(409);
     await set('C11', '2021-10-03', '2021-10-04').expect(201);
+    // withdrawn: it blocks nothing any more
+    const c12 = await ctx.db.knex('overrides as o').join('areas as a', 'a.id', 'o.area_id').where('a.code', 'C12').first<{ override_id: number }>('o.override_id');
+    await ctx.http().post(`/v1/zones/C12/overrides/${c12?.override_id}/withdraw`).send({ reason: 'nhập nhầm' }).expect(200);
+    await set('C12', '2021-10-01', '2021-10-02').expect(201);
   });
 });
 

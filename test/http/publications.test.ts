@@ -48,11 +48,12 @@ test('the same day twice: one publication, 201 then 200 with the same body; a co
   const over = await ctx.http().post('/v1/zones/C12/overrides').send({ level: 'red', reason: 'phong tỏa', from: '2021-10-01', until: DAY }).expect(201);
   const third = await publish(DAY).expect(201);
   await publish(DAY).expect(200);
-  // ending that override changes the day again
-  await ctx.http().delete(`/v1/zones/C12/overrides/${over.body.id}`).expect(200);
+  // ending that override from this day changes the day again (issue 14: an end keeps the days before, so it ends from DAY)
+  await ctx.http().delete(`/v1/zones/C12/overrides/${over.body.id}?from=${DAY}`).expect(200);
   const fourth = await publish(DAY).expect(201);
   expect(new Set([first.body.id, second.body.id, third.body.id, fourth.body.id]).size).toBe(4);
-  await ctx.http().delete(`/v1/zones/C11/overrides/${elsewhere.body.id}`).expect(200);
+  // withdrawing the one over another day changes nothing of this one
+  await ctx.http().post(`/v1/zones/C11/overrides/${elsewhere.body.id}/withdraw`).send({ reason: 'nhập nhầm ngày' }).expect(200);
   await publish(DAY).expect(200);
   expect(await rows(DAY)).toBe(4);
   expect(await audits()).toBe(4);

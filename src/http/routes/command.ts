@@ -17,7 +17,7 @@ export function commandRouter(rt: Runtime): Routes {
     const q = parseQuery(changesQuery, req.query);
     const until = q.until ?? todayIn(rt.config);
     const since = q.since ?? addDays(until, -6);
-    res.json(await changes(rt, { since, until, asOf: asOfOf(q), kind: q.kind, parent: q.parent, limit: q.limit, cursor: q.cursor }));
+    res.json(await changes(rt, { since, until, asOf: asOfOf(q), version: q.version, kind: q.kind, parent: q.parent, limit: q.limit, cursor: q.cursor }));
   });
 
   r.get('/v1/summary', 'read', async (req, res) => {

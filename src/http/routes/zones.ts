@@ -1,10 +1,11 @@
 import { Routes } from '../access';
 import { addDays } from '../../domain/dates';
 import type { Runtime } from '../../runtime';
-import { listZones, putOverride, Reading, stopOverride, zoneDetail, zoneHistory } from '../../services/levels';
-import { accepts } from '../errors';
+import { listZones, putOverride, Reading, stopOverride, withdraw, zoneDetail, zoneHistory } from '../../services/levels';
+import { accepts, acceptsOptional } from '../errors';
+import { badRequest } from '../../errors';
 import { cachedJson } from '../caching';
-import { areaCodeParam, levelsQuery, LevelsQuery, overrideBody, todayIn } from '../schemas';
+import { areaCodeParam, levelsQuery, LevelsQuery, overrideBody, overrideEndBody, overrideEndQuery, overrideWithdrawBody, todayIn } from '../schemas';
 import { idParam, parseBody, parseQuery } from '../validation';
 import { writer } from '../auth';
 
@@ -18,7 +19,7 @@ export function readingOf(rt: Runtime, q: Pick<LevelsQuery, 'date' | 'as_of' | '
   return { date: q.date ?? todayIn(rt.config), asOf: asOfOf(q), version: q.version };
 }
 
-/** Levels: the zones of a day, one zone explained, a zone's history; command-centre overrides. */
+/** Levels: the zones of a day, one zone explained, a zone's history; command-centre overrides (set, end, withdraw). */
 export function zonesRouter(rt: Runtime): Routes {
   const r = new Routes();
 
@@ -38,7 +39,7 @@ export function zonesRouter(rt: Runtime): Routes {
     const code = parseQuery(areaCodeParam, req.params.code);
     const q = parseQuery(levelsQuery, req.query);
     const to = q.to ?? todayIn(rt.config);
-    res.json(await zoneHistory(rt, code, q.from ?? addDays(to, -29), to, asOfOf(q)));
+    res.json(await zoneHistory(rt, code, q.from ?? addDays(to, -29), to, { asOf: asOfOf(q), version: q.version }));
   });
 
   r.post('/v1/zones/:code/overrides', 'admin', accepts('application/json'), async (req, res) => {
@@ -48,9 +49,22 @@ export function zonesRouter(rt: Runtime): Routes {
     res.status(201).json(await putOverride(rt, code, body, writer(res)));
   });
 
-  r.delete('/v1/zones/:code/overrides/:id', 'admin', async (req, res) => {
+  // ends it from today (or ?from=, or {"until"}): the days before keep it (src/db/overrides.ts)
+  r.delete('/v1/zones/:code/overrides/:id', 'admin', acceptsOptional('application/json'), async (req, res) => {
     const code = parseQuery(areaCodeParam, req.params.code);
-    res.json(await stopOverride(rt, code, idParam(req.params.id, 'override id'), writer(res)));
+    const id = idParam(req.params.id, 'override id');
+    const { from } = parseQuery(overrideEndQuery, req.query);
+    const { until } = parseBody(overrideEndBody, req.body ?? {});
+    if (from !== undefined && until !== undefined) throw badRequest('give ?from= or {"until"}, not both', [{ path: 'from', message: 'not with until' }], 'invalid_query');
+    res.json(await stopOverride(rt, code, id, { from, until }, writer(res)));
+  });
+
+  // removes one entered by mistake: gone from latest reads, kept for as_of and the audit
+  r.post('/v1/zones/:code/overrides/:id/withdraw', 'admin', accepts('application/json'), async (req, res) => {
+    const code = parseQuery(areaCodeParam, req.params.code);
+    const id = idParam(req.params.id, 'override id');
+    const body = parseBody(overrideWithdrawBody, req.body);
+    res.json(await withdraw(rt, code, id, body.reason, writer(res)));
   });
 
   return r;
