@@ -112,7 +112,9 @@ export async function endOverride(db: Database, code: string, areaId: number, ov
   return db.write(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(?, ?)', [OVERRIDE_LOCK, areaId]);
     const current = await versionInForce(trx, code, areaId, overrideId);
-    if (current.kind === 'end') {
+    // an ended override may be ended earlier still (a new, shorter version), never later
+    const clamped = end.lastDay < current.date_from ? addDays(current.date_from, -1) : end.lastDay;
+    if (current.kind === 'end' && current.date_until !== null && clamped >= current.date_until) {
       throw new AppError(
         409,
         'override_ended',

@@ -83,7 +83,8 @@ export function createApp(ctx: Runtime): Express {
   // bodies as large as the route takes (src/http/access.ts BodySize), declared sizes refused unread
   const bulk = bodyParsers(ctx.config.bodyLimitBytes, 'ZONERISK_BODY_LIMIT');
   const small = bodyParsers(Math.min(SMALL_BODY_BYTES, ctx.config.bodyLimitBytes), 'this route');
-  app.use((req, res, next) => ((res.locals.route as Declaration | null)?.body === 'bulk' ? bulk : small)(req, res, next));
+  // a GET or HEAD has no body to read: whatever is sent with one is never parsed (nor scanned)
+  app.use((req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? next() : ((res.locals.route as Declaration | null)?.body === 'bulk' ? bulk : small)(req, res, next)));
   app.use(jsonDepthLimit());
   // then a key twice in one object (422 naming its path; after the depth limit, so paths stay short)
   app.use(refuseDuplicateKeys());
@@ -106,8 +107,8 @@ function bodyParsers(limit: number, what: string): Router {
       limit,
       strict: true,
       verify: (_req, res, buf, encoding) => {
+        keepJsonBytes(res, buf, encoding); // 415 for a charset other than UTF-8, first
         utf8Only(_req, res, buf);
-        keepJsonBytes(res, buf, encoding);
       },
     }),
     rawBytes({ type: 'text/csv', limit }),

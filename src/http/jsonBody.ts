@@ -232,24 +232,17 @@ const BYTES = 'jsonBodyBytes';
 
 /**
  * For express.json's `verify`: keeps the body's bytes (the buffer body-parser already holds, not
- * a copy) for refuseDuplicateKeys, as UTF-8. A body in another `utf-*` charset (UTF-16, which
- * body-parser decodes) is transcoded to UTF-8 here so that the scan reads what `JSON.parse` reads;
- * a charset this cannot decode is refused as body-parser refuses an unknown one (415).
+ * a copy) for refuseDuplicateKeys. JSON bodies are UTF-8 only: a body declared in any other
+ * charset is refused (415) before anything else looks at it — decoding UTF-16 here as well as in
+ * body-parser would let the two disagree on byte order (a BOM-less `charset=utf-16` body reads
+ * one way to JSON.parse and another to the scan), and a duplicate key would slip through.
  */
 export function keepJsonBytes(res: unknown, buf: Buffer, encoding: string | null): void {
-  const locals = (res as { locals: Record<string, unknown> }).locals;
   const charset = (encoding ?? 'utf-8').toLowerCase();
-  if (charset === 'utf-8' || charset === 'utf8') {
-    locals[BYTES] = buf;
-    return;
-  }
-  let decoder: InstanceType<typeof TextDecoder>;
-  try {
-    decoder = new TextDecoder(charset);
-  } catch {
+  if (charset !== 'utf-8' && charset !== 'utf8') {
     throw new AppError(415, 'unsupported_media_type', `unsupported charset "${charset.toUpperCase()}": send JSON as UTF-8`, [{ path: 'Content-Type', message: 'charset=utf-8' }]);
   }
-  locals[BYTES] = Buffer.from(decoder.decode(buf), 'utf8');
+  (res as { locals: Record<string, unknown> }).locals[BYTES] = buf;
 }
 
 /**

@@ -58,7 +58,11 @@ export const dateQuery = z.object({ date: z.preprocess(oneValue, queryDate).opti
 export const levelsQuery = z.strictObject({
   date: z.preprocess(oneValue, queryDate).optional(),
   as_of: z
-    .preprocess(oneValue, z.string().refine((s) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}T/.test(s), 'must be an ISO timestamp such as 2021-10-20T08:00:00Z'))
+    .preprocess(
+      oneValue,
+      // a real calendar day (2026-02-30 is refused, not read as 2 March), from year 1000 on
+      z.string().refine((s) => !Number.isNaN(Date.parse(s)) && /^[1-9]\d{3}-\d{2}-\d{2}T/.test(s) && isLocalDate(s.slice(0, 10)), 'must be an ISO timestamp such as 2021-10-20T08:00:00Z'),
+    )
     .optional(),
   version: z.preprocess(oneValue, z.enum(['published', 'latest'])).default('latest'),
   kind: z.preprocess(oneValue, z.enum(AREA_KINDS)).optional(),

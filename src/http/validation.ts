@@ -22,9 +22,10 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown, prefix = ''): 
   return r.data;
 }
 
-/** A numeric id from a path (`:id`): a positive integer, else 400 naming `id` ("<what> must be a positive integer"). */
+/** A numeric id from a path (`:id`): a positive integer written in plain digits (at most 2^53 − 1), else 400 naming `id` ("<what> must be a positive integer"). */
 export function idParam(text: string | undefined, what = 'id'): number {
-  const id = Number(text);
-  if (!Number.isInteger(id) || id < 1) throw badRequest(`${what} must be a positive integer`, [{ path: 'id', message: 'invalid' }], 'invalid_query');
+  // one spelling only: digits, no sign, no leading zero, no exponent, no fraction, no hex
+  const id = text !== undefined && /^[1-9][0-9]{0,15}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(id)) throw badRequest(`${what} must be a positive integer`, [{ path: 'id', message: 'invalid' }], 'invalid_query');
   return id;
 }

@@ -23,7 +23,7 @@ import { addDays, dateRange, isLocalDate, LocalDate, today } from '../domain/dat
 import { LEVELS, levelIndex, LevelOrUnknown, Level, levelNumber } from '../domain/levels';
 import { classify, ExplanationStep, Inputs, MetricValue, Origin } from '../domain/rules/engine';
 import { RuleSet } from '../domain/rules/definition';
-import { Bilingual, levelLabel, persistenceStep } from '../domain/rules/explain';
+import { Bilingual, levelLabel, overrideStep, persistenceStep } from '../domain/rules/explain';
 import { Pending } from '../domain/rules/persistence';
 import { readStoredInputs } from '../db/storedInputs';
 import { z } from 'zod';
@@ -287,11 +287,13 @@ function zoneInputs(ruleSet: RuleSet, zone: ZoneRow): Inputs {
  * change is building up.
  */
 function explain(ruleSet: RuleSet, zone: ZoneRow): ExplanationStep[] {
-  if (!zone.inputs) return [];
+  if (!zone.inputs) return zone.override ? [overrideStep(zone.override, zone.computed_level, 0)] : [];
   const steps = classify(ruleSet, zone.kind, zoneInputs(ruleSet, zone), childList(zone.children), { texts: true }).explanation;
   const last = steps[steps.length - 1];
   const held = persistenceStep(zone.raw_level ?? zone.computed_level, zone.computed_level, (zone.pending ?? null) as Pending | null, ruleSet.persistence, (last?.step ?? -1) + 1);
-  return held ? [...steps, held] : steps;
+  const all: ExplanationStep[] = held ? [...steps, held] : steps;
+  // an override sets the level over the rules: the explanation ends on the level shown
+  return zone.override ? [...all, overrideStep(zone.override, zone.computed_level, (all[all.length - 1]?.step ?? -1) + 1)] : all;
 }
 
 /** Days one page of the change feed covers at most: its work is a month of the areas' levels. */

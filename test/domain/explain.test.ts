@@ -20,7 +20,7 @@ const vals = (o: Record<string, number | string>): Inputs =>
 
 describe('levelLabel', () => {
   test.each([
-    ['green', 'Cấp 1 – Nguy cơ thấp', 'Level 1 – low risk (new normal)'],
+    ['green', 'Cấp 1 – Nguy cơ thấp (bình thường mới)', 'Level 1 – low risk (new normal)'],
     ['yellow', 'Cấp 2 – Nguy cơ trung bình', 'Level 2 – medium risk'],
     ['orange', 'Cấp 3 – Nguy cơ cao', 'Level 3 – high risk'],
     ['red', 'Cấp 4 – Nguy cơ rất cao', 'Level 4 – very high risk'],

@@ -9,7 +9,7 @@ describe('the level table', () => {
     expect(LEVELS).toEqual(['green', 'yellow', 'orange', 'red']);
     // the labels people read on the map page and in exports: pinned here word for word
     expect(LEVEL_INFO).toEqual({
-      green: { number: 1, vi: 'Cấp 1 – Nguy cơ thấp', en: 'Level 1 – low risk (new normal)', color: '#2e9d48' },
+      green: { number: 1, vi: 'Cấp 1 – Nguy cơ thấp (bình thường mới)', en: 'Level 1 – low risk (new normal)', color: '#2e9d48' },
       yellow: { number: 2, vi: 'Cấp 2 – Nguy cơ trung bình', en: 'Level 2 – medium risk', color: '#f2c230' },
       orange: { number: 3, vi: 'Cấp 3 – Nguy cơ cao', en: 'Level 3 – high risk', color: '#f07c1e' },
       red: { number: 4, vi: 'Cấp 4 – Nguy cơ rất cao', en: 'Level 4 – very high risk', color: '#d7262b' },

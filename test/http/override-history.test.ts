@@ -44,6 +44,11 @@ test('an override ended today keeps its past days red in zone, zones, history, c
 
   const z = await get('/v1/zones/C11?date=2021-10-05');
   expect(z).toMatchObject({ level: 'red', computed_level: 'green', since: '2021-10-03', override: { id: o.id, reason: 'Phong tỏa', from: '2021-10-03', until: addDays(TODAY, -1), created_at: o.created_at, ended_at: ended.ended_at } });
+  // the explanation ends on the level shown: the decision over the rules, and what the rules said
+  expect(z.explanation.at(-1)).toMatchObject({ type: 'override', result: 'red' });
+  expect(z.explanation.at(-1).text.vi).toContain('Phong tỏa');
+  expect(z.explanation.at(-1).text.vi).toContain('03/10/2021');
+  expect(z.explanation.at(-1).text.en).toContain('instead of level 1 (green) under the rules');
   expect((await get(`/v1/zones/C11?date=${TODAY}`)).override).toBeNull();
   const items = (await get('/v1/zones?date=2021-10-05&kind=commune')).items as { code: string; level: string; overridden: boolean }[];
   expect(items.find((i) => i.code === 'C11')).toMatchObject({ level: 'red', overridden: true });
@@ -169,8 +174,11 @@ test('refusals: 404 unknown, 409 ending twice, 422 end dates outside the period 
 
   // ending twice: 409 naming its last day
   await http().delete(`/v1/zones/C11/overrides/${o.id}?from=2021-10-06`).expect(200);
-  const twice = await refused(http().delete(`/v1/zones/C11/overrides/${o.id}?from=2021-10-05`), 409, 'override_ended');
+  const twice = await refused(http().delete(`/v1/zones/C11/overrides/${o.id}?from=2021-10-06`), 409, 'override_ended');
   expect(twice.body.error.message).toContain('05/10/2021');
+  await refused(http().delete(`/v1/zones/C11/overrides/${o.id}`), 409, 'override_ended');
+  // an ended override can be ended earlier still (so that a new decision can follow it), never later
+  expect((await http().delete(`/v1/zones/C11/overrides/${o.id}?from=2021-10-05`).expect(200)).body).toMatchObject({ until: '2021-10-04' });
 
   // one that has not started by today simply ends: it covers nothing, no longer blocks its days
   const start = addDays(TODAY, 10);

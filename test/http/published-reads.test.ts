@@ -116,7 +116,7 @@ describe('published history and changes', () => {
     expect(z.explanation.length).toBeGreaterThan(0);
     for (const step of z.explanation) expect(step.text).toEqual({ vi: expect.any(String), en: expect.any(String) });
     const items = (await get('/v1/zones?date=2021-10-05&kind=commune')).items as { code: string; level: string; level_label: unknown }[];
-    expect(items.find((i) => i.code === 'C11')).toMatchObject({ level: 'green', level_label: { vi: 'Cấp 1 – Nguy cơ thấp', en: 'Level 1 – low risk (new normal)' } });
+    expect(items.find((i) => i.code === 'C11')).toMatchObject({ level: 'green', level_label: { vi: 'Cấp 1 – Nguy cơ thấp (bình thường mới)', en: 'Level 1 – low risk (new normal)' } });
     expect(items.find((i) => i.code === 'C22')).toMatchObject({ level: 'unknown', level_label: { vi: 'Chưa đủ dữ liệu', en: 'not enough data' } });
   });
 

@@ -44,7 +44,7 @@ export type Margin = { metric: string; value: number; next_up: number | null; ne
 export type StepTrace = {
   step: number;
   /** The rule step's type; `persistence` for the step explain.ts `persistenceStep` adds after them. */
-  type: Step['type'] | 'persistence';
+  type: Step['type'] | 'persistence' | 'override';
   /** Metric values this step read (null where missing). */
   values: Record<string, number | null>;
   result: LevelOrUnknown;

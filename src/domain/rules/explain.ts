@@ -4,6 +4,7 @@ import type { Banding, Condition, Persistence, RuleSet, Step } from './definitio
 import { ChildLevels, classify, ExplanationStep, Inputs, withDerived } from './engine';
 import type { Pending } from './persistence';
 import {
+  dateText,
   Atom,
   bandChecks,
   both,
@@ -86,6 +87,21 @@ export function persistenceText(raw: LevelOrUnknown, level: LevelOrUnknown, pend
       ? `hạ xuống ${w(level, l)}: không thấp hơn mức cao nhất trong ${p.deescalate_after_days} ngày vừa qua, mỗi lần hạ tối đa ${p.max_step_down} cấp`
       : `lowered to ${w(level, l)}: no lower than the highest level of the last ${plural(p.deescalate_after_days, 'day')}, at most ${plural(p.max_step_down, 'level')} down at a time`,
   );
+}
+
+/**
+ * The last step of an overridden area's explanation (number `step`): the command-centre
+ * decision that sets the level over the rules, with its reason and period, and the level the
+ * rules gave — so that an explanation never ends on a level other than the one shown.
+ */
+export function overrideStep(o: { level: LevelOrUnknown; reason: string; from: string; until: string | null }, computed: LevelOrUnknown, step: number): ExplanationStep {
+  const text = both((l) => {
+    const period = o.until === null ? (l === 'vi' ? `từ ${dateText(o.from, l)}` : `from ${dateText(o.from, l)}`) : l === 'vi' ? `từ ${dateText(o.from, l)} đến ${dateText(o.until, l)}` : `from ${dateText(o.from, l)} to ${dateText(o.until, l)}`;
+    return l === 'vi'
+      ? `Quyết định điều chỉnh của Ban chỉ đạo: ${levelWord(o.level, l)} (${o.reason}), ${period} — thay cho ${levelWord(computed, l)} theo tiêu chí`
+      : `command-centre override: ${levelWord(o.level, l)} (${o.reason}), ${period} — instead of ${levelWord(computed, l)} under the rules`;
+  });
+  return { step, type: 'override', values: {}, result: o.level, note: text.en, text };
 }
 
 /**

@@ -17,7 +17,7 @@ export type Period = { activation_id: number; rule_set_id: string; effective_fro
 /** A run of consecutive days of a span under one rule set (null: none in force). */
 export type Segment = { from: LocalDate; to: LocalDate; rule_set_id: string | null };
 
-const recordedBefore = (a: Activation, b: Activation) => (a.activated_at < b.activated_at ? true : a.activated_at > b.activated_at ? false : a.id < b.id);
+const recordedBefore = (a: Activation, b: Activation) => a.activated_at < b.activated_at || (a.activated_at === b.activated_at && a.id < b.id);
 
 /** The periods of the timeline, in date order: one per distinct `effective_from`, won by the activation recorded last. */
 export function periods(activations: readonly Activation[]): Period[] {
@@ -26,7 +26,8 @@ export function periods(activations: readonly Activation[]): Period[] {
     const held = winners.get(a.effective_from);
     if (!held || recordedBefore(held, a)) winners.set(a.effective_from, a);
   }
-  const ordered = [...winners.values()].sort((a, b) => (a.effective_from === b.effective_from ? 0 : a.effective_from === null ? -1 : b.effective_from === null ? 1 : a.effective_from < b.effective_from ? -1 : 1));
+  // null (from the beginning of time) first; the keys are distinct
+  const ordered = [...winners.values()].sort((a, b) => ((a.effective_from ?? '') < (b.effective_from ?? '') ? -1 : 1));
   return ordered.map((a, i) => {
     const next = ordered[i + 1];
     return {
@@ -39,7 +40,7 @@ export function periods(activations: readonly Activation[]): Period[] {
   });
 }
 
-/** The rule set in force on `date` (null: none). */
+/** The rule set in force on `date` (null: none); `ps` in date order, as `periods` gives them. */
 export function inForceOn(ps: readonly Period[], date: LocalDate): string | null {
   let id: string | null = null;
   for (const p of ps) if (p.effective_from === null || p.effective_from <= date) id = p.rule_set_id;
@@ -48,31 +49,16 @@ export function inForceOn(ps: readonly Period[], date: LocalDate): string | null
 
 /**
  * Days [from, to] cut into runs under one rule set each, in date order: a recomputation
- * uses each set on its own days. Adjacent periods of the same set make one run.
+ * uses each set on its own days. Adjacent periods of the same set make one run. Day by day
+ * (a span is at most a few thousand days, a timeline a few periods).
  */
 export function segments(ps: readonly Period[], from: LocalDate, to: LocalDate): Segment[] {
   const out: Segment[] = [];
-  const push = (s: Segment) => {
+  for (let day = from; day <= to; day = addDays(day, 1)) {
+    const id = inForceOn(ps, day);
     const last = out[out.length - 1];
-    if (last && last.rule_set_id === s.rule_set_id && addDays(last.to, 1) === s.from) last.to = s.to;
-    else out.push(s);
-  };
-  let day = from;
-  // before the first period: nothing in force
-  const first = ps[0];
-  if (!first || (first.effective_from !== null && first.effective_from > from)) {
-    const end = first?.effective_from ? addDays(first.effective_from, -1) : to;
-    push({ from, to: end < to ? end : to, rule_set_id: null });
-    if (end >= to) return out;
-    day = addDays(end, 1);
-  }
-  for (const p of ps) {
-    if (p.effective_to !== null && p.effective_to < day) continue;
-    if (p.effective_from !== null && p.effective_from > to) break;
-    const end = p.effective_to === null || p.effective_to > to ? to : p.effective_to;
-    push({ from: day, to: end, rule_set_id: p.rule_set_id });
-    if (end >= to) break;
-    day = addDays(end, 1);
+    if (last && last.rule_set_id === id) last.to = day;
+    else out.push({ from: day, to: day, rule_set_id: id });
   }
   return out;
 }
