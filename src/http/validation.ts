@@ -4,7 +4,8 @@ import { badRequest, ErrorDetail, unprocessable } from '../errors';
 function details(error: z.ZodError, prefix = ''): ErrorDetail[] {
   return error.issues.slice(0, 50).map((i) => ({
     path: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(root)',
-    message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
+    // at most 20 names: a body with a million unknown keys gets a short answer
+    message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.slice(0, 20).join(', ')}${i.keys.length > 20 ? ` and ${i.keys.length - 20} more` : ''}` : i.message,
   }));
 }
 

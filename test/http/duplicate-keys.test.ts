@@ -251,3 +251,13 @@ describe('findDuplicateKeys (the scan)', () => {
     expect(first.map((d) => d.path)).toEqual(['a', 'a.a', 'a.a.a']);
   });
 });
+
+test('a body with thousands of unknown fields gets a short answer naming the first 20 and how many more', async () => {
+  const fields = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`x${i}`, 1]));
+  const res = await ctx.http().post('/v1/publications').set('Content-Type', 'application/json').send({ date: '2021-10-01', ...fields });
+  expect(res.status).toBe(422);
+  const message = res.body.error.details[0].message as string;
+  expect(message).toContain('x0, x1');
+  expect(message).toContain('and 4980 more');
+  expect(JSON.stringify(res.body).length).toBeLessThan(2_000);
+});
