@@ -24,12 +24,16 @@ afterAll(() => ctx.close());
 const dir = path.join(projectRoot, 'test', 'fixtures', 'releases');
 const fixtures = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.sql.gz')).map((f) => f.replace(/\.sql\.gz$/, '')).sort() : [];
 
-/** `actual` has every field of `expected` with the same value (recursively); it may have more. */
+/** `actual` has every field of `expected` with the same value (recursively); it may have more (and an explanation more steps at its end). */
 function expectSubset(actual: unknown, expected: unknown, at = '$'): void {
   if (expected !== null && typeof expected === 'object') {
     expect({ at, isObject: actual !== null && typeof actual === 'object', isArray: Array.isArray(actual) }).toEqual({ at, isObject: true, isArray: Array.isArray(expected) });
     if (Array.isArray(expected)) {
-      expect({ at, length: (actual as unknown[]).length }).toEqual({ at, length: expected.length });
+      // a zone's explanation may end with more steps than the release's (since issue 14 an
+      // overridden zone's ends with the override, so that it ends on the level shown); any
+      // other list, and every step the release had, stays as it was
+      const grows = at.endsWith('.explanation') && (actual as unknown[]).length > expected.length;
+      expect({ at, length: grows ? expected.length : (actual as unknown[]).length }).toEqual({ at, length: expected.length });
       expected.forEach((e, i) => expectSubset((actual as unknown[])[i], e, `${at}[${i}]`));
     } else {
       for (const [k, v] of Object.entries(expected)) expectSubset((actual as Record<string, unknown>)[k], v, `${at}.${k}`);
