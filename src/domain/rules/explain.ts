@@ -1,7 +1,7 @@
 import type { AreaKind } from '../areas';
 import { Bilingual, LEVEL_INFO, Level, levelIndex, LevelOrUnknown } from '../levels';
 import type { Banding, Condition, Persistence, RuleSet, Step } from './definition';
-import { ChildLevels, classify, ExplanationStep, Inputs, withDerived } from './engine';
+import { ChildLevels, Classification, classify, ExplanationStep, Inputs, StepTrace, withDerived } from './engine';
 import type { Pending } from './persistence';
 import {
   dateText,
@@ -264,11 +264,9 @@ function stepTrigger(pair: Pair, step: Step, kind: AreaKind, children: { before:
  * rule set, the first step whose result differs, and in it the metric whose band or
  * comparison changed (roll-ups: the children's counts). Null when no step differs.
  */
-function rulesTrigger(ruleSet: RuleSet, kind: AreaKind, before: Side, now: Side): Bilingual | null {
+function rulesTrigger(ruleSet: RuleSet, kind: AreaKind, before: Side, now: Side, a: readonly StepTrace[], b: readonly StepTrace[]): Bilingual | null {
   const group = ruleSet.levels.find((g) => g.kinds.includes(kind));
   if (!group) return null;
-  const a = classify(ruleSet, kind, before.inputs, before.children).explanation;
-  const b = classify(ruleSet, kind, now.inputs, now.children).explanation;
   const n = Math.max(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const ea = a[i];
@@ -326,8 +324,11 @@ export function changeReason(input: {
   before: Side | null;
   now: Side & { raw: LevelOrUnknown; pending: Pending | null };
   ruleSetBefore?: RuleSet | null;
+  /** The rules' classification of `now` when the caller has it already (recomputation does): not made again. */
+  nowRules?: Classification;
 }): ChangeReason | null {
   const { ruleSet, kind, before, now } = input;
+  const rulesNow = () => input.nowRules ?? classify(ruleSet, kind, now.inputs, now.children);
   if (!before || before.level === now.level) return null;
   const from = (l: Lang) => levelWord(before.level, l);
   const to = (l: Lang) => levelWord(now.level, l);
@@ -335,7 +336,7 @@ export function changeReason(input: {
     return { code: 'rule_set_changed', vi: `Đổi bộ tiêu chí: ${before.ruleSetId} → ${now.ruleSetId}`, en: `rule set changed: ${before.ruleSetId} → ${now.ruleSetId}` };
   }
   if (now.level === 'unknown') {
-    const c = classify(ruleSet, kind, now.inputs, now.children);
+    const c = rulesNow();
     const why = reasonText(ruleSet, c.reason ?? 'no_level_set');
     return { code: 'unknown', vi: `Chưa đủ dữ liệu: ${why.vi}`, en: `not enough data: ${why.en}` };
   }
@@ -355,7 +356,7 @@ export function changeReason(input: {
       en: `persistence released (${holdWords(p, up, 'en')}): ${up ? 'escalated' : 'de-escalated'} from ${from('en')} to ${to('en')}`,
     };
   }
-  const trigger = rawBefore.level === 'unknown' ? null : rulesTrigger(ruleSet, kind, before, now);
+  const trigger = rawBefore.level === 'unknown' ? null : rulesTrigger(ruleSet, kind, before, now, rawBefore.explanation, rulesNow().explanation);
   if (trigger) return { code: 'rules', ...trigger };
   return { code: 'rules', vi: `Thay đổi theo tiêu chí: ${from('vi')} → ${to('vi')}`, en: `changed under the rules: ${from('en')} → ${to('en')}` };
 }

@@ -52,6 +52,7 @@ export function classifyDay(rs: StoredRuleSet, date: LocalDate, areas: AreaNode[
         kind: a.kind,
         before: { level: before.level, inputs: beforeInputs, children: childList(before.children), ruleSetId: before.rule_set_id },
         now: { level, raw: c.level, inputs: inputsOf(a), children: kids, ruleSetId: rs.id, pending: p.day.pending },
+        nowRules: c,
       });
     }
     return { level, result: row };
