@@ -1,9 +1,29 @@
 import { Knex } from 'knex';
+import { AreaKind } from '../domain/areas';
+import { LevelOrUnknown } from '../domain/levels';
+import { StoredChange, storedChangeText } from '../domain/rules/change';
+import { RuleSet } from '../domain/rules/definition';
 import { notFound } from '../errors';
 import { Actor, audit } from './audit';
 
-/** A level change: what was said of an area for a day, and what is said now. */
-export type LevelEvent = { id: number; at: string; area: string; name: string; date: string; from: string | null; to: string; reason: string | null };
+/**
+ * A level change: what was said of an area for a day, and what is said now. `reason`: why it
+ * changed, in English, where recomputation recorded it (`reason_text`: in both languages),
+ * else the level's reason code.
+ */
+export type LevelEvent = {
+  id: number;
+  at: string;
+  area: string;
+  name: string;
+  date: string;
+  from: string | null;
+  to: string;
+  reason: string | null;
+  reason_text?: { vi: string; en: string };
+};
+
+type EventRow = Omit<LevelEvent, 'at' | 'id' | 'reason_text'> & { id: string | number; at: Date; kind: AreaKind; change: StoredChange | null; rule_set_id: string | null };
 
 export async function eventsAfter(knex: Knex, afterId: number, limit = 500): Promise<LevelEvent[]> {
   const rows = (await knex('level_events as e')
@@ -11,8 +31,17 @@ export async function eventsAfter(knex: Knex, afterId: number, limit = 500): Pro
     .where('e.id', '>', afterId)
     .orderBy('e.id')
     .limit(limit)
-    .select('e.id', 'e.at', 'a.code as area', 'a.name', knex.raw('e.date::text AS date'), 'e.from_level as from', 'e.to_level as to', 'e.reason')) as (Omit<LevelEvent, 'at' | 'id'> & { id: string | number; at: Date })[];
-  return rows.map((r) => ({ ...r, id: Number(r.id), at: r.at.toISOString() }));
+    .select('e.id', 'e.at', 'a.code as area', 'a.name', 'a.kind', knex.raw('e.date::text AS date'), 'e.from_level as from', 'e.to_level as to', 'e.reason', 'e.change', 'e.rule_set_id')) as EventRow[];
+  // the words of each recorded change, with the rule set that judged its day (read once each)
+  const ids = [...new Set(rows.flatMap((r) => (r.change && r.rule_set_id ? [r.rule_set_id] : [])))];
+  const sets = ids.length ? ((await knex('rule_sets').whereIn('id', ids).select('id', 'definition')) as { id: string; definition: RuleSet }[]) : [];
+  const rules = new Map(sets.map((r) => [r.id, r.definition]));
+  return rows.map(({ kind, change, rule_set_id, ...r }) => {
+    const event: LevelEvent = { ...r, id: Number(r.id), at: r.at.toISOString() };
+    const words = change ? storedChangeText(rule_set_id ? (rules.get(rule_set_id) ?? null) : null, kind, change, (r.from ?? 'unknown') as LevelOrUnknown, r.to as LevelOrUnknown) : null;
+    if (words) return { ...event, reason: words.en, reason_text: { vi: words.vi, en: words.en } };
+    return event;
+  });
 }
 
 export async function lastEventId(knex: Knex): Promise<number> {

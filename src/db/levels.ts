@@ -4,6 +4,7 @@ import { addDays, dateRange, LocalDate } from '../domain/dates';
 import { PackedValue } from '../domain/inputs';
 import { LEVELS, LevelOrUnknown, levelNumber } from '../domain/levels';
 import { RuleSet } from '../domain/rules/definition';
+import { ChangeTrigger, StoredChange } from '../domain/rules/change';
 import { ChildLevels } from '../domain/rules/engine';
 import { Pending, PersistenceState } from '../domain/rules/persistence';
 import { BulkRows, bulkRows, columns } from './bulk';
@@ -41,12 +42,9 @@ export type LevelRow = {
   pending: Pending | null;
   /** Persistence state carried to the next day (null with the default settings: nothing to carry). */
   persistence: PersistenceState;
-  /** Why the level differs from the day before's (null when it does not, or nothing was stored the day before). */
-  change: ChangeReason | null;
+  /** What moved the level from the day before's (domain/rules/change.ts; null when it did not move, or nothing was stored the day before). */
+  change: ChangeTrigger | null;
 };
-
-/** Why a stored level differs from the day before's: `{code, vi, en}` (domain/rules/explain.ts `changeReason`). */
-export type ChangeReason = { code: string; vi: string; en: string };
 
 /** What the next day of a recomputation starts from, per area: the day before as stored. */
 export type PreviousLevel = {
@@ -204,8 +202,6 @@ export type Override = {
   ended_at: string | null;
 };
 
-/** Why a stored level differs from the day before's, as recomputation recorded it (zone_levels.change). */
-export type ChangeText = { code: string; vi: string; en: string };
 
 /** A day and the instant it is read as of (null: everything known now). */
 export type DayPoint = { date: LocalDate; asOf: Date | null };
@@ -434,7 +430,7 @@ export type Day = {
   /** The rule set that computed the day's stored level — also on an overridden day; null when never computed. */
   rule_set: string | null;
   /** Why the stored level differs from the day before's, as recomputation recorded it (null: not recorded). */
-  change: ChangeText | null;
+  change: StoredChange | null;
 };
 
 /**
@@ -452,7 +448,7 @@ export async function series(knex: Knex, days: readonly DayPoint[], filter: Zone
   )).rows;
   const ids = areas.map((a) => a.id);
   const [dates, instants] = pointBindings(days);
-  const levels = await knex.raw<{ rows: { area_id: number; date: LocalDate; level: LevelOrUnknown; reason: string | null; rule_set_id: string | null; change: ChangeText | null }[] }>(
+  const levels = await knex.raw<{ rows: { area_id: number; date: LocalDate; level: LevelOrUnknown; reason: string | null; rule_set_id: string | null; change: StoredChange | null }[] }>(
     `WITH pt AS (${POINTS_SQL})
      SELECT DISTINCT ON (z.area_id, z.date) z.area_id, z.date::text AS date, z.level, z.reason, z.rule_set_id, z.change
      FROM zone_levels z JOIN pt ON pt.date = z.date AND z.computed_at <= pt.t
@@ -503,7 +499,9 @@ export type Change = {
   from_override: boolean;
   to_override: string | null;
   reason: string | null;
-  change: ChangeText | null;
+  change: StoredChange | null;
+  /** The rule set that computed the later day's stored level (what `change` is read with; null when overridden or never computed). */
+  rule_set: string | null;
   consecutive: boolean;
 };
 
@@ -545,7 +543,7 @@ export async function changesPage(
      )
      SELECT code, name, kind, date::text AS date, a AS "from", b AS "to", a_over AS from_override,
             CASE WHEN b_over THEN b_reason END AS to_override, CASE WHEN b_over THEN NULL ELSE b_reason END AS reason,
-            CASE WHEN b_over THEN NULL ELSE b_change END AS change, consecutive
+            CASE WHEN b_over THEN NULL ELSE b_change END AS change, CASE WHEN b_over THEN NULL ELSE b_rule_set END AS rule_set, consecutive
      FROM c ORDER BY date, code COLLATE "C" LIMIT ?`,
     arrayBindings([...flipsBind, from, to, ...(after ? [after.date, after.date, after.code] : []), limit]),
   );
@@ -560,22 +558,23 @@ export async function changesPage(
     to_override: r.to_override,
     reason: r.reason,
     change: r.change,
+    rule_set: r.rule_set,
     consecutive: r.consecutive,
   }));
 }
 
-/** The flips `f(area_id, date, a, b, a_over, b_over, b_reason, b_change, consecutive)` of every day of [from − 1, to] as known at `asOf`. */
+/** The flips `f(area_id, date, a, b, a_over, b_over, b_reason, b_change, b_rule_set, consecutive)` of every day of [from − 1, to] as known at `asOf`. */
 function everyDayFlips(from: LocalDate, to: LocalDate, asOf: Date, within: string, withinBind: unknown[]): { sql: string; binds: unknown[] } {
   const { asOfSql, asOfBind } = asOfClause(asOf);
   const lo = addDays(from, -1); // the day whose level the first day is compared with
   return {
     sql: `z AS (
-       SELECT DISTINCT ON (date, area_id) area_id, date, level, reason, change, false AS override
+       SELECT DISTINCT ON (date, area_id) area_id, date, level, reason, change, rule_set_id, false AS override
        FROM zone_levels WHERE date BETWEEN ?::date AND ?::date AND computed_at <= ${asOfSql} ${within}
        ORDER BY date, area_id, computed_at DESC
      ),
      od AS (
-       SELECT DISTINCT ON (o.area_id, d.date) o.area_id, d.date::date AS date, o.level, o.reason, NULL::jsonb AS change, true AS override
+       SELECT DISTINCT ON (o.area_id, d.date) o.area_id, d.date::date AS date, o.level, o.reason, NULL::jsonb AS change, NULL::text AS rule_set_id, true AS override
        FROM overrides o
        CROSS JOIN LATERAL generate_series(greatest(o.date_from, ?::date), least(coalesce(o.date_until, ?::date), ?::date), interval '1 day') AS d(date)
        WHERE o.date_from <= ?::date AND (o.date_until IS NULL OR o.date_until >= ?::date)
@@ -592,14 +591,14 @@ function everyDayFlips(from: LocalDate, to: LocalDate, asOf: Date, within: strin
      ),
      f AS (
        -- two days in a row with different levels
-       SELECT area_id, date, plevel AS a, level AS b, pover AS a_over, override AS b_over, reason AS b_reason, change AS b_change, true AS consecutive
+       SELECT area_id, date, plevel AS a, level AS b, pover AS a_over, override AS b_over, reason AS b_reason, change AS b_change, rule_set_id AS b_rule_set, true AS consecutive
        FROM l WHERE pdate = date - 1 AND plevel <> level
        UNION ALL -- a day with a level, then a day without
-       SELECT area_id, pdate + 1, plevel, 'unknown', pover, false, 'not_computed', NULL, true FROM l WHERE pdate < date - 1 AND plevel <> 'unknown'
+       SELECT area_id, pdate + 1, plevel, 'unknown', pover, false, 'not_computed', NULL, NULL, true FROM l WHERE pdate < date - 1 AND plevel <> 'unknown'
        UNION ALL -- a day with a level after days without (or after the span's start)
-       SELECT area_id, date, 'unknown', level, false, override, reason, NULL, true FROM l WHERE (pdate < date - 1 OR (pdate IS NULL AND date > ?::date)) AND level <> 'unknown'
+       SELECT area_id, date, 'unknown', level, false, override, reason, NULL, rule_set_id, true FROM l WHERE (pdate < date - 1 OR (pdate IS NULL AND date > ?::date)) AND level <> 'unknown'
        UNION ALL -- the last day with a level, then none to the span's end
-       SELECT area_id, date + 1, level, 'unknown', override, false, 'not_computed', NULL, true FROM l WHERE ndate IS NULL AND date < ?::date AND level <> 'unknown'
+       SELECT area_id, date + 1, level, 'unknown', override, false, 'not_computed', NULL, NULL, true FROM l WHERE ndate IS NULL AND date < ?::date AND level <> 'unknown'
      )`,
     binds: [lo, to, ...asOfBind, ...withinBind, lo, to, to, to, lo, ...asOfBind, ...asOfBind, ...withinBind, lo, to],
   };
@@ -612,7 +611,7 @@ function givenDayFlips(from: LocalDate, days: readonly DayPoint[], within: strin
     sql: `pt AS (${POINTS_SQL}),
      ar AS (SELECT id AS area_id FROM areas WHERE true ${within.replaceAll('AND area_id', 'AND id')}),
      z AS (
-       SELECT DISTINCT ON (z.date, z.area_id) z.area_id, z.date, z.level, z.reason, z.change
+       SELECT DISTINCT ON (z.date, z.area_id) z.area_id, z.date, z.level, z.reason, z.change, z.rule_set_id
        FROM zone_levels z JOIN pt ON pt.date = z.date AND z.computed_at <= pt.t
        WHERE z.date = ANY(?::date[]) AND z.area_id IN (SELECT area_id FROM ar)
        ORDER BY z.date, z.area_id, z.computed_at DESC
@@ -626,7 +625,7 @@ function givenDayFlips(from: LocalDate, days: readonly DayPoint[], within: strin
      ),
      e AS (
        SELECT ar.area_id, pt.date, coalesce(od.level, z.level, 'unknown') AS level, od.level IS NOT NULL AS override,
-              CASE WHEN od.level IS NOT NULL THEN od.reason WHEN z.level IS NULL THEN 'not_computed' ELSE z.reason END AS reason, z.change
+              CASE WHEN od.level IS NOT NULL THEN od.reason WHEN z.level IS NULL THEN 'not_computed' ELSE z.reason END AS reason, z.change, z.rule_set_id
        FROM ar CROSS JOIN pt
        LEFT JOIN z ON z.area_id = ar.area_id AND z.date = pt.date
        LEFT JOIN od ON od.area_id = ar.area_id AND od.date = pt.date
@@ -636,7 +635,7 @@ function givenDayFlips(from: LocalDate, days: readonly DayPoint[], within: strin
        FROM e WINDOW w AS (PARTITION BY area_id ORDER BY date)
      ),
      f AS (
-       SELECT area_id, date, plevel AS a, level AS b, pover AS a_over, override AS b_over, reason AS b_reason, change AS b_change, pdate = date - 1 AS consecutive
+       SELECT area_id, date, plevel AS a, level AS b, pover AS a_over, override AS b_over, reason AS b_reason, change AS b_change, rule_set_id AS b_rule_set, pdate = date - 1 AS consecutive
        FROM l WHERE pdate IS NOT NULL AND plevel <> level AND date >= ?::date
      )`,
     binds: [dates, instants, ...withinBind, dates, from],

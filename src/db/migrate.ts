@@ -12,6 +12,7 @@ import * as jobQueue from '../../migrations/20261201000010_job_queue';
 import * as areaTreeFunction from '../../migrations/20261201000011_area_tree_function';
 import * as ruleSetTimeline from '../../migrations/20261201000012_rule_set_timeline';
 import * as overrideHistory from '../../migrations/20261201000013_override_history';
+import * as changeTriggers from '../../migrations/20261202000014_change_triggers';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -33,6 +34,7 @@ export const migrations: Migration[] = [
   { name: '20261201000011_area_tree_function', module: areaTreeFunction },
   { name: '20261201000012_rule_set_timeline', module: ruleSetTimeline },
   { name: '20261201000013_override_history', module: overrideHistory },
+  { name: '20261202000014_change_triggers', module: changeTriggers },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

@@ -164,6 +164,12 @@ export class InputSeries {
   private readonly derivations = new Map<IndicatorMetric, Derivation>();
   /** Per indicator name: for the day it holds, each area's index of its latest entry on or before it (-1: none). */
   private readonly latest = new Map<string, { day: number; at: Int32Array }>();
+  /**
+   * Per indicator name: for the day it holds, the packed value each area passes down to the
+   * areas below it that inherit it — one array shared by all of them (a district's value is
+   * the same for each of its communes; packed values are never changed once made).
+   */
+  private readonly passedDown = new Map<string, { day: number; at: (PackedValue | undefined)[] }>();
 
   constructor(
     private readonly ruleSet: RuleSet,
@@ -330,7 +336,7 @@ export class InputSeries {
         break;
       }
       const value = s.values[at] as number;
-      if (j !== i) return [value, back, (this.areas[j] as SeriesArea).code];
+      if (j !== i) return this.passDown(m.name, j, day, () => [value, back, (this.areas[j] as SeriesArea).code]);
       return back === 0 ? value : [value, back];
     }
     if (this.derives(i, m)) {
@@ -343,6 +349,17 @@ export class InputSeries {
       if (newest > staleDay) staleDay = newest;
     }
     return staleDay === -Infinity ? 'missing' : ['stale', day - staleDay];
+  }
+
+  /** Area j's value of indicator `name` as the areas below it inherit it on `day`: made once, then shared. */
+  private passDown(name: string, j: number, day: number, make: () => PackedValue): PackedValue {
+    let p = this.passedDown.get(name);
+    if (!p) this.passedDown.set(name, (p = { day, at: new Array<PackedValue | undefined>(this.n) }));
+    else if (p.day !== day) {
+      p.day = day;
+      p.at.fill(undefined);
+    }
+    return (p.at[j] ??= make());
   }
 
   /** Each area's index of its latest entry of series `list` (of indicator `name`) on or before `day`, -1 for none; made once per name and day. */

@@ -3,7 +3,6 @@ import { endOverride, OverrideValues, setOverride, withdrawOverride } from '../d
 import { listPublications, publish, publishedDays, readingPoint } from '../db/publications';
 import { StoredRuleSet } from '../db/rulesets';
 import {
-  ChangeText,
   changesPage,
   databaseNow,
   childList,
@@ -23,6 +22,7 @@ import { addDays, dateRange, isLocalDate, LocalDate, today } from '../domain/dat
 import { LEVELS, levelIndex, LevelOrUnknown, Level, levelNumber } from '../domain/levels';
 import { classify, ExplanationStep, Inputs, MetricValue, Origin } from '../domain/rules/engine';
 import { RuleSet } from '../domain/rules/definition';
+import { ChangeReason, storedChangeText } from '../domain/rules/change';
 import { Bilingual, levelLabel, overrideStep, persistenceStep } from '../domain/rules/explain';
 import { Pending } from '../domain/rules/persistence';
 import { readStoredInputs } from '../db/storedInputs';
@@ -147,7 +147,9 @@ export async function zoneHistory(rt: Runtime, code: string, from: LocalDate, to
     if (!d) return { date, level: 'unknown' as LevelOrUnknown, level_number: null, rule_set: null, published: false };
     return { date, level: d.level, level_number: levelNumber(d.level), rule_set: d.rule_set, ...(d.override ? { override: true } : {}), ...(published ? { published: true } : {}) };
   });
-  return { code, from, to, version: reading.version, as_of: reading.asOf?.toISOString() ?? null, days, changes: flips(read) };
+  const kind = s.areas[0]?.kind ?? 'commune';
+  const rules = await definitions(rt, read.filter((d) => d.change !== null).map((d) => d.rule_set));
+  return { code, from, to, version: reading.version, as_of: reading.asOf?.toISOString() ?? null, days, changes: flips(read, kind, rules) };
 }
 
 export type ChangesQuery = {
@@ -178,7 +180,12 @@ export async function changes(rt: Runtime, q: ChangesQuery) {
   const to = last < q.until ? last : q.until;
   const reading: FeedReading = version === 'latest' ? { asOf } : { days: await publishedDays(reads, from, to, asOf) };
   const page = await changesPage(reads, from, to, reading, { kind: q.kind, within: q.parent }, q.limit + 1, cursor?.after ? { date: from, code: cursor.after } : null);
-  const items = page.slice(0, q.limit).map((c) => ({ code: c.code, name: c.name, kind: c.kind, date: c.date, from: c.from, to: c.to, ...changeReasonText(c) }));
+  const shown = page.slice(0, q.limit);
+  const rules = await definitions(rt, shown.filter((c) => c.change !== null && c.consecutive).map((c) => c.rule_set));
+  const items = shown.map((c) => {
+    const change = c.change && c.consecutive ? storedChangeText(c.rule_set ? (rules.get(c.rule_set) ?? null) : null, c.kind, c.change, c.from, c.to) : null;
+    return { code: c.code, name: c.name, kind: c.kind, date: c.date, from: c.from, to: c.to, ...changeReasonText({ ...c, change }) };
+  });
   const end = items[items.length - 1];
   const next: ChangesCursor | null = page.length > q.limit && end ? { date: end.date, after: end.code, asOf, version } : to < q.until ? { date: addDays(to, 1), after: null, asOf, version } : null;
   return { since: q.since, until: q.until, version, items, next_cursor: next ? encodeChangesCursor(next) : null };
@@ -336,11 +343,18 @@ export type FlipParts = {
   from_override: boolean;
   /** the later day's stored reason (a reason code such as `stale_metric:<name>`, or null) */
   reason: string | null;
-  /** why the later day's stored level differs from the day before's, as recorded */
-  change: ChangeText | null;
+  /** why the later day's stored level differs from the day before's, as recorded, in words */
+  change: ChangeReason | null;
   /** whether the two days are consecutive (a recorded change speaks of the day before only) */
   consecutive: boolean;
 };
+
+/** The definitions of the rule sets named (each read once, then kept: rule sets are immutable). */
+async function definitions(rt: Runtime, ids: readonly (string | null)[]): Promise<Map<string, RuleSet>> {
+  const out = new Map<string, RuleSet>();
+  for (const id of new Set(ids)) if (id !== null) out.set(id, (await rt.ruleSets.definition(rt.db.read, id)).definition);
+  return out;
+}
 
 const DIRECTION_VI = { escalated: 'tăng cấp', 'de-escalated': 'giảm cấp', changed: 'thay đổi' } as const;
 
@@ -379,8 +393,11 @@ export function changeReasonText(p: FlipParts): { reason: string; reason_text: B
   return text(`${DIRECTION_VI[direction]} theo tiêu chí`, `${direction} under the rules`);
 }
 
-/** The changes of level between each day of one area's series and the one before it in the series. */
-export function flips(days: Day[]): Flip[] {
+/**
+ * The changes of level between each day of one area (of `kind`) and the one before it in the
+ * series; a recorded change is put in words with the rule set that judged its day (`rules`).
+ */
+export function flips(days: Day[], kind: AreaKind, rules: ReadonlyMap<string, RuleSet>): Flip[] {
   const out: Flip[] = [];
   for (let i = 1; i < days.length; i++) {
     const a = days[i - 1] as Day;
@@ -392,7 +409,7 @@ export function flips(days: Day[]): Flip[] {
       to_override: b.override ? (b.reason as string) : null,
       from_override: a.override,
       reason: b.override ? null : b.reason,
-      change: b.change,
+      change: b.change && !b.override ? storedChangeText(b.rule_set ? (rules.get(b.rule_set) ?? null) : null, kind, b.change, a.level, b.level) : null,
       consecutive: addDays(a.date, 1) === b.date,
     };
     out.push({ date: b.date, from: a.level, to: b.level, ...changeReasonText(parts) });

@@ -2,14 +2,14 @@ import fc from 'fast-check';
 import { Level, LEVELS } from '../../src/domain/levels';
 import { Condition, parseRuleSet, Persistence, RuleSet } from '../../src/domain/rules/definition';
 import { classify, Inputs } from '../../src/domain/rules/engine';
-import { changeReason, levelLabel, persistenceStep } from '../../src/domain/rules/explain';
+import { levelLabel, persistenceStep } from '../../src/domain/rules/explain';
 import { Pending } from '../../src/domain/rules/persistence';
 import { PRESETS } from '../../src/domain/rules/presets';
 import { compareOp, Op, witness } from '../../src/domain/rules/wording';
 
 /**
- * The explanation side of issue 14: level labels, the persistence step, change reasons, and
- * the bilingual step texts the engine builds when asked.
+ * The explanation side of issue 14: level labels, the persistence step, and the bilingual
+ * step texts the engine builds when asked (change reasons: change.test.ts).
  */
 
 const P4800 = PRESETS['vn-moh-4800-2021'] as RuleSet;
@@ -190,160 +190,5 @@ describe('persistenceStep', () => {
     expect(s?.text.en).toContain('needs 2 days in a row');
     // one day, one level: singular
     expect(persistenceStep('yellow', 'orange', pending('down', 'yellow', 1, 1), { ...p, min_stay_days: 1 }, 0)?.text.en).toContain('at least 1 day before');
-  });
-});
-
-describe('changeReason', () => {
-  const side4800 = (level: Level | 'unknown', o: Record<string, number | string>, ruleSetId = 'vn-moh-4800-2021@1') => ({ level, inputs: vals(o), children: [], ruleSetId });
-  const base = { community_incidence_7d: 42.1, vaccination_18plus_1dose_pct: 75, vaccination_65plus_full_pct: 85, treatment_capacity_ok: 1 };
-  const now = (level: Level | 'unknown', o: Record<string, number | string>, ruleSetId = 'vn-moh-4800-2021@1') => ({ ...side4800(level, o, ruleSetId), raw: level, pending: null });
-
-  test('no day before, or the same level: null', () => {
-    expect(changeReason({ ruleSet: P4800, kind: 'commune', before: null, now: now('yellow', base) })).toBeNull();
-    expect(changeReason({ ruleSet: P4800, kind: 'commune', before: side4800('yellow', base), now: now('yellow', { ...base, community_incidence_7d: 45 }) })).toBeNull();
-  });
-
-  test('a switch of rule set names both', () => {
-    expect(changeReason({ ruleSet: P218, kind: 'commune', before: side4800('orange', base), now: now('green', base, 'vn-moh-218-2022@1') })).toEqual({
-      code: 'rule_set_changed',
-      vi: 'Đổi bộ tiêu chí: vn-moh-4800-2021@1 → vn-moh-218-2022@1',
-      en: 'rule set changed: vn-moh-4800-2021@1 → vn-moh-218-2022@1',
-    });
-  });
-
-  test('incidence crossed 50 per 100k: the metric, the threshold and the step', () => {
-    const r = changeReason({ ruleSet: P4800, kind: 'commune', before: side4800('yellow', base), now: now('orange', { ...base, community_incidence_7d: 55.3 }) });
-    expect(r).toEqual({
-      code: 'rules',
-      vi: 'Số ca cộng đồng/100.000 dân 7 ngày vượt ngưỡng 50 (42,10 → 55,30) ở bước 1 (bảng tiêu chí)',
-      en: 'community incidence 7d crossed 50/100k (42.10 → 55.30) at step 1 (table)',
-    });
-  });
-
-  test('incidence fell below 20, printed so that it reads below', () => {
-    const r = changeReason({ ruleSet: P4800, kind: 'commune', before: side4800('yellow', base), now: now('green', { ...base, community_incidence_7d: 19.996 }) });
-    expect(r?.vi).toBe('Số ca cộng đồng/100.000 dân 7 ngày xuống dưới ngưỡng 20 (42,10 → 19,996) ở bước 1 (bảng tiêu chí)');
-    expect(r?.en).toBe('community incidence 7d fell below 20/100k (42.10 → 19.996) at step 1 (table)');
-  });
-
-  test('an adjustment that started to apply names its metric', () => {
-    const r = changeReason({ ruleSet: P4800, kind: 'commune', before: side4800('yellow', base), now: now('orange', { ...base, vaccination_65plus_full_pct: 79.5 }) });
-    expect(r).toEqual({
-      code: 'rules',
-      vi: 'Tỷ lệ tiêm đủ liều (65 tuổi trở lên) xuống dưới ngưỡng 80% (85 → 79,50) ở bước 2 (nâng cấp)',
-      en: '65+ full-dose coverage fell below 80% (85 → 79.50) at step 2 (raise)',
-    });
-    const back = changeReason({ ruleSet: P4800, kind: 'commune', before: side4800('orange', { ...base, treatment_capacity_ok: 0 }), now: now('yellow', base) });
-    expect(back).toEqual({
-      code: 'rules',
-      vi: 'Khả năng thu dung, điều trị: không đạt → đạt ở bước 3 (nâng cấp)',
-      en: 'treatment capacity: not met → met at step 3 (raise)',
-    });
-  });
-
-  test("218: the capacity by its meaning, and which of its conditions changed", () => {
-    const b = { all_incidence_7d: 30, vaccination_18plus_full_pct: 80, treatment_capacity_ok: 1 };
-    const r = changeReason({
-      ruleSet: P218,
-      kind: 'district',
-      before: { level: 'green', inputs: vals(b), children: [], ruleSetId: 'vn-moh-218-2022@1' },
-      now: { level: 'yellow', raw: 'yellow', inputs: vals({ ...b, treatment_capacity_ok: 0 }), children: [], ruleSetId: 'vn-moh-218-2022@1', pending: null },
-    });
-    expect(r).toEqual({
-      code: 'rules',
-      vi: 'Năng lực đáp ứng: cao → trung bình (Khả năng thu dung, điều trị: đạt → không đạt) ở bước 1 (bảng tiêu chí)',
-      en: 'response capacity: high → medium (treatment capacity: met → not met) at step 1 (table)',
-    });
-  });
-
-  test("2686: a rule that stopped matching is named from the day before's side", () => {
-    const c = { community_cases_14d: 3, community_incidence_14d: 2.5, unknown_source_14d: 1, high_contact_14d: 0 };
-    const r = changeReason({
-      ruleSet: P2686,
-      kind: 'commune',
-      before: { level: 'red', inputs: vals(c), children: [], ruleSetId: 's' },
-      now: { level: 'orange', raw: 'orange', inputs: vals({ ...c, unknown_source_14d: 0 }), children: [], ruleSetId: 's', pending: null },
-    });
-    expect(r).toEqual({
-      code: 'rules',
-      vi: 'Số ca không rõ nguồn lây 14 ngày xuống dưới ngưỡng 1 (1 → 0) ở bước 1 (quy tắc)',
-      en: 'unknown-source cases 14d fell below 1 (1 → 0) at step 1 (rules)',
-    });
-  });
-
-  test("2686 roll-up: the children's counts", () => {
-    const r = changeReason({
-      ruleSet: P2686,
-      kind: 'district',
-      before: { level: 'green', inputs: {}, children: ['red', 'orange', ...Array<Level>(8).fill('green')], ruleSetId: 's' },
-      now: { level: 'orange', raw: 'orange', inputs: {}, children: ['red', 'red', 'orange', 'orange', ...Array<Level>(6).fill('green')], ruleSetId: 's', pending: null },
-    });
-    expect(r).toEqual({
-      code: 'rules',
-      vi: 'Cấp độ các xã, phường: 6 ở Cấp 1, 0 ở Cấp 2, 2 ở Cấp 3, 2 ở Cấp 4 (hôm trước: 8 ở Cấp 1, 0 ở Cấp 2, 1 ở Cấp 3, 1 ở Cấp 4) ở bước 1 (tổng hợp từ đơn vị con)',
-      en: 'levels of the communes: green 6, yellow 0, orange 2, red 2 (the day before: green 8, yellow 0, orange 1, red 1) at step 1 (roll-up)',
-    });
-  });
-
-  test('to unknown: why, never reported and too old told apart', () => {
-    const never = changeReason({ ruleSet: P4800, kind: 'commune', before: side4800('yellow', base), now: now('unknown', { ...base, vaccination_18plus_1dose_pct: 'missing_metric:vaccination_18plus_1dose_pct' }) });
-    expect(never).toEqual({
-      code: 'unknown',
-      vi: 'Chưa đủ dữ liệu: Tỷ lệ người từ 18 tuổi trở lên đã tiêm ít nhất 1 mũi vắc xin (%): chưa từng có số liệu',
-      en: 'not enough data: share of people aged 18+ with at least one vaccine dose (%): never reported',
-    });
-    const old = changeReason({ ruleSet: P4800, kind: 'commune', before: side4800('yellow', base), now: now('unknown', { ...base, vaccination_18plus_1dose_pct: 'stale_metric:vaccination_18plus_1dose_pct' }) });
-    expect(old?.en).toBe('not enough data: share of people aged 18+ with at least one vaccine dose (%): too old (older than 14 days)');
-  });
-
-  test('known again: what was missing the day before', () => {
-    const r = changeReason({ ruleSet: P4800, kind: 'commune', before: side4800('unknown', { ...base, community_incidence_7d: 'no_population' }), now: now('yellow', base) });
-    expect(r).toEqual({ code: 'known_again', vi: 'Đủ dữ liệu trở lại (hôm trước: chưa có số dân)', en: 'enough data again (the day before: no population figure)' });
-    const blind = changeReason({ ruleSet: P4800, kind: 'commune', before: { level: 'unknown', inputs: {}, children: [], ruleSetId: 'vn-moh-4800-2021@1' }, now: now('yellow', base) });
-    expect(blind?.code).toBe('known_again');
-  });
-
-  describe('persistence', () => {
-    const held = { ...P4800, persistence: { escalate_after_days: 1, deescalate_after_days: 7, max_step_down: 1, min_stay_days: 0 } } as RuleSet;
-    const low = { ...base, community_incidence_7d: 5 };
-
-    test('released after the days in a row: persistence, naming the settings', () => {
-      const r = changeReason({ ruleSet: held, kind: 'commune', before: side4800('yellow', low), now: { ...now('green', low), raw: 'green' } });
-      expect(r).toEqual({
-        code: 'persistence',
-        vi: 'Hết thời gian giữ cấp (cần 7 ngày liên tiếp để hạ cấp, mỗi lần hạ tối đa 1 cấp): hạ từ Cấp 2 xuống Cấp 1',
-        en: 'persistence released (de-escalation needs 7 days in a row, at most 1 level down at a time): de-escalated from level 2 (yellow) to level 1 (green)',
-      });
-    });
-
-    test('escalation after days in a row', () => {
-      const slow = { ...P4800, persistence: { escalate_after_days: 3, deescalate_after_days: 1, max_step_down: 3, min_stay_days: 0 } } as RuleSet;
-      const high = { ...base, community_incidence_7d: 60 };
-      const r = changeReason({ ruleSet: slow, kind: 'commune', before: side4800('yellow', high), now: now('orange', high) });
-      expect(r?.code).toBe('persistence');
-      expect(r?.vi).toBe('Hết thời gian giữ cấp (cần 3 ngày liên tiếp để nâng cấp): nâng từ Cấp 2 lên Cấp 3');
-    });
-
-    test('without persistence settings the same days are the rules', () => {
-      const r = changeReason({ ruleSet: P4800, kind: 'commune', before: side4800('yellow', low), now: now('green', low) });
-      expect(r?.code).toBe('rules');
-    });
-
-    test('the rules moved today (the day before agreed with its level): rules, not persistence', () => {
-      const r = changeReason({ ruleSet: held, kind: 'commune', before: side4800('yellow', base), now: { ...now('green', low), raw: 'green' } });
-      expect(r?.code).toBe('rules');
-      expect(r?.en).toContain('fell below 20/100k');
-    });
-  });
-
-  test('nothing to name: a generic reason with both levels', () => {
-    const r = changeReason({ ruleSet: P4800, kind: 'commune', before: side4800('red', base), now: now('yellow', base) });
-    expect(r).toEqual({ code: 'rules', vi: 'Thay đổi theo tiêu chí: Cấp 4 → Cấp 2', en: 'changed under the rules: level 4 (red) → level 2 (yellow)' });
-  });
-
-  test.each(LEVELS)('every level to unknown is "unknown" (%s)', (from) => {
-    const r = changeReason({ ruleSet: P4800, kind: 'commune', before: side4800(from, base), now: now('unknown', { ...base, community_incidence_7d: 'no_reports' }) });
-    expect(r?.code).toBe('unknown');
-    expect(r?.vi).toBe('Chưa đủ dữ liệu: không có báo cáo nào trong khoảng thời gian tính');
   });
 });

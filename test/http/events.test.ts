@@ -45,7 +45,7 @@ afterAll(async () => {
   await ctx.close();
 });
 
-type Event = { id: number; area: string; date: string; from: string | null; to: string };
+type Event = { id: number; area: string; date: string; from: string | null; to: string; reason: string | null; reason_text?: { vi: string; en: string } };
 
 /** Reads SSE events from a stream until `count` arrived. */
 async function readEvents(url: string, headers: Record<string, string>, count: number): Promise<Event[]> {
@@ -85,20 +85,32 @@ test('a recompute of recent days: events on the stream, a signed webhook deliver
 
   const stored = (await ctx.db.knex('level_events').orderBy('id')) as { id: string }[];
   expect(stored.length).toBeGreaterThan(0);
-  // an event carries the level's reason: why it differs from the day before where recomputation said so
-  const explained = (
-    await ctx.db.knex.raw<{ rows: { reason: string | null; level_reason: string | null; change: { en: string } | null }[] }>(
-      `SELECT e.reason, z.reason AS level_reason, z.change FROM level_events e JOIN LATERAL (
-         SELECT reason, change FROM zone_levels z WHERE z.area_id = e.area_id AND z.date = e.date ORDER BY computed_at DESC LIMIT 1) z ON true`,
-    )
-  ).rows;
-  for (const e of explained) expect(e.reason).toBe(e.change?.en ?? e.level_reason);
+  // an event says why the level changed where recomputation recorded it — in words, built
+  // when read, in both languages — else it carries the level's reason code
+  const recorded = new Map(
+    (await ctx.db.knex.raw<{ rows: { id: string; reason: string | null; change: unknown }[] }>('SELECT id, reason, change FROM level_events ORDER BY id')).rows.map((r) => [Number(r.id), r]),
+  );
+  expect([...recorded.values()].some((r) => r.change !== null)).toBe(true);
 
   // the stream from the start, then resumed after the second event
   const all = await readEvents(`${base}/v1/changes/stream?since_id=0`, {}, Math.min(stored.length, 20));
   expect(all.length).toBe(Math.min(stored.length, 20));
   expect(all.map((e) => e.id)).toEqual(stored.slice(0, all.length).map((r) => Number(r.id)));
   expect(all[0]).toMatchObject({ area: expect.any(String), date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/), to: expect.stringMatching(/green|yellow|orange|red|unknown/) });
+  const firstChanged = [...recorded.entries()].find(([, r]) => r.change !== null)?.[0] as number;
+  const changed = await readEvents(`${base}/v1/changes/stream?since_id=${firstChanged - 1}`, {}, 1);
+  expect(changed[0]?.id).toBe(firstChanged);
+  for (const e of [...all, ...changed]) {
+    const row = recorded.get(e.id);
+    if (row?.change) {
+      expect(e.reason_text?.vi).toEqual(expect.any(String));
+      expect(e.reason).toBe(e.reason_text?.en);
+      expect(e.reason).not.toBe(row.reason);
+    } else {
+      expect(e.reason).toBe(row?.reason ?? null);
+      expect(e.reason_text).toBeUndefined();
+    }
+  }
   const resumed = await readEvents(`${base}/v1/changes/stream`, { 'Last-Event-ID': String(all[1]?.id) }, 1);
   expect(resumed[0]?.id).toBe(all[2]?.id);
 

@@ -138,7 +138,7 @@ export function runSeriesCase(rs: RuleSet, c: SeriesCase): SeriesDay[] {
         explanation: rules.explanation,
       };
       return { level: p.day.level, result: row };
-    });
+    }, { notes: true });
     return { date, areas: rows };
   });
 }

@@ -40,14 +40,18 @@ export type Inputs = Record<string, MetricValue>;
 
 export type Margin = { metric: string; value: number; next_up: number | null; next_down: number | null };
 
-/** One step of the trace: what it read, what it gave and why (`note`, English); `text` only where asked for (see `classify`). */
-export type StepTrace = {
+/** One step of the trace at its barest: which step, of what type, and the level it gave (what `classify` records with `notes: false`). */
+export type StepResult = {
   step: number;
   /** The rule step's type; `persistence` for the step explain.ts `persistenceStep` adds after them. */
   type: Step['type'] | 'persistence' | 'override';
+  result: LevelOrUnknown;
+};
+
+/** One step of the trace: what it read, what it gave and why (`note`, English); `text` only where asked for (see `classify`). */
+export type StepTrace = StepResult & {
   /** Metric values this step read (null where missing). */
   values: Record<string, number | null>;
-  result: LevelOrUnknown;
   /** The step in English with the rule set's metric names (kept for compatibility; `text` is what people read). */
   note: string;
   /** For band lookups: the thresholds that bound the value (how far to the next band up or down). */
@@ -63,14 +67,17 @@ export type StepTrace = {
 export type ExplanationStep = StepTrace & { text: Bilingual };
 
 /** The level of an area, why it is unknown, and the trace of the steps (with their texts when asked for). */
-export type Classification<S extends StepTrace = StepTrace> = { level: LevelOrUnknown; reason: string | null; explanation: S[] };
+export type Classification<S extends StepResult = StepTrace> = { level: LevelOrUnknown; reason: string | null; explanation: S[] };
 
 /**
- * `texts: true` builds each step's `text` (what an explanation shows). It costs several times
- * the classification itself, so the daily recomputation, which reads levels only, leaves it
- * out (the default).
+ * What the trace holds. By default each step's values, margins and English `note`;
+ * `texts: true` adds each step's `text` (what an explanation shows), which costs several
+ * times the classification itself; `notes: false` keeps only each step's number, type and
+ * result (`StepResult`) — what recomputation and previews need, which read levels and, for
+ * why a level changed, the step that moved it: building the notes was a fifth of a
+ * backfill's classification.
  */
-export type ClassifyOptions = { texts?: boolean };
+export type ClassifyOptions = { texts?: boolean; notes?: boolean };
 
 /** Levels of the children of an area (for roll-up steps). */
 export type ChildLevels = LevelOrUnknown[];
@@ -161,10 +168,11 @@ export function withDerived(ruleSet: RuleSet, stored: Inputs): Inputs {
   return inputs;
 }
 
+/** Why a step cannot give a level: the reason code, and the note (built only when the trace holds notes). */
 class Unknown {
   constructor(
     readonly reason: string,
-    readonly note: string,
+    readonly note: () => string,
   ) {}
 }
 
@@ -180,15 +188,16 @@ function firstRule(
   rules: RulesStep['rules'],
   inputs: Inputs,
   seen: Record<string, number | null>,
-): { index: number; level: Level; note: string } | { undecided: number | null; unknown: Unknown } {
+): { index: number; level: Level; note: () => string } | { undecided: number | null; unknown: Unknown } {
   for (let index = 0; index < rules.length; index++) {
     const rule = rules[index] as RulesStep['rules'][number];
-    if (!rule.when) return { index, level: rule.level, note: `otherwise → ${rule.level}` };
-    const t = evaluate(rule.when, inputs, seen);
-    if (t === true) return { index, level: rule.level, note: `${describe(rule.when)} → ${rule.level}` };
-    if (t !== false) return { undecided: index, unknown: new Unknown(t.missing, `cannot decide "${describe(rule.when)}": ${t.missing}`) };
+    const when = rule.when;
+    if (!when) return { index, level: rule.level, note: () => `otherwise → ${rule.level}` };
+    const t = evaluate(when, inputs, seen);
+    if (t === true) return { index, level: rule.level, note: () => `${describe(when)} → ${rule.level}` };
+    if (t !== false) return { undecided: index, unknown: new Unknown(t.missing, () => `cannot decide "${describe(when)}": ${t.missing}`) };
   }
-  return { undecided: null, unknown: new Unknown('no_rule_matched', 'no rule matched') };
+  return { undecided: null, unknown: new Unknown('no_rule_matched', () => 'no rule matched') };
 }
 
 /** A percentage of `count` children out of `of`, printed so that it agrees with "≥ share". */
@@ -232,13 +241,15 @@ function rollupNote(why: RollupWhy): string {
  */
 export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, children?: ChildLevels): Classification;
 export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, children: ChildLevels, options: { texts: true }): Classification<ExplanationStep>;
-export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, children: ChildLevels, options?: ClassifyOptions): Classification;
-export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, children: ChildLevels = [], options: ClassifyOptions = {}): Classification {
+export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, children: ChildLevels, options: { notes: false }): Classification<StepResult>;
+export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, children: ChildLevels, options?: ClassifyOptions): Classification<StepResult>;
+export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, children: ChildLevels = [], options: ClassifyOptions = {}): Classification<StepResult> {
   const inputs = withDerived(ruleSet, stored);
   const group = ruleSet.levels.find((g) => g.kinds.includes(kind));
   if (!group) return { level: 'unknown', reason: `no_rules_for_kind:${kind}`, explanation: [] };
-  const explanation: StepTrace[] = [];
+  const explanation: StepResult[] = [];
   const texts = options.texts === true;
+  const notes = options.notes !== false || texts;
   const ctx: TextContext = { ruleSet, kind, inputs };
   let current: Level | null = null;
 
@@ -249,18 +260,23 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
       const v = inputs[metric] ?? { missing: `no_metric:${metric}` };
       if (isMissing(v)) {
         values[metric] = null;
-        return new Unknown(v.missing, `${metric} is missing (${v.detail ?? v.missing})`);
+        return new Unknown(v.missing, () => `${metric} is missing (${v.detail ?? v.missing})`);
       }
       values[metric] = v.value;
       return v.value;
     };
-    const record = (result: LevelOrUnknown, note: string, text: () => Bilingual, margins?: Margin[]) => {
-      const e: StepTrace = { step: s, type: step.type, values, result, note };
-      if (margins) e.margins = margins;
+    // the note, margins and text are built only when the trace is to hold them
+    const record = (result: LevelOrUnknown, note: () => string, text: () => Bilingual, margins?: () => Margin[]) => {
+      if (!notes) {
+        explanation.push({ step: s, type: step.type, result });
+        return;
+      }
+      const e: StepTrace = { step: s, type: step.type, values, result, note: note() };
+      if (margins) e.margins = margins();
       if (texts) e.text = text();
       explanation.push(e);
     };
-    const fail = (u: Unknown, text: () => Bilingual): Classification => {
+    const fail = (u: Unknown, text: () => Bilingual): Classification<StepResult> => {
       record('unknown', u.note, text);
       return { level: 'unknown', reason: u.reason, explanation };
     };
@@ -273,7 +289,12 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
         const i = bandIndex(v, step);
         const level = step.levels[i] as Level;
         current = level;
-        record(level, `${step.metric} = ${fmtIn(v, step, i)}, band ${describeBand(step, i)} → ${level}`, () => bandsText(ctx, step, i, level), [margin(v, step, step.metric)]);
+        record(
+          level,
+          () => `${step.metric} = ${fmtIn(v, step, i)}, band ${describeBand(step, i)} → ${level}`,
+          () => bandsText(ctx, step, i, level),
+          () => [margin(v, step, step.metric)],
+        );
         break;
       }
       case 'matrix': {
@@ -287,37 +308,34 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
         current = level;
         record(
           level,
-          `${step.rows.metric} = ${fmtIn(r, step.rows, ri)} (${describeBand(step.rows, ri)}), ${step.cols.metric} = ${fmtIn(c, step.cols, ci)} (${describeBand(step.cols, ci)}) → ${level}`,
+          () => `${step.rows.metric} = ${fmtIn(r, step.rows, ri)} (${describeBand(step.rows, ri)}), ${step.cols.metric} = ${fmtIn(c, step.cols, ci)} (${describeBand(step.cols, ci)}) → ${level}`,
           () => matrixText(ctx, step.rows, ri, step.cols, ci, level),
-          [margin(r, step.rows, step.rows.metric), margin(c, step.cols, step.cols.metric)],
+          () => [margin(r, step.rows, step.rows.metric), margin(c, step.cols, step.cols.metric)],
         );
         break;
       }
       case 'worst': {
         const levels: Level[] = [];
         let firstMissing: { metric: string; unknown: Unknown } | null = null;
-        const parts: string[] = [];
-        const margins: Margin[] = [];
-        const read: { banding: Banding; band: number | null; level: Level | null }[] = [];
+        const read: { banding: Banding; value: number | null; band: number | null; level: Level | null }[] = [];
         for (const b of step.of) {
           const v = get(b.metric);
           if (v instanceof Unknown) {
             firstMissing ??= { metric: b.metric, unknown: v };
-            parts.push(`${b.metric} missing`);
-            read.push({ banding: b, band: null, level: null });
+            read.push({ banding: b, value: null, band: null, level: null });
             continue;
           }
           const i = bandIndex(v, b);
           const l = b.levels[i] as Level;
-          parts.push(`${b.metric} = ${fmtIn(v, b, i)} → ${l}`);
-          margins.push(margin(v, b, b.metric));
           levels.push(l);
-          read.push({ banding: b, band: i, level: l });
+          read.push({ banding: b, value: v, band: i, level: l });
         }
         if (levels.length === 0 && firstMissing) return failOn(firstMissing.metric, firstMissing.unknown);
         const level = levels.reduce(maxLevel);
         current = level;
-        record(level, `worst of: ${parts.join('; ')} → ${level}`, () => worstText(ctx, read, level), margins);
+        const parts = () => read.map((x) => (x.band === null || x.value === null ? `${x.banding.metric} missing` : `${x.banding.metric} = ${fmtIn(x.value, x.banding, x.band)} → ${x.level}`));
+        const margins = () => read.flatMap((x) => (x.value === null ? [] : [margin(x.value, x.banding, x.banding.metric)]));
+        record(level, () => `worst of: ${parts().join('; ')} → ${level}`, () => worstText(ctx, read, level), margins);
         break;
       }
       case 'rules': {
@@ -333,16 +351,16 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
       case 'raise':
       case 'lower':
       case 'cap': {
-        if (current === null) return fail(new Unknown('no_level_to_adjust', `${step.type} before any level was set`), noLevelToAdjustText);
+        if (current === null) return fail(new Unknown('no_level_to_adjust', () => `${step.type} before any level was set`), noLevelToAdjustText);
         const before: Level = current;
         const t = evaluate(step.when, inputs, values);
         if (t !== true && t !== false) {
-          if (step.if_missing === 'unknown') return fail(new Unknown(t.missing, `cannot assess "${describe(step.when)}": ${t.missing}`), () => adjustText(ctx, step, before, 'unknown', true));
-          record(before, `not assessed (${t.missing}): ${step.type} when ${describe(step.when)}`, () => adjustText(ctx, step, before, before, false));
+          if (step.if_missing === 'unknown') return fail(new Unknown(t.missing, () => `cannot assess "${describe(step.when)}": ${t.missing}`), () => adjustText(ctx, step, before, 'unknown', true));
+          record(before, () => `not assessed (${t.missing}): ${step.type} when ${describe(step.when)}`, () => adjustText(ctx, step, before, before, false));
           break;
         }
         if (!t) {
-          record(before, `${describe(step.when)} does not hold: stays ${before}`, () => adjustText(ctx, step, before, before, false));
+          record(before, () => `${describe(step.when)} does not hold: stays ${before}`, () => adjustText(ctx, step, before, before, false));
           break;
         }
         let after: Level;
@@ -350,30 +368,33 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
         else if (step.type === 'lower') after = shiftLevel(before, -step.by);
         else after = minLevel(before, step.level);
         current = after;
-        record(after, `${describe(step.when)}: ${step.type}${step.type === 'cap' ? ` at ${step.level}` : ` by ${step.by}`}, ${before} → ${after}`, () => adjustText(ctx, step, before, after, false));
+        record(after, () => `${describe(step.when)}: ${step.type}${step.type === 'cap' ? ` at ${step.level}` : ` by ${step.by}`}, ${before} → ${after}`, () => adjustText(ctx, step, before, after, false));
         break;
       }
       case 'unknown_if': {
         const t = evaluate(step.when, inputs, values);
         const text = () => unknownIfText(ctx, step.when, step.reason, current ?? 'unknown');
-        if (t !== true && t !== false) return fail(new Unknown(t.missing, `cannot assess "${describe(step.when)}": ${t.missing}`), text);
-        if (t) return fail(new Unknown(step.reason, `${describe(step.when)}: data insufficient (${step.reason})`), text);
+        if (t !== true && t !== false) return fail(new Unknown(t.missing, () => `cannot assess "${describe(step.when)}": ${t.missing}`), text);
+        if (t) return fail(new Unknown(step.reason, () => `${describe(step.when)}: data insufficient (${step.reason})`), text);
         const so = current ?? 'unknown';
-        record(so, `${describe(step.when)} does not hold: data sufficient`, () => unknownIfText(ctx, step.when, step.reason, so));
+        record(so, () => `${describe(step.when)} does not hold: data sufficient`, () => unknownIfText(ctx, step.when, step.reason, so));
         break;
       }
       case 'rollup': {
         const known = children.filter((c): c is Level => c !== 'unknown');
         if (known.length === 0) {
           const n = children.length;
-          return fail(new Unknown('no_children_levels', n ? `all ${n} children are unknown` : 'the area has no children'), () => noChildrenText(kind, n));
+          return fail(new Unknown('no_children_levels', () => (n ? `all ${n} children are unknown` : 'the area has no children')), () => noChildrenText(kind, n));
         }
-        const counts = LEVELS.map((l) => `${l} ${known.filter((c) => c === l).length}`).join(', ');
         const unknowns = children.length - known.length;
-        const unknownNote = unknowns > 0 ? `, ${unknowns} unknown not counted` : '';
         const rolled = rollUp(step, known);
         current = rolled.level;
-        record(rolled.level, `children: ${counts}${unknownNote}; ${rollupNote(rolled.why)} → ${rolled.level}`, () => rollupText(kind, known, unknowns, rolled.why, rolled.level));
+        const note = () => {
+          const counts = LEVELS.map((l) => `${l} ${known.filter((c) => c === l).length}`).join(', ');
+          const unknownNote = unknowns > 0 ? `, ${unknowns} unknown not counted` : '';
+          return `children: ${counts}${unknownNote}; ${rollupNote(rolled.why)} → ${rolled.level}`;
+        };
+        record(rolled.level, note, () => rollupText(kind, known, unknowns, rolled.why, rolled.level));
         break;
       }
     }

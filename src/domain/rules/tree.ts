@@ -1,27 +1,50 @@
 import { AreaKind, kindRank } from '../areas';
 import { LevelOrUnknown } from '../levels';
-import { ChildLevels, Classification, classify, Inputs } from './engine';
+import { ChildLevels, Classification, classify, Inputs, StepResult, StepTrace } from './engine';
 import { RuleSet } from './definition';
 
 /**
  * Classifies a whole hierarchy, children before parents, so that roll-up steps see their
  * children's final levels. `finish` turns the rules' classification of an area into its
- * final level (persistence, say) and whatever the caller wants back. Pure.
+ * final level (persistence, say) and whatever the caller wants back (it is given the area's
+ * children's levels, the inputs it was classified from and its index in `areas`). The rules' trace holds
+ * each step's result only (`classify` with `notes: false`) unless `{ notes: true }` is
+ * passed: recomputation and previews read levels, and at most which step moved one. Pure.
  */
 export type TreeArea = { id: number; kind: AreaKind; parent_id: number | null };
 
+type Finish<A, R, S extends StepResult> = (area: A, rules: Classification<S>, children: ChildLevels, inputs: Inputs, index: number) => { level: LevelOrUnknown; result: R };
+
+/** The order areas are classified in: the deepest kind first, then by id. */
+const visitedBefore = (a: TreeArea, b: TreeArea): number => kindRank(b.kind) - kindRank(a.kind) || a.id - b.id;
+
+/** Areas in the order `classifyTree` visits them (a caller that classifies the same areas day after day sorts them once). */
+export function treeOrder<A extends TreeArea>(areas: readonly A[]): A[] {
+  return [...areas].sort(visitedBefore);
+}
+
+export function classifyTree<A extends TreeArea, R>(ruleSet: RuleSet, areas: readonly A[], inputsOf: (area: A, index: number) => Inputs, finish: Finish<A, R, StepResult>): R[];
+export function classifyTree<A extends TreeArea, R>(ruleSet: RuleSet, areas: readonly A[], inputsOf: (area: A, index: number) => Inputs, finish: Finish<A, R, StepTrace>, options: { notes: true }): R[];
 export function classifyTree<A extends TreeArea, R>(
   ruleSet: RuleSet,
-  areas: A[],
-  inputsOf: (area: A) => Inputs,
-  finish: (area: A, rules: Classification, children: ChildLevels) => { level: LevelOrUnknown; result: R },
+  areas: readonly A[],
+  inputsOf: (area: A, index: number) => Inputs,
+  finish: Finish<A, R, StepTrace>,
+  options: { notes: boolean } = { notes: false },
 ): R[] {
-  const order = [...areas].sort((a, b) => kindRank(b.kind) - kindRank(a.kind) || a.id - b.id);
+  // indexes into `areas` in visiting order; none when they are in it already
+  let ordered = true;
+  for (let k = 1; k < areas.length && ordered; k++) ordered = visitedBefore(areas[k - 1] as A, areas[k] as A) <= 0;
+  const order = ordered ? null : [...areas.keys()].sort((x, y) => visitedBefore(areas[x] as A, areas[y] as A));
   const children = new Map<number, LevelOrUnknown[]>();
   const out: R[] = [];
-  for (const a of order) {
+  for (let k = 0; k < areas.length; k++) {
+    const i = order ? (order[k] as number) : k;
+    const a = areas[i] as A;
     const kids = children.get(a.id) ?? [];
-    const { level, result } = finish(a, classify(ruleSet, a.kind, inputsOf(a), kids), kids);
+    const inputs = inputsOf(a, i);
+    // with notes: false the trace is StepResult[]; the first overload's finish reads no more than that
+    const { level, result } = finish(a, classify(ruleSet, a.kind, inputs, kids, options) as Classification, kids, inputs, i);
     if (a.parent_id !== null) {
       const list = children.get(a.parent_id) ?? [];
       list.push(level);

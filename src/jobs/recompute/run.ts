@@ -3,7 +3,8 @@ import { LevelSession } from '../../db/levelWriter';
 import { addDays, dateRange, LocalDate } from '../../domain/dates';
 import { AppError } from '../../errors';
 import { log } from '../../log';
-import { carry, classifyDay } from './assemble';
+import { treeOrder } from '../../domain/rules/tree';
+import { classifyDay } from './assemble';
 
 /** Days of facts loaded at a time: bounded memory, few round trips. */
 const BLOCK_DAYS = 92;
@@ -33,7 +34,10 @@ export type RangeRun = {
  */
 export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayResult[]> {
   const { from, to, jobId, onDay } = r;
-  const { segments, areas, previous, classified } = await run.start(from, to);
+  const start = await run.start(from, to);
+  const { segments, previous, classified } = start;
+  // in the order they are classified in, once (classifyTree then visits them as they are)
+  const areas = treeOrder(start.areas);
   const results: DayResult[] = [];
   let prev = previous;
   // the last write on each writer; day n goes to writer n mod writers
@@ -54,8 +58,8 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
           const t1 = Date.now();
           const packed = series.packedOn(date);
           await yieldToIo();
-          const rows = classifyDay(rs, date, areas, packed, prev);
-          prev = carry(rows, rs.id);
+          const { rows, next } = classifyDay(rs, date, areas, packed, prev);
+          prev = next;
           await yieldToIo();
           const day = run.prepare(rs.id, date, rows, jobId, !classified.has(date));
           const computeMs = Date.now() - t1;
