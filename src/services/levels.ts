@@ -182,10 +182,13 @@ export async function changes(rt: Runtime, q: ChangesQuery) {
   const page = await changesPage(reads, from, to, reading, { kind: q.kind, within: q.parent }, q.limit + 1, cursor?.after ? { date: from, code: cursor.after } : null);
   const shown = page.slice(0, q.limit);
   const rules = await definitions(rt, shown.filter((c) => c.change !== null && c.consecutive).map((c) => c.rule_set));
-  const items = shown.map((c) => {
+  const items: ({ code: string; name: string; kind: AreaKind; date: LocalDate; from: LevelOrUnknown; to: LevelOrUnknown } & ReturnType<typeof changeReasonText>)[] = [];
+  for (const c of shown) {
+    // the words are built here (a full page: ~50 ms of them), in slices between which other requests go on
+    if (items.length > 0 && items.length % WORDS_PER_SLICE === 0) await new Promise((r) => setImmediate(r));
     const change = c.change && c.consecutive ? storedChangeText(c.rule_set ? (rules.get(c.rule_set) ?? null) : null, c.kind, c.change, c.from, c.to) : null;
-    return { code: c.code, name: c.name, kind: c.kind, date: c.date, from: c.from, to: c.to, ...changeReasonText({ ...c, change }) };
-  });
+    items.push({ code: c.code, name: c.name, kind: c.kind, date: c.date, from: c.from, to: c.to, ...changeReasonText({ ...c, change }) });
+  }
   const end = items[items.length - 1];
   const next: ChangesCursor | null = page.length > q.limit && end ? { date: end.date, after: end.code, asOf, version } : to < q.until ? { date: addDays(to, 1), after: null, asOf, version } : null;
   return { since: q.since, until: q.until, version, items, next_cursor: next ? encodeChangesCursor(next) : null };
@@ -302,6 +305,9 @@ function explain(ruleSet: RuleSet, zone: ZoneRow): ExplanationStep[] {
   // an override sets the level over the rules: the explanation ends on the level shown
   return zone.override ? [...all, overrideStep(zone.override, zone.computed_level, (all[all.length - 1]?.step ?? -1) + 1)] : all;
 }
+
+/** Changes put in words between two yields to other requests. */
+const WORDS_PER_SLICE = 1_000;
 
 /** Days one page of the change feed covers at most: its work is a month of the areas' levels. */
 export const CHANGES_PAGE_DAYS = 31;
