@@ -130,7 +130,14 @@ test('a recompute of recent days: events on the stream, a signed webhook deliver
     const expected = `sha256=${createHmac('sha256', SECRET).update(`${ts}.${r.body}`).digest('hex')}`;
     expect(r.headers['x-zonerisk-signature']).toBe(expected);
   }
-  const log = (await ctx.http().get(`/v1/webhooks/${hook.id}/deliveries`).expect(200)).body.items as { id: number; status: string; attempts: number }[];
+  // the worker records a delivery after the receiver answered: wait (bounded) until it has
+  type Delivery = { id: number; status: string; attempts: number };
+  const deliveries = async () => (await ctx.http().get(`/v1/webhooks/${hook.id}/deliveries`).expect(200)).body.items as Delivery[];
+  let log = await deliveries();
+  for (let i = 0; i < 100 && !log.every((d) => d.status === 'delivered'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    log = await deliveries();
+  }
   expect(log.find((d) => String(d.id) === first.headers['x-zonerisk-delivery'])).toMatchObject({ status: 'delivered', attempts: 2, last_status: 200 });
   expect(log.every((d) => d.status === 'delivered')).toBe(true);
 });
