@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import { ConfigError, loadConfig, Config } from './config';
 import { Database, openDatabase } from './db/database';
 import { migrateLatest } from './db/migrate';
+import { AREA_CODE_RE } from './domain/areas';
+import type { BriefingFormat } from './domain/briefing';
 import { isLocalDate, LocalDate, today } from './domain/dates';
 import { AppError, isDatabaseUnavailable } from './errors';
 import { ingestMetrics, ingestReports, latestAcceptedDate } from './ingest/ingest';
@@ -15,6 +17,9 @@ const lazy = {
   areas: () => import('./db/areas'),
   features: () => import('./geo/features'),
   keys: () => import('./db/keys'),
+  runtime: () => import('./runtime'),
+  briefing: () => import('./services/briefing'),
+  briefingFiles: () => import('./services/briefingFiles'),
 };
 
 const USAGE = `usage: zonerisk <command> [options]
@@ -32,6 +37,9 @@ commands:
                                  create an API key (reader, reporter with area scopes, admin); printed once
   keys list                      list keys (never their secrets)
   keys revoke <id>               revoke a key
+  briefing [--date D] [--parent CODE] --format pdf|xlsx|json|csv --out FILE [--version latest|published]
+                                 the weekly steering-committee briefing of an area (default: every
+                                 commune) for the week ending D (default today) written to FILE
 
 Without DATABASE_URL the embedded engine in ZONERISK_DATA_DIR (default ./.zonerisk) is used.`;
 
@@ -108,6 +116,43 @@ async function importCsv(open: OpenDatabase, config: Config, kind: 'reports' | '
   io.out(
     `${kind}: ${total} rows in ${secs.toFixed(2)} s (${Math.round(total / Math.max(secs, 0.001))} rows/s): inserted ${result.inserted}, updated ${result.updated}, unchanged ${result.unchanged}`,
   );
+  return 0;
+}
+
+const BRIEFING_FORMATS = ['pdf', 'xlsx', 'json', 'csv'] as const satisfies readonly BriefingFormat[];
+
+/** `briefing`: the weekly briefing (services/briefing.ts) written to a file, as GET /v1/briefing.<format> answers it. */
+async function briefingFile(open: OpenDatabase, config: Config, args: string[], io: Out): Promise<number> {
+  const dateText = option(args, '--date');
+  const parent = option(args, '--parent');
+  const format = option(args, '--format');
+  const out = option(args, '--out');
+  const version = option(args, '--version') ?? 'latest';
+  if (dateText !== undefined && !isLocalDate(dateText)) throw new AppError(400, 'usage', '--date must be a date YYYY-MM-DD');
+  if (parent !== undefined && !AREA_CODE_RE.test(parent)) throw new AppError(400, 'usage', '--parent must be an area code');
+  if (!format || !(BRIEFING_FORMATS as readonly string[]).includes(format)) throw new AppError(400, 'usage', `briefing needs --format ${BRIEFING_FORMATS.join('|')}`);
+  if (!out) throw new AppError(400, 'usage', 'briefing needs --out FILE');
+  if (version !== 'latest' && version !== 'published') throw new AppError(400, 'usage', '--version must be latest or published');
+  const date = (dateText as LocalDate | undefined) ?? today(config.reportingTimeZone);
+  const [{ createRuntime }, { briefing }, { writeBriefing }] = await Promise.all([lazy.runtime(), lazy.briefing(), lazy.briefingFiles()]);
+  const b = await withDatabase(open, config, async (db) => {
+    const rt = createRuntime(config, db);
+    try {
+      return await briefing(rt, { date, parent, version, asOf: null });
+    } finally {
+      await rt.close();
+    }
+  });
+  // written next to the target, then moved over it: a failed run leaves no half file
+  const partial = `${out}.partial`;
+  try {
+    await writeBriefing(b, format as BriefingFormat, fs.createWriteStream(partial));
+    fs.renameSync(partial, out);
+  } catch (e) {
+    fs.rmSync(partial, { force: true });
+    throw e;
+  }
+  io.out(`briefing ${b.area.code ?? 'all'} ${b.date} (${b.week.from}..${b.week.to}, ${b.version}): ${b.communes.length} communes, ${b.hotspots.length} red or orange, ${b.changes.items.length} changes → ${out} (${format}, ${fs.statSync(out).size} bytes)`);
   return 0;
 }
 
@@ -257,6 +302,8 @@ export async function run(args: string[], config: Config, io: Out = stdio, open:
       }
       throw new AppError(400, 'usage', 'keys create|list|revoke');
     }
+    case 'briefing':
+      return briefingFile(open, config, rest, io);
     case 'import-reports':
       return importCsv(open, config, 'reports', rest[0] ?? '', io);
     case 'import-metrics':

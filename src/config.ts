@@ -99,6 +99,8 @@ const envSchema = z.object({
   ZONERISK_DB_POOL_MAX: z.coerce.number().int().min(3, 'must be at least 3').max(200).default(10),
   // full-detail maps (zones.geojson without zoom) streamed at once; a few more wait, the rest get 503
   ZONERISK_MAX_FULL_MAPS: z.coerce.number().int().min(1, 'must be at least 1').max(64, 'must be at most 64').default(2),
+  // briefings (JSON, XLSX, PDF, CSV) made at once: a country's is seconds of reads and a 100-page PDF; a few more wait, the rest get 503
+  ZONERISK_MAX_BRIEFINGS: z.coerce.number().int().min(1, 'must be at least 1').max(16, 'must be at most 16').default(2),
   // recompute jobs run at once by this service, each in a process of its own (late data queues, never one process per write)
   ZONERISK_JOB_PROCESSES: z.coerce.number().int().min(1, 'must be at least 1').max(16, 'must be at most 16').default(1),
   ZONERISK_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -171,6 +173,7 @@ export type Config = {
   dbPoolMax: number;
   /** Full-detail maps streamed at once (each holds its zones and a batch of geometry). */
   maxFullMaps: number;
+  maxBriefings: number;
   /** Job processes this service runs at once (the recompute queue's; 1 on the embedded engine). */
   jobProcesses: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -214,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: e.ZONERISK_BODY_LIMIT,
     dbPoolMax: e.ZONERISK_DB_POOL_MAX,
     maxFullMaps: e.ZONERISK_MAX_FULL_MAPS,
+    maxBriefings: e.ZONERISK_MAX_BRIEFINGS,
     jobProcesses: e.ZONERISK_JOB_PROCESSES,
     logLevel: e.ZONERISK_LOG_LEVEL,
     basemapUrl: e.ZONERISK_BASEMAP_URL,

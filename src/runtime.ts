@@ -38,6 +38,8 @@ export type Runtime = {
   readonly bodies: SizedCache<string>;
   /** Turns of full-detail map streams (ZONERISK_MAX_FULL_MAPS at once). */
   readonly fullMaps: Gate;
+  /** Turns of briefings (ZONERISK_MAX_BRIEFINGS at once). */
+  readonly briefings: Gate;
   /** Open Server-Sent Events streams, ended at shutdown. */
   readonly streams: EventStreams;
   /** Rule-set previews: the classification worker thread and the previews' turns. */
@@ -86,6 +88,7 @@ export function createRuntime(config: Config, db: Database, owner: number | null
     keyTouches: new KeyTouches(),
     bodies: new SizedCache<string>(64 * 1024 * 1024),
     fullMaps: new Gate(config.maxFullMaps, config.maxFullMaps * 2, FULL_MAP_WAIT_MS),
+    briefings: new Gate(config.maxBriefings, config.maxBriefings * 2, FULL_MAP_WAIT_MS),
     streams: new EventStreams(),
     previews,
     recomputations,

@@ -16,6 +16,7 @@ import { uiRouter } from './routes/ui';
 import { keysRouter } from './routes/keys';
 import { auditRouter } from './routes/audit';
 import { eventsRouter } from './routes/events';
+import { briefingRouter } from './routes/briefing';
 import { gate, respell } from './auth';
 import { Declaration, Routes, RouteTable, SMALL_BODY_BYTES } from './access';
 import { AppError } from '../errors';
@@ -63,6 +64,7 @@ export function createApp(ctx: Runtime): Express {
     keysRouter(ctx),
     auditRouter(ctx),
     eventsRouter(ctx),
+    briefingRouter(ctx),
   ];
   // the API document describes the routes registered here (and these two)
   let openApi: Record<string, unknown> | null = null;

@@ -11,6 +11,7 @@ import { itemQuery, itemsQuery } from './routes/ogc';
 import { tileQuery } from './routes/tiles';
 import { jobsQuery } from './routes/recompute';
 import {
+  briefingQuery,
   changesQuery,
   dateQuery,
   dateRangeQuery,
@@ -87,6 +88,10 @@ export const OPERATIONS: Record<string, Op> = {
   'POST /v1/zones/{code}/overrides/{id}/withdraw': { summary: 'Withdraw an override entered by mistake (gone from latest reads; kept for as_of and the audit)', tag: 'classification', body: overrideWithdrawBody },
   'GET /v1/changes': { summary: 'Level changes over a period, in pages of at most 31 days and `limit` changes: follow next_cursor until null', tag: 'classification', query: changesQuery },
   'GET /v1/summary': { summary: 'Counts and population per level, escalations and de-escalations', tag: 'classification', query: levelsQuery },
+  'GET /v1/briefing': { summary: 'The weekly steering-committee briefing of an area (JSON, Vietnamese first): counts, 24-hour figures, red and orange communes, the week’s changes, overrides, every commune', tag: 'classification', query: briefingQuery },
+  'GET /v1/briefing.xlsx': { summary: 'The weekly briefing as an XLSX workbook (Tổng hợp, Danh sách xã/phường, Thay đổi)', tag: 'classification', query: briefingQuery, produces: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' },
+  'GET /v1/briefing.pdf': { summary: 'The weekly briefing as a PDF (A4, Vietnamese)', tag: 'classification', query: briefingQuery, produces: 'application/pdf' },
+  'GET /v1/briefing.csv': { summary: 'The weekly briefing’s commune list as CSV (UTF-8 with BOM, Vietnamese header)', tag: 'classification', query: briefingQuery, produces: 'text/csv' },
   'POST /v1/publications': { summary: "Mark a day's levels as published", tag: 'classification', body: publicationBody },
   'GET /v1/publications': { summary: 'Published days', tag: 'classification' },
   'GET /v1/zones.geojson': { summary: 'Zones as GeoJSON, simplified for a zoom with shared borders kept', tag: 'maps', query: zonesGeoQuery, produces: 'application/geo+json' },

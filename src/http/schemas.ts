@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AREA_KINDS } from '../domain/areas';
+import { BRIEFING_FORMATS } from '../domain/briefing';
 import { isLocalDate, LocalDate, today } from '../domain/dates';
 import { areaCodeSchema } from '../domain/areas';
 import { freeText } from '../domain/text';
@@ -121,6 +122,15 @@ export const activateBody = z.strictObject({ effective_from: queryDate.optional(
 export const timelineQuery = z.strictObject({ as_of: levelsQuery.shape.as_of });
 
 export const publicationBody = z.strictObject({ date: queryDate, note: freeText(2000).optional() });
+
+/** `GET /v1/briefing` (and `.xlsx`, `.pdf`, `.csv`): the weekly briefing of an area (default: every commune) for the week ending `date`. */
+export const briefingQuery = z.strictObject({
+  date: levelsQuery.shape.date.describe('the last day of the week briefed (default: today in TZ_REPORTING)'),
+  parent: levelsQuery.shape.parent.describe('a province or district: its communes (default: every commune)'),
+  version: levelsQuery.shape.version,
+  as_of: levelsQuery.shape.as_of,
+  format: z.preprocess(oneValue, z.enum(BRIEFING_FORMATS, { error: 'must be json, xlsx, pdf or csv' })).optional().describe('json (default), xlsx, pdf or csv; the same as the path ending .xlsx, .pdf, .csv'),
+});
 
 /** `GET /v1/zones.geojson`: the levels query's reading point and filters, a box and a zoom. */
 export const zonesGeoQuery = z.strictObject({

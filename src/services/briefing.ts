@@ -1,0 +1,229 @@
+import { databaseNow, dayReports, DayReport, zonesOn, ZoneRow } from '../db/levels';
+import {
+  Briefing,
+  BRIEFING_LEVELS,
+  BriefingChange,
+  BriefingCommune,
+  BriefingOverride,
+  BriefingOverrideInForce,
+  CountRow,
+  DayCount,
+  KIND_LABEL,
+  LevelCount,
+  quietSentence,
+  viTime,
+} from '../domain/briefing';
+import { addDays, dateRange, daysBetween, LocalDate, today } from '../domain/dates';
+import { levelIndex, LevelOrUnknown, levelNumber } from '../domain/levels';
+import { levelLabel } from '../domain/rules/explain';
+import { AppError, badRequest, notFound, unprocessable } from '../errors';
+import type { Runtime } from '../runtime';
+import { changes, readingAt, Reading, summary, Version } from './levels';
+import { timeline } from './ruleSets';
+
+/**
+ * The weekly steering-committee briefing (issue 15): for an area (a province or district;
+ * default: every commune) and a day D, the week D−6 … D. Composed from the reads the rest of
+ * the API answers with — the summary (counts, the 24-hour figures), the change feed, the
+ * levels of the day (db/levels.ts `zonesOn`), the day reports (`dayReports`) and the rule-set
+ * timeline — all read as of one instant, so that the briefing agrees with /v1/summary and
+ * /v1/changes asked at that instant. Every read is set-based: a handful of statements
+ * whatever the number of communes (the 7-day figures are seven `dayReports` reads).
+ */
+
+export type BriefingQuery = { date: LocalDate; parent?: string | undefined; version: Version; asOf: Date | null };
+
+/** Changes one briefing lists at most (a week of a country's communes flipping back and forth). */
+const MAX_CHANGES = 50_000;
+const CHANGES_PAGE = 10_000;
+/** How far after today a briefing's day may be (its week is then all unknown, but a clear answer). */
+const MAX_DAYS_AHEAD = 366;
+
+type Place = { code: string; name: string };
+
+const collator = new Intl.Collator('vi', { sensitivity: 'base', numeric: true });
+const byName = (a: { name: string; code: string }, b: { name: string; code: string }) => collator.compare(a.name, b.name) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0);
+
+function overrideOf(z: ZoneRow): BriefingOverride | null {
+  const o = z.override;
+  if (!o) return null;
+  return { id: o.id, level: o.level, level_number: levelNumber(o.level), reason: o.reason, note: o.note, author: o.author, from: o.from, until: o.until };
+}
+
+/** The 7-day community cases of each commune: the day reports of D−6 … D summed (null where none of the days has a report). */
+function weekCases(days: Map<number, DayReport>[], id: number): number | null {
+  let cases = 0;
+  let any = false;
+  for (const d of days) {
+    const r = d.get(id);
+    if (!r?.reported) continue; // a commune reported: a report row on it or below it
+    any = true;
+    cases += r.community_cases;
+  }
+  return any ? cases : null;
+}
+
+const incidence = (cases: number | null, population: number | null): number | null =>
+  cases !== null && population ? Math.round(((cases * 100_000) / population) * 100) / 100 : null;
+
+/** Reads the briefing of `q.date` for the communes under `q.parent` (all communes without one). */
+export async function briefing(rt: Runtime, q: BriefingQuery): Promise<Briefing> {
+  const reads = rt.db.read;
+  const date = q.date;
+  // a week not yet begun has nothing to brief on (and the calendar's arithmetic ends in 9999)
+  if (daysBetween(today(rt.config.reportingTimeZone), date) > MAX_DAYS_AHEAD) {
+    throw badRequest(`date ${date} is more than a year after today`, [{ path: 'date', message: 'must not be more than a year after today' }], 'invalid_query');
+  }
+  const weekFrom = addDays(date, -6);
+  const weekBefore = addDays(date, -7);
+  // one instant for every read: the summary, the feed and the lists agree with each other
+  const at = q.asOf ?? (await databaseNow(reads));
+  const reading: Reading = { date, asOf: at, version: q.version };
+
+  // the area first: an unknown one is a 404 before anything else is read
+  let top: ZoneRow | null = null;
+  if (q.parent !== undefined) {
+    const [row] = await zonesOn(reads, date, at, { code: q.parent });
+    if (!row) throw notFound(`no area has code ${q.parent}`);
+    if (row.kind === 'commune' || row.kind === 'subcommune') {
+      throw unprocessable(`${q.parent} is a ${row.kind}: a briefing covers the communes of a province or a district`, [{ path: 'parent', message: `must be a province or a district; ${q.parent} is a ${row.kind}` }], 'invalid_parent');
+    }
+    top = row;
+  }
+  // the reading point of the day (with version=published: its publication; 404 without one)
+  const point = await readingAt(rt, reading);
+
+  // one read after another, not all at once: a country's rows arriving on several connections
+  // together would be parsed back to back, holding the event loop for longer
+  const now = await summary(rt, reading, 'commune', q.parent);
+  const before = await summary(rt, { date: weekBefore, asOf: at, version: q.version }, 'commune', q.parent).catch((e: unknown) => {
+    // published: the day a week before may have no publication — the comparison is left out
+    if (e instanceof AppError && e.status === 404 && q.version === 'published') return null;
+    throw e;
+  });
+  const zones = await zonesOn(reads, date, point, q.parent !== undefined ? { within: q.parent } : {});
+  const timelineNow = await timeline(rt, point ?? at);
+  const communes = zones.filter((z) => z.kind === 'commune');
+  const ids = communes.map((z) => z.area_id);
+  const days: Map<number, DayReport>[] = [];
+  for (const d of dateRange(weekFrom, date)) days.push(await dayReports(reads, ids, d, point));
+  const onDay = days[days.length - 1] as Map<number, DayReport>;
+
+  // names of the areas communes belong to, and of everything with an override
+  const names = new Map<string, string>(zones.map((z) => [z.code, z.name]));
+  if (top) names.set(top.code, top.name);
+  const parentOf = (code: string | null): Place | null => (code === null ? null : { code, name: names.get(code) ?? code });
+  const parentByCode = new Map<string, string | null>(zones.map((z) => [z.code, z.parent]));
+
+  const list: BriefingCommune[] = communes
+    .map((z) => {
+      const week = weekCases(days, z.area_id);
+      const rep = onDay.get(z.area_id);
+      return {
+        code: z.code,
+        name: z.name,
+        district: parentOf(z.parent),
+        level: z.level,
+        level_number: z.level_number,
+        level_label: levelLabel(z.level),
+        population: z.population,
+        community_cases_7d: week,
+        incidence_per_100k_7d: incidence(week, z.population),
+        reported_24h: rep?.reported ?? false,
+        community_cases_24h: rep?.reported ? rep.community_cases : null,
+        since: z.since,
+        override: overrideOf(z),
+      };
+    })
+    .sort((a, b) => collator.compare(a.district?.name ?? '', b.district?.name ?? '') || byName(a, b));
+
+  const hotspots = list
+    .filter((c) => c.level === 'red' || c.level === 'orange')
+    .sort((a, b) => (b.level_number ?? 0) - (a.level_number ?? 0) || (b.incidence_per_100k_7d ?? -1) - (a.incidence_per_100k_7d ?? -1) || byName(a, b));
+
+  // the counts: the summary's, and the summary's of the day a week before
+  const count = (s: typeof now | null, l: LevelOrUnknown): LevelCount | null => {
+    const c = s?.by_level[l];
+    return c ? { areas: c.areas, population: c.population } : null;
+  };
+  const diff = (a: LevelCount, b: LevelCount | null): LevelCount | null => (b ? { areas: a.areas - b.areas, population: a.population - b.population } : null);
+  const byLevel = {} as Record<LevelOrUnknown, CountRow>;
+  const day = {} as Record<LevelOrUnknown, DayCount>;
+  for (const l of BRIEFING_LEVELS) {
+    const c = now.by_level[l] as { areas: number; population: number; no_new_community_cases_24h: number; not_reported_24h: number };
+    const wb = count(before, l);
+    byLevel[l] = { level: l, level_number: levelNumber(l), level_label: levelLabel(l), areas: c.areas, population: c.population, week_before: wb, change: diff(c, wb) };
+    day[l] = { areas: c.areas, no_new_community_cases_24h: c.no_new_community_cases_24h, not_reported_24h: c.not_reported_24h };
+  }
+  const total: LevelCount = { areas: now.total.areas, population: now.total.population };
+  const totalBefore: LevelCount | null = before ? { areas: before.total.areas, population: before.total.population } : null;
+  const dayTotal: DayCount = { areas: 0, no_new_community_cases_24h: 0, not_reported_24h: 0 };
+  for (const c of Object.values(day)) {
+    dayTotal.areas += c.areas;
+    dayTotal.no_new_community_cases_24h += c.no_new_community_cases_24h;
+    dayTotal.not_reported_24h += c.not_reported_24h;
+  }
+
+  // the week's changes of level, every page of the feed
+  const items: BriefingChange[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await changes(rt, { since: weekFrom, until: date, asOf: at, version: q.version, kind: 'commune', parent: q.parent, limit: CHANGES_PAGE, cursor });
+    for (const c of page.items) {
+      const direction: BriefingChange['direction'] = c.from === 'unknown' || c.to === 'unknown' ? 'changed' : levelIndex(c.to) > levelIndex(c.from) ? 'escalated' : 'de-escalated';
+      items.push({
+        code: c.code,
+        name: c.name,
+        district: parentOf(parentByCode.get(c.code) ?? null),
+        date: c.date,
+        from: c.from,
+        to: c.to,
+        from_number: levelNumber(c.from),
+        to_number: levelNumber(c.to),
+        direction,
+        reason: c.reason,
+        reason_text: c.reason_text,
+      });
+    }
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor !== undefined && items.length < MAX_CHANGES);
+
+  // overrides in force that day on the area or anything in it
+  const overridden = [...(top ? [top] : []), ...zones].filter((z) => z.override !== null);
+  const overrides: BriefingOverrideInForce[] = overridden.map((z) => ({
+    code: z.code,
+    name: z.name,
+    kind: z.kind,
+    kind_label: KIND_LABEL[z.kind],
+    district: z === top ? null : parentOf(z.parent),
+    ...(overrideOf(z) as BriefingOverride),
+  }));
+
+  const computedAt = zones.map((z) => z.computed_at).filter((t): t is string => t !== null);
+  const dataAsOf = computedAt.length ? computedAt.reduce((a, b) => (a > b ? a : b)) : null;
+  const ruleSet = timelineNow.items.find((p) => (p.effective_from === null || p.effective_from <= date) && (p.effective_to === null || p.effective_to >= date)) ?? null;
+
+  return {
+    title: { vi: 'Báo cáo tình hình dịch COVID-19 hằng tuần', en: 'Weekly COVID-19 situation briefing' },
+    area: top
+      ? { code: top.code, name: top.name, kind: top.kind, kind_label: KIND_LABEL[top.kind] }
+      : { code: null, name: 'Toàn bộ địa bàn', kind: null, kind_label: null },
+    date,
+    week: { from: weekFrom, to: date },
+    version: q.version,
+    as_of: (point ?? at).toISOString(),
+    as_of_text: viTime((point ?? at).toISOString(), rt.config.reportingTimeZone),
+    data_as_of: dataAsOf,
+    data_as_of_text: dataAsOf === null ? null : viTime(dataAsOf, rt.config.reportingTimeZone),
+    rule_set: ruleSet
+      ? { id: ruleSet.rule_set.id, name: ruleSet.rule_set.name, version: ruleSet.rule_set.version, effective_from: ruleSet.effective_from as LocalDate | null, effective_to: ruleSet.effective_to as LocalDate | null }
+      : null,
+    counts: { date, week_before_date: weekBefore, by_level: byLevel, total: { ...total, week_before: totalBefore, change: diff(total, totalBefore) } },
+    last_24h: { by_level: day, total: dayTotal, sentence: quietSentence(day) },
+    hotspots,
+    changes: { escalated: items.filter((c) => c.direction === 'escalated').length, deescalated: items.filter((c) => c.direction === 'de-escalated').length, items },
+    overrides,
+    not_reporting: list.filter((c) => !c.reported_24h).map((c) => ({ code: c.code, name: c.name, district: c.district })),
+    communes: list,
+  };
+}
