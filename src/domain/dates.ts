@@ -7,13 +7,17 @@ export type LocalDate = string & { readonly __brand: 'LocalDate' };
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+/** The years a date may have: 1900 to 2999 — no report predates the first, and arithmetic near 9999 (a range's next day, a week before) would leave four-digit years. */
+export const FIRST_YEAR = 1900;
+export const LAST_YEAR = 2999;
+
 export function isLocalDate(text: string): text is LocalDate {
   const m = DATE_RE.exec(text);
   if (!m) return false;
   const y = Number(m[1]);
   const mo = Number(m[2]);
   const d = Number(m[3]);
-  if (y < 1900 || mo < 1 || mo > 12 || d < 1) return false;
+  if (y < FIRST_YEAR || y > LAST_YEAR || mo < 1 || mo > 12 || d < 1) return false;
   return d <= daysInMonth(y, mo);
 }
 

@@ -13,6 +13,10 @@ describe('local dates', () => {
     ['2021-13-01', false],
     ['2021-1-1', false],
     ['1899-12-31', false],
+    ['1900-01-01', true],
+    ['2999-12-31', true],
+    ['3000-01-01', false],
+    ['9999-12-31', false], // its next day would be year 10000
     ['2021-10-12T00:00:00Z', false],
   ])('isLocalDate(%s) = %s', (text, ok) => expect(isLocalDate(text)).toBe(ok));
 
