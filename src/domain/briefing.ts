@@ -1,6 +1,6 @@
 import type { AreaKind } from './areas';
 import type { LocalDate } from './dates';
-import { Bilingual, LEVEL_INFO, LevelOrUnknown } from './levels';
+import { Bilingual, LEVEL_INFO, LevelOrUnknown, levelNumber } from './levels';
 import { dateText, levelWord, localize } from './rules/wording';
 
 /**
@@ -176,7 +176,7 @@ export function quietSentence(byLevel: Record<LevelOrUnknown, DayCount>): Biling
         const c = byLevel[l];
         return lang === 'vi'
           ? `${n(c.no_new_community_cases_24h, lang)}/${n(c.areas, lang)} xã, phường ${ZONE_WORD[l].vi} (${levelWord(l, 'vi')})`
-          : `${n(c.no_new_community_cases_24h, lang)}/${n(c.areas, lang)} ${ZONE_WORD[l].en} communes (${levelWord(l, 'en')})`;
+          : `${n(c.no_new_community_cases_24h, lang)}/${n(c.areas, lang)} ${ZONE_WORD[l].en} communes (level ${levelNumber(l)})`;
       });
       silent = named.reduce((s, l) => s + byLevel[l].not_reported_24h, 0);
     }

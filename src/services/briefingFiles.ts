@@ -83,9 +83,14 @@ async function writeText(out: Writable, pieces: Iterable<string>): Promise<void>
 
 // ─── CSV ──────────────────────────────────────────────────────────────────────────────
 
+/**
+ * A CSV field. Text that a spreadsheet would take for a formula (it begins with =, +, -, @,
+ * a tab or a carriage return: an area's name, an override's reason) is written with a
+ * leading ' (OWASP, CSV injection); numbers are written as they are.
+ */
 const csvField = (v: Cell): string => {
   if (v === null) return '';
-  const s = String(v);
+  const s = typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 

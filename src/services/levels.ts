@@ -43,10 +43,11 @@ export type Reading = { date: LocalDate; asOf: Date | null; version: Version };
 
 const MAX_RANGE_DAYS = 400;
 
-/** A span of days a read may cover: `from` not after `to`, at most 400 days. */
-export function checkRange(from: LocalDate, to: LocalDate): void {
-  if (from > to) throw badRequest('from must not be after to', [{ path: 'from', message: 'must not be after to' }], 'invalid_query');
-  if (addDays(from, MAX_RANGE_DAYS) < to) throw badRequest(`at most ${MAX_RANGE_DAYS} days at a time`, [{ path: 'to', message: 'range too long' }], 'invalid_query');
+/** A span of days a read may cover: `from` not after `to`, at most 400 days (`names`: the query's names for the two). */
+export function checkRange(from: LocalDate, to: LocalDate, names: readonly [string, string] = ['from', 'to']): void {
+  const [f, t] = names;
+  if (from > to) throw badRequest(`${f} must not be after ${t}`, [{ path: f, message: `must not be after ${t}` }], 'invalid_query');
+  if (addDays(from, MAX_RANGE_DAYS) < to) throw badRequest(`at most ${MAX_RANGE_DAYS} days at a time`, [{ path: t, message: 'range too long' }], 'invalid_query');
 }
 
 /** The instant a read is answered as of: the asked one, or the day's publication (published), or null (now). */
@@ -171,7 +172,7 @@ export type ChangesQuery = {
 export async function changes(rt: Runtime, q: ChangesQuery) {
   const reads = rt.db.read;
   const version = q.version ?? 'latest';
-  checkRange(q.since, q.until);
+  checkRange(q.since, q.until, ['since', 'until']);
   if (q.parent) await requireArea(rt, q.parent);
   const cursor = q.cursor === undefined ? null : decodeChangesCursor(q.cursor, q.since, q.until, version);
   const asOf = cursor?.asOf ?? q.asOf ?? (await databaseNow(reads));

@@ -114,6 +114,10 @@ describe.each([
     const parts = [['red', 'đỏ', 4], ['orange', 'cam', 3]].filter(([l]) => now.by_level[l as string].areas > 0).map(([l, z, n]) => part(l as string, z as string, n as number));
     const silent = ['red', 'orange'].reduce((s, l) => s + now.by_level[l].not_reported_24h, 0);
     expect(b.last_24h.sentence.vi).toBe(`${parts.join(' và ')} không có ca mắc mới trong cộng đồng trong 24 giờ qua${silent ? `; ${silent} chưa báo cáo` : ''}`);
+    // and in English, each level named once: "(level 4)", not "(level 4 (red))"
+    const partEn = (l: string, n: number) => `${now.by_level[l].no_new_community_cases_24h}/${now.by_level[l].areas} ${l}-zone communes (level ${n})`;
+    const partsEn = [['red', 4], ['orange', 3]].filter(([l]) => now.by_level[l as string].areas > 0).map(([l, n]) => partEn(l as string, n as number));
+    expect(b.last_24h.sentence.en.startsWith(partsEn.join(' and '))).toBe(true);
   });
 
   test('the week’s changes are the change feed’s', async () => {
@@ -391,4 +395,17 @@ test('briefings are made a few at a time: with every turn taken and the queue fu
   expect(gate.state).toEqual({ running: 0, waiting: 0 });
   // and then served
   await http().get(`/v1/briefing?date=${END}&parent=${PROVINCE}`).expect(200);
+});
+
+test('CSV: text a spreadsheet would take for a formula is written as text', async () => {
+  const code = 'VNM.17.1.FORMULA';
+  const name = '=HYPERLINK("http://evil.example/x","Xem chi tiết")';
+  await http()
+    .post('/v1/areas')
+    .send({ type: 'FeatureCollection', features: [feature({ code, name, kind: 'commune', parent: DISTRICT, population: 100 }, square(107.6, 11.6, 0.01))] })
+    .expect(200);
+  const { body } = await file(`/v1/briefing.csv?date=${END}&parent=${DISTRICT}`);
+  const line = body.toString('utf8').split('\r\n').find((l: string) => l.includes(code)) as string;
+  expect(line).toContain(`"'=HYPERLINK(""http://evil.example/x"",""Xem chi tiết"")"`);
+  expect(line).not.toMatch(/(^|,)"?=/);
 });

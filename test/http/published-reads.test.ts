@@ -164,3 +164,10 @@ test('a level held by persistence is explained by a step of its own after the ru
   expect(quiet.explanation[quiet.explanation.length - 1].result).toBe('green');
   expect(quiet.explanation).toHaveLength(steps.length - 1);
 }, 60_000);
+
+test('a span the wrong way round names the query’s own parameters', async () => {
+  const feed = await http().get('/v1/changes?since=2021-10-10&until=2021-10-01&kind=commune').expect(400);
+  expect(feed.body.error.details).toEqual([{ path: 'since', message: 'must not be after until' }]);
+  const history = await http().get('/v1/zones/C11/history?from=2021-10-10&to=2021-10-01').expect(400);
+  expect(history.body.error.details).toEqual([{ path: 'from', message: 'must not be after to' }]);
+});

@@ -27,7 +27,7 @@ export function briefingRouter(rt: Runtime): Routes {
     const turn = await rt.briefings.enter(res);
     if (turn === 'gone') return;
     if (turn === 'busy') {
-      const e = new AppError(503, 'busy', 'too many briefings are being made; retry shortly', [{ path: 'format', message: 'briefings are made a few at a time (ZONERISK_MAX_BRIEFINGS)' }]);
+      const e = new AppError(503, 'busy', 'too many briefings are being made (ZONERISK_MAX_BRIEFINGS at a time); retry shortly');
       e.retryAfter = 5;
       throw e;
     }
