@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { ConfigError, loadConfig, Config } from './config';
 import { Database, openDatabase } from './db/database';
 import { migrateLatest } from './db/migrate';
@@ -20,6 +21,7 @@ const lazy = {
   runtime: () => import('./runtime'),
   briefing: () => import('./services/briefing'),
   briefingFiles: () => import('./services/briefingFiles'),
+  briefingMap: () => import('./services/briefingMap'),
 };
 
 const USAGE = `usage: zonerisk <command> [options]
@@ -121,24 +123,62 @@ async function importCsv(open: OpenDatabase, config: Config, kind: 'reports' | '
 
 const BRIEFING_FORMATS = ['pdf', 'xlsx', 'json', 'csv'] as const satisfies readonly BriefingFormat[];
 
+/**
+ * The briefing command's options, strictly: an unknown option, an option without its value
+ * (`--parent --format pdf`: the next token is another option) or given twice is a usage
+ * error naming it (exit code 2).
+ */
+function briefingOptions(args: string[]): { date?: string; parent?: string; format?: string; out?: string; version?: string } {
+  const names = ['date', 'parent', 'format', 'out', 'version'] as const;
+  const values: Partial<Record<(typeof names)[number], string>> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const name = names.find((n) => arg === `--${n}`);
+    if (!name) {
+      throw new AppError(400, 'usage', arg.startsWith('-') ? `briefing: unknown option ${arg}` : `briefing: unexpected argument ${arg}`, [{ path: arg, message: `briefing takes ${names.map((n) => `--${n}`).join(', ')}` }]);
+    }
+    const value = args[i + 1];
+    if (value === undefined || value.startsWith('--')) throw new AppError(400, 'usage', `briefing: --${name} needs a value`, [{ path: `--${name}`, message: 'needs a value' }]);
+    if (values[name] !== undefined) throw new AppError(400, 'usage', `briefing: --${name} is given twice`, [{ path: `--${name}`, message: 'given twice' }]);
+    values[name] = value;
+    i++;
+  }
+  return values;
+}
+
+/** Why a file could not be written, in words, naming the user's path (never the temporary one beside it). */
+function writeFailure(out: string, e: unknown): AppError {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  const why: Record<string, string> = {
+    ENOENT: 'no such directory',
+    ENOTDIR: 'a part of the path is not a directory',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EISDIR: 'it is a directory',
+    ENOSPC: 'no space left on the device',
+    EROFS: 'read-only file system',
+  };
+  const reason = (code && why[code]) ?? (e instanceof Error ? e.message : String(e));
+  return new AppError(400, 'cannot_write', `cannot write ${out}: ${reason}`, [{ path: '--out', message: reason }]);
+}
+
 /** `briefing`: the weekly briefing (services/briefing.ts) written to a file, as GET /v1/briefing.<format> answers it. */
 async function briefingFile(open: OpenDatabase, config: Config, args: string[], io: Out): Promise<number> {
-  const dateText = option(args, '--date');
-  const parent = option(args, '--parent');
-  const format = option(args, '--format');
-  const out = option(args, '--out');
-  const version = option(args, '--version') ?? 'latest';
+  const { date: dateText, parent, format, out, version = 'latest' } = briefingOptions(args);
   if (dateText !== undefined && !isLocalDate(dateText)) throw new AppError(400, 'usage', '--date must be a date YYYY-MM-DD');
   if (parent !== undefined && !AREA_CODE_RE.test(parent)) throw new AppError(400, 'usage', '--parent must be an area code');
   if (!format || !(BRIEFING_FORMATS as readonly string[]).includes(format)) throw new AppError(400, 'usage', `briefing needs --format ${BRIEFING_FORMATS.join('|')}`);
   if (!out) throw new AppError(400, 'usage', 'briefing needs --out FILE');
+  const ext = path.extname(out).slice(1).toLowerCase();
+  if (ext !== '' && ext !== format) throw new AppError(400, 'usage', `--out ${out} ends in .${ext} but --format is ${format}`, [{ path: '--out', message: `must end in .${format} (or have no extension)` }]);
   if (version !== 'latest' && version !== 'published') throw new AppError(400, 'usage', '--version must be latest or published');
   const date = (dateText as LocalDate | undefined) ?? today(config.reportingTimeZone);
-  const [{ createRuntime }, { briefing }, { writeBriefing }] = await Promise.all([lazy.runtime(), lazy.briefing(), lazy.briefingFiles()]);
-  const b = await withDatabase(open, config, async (db) => {
+  const [{ createRuntime }, { briefing }, { writeBriefing }, { briefingMap }] = await Promise.all([lazy.runtime(), lazy.briefing(), lazy.briefingFiles(), lazy.briefingMap()]);
+  const { b, map } = await withDatabase(open, config, async (db) => {
     const rt = createRuntime(config, db);
     try {
-      return await briefing(rt, { date, parent, version, asOf: null });
+      const b = await briefing(rt, { date, parent, version, asOf: null });
+      return { b, map: format === 'pdf' ? await briefingMap(rt, b) : null };
     } finally {
       await rt.close();
     }
@@ -146,11 +186,11 @@ async function briefingFile(open: OpenDatabase, config: Config, args: string[], 
   // written next to the target, then moved over it: a failed run leaves no half file
   const partial = `${out}.partial`;
   try {
-    await writeBriefing(b, format as BriefingFormat, fs.createWriteStream(partial));
+    await writeBriefing(b, format as BriefingFormat, fs.createWriteStream(partial), { map });
     fs.renameSync(partial, out);
   } catch (e) {
     fs.rmSync(partial, { force: true });
-    throw e;
+    throw writeFailure(out, e);
   }
   io.out(`briefing ${b.area.code ?? 'all'} ${b.date} (${b.week.from}..${b.week.to}, ${b.version}): ${b.communes.length} communes, ${b.hotspots.length} red or orange, ${b.changes.items.length} changes → ${out} (${format}, ${fs.statSync(out).size} bytes)`);
   return 0;

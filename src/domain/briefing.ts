@@ -38,6 +38,14 @@ export function viNumber(value: number, decimals = 2): string {
   return localize(String(Math.round(value * f) / f), 'vi');
 }
 
+/** A sentence's first letter as a capital ("giảm cấp theo tiêu chí" → "Giảm cấp theo tiêu chí"); the rest as it is. */
+export function sentenceCase(text: string): string {
+  const first = text.codePointAt(0);
+  if (first === undefined) return text;
+  const head = String.fromCodePoint(first);
+  return head.toLocaleUpperCase('vi') + text.slice(head.length);
+}
+
 /** dd/mm/yyyy. */
 export const viDate = (date: LocalDate | string): string => dateText(date, 'vi');
 
@@ -147,7 +155,12 @@ export type Briefing = {
   last_24h: { by_level: Record<LevelOrUnknown, DayCount>; total: DayCount; sentence: Bilingual };
   /** Red and orange communes, red first, the highest incidence first. */
   hotspots: BriefingCommune[];
-  changes: { escalated: number; deescalated: number; items: BriefingChange[] };
+  /**
+   * The week's changes. With version=published each published day is compared with the
+   * publication before it: `compared_with` is the publication before the week's first
+   * published day (null with version=latest, or when there is none).
+   */
+  changes: { escalated: number; deescalated: number; items: BriefingChange[]; compared_with: LocalDate | null };
   overrides: BriefingOverrideInForce[];
   not_reporting: { code: string; name: string; district: { code: string; name: string } | null }[];
   /** Every commune of the scope, by district then name: the list of the XLSX sheet and the CSV. */
@@ -204,11 +217,34 @@ export const COMMUNE_COLUMNS = [
   { key: 'incidence_per_100k_7d', vi: 'Tỷ lệ/100.000 dân (7 ngày)', kind: 'decimal' },
   { key: 'population', vi: 'Dân số', kind: 'integer' },
   { key: 'since', vi: 'Từ ngày', kind: 'text' },
+  { key: 'override', vi: 'Quyết định BCĐ', kind: 'text' },
 ] as const;
+
+/** An override in a cell: its level and reason, "Cấp 4: Ổ dịch mới tại chợ" (null: none). */
+export const overrideCell = (o: BriefingOverride | null): string | null => (o ? `${levelWord(o.level, 'vi')}: ${o.reason}` : null);
 
 /** One commune's row of the commune table (dates as dd/mm/yyyy text, numbers as numbers, anything missing null: an empty cell). */
 export function communeRow(c: BriefingCommune, i: number): Cell[] {
-  return [i + 1, c.district?.name ?? null, c.code, c.name, levelLabelVi(c.level), c.community_cases_7d, c.incidence_per_100k_7d, c.population, c.since ? viDate(c.since) : null];
+  return [i + 1, c.district?.name ?? null, c.code, c.name, levelLabelVi(c.level), c.community_cases_7d, c.incidence_per_100k_7d, c.population, c.since ? viDate(c.since) : null, overrideCell(c.override)];
+}
+
+/** The overrides in force as a table (the XLSX sheet "Quyết định BCĐ"): header, then one row per override. */
+export const OVERRIDE_COLUMNS = [
+  { key: 'stt', vi: 'STT' },
+  { key: 'code', vi: 'Mã địa bàn' },
+  { key: 'name', vi: 'Địa bàn' },
+  { key: 'kind', vi: 'Loại' },
+  { key: 'district', vi: 'Huyện' },
+  { key: 'level', vi: 'Cấp độ' },
+  { key: 'reason', vi: 'Lý do' },
+  { key: 'note', vi: 'Ghi chú' },
+  { key: 'author', vi: 'Người quyết định' },
+  { key: 'from', vi: 'Từ ngày' },
+  { key: 'until', vi: 'Đến ngày' },
+] as const;
+
+export function overrideRow(o: BriefingOverrideInForce, i: number): Cell[] {
+  return [i + 1, o.code, o.name, o.kind_label.vi, o.district?.name ?? null, levelLabelVi(o.level), o.reason, o.note, o.author, viDate(o.from), o.until ? viDate(o.until) : null];
 }
 
 /** The direction of a change in Vietnamese. */

@@ -1,4 +1,5 @@
-import { databaseNow, dayReports, DayReport, zonesOn, ZoneRow } from '../db/levels';
+import { databaseNow, dayReports, DayReport, levelsBefore, zonesOn, ZoneRow } from '../db/levels';
+import { publishedDays } from '../db/publications';
 import {
   Briefing,
   BRIEFING_LEVELS,
@@ -11,14 +12,16 @@ import {
   KIND_LABEL,
   LevelCount,
   quietSentence,
+  sentenceCase,
   viTime,
 } from '../domain/briefing';
-import { addDays, dateRange, daysBetween, LocalDate, today } from '../domain/dates';
+import { addDays, dateRange, LocalDate, today } from '../domain/dates';
 import { levelIndex, LevelOrUnknown, levelNumber } from '../domain/levels';
+import { firstLevelText } from '../domain/rules/change';
 import { levelLabel } from '../domain/rules/explain';
 import { AppError, badRequest, notFound, unprocessable } from '../errors';
 import type { Runtime } from '../runtime';
-import { changes, readingAt, Reading, summary, Version } from './levels';
+import { changeReasonText, changes, readingAt, Reading, summary, Version } from './levels';
 import { timeline } from './ruleSets';
 
 /**
@@ -31,15 +34,26 @@ import { timeline } from './ruleSets';
  * whatever the number of communes (the 7-day figures are seven `dayReports` reads).
  */
 
-export type BriefingQuery = { date: LocalDate; parent?: string | undefined; version: Version; asOf: Date | null };
+export type BriefingQuery = {
+  date: LocalDate;
+  parent?: string | undefined;
+  version: Version;
+  asOf: Date | null;
+  /** aborted when the client hangs up: the reads not yet made are not made */
+  signal?: AbortSignal | undefined;
+};
 
 /** Changes one briefing lists at most (a week of a country's communes flipping back and forth). */
 const MAX_CHANGES = 50_000;
 const CHANGES_PAGE = 10_000;
-/** How far after today a briefing's day may be (its week is then all unknown, but a clear answer). */
-const MAX_DAYS_AHEAD = 366;
+/** How far after today a briefing's day may be: tomorrow, as reports (a day's report is sometimes filed early). */
+const MAX_DAYS_AHEAD = 1;
 
 type Place = { code: string; name: string };
+
+/** The feed's words for a level after none when nothing was recorded about it (services/levels.ts `changeReasonText`). */
+const genericReason = (to: LevelOrUnknown): string =>
+  changeReasonText({ from: 'unknown', to, to_override: null, from_override: false, reason: null, change: null, consecutive: true }).reason;
 
 const collator = new Intl.Collator('vi', { sensitivity: 'base', numeric: true });
 const byName = (a: { name: string; code: string }, b: { name: string; code: string }) => collator.compare(a.name, b.name) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0);
@@ -66,20 +80,22 @@ function weekCases(days: Map<number, DayReport>[], id: number): number | null {
 const incidence = (cases: number | null, population: number | null): number | null =>
   cases !== null && population ? Math.round(((cases * 100_000) / population) * 100) / 100 : null;
 
-/** Reads the briefing of `q.date` for the communes under `q.parent` (all communes without one). */
-export async function briefing(rt: Runtime, q: BriefingQuery): Promise<Briefing> {
+/**
+ * What a briefing is read as: the day checked (at most tomorrow in TZ_REPORTING), the one
+ * instant every read is made as of, the area (an unknown one is a 404, a commune a 422) and
+ * the reading point of the day (with version=published: its publication; 404 without one).
+ * Light reads only: HEAD answers from this alone.
+ */
+export async function briefingScope(rt: Runtime, q: BriefingQuery): Promise<{ at: Date; top: ZoneRow | null; point: Date | null }> {
   const reads = rt.db.read;
   const date = q.date;
-  // a week not yet begun has nothing to brief on (and the calendar's arithmetic ends in 9999)
-  if (daysBetween(today(rt.config.reportingTimeZone), date) > MAX_DAYS_AHEAD) {
-    throw badRequest(`date ${date} is more than a year after today`, [{ path: 'date', message: 'must not be more than a year after today' }], 'invalid_query');
+  // as the rest of the API: nothing is known of a day after tomorrow (and the calendar's arithmetic ends in 2999)
+  const latest = addDays(today(rt.config.reportingTimeZone), MAX_DAYS_AHEAD);
+  if (date > latest) {
+    throw badRequest(`date ${date} is after tomorrow (${latest} in ${rt.config.reportingTimeZone})`, [{ path: 'date', message: `must not be after tomorrow (${latest})` }], 'invalid_query');
   }
-  const weekFrom = addDays(date, -6);
-  const weekBefore = addDays(date, -7);
   // one instant for every read: the summary, the feed and the lists agree with each other
   const at = q.asOf ?? (await databaseNow(reads));
-  const reading: Reading = { date, asOf: at, version: q.version };
-
   // the area first: an unknown one is a 404 before anything else is read
   let top: ZoneRow | null = null;
   if (q.parent !== undefined) {
@@ -91,22 +107,44 @@ export async function briefing(rt: Runtime, q: BriefingQuery): Promise<Briefing>
     top = row;
   }
   // the reading point of the day (with version=published: its publication; 404 without one)
-  const point = await readingAt(rt, reading);
+  const point = await readingAt(rt, { date, asOf: at, version: q.version });
+  return { at, top, point };
+}
+
+/** Reads the briefing of `q.date` for the communes under `q.parent` (all communes without one). */
+export async function briefing(rt: Runtime, q: BriefingQuery): Promise<Briefing> {
+  const reads = rt.db.read;
+  const date = q.date;
+  // a client that hung up: the reads still to come are not made (checked between them)
+  const going = () => {
+    if (q.signal?.aborted) throw new AppError(499, 'client_closed', 'the client closed the connection');
+  };
+  const { at, top, point } = await briefingScope(rt, q);
+  const weekFrom = addDays(date, -6);
+  const weekBefore = addDays(date, -7);
+  const reading: Reading = { date, asOf: at, version: q.version };
+  going();
 
   // one read after another, not all at once: a country's rows arriving on several connections
   // together would be parsed back to back, holding the event loop for longer
   const now = await summary(rt, reading, 'commune', q.parent);
+  going();
   const before = await summary(rt, { date: weekBefore, asOf: at, version: q.version }, 'commune', q.parent).catch((e: unknown) => {
     // published: the day a week before may have no publication — the comparison is left out
     if (e instanceof AppError && e.status === 404 && q.version === 'published') return null;
     throw e;
   });
+  going();
   const zones = await zonesOn(reads, date, point, q.parent !== undefined ? { within: q.parent } : {});
+  going();
   const timelineNow = await timeline(rt, point ?? at);
   const communes = zones.filter((z) => z.kind === 'commune');
   const ids = communes.map((z) => z.area_id);
   const days: Map<number, DayReport>[] = [];
-  for (const d of dateRange(weekFrom, date)) days.push(await dayReports(reads, ids, d, point));
+  for (const d of dateRange(weekFrom, date)) {
+    going();
+    days.push(await dayReports(reads, ids, d, point));
+  }
   const onDay = days[days.length - 1] as Map<number, DayReport>;
 
   // names of the areas communes belong to, and of everything with an override
@@ -164,10 +202,11 @@ export async function briefing(rt: Runtime, q: BriefingQuery): Promise<Briefing>
     dayTotal.not_reported_24h += c.not_reported_24h;
   }
 
-  // the week's changes of level, every page of the feed
+  // the week's changes of level, every page of the feed; a commune's first level ever is named so
   const items: BriefingChange[] = [];
   let cursor: string | undefined;
   do {
+    going();
     const page = await changes(rt, { since: weekFrom, until: date, asOf: at, version: q.version, kind: 'commune', parent: q.parent, limit: CHANGES_PAGE, cursor });
     for (const c of page.items) {
       const direction: BriefingChange['direction'] = c.from === 'unknown' || c.to === 'unknown' ? 'changed' : levelIndex(c.to) > levelIndex(c.from) ? 'escalated' : 'de-escalated';
@@ -187,6 +226,23 @@ export async function briefing(rt: Runtime, q: BriefingQuery): Promise<Briefing>
     }
     cursor = page.next_cursor ?? undefined;
   } while (cursor !== undefined && items.length < MAX_CHANGES);
+  // a level after none, for which nothing was recorded (the feed's generic words): the first level of a new commune?
+  const generic = (c: BriefingChange) => c.from === 'unknown' && c.to !== 'unknown' && c.reason === genericReason(c.to);
+  const candidates = items.filter(generic);
+  if (candidates.length > 0) {
+    going();
+    const earlier = await levelsBefore(reads, candidates, point ?? at);
+    for (const c of candidates) {
+      if (earlier.has(`${c.code}|${c.date}`)) continue;
+      const first = firstLevelText(c.to);
+      c.reason = first.en;
+      c.reason_text = { vi: first.vi, en: first.en };
+    }
+  }
+  // each reason is a table cell's sentence: its first letter a capital (the feed's generic reasons begin in lower case)
+  for (const c of items) c.reason_text = { vi: sentenceCase(c.reason_text.vi), en: sentenceCase(c.reason_text.en) };
+  // published: each published day is compared with the publication before it — the week's first with one before the week
+  const comparedWith = q.version === 'published' ? ((await publishedDays(reads, weekFrom, date, at)).find((p) => p.date < weekFrom)?.date ?? null) : null;
 
   // overrides in force that day on the area or anything in it
   const overridden = [...(top ? [top] : []), ...zones].filter((z) => z.override !== null);
@@ -221,7 +277,7 @@ export async function briefing(rt: Runtime, q: BriefingQuery): Promise<Briefing>
     counts: { date, week_before_date: weekBefore, by_level: byLevel, total: { ...total, week_before: totalBefore, change: diff(total, totalBefore) } },
     last_24h: { by_level: day, total: dayTotal, sentence: quietSentence(day) },
     hotspots,
-    changes: { escalated: items.filter((c) => c.direction === 'escalated').length, deescalated: items.filter((c) => c.direction === 'de-escalated').length, items },
+    changes: { escalated: items.filter((c) => c.direction === 'escalated').length, deescalated: items.filter((c) => c.direction === 'de-escalated').length, items, compared_with: comparedWith },
     overrides,
     not_reporting: list.filter((c) => !c.reported_24h).map((c) => ({ code: c.code, name: c.name, district: c.district })),
     communes: list,

@@ -58,8 +58,8 @@ describe('changeReason', () => {
     const back = changeReason(P4800, 'commune', side4800('orange', { ...base, treatment_capacity_ok: 0 }), now('yellow', base));
     expect(back).toEqual({
       code: 'rules',
-      vi: 'Khả năng thu dung, điều trị: không đạt → đạt ở bước 3 (nâng cấp)',
-      en: 'treatment capacity: not met → met at step 3 (raise)',
+      vi: 'Khả năng thu dung, điều trị: không đạt → đạt ở bước 3 (hết điều kiện nâng cấp)',
+      en: 'treatment capacity: not met → met at step 3 (raise no longer applies)',
     });
   });
 

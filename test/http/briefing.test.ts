@@ -54,10 +54,14 @@ type Commune = {
   incidence_per_100k_7d: number | null;
   reported_24h: boolean;
   since: string | null;
-  override: { level: string; reason: string; author: string | null; from: string; until: string | null } | null;
+  override: Override | null;
 };
 type Change = { code: string; name: string; date: string; from: string; to: string; direction: string; reason_text: { vi: string; en: string } };
+type Override = { level: string; reason: string; author: string | null; from: string; until: string | null };
 const LEVELS = ['red', 'orange', 'yellow', 'green', 'unknown'];
+const LEVEL_LABEL: Record<string, string> = { red: 'Cấp 4 – Nguy cơ rất cao', orange: 'Cấp 3 – Nguy cơ cao', yellow: 'Cấp 2 – Nguy cơ trung bình', green: 'Cấp 1 – Nguy cơ thấp (bình thường mới)', unknown: 'Chưa đủ dữ liệu' };
+/** An override as the commune lists write it: "Cấp 4: <reason>". */
+const overrideText = (o: Override | null) => (o ? `Cấp ${LEVELS.length - 1 - LEVELS.indexOf(o.level)}: ${o.reason}` : null);
 const ddmmyyyy = (d: string) => `${d.slice(8, 10)}/${d.slice(5, 7)}/${d.slice(0, 4)}`;
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 
@@ -124,7 +128,11 @@ describe.each([
     const feed = await get(`/v1/changes?since=${WEEK_FROM}&until=${END}&kind=commune&${scope}`);
     expect(feed.next_cursor).toBeNull();
     const items = b.changes.items as Change[];
-    expect(items.map((c) => [c.code, c.name, c.date, c.from, c.to, c.reason_text])).toEqual(feed.items.map((c: Change) => [c.code, c.name, c.date, c.from, c.to, c.reason_text]));
+    // the feed's reasons, each beginning with a capital (a table cell's sentence)
+    const cap = (t: string) => t.charAt(0).toLocaleUpperCase('vi') + t.slice(1);
+    expect(items.map((c) => [c.code, c.name, c.date, c.from, c.to, c.reason_text])).toEqual(
+      feed.items.map((c: Change) => [c.code, c.name, c.date, c.from, c.to, { vi: cap(c.reason_text.vi), en: cap(c.reason_text.en) }]),
+    );
     const rank = (l: string) => LEVELS.length - LEVELS.indexOf(l);
     expect(b.changes.escalated).toBe(items.filter((c) => c.from !== 'unknown' && c.to !== 'unknown' && rank(c.to) > rank(c.from)).length);
     expect(b.changes.deescalated).toBe(items.filter((c) => c.from !== 'unknown' && c.to !== 'unknown' && rank(c.to) < rank(c.from)).length);
@@ -170,16 +178,27 @@ describe('the same briefing as files', () => {
     expect(res.headers['content-disposition']).toBe(`attachment; filename="briefing-${PROVINCE}-${END}.xlsx"`);
     const book = new ExcelJS.Workbook();
     await book.xlsx.load(body as unknown as ArrayBuffer);
-    expect(book.worksheets.map((w) => w.name)).toEqual(['Tổng hợp', 'Danh sách xã, phường', 'Thay đổi']);
+    expect(book.worksheets.map((w) => w.name)).toEqual(['Tổng hợp', 'Danh sách xã, phường', 'Thay đổi', 'Quyết định BCĐ']);
     const values = (ws: ExcelJS.Worksheet, r: number, n: number) => Array.from({ length: n }, (_x, i) => ws.getRow(r).getCell(i + 1).value ?? null);
 
     const list = book.getWorksheet('Danh sách xã, phường') as ExcelJS.Worksheet;
-    expect(values(list, 1, 9)).toEqual(['STT', 'Huyện', 'Mã xã/phường', 'Xã/phường', 'Cấp độ', 'Ca cộng đồng 7 ngày', 'Tỷ lệ/100.000 dân (7 ngày)', 'Dân số', 'Từ ngày']);
+    expect(values(list, 1, 10)).toEqual(['STT', 'Huyện', 'Mã xã/phường', 'Xã/phường', 'Cấp độ', 'Ca cộng đồng 7 ngày', 'Tỷ lệ/100.000 dân (7 ngày)', 'Dân số', 'Từ ngày', 'Quyết định BCĐ']);
     const communes = b.communes as Commune[];
     expect(list.actualRowCount).toBe(communes.length + 1);
     communes.forEach((c, i) => {
-      const row = values(list, i + 2, 9);
-      expect(row).toEqual([i + 1, c.district?.name ?? null, c.code, c.name, c.level_label.vi, c.community_cases_7d, c.incidence_per_100k_7d, c.population, c.since ? ddmmyyyy(c.since) : null]);
+      const row = values(list, i + 2, 10);
+      expect(row).toEqual([i + 1, c.district?.name ?? null, c.code, c.name, c.level_label.vi, c.community_cases_7d, c.incidence_per_100k_7d, c.population, c.since ? ddmmyyyy(c.since) : null, overrideText(c.override)]);
+    });
+    expect(communes.filter((c) => c.override).length).toBeGreaterThan(0);
+
+    // the overrides in force, cell for cell
+    const decided = book.getWorksheet('Quyết định BCĐ') as ExcelJS.Worksheet;
+    expect(values(decided, 1, 11)).toEqual(['STT', 'Mã địa bàn', 'Địa bàn', 'Loại', 'Huyện', 'Cấp độ', 'Lý do', 'Ghi chú', 'Người quyết định', 'Từ ngày', 'Đến ngày']);
+    const overrides = b.overrides as (Override & { code: string; name: string; kind_label: { vi: string }; district: { name: string } | null; note: string | null })[];
+    expect(overrides.length).toBeGreaterThan(0);
+    expect(decided.actualRowCount).toBe(overrides.length + 1);
+    overrides.forEach((o, i) => {
+      expect(values(decided, i + 2, 11)).toEqual([i + 1, o.code, o.name, o.kind_label.vi, o.district?.name ?? null, LEVEL_LABEL[o.level], o.reason, o.note, o.author, ddmmyyyy(o.from), o.until ? ddmmyyyy(o.until) : null]);
     });
     // numbers are numbers, with a number format
     const withCases = communes.findIndex((c) => c.community_cases_7d !== null && c.incidence_per_100k_7d !== null);
@@ -201,6 +220,7 @@ describe('the same briefing as files', () => {
     expect(cells).toContain(b.last_24h.sentence.vi);
     expect(cells).toContain(`${b.rule_set.name} (${b.rule_set.id})`);
     expect(cells).toContain(b.data_as_of_text);
+    expect(cells).toContain('Tính toán lúc (computed at)');
     for (const l of LEVELS) expect(cells).toContain(b.counts.by_level[l].level_label.vi);
   });
 
@@ -232,12 +252,12 @@ describe('the same briefing as files', () => {
     expect([...body.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const lines = body.toString('utf8').slice(1).split('\r\n');
     expect(lines.pop()).toBe('');
-    expect(lines[0]).toBe('STT,Huyện,Mã xã/phường,Xã/phường,Cấp độ,Ca cộng đồng 7 ngày,Tỷ lệ/100.000 dân (7 ngày),Dân số,Từ ngày');
+    expect(lines[0]).toBe('STT,Huyện,Mã xã/phường,Xã/phường,Cấp độ,Ca cộng đồng 7 ngày,Tỷ lệ/100.000 dân (7 ngày),Dân số,Từ ngày,Quyết định BCĐ');
     const communes = b.communes as Commune[];
     expect(lines).toHaveLength(communes.length + 1);
     const field = (v: unknown) => (v === null || v === undefined ? '' : /[",]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
     communes.forEach((c, i) => {
-      expect(lines[i + 1]).toBe([i + 1, c.district?.name, c.code, c.name, c.level_label.vi, c.community_cases_7d, c.incidence_per_100k_7d, c.population, c.since ? ddmmyyyy(c.since) : ''].map(field).join(','));
+      expect(lines[i + 1]).toBe([i + 1, c.district?.name, c.code, c.name, c.level_label.vi, c.community_cases_7d, c.incidence_per_100k_7d, c.population, c.since ? ddmmyyyy(c.since) : '', overrideText(c.override)].map(field).join(','));
     });
   });
 
@@ -272,8 +292,8 @@ describe('published, and days without levels', () => {
     expect(b.overrides).toEqual([]);
     expect(b.hotspots).toEqual([]);
     expect(b.changes.items).toEqual([]);
-    // after the open-ended override began, it alone still sets a level (a year from today at most)
-    const later = await get(`/v1/briefing?date=${addDays(today(ctx.config.reportingTimeZone), 366)}&parent=${DISTRICT}`);
+    // after the open-ended override began, it alone still sets a level (tomorrow at most)
+    const later = await get(`/v1/briefing?date=${addDays(today(ctx.config.reportingTimeZone), 1)}&parent=${DISTRICT}`);
     expect(later.overrides.map((o: { code: string }) => o.code)).toEqual([OVERRIDDEN]);
     expect(later.counts.by_level.unknown.areas).toBe(later.counts.total.areas - 1);
     expect(later.hotspots.map((c: Commune) => c.code)).toEqual([OVERRIDDEN]);
@@ -290,7 +310,8 @@ describe('bad input: a 4xx in JSON naming the field, never a 5xx', () => {
     ['date=yesterday', 400, 'date'],
     ['date=1899-12-31', 400, 'date'],
     ['date=9999-12-31', 400, 'date'],
-    ['date=a year and two days from today', 400, 'date'],
+    ['date=the day after tomorrow', 400, 'date'],
+    ['date=a year from today', 400, 'date'],
     ['version=draft', 400, 'version'],
     ['format=docx', 400, 'format'],
     ['parent=no%20such', 400, 'parent'],
@@ -301,10 +322,12 @@ describe('bad input: a 4xx in JSON naming the field, never a 5xx', () => {
   ])('%s → %i naming %s', async (label, status, field) => {
     const query = label.startsWith('parent=x…x')
       ? `parent=${'x'.repeat(5000)}`
-      : label.startsWith('date=a year')
-        ? `date=${addDays(today(ctx.config.reportingTimeZone), 367)}`
-        : label.replace(/ \(.*\)$/, '');
-    for (const p of ['/v1/briefing', '/v1/briefing.xlsx', '/v1/briefing.pdf', '/v1/briefing.csv']) {
+      : label === 'date=the day after tomorrow'
+        ? `date=${addDays(today(ctx.config.reportingTimeZone), 2)}`
+        : label === 'date=a year from today'
+          ? `date=${addDays(today(ctx.config.reportingTimeZone), 366)}`
+          : label.replace(/ \(.*\)$/, '');
+    for (const p of ['/v1/briefing', '/v1/briefing.xlsx', '/v1/briefing.pdf', '/v1/briefing.csv', '/briefing']) {
       if (query.startsWith('format=') && p !== '/v1/briefing') continue;
       const res = await http().get(`${p}?${query}`).expect(status);
       expect(res.headers['content-type']).toMatch(/application\/json/);
@@ -313,7 +336,7 @@ describe('bad input: a 4xx in JSON naming the field, never a 5xx', () => {
   });
 
   test('an unknown parent is a 404, as for the summary', async () => {
-    for (const p of ['/v1/briefing', '/v1/briefing.xlsx', '/v1/briefing.pdf', '/v1/briefing.csv', '/v1/summary']) {
+    for (const p of ['/v1/briefing', '/v1/briefing.xlsx', '/v1/briefing.pdf', '/v1/briefing.csv', '/briefing', '/v1/summary']) {
       const res = await http().get(`${p}?parent=NOPE&date=${END}`).expect(404);
       expect(res.body.error).toMatchObject({ code: 'not_found', message: 'no area has code NOPE' });
     }
@@ -378,6 +401,42 @@ describe('zonerisk briefing (CLI)', () => {
     expect((e as AppError).status).toBe(404);
     expect(fs.existsSync(out)).toBe(false);
   });
+
+  test('unknown options, an option without its value and an --out of another format are usage errors naming them', async () => {
+    const out = path.join(dir, 'never.pdf');
+    for (const [args, named] of [
+      [['--date', END, '--format', 'pdf', '--out', out, '--colour', 'red'], '--colour'],
+      [['--date', END, '--format', 'pdf', '--out', out, '--dry-run'], '--dry-run'],
+      [['--date', END, '--parent', '--format', 'pdf', '--out', out], '--parent'],
+      [['--date', END, '--format', 'pdf', '--out', out, '--parent'], '--parent'],
+      [['--date', END, '--format', 'xlsx', '--out', out], '--out'],
+      [['--date', END, '--format', 'pdf', '--format', 'csv', '--out', out], '--format'],
+    ] as const) {
+      const e = await cli('briefing', ...args).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(AppError);
+      expect((e as AppError).code).toBe('usage');
+      expect(`${(e as AppError).message} ${(e as AppError).details.map((d) => d.path).join(' ')}`).toContain(named);
+    }
+    expect(fs.existsSync(out)).toBe(false);
+    // and the process's exit code for a usage error is 2
+    const { main } = await import('../../src/cli');
+    const writes: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((t: string | Uint8Array) => (writes.push(String(t)), true));
+    try {
+      expect(await main(['briefing', '--date', END, '--format', 'pdf', '--out', out, '--colour', 'red'])).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(writes.join('')).toContain('--colour');
+  });
+
+  test('a file that cannot be written is named as given, not the temporary file beside it', async () => {
+    const out = path.join(dir, 'no', 'such', 'dir', 'b.csv');
+    const e = await cli('briefing', '--date', END, '--parent', DISTRICT, '--format', 'csv', '--out', out).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(AppError);
+    expect((e as AppError).message).toBe(`cannot write ${out}: no such directory`);
+    expect((e as AppError).message).not.toContain('.partial');
+  });
 });
 
 test('briefings are made a few at a time: with every turn taken and the queue full, a 503 with Retry-After', async () => {
@@ -408,4 +467,206 @@ test('CSV: text a spreadsheet would take for a formula is written as text', asyn
   const line = body.toString('utf8').split('\r\n').find((l: string) => l.includes(code)) as string;
   expect(line).toContain(`"'=HYPERLINK(""http://evil.example/x"",""Xem chi tiết"")"`);
   expect(line).not.toMatch(/(^|,)"?=/);
+});
+
+describe('the printable page (GET /briefing) and its map', () => {
+  const scope = `date=${END}&parent=${DISTRICT}`;
+  let b: Record<string, any>;
+  let html: string;
+  let res: Response;
+  beforeAll(async () => {
+    b = await get(`/v1/briefing?${scope}`);
+    res = await http().get(`/briefing?${scope}`).expect(200);
+    html = res.text;
+  });
+  const svgOf = (page: string) => /<svg[\s\S]*?<\/svg>/.exec(page)?.[0] ?? '';
+
+  test('HTML in reading order: heading, map, counts, 24 hours, red and orange, changes, overrides, rule set, not reporting', () => {
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    const at = (needle: string) => {
+      const i = html.indexOf(needle);
+      expect(i).toBeGreaterThanOrEqual(0);
+      return i;
+    };
+    const order = ['<h1>', '<svg', 'id="counts"', 'id="last-24h"', 'id="hotspots"', 'id="changes"', 'id="overrides"', 'id="rule-set"', 'id="not-reporting"'].map(at);
+    expect(order).toEqual([...order].sort((x, y) => x - y));
+    expect(html).toContain(`Ngày ${ddmmyyyy(END)} — tuần từ ${ddmmyyyy(WEEK_FROM)} đến ${ddmmyyyy(END)}`);
+    expect(html).toContain(b.area.name);
+    expect(html).toContain(`Tính toán lúc: ${b.data_as_of_text}`);
+    expect(html).toContain(b.last_24h.sentence.vi);
+    expect(html).toContain(b.last_24h.sentence.en);
+    const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+    for (const c of (b.communes as Commune[]).filter((x) => x.level === 'red')) expect(html).toContain(esc(c.name));
+    expect(html).toContain('Ổ dịch mới tại chợ Long Bình');
+    expect(html).toContain(`${b.rule_set.name} (${b.rule_set.id}`);
+    for (const c of b.not_reporting as { name: string }[]) expect(html).toContain(esc(c.name));
+    // vi-VN numbers: the population total grouped with dots
+    expect(html).toContain(String(b.counts.total.population).replace(/\B(?=(\d{3})+(?!\d))/g, '.'));
+    // print: A4, rows kept whole, no script, nothing from elsewhere
+    expect(html).toContain('@page { size: A4; margin: 12mm }');
+    expect(html).toMatch(/tr, td, th \{ break-inside: avoid/);
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect(res.headers['content-security-policy']).toMatch(/script-src 'self'/);
+  });
+
+  test('links to the .pdf, .xlsx and .csv of the same query, and they answer', async () => {
+    for (const ext of ['pdf', 'xlsx', 'csv']) {
+      const href = new RegExp(`href="(v1/briefing\\.${ext}\\?[^"]*)"`).exec(html)?.[1];
+      expect(href).toBeDefined();
+      const url = new URL(`http://x/${(href as string).replace(/&amp;/g, '&')}`);
+      expect(Object.fromEntries(url.searchParams)).toEqual({ date: END, parent: DISTRICT });
+      await file(`${url.pathname}${url.search}`);
+    }
+  });
+
+  test('the map: one path per commune, filled with its level’s colour as /v1/zones says', async () => {
+    const svg = svgOf(html);
+    const zones = (await get(`/v1/zones?date=${END}&parent=${DISTRICT}&kind=commune`)).items as { code: string; level: string }[];
+    const colours = (await get('/ui/config.json')).levels as Record<string, { color: string }> | undefined;
+    const fill: Record<string, string> = colours ? Object.fromEntries(Object.entries(colours).map(([l, v]) => [l, v.color])) : { red: '#d7262b', orange: '#f07c1e', yellow: '#f2c230', green: '#2e9d48', unknown: '#9e9e9e' };
+    const paths = [...svg.matchAll(/<path class="commune" data-code="([^"]+)" fill="([^"]+)" d="(M[^"]+)"/g)].map((m) => ({ code: m[1], fill: m[2], d: m[3] }));
+    expect(paths.map((p) => p.code).sort()).toEqual(zones.map((z) => z.code).sort());
+    for (const z of zones) {
+      const p = paths.find((x) => x.code === z.code) as { fill: string };
+      expect([z.code, p.fill.toLowerCase()]).toEqual([z.code, (fill[z.level] ?? '').toLowerCase()]);
+    }
+    // coordinates on the box's grid (whole numbers), each ring starting inside the box
+    const [, , w, h] = (/viewBox="([\d .]+)"/.exec(svg)?.[1] ?? '').split(' ').map(Number) as [number, number, number, number];
+    for (const p of paths) {
+      for (const n of p.d.match(/-?\d+(\.\d+)?/g) ?? []) expect(Number.isInteger(Number(n))).toBe(true);
+      for (const m of p.d.matchAll(/M(\d+) (\d+)/g)) {
+        expect(Number(m[1])).toBeLessThanOrEqual(w);
+        expect(Number(m[2])).toBeLessThanOrEqual(h);
+      }
+    }
+    // a legend, and the district outline over the communes
+    expect(svg).toContain('class="legend"');
+    expect(svg).toContain(`class="district" data-code="${DISTRICT}"`);
+  });
+
+  test('every text is escaped: an area named with < > & " \'', async () => {
+    const code = 'VNM.17.1.ESCAPE';
+    const name = `Xã <b>"Thử"</b> & 'Nghiệm' <script>alert(1)</script>`;
+    await http().post('/v1/areas').send({ type: 'FeatureCollection', features: [feature({ code, name, kind: 'commune', parent: DISTRICT, population: 100 }, square(107.7, 11.7, 0.01))] }).expect(200);
+    await http().post(`/v1/zones/${code}/overrides`).send({ level: 'red', reason: 'Lý do <i>in nghiêng</i> & "trích"', from: addDays(END, -1), until: END }).expect(201);
+    const page = (await http().get(`/briefing?${scope}`).expect(200)).text;
+    expect(page).not.toContain('<script>');
+    expect(page).not.toContain('<b>"Thử"');
+    expect(page).not.toContain('<i>in nghiêng</i>');
+    expect(page).toContain('Xã &lt;b&gt;&quot;Thử&quot;&lt;/b&gt; &amp; &#39;Nghiệm&#39; &lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(page).toContain('Lý do &lt;i&gt;in nghiêng&lt;/i&gt; &amp; &quot;trích&quot;');
+    expect(svgOf(page)).toContain(`data-code="${code}"`);
+  });
+
+  test('the PDF has the map on its first page, page numbers and a running header on every page, and still the sentence', async () => {
+    const { body } = await file(`/v1/briefing.pdf?date=${END}&parent=${PROVINCE}`);
+    const province = await get(`/v1/briefing?date=${END}&parent=${PROVINCE}`);
+    const pdf = path.join(dir, 'numbered.pdf');
+    fs.writeFileSync(pdf, body);
+    const pages = Number(/^Pages:\s+(\d+)/m.exec(execFileSync('pdfinfo', [pdf], { encoding: 'utf8' }))?.[1]);
+    expect(pages).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i <= pages; i++) {
+      const text = squash(execFileSync('pdftotext', ['-enc', 'UTF-8', '-f', String(i), '-l', String(i), pdf, '-'], { encoding: 'utf8' }).normalize('NFC'));
+      expect(text).toContain(`Trang ${i}/${pages}`);
+      expect(text).toContain(`${province.area.name} — ngày ${ddmmyyyy(END)}`);
+    }
+    const all = squash(execFileSync('pdftotext', ['-enc', 'UTF-8', pdf, '-'], { encoding: 'utf8' }).normalize('NFC'));
+    expect(all).toContain(province.last_24h.sentence.vi);
+    expect(all).toContain('Tính toán lúc (computed at)');
+    expect(all).not.toContain('Số liệu tính đến');
+    // headers keep numbers whole: "100.000" is never split across lines
+    expect(all).toMatch(/lệ\/100\.000 dân/);
+    // the legend of the map, on page 1
+    const first = squash(execFileSync('pdftotext', ['-enc', 'UTF-8', '-f', '1', '-l', '1', pdf, '-'], { encoding: 'utf8' }).normalize('NFC'));
+    expect(first).toMatch(/Cấp 4 \(đỏ\): \d+/);
+  });
+});
+
+describe('HEAD, the day after tomorrow, published comparisons', () => {
+  test('HEAD answers the headers without making the briefing (even when every turn is taken)', async () => {
+    const gate = ctx.rt.briefings;
+    const holder = { destroyed: false, on: () => holder, off: () => holder } as unknown as import('express').Response;
+    const held = await Promise.all(Array.from({ length: gate.limit }, () => gate.enter(holder)));
+    try {
+      for (const [p, type] of [
+        ['/v1/briefing.pdf', 'application/pdf'],
+        ['/v1/briefing.xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
+        ['/v1/briefing.csv', 'text/csv; charset=utf-8'],
+        ['/v1/briefing', 'application/json; charset=utf-8'],
+        ['/briefing', 'text/html; charset=utf-8'],
+      ] as const) {
+        const started = Date.now();
+        const res = await http().head(`${p}?date=${END}&parent=${PROVINCE}`).expect(200);
+        expect(Date.now() - started).toBeLessThan(2000);
+        expect(res.headers['content-type']).toBe(type);
+        if (p.includes('.')) expect(res.headers['content-disposition']).toBe(`attachment; filename="briefing-${PROVINCE}-${END}.${p.split('.').pop()}"`);
+        expect(res.text ?? '').toBe('');
+      }
+      // still the same errors
+      expect((await http().head(`/v1/briefing.pdf?date=${END}&parent=NOPE`)).status).toBe(404);
+      expect((await http().head(`/v1/briefing.pdf?date=2021-13-01`)).status).toBe(400);
+      expect(gate.state.running).toBe(gate.limit);
+    } finally {
+      for (const t of held) if (typeof t === 'object') t.release();
+    }
+  });
+
+  test('the day is at most tomorrow in TZ_REPORTING (400 naming date after it)', async () => {
+    const tomorrow = addDays(today(ctx.config.reportingTimeZone), 1);
+    await http().get(`/v1/briefing?date=${tomorrow}&parent=${DISTRICT}`).expect(200);
+    const res = await http().get(`/v1/briefing?date=${addDays(tomorrow, 1)}&parent=${DISTRICT}`).expect(400);
+    expect(res.body.error.details).toEqual([expect.objectContaining({ path: 'date', message: expect.stringContaining('tomorrow') })]);
+  });
+
+  test('published: the changes say which publication they are compared with, in every format', async () => {
+    const earlier = addDays(END, -14);
+    await http().post('/v1/publications').send({ date: earlier }).expect(201);
+    await http().post('/v1/publications').send({ date: END }).expect(201);
+    const b = await get(`/v1/briefing?date=${END}&parent=${PROVINCE}&version=published`);
+    expect(b.changes.compared_with).toBe(earlier);
+    const line = `so với lần công bố trước (${ddmmyyyy(earlier)})`;
+    expect((await http().get(`/briefing?date=${END}&parent=${PROVINCE}&version=published`).expect(200)).text).toContain(line);
+    const { body } = await file(`/v1/briefing.pdf?date=${END}&parent=${PROVINCE}&version=published`);
+    const pdf = path.join(dir, 'published.pdf');
+    fs.writeFileSync(pdf, body);
+    expect(squash(execFileSync('pdftotext', ['-enc', 'UTF-8', pdf, '-'], { encoding: 'utf8' }).normalize('NFC'))).toContain(line);
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load((await file(`/v1/briefing.xlsx?date=${END}&parent=${PROVINCE}&version=published`)).body as unknown as ArrayBuffer);
+    const cells: unknown[] = [];
+    (book.getWorksheet('Tổng hợp') as ExcelJS.Worksheet).eachRow((row) => row.eachCell((cell) => cells.push(cell.value)));
+    expect(cells).toEqual(expect.arrayContaining(['So với lần công bố trước', ddmmyyyy(earlier)]));
+    // latest: nothing to say
+    expect((await get(`/v1/briefing?date=${END}&parent=${PROVINCE}`)).changes.compared_with).toBeNull();
+  });
+});
+
+test('a client that hangs up gives its briefing turn back at once, and the remaining reads are not made', async () => {
+  if (embedded()) return; // needs a second session holding a lock
+  const gate = ctx.rt.briefings;
+  const http = await import('node:http');
+  // a lock that makes the briefing's reads of the levels wait
+  const trx = await ctx.db.knex.transaction();
+  try {
+    await trx.raw('LOCK TABLE zone_levels IN ACCESS EXCLUSIVE MODE');
+    const server = ctx.app.listen(0);
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    const req = http.get({ port, path: `/v1/briefing.pdf?date=${END}&parent=${PROVINCE}` });
+    req.on('error', () => undefined);
+    const until = async (what: () => boolean) => {
+      for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
+      return what();
+    };
+    expect(await until(() => gate.state.running === 1)).toBe(true);
+    req.destroy();
+    // released while the read still waits on the lock
+    expect(await until(() => gate.state.running === 0)).toBe(true);
+    await trx.rollback();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(gate.state).toEqual({ running: 0, waiting: 0 });
+    await new Promise((r) => server.close(r));
+  } finally {
+    if (!trx.isCompleted()) await trx.rollback();
+  }
 });

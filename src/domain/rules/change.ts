@@ -130,7 +130,8 @@ export function changeText(ruleSet: RuleSet, kind: AreaKind, t: ChangeTrigger, f
     case 'rules': {
       const step = t.step === undefined ? undefined : ruleSet.levels.find((g) => g.kinds.includes(kind))?.steps[t.step];
       if (t.step === undefined || !step) return { code: t.code, vi: `Thay đổi theo tiêu chí: ${fromTo('vi')}`, en: `changed under the rules: ${fromTo('en')}` };
-      const where = (l: Lang) => (l === 'vi' ? `bước ${(t.step as number) + 1} (${STEP_NAMES[step.type].vi})` : `step ${(t.step as number) + 1} (${STEP_NAMES[step.type].en})`);
+      const name = stepName(step.type, from, to);
+      const where = (l: Lang) => (l === 'vi' ? `bước ${(t.step as number) + 1} (${name.vi})` : `step ${(t.step as number) + 1} (${name.en})`);
       const what = (l: Lang): string | null => {
         if (t.children) {
           const noun = childrenNoun(kind, l);
@@ -170,6 +171,12 @@ const switchText = (t: { from: string; to: string }): ChangeReason => ({ code: '
 /** What `zone_levels.change` holds: a trigger, or (rows written between migrations 12 and 14) its words. */
 export type StoredChange = ChangeTrigger | ChangeReason;
 
+/**
+ * A level's first day (an area with no level before it: a new commune): "Cấp độ đầu tiên:
+ * Cấp 2" / "first level: level 2 (yellow)" — rather than a change under the rules.
+ */
+export const firstLevelText = (to: LevelOrUnknown): ChangeReason => ({ code: 'first_level', vi: `Cấp độ đầu tiên: ${levelWord(to, 'vi')}`, en: `first level: ${levelWord(to, 'en')}` });
+
 // ─── the trigger: which step, which metrics ───────────────────────────────────────────────
 
 const STEP_NAMES: Record<Step['type'], Bilingual> = {
@@ -183,6 +190,21 @@ const STEP_NAMES: Record<Step['type'], Bilingual> = {
   unknown_if: { vi: 'kiểm tra số liệu', en: 'data check' },
   rollup: { vi: 'tổng hợp từ đơn vị con', en: 'roll-up' },
 };
+
+/**
+ * A step as a change names it: a raising step that stopped applying is what lowered the level
+ * ("hết điều kiện nâng cấp" / "raise no longer applies"), a lowering or capping step that
+ * stopped applying what raised it; otherwise the step's name.
+ */
+function stepName(type: Step['type'], from: LevelOrUnknown, to: LevelOrUnknown): Bilingual {
+  const known = from !== 'unknown' && to !== 'unknown';
+  const up = known && levelIndex(to) > levelIndex(from);
+  const down = known && levelIndex(to) < levelIndex(from);
+  if (type === 'raise' && down) return { vi: 'hết điều kiện nâng cấp', en: 'raise no longer applies' };
+  if (type === 'lower' && up) return { vi: 'hết điều kiện hạ cấp', en: 'lower no longer applies' };
+  if (type === 'cap' && up) return { vi: 'hết giới hạn cấp', en: 'cap no longer applies' };
+  return STEP_NAMES[type];
+}
 
 /** Both days' values (derived ones included), as the conditions read them. */
 type Pair = { before: { inputs: Inputs }; now: { inputs: Inputs } };
