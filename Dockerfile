@@ -7,6 +7,7 @@ COPY src ./src
 COPY migrations ./migrations
 COPY seeds ./seeds
 COPY bench ./bench
+COPY web ./web
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev && npm cache clean --force
 ENV NODE_ENV=production PORT=3000
 EXPOSE 3000

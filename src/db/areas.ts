@@ -388,3 +388,20 @@ export async function getAreaFeature(knex: Knex, code: string): Promise<AreaFeat
   };
 }
 
+
+/** A province or district as the map page places it: its extent and where its name goes. */
+export type Place = { code: string; name: string; kind: 'province' | 'district'; parent: string | null; bbox: [number, number, number, number]; label: [number, number] };
+
+/** Every province and district, by kind then name (a country: about 770 rows). */
+export async function places(knex: Knex): Promise<Place[]> {
+  const res = await knex.raw<{ rows: { code: string; name: string; kind: 'province' | 'district'; parent: string | null; x0: number; y0: number; x1: number; y1: number; lx: number; ly: number }[] }>(
+    `SELECT a.code, a.name, a.kind, p.code AS parent,
+            round(ST_XMin(a.geom)::numeric, 5)::float8 AS x0, round(ST_YMin(a.geom)::numeric, 5)::float8 AS y0,
+            round(ST_XMax(a.geom)::numeric, 5)::float8 AS x1, round(ST_YMax(a.geom)::numeric, 5)::float8 AS y1,
+            round(ST_X(a.label_point)::numeric, 5)::float8 AS lx, round(ST_Y(a.label_point)::numeric, 5)::float8 AS ly
+     FROM areas a LEFT JOIN areas p ON p.id = a.parent_id
+     WHERE a.kind IN ('province', 'district') AND a.geom IS NOT NULL
+     ORDER BY a.kind = 'province' DESC, a.name, a.code`,
+  );
+  return res.rows.map((r) => ({ code: r.code, name: r.name, kind: r.kind, parent: r.parent, bbox: [r.x0, r.y0, r.x1, r.y1], label: [r.lx, r.ly] }));
+}

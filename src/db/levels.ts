@@ -308,11 +308,14 @@ function areaWhere(filter: ZoneFilter): { where: string[]; binds: unknown[] } {
  * looked up area by area through the (date, area_id, computed_at) key instead, so that
  * asking for one commune does not read the whole country's day.
  */
-export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, filter: ZoneFilter = {}): Promise<ZoneRow[]> {
+export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, filter: ZoneFilter = {}, detail: 'full' | 'levels' = 'full'): Promise<ZoneRow[]> {
   const { asOfSql, asOfBind } = asOfClause(asOf);
   const { where, binds } = areaWhere(filter);
   const few = Boolean(filter.code || filter.parent);
-  const levelCols = 'level, raw_level, since::text AS since, rule_set_id, reason, inputs, children, pending, computed_at';
+  // `levels`: lists and counts leave out each zone's stored inputs and pending state (null),
+  // a third of a country's day to read and parse
+  const stored = detail === 'full' ? 'inputs, children, pending' : 'NULL::jsonb AS inputs, children, NULL::jsonb AS pending';
+  const levelCols = `level, raw_level, since::text AS since, rule_set_id, reason, ${stored}, computed_at`;
   const overrideFilter = `date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date)
          AND created_at <= ${asOfSql} AND (ended_at IS NULL OR ended_at > ${asOfSql})`;
   const select = `SELECT a.id AS area_id, a.code, a.name, a.kind, p.code AS parent, a.population,
@@ -714,4 +717,21 @@ export async function previewInputs(knex: Knex, definition: RuleSet, date: Local
 export async function levelSpan(knex: Knex): Promise<[string | null, string | null]> {
   const res = await knex.raw<{ rows: { a: string | null; b: string | null }[] }>('SELECT min(date)::text AS a, max(date)::text AS b FROM zone_levels');
   return [res.rows[0]?.a ?? null, res.rows[0]?.b ?? null];
+}
+
+/**
+ * Which of these (area code, day) pairs have a level computed for an earlier day, as known at
+ * `asOf`: the others are the areas' first days with a level (a new commune). One statement.
+ * Answers the pairs as `code|date`.
+ */
+export async function levelsBefore(knex: Knex, pairs: readonly { code: string; date: LocalDate }[], asOf: Date | null): Promise<Set<string>> {
+  if (pairs.length === 0) return new Set();
+  const { asOfSql, asOfBind } = asOfClause(asOf);
+  const res = await knex.raw<{ rows: { code: string; date: string }[] }>(
+    `SELECT p.code, p.date::text AS date FROM unnest(?::text[], ?::date[]) AS p(code, date)
+     JOIN areas a ON a.code = p.code
+     WHERE EXISTS (SELECT 1 FROM zone_levels z WHERE z.area_id = a.id AND z.date < p.date AND z.computed_at <= ${asOfSql})`,
+    arrayBindings([pairs.map((p) => p.code), pairs.map((p) => p.date), ...asOfBind]),
+  );
+  return new Set(res.rows.map((r) => `${r.code}|${r.date}`));
 }

@@ -3,6 +3,7 @@ import { Knex } from 'knex';
 import { AreaKind } from '../domain/areas';
 import { addDays, LocalDate } from '../domain/dates';
 import { LEVEL_INFO } from '../domain/levels';
+import { incidencePer100k } from '../domain/metrics';
 import { Layer, LayerRows, MapWorker } from '../geo/mapShapes';
 import { arrayBindings } from './knex';
 import type { Database } from './database';
@@ -114,7 +115,7 @@ async function versionOf(knex: Knex, date: LocalDate, asOf: string): Promise<str
 }
 
 /** Community cases over the 7 days ending `date`, of each area's whole subtree (null: no report). */
-async function cases7(knex: Knex, date: LocalDate, ids: number[]): Promise<Map<number, number>> {
+export async function cases7(knex: Knex, date: LocalDate, ids: number[]): Promise<Map<number, number>> {
   const res = await knex.raw<{ rows: { area_id: number; cases: number }[] }>(
     `SELECT t.ancestor AS area_id, sum(r.community_cases)::int AS cases
      FROM area_tree t JOIN reports r ON r.area_id = t.descendant AND r.date BETWEEN ? AND ?
@@ -154,7 +155,7 @@ function properties(z: ZoneRow, cases: number | undefined) {
     color: LEVEL_INFO[z.level].color,
     since,
     community_cases_7d: cases ?? null,
-    incidence_per_100k_7d: cases !== undefined && z.population ? Math.round(((cases * 100_000) / z.population) * 100) / 100 : null,
+    incidence_per_100k_7d: incidencePer100k(cases, z.population),
     population: z.population,
   };
 }
@@ -280,4 +281,27 @@ async function tileBytes(knex: Knex, worker: MapWorker, q: MapQuery & { zoom: nu
     properties: Object.fromEntries(Object.entries(properties(z, cases.get(z.area_id))).filter(([, v]) => v !== null)) as Record<string, string | number>,
   }));
   return worker.bytes({ op: 'tile', layers, zoom: q.zoom, x, y, features }, rows);
+}
+
+/** An area's geometry for a static map: its code, kind and simplified GeoJSON geometry (null: no geometry). */
+export type ShapeRow = { code: string; kind: AreaKind; g: string | null };
+
+/**
+ * The geometry of a static map (the briefing's), in one statement: the areas `codes` (the
+ * communes, filled) and `outlines` (their districts, drawn over them), each simplified with
+ * ST_SimplifyPreserveTopology at a tolerance of 1/`units` of the communes' extent (about one
+ * unit of a box `units` wide: finer detail would not show), coordinates to 6 decimals. A
+ * country's 10,600 communes come back as ~10 points each, whatever is stored.
+ */
+export async function staticMapShapes(knex: Knex, codes: readonly string[], outlines: readonly string[], units: number): Promise<ShapeRow[]> {
+  if (codes.length === 0) return [];
+  const res = await knex.raw<{ rows: ShapeRow[] }>(
+    `WITH e AS (SELECT ST_Extent(geom) AS b FROM areas WHERE code = ANY(?::text[])),
+     t AS (SELECT greatest(ST_XMax(b) - ST_XMin(b), ST_YMax(b) - ST_YMin(b)) / ? AS tol FROM e)
+     SELECT a.code, a.kind, ST_AsGeoJSON(ST_SimplifyPreserveTopology(a.geom, t.tol), 6) AS g
+     FROM areas a CROSS JOIN t
+     WHERE a.code = ANY(?::text[]) OR a.code = ANY(?::text[])`,
+    arrayBindings([codes, units, codes, outlines]),
+  );
+  return res.rows;
 }

@@ -227,3 +227,11 @@ export const METRIC_CATALOGUE: Readonly<Record<string, MetricLabel>> = {
 export function metricLabel(name: string): MetricLabel {
   return Object.hasOwn(METRIC_CATALOGUE, name) ? (METRIC_CATALOGUE[name] as MetricLabel) : fallbackLabel(name);
 }
+
+/**
+ * Cases per 100,000 people, rounded to 2 decimals, as the map, the list and the briefing show
+ * it (null: no count, or no population to divide by).
+ */
+export function incidencePer100k(cases: number | null | undefined, population: number | null): number | null {
+  return cases !== null && cases !== undefined && population ? Math.round(((cases * 100_000) / population) * 100) / 100 : null;
+}

@@ -76,6 +76,12 @@ export const levelsQuery = z.strictObject({
 });
 export type LevelsQuery = z.infer<typeof levelsQuery>;
 
+/** `GET /v1/zones`: also `within` (every area under that code) and `figures=true` (the list's figures beside each level). */
+export const zonesListQuery = levelsQuery.extend({
+  within: z.preprocess(oneValue, areaCodeSchema).optional(),
+  figures: z.preprocess(oneValue, z.enum(['true', 'false'])).optional(),
+});
+
 /** The change feed: a reading of levels over days, in pages (see GET /v1/changes). */
 export const changesQuery = levelsQuery.extend({
   limit: z.preprocess(oneValue, z.coerce.number().int().min(1).max(10_000)).default(10_000).describe('changes per page, 1–10,000 (default 10,000); a page also covers at most 31 days'),
@@ -131,6 +137,9 @@ export const briefingQuery = z.strictObject({
   as_of: levelsQuery.shape.as_of,
   format: z.preprocess(oneValue, z.enum(BRIEFING_FORMATS, { error: 'must be json, xlsx, pdf or csv' })).optional().describe('json (default), xlsx, pdf or csv; the same as the path ending .xlsx, .pdf, .csv'),
 });
+
+/** `GET /briefing`: the printable page of the same briefing (HTML; its files are linked from it). */
+export const briefingPageQuery = briefingQuery.omit({ format: true });
 
 /** `GET /v1/zones.geojson`: the levels query's reading point and filters, a box and a zoom. */
 export const zonesGeoQuery = z.strictObject({

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { areaId } from '../db/areas';
 import { endOverride, OverrideValues, setOverride, withdrawOverride } from '../db/overrides';
 import { listPublications, publish, publishedDays, readingPoint } from '../db/publications';
@@ -26,6 +27,10 @@ import { ChangeReason, storedChangeText } from '../domain/rules/change';
 import { Bilingual, levelLabel, overrideStep, persistenceStep } from '../domain/rules/explain';
 import { Pending } from '../domain/rules/persistence';
 import { readStoredInputs } from '../db/storedInputs';
+import { cases7 } from '../db/maps';
+import { incidencePer100k } from '../domain/metrics';
+import { metricLabelOf } from '../domain/rules/wording';
+import { quietSentence } from '../domain/briefing';
 import { z } from 'zod';
 import { badRequest, notFound } from '../errors';
 import type { Runtime } from '../runtime';
@@ -66,10 +71,33 @@ export function zoneItem(z: ZoneRow) {
   return { ...zoneCore(z), level_label: levelLabel(z.level), rule_set: z.rule_set, reason: z.reason, overridden: z.override !== null };
 }
 
-export async function listZones(rt: Runtime, r: Reading, filter: { kind?: AreaKind | undefined; parent?: string | undefined; level?: LevelOrUnknown | undefined }) {
+/** Which zones a list asks for: `parent` its children, `within` everything under it (it excluded). */
+export type ZoneListFilter = { kind?: AreaKind | undefined; parent?: string | undefined; within?: string | undefined; level?: LevelOrUnknown | undefined };
+
+/**
+ * The zones of a day. With `figures`, each item adds what a list of communes shows beside the
+ * level — `population`, `community_cases_7d` and `incidence_per_100k_7d` (the map's
+ * properties: the 7 days ending `date`, null when nothing was reported), the `override` in
+ * force and `computed_at` — read in one more query for the whole list.
+ */
+export async function listZones(rt: Runtime, r: Reading, filter: ZoneListFilter, figures = false): Promise<{ etag: string; body: () => Promise<unknown> }> {
+  if (filter.within !== undefined) await requireArea(rt, filter.within);
   const asOf = await readingAt(rt, r);
-  const rows = await zonesOn(rt.db.read, r.date, asOf, filter);
-  return { date: r.date, as_of: asOf?.toISOString() ?? null, version: r.version, items: rows.map(zoneItem) };
+  // the day's levels, areas, overrides and the week's reports: the map's tag of the day
+  const etag = await rt.maps.etag({ date: r.date, asOf }, `zones:${JSON.stringify([filter.kind, filter.parent, filter.within, filter.level, figures, r.version])}`);
+  return { etag, body: () => zoneList(rt, r, asOf, filter, figures) };
+}
+
+async function zoneList(rt: Runtime, r: Reading, asOf: Date | null, filter: ZoneListFilter, figures: boolean) {
+  const rows = await zonesOn(rt.db.read, r.date, asOf, filter, 'levels');
+  const head = { date: r.date, as_of: asOf?.toISOString() ?? null, version: r.version };
+  if (!figures) return { ...head, items: rows.map(zoneItem) };
+  const cases = await cases7(rt.db.read, r.date, rows.map((z) => z.area_id));
+  const items = rows.map((z) => {
+    const week = cases.get(z.area_id) ?? null;
+    return { ...zoneItem(z), population: z.population, community_cases_7d: week, incidence_per_100k_7d: incidencePer100k(week, z.population), override: z.override, computed_at: z.computed_at };
+  });
+  return { ...head, items };
 }
 
 /** `inputs` as plain values (null where missing); the reasons and sources beside them. */
@@ -102,11 +130,13 @@ export async function zoneDetail(rt: Runtime, code: string, r: Reading): Promise
     return {
       ...zoneCore(z),
       level_label: levelLabel(z.level),
+      population: z.population,
       date: r.date,
       computed_level: z.computed_level,
       reason: z.reason,
       rule_set: rs ? { id: rs.id, name: rs.name, version: rs.version } : null,
       ...inputsOf(z, rs),
+      input_labels: rs ? Object.fromEntries(Object.keys(rs.definition.metrics).map((m) => [m, metricLabelOf(rs.definition, m).label])) : {},
       children: z.children,
       explanation: rs ? explain(rs.definition, z) : [],
       pending: z.pending,
@@ -205,11 +235,21 @@ type LevelCount = { areas: number; population: number; no_new_community_cases_24
  * reported) with no community case (quarantine cases aside); `not_reported_24h` counts the
  * areas that did not report. Reports are read as known at the reading point.
  */
+export async function summaryAnswer(rt: Runtime, r: Reading, kind: AreaKind, parent: string | undefined): Promise<{ etag: string; body: () => Promise<unknown> }> {
+  if (parent) await requireArea(rt, parent);
+  const asOf = await readingAt(rt, r);
+  // the day and the day before (escalations): both days' tags
+  const variant = `summary:${JSON.stringify([kind, parent, r.version])}`;
+  const [day, before] = await Promise.all([rt.maps.etag({ date: r.date, asOf }, variant), rt.maps.etag({ date: addDays(r.date, -1), asOf }, variant)]);
+  const etag = `W/"${createHash('sha256').update(day + before).digest('base64url').slice(0, 27)}"`;
+  return { etag, body: () => summary(rt, r, kind, parent) };
+}
+
 export async function summary(rt: Runtime, r: Reading, kind: AreaKind, parent: string | undefined) {
   const reads = rt.db.read;
   if (parent) await requireArea(rt, parent);
   const asOf = await readingAt(rt, r);
-  const [onDay, dayBefore] = await Promise.all([zonesOn(reads, r.date, asOf, { kind, within: parent }), zonesOn(reads, addDays(r.date, -1), asOf, { kind, within: parent })]);
+  const [onDay, dayBefore] = await Promise.all([zonesOn(reads, r.date, asOf, { kind, within: parent }, 'levels'), zonesOn(reads, addDays(r.date, -1), asOf, { kind, within: parent }, 'levels')]);
   const reports = await dayReports(reads, onDay.map((z) => z.area_id), r.date, asOf);
   const byLevel: Record<string, LevelCount> = {};
   for (const l of [...LEVELS, 'unknown'] as LevelOrUnknown[]) byLevel[l] = { areas: 0, population: 0, no_new_community_cases_24h: 0, not_reported_24h: 0 };
@@ -238,6 +278,8 @@ export async function summary(rt: Runtime, r: Reading, kind: AreaKind, parent: s
     as_of: asOf?.toISOString() ?? null,
     total: { areas: onDay.length, population: onDay.reduce((s, z) => s + (z.population ?? 0), 0) },
     by_level: byLevel,
+    // the 24-hour sentence of the weekly briefing, from these figures
+    sentence: quietSentence(byLevel as Record<LevelOrUnknown, LevelCount>),
     escalated: moved(1),
     deescalated: moved(-1),
   };

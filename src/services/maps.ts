@@ -1,3 +1,4 @@
+import { Place, places } from '../db/areas';
 import { MapQuery, tileBounds } from '../db/maps';
 import { classifiedDays } from '../db/levels';
 import { LocalDate } from '../domain/dates';
@@ -61,7 +62,7 @@ export function zoneFeature(rt: Runtime, code: string, date: LocalDate): Promise
 }
 
 /** What the map page needs to start: the area's extent and every day with levels. */
-export async function mapPageSettings(rt: Runtime): Promise<{ bounds: [number, number, number, number] | null; days: LocalDate[] }> {
-  const [bounds, days] = await Promise.all([rt.maps.extent(), classifiedDays(rt.db.read)]);
-  return { bounds, days };
+export async function mapPageSettings(rt: Runtime): Promise<{ bounds: [number, number, number, number] | null; days: LocalDate[]; places: Place[] }> {
+  const [bounds, days, where] = await Promise.all([rt.maps.extent(), classifiedDays(rt.db.read), places(rt.db.read)]);
+  return { bounds, days, places: where };
 }

@@ -2,7 +2,8 @@ import { Routes } from '../access';
 import { AreaKind } from '../../domain/areas';
 import { addDays } from '../../domain/dates';
 import type { Runtime } from '../../runtime';
-import { changes, publications, publishDay, summary } from '../../services/levels';
+import { changes, publications, publishDay, summaryAnswer } from '../../services/levels';
+import { cachedJson } from '../caching';
 import { accepts } from '../errors';
 import { changesQuery, levelsQuery, publicationBody, todayIn } from '../schemas';
 import { parseBody, parseQuery } from '../validation';
@@ -23,7 +24,8 @@ export function commandRouter(rt: Runtime): Routes {
   r.get('/v1/summary', 'read', async (req, res) => {
     const q = parseQuery(levelsQuery, req.query);
     const kind: AreaKind = q.kind ?? 'commune';
-    res.json(await summary(rt, readingOf(rt, q), kind, q.parent));
+    const { etag, body } = await summaryAnswer(rt, readingOf(rt, q), kind, q.parent);
+    await cachedJson(rt.bodies, req, res, etag, body);
   });
 
   r.post('/v1/publications', 'admin', accepts('application/json'), async (req, res) => {

@@ -1,4 +1,5 @@
 import { Routes } from '../access';
+import fs from 'node:fs';
 import path from 'node:path';
 import { notFound } from '../../errors';
 import { mapPageSettings } from '../../services/maps';
@@ -16,6 +17,8 @@ export function uiRouter(rt: Runtime): Routes {
   const { config } = rt;
   const r = new Routes();
   const web = path.join(projectRoot, 'web');
+  // the page's script and styles, bundled from web/src by `npm run build` (web/build.mjs)
+  const bundle = path.join(projectRoot, 'dist', 'web');
   const maplibre = path.dirname(require.resolve('maplibre-gl/dist/maplibre-gl.js'));
 
   r.get('/', 'public', (req, res) => {
@@ -28,12 +31,23 @@ export function uiRouter(rt: Runtime): Routes {
   r.get('/vendor/maplibre-gl.js', 'public', (_req, res) => res.sendFile(path.join(maplibre, 'maplibre-gl.js'), { maxAge: '1d' }));
   r.get('/vendor/maplibre-gl.css', 'public', (_req, res) => res.sendFile(path.join(maplibre, 'maplibre-gl.css'), { maxAge: '1d' }));
 
+  // browsers ask for /favicon.ico on every page whatever the page links: the same icon
+  r.get('/favicon.ico', 'public', (_req, res) => res.type('image/svg+xml').sendFile(path.join(web, 'favicon.svg'), { maxAge: '1d' }));
+  r.get('/ui/bundle/:file', 'public', (req, res, next) => {
+    const file = String(req.params.file);
+    res.sendFile(file, { root: bundle, dotfiles: 'deny', maxAge: '5m' }, (e) => {
+      if (e && !res.headersSent) next(notFound(`no file ${file}${fs.existsSync(bundle) ? '' : ': the page is not built (npm run build)'}`));
+    });
+  });
+
   r.get('/ui/config.json', 'read', async (_req, res) => {
-    const { bounds, days } = await mapPageSettings(rt);
+    const { bounds, days, places } = await mapPageSettings(rt);
     res.json({
       today: todayIn(config),
+      time_zone: config.reportingTimeZone,
       days,
       bounds,
+      places,
       levels: LEVEL_INFO,
       basemap: config.basemapUrl ?? null,
       basemap_attribution: config.basemapAttribution ?? null,

@@ -5,7 +5,7 @@ import { listZones, putOverride, Reading, stopOverride, withdraw, zoneDetail, zo
 import { accepts, acceptsOptional } from '../errors';
 import { badRequest } from '../../errors';
 import { cachedJson } from '../caching';
-import { areaCodeParam, levelsQuery, LevelsQuery, overrideBody, overrideEndBody, overrideEndQuery, overrideWithdrawBody, todayIn } from '../schemas';
+import { areaCodeParam, levelsQuery, LevelsQuery, overrideBody, overrideEndBody, overrideEndQuery, overrideWithdrawBody, todayIn, zonesListQuery } from '../schemas';
 import { idParam, parseBody, parseQuery } from '../validation';
 import { writer } from '../auth';
 
@@ -24,8 +24,10 @@ export function zonesRouter(rt: Runtime): Routes {
   const r = new Routes();
 
   r.get('/v1/zones', 'read', async (req, res) => {
-    const q = parseQuery(levelsQuery, req.query);
-    res.json(await listZones(rt, readingOf(rt, q), { kind: q.kind, parent: q.parent, level: q.level }));
+    const q = parseQuery(zonesListQuery, req.query);
+    if (q.parent !== undefined && q.within !== undefined) throw badRequest('give parent (its children) or within (everything under it), not both', [{ path: 'within', message: 'not with parent' }], 'invalid_query');
+    const { etag, body } = await listZones(rt, readingOf(rt, q), { kind: q.kind, parent: q.parent, within: q.within, level: q.level }, q.figures === 'true');
+    await cachedJson(rt.bodies, req, res, etag, body);
   });
 
   r.get('/v1/zones/:code', 'read', async (req, res) => {
