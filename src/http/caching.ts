@@ -9,8 +9,10 @@ import { Request, Response } from 'express';
  */
 export function notModified(req: Request, res: Response, etag: string): boolean {
   res.setHeader('ETag', etag);
-  // revalidate often (levels change with every recomputation); a 304 costs a few queries
-  res.setHeader('Cache-Control', 'public, max-age=60, must-revalidate');
+  // revalidate often (levels change with every recomputation); a 304 costs a few queries. An
+  // answer to a request with a key is the browser's only: no shared cache may hand it to
+  // someone without one (with private reads, the page sends its key with every tile)
+  res.setHeader('Cache-Control', `${req.headers.authorization ? 'private' : 'public'}, max-age=60, must-revalidate`);
   if (!clientHas(req, etag)) return false;
   res.status(304).end();
   return true;

@@ -116,6 +116,16 @@ function inputsOf(zone: ZoneRow, rs: Pick<StoredRuleSet, 'definition'> | null): 
   return { inputs, input_details: details };
 }
 
+/** Each metric's name in both languages, and what its values mean where they mean something of their own (a 0/1 flag: không đạt/đạt). */
+function inputLabels(definition: RuleSet): Record<string, Bilingual & { values?: Readonly<Record<number, Bilingual>> }> {
+  return Object.fromEntries(
+    Object.keys(definition.metrics).map((m) => {
+      const l = metricLabelOf(definition, m);
+      return [m, { ...l.label, ...(l.values ? { values: l.values } : {}) }];
+    }),
+  );
+}
+
 /**
  * One zone with its level, inputs and explanation. The ETag changes with the day's levels,
  * overrides and areas; `body` builds the answer (the caller keeps it under the tag).
@@ -136,7 +146,7 @@ export async function zoneDetail(rt: Runtime, code: string, r: Reading): Promise
       reason: z.reason,
       rule_set: rs ? { id: rs.id, name: rs.name, version: rs.version } : null,
       ...inputsOf(z, rs),
-      input_labels: rs ? Object.fromEntries(Object.keys(rs.definition.metrics).map((m) => [m, metricLabelOf(rs.definition, m).label])) : {},
+      input_labels: rs ? inputLabels(rs.definition) : {},
       children: z.children,
       explanation: rs ? explain(rs.definition, z) : [],
       pending: z.pending,

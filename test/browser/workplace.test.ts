@@ -243,7 +243,11 @@ if (!fs.existsSync(CHROMIUM)) {
     await ctx.http().post('/v1/recompute').send({ date: day }).expect(200);
     const after = (await api<{ level: string }>(`/v1/zones/${before.code}?date=${day}`)).level;
     expect(after).not.toBe(before.level);
-    const shows = (level: string) => page.waitForFunction(([c, l]) => window.zonerisk.drawnLevels?.[c] === l, [before.code, level] as const, { timeout: 30_000 });
+    const shows = (level: string) =>
+      page.waitForFunction(([c, l]) => window.zonerisk.drawnLevels?.[c] === l, [before.code, level] as const, { timeout: 30_000 }).catch(async (e: unknown) => {
+        const geo = (await ctx.http().get(`/v1/zones.geojson?date=${day}&kind=commune&zoom=9`)).body as { features: { properties: { code: string; level: string } }[] };
+        throw new Error(`${String(e)}; want ${level} (before ${before.level}, after ${after}); geojson ${geo.features.find((f) => f.properties.code === before.code)?.properties.level}; drawn: ${await page.evaluate((c) => JSON.stringify([window.zonerisk.drawnLevels?.[c], Object.keys(window.zonerisk.drawnLevels ?? {}).length, location.hash]), before.code)}`);
+      });
     await page.evaluate((d) => window.zonerisk.setDate(d), day);
     await shows(after);
     await page.check('input[name="version"][value="published"]');
@@ -251,6 +255,19 @@ if (!fs.existsSync(CHROMIUM)) {
     await waitSteering(day, null);
     expect(await page.textContent('#steering .as-of')).toMatch(/Đã công bố/);
     await shot(page, 'workplace-published.png');
+    // a day without a publication: said so, no tiles asked for, a way to the published day
+    const requests: string[] = [];
+    const listen = (r: { url(): string }) => requests.push(r.url());
+    page.on('request', listen);
+    await page.click('#tabs button[data-tab="steering"]');
+    await page.evaluate((d) => window.zonerisk.setDate(d), addDays(END, -4));
+    await page.waitForSelector('#not-published', { timeout: 30_000 });
+    expect(await page.textContent('#not-published')).toContain(`Ngày ${dmy(addDays(END, -4))} chưa được công bố`);
+    page.off('request', listen);
+    expect(requests.filter((u) => u.includes('/tiles/'))).toEqual([]);
+    await page.click('#go-published');
+    await waitSteering(day, null);
+    expect(await page.inputValue('#date-text')).toBe(dmy(day));
     await page.check('input[name="version"][value="latest"]');
     await shows(after);
     await page.evaluate((d) => window.zonerisk.setDate(d), END);
@@ -330,6 +347,30 @@ if (!fs.existsSync(CHROMIUM)) {
     expect(await page.inputValue('#district')).toBe(code);
   });
 
+  test('an address with a date that is no day or an area code that is none is ignored, not sent on', async () => {
+    const odd = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const oddErrors = pageErrors(odd);
+    const asked: string[] = [];
+    odd.on('request', (r) => asked.push(r.url()));
+    try {
+      await odd.goto(`${url}/?test=1#date=2025-02-31&area=..&scope=%3Cb%3E&tab=area`);
+      await waitReady(odd);
+      expect(await odd.inputValue('#date-text')).toBe(dmy(END));
+      expect(asked.filter((u) => /\/v1\/(zones|areas)\/\.\.|\/v1\/history|2025-02-31/.test(u))).toEqual([]);
+      expect(oddErrors).toEqual([]);
+    } finally {
+      await odd.close();
+    }
+  });
+
+  test('tiles asked for with a key may be kept by the browser only, never by a shared cache', async () => {
+    const withKey = await ctx.http().get(`/tiles/zones/8/203/120.mvt?date=${END}&kind=commune`).expect(200);
+    expect(withKey.headers['cache-control']).toMatch(/^private,/);
+    const request = (await import('supertest')).default;
+    const anonymous = await request(ctx.app).get(`/tiles/zones/8/203/120.mvt?date=${END}&kind=commune`).expect(200);
+    expect(anonymous.headers['cache-control']).toMatch(/^public,/);
+  });
+
   test('test hooks exist only when a test asks for them', async () => {
     const plain = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     try {
@@ -387,6 +428,11 @@ if (!fs.existsSync(CHROMIUM)) {
         await p.waitForSelector('#key-dialog[open]', { timeout: 30_000 });
         expect(await p.isVisible('#key-wrong')).toBe(false);
         await shot(p, 'workplace-key.png');
+        // Esc: the panel says a key is needed and opens the prompt again
+        await p.keyboard.press('Escape');
+        await p.waitForSelector('#key-again', { timeout: 10_000 });
+        await p.click('#key-again');
+        await p.waitForSelector('#key-dialog[open]', { timeout: 10_000 });
         await p.fill('#key-input', 'not-a-key');
         await p.click('#key-form button[type="submit"]');
         await p.waitForSelector('#key-dialog[open] #key-wrong:not([hidden])', { timeout: 30_000 });
@@ -395,6 +441,13 @@ if (!fs.existsSync(CHROMIUM)) {
         await waitReady(p);
         expect(await p.evaluate(() => Object.keys(window.zonerisk.drawnLevels ?? {}).length)).toBeGreaterThan(100);
         expect(await p.evaluate(() => sessionStorage.getItem('zonerisk.key'))).toBe(TEST_ADMIN_KEY);
+        // the key is never in an address
+        expect(await p.evaluate(() => location.href + performance.getEntriesByType('resource').map((e) => e.name).join(' '))).not.toContain(TEST_ADMIN_KEY);
+        // the printable page opens with the key (fetched, shown from memory), without links that could not send it
+        const [popup] = await Promise.all([p.waitForEvent('popup'), p.click('button[data-download^="/briefing"]')]);
+        await popup.waitForSelector('svg path', { timeout: 30_000 });
+        expect(await popup.locator('p.links').count()).toBe(0);
+        await popup.close();
       } finally {
         await p.close();
       }

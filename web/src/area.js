@@ -70,9 +70,11 @@ function renderArea(box, cfg, state, z) {
   const o = z.override;
   const inputs = Object.entries(z.inputs || {})
     .map(([k, v]) => {
-      const label = z.input_labels && z.input_labels[k] ? both(z.input_labels[k]) : k;
-      const missing = z.input_details && z.input_details[k] && z.input_details[k].missing;
-      return `<tr><td>${escapeHtml(label)}</td><td class="num">${v === null ? `— <span class="muted">${t('missing')}${missing ? `: ${escapeHtml(missing)}` : ''}</span>` : num(v, 2)}</td></tr>`;
+      const info = z.input_labels && z.input_labels[k];
+      const label = info ? both(info) : k;
+      // a value with a meaning of its own (a 0/1 flag: đạt / không đạt) is shown by that meaning
+      const meaning = v !== null && info && info.values && info.values[v] ? both(info.values[v]) : null;
+      return `<tr><td>${escapeHtml(label)}</td><td class="num">${v === null ? `— <span class="muted">${t('missing')}</span>` : meaning ? escapeHtml(meaning) : num(v, 2)}</td></tr>`;
     })
     .join('');
   box.innerHTML = `
@@ -134,7 +136,7 @@ function drawChart(el, cfg, data) {
           ctx.moveTo(left, y);
           ctx.lineTo(left + w, y);
           ctx.stroke();
-          ctx.fillText(num(th), left + 4, y - 3);
+          if (y < top + height - (strip + 12) * devicePixelRatio) ctx.fillText(num(th), left + 4, y - 3);
         }
         ctx.restore();
       },

@@ -4,7 +4,7 @@
 //
 // Test hooks (window.zonerisk, a canvas a test can read back) exist only with ?test=1.
 import './app.css';
-import { allChanges, authHeaders, download, getJson, guarded, hasKey, setKey, whenKeyNeeded } from './api.js';
+import { allChanges, authHeaders, download, getJson, guarded, hasKey, RequestFailed, setKey, whenKeyNeeded } from './api.js';
 import { loadArea } from './area.js';
 import { createList } from './list.js';
 import { createMap } from './map.js';
@@ -20,13 +20,16 @@ const phone = () => matchMedia('(max-width: 720px)').matches;
 
 // the state is in the address (#date=…&scope=…): a view can be bookmarked and sent on
 const state = { date: null, version: 'latest', kind: 'commune', scope: null, selected: null, tab: 'steering', lang: 'vi' };
+const AREA_CODE = /^[A-Za-z0-9._-]{1,64}$/;
 function readHash() {
   const h = new URLSearchParams(location.hash.slice(1));
-  if (/^\d{4}-\d{2}-\d{2}$/.test(h.get('date') || '')) state.date = h.get('date');
+  // a calendar day (2026-02-31 is none), an area code as the API writes them: anything else is ignored
+  const date = h.get('date') || '';
+  if (/^\d{4}-\d{2}-\d{2}$/.test(date) && parseDmy(dmy(date)) === date) state.date = date;
   if (['latest', 'published'].includes(h.get('version'))) state.version = h.get('version');
   if (['commune', 'district', 'province'].includes(h.get('kind'))) state.kind = h.get('kind');
-  if (h.get('scope')) state.scope = h.get('scope');
-  if (h.get('area')) state.selected = h.get('area');
+  if (AREA_CODE.test(h.get('scope') || '')) state.scope = h.get('scope');
+  if (AREA_CODE.test(h.get('area') || '') && !/^\.+$/.test(h.get('area'))) state.selected = h.get('area');
   if (['steering', 'list', 'area'].includes(h.get('tab'))) state.tab = h.get('tab');
   if (h.get('lang') === 'en') state.lang = 'en';
 }
@@ -48,7 +51,13 @@ whenKeyNeeded(
       dialog.showModal();
       $('key-form').onsubmit = () => {
         setKey($('key-input').value.trim());
+        dialog.onclose = null;
         resolve();
+      };
+      // closed without a key (Esc): the panel says what is missing and opens the prompt again
+      dialog.onclose = () => {
+        $('steering').innerHTML = `<div class="notice" id="key-missing"><p>${t('keyTitle')}</p><button type="button" id="key-again">${t('keyButton')}</button></div>`;
+        $('key-again').addEventListener('click', () => dialog.showModal());
       };
     }),
 );
@@ -96,7 +105,7 @@ async function start() {
   });
   $('sheet-toggle').addEventListener('click', () => sheet(!document.body.classList.contains('sheet-open')));
 
-  view = createMap({ cfg, state, testHooks, onSelect: (code) => selectArea(code, false) });
+  view = createMap({ cfg, state, testHooks, hidden: unpublished, onSelect: (code, lngLat) => selectArea(code, false, lngLat) });
   if (testHooks) hooks.map = view.map;
   list = createList($('list'), { cfg, onSelect: (code) => selectArea(code, true) });
   view.map.on('load', () => {
@@ -120,7 +129,7 @@ async function start() {
     if (b) selectArea(b.dataset.code, true);
     const d = e.target.closest('button[data-download]');
     if (d) {
-      if (d.dataset.open) openPage(d.dataset.download);
+      if (d.dataset.open) guarded($('steering'), () => openPage(d.dataset.download));
       else guarded($('steering'), () => download(d.dataset.download));
     }
   });
@@ -168,6 +177,7 @@ function dateControls() {
   slider.addEventListener('input', () => {
     state.date = days[Number(slider.value)] || state.date;
     $('date-text').value = dmy(state.date);
+    $('date-error').textContent = '';
     view.refresh();
     // the panels follow when the slider rests
     clearTimeout(timer);
@@ -196,7 +206,7 @@ function dateControls() {
 function dayChanged() {
   writeHash();
   const work = loadScope();
-  refreshArea();
+  if (!unpublished()) refreshArea();
   return work;
 }
 
@@ -245,6 +255,14 @@ const districtOf = (code, zonesByCode) => {
   return parent ? parent.name : '';
 };
 
+/** The published days, asked for when the published version is shown (a publication can come at any time). */
+let publishedDays = new Set();
+async function refreshPublished() {
+  const { items } = await getJson('/v1/publications');
+  publishedDays = new Set(items.map((p) => p.date));
+}
+const unpublished = () => state.version === 'published' && !publishedDays.has(state.date);
+
 /** Everything the steering panel and the list show for the scope, day and version. */
 async function loadScope() {
   if (scopeAbort) scopeAbort.abort();
@@ -254,6 +272,11 @@ async function loadScope() {
   hooks.steeringReady = false;
   $('steering').classList.add('loading');
   await guarded($('steering'), async () => {
+    if (version === 'published') {
+      await refreshPublished();
+      view.refresh();
+      if (unpublished()) return notPublished(signal);
+    }
     const base = new URLSearchParams({ date, version });
     const scoped = new URLSearchParams(base);
     if (scope) scoped.set('parent', scope);
@@ -267,7 +290,7 @@ async function loadScope() {
       getJson(`/v1/summary?${scoped}`, { signal }),
       allChanges(changes, { signal }),
       getJson(`/v1/zones?${under}`, { signal }),
-      getJson(`/v1/zones?${before}`, { signal }).catch((e) => (version === 'published' ? { items: [] } : Promise.reject(e))),
+      version === 'published' && !publishedDays.has(addDays(date, -7)) ? { items: [] } : getJson(`/v1/zones?${before}`, { signal }),
       getJson('/v1/rule-sets/timeline', { signal }),
       scope ? getJson(`/v1/zones/${encodeURIComponent(scope)}?${base}`, { signal }) : null,
     ]);
@@ -310,7 +333,19 @@ async function loadScope() {
   $('steering').classList.remove('loading');
 }
 
-async function selectArea(code, fly) {
+/** A day without a publication, in the published version: said so, with the way to the last published day. */
+function notPublished(signal) {
+  if (signal.aborted) return;
+  const last = [...publishedDays].filter((d) => d <= state.date).sort().at(-1) ?? [...publishedDays].sort().at(-1);
+  list.setRows([]);
+  $('steering').innerHTML = `<div class="notice" id="not-published"><p>${t('notPublished').replace('{date}', dmy(state.date))}</p>${
+    last ? `<button type="button" id="go-published">${t('lastPublished')}: ${dmy(last)}</button>` : `<p class="muted">${t('noPublication')}</p>`
+  }</div>`;
+  if (last) $('go-published').addEventListener('click', () => hooks.setDate(last));
+  if (testHooks) Object.assign(hooks, { summary: null, steeringReady: true });
+}
+
+async function selectArea(code, fly, lngLat) {
   state.selected = code;
   writeHash();
   list.select(code);
@@ -323,7 +358,11 @@ async function selectArea(code, fly) {
       .catch(() => undefined);
   }
   showTab('area');
-  if (phone()) sheet(true);
+  if (phone()) {
+    sheet(true);
+    // the sheet covers the lower part of the screen: the commune moves into the part above it
+    if (lngLat) view.map.easeTo({ center: lngLat, offset: [0, -Math.round(window.innerHeight * 0.3)], duration: 300 });
+  }
   return refreshArea();
 }
 
@@ -364,12 +403,16 @@ async function openPage(path) {
     window.open(path, '_blank', 'noopener');
     return;
   }
-  // a new tab cannot send the key: the page is fetched with it and shown from memory
-  const w = window.open('', '_blank');
+  // a new tab cannot send the key: the page is fetched with it and shown from memory. Its
+  // download links could not send the key either: they are taken out (the panel's buttons
+  // download the same files with the key)
   const res = await fetch(path, { headers: authHeaders() });
-  const url = URL.createObjectURL(new Blob([await res.text()], { type: 'text/html' }));
-  if (w) w.location.href = url;
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  if (!res.ok) throw new RequestFailed(res.status, res.statusText);
+  const html = (await res.text()).replace(/<p class="links">[\s\S]*?<\/p>/, '');
+  const url = URL.createObjectURL(new Blob([html], { type: 'text/html' }));
+  const w = window.open(url, '_blank');
+  if (!w) location.assign(url);
+  setTimeout(() => URL.revokeObjectURL(url), 10 * 60_000);
 }
 
 function bounds(geometry) {

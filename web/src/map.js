@@ -7,7 +7,7 @@ import { escapeHtml } from './text.js';
 const LABEL_ZOOM = 7.5; // district names from this zoom on
 const MAX_LABELS = 120;
 
-export function createMap({ cfg, state, testHooks, onSelect }) {
+export function createMap({ cfg, state, testHooks, hidden, onSelect }) {
   const origin = location.origin;
   const tiles = (kind) => {
     const q = new URLSearchParams({ date: state.date, kind });
@@ -25,10 +25,10 @@ export function createMap({ cfg, state, testHooks, onSelect }) {
   }
   const opacity = cfg.basemap ? 0.6 : 0.85;
   layers.push(
-    { id: 'zones-fill', type: 'fill', source: 'zones', 'source-layer': 'zones', paint: { 'fill-color': ['get', 'color'], 'fill-opacity': opacity } },
-    { id: 'zones-line', type: 'line', source: 'zones', 'source-layer': 'zones', paint: { 'line-color': '#ffffff', 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 0.2, 10, 0.8] } },
-    { id: 'district-line', type: 'line', source: 'districts', 'source-layer': 'zones', minzoom: 6, paint: { 'line-color': '#37474f', 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 0.6, 11, 1.8] } },
-    { id: 'zones-selected', type: 'line', source: 'zones', 'source-layer': 'zones', filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#111111', 'line-width': 3 } },
+    { id: 'zones-fill', type: 'fill', layout: { visibility: 'visible' }, source: 'zones', 'source-layer': 'zones', paint: { 'fill-color': ['get', 'color'], 'fill-opacity': opacity } },
+    { id: 'zones-line', type: 'line', layout: { visibility: 'visible' }, source: 'zones', 'source-layer': 'zones', paint: { 'line-color': '#ffffff', 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 0.2, 10, 0.8] } },
+    { id: 'district-line', type: 'line', layout: { visibility: 'visible' }, source: 'districts', 'source-layer': 'zones', minzoom: 6, paint: { 'line-color': '#37474f', 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 0.6, 11, 1.8] } },
+    { id: 'zones-selected', type: 'line', layout: { visibility: 'visible' }, source: 'zones', 'source-layer': 'zones', filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#111111', 'line-width': 3 } },
   );
   const map = new maplibregl.Map({
     container: 'map',
@@ -42,7 +42,9 @@ export function createMap({ cfg, state, testHooks, onSelect }) {
     ...(testHooks ? { canvasContextAttributes: { preserveDrawingBuffer: true } } : {}),
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');
-  map.on('click', 'zones-fill', (e) => e.features && e.features[0] && onSelect(e.features[0].properties.code));
+  let loaded = false;
+  map.once('load', () => (loaded = true));
+  map.on('click', 'zones-fill', (e) => e.features && e.features[0] && onSelect(e.features[0].properties.code, e.lngLat));
   map.on('mouseenter', 'zones-fill', () => (map.getCanvas().style.cursor = 'pointer'));
   map.on('mouseleave', 'zones-fill', () => (map.getCanvas().style.cursor = ''));
 
@@ -85,14 +87,22 @@ export function createMap({ cfg, state, testHooks, onSelect }) {
     map,
     /** New tiles after a change of day, version or kind. */
     refresh() {
+      if (!loaded) return; // the page refreshes on the map's load
+      // a day without levels to show (not published): the layers hidden, so no tile is asked
+      // for; the sources take the new address first, so that none keeps a tile of another one
+      const none = hidden();
       map.getSource('zones').setTiles([tiles(state.kind)]);
       map.getSource('districts').setTiles([tiles('district')]);
-      map.setLayoutProperty('district-line', 'visibility', state.kind === 'commune' ? 'visible' : 'none');
+      // (a layout change pauses its source: only what changes is set)
+      const show = (id, on) => map.getLayoutProperty(id, 'visibility') !== (on ? 'visible' : 'none') && map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
+      for (const id of ['zones-fill', 'zones-line', 'zones-selected']) show(id, !none);
+      show('district-line', !none && state.kind === 'commune');
       dimOutside();
       placeLabels();
     },
     /** The map on the scope's extent (everything without a scope). */
     fitScope() {
+      if (!loaded) return;
       const p = state.scope ? byCode.get(state.scope) : null;
       const box = p ? p.bbox : cfg.bounds;
       if (box) map.fitBounds(box, { padding: 30, duration: 0 });

@@ -59,14 +59,14 @@ export function renderSteering(box, d) {
       <tbody>${counts}</tbody><tfoot><tr><td></td><td class="num">${num(total.areas)}</td><td class="num">${num(total.population)}</td></tr></tfoot></table>
     <h3>${t('last24h')}</h3>
     <table class="figures" id="day"><thead><tr><th>${t('level')}</th><th class="num">${t('noNew')}</th><th class="num">${t('notReported')}</th></tr></thead><tbody>${day}</tbody></table>
-    <p id="reporting" data-reported="${reported}" data-total="${total.areas}">${t('reporting')}: <strong>${num(reported)}/${num(total.areas)}</strong>${total.areas ? ` (${num((reported * 100) / total.areas, 1)} %)` : ''}</p>
+    <p id="reporting" data-reported="${reported}" data-total="${total.areas}">${t('reporting')}: <strong>${num(reported)}/${num(total.areas)}</strong>${total.areas ? ` (${num((reported * 100) / total.areas, 1)}${t('percent')})` : ''}</p>
     <h3>${t('escalated')} / ${t('deescalated')}</h3>
     <table class="figures" id="moves"><thead><tr><th></th><th class="num">${t('today')}</th><th class="num">${t('week')}</th></tr></thead><tbody>
       <tr data-kind="up" data-day="${up(onDay).length}" data-week="${up(changes).length}"><td>↑ ${t('escalated')}</td><td class="num">${num(up(onDay).length)}</td><td class="num">${num(up(changes).length)}</td></tr>
       <tr data-kind="down" data-day="${down(onDay).length}" data-week="${down(changes).length}"><td>↓ ${t('deescalated')}</td><td class="num">${num(down(onDay).length)}</td><td class="num">${num(down(changes).length)}</td></tr>
     </tbody></table>
-    <details><summary>↑ ${t('escalated')} (${t('week')}): ${num(up(changes).length)}</summary>${changeList(levels, up(changes), districtName)}</details>
-    <details><summary>↓ ${t('deescalated')} (${t('week')}): ${num(down(changes).length)}</summary>${changeList(levels, down(changes), districtName)}</details>
+    <details><summary>↑ ${t('escalated')} (${t('weekInline')}): ${num(up(changes).length)}</summary>${changeList(levels, up(changes), districtName)}</details>
+    <details><summary>↓ ${t('deescalated')} (${t('weekInline')}): ${num(down(changes).length)}</summary>${changeList(levels, down(changes), districtName)}</details>
     <h3>${t('overrides')}</h3>
     <div id="overrides" data-count="${overrides.length}">${
       overrides.length

@@ -31,6 +31,8 @@ const WORDS = {
   deescalated: ['Giảm cấp', 'De-escalated'],
   today: ['Trong ngày', 'That day'],
   week: ['7 ngày qua', 'Last 7 days'],
+  weekInline: ['7 ngày qua', 'last 7 days'],
+  percent: [' %', '%'],
   overrides: ['Quyết định của Ban chỉ đạo đang áp dụng', 'Command-centre overrides in force'],
   none: ['Không có', 'None'],
   ruleSet: ['Bộ tiêu chí áp dụng', 'Rule set in force'],
@@ -73,6 +75,9 @@ const WORDS = {
   kind_subcommune: ['thôn/ấp', 'sub-commune'],
   lang: ['English', 'Tiếng Việt'],
   noDay: ['Chưa có ngày nào được phân loại', 'No day is classified yet'],
+  notPublished: ['Ngày {date} chưa được công bố.', '{date} has not been published.'],
+  lastPublished: ['Ngày công bố gần nhất', 'Last published day'],
+  noPublication: ['Chưa có ngày nào được công bố.', 'No day has been published yet.'],
 };
 
 let lang = 'vi';
