@@ -286,35 +286,43 @@ async function loadScope() {
     if (scope) before.set('within', scope);
     const changes = new URLSearchParams({ since: addDays(date, -6), until: date, kind: 'commune', version });
     if (scope) changes.set('parent', scope);
-    const [summary, feed, zones, weekBefore, timeline, scopeZone] = await Promise.all([
+    // the list as soon as its two reads are in; the panel when everything is
+    const zonesRead = getJson(`/v1/zones?${under}`, { signal });
+    const beforeRead = version === 'published' && !publishedDays.has(addDays(date, -7)) ? { items: [] } : getJson(`/v1/zones?${before}`, { signal });
+    const listed = Promise.all([zonesRead, beforeRead]).then(([zones, weekBefore]) => {
+      if (signal.aborted) return;
+      const byCode = new Map(zones.items.map((z) => [z.code, z]));
+      const levelBefore = new Map(weekBefore.items.map((z) => [z.code, z.level_number]));
+      list.setRows(
+        zones.items
+          .filter((z) => z.kind === 'commune')
+          .map((z) => {
+            const b = levelBefore.get(z.code);
+            return {
+              code: z.code,
+              name: z.name,
+              district: districtOf(z.code, byCode),
+              level: z.level,
+              level_number: z.level_number,
+              community_cases_7d: z.community_cases_7d,
+              incidence_per_100k_7d: z.incidence_per_100k_7d,
+              since: z.since,
+              trend: z.level_number !== null && b !== null && b !== undefined ? z.level_number - b : null,
+            };
+          }),
+      );
+      mark('list_filled');
+    });
+    const [summary, feed, zones, timeline, scopeZone] = await Promise.all([
       getJson(`/v1/summary?${scoped}`, { signal }),
       allChanges(changes, { signal }),
-      getJson(`/v1/zones?${under}`, { signal }),
-      version === 'published' && !publishedDays.has(addDays(date, -7)) ? { items: [] } : getJson(`/v1/zones?${before}`, { signal }),
+      zonesRead,
       getJson('/v1/rule-sets/timeline', { signal }),
       scope ? getJson(`/v1/zones/${encodeURIComponent(scope)}?${base}`, { signal }) : null,
+      listed,
     ]);
     if (signal.aborted) return;
     const byCode = new Map(zones.items.map((z) => [z.code, z]));
-    const communes = zones.items.filter((z) => z.kind === 'commune');
-    const levelBefore = new Map(weekBefore.items.map((z) => [z.code, z.level_number]));
-    list.setRows(
-      communes.map((z) => {
-        const b = levelBefore.get(z.code);
-        return {
-          code: z.code,
-          name: z.name,
-          district: districtOf(z.code, byCode),
-          level: z.level,
-          level_number: z.level_number,
-          community_cases_7d: z.community_cases_7d,
-          incidence_per_100k_7d: z.incidence_per_100k_7d,
-          since: z.since,
-          trend: z.level_number !== null && b !== null && b !== undefined ? z.level_number - b : null,
-        };
-      }),
-    );
-    mark('list_filled');
     const q = new URLSearchParams({ date, version });
     if (scope) q.set('parent', scope);
     renderSteering($('steering'), {
