@@ -1,4 +1,4 @@
-import { databaseNow, dayReports, DayReport, levelsBefore, zonesOn, ZoneRow } from '../db/levels';
+import { databaseNow, dayReports, DayReport, zonesOn, ZoneRow } from '../db/levels';
 import { publishedDays } from '../db/publications';
 import {
   Briefing,
@@ -17,11 +17,10 @@ import {
 } from '../domain/briefing';
 import { addDays, dateRange, LocalDate, today } from '../domain/dates';
 import { levelIndex, LevelOrUnknown, levelNumber } from '../domain/levels';
-import { firstLevelText } from '../domain/rules/change';
 import { levelLabel } from '../domain/rules/explain';
 import { AppError, badRequest, notFound, unprocessable } from '../errors';
 import type { Runtime } from '../runtime';
-import { changeReasonText, changes, readingAt, Reading, summary, Version } from './levels';
+import { changes, readingAt, Reading, summary, Version } from './levels';
 import { timeline } from './ruleSets';
 
 /**
@@ -50,10 +49,6 @@ const CHANGES_PAGE = 10_000;
 const MAX_DAYS_AHEAD = 1;
 
 type Place = { code: string; name: string };
-
-/** The feed's words for a level after none when nothing was recorded about it (services/levels.ts `changeReasonText`). */
-const genericReason = (to: LevelOrUnknown): string =>
-  changeReasonText({ from: 'unknown', to, to_override: null, from_override: false, reason: null, change: null, consecutive: true }).reason;
 
 const collator = new Intl.Collator('vi', { sensitivity: 'base', numeric: true });
 const byName = (a: { name: string; code: string }, b: { name: string; code: string }) => collator.compare(a.name, b.name) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0);
@@ -226,21 +221,8 @@ export async function briefing(rt: Runtime, q: BriefingQuery): Promise<Briefing>
     }
     cursor = page.next_cursor ?? undefined;
   } while (cursor !== undefined && items.length < MAX_CHANGES);
-  // a level after none, for which nothing was recorded (the feed's generic words): the first level of a new commune?
-  const generic = (c: BriefingChange) => c.from === 'unknown' && c.to !== 'unknown' && c.reason === genericReason(c.to);
-  const candidates = items.filter(generic);
-  if (candidates.length > 0) {
-    going();
-    const earlier = await levelsBefore(reads, candidates, point ?? at);
-    for (const c of candidates) {
-      if (earlier.has(`${c.code}|${c.date}`)) continue;
-      const first = firstLevelText(c.to);
-      c.reason = first.en;
-      c.reason_text = { vi: first.vi, en: first.en };
-    }
-  }
-  // each reason is a table cell's sentence: its first letter a capital (the feed's generic reasons begin in lower case)
-  for (const c of items) c.reason_text = { vi: sentenceCase(c.reason_text.vi), en: sentenceCase(c.reason_text.en) };
+  // each reason is a table cell's sentence: its first letter a capital (the feed's English begins in lower case)
+  for (const c of items) c.reason_text = { vi: c.reason_text.vi, en: sentenceCase(c.reason_text.en) };
   // published: each published day is compared with the publication before it — the week's first with one before the week
   const comparedWith = q.version === 'published' ? ((await publishedDays(reads, weekFrom, date, at)).find((p) => p.date < weekFrom)?.date ?? null) : null;
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
 import { areaId } from '../db/areas';
 import { endOverride, OverrideValues, setOverride, withdrawOverride } from '../db/overrides';
 import { listPublications, publish, publishedDays, readingPoint } from '../db/publications';
@@ -11,6 +12,7 @@ import {
   DayPoint,
   dayReports,
   FeedReading,
+  levelsBefore,
   series,
   zoneOn,
   zoneCore,
@@ -23,14 +25,14 @@ import { addDays, dateRange, isLocalDate, LocalDate, today } from '../domain/dat
 import { LEVELS, levelIndex, LevelOrUnknown, Level, levelNumber } from '../domain/levels';
 import { classify, ExplanationStep, Inputs, MetricValue, Origin } from '../domain/rules/engine';
 import { RuleSet } from '../domain/rules/definition';
-import { ChangeReason, storedChangeText } from '../domain/rules/change';
+import { ChangeReason, firstLevelText, storedChangeText } from '../domain/rules/change';
 import { Bilingual, levelLabel, overrideStep, persistenceStep } from '../domain/rules/explain';
 import { Pending } from '../domain/rules/persistence';
 import { readStoredInputs } from '../db/storedInputs';
 import { cases7 } from '../db/maps';
 import { incidencePer100k } from '../domain/metrics';
 import { metricLabelOf } from '../domain/rules/wording';
-import { quietSentence } from '../domain/briefing';
+import { quietSentence, sentenceCase } from '../domain/briefing';
 import { z } from 'zod';
 import { badRequest, notFound } from '../errors';
 import type { Runtime } from '../runtime';
@@ -230,9 +232,27 @@ export async function changes(rt: Runtime, q: ChangesQuery) {
     const change = c.change && c.consecutive ? storedChangeText(c.rule_set ? (rules.get(c.rule_set) ?? null) : null, c.kind, c.change, c.from, c.to) : null;
     items.push({ code: c.code, name: c.name, kind: c.kind, date: c.date, from: c.from, to: c.to, ...changeReasonText({ ...c, change }) });
   }
+  await firstLevels(reads, items, asOf);
   const end = items[items.length - 1];
   const next: ChangesCursor | null = page.length > q.limit && end ? { date: end.date, after: end.code, asOf, version } : to < q.until ? { date: addDays(to, 1), after: null, asOf, version } : null;
   return { since: q.since, until: q.until, version, items, next_cursor: next ? encodeChangesCursor(next) : null };
+}
+
+/**
+ * A level after none with nothing recorded about it (the generic "changed under the rules"):
+ * when the area had no level on any day before, it is its first — a new commune — and says so
+ * ("Cấp độ đầu tiên: Cấp 2" / "first level: level 2 (yellow)"). One query for the page.
+ */
+async function firstLevels(reads: Knex, items: { code: string; date: LocalDate; from: LevelOrUnknown; to: LevelOrUnknown; reason: string; reason_text: Bilingual }[], asOf: Date | null): Promise<void> {
+  const generic = items.filter((c) => c.from === 'unknown' && c.to !== 'unknown' && c.reason === changeReasonText({ from: 'unknown', to: c.to, to_override: null, from_override: false, reason: null, change: null, consecutive: true }).reason);
+  if (generic.length === 0) return;
+  const earlier = await levelsBefore(reads, generic, asOf);
+  for (const c of generic) {
+    if (earlier.has(`${c.code}|${c.date}`)) continue;
+    const first = firstLevelText(c.to);
+    c.reason = first.en;
+    c.reason_text = { vi: first.vi, en: first.en };
+  }
 }
 
 type LevelCount = { areas: number; population: number; no_new_community_cases_24h: number; not_reported_24h: number };
@@ -443,7 +463,9 @@ export function reasonCodeVi(code: string): string {
  * "under the rules".
  */
 export function changeReasonText(p: FlipParts): { reason: string; reason_text: Bilingual } {
-  const text = (vi: string, en: string) => ({ reason: en, reason_text: { vi, en } });
+  // the Vietnamese is a sentence of its own (a table cell, a list line): a capital first; the
+  // English stays `reason`'s words
+  const text = (vi: string, en: string) => ({ reason: en, reason_text: { vi: sentenceCase(vi), en } });
   if (p.to_override !== null) return text(`Quyết định điều chỉnh: ${p.to_override}`, `override: ${p.to_override}`);
   if (p.from_override) return text('hết hiệu lực quyết định điều chỉnh', 'override ended');
   if (p.change && p.consecutive) return text(p.change.vi, p.change.en);

@@ -83,7 +83,7 @@ test('ended from a day (?from= or {"until"}): the day after its last reads "over
   await http().delete(`/v1/zones/C12/overrides/${o.id}?from=2021-10-06`).expect(200);
   const h = await get('/v1/zones/C12/history?from=2021-10-02&to=2021-10-10');
   expect(redDays(h.days)).toEqual(['2021-10-03', '2021-10-04', '2021-10-05']);
-  const ended = { date: '2021-10-06', from: 'red', to: 'green', reason: 'override ended', reason_text: { vi: 'hết hiệu lực quyết định điều chỉnh', en: 'override ended' } };
+  const ended = { date: '2021-10-06', from: 'red', to: 'green', reason: 'override ended', reason_text: { vi: 'Hết hiệu lực quyết định điều chỉnh', en: 'override ended' } };
   expect(h.changes).toEqual([expect.objectContaining({ date: '2021-10-03', to: 'red' }), ended]);
   expect(await feedOf('C12')).toEqual([expect.objectContaining({ date: '2021-10-03', to: 'red' }), { code: 'C12', name: 'Phường Tân Hòa', kind: 'commune', ...ended }]);
 

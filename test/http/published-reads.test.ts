@@ -131,8 +131,9 @@ describe('published history and changes', () => {
     );
     const h = await get('/v1/zones/C11/history?from=2021-10-08&to=2021-10-10');
     expect(h.changes).toEqual([
-      { date: '2021-10-09', from: 'green', to: 'yellow', reason: change.en, reason_text: { vi: change.vi, en: change.en } },
-      { date: '2021-10-10', from: 'yellow', to: 'green', reason: 'de-escalated under the rules', reason_text: { vi: 'giảm cấp theo tiêu chí', en: 'de-escalated under the rules' } },
+      // the Vietnamese is a sentence of its own: its first letter a capital
+      { date: '2021-10-09', from: 'green', to: 'yellow', reason: change.en, reason_text: { vi: `S${change.vi.slice(1)}`, en: change.en } },
+      { date: '2021-10-10', from: 'yellow', to: 'green', reason: 'de-escalated under the rules', reason_text: { vi: 'Giảm cấp theo tiêu chí', en: 'de-escalated under the rules' } },
     ]);
     const feed = (await get('/v1/changes?since=2021-10-08&until=2021-10-10&kind=commune')).items as { code: string }[];
     expect(feed.filter((c) => c.code === 'C11')).toEqual(h.changes.map((c: object) => ({ code: 'C11', name: 'Xã Long Bình', kind: 'commune', ...c })));
@@ -141,7 +142,7 @@ describe('published history and changes', () => {
     const published = await get('/v1/zones/C11/history?from=2021-10-08&to=2021-10-10&version=published');
     expect(published.changes).toEqual([expect.objectContaining({ date: '2021-10-09', from: 'orange', to: 'yellow', reason: 'de-escalated under the rules' })]);
     expect((await get('/v1/changes?since=2021-10-08&until=2021-10-10&kind=commune&version=published')).items).toEqual([
-      expect.objectContaining({ code: 'C11', date: '2021-10-09', from: 'orange', to: 'yellow', reason: 'de-escalated under the rules', reason_text: { vi: 'giảm cấp theo tiêu chí', en: 'de-escalated under the rules' } }),
+      expect.objectContaining({ code: 'C11', date: '2021-10-09', from: 'orange', to: 'yellow', reason: 'de-escalated under the rules', reason_text: { vi: 'Giảm cấp theo tiêu chí', en: 'de-escalated under the rules' } }),
     ]);
   });
 });
