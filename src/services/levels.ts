@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Knex } from 'knex';
 import { areaId } from '../db/areas';
 import { endOverride, OverrideValues, setOverride, withdrawOverride } from '../db/overrides';
 import { listPublications, publish, publishedDays, readingPoint } from '../db/publications';
@@ -232,7 +231,7 @@ export async function changes(rt: Runtime, q: ChangesQuery) {
     const change = c.change && c.consecutive ? storedChangeText(c.rule_set ? (rules.get(c.rule_set) ?? null) : null, c.kind, c.change, c.from, c.to) : null;
     items.push({ code: c.code, name: c.name, kind: c.kind, date: c.date, from: c.from, to: c.to, ...changeReasonText({ ...c, change }) });
   }
-  await firstLevels(reads, items, asOf);
+  await firstLevels(rt, items, asOf);
   const end = items[items.length - 1];
   const next: ChangesCursor | null = page.length > q.limit && end ? { date: end.date, after: end.code, asOf, version } : to < q.until ? { date: addDays(to, 1), after: null, asOf, version } : null;
   return { since: q.since, until: q.until, version, items, next_cursor: next ? encodeChangesCursor(next) : null };
@@ -243,10 +242,10 @@ export async function changes(rt: Runtime, q: ChangesQuery) {
  * when the area had no level on any day before, it is its first — a new commune — and says so
  * ("Cấp độ đầu tiên: Cấp 2" / "first level: level 2 (yellow)"). One query for the page.
  */
-async function firstLevels(reads: Knex, items: { code: string; date: LocalDate; from: LevelOrUnknown; to: LevelOrUnknown; reason: string; reason_text: Bilingual }[], asOf: Date | null): Promise<void> {
+async function firstLevels(rt: Runtime, items: { code: string; date: LocalDate; from: LevelOrUnknown; to: LevelOrUnknown; reason: string; reason_text: Bilingual }[], asOf: Date | null): Promise<void> {
   const generic = items.filter((c) => c.from === 'unknown' && c.to !== 'unknown' && c.reason === changeReasonText({ from: 'unknown', to: c.to, to_override: null, from_override: false, reason: null, change: null, consecutive: true }).reason);
   if (generic.length === 0) return;
-  const earlier = await levelsBefore(reads, generic, asOf);
+  const earlier = await levelsBefore(rt.db.read, generic, asOf);
   for (const c of generic) {
     if (earlier.has(`${c.code}|${c.date}`)) continue;
     const first = firstLevelText(c.to);

@@ -226,6 +226,35 @@ describe('the trigger is data; the words come when read', () => {
   });
 });
 
+describe('a step named by what it did to the level', () => {
+  // vn-moh-4800-2021 with a lowering and a capping step after its two raises (steps 4 and 5)
+  const base = P4800 as RuleSet;
+  const group = base.levels[0] as RuleSet['levels'][number];
+  const when = { metric: 'treatment_capacity_ok', op: '==', value: 1 } as const;
+  const rs = {
+    ...base,
+    levels: [{ ...group, steps: [...group.steps, { type: 'lower', by: 1, when, if_missing: 'skip' }, { type: 'cap', level: 'orange', when, if_missing: 'skip' }] }],
+  } as unknown as RuleSet;
+  // [step, from, to, the step's name in the words]
+  const table: [number, string, string, string, string][] = [
+    [1, 'yellow', 'orange', 'nâng cấp', 'raise'],
+    [1, 'orange', 'yellow', 'hết điều kiện nâng cấp', 'raise no longer applies'],
+    [1, 'unknown', 'yellow', 'nâng cấp', 'raise'],
+    [1, 'yellow', 'unknown', 'nâng cấp', 'raise'],
+    [3, 'orange', 'yellow', 'hạ cấp', 'lower'],
+    [3, 'yellow', 'orange', 'hết điều kiện hạ cấp', 'lower no longer applies'],
+    [3, 'yellow', 'yellow', 'hạ cấp', 'lower'],
+    [4, 'red', 'orange', 'giới hạn cấp', 'cap'],
+    [4, 'orange', 'red', 'hết giới hạn cấp', 'cap no longer applies'],
+    [4, 'unknown', 'red', 'giới hạn cấp', 'cap'],
+    [0, 'orange', 'yellow', 'bảng tiêu chí', 'table'],
+  ];
+  test.each(table)('step %i, %s → %s: "%s"', (step, from, to, vi, en) => {
+    const words = changeText(rs, 'commune', { code: 'rules', step }, from as Level, to as Level);
+    expect(words).toEqual({ code: 'rules', vi: `Thay đổi ở bước ${step + 1} (${vi})`, en: `changed at step ${step + 1} (${en})` });
+  });
+});
+
 describe('classify without notes', () => {
   const inputs = vals({ community_incidence_7d: 55.3, vaccination_18plus_1dose_pct: 75, vaccination_65plus_full_pct: 70, treatment_capacity_ok: 0 });
   test.each(Object.keys(PRESETS))('%s: the same level, reason and steps as with notes, and nothing else', (id) => {
