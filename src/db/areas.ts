@@ -8,6 +8,8 @@ import { Actor, audit } from './audit';
 import { AREA_IMPORT_LOCK, AREAS_LOCK } from './locks';
 import { badRequest, DetailCollector, notFound, unprocessable } from '../errors';
 import { log } from '../log';
+import { BatchRef, BatchSource, closeBatch, openBatch } from './imports';
+import { REPAIR_HINT } from '../geo/features';
 
 export type AreaRecord = {
   code: string;
@@ -19,6 +21,12 @@ export type AreaRecord = {
 
 export type ImportWarning = { code: 'overlap'; message: string; areas: [string, string]; overlap_m2: number };
 
+/** A boundary made valid by an import with `repair` (CONTRACT: `repairs`). */
+export type Repair = { code: string; feature: string; problem: string; action: string; area_change_m2: number };
+
+/** Holes between neighbours of one kind next to what an import changed: how many, how large, the largest. */
+export type GapReport = { count: number; area_m2: number; worst: { areas: string[]; area_m2: number; at: [number, number] }[] };
+
 export type ImportAreasResult = {
   created: number;
   updated: number;
@@ -26,7 +34,41 @@ export type ImportAreasResult = {
   warnings: ImportWarning[];
   /** Total number of overlapping pairs (warnings lists the largest ones). */
   overlaps: number;
+  gaps: GapReport;
+  /** Only with `repair`: every boundary the import made valid. */
+  repairs?: Repair[];
+  import?: BatchRef;
 };
+
+export type ImportAreasOptions = {
+  /** Names the input feature `i` in error details. */
+  featurePath?: (i: number) => string;
+  actor?: Actor;
+  /** Make invalid boundaries valid (within REPAIR_TOLERANCE) instead of refusing them. */
+  repair?: boolean;
+  /** The file this import reads, recorded as its batch. */
+  batch?: BatchSource;
+};
+
+/**
+ * What a repair may do (`repair=true`). Repeated vertices closer than `repeatedDegrees`
+ * (1e-8°, about 1 mm) are merged; then PostGIS's ST_MakeValid, structure method, rebuilds the
+ * polygons from their rings: spikes and back-tracks of zero width vanish, crossing rings are
+ * split where they cross, holes are cut from their shells. A repair that changes a
+ * boundary's area by more than `maxChangeM2` (100 m²) or by more than `maxChangeShare` of it
+ * (0.1 %) — whichever is smaller, but never less than `alwaysAllowedM2` (1 m²) — is refused,
+ * repair or not: it is not an artefact but a drawing to be fixed by whoever drew it.
+ */
+export const REPAIR_TOLERANCE = { repeatedDegrees: 1e-8, maxChangeM2: 100, maxChangeShare: 0.001, alwaysAllowedM2: 1 } as const;
+
+/** The largest area change a repair of a boundary of `m2` may make (see REPAIR_TOLERANCE). */
+export function allowedRepairChange(m2: number): number {
+  const t = REPAIR_TOLERANCE;
+  return Math.max(t.alwaysAllowedM2, Math.min(t.maxChangeM2, t.maxChangeShare * m2));
+}
+
+/** Gaps below this are rounding noise between neighbours. */
+const GAP_MIN_M2 = 1;
 
 const MAX_WARNINGS = 20;
 /** Overlaps below this are rounding noise between coarse neighbours, not worth a warning. */
@@ -60,12 +102,9 @@ const PIECE_VERTICES = 256;
  * that a 200,000-vertex polygon over 10,000 areas is thousands of small intersections,
  * not 10,000 intersections of a 200,000-vertex polygon.
  */
-export async function importAreas(
-  db: Database,
-  areas: AreaInput[],
-  featurePath: (i: number) => string = (i) => `features[${i}]`,
-  actor: Actor = 'system',
-): Promise<ImportAreasResult> {
+export async function importAreas(db: Database, areas: AreaInput[], opts: ImportAreasOptions = {}): Promise<ImportAreasResult> {
+  const featurePath = opts.featurePath ?? ((i: number) => `features[${i}]`);
+  const actor = opts.actor ?? 'system';
   const dupes = new DetailCollector();
   const firstIndex = new Map<string, number>();
   areas.forEach((a, i) => {
@@ -79,6 +118,7 @@ export async function importAreas(
     const started = Date.now();
     const step = (name: string) => log.debug('areas import step', { step: name, ms: Date.now() - started });
     await trx.raw('SELECT pg_advisory_xact_lock(?)', [AREA_IMPORT_LOCK]);
+    const batch = opts.batch ? await openBatch(trx, actor, opts.batch) : null;
     await trx.raw(`CREATE TEMP TABLE stage_areas (
         idx int NOT NULL, code text NOT NULL, name text NOT NULL, name_search text NOT NULL,
         kind text NOT NULL, parent text, population int, geom geometry NOT NULL) ON COMMIT DROP`);
@@ -124,13 +164,15 @@ export async function importAreas(
 
     // PostGIS has the last word on validity (rings crossing each other, holes outside shells…);
     // an unchanged shape is the stored one, valid already.
+    const errors = new DetailCollector();
+    const repairs = opts.repair ? await repairBoundaries(trx, areas, featurePath, errors) : undefined;
+    errors.throwIfAny((n) => `${n} boundar${n === 1 ? 'y' : 'ies'} cannot be repaired within the tolerance; nothing was written`, 'repair_refused');
     const invalid = await trx.raw<{ rows: { idx: number; reason: string }[] }>(
       `SELECT s.idx, ST_IsValidReason(s.geom) AS reason
        FROM stage_changed c JOIN stage_areas s ON s.idx = c.idx
        WHERE NOT ST_IsValid(s.geom) ORDER BY s.idx LIMIT 50`,
     );
-    const errors = new DetailCollector();
-    for (const r of invalid.rows) errors.add(`${featurePath(r.idx)}.geometry`, `${areas[r.idx]?.code}: ${r.reason}`);
+    for (const r of invalid.rows) errors.add(`${featurePath(r.idx)}.geometry`, `${areas[r.idx]?.code}: ${r.reason}; ${REPAIR_HINT}`);
     errors.throwIfAny((n) => `${n} invalid geometr${n === 1 ? 'y' : 'ies'}`, 'invalid_geometry');
     step('validated');
 
@@ -200,6 +242,8 @@ export async function importAreas(
     // the tree follows ids and parents only
     if (created > 0 || (moved.rowCount ?? 0) > 0) await rebuildAreaTree(trx);
     step('written');
+    const gaps = created + updated > 0 ? await gapsNear(trx) : { count: 0, area_m2: 0, worst: [] };
+    step('gaps');
 
     const significant = overlaps.filter((r) => r.m2 >= OVERLAP_MIN_M2).sort((x, y) => y.m2 - x.m2);
     const warnings: ImportWarning[] = significant.slice(0, MAX_WARNINGS).map((r) => ({
@@ -208,13 +252,18 @@ export async function importAreas(
       areas: [r.a, r.b],
       overlap_m2: Math.round(r.m2),
     }));
-    const result = { created, updated, unchanged: areas.length - created - updated, warnings, overlaps: significant.length };
+    const result: ImportAreasResult = { created, updated, unchanged: areas.length - created - updated, warnings, overlaps: significant.length, gaps };
+    if (repairs) result.repairs = repairs;
     await audit(trx, actor, {
       action: 'areas.import',
       areas: changed.rows.map((r) => r.code),
       before: { areas: before.rows },
-      after: { created, updated, unchanged: result.unchanged, overlaps: result.overlaps, changed: changed.rows.map((r) => r.code) },
+      after: { created, updated, unchanged: result.unchanged, overlaps: result.overlaps, gaps: gaps.count, repaired: repairs?.map((r) => r.code), changed: changed.rows.map((r) => r.code) },
     });
+    if (batch) {
+      await closeBatch(trx, batch, areas.length, result);
+      result.import = batch;
+    }
     // Last, and only when areas are created: report ingests running now finish first, those
     // arriving now wait for the commit alone (see above).
     if (created > 0) await trx.raw('SELECT pg_advisory_xact_lock(?)', [AREAS_LOCK]);
@@ -404,4 +453,87 @@ export async function places(knex: Knex): Promise<Place[]> {
      ORDER BY a.kind = 'province' DESC, a.name, a.code`,
   );
   return res.rows.map((r) => ({ code: r.code, name: r.name, kind: r.kind, parent: r.parent, bbox: [r.x0, r.y0, r.x1, r.y1], label: [r.lx, r.ly] }));
+}
+
+/**
+ * Makes the changed boundaries that PostGIS finds invalid (or that the import's own check
+ * flagged) valid, in stage_areas, as REPAIR_TOLERANCE says; answers what was done to each.
+ * A repair beyond the tolerance, or one that leaves nothing of a boundary, goes into `errors`.
+ */
+async function repairBoundaries(trx: Knex.Transaction, areas: AreaInput[], featurePath: (i: number) => string, errors: DetailCollector): Promise<Repair[]> {
+  const flagged = areas.flatMap((a, i) => (a.defect ? [i] : []));
+  const t = REPAIR_TOLERANCE;
+  const phi = (g: string) => `(ST_YMin(${g}) + ST_YMax(${g})) / 2`;
+  await trx.raw(
+    `CREATE TEMP TABLE stage_repairs ON COMMIT DROP AS
+     SELECT s.idx, ST_IsValidReason(s.geom) AS reason,
+            ST_NPoints(s.geom) - ST_NPoints(d.g) AS repeated, ST_NumGeometries(s.geom) AS parts_before,
+            s.geom AS before, ST_ForcePolygonCCW(ST_Multi(ST_CollectionExtract(ST_MakeValid(d.g, 'method=structure'), 3))) AS after
+     FROM stage_changed c JOIN stage_areas s ON s.idx = c.idx
+     CROSS JOIN LATERAL (SELECT ST_RemoveRepeatedPoints(s.geom, ${t.repeatedDegrees}) AS g) d
+     WHERE NOT ST_IsValid(s.geom) OR s.idx = ANY(?::int[])`,
+    arrayBindings([flagged]),
+  );
+  const rows = await trx.raw<{ rows: { idx: number; reason: string; repeated: number; parts_before: number; parts_after: number; empty: boolean; m2_before: number; m2_after: number }[] }>(
+    `SELECT idx, reason, repeated, parts_before, ST_NumGeometries(after) AS parts_after, ST_IsEmpty(after) AS empty,
+            ${m2Sql('before', phi('before'))} AS m2_before, ${m2Sql('after', phi('before'))} AS m2_after
+     FROM stage_repairs ORDER BY idx`,
+  );
+  const repairs: Repair[] = [];
+  for (const r of rows.rows) {
+    const a = areas[r.idx] as AreaInput;
+    const path = `${featurePath(r.idx)}.geometry`;
+    const problem = a.defect?.reason ?? r.reason;
+    const change = Math.abs(r.m2_after - r.m2_before);
+    if (r.empty) {
+      errors.add(path, `${a.code}: ${problem}; sửa hình sẽ không còn gì — making it valid leaves no area: fix the boundary in a GIS tool`);
+      continue;
+    }
+    const allowed = allowedRepairChange(r.m2_after);
+    if (change > allowed) {
+      const pct = r.m2_before > 0 ? ` (${((change * 100) / Math.abs(r.m2_before)).toFixed(2)} %)` : '';
+      errors.add(
+        path,
+        `${a.code}: ${problem}; sửa hình làm thay đổi diện tích ${Math.round(change)} m², quá mức cho phép ${Math.round(allowed)} m² — repair would change the area by ${Math.round(change)} m²${pct}, more than the ${Math.round(allowed)} m² allowed (100 m² or 0.1 %, whichever is smaller): fix the boundary in a GIS tool`,
+      );
+      continue;
+    }
+    const did = ['made valid with ST_MakeValid (structure method)'];
+    if (r.repeated > 0) did.unshift(`${r.repeated} repeated vertex(es) within ${t.repeatedDegrees}° merged`);
+    if (r.parts_after !== r.parts_before) did.push(`${r.parts_before} → ${r.parts_after} polygon(s)`);
+    repairs.push({ code: a.code, feature: featurePath(r.idx), problem, action: did.join('; '), area_change_m2: Math.round(change * 100) / 100 });
+  }
+  if (repairs.length) await trx.raw('UPDATE stage_areas s SET geom = r.after FROM stage_repairs r WHERE r.idx = s.idx AND NOT ST_IsEmpty(r.after)');
+  return repairs;
+}
+
+/**
+ * Gaps between neighbours of one kind around what the import changed: the holes of the union
+ * of the areas of that kind near a changed one (its box, widened by 0.01°) that touch a
+ * changed area, with the areas around each. Holes of at least GAP_MIN_M2.
+ */
+async function gapsNear(trx: Knex.Transaction): Promise<GapReport> {
+  const res = await trx.raw<{ rows: { areas: string[]; m2: number; lon: number; lat: number }[] }>(
+    `WITH changed AS (
+       SELECT a.id, a.kind, a.geom FROM stage_changed c JOIN areas a ON a.code = c.code),
+     near AS (
+       SELECT DISTINCT a.id, a.kind, a.code, a.geom FROM changed c JOIN areas a ON a.kind = c.kind AND a.geom && ST_Expand(c.geom, 0.01)),
+     holes AS (
+       SELECT u.kind, r.geom AS hole, r.path[1] AS ring
+       FROM (SELECT kind, ST_Union(geom) AS g FROM near GROUP BY kind) u
+       CROSS JOIN LATERAL ST_Dump(u.g) p
+       CROSS JOIN LATERAL ST_DumpRings(p.geom) r),
+     gaps AS (
+       SELECT h.kind, h.hole, ${m2Sql('h.hole', '(ST_YMin(h.hole) + ST_YMax(h.hole)) / 2')} AS m2 FROM holes h
+       WHERE h.ring > 0 AND EXISTS (SELECT 1 FROM changed c WHERE c.kind = h.kind AND ST_DWithin(c.geom, h.hole, 1e-9)))
+     SELECT array(SELECT n.code FROM near n WHERE n.kind = g.kind AND ST_DWithin(n.geom, g.hole, 1e-9) ORDER BY n.code) AS areas,
+            g.m2, ST_X(ST_PointOnSurface(g.hole)) AS lon, ST_Y(ST_PointOnSurface(g.hole)) AS lat
+     FROM gaps g WHERE g.m2 >= ${GAP_MIN_M2} ORDER BY g.m2 DESC`,
+  );
+  const rows = res.rows;
+  return {
+    count: rows.length,
+    area_m2: Math.round(rows.reduce((s, r) => s + r.m2, 0)),
+    worst: rows.slice(0, MAX_WARNINGS).map((r) => ({ areas: r.areas, area_m2: Math.round(r.m2), at: [Math.round(r.lon * 1e6) / 1e6, Math.round(r.lat * 1e6) / 1e6] })),
+  };
 }

@@ -13,6 +13,7 @@ import * as areaTreeFunction from '../../migrations/20261201000011_area_tree_fun
 import * as ruleSetTimeline from '../../migrations/20261201000012_rule_set_timeline';
 import * as overrideHistory from '../../migrations/20261201000013_override_history';
 import * as changeTriggers from '../../migrations/20261202000014_change_triggers';
+import * as imports from '../../migrations/20261202000015_imports';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -35,6 +36,7 @@ export const migrations: Migration[] = [
   { name: '20261201000012_rule_set_timeline', module: ruleSetTimeline },
   { name: '20261201000013_override_history', module: overrideHistory },
   { name: '20261202000014_change_triggers', module: changeTriggers },
+  { name: '20261202000015_imports', module: imports },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

@@ -12,3 +12,21 @@ export function freeText(max: number, message = `must be at most ${max} characte
     .max(max, message)
     .refine((s) => !s.includes('\u0000'), NUL_MESSAGE);
 }
+
+/** Control characters (C0, DEL, C1) and the bidirectional formatting characters (which can make a name read as another: Trojan Source). */
+const NOT_IN_A_NAME = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+export const NAME_CHAR_MESSAGE = 'must be one line of text: no control characters (CR, LF, TAB…) nor bidirectional formatting characters (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C)';
+
+/**
+ * A name shown on maps, lists and briefings (an area's name, an alias): one line, no control
+ * or bidirectional formatting characters, stored in Unicode NFC (so that "Hòa" typed with a
+ * combining accent is the same name as the precomposed one).
+ */
+export function nameText(max: number) {
+  return z
+    .string({ error: 'must be a string' })
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !NOT_IN_A_NAME.test(s), NAME_CHAR_MESSAGE)
+    .transform((s) => s.normalize('NFC'));
+}

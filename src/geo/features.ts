@@ -3,7 +3,7 @@ import type { MultiPolygon } from 'geojson';
 import { AREA_KINDS, areaCodeSchema, AreaKind } from '../domain/areas';
 import { DetailCollector, unprocessable } from '../errors';
 import { checkAreaGeometrySteps } from './validate';
-import { freeText } from '../domain/text';
+import { nameText } from '../domain/text';
 
 /** An area as an import gives it: valid properties and a normalised boundary (see db/areas.ts importAreas). */
 export type AreaInput = {
@@ -13,7 +13,20 @@ export type AreaInput = {
   parent: string | null;
   population: number | null;
   geometry: MultiPolygon;
+  /** What the check found wrong with a boundary kept for repair (see `FeatureOptions.repair`). */
+  defect?: { path: string; reason: string };
 };
+
+/**
+ * `repair`: boundaries whose only problem is their topology (self-intersections, zero-area
+ * rings) are kept, with what is wrong, for the import to make valid and report; without it
+ * they are refused, naming the feature and the defect, and saying that repair=true would
+ * mend them.
+ */
+export type FeatureOptions = { repair?: boolean };
+
+/** The words added to a repairable defect's refusal. */
+export const REPAIR_HINT = 'hình học không hợp lệ — gửi lại với repair=true để sửa và nhận báo cáo thay đổi; repair=true would make it valid and report what changed';
 
 /** A GeoJSON FeatureCollection of areas, as POST /v1/areas and `zonerisk import-areas` take it. */
 const featureCollectionSchema = z.object({
@@ -26,7 +39,7 @@ const featureSchema = z.object({
   geometry: z.unknown(),
   properties: z.looseObject({
     code: areaCodeSchema,
-    name: freeText(200).trim().min(1, 'must not be empty'),
+    name: nameText(200).pipe(z.string().trim().min(1, 'must not be empty')),
     kind: z.enum(AREA_KINDS, { error: `must be one of ${AREA_KINDS.join(', ')}` }),
     parent: areaCodeSchema.nullable().optional(),
     population: z
@@ -40,8 +53,8 @@ const featureSchema = z.object({
 });
 
 /** Validates every feature of an import; all problems are reported at once. */
-export function areasFromFeatureCollection(body: unknown): AreaInput[] {
-  const steps = featureSteps(body);
+export function areasFromFeatureCollection(body: unknown, options: FeatureOptions = {}): AreaInput[] {
+  const steps = featureSteps(body, options);
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
@@ -56,8 +69,8 @@ const SLICE_MS = 10;
  * a few hundred milliseconds to check, 10,000 features as long — the service answers
  * meanwhile (the body's JSON parse, before this, is one piece).
  */
-export async function areasFromFeatureCollectionAsync(body: unknown): Promise<AreaInput[]> {
-  const steps = featureSteps(body);
+export async function areasFromFeatureCollectionAsync(body: unknown, options: FeatureOptions = {}): Promise<AreaInput[]> {
+  const steps = featureSteps(body, options);
   let sliceStart = performance.now();
   for (;;) {
     const step = steps.next();
@@ -70,7 +83,7 @@ export async function areasFromFeatureCollectionAsync(body: unknown): Promise<Ar
 }
 
 /** The validation, pausing (yielding) after each feature and inside large boundaries. */
-function* featureSteps(body: unknown): Generator<void, AreaInput[], void> {
+function* featureSteps(body: unknown, options: FeatureOptions): Generator<void, AreaInput[], void> {
   const parsed = featureCollectionSchema.safeParse(body);
   if (!parsed.success) {
     throw unprocessable('the request body is not valid', parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })));
@@ -85,13 +98,15 @@ function* featureSteps(body: unknown): Generator<void, AreaInput[], void> {
       continue;
     }
     const p = f.data.properties;
-    const g = yield* checkAreaGeometrySteps(f.data.geometry, `features[${i}].geometry`);
+    const g = yield* checkAreaGeometrySteps(f.data.geometry, `features[${i}].geometry`, options.repair === true);
     yield;
     if (!g.ok) {
-      errors.add(g.path, `${p.code}: ${g.reason}`);
+      errors.add(g.path, g.repairable ? `${p.code}: ${g.reason}; ${REPAIR_HINT}` : `${p.code}: ${g.reason}`);
       continue;
     }
-    out.push({ code: p.code, name: p.name, kind: p.kind, parent: p.parent ?? null, population: p.population ?? null, geometry: g.geometry });
+    const area: AreaInput = { code: p.code, name: p.name, kind: p.kind, parent: p.parent ?? null, population: p.population ?? null, geometry: g.geometry };
+    if (g.defect) area.defect = g.defect;
+    out.push(area);
   }
   errors.throwIfAny((n) => `${n} invalid feature value(s)`, 'invalid_features');
   return out;

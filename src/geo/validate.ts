@@ -5,12 +5,25 @@ import type { MultiPolygon, Polygon, Position } from 'geojson';
  * Pure geometry checks for area boundaries (turf, no I/O). PostGIS's ST_IsValidReason is
  * the final word in the repository; these checks give the precise, early message.
  */
-export type GeometryCheck = { ok: true; geometry: MultiPolygon } | { ok: false; path: string; reason: string };
+export type GeometryCheck =
+  | { ok: true; geometry: MultiPolygon; defect?: Defect }
+  | { ok: false; path: string; reason: string; repairable?: true };
+
+/**
+ * A boundary whose structure is sound (closed rings of finite lon/lat positions) but whose
+ * topology is not: rings crossing themselves or each other, a ring of zero area. These a
+ * repair can mend (db/areas.ts `importAreas` with `repair`); everything else cannot.
+ */
+export type Defect = { path: string; reason: string };
 
 type Ring = Position[];
 
 function fail(path: string, reason: string): GeometryCheck {
   return { ok: false, path, reason };
+}
+
+function defect(path: string, reason: string): GeometryCheck {
+  return { ok: false, path, reason, repairable: true };
 }
 
 function isPosition(p: unknown): p is Position {
@@ -69,16 +82,20 @@ function* checkPolygon(coords: unknown, path: string): Generator<void, GeometryC
   if (found && 'tooComplex' in found) return fail(path, 'too complex to check for self-intersections (many long spikes meeting near one spot); simplify the boundary');
   if (found) {
     const [lon, lat] = found.at;
-    return fail(path, `self-intersection at [${lon}, ${lat}]`);
+    return defect(path, `self-intersection at [${lon}, ${lat}]`);
   }
   const flat = rings.findIndex((ring) => signedArea(ring) === 0);
-  if (flat >= 0) return fail(`${path}[${flat}]`, 'ring has zero area');
+  if (flat >= 0) return defect(`${path}[${flat}]`, 'ring has zero area');
   return rewindPolygon(rings);
 }
 
-/** Accepts a Polygon or MultiPolygon; returns it as a normalised MultiPolygon. */
-export function checkAreaGeometry(geometry: unknown, path = 'geometry'): GeometryCheck {
-  const steps = checkAreaGeometrySteps(geometry, path);
+/**
+ * Accepts a Polygon or MultiPolygon; returns it as a normalised MultiPolygon. With
+ * `keepDefects`, a boundary whose only problem is a repairable defect is returned too
+ * (its rings as given), with the first defect found, for the repair to mend.
+ */
+export function checkAreaGeometry(geometry: unknown, path = 'geometry', keepDefects = false): GeometryCheck {
+  const steps = checkAreaGeometrySteps(geometry, path, keepDefects);
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
@@ -89,7 +106,7 @@ export function checkAreaGeometry(geometry: unknown, path = 'geometry'): Geometr
  * The same check in slices (see `selfIntersectionSteps`): pauses every few milliseconds of
  * work on a large boundary, so that a caller may let other requests run meanwhile.
  */
-export function* checkAreaGeometrySteps(geometry: unknown, path = 'geometry'): Generator<void, GeometryCheck, void> {
+export function* checkAreaGeometrySteps(geometry: unknown, path = 'geometry', keepDefects = false): Generator<void, GeometryCheck, void> {
   if (geometry === null || typeof geometry !== 'object') return fail(path, 'geometry is required (Polygon or MultiPolygon)');
   const g = geometry as { type?: unknown; coordinates?: unknown };
   if (g.type !== 'Polygon' && g.type !== 'MultiPolygon') {
@@ -100,12 +117,19 @@ export function* checkAreaGeometrySteps(geometry: unknown, path = 'geometry'): G
     return fail(`${path}.coordinates`, 'a MultiPolygon needs at least one polygon');
   }
   const out: Ring[][] = [];
+  let first: Defect | undefined;
   for (let i = 0; i < polygons.length; i++) {
     const p = yield* checkPolygon(polygons[i], g.type === 'Polygon' ? `${path}.coordinates` : `${path}.coordinates[${i}]`);
-    if (!Array.isArray(p)) return p;
-    out.push(p);
+    if (Array.isArray(p)) {
+      out.push(p);
+      continue;
+    }
+    if (p.ok || !keepDefects || !p.repairable) return p;
+    first ??= { path: p.path, reason: p.reason };
+    out.push((polygons[i] as Ring[]).map((ring) => (ring.some((q) => q.length !== 2) ? ring.map((q) => [q[0] as number, q[1] as number]) : ring)));
   }
-  return { ok: true, geometry: { type: 'MultiPolygon', coordinates: out } };
+  const multi: MultiPolygon = { type: 'MultiPolygon', coordinates: out };
+  return first ? { ok: true, geometry: multi, defect: first } : { ok: true, geometry: multi };
 }
 
 export type { Polygon, MultiPolygon };

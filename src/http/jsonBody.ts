@@ -229,6 +229,18 @@ function keyText(text: Buffer, start: number, end: number, escaped: boolean): st
 
 /** Where the body parser's `verify` leaves the bytes of a JSON body for refuseDuplicateKeys. */
 const BYTES = 'jsonBodyBytes';
+/** Where they stay after it, for the handler. */
+const RAW = 'bodyBytes';
+
+/**
+ * The bytes of the request's body as they came (a JSON body's, kept by keepJsonBytes; a raw
+ * body's), or an empty buffer: an import records the file's SHA-256 and size from these.
+ */
+export function bodyBytes(req: { body?: unknown }, res: { locals: Record<string, unknown> }): Buffer {
+  const kept = res.locals[RAW];
+  if (Buffer.isBuffer(kept)) return kept;
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
 
 /**
  * For express.json's `verify`: keeps the body's bytes (the buffer body-parser already holds, not
@@ -258,6 +270,7 @@ export function refuseDuplicateKeys(): RequestHandler {
       return;
     }
     delete res.locals[BYTES];
+    res.locals[RAW] = bytes; // for an import's batch (its hash and size): see bodyBytes
     const { count, first } = findDuplicateKeys(bytes, MAX_ERROR_DETAILS);
     if (count === 0) {
       next();

@@ -152,3 +152,39 @@ export const zonesGeoQuery = z.strictObject({
   bbox: z.preprocess(oneValue, bboxSchema).optional(),
   zoom: z.preprocess(oneValue, z.coerce.number({ error: 'must be a whole number 0–22' }).int('must be a whole number 0–22').min(0).max(22)).optional(),
 });
+
+/** `true` or `false` in a query string. */
+const flagQuery = z.preprocess(oneValue, z.enum(['true', 'false'], { error: 'must be true or false' })).transform((v) => v === 'true');
+export const profileName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1–64 characters from a-z 0-9 . _ - (starting with a letter or digit)');
+/** The file's name as the user knows it (recorded with the import's batch). */
+const fileNameQuery = z.preprocess(oneValue, z.string().min(1).max(255).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters'));
+
+/**
+ * `POST /v1/areas`: `repair=true`; a saved field map (`profile`) or one given here
+ * (`fields=code:Com_ID,name:Ten_Xa`), the file's CRS when it does not declare one (`crs`),
+ * the GeoPackage layer (`layer`), and the file's name for the batch (`file_name`).
+ */
+export const importAreasQuery = z.strictObject({
+  repair: flagQuery.optional(),
+  profile: z.preprocess(oneValue, profileName).optional(),
+  fields: z.preprocess(oneValue, z.string().min(1).max(1000)).optional(),
+  crs: z.preprocess(oneValue, z.string().min(1).max(8000)).optional(),
+  layer: z.preprocess(oneValue, z.string().min(1).max(200)).optional(),
+  file_name: fileNameQuery.optional(),
+});
+export type ImportAreasQuery = z.infer<typeof importAreasQuery>;
+
+/** `POST /v1/reports` and `/v1/metrics`: `dry_run=true`, a saved column map (`profile`) or one given here (`columns=area_name:Tên xã`), `file_name`. */
+export const importFactsQuery = z.strictObject({
+  dry_run: flagQuery.optional(),
+  profile: z.preprocess(oneValue, profileName).optional(),
+  columns: z.preprocess(oneValue, z.string().min(1).max(2000)).optional(),
+  file_name: fileNameQuery.optional(),
+});
+export type ImportFactsQuery = z.infer<typeof importFactsQuery>;
+
+export const importsListQuery = z.strictObject({
+  kind: z.preprocess(oneValue, z.enum(['areas', 'reports', 'metrics'])).optional(),
+  limit: z.preprocess(oneValue, z.coerce.number().int().min(1).max(500)).default(50),
+  cursor: z.preprocess(oneValue, z.coerce.number().int().min(1)).optional(),
+});

@@ -1,4 +1,4 @@
-import { decodeCursor, getAreaFeature, importAreas, listAreas, ListAreasQuery } from '../db/areas';
+import { decodeCursor, getAreaFeature, importAreas, ImportAreasOptions, listAreas, ListAreasQuery } from '../db/areas';
 import type { AreaInput } from '../geo/features';
 import type { Actor } from '../db/audit';
 import { listMetrics, listReports } from '../db/reports';
@@ -8,8 +8,8 @@ import type { Runtime } from '../runtime';
 
 /** Areas (polygons with hierarchy and population), their daily reports and indicators. */
 
-export function storeAreas(rt: Runtime, areas: AreaInput[], actor: Actor) {
-  return importAreas(rt.db, areas, undefined, actor);
+export function storeAreas(rt: Runtime, areas: AreaInput[], actor: Actor, options: Omit<ImportAreasOptions, 'actor'> = {}) {
+  return importAreas(rt.db, areas, { ...options, actor });
 }
 
 export function areas(rt: Runtime, q: Omit<ListAreasQuery, 'cursor'> & { cursor?: string | undefined }) {

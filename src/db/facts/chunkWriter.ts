@@ -11,7 +11,9 @@ import { FactSpec, UpsertResult } from './spec';
  * keys can exist yet (an index probe says so) goes straight into the table — the bulk-load
  * case. Otherwise it is staged and one statement inserts the new rows, archives and
  * overwrites the changed ones (revision + 1) and leaves the unchanged ones alone: sending
- * the same rows again writes nothing.
+ * the same rows again writes nothing. Every row written carries the import that wrote it
+ * (`import_id`, the column's default from the transaction's setting: see migration 15), and an
+ * archived version keeps its own.
  */
 export class ChunkWriter {
   private stage: string | null = null;
@@ -56,12 +58,12 @@ export class ChunkWriter {
         WHERE t.area_id IS NULL OR ROW(${list('t.', vals)}) IS DISTINCT FROM ROW(${list('s.', vals)})
       ),
       archived AS (
-        INSERT INTO ${spec.revisions} (area_id, ${keys.join(', ')}, revision, ${vals.join(', ')}, recorded_at)
-        SELECT t.area_id, ${list('t.', keys)}, t.revision, ${list('t.', vals)}, t.recorded_at
+        INSERT INTO ${spec.revisions} (area_id, ${keys.join(', ')}, revision, ${vals.join(', ')}, recorded_at, import_id)
+        SELECT t.area_id, ${list('t.', keys)}, t.revision, ${list('t.', vals)}, t.recorded_at, t.import_id
         FROM ${spec.table} t JOIN todo s ON s.existed AND ${on}
       ),
       updated AS (
-        UPDATE ${spec.table} t SET ${vals.map((v) => `${v} = s.${v}`).join(', ')}, revision = t.revision + 1, recorded_at = now()
+        UPDATE ${spec.table} t SET ${vals.map((v) => `${v} = s.${v}`).join(', ')}, revision = t.revision + 1, recorded_at = now(), import_id = DEFAULT
         FROM todo s WHERE s.existed AND ${on}
         RETURNING t.date
       ),

@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import type { BatchSource } from '../imports';
 import type { Actor } from '../audit';
 import { BulkColumns, bulkRows } from '../bulk';
 import { copyText } from '../copy';
@@ -18,6 +19,8 @@ export type UpsertOptions = {
   scope?: number[] | null | undefined;
   /** Who writes (for the audit trail); `system` by default. */
   actor?: Actor | undefined;
+  /** The file this import reads, recorded as its batch (db/imports.ts) in the same transaction. */
+  batch?: BatchSource | undefined;
 };
 
 /**

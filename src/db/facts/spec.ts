@@ -1,4 +1,5 @@
 import { BulkColumns, columns } from '../bulk';
+import type { BatchRef } from '../imports';
 import type { LocalDate } from '../../domain/dates';
 
 /**
@@ -15,7 +16,14 @@ export type FactSpec = {
   label: string;
 };
 
-export type UpsertResult = { inserted: number; updated: number; unchanged: number; earliest_changed_date: LocalDate | null };
+export type UpsertResult = {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  earliest_changed_date: LocalDate | null;
+  /** The import's batch, when the caller gave its file (db/imports.ts). */
+  import?: BatchRef;
+};
 
 /** The columns a fact row is written with: area_id, the keys, the values. */
 export function factColumns(spec: FactSpec): BulkColumns {

@@ -1,6 +1,7 @@
 import type { Database } from '../database';
 import { arrayBindings } from '../knex';
 import { audit } from '../audit';
+import { closeBatch, openBatch } from '../imports';
 import { AREAS_LOCK, factTableLock } from '../locks';
 import { log } from '../../log';
 import { fromDayNumber } from '../../domain/dates';
@@ -32,6 +33,7 @@ export async function upsertFacts(db: Database, spec: FactSpec, source: RowSourc
     const allowed = opts.scope
       ? new Set((await trx.raw<{ rows: { id: number }[] }>('SELECT DISTINCT descendant AS id FROM area_tree WHERE ancestor = ANY(?::int[])', arrayBindings([opts.scope]))).rows.map((r) => r.id))
       : null;
+    const batch = opts.batch ? await openBatch(trx, opts.actor ?? 'system', opts.batch) : null;
     const ingest = new FactIngest(trx, db, spec, maxId[0]?.max ?? 0, opts, allowed);
     try {
       await source(ingest);
@@ -47,7 +49,9 @@ export async function upsertFacts(db: Database, spec: FactSpec, source: RowSourc
       before: { superseded: done.updated, kept_in: spec.revisions },
       after: { ...done, rows: done.inserted + done.updated + done.unchanged, days: ingest.touched.size ? [fromDayNumber(ingest.firstDay), fromDayNumber(ingest.lastDay)] : null },
     });
-    return done;
+    if (!batch) return done;
+    await closeBatch(trx, batch, done.inserted + done.updated + done.unchanged, done);
+    return { ...done, import: batch };
   });
   log.debug('facts upserted', { table: spec.table, ...result, ms: Date.now() - started });
   return result;

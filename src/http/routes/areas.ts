@@ -1,9 +1,10 @@
 import { Routes } from '../access';
-import { areasFromFeatureCollectionAsync } from '../../geo/features';
 import type { Runtime } from '../../runtime';
-import { areaFeature, areas, metrics, reports, storeAreas } from '../../services/areas';
+import { areaFeature, areas, metrics, reports } from '../../services/areas';
+import { batchOf, importAreaFeatures } from '../../services/imports';
+import { bodyBytes } from '../jsonBody';
 import { accepts } from '../errors';
-import { areaCodeParam, dateRangeQuery, listAreasQuery } from '../schemas';
+import { areaCodeParam, dateRangeQuery, importAreasQuery, listAreasQuery } from '../schemas';
 import { parseQuery } from '../validation';
 import { writer } from '../auth';
 
@@ -11,8 +12,9 @@ export function areasRouter(rt: Runtime): Routes {
   const r = new Routes();
 
   r.post('/v1/areas', { access: 'admin', body: 'bulk' }, accepts('application/json', 'application/geo+json'), async (req, res) => {
-    const input = await areasFromFeatureCollectionAsync(req.body); // lets other requests run while a large import is checked
-    res.json(await storeAreas(rt, input, writer(res)));
+    const q = parseQuery(importAreasQuery, req.query);
+    const batch = batchOf('areas', bodyBytes(req, res), 'geojson', q.file_name ?? null, q.profile ?? null);
+    res.json(await importAreaFeatures(rt, req.body, batch, writer(res), q.repair === true));
   });
 
   r.get('/v1/areas', 'read', async (req, res) => {
