@@ -20,6 +20,7 @@ module.exports = {
     '<rootDir>/test/ingest/utf8.test.ts',
     '<rootDir>/test/ingest/lane.test.ts',
     '<rootDir>/test/ingest/copy-text.test.ts',
+    '<rootDir>/test/ingest/table.test.ts',
     '<rootDir>/test/geo/kinks.test.ts',
     '<rootDir>/test/geo/validate.test.ts',
     '<rootDir>/test/http/sized-cache.test.ts',
