@@ -15,6 +15,7 @@ import { tilesRouter } from './routes/tiles';
 import { uiRouter } from './routes/ui';
 import { keysRouter } from './routes/keys';
 import { auditRouter } from './routes/audit';
+import { importsRouter } from './routes/imports';
 import { eventsRouter } from './routes/events';
 import { briefingRouter } from './routes/briefing';
 import { gate, respell } from './auth';
@@ -24,6 +25,7 @@ import { isUtf8 } from 'node:buffer';
 import { corsFor, declaredBodyLimit, jsonDepthLimit, metricsRoutes, rateLimits, requestIds, securityHeaders } from './hygiene';
 import { buildOpenApi } from './openapi';
 import { keepJsonBytes, refuseDuplicateKeys } from './jsonBody';
+import { RAW_BODY_TYPES } from './schemas';
 import path from 'node:path';
 import { projectRoot } from '../paths';
 
@@ -63,6 +65,7 @@ export function createApp(ctx: Runtime): Express {
     uiRouter(ctx),
     keysRouter(ctx),
     auditRouter(ctx),
+    importsRouter(ctx),
     eventsRouter(ctx),
     briefingRouter(ctx),
   ];
@@ -113,7 +116,7 @@ function bodyParsers(limit: number, what: string): Router {
         utf8Only(_req, res, buf);
       },
     }),
-    rawBytes({ type: 'text/csv', limit }),
+    rawBytes({ type: [...RAW_BODY_TYPES], limit }),
   );
 }
 

@@ -157,6 +157,12 @@ export function principalOf(res: Response): Principal | null {
   return (res.locals.principal as Principal | null | undefined) ?? null;
 }
 
+/** A reporter key's areas (writes are limited to them and below), or null for every other role. */
+export function scopeOf(res: Response): number[] | null {
+  const p = principalOf(res);
+  return p?.role === 'reporter' ? p.scope : null;
+}
+
 /** Who is writing: a write route is never anonymous (its declaration needs a key). */
 export function writer(res: Response): Actor {
   const p = principalOf(res);

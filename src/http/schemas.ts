@@ -3,7 +3,7 @@ import { AREA_KINDS } from '../domain/areas';
 import { BRIEFING_FORMATS } from '../domain/briefing';
 import { isLocalDate, LocalDate, today } from '../domain/dates';
 import { areaCodeSchema } from '../domain/areas';
-import { freeText } from '../domain/text';
+import { freeText, nameText } from '../domain/text';
 
 /** Request schemas at the HTTP edge. */
 const queryDate = z
@@ -187,4 +187,31 @@ export const importsListQuery = z.strictObject({
   kind: z.preprocess(oneValue, z.enum(['areas', 'reports', 'metrics'])).optional(),
   limit: z.preprocess(oneValue, z.coerce.number().int().min(1).max(500)).default(50),
   cursor: z.preprocess(oneValue, z.coerce.number().int().min(1)).optional(),
+});
+
+/** The content types of boundary files (POST /v1/areas). */
+export const BOUNDARY_TYPES = [
+  'application/json',
+  'application/geo+json',
+  'application/zip',
+  'application/x-zip-compressed',
+  'application/geopackage+sqlite3',
+  'application/vnd.google-earth.kml+xml',
+  'application/vnd.google-earth.kmz',
+] as const;
+
+/** The content types of reports and indicators. */
+export const FACT_TYPES = ['application/json', 'text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'] as const;
+
+/** Bodies read as bytes (the JSON ones are parsed). */
+export const RAW_BODY_TYPES = ['text/csv', ...BOUNDARY_TYPES.slice(2), FACT_TYPES[2]];
+
+export const aliasesBody = z.strictObject({
+  aliases: z.array(nameText(200).pipe(z.string().trim().min(1, 'must not be empty')), { error: 'must be an array of names' }).min(1, 'give at least one name').max(100, 'at most 100 names at once'),
+});
+
+export const profileBody = z.strictObject({
+  name: profileName,
+  kind: z.enum(['areas', 'reports', 'metrics'], { error: 'must be areas, reports or metrics' }),
+  map: z.record(z.string(), z.string().max(200), { error: 'must be an object of names' }),
 });

@@ -5,6 +5,7 @@ import type { ByteLane } from './lane';
 import { addDays, LocalDate, today } from '../domain/dates';
 import { badRequest, DetailCollector, unprocessable } from '../errors';
 import type { Actor } from '../db/audit';
+import type { BatchSource } from '../db/imports';
 import { countLineEnds, CsvReader, CsvRecord, CsvSyntaxError, Utf8Problem, utf8Problem } from './csv';
 import { metricFormat, reportFormat, RowFormat } from './rows';
 
@@ -181,6 +182,17 @@ class CsvRows<T> {
   }
 }
 
+function notUtf8(e: CsvEncodingError) {
+  const { line } = e.problem;
+  return badRequest(`Tệp CSV không phải UTF-8 (dòng ${line}); nothing was written — the CSV is not UTF-8: save it as "CSV UTF-8"`, [{ path: `line[${line}]`, message: e.message }], 'invalid_utf8');
+}
+
+/** A whole CSV's refusal as not UTF-8 (the same as the ingest's), or null when it is UTF-8. */
+export function utf8Refusal(bytes: Buffer) {
+  const bad = utf8Problem(bytes.subarray(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0));
+  return bad ? notUtf8(new CsvEncodingError(bad)) : null;
+}
+
 /** A CSV stream (text or bytes, in chunks of any size) as a row source. */
 export function csvSource<T>(format: RowFormat<T>, chunks: Chunks, maxDate: LocalDate): RowSource {
   return async (sink) => {
@@ -195,10 +207,7 @@ export function csvSource<T>(format: RowFormat<T>, chunks: Chunks, maxDate: Loca
       rows.end();
     } catch (e) {
       if (e instanceof CsvSyntaxError) throw badRequest(`CSV syntax error: ${e.message}`, [{ path: `line[${e.line}]`, message: e.message }], 'invalid_csv');
-      if (e instanceof CsvEncodingError) {
-        const { line } = e.problem;
-        throw badRequest(`Tệp CSV không phải UTF-8 (dòng ${line}); nothing was written — the CSV is not UTF-8: save it as "CSV UTF-8"`, [{ path: `line[${line}]`, message: e.message }], 'invalid_utf8');
-      }
+      if (e instanceof CsvEncodingError) throw notUtf8(e);
       throw e;
     }
   };
@@ -208,11 +217,11 @@ const jsonPath = (kind: string) => (idx: number, field: string) => `${kind}[${id
 
 export type FactsInput = { json: unknown[] } | { csv: Chunks };
 
-/** Who writes, and (for a reporter key) the areas it may write. */
-export type IngestBy = { actor?: Actor; scope?: number[] | null };
+/** Who writes, (for a reporter key) the areas it may write, and the file read (recorded as the import's batch). */
+export type IngestBy = { actor?: Actor; scope?: number[] | null; batch?: BatchSource };
 
 async function ingest<T>(db: Database, spec: FactSpec, format: RowFormat<T>, input: FactsInput, maxDate: LocalDate, by: IngestBy): Promise<UpsertResult> {
-  const { scope, actor } = by;
+  const { scope, actor, batch } = by;
   if ('json' in input) {
     const json = input.json;
     const source: RowSource = async (sink) => {
@@ -220,9 +229,9 @@ async function ingest<T>(db: Database, spec: FactSpec, format: RowFormat<T>, inp
       await sink.loadAreas(rows.map((r) => r.area));
       for (const r of rows) sink.add(r);
     };
-    return upsertFacts(db, spec, source, { pathFor: jsonPath(format.kind), scope, actor });
+    return upsertFacts(db, spec, source, { pathFor: jsonPath(format.kind), scope, actor, batch });
   }
-  return upsertFacts(db, spec, csvSource(format, input.csv, maxDate), { pathFor: csvPath, scope, actor });
+  return upsertFacts(db, spec, csvSource(format, input.csv, maxDate), { pathFor: csvPath, scope, actor, batch });
 }
 
 /** `by.scope`: a reporter key's areas (rows outside them are refused, 403); `by.actor` for the audit trail. */

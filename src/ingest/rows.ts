@@ -52,7 +52,7 @@ export function dateSchema(maxDate: LocalDate) {
   return z
     .string({ error: 'must be a date YYYY-MM-DD' })
     .refine(isLocalDate, 'must be a real calendar date YYYY-MM-DD (year 1900 or later)')
-    .refine((d) => d <= maxDate, { message: `must not be in the future (latest accepted: ${maxDate})` })
+    .refine((d) => !isLocalDate(d) || d <= maxDate, { message: `must not be in the future (latest accepted: ${maxDate})` })
     .transform((d) => d as LocalDate);
 }
 

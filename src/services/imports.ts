@@ -1,16 +1,25 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { Actor } from '../db/audit';
 import type { ImportAreasResult } from '../db/areas';
-import { BatchSource, ImportKind, listImports, ImportsQuery } from '../db/imports';
+import { addAliases, listAliases, namesForResolution, removeAlias } from '../db/aliases';
+import { BatchSource, getImport, ImportKind, ImportsQuery, listImports } from '../db/imports';
+import { deleteProfile, getProfile, listProfiles, ProfileRecord, saveProfile } from '../db/profiles';
+import { nameKey, NameIndex } from '../domain/names';
+import { AppError, badRequest, notFound, unprocessable } from '../errors';
 import { areasFromFeatureCollectionAsync } from '../geo/features';
+import { boundaryFormatOf, BoundaryFormat, FieldMap, fieldMapSchema, parseFieldMapText, readBoundaryFileInWorker } from '../geo/formats';
+import { FactsInput, IngestBy, utf8Refusal } from '../ingest/ingest';
+import { NameFindings, resolveCsvNames } from '../ingest/names';
+import { ColumnMap, columnMapSchema, isCanonicalCsv, looksWindows1258, normaliseTable, parseColumnMapText, sniffTable } from '../ingest/table';
 import type { Runtime } from '../runtime';
-import { storeAreas } from './areas';
+import { storeAreas, storeMetrics, storeReports } from './areas';
 
 /**
- * Imports as batches: what a file is (its SHA-256, size, format, the profile read with), and
- * the list of imports. The stages of an import are named after what they do: read the file
- * (geo/formats, ingest/table), resolve names (domain/names), check (geo/features,
- * ingest/ingest), store (db/areas, db/facts).
+ * Imports, whole: read the file in the form it comes in (boundary files: geo/formats;
+ * spreadsheets: ingest/table), resolve the names it gives instead of codes (domain/names,
+ * ingest/names), check and store it (geo/features + db/areas; ingest + db/facts) as one
+ * batch (db/imports) — or, for a dry run, answer what would be resolved and write nothing.
  */
 export function batchOf(kind: ImportKind, bytes: Buffer, format: string, fileName: string | null, profile: string | null): BatchSource {
   return { kind, fileName, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, format, profile };
@@ -20,8 +29,211 @@ export function imports(rt: Runtime, q: ImportsQuery) {
   return listImports(rt.db.read, q);
 }
 
-/** An areas import: the file's features (GeoJSON already parsed), checked, repaired on request, stored as one batch. */
-export async function importAreaFeatures(rt: Runtime, body: unknown, batch: BatchSource, actor: Actor, repair: boolean): Promise<ImportAreasResult> {
-  const input = await areasFromFeatureCollectionAsync(body, { repair }); // lets other requests run while a large import is checked
-  return storeAreas(rt, input, actor, { repair, batch });
+export async function importRecord(rt: Runtime, id: number) {
+  const found = await getImport(rt.db.read, id);
+  if (!found) throw notFound(`no import ${id}`);
+  return found;
+}
+
+// ---------------------------------------------------------------------------------------
+// profiles
+
+/** Profiles shipped with zonerisk (read-only; a saved profile of the same name is refused). */
+export const BUILT_IN_PROFILES: readonly Omit<ProfileRecord, 'updated_at' | 'updated_by'>[] = [
+  // GSO (Tổng cục Thống kê) commune boundary files: Com_ID, Ten_Xa, Dis_ID (the district's code), Dan_So
+  { name: 'gso-communes', kind: 'areas', map: { code: 'Com_ID', name: 'Ten_Xa', parent: 'Dis_ID', population: 'Dan_So', kind_value: 'commune' }, options: {} },
+  { name: 'gso-districts', kind: 'areas', map: { code: 'Dis_ID', name: 'Ten_Huyen', parent: 'Pro_ID', population: 'Dan_So', kind_value: 'district' }, options: {} },
+];
+
+const builtIn = (name: string) => BUILT_IN_PROFILES.find((p) => p.name === name) ?? null;
+
+export async function profiles(rt: Runtime) {
+  const saved = await listProfiles(rt.db.read);
+  return { items: [...BUILT_IN_PROFILES.map((p) => ({ ...p, built_in: true })), ...saved.map((p) => ({ ...p, built_in: false }))] };
+}
+
+export async function profile(rt: Runtime, name: string) {
+  const p = builtIn(name) ?? (await getProfile(rt.db.read, name));
+  if (!p) throw notFound(`no import profile ${name}`);
+  return p;
+}
+
+/** Checks a map for its kind: a field map for boundary files, a column map for spreadsheets. */
+function checkMap(kind: ImportKind, map: unknown): Record<string, string> {
+  const parsed = kind === 'areas' ? fieldMapSchema.safeParse(map) : columnMapSchema.safeParse(map);
+  if (!parsed.success) throw unprocessable('the map is not valid', parsed.error.issues.map((i) => ({ path: ['map', ...i.path].join('.'), message: i.message })), 'invalid_profile');
+  return parsed.data as Record<string, string>;
+}
+
+export async function storeProfile(rt: Runtime, body: { name: string; kind: ImportKind; map: unknown }, actor: Actor) {
+  if (builtIn(body.name)) throw badRequest(`${body.name} is a built-in profile: choose another name`, [{ path: 'name', message: 'built-in' }], 'built_in_profile');
+  const map = checkMap(body.kind, body.map);
+  const { created } = await saveProfile(rt.db, { name: body.name, kind: body.kind, map, options: {} }, actor);
+  return { created, profile: await profile(rt, body.name) };
+}
+
+export async function removeProfile(rt: Runtime, name: string, actor: Actor) {
+  if (builtIn(name)) throw badRequest(`${name} is a built-in profile and cannot be deleted`, [{ path: 'name', message: 'built-in' }], 'built_in_profile');
+  if (!(await deleteProfile(rt.db, name, actor))) throw notFound(`no import profile ${name}`);
+}
+
+/** The map an import reads with: given inline, or a named profile's (of the right kind). */
+async function mapFor(rt: Runtime, kind: ImportKind, profileName: string | undefined, inline: Record<string, string> | undefined): Promise<Record<string, string> | undefined> {
+  if (profileName !== undefined && inline !== undefined) throw badRequest('give profile or an inline map, not both', [{ path: 'profile', message: 'not with an inline map' }]);
+  if (profileName === undefined) return inline;
+  const p = await profile(rt, profileName);
+  const fits = kind === 'areas' ? p.kind === 'areas' : p.kind !== 'areas';
+  if (!fits) throw unprocessable(`profile ${profileName} is for ${p.kind}, not ${kind}`, [{ path: 'profile', message: `a ${p.kind} profile` }], 'invalid_profile');
+  return p.map;
+}
+
+// ---------------------------------------------------------------------------------------
+// areas
+
+export type AreaUpload = { contentType: string; bytes: Buffer; parsed?: unknown };
+export type AreaImportOptions = { repair: boolean; profile?: string | undefined; fields?: string | undefined; crs?: string | undefined; layer?: string | undefined; fileName: string | null };
+
+/** Does a parsed GeoJSON body need the reader (a field map, a CRS given or declared)? */
+const needsReader = (parsed: unknown, map: FieldMap | undefined, crs: string | undefined) =>
+  map !== undefined || crs !== undefined || (typeof parsed === 'object' && parsed !== null && 'crs' in parsed);
+
+/**
+ * An areas import: a boundary file in any format geo/formats reads (GeoJSON, zipped
+ * Shapefile, GeoPackage, KML/KMZ), transformed to EPSG:4326, its attributes mapped; then
+ * checked (repaired on request) and stored as one batch. A plain GeoJSON body already parsed
+ * by the body parser is used as it is.
+ */
+export async function importAreaFile(rt: Runtime, upload: AreaUpload, o: AreaImportOptions, actor: Actor): Promise<ImportAreasResult & { source?: unknown }> {
+  const format: BoundaryFormat | null = boundaryFormatOf(upload.contentType, upload.bytes);
+  if (format === null) {
+    throw new AppError(415, 'unsupported_media_type', 'Tệp không phải định dạng ranh giới đã biết — the body is not a boundary file zonerisk reads (GeoJSON, zipped Shapefile, GeoPackage, KML, KMZ)');
+  }
+  const fieldMap = (await mapFor(rt, 'areas', o.profile, o.fields === undefined ? undefined : parseFieldMapText(o.fields))) as FieldMap | undefined;
+  let collection: unknown;
+  let source: unknown;
+  if (format === 'geojson' && upload.parsed !== undefined && !needsReader(upload.parsed, fieldMap, o.crs)) collection = upload.parsed;
+  else {
+    const read = await readBoundaryFileInWorker(upload.bytes, format, { ...(fieldMap ? { fieldMap } : {}), ...(o.crs ? { crs: o.crs } : {}), ...(o.layer ? { layer: o.layer } : {}) });
+    collection = read;
+    source = read.source;
+  }
+  const input = await areasFromFeatureCollectionAsync(collection, { repair: o.repair }); // lets other requests run while a large import is checked
+  const result = await storeAreas(rt, input, actor, { repair: o.repair, batch: batchOf('areas', upload.bytes, format, o.fileName, o.profile ?? null) });
+  return source === undefined ? result : { ...result, source };
+}
+
+// ---------------------------------------------------------------------------------------
+// reports and indicators
+
+export type FactKind = 'reports' | 'metrics';
+/** A fact upload: a JSON body's rows (parsed), or a CSV/XLSX body's bytes. */
+export type FactUpload = { contentType: string; bytes: Buffer; rows?: unknown[] };
+export type FactImportOptions = { dryRun: boolean; profile?: string | undefined; columns?: string | undefined; fileName: string | null };
+
+async function nameFindings(rt: Runtime): Promise<NameFindings> {
+  const { areas, aliases } = await namesForResolution(rt.db.knex);
+  return new NameFindings(new NameIndex(areas, aliases), new Set(areas.map((a) => a.code)));
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
+
+/**
+ * JSON rows that name their area: each gets `area` from the resolved name (area_name and
+ * parent_name dropped); a row given by name that does not resolve is left out (and kept in
+ * `found`). Rows that are not objects, or give `area`, pass as they are (the schema judges them).
+ */
+function resolveJsonNames(rows: unknown[], found: NameFindings, inspect: boolean): unknown[] {
+  return rows.flatMap((row, i) => {
+    if (!isObject(row) || !('area_name' in row)) {
+      if (inspect && isObject(row) && typeof row.area === 'string') found.code(i, row.area);
+      return [row];
+    }
+    const { area_name, parent_name, ...rest } = row;
+    if (typeof rest.area === 'string' && rest.area !== '') return [inspect ? (found.code(i, rest.area), rest) : rest];
+    const name = text(area_name);
+    if (name === null) return [rest]; // the schema names the missing area
+    const code = found.name(i, name, text(parent_name));
+    return code === null ? [] : [{ ...rest, area: code }];
+  });
+}
+
+async function* chunksOf(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
+}
+
+/** Hands on the chunks, then refuses the import if a name did not resolve (inside the ingest's transaction: nothing is written). */
+async function* thenUnresolvedCheck(chunks: AsyncIterable<Buffer>, found: NameFindings): AsyncGenerator<Buffer> {
+  yield* chunks;
+  const e = found.unresolvedError((row) => `line[${row}].area_name`);
+  if (e) throw e;
+}
+
+/**
+ * Reports or indicators from a JSON body, a CSV in its Vietnamese-Excel forms, or an XLSX.
+ * A canonical CSV by codes goes to the ingest untouched (the bulk path); anything else is
+ * normalised to it (ingest/table), and rows that name their area are resolved (ingest/names).
+ * `dryRun`: reads the whole file, resolves every name and answers what it found, writing
+ * nothing. A real import with an unresolved name is refused, listing the rows; it is one
+ * batch, and queues the recomputation of the classified days it changes.
+ */
+export async function importFacts(rt: Runtime, kind: FactKind, upload: FactUpload, o: FactImportOptions, by: IngestBy) {
+  const inline = o.columns === undefined ? undefined : parseColumnMapText(o.columns);
+  const columnMap = (await mapFor(rt, kind, o.profile, inline as Record<string, string> | undefined)) as ColumnMap | undefined;
+  const store = kind === 'reports' ? storeReports : storeMetrics;
+  let input: FactsInput;
+  let format: string;
+  let found: NameFindings | null = null;
+  if (upload.rows !== undefined) {
+    format = 'json';
+    const named = o.dryRun || upload.rows.some((r) => isObject(r) && 'area_name' in r);
+    if (named) found = await nameFindings(rt);
+    const rows = found ? resolveJsonNames(upload.rows, found, o.dryRun) : upload.rows;
+    if (o.dryRun) return (found as NameFindings).answer();
+    const e = found?.unresolvedError((row) => `${kind}[${row}].area_name`);
+    if (e) throw e;
+    input = { json: rows };
+  } else {
+    const first = upload.bytes.subarray(0, 64 * 1024);
+    const dialect = sniffTable(first, upload.contentType);
+    const canonical = dialect.format === 'csv' && columnMap === undefined && isCanonicalCsv(first, kind);
+    // bytes that are neither UTF-8 nor Vietnamese in Windows-1258 (declared, or reading as it):
+    // the ingest refuses them as not UTF-8, naming the line
+    const declared1258 = /charset\s*=\s*"?(windows-1258|cp1258)/i.test(upload.contentType);
+    const unreadable = dialect.format === 'csv' && !isUtf8(upload.bytes) && !declared1258 && !looksWindows1258(upload.bytes);
+    format = dialect.format === 'xlsx' ? 'xlsx' : `csv${dialect.delimiter === ',' ? '' : dialect.delimiter === ';' ? ';semicolon' : ';tab'}${dialect.encoding === 'utf8' ? '' : ';windows-1258'}`;
+    if (unreadable && o.dryRun) throw utf8Refusal(upload.bytes) ?? new Error('unreachable: the bytes are not UTF-8');
+    if (unreadable || (canonical && !o.dryRun)) input = { csv: [upload.bytes] };
+    else {
+      const table = canonical ? chunksOf(upload.bytes) : normaliseTable(chunksOf(upload.bytes), dialect, kind, columnMap);
+      found = await nameFindings(rt);
+      const resolved = resolveCsvNames(table, found, o.dryRun);
+      if (o.dryRun) {
+        for await (const piece of resolved) void piece; // read to the end: nothing is written
+        return found.answer();
+      }
+      input = { csv: thenUnresolvedCheck(resolved, found) };
+    }
+  }
+  const batch = batchOf(kind, upload.bytes, format, o.fileName, o.profile ?? null);
+  return store(rt, input, { ...by, batch });
+}
+
+// ---------------------------------------------------------------------------------------
+// aliases
+
+export async function aliases(rt: Runtime, code: string) {
+  return { code, items: await listAliases(rt.db.read, code) };
+}
+
+/** Confirms names of an area (a dry run's candidates, as the user chose them): used by name resolution from then on. */
+export async function confirmAliases(rt: Runtime, code: string, names: string[], actor: Actor, scope: number[] | null) {
+  const keyless = names.filter((n) => nameKey(n) === '');
+  if (keyless.length) throw unprocessable('an alias must contain letters or digits', keyless.map((n) => ({ path: 'aliases', message: `"${n}" has no name in it` })), 'invalid_alias');
+  const r = await addAliases(rt.db, code, names, nameKey, actor, scope);
+  return { ...r, ...(await aliases(rt, code)) };
+}
+
+export function dropAlias(rt: Runtime, code: string, id: number, actor: Actor) {
+  return removeAlias(rt.db, code, id, actor);
 }

@@ -41,7 +41,7 @@ test('parameters and bodies come from the validating zod schemas', async () => {
   const row = reports.requestBody.content['application/json'].schema.properties.reports.items;
   expect(row.required).toEqual(expect.arrayContaining(['area', 'date', 'community_cases', 'quarantine_cases']));
   expect(row.properties.community_cases).toMatchObject({ type: 'integer', minimum: 0 });
-  expect(Object.keys(reports.requestBody.content)).toEqual(['application/json', 'text/csv']);
+  expect(Object.keys(reports.requestBody.content)).toEqual(['application/json', 'text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet']);
   expect(reports.security).toEqual([{ apiKey: [] }]);
   const zoom = doc.paths['/v1/zones.geojson'].get.parameters.find((p: { name: string }) => p.name === 'zoom');
   expect(zoom).toMatchObject({ in: 'query', required: false });

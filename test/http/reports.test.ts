@@ -17,11 +17,13 @@ const row = (over: Record<string, unknown> = {}) => ({ area: 'C11', date: '2021-
 describe('POST /v1/reports (JSON)', () => {
   test('insert, resend unchanged, correct with a kept revision', async () => {
     const batch = [row(), row({ date: '2021-09-02', community_cases: 0 }), row({ area: 'C21', deaths: 1, source: 'CDC Đồng Nai' })];
-    expect((await reports(batch).expect(200)).body).toEqual({ inserted: 3, updated: 0, unchanged: 0, earliest_changed_date: '2021-09-01', recompute: null });
-    expect((await reports(batch).expect(200)).body).toEqual({ inserted: 0, updated: 0, unchanged: 3, earliest_changed_date: null, recompute: null });
+    const first = (await reports(batch).expect(200)).body;
+    expect(first).toEqual({ inserted: 3, updated: 0, unchanged: 0, earliest_changed_date: '2021-09-01', recompute: null, import: { id: expect.any(Number), same_as: null } });
+    // the same batch again: recognised (same_as), nothing changed
+    expect((await reports(batch).expect(200)).body).toEqual({ inserted: 0, updated: 0, unchanged: 3, earliest_changed_date: null, recompute: null, import: { id: first.import.id + 1, same_as: first.import.id } });
 
     const corrected = [row({ date: '2021-09-02', community_cases: 7 }), ...batch.slice(2)];
-    expect((await reports(corrected).expect(200)).body).toEqual({ inserted: 0, updated: 1, unchanged: 1, earliest_changed_date: '2021-09-02', recompute: null });
+    expect((await reports(corrected).expect(200)).body).toEqual({ inserted: 0, updated: 1, unchanged: 1, earliest_changed_date: '2021-09-02', recompute: null, import: { id: first.import.id + 2, same_as: null } });
 
     const res = await ctx.http().get('/v1/areas/C11/reports?revisions=true').expect(200);
     expect(res.body.items).toHaveLength(2);
@@ -113,7 +115,7 @@ describe('POST /v1/reports (CSV)', () => {
 
   type Case = [string, string, string, RegExp];
   const cases: Case[] = [
-    ['missing column', 'area,date,community_cases\nC11,2021-09-01,1\n', 'line[1]', /missing column "quarantine_cases"/],
+    ['missing column', 'area,date,community_cases\nC11,2021-09-01,1\n', 'line[1]', /missing column "?quarantine_cases/],
     ['unknown column', `${header},note\nC11,2021-09-01,1,0,,,x\n`, 'line[1]', /unknown column "note"/],
     ['wrong field count', `${header}\nC11,2021-09-01,1,0,,\nC12,2021-09-01,1\n`, 'line[3]', /expected 6 fields, found 3/],
     ['text in a count', `${header}\nC11,2021-09-01,abc,0,,\n`, 'line[2].community_cases', /number/],

@@ -1,20 +1,38 @@
 import { Routes } from '../access';
 import type { Runtime } from '../../runtime';
 import { areaFeature, areas, metrics, reports } from '../../services/areas';
-import { batchOf, importAreaFeatures } from '../../services/imports';
+import { aliases, confirmAliases, dropAlias, importAreaFile } from '../../services/imports';
 import { bodyBytes } from '../jsonBody';
 import { accepts } from '../errors';
-import { areaCodeParam, dateRangeQuery, importAreasQuery, listAreasQuery } from '../schemas';
-import { parseQuery } from '../validation';
-import { writer } from '../auth';
+import { aliasesBody, areaCodeParam, BOUNDARY_TYPES, dateRangeQuery, importAreasQuery, listAreasQuery } from '../schemas';
+import { idParam, parseBody, parseQuery } from '../validation';
+import { scopeOf, writer } from '../auth';
 
 export function areasRouter(rt: Runtime): Routes {
   const r = new Routes();
 
-  r.post('/v1/areas', { access: 'admin', body: 'bulk' }, accepts('application/json', 'application/geo+json'), async (req, res) => {
+  r.post('/v1/areas', { access: 'admin', body: 'bulk' }, accepts(...BOUNDARY_TYPES), async (req, res) => {
     const q = parseQuery(importAreasQuery, req.query);
-    const batch = batchOf('areas', bodyBytes(req, res), 'geojson', q.file_name ?? null, q.profile ?? null);
-    res.json(await importAreaFeatures(rt, req.body, batch, writer(res), q.repair === true));
+    const contentType = req.headers['content-type'] ?? '';
+    const upload = { contentType, bytes: bodyBytes(req, res), ...(Buffer.isBuffer(req.body) ? {} : { parsed: req.body as unknown }) };
+    const options = { repair: q.repair === true, profile: q.profile, fields: q.fields, crs: q.crs, layer: q.layer, fileName: q.file_name ?? null };
+    res.json(await importAreaFile(rt, upload, options, writer(res)));
+  });
+
+  r.get('/v1/areas/:code/aliases', 'read', async (req, res) => {
+    res.json(await aliases(rt, parseQuery(areaCodeParam, req.params.code)));
+  });
+
+  // a reporter may confirm names of the areas it reports for
+  r.post('/v1/areas/:code/aliases', 'report', accepts('application/json'), async (req, res) => {
+    const code = parseQuery(areaCodeParam, req.params.code);
+    const body = parseBody(aliasesBody, req.body);
+    res.json(await confirmAliases(rt, code, body.aliases, writer(res), scopeOf(res)));
+  });
+
+  r.delete('/v1/areas/:code/aliases/:id', 'admin', async (req, res) => {
+    await dropAlias(rt, parseQuery(areaCodeParam, req.params.code), idParam(req.params.id, 'alias id'), writer(res));
+    res.status(204).end();
   });
 
   r.get('/v1/areas', 'read', async (req, res) => {
