@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,7 +10,8 @@ import { AREA_CODE_RE } from './domain/areas';
 import type { BriefingFormat } from './domain/briefing';
 import { isLocalDate, LocalDate, today } from './domain/dates';
 import { AppError, isDatabaseUnavailable, unprocessable } from './errors';
-import { ingestMetrics, ingestReports, latestAcceptedDate } from './ingest/ingest';
+import { FactsInput, ingestMetrics, ingestReports, latestAcceptedDate } from './ingest/ingest';
+import type { BatchSource } from './db/imports';
 import type { Recomputations } from './jobs/recomputations';
 import { log, setLogLevel } from './log';
 
@@ -290,20 +292,116 @@ function readBounded(file: string, limit: number, tooLarge: string): Buffer {
   }
 }
 
+const DRY_RUN = { type: 'boolean' as const, help: 'read the whole file and resolve every area name; list each row not resolved with its candidates; write nothing (exit 1 if any)' } satisfies Opt;
+const COLUMNS: Opt = { type: 'string', value: 'MAP', help: 'which column is which, e.g. "area_name=Tên đơn vị,date=Ngày báo cáo" (canonical=header text)' };
+const FACT_PROFILE: Opt = { type: 'string', value: 'NAME', help: 'a saved column map (GET /v1/import-profiles)' };
 const NO_RECOMPUTE: Opt = { type: 'boolean', help: 'store only: days already classified keep their levels (no recomputation is queued) until recomputed' };
 
-async function importCsv(ctx: Ctx, kind: 'reports' | 'metrics', file: string | undefined, recompute: boolean): Promise<number> {
+/** A JSON file's content (a syntax error is the user's: exit 1 naming the file). */
+function parseJson(bytes: Buffer, file: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new AppError(400, 'invalid_json', `Tệp JSON không hợp lệ — ${file} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, [{ path: file, message: 'not valid JSON' }]);
+  }
+}
+
+/** The largest file an import reads whole (a spreadsheet, a name-resolved CSV, a boundary file); a canonical CSV streams, any size. */
+const WHOLE_FILE_LIMIT = 1024 * 1024 * 1024;
+
+function readWhole(file: string): Buffer {
+  const st = statFile(file);
+  if (st.size > WHOLE_FILE_LIMIT) throw unprocessable(`Tệp quá lớn — ${file} is larger than ${WHOLE_FILE_LIMIT} bytes`, [{ path: file, message: `at most ${WHOLE_FILE_LIMIT} bytes` }], 'file_too_large');
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw readFailure(file, e);
+  }
+}
+
+/** The first `n` bytes of a file (its header, for the choice of path). */
+function head(file: string, n: number): Buffer {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw readFailure(file, e);
+  }
+  try {
+    const buf = Buffer.alloc(n);
+    return buf.subarray(0, fs.readSync(fd, buf, 0, n, 0));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** SHA-256 of a file, streamed (the batch of an import that streams the file itself). */
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The content type a file's name says (the HTTP routes read the same types). */
+function contentTypeOf(file: string): string {
+  const ext = path.extname(file).toLowerCase();
+  const types: Record<string, string> = {
+    '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    '.csv': 'text/csv',
+    '.txt': 'text/csv',
+    '.json': 'application/json',
+    '.geojson': 'application/geo+json',
+    '.zip': 'application/zip',
+    '.gpkg': 'application/geopackage+sqlite3',
+    '.kml': 'application/vnd.google-earth.kml+xml',
+    '.kmz': 'application/vnd.google-earth.kmz',
+  };
+  return types[ext] ?? 'application/octet-stream';
+}
+
+type FactOptions = { recompute: boolean; dryRun: boolean; columns?: string | undefined; profile?: string | undefined };
+
+/** A dry run's answer, as lines: the counts, then every unresolved row listed with its candidates. */
+function printDryRun(kind: string, a: { rows: number; resolved: number; unresolved_rows: number; unresolved: { row: number; area_name: string | null; parent_name: string | null; area?: string; candidates: { code: string; name: string; parent: string | null }[] }[]; matches: { area_name: string; parent_name: string | null; code: string; via: string; rows: number }[] }, io: Out): number {
+  io.out(`${kind} dry run: ${a.rows} rows, ${a.resolved} resolved, ${a.unresolved_rows} unresolved; nothing written`);
+  for (const m of a.matches) io.out(`  "${m.area_name}"${m.parent_name ? ` (${m.parent_name})` : ''} → ${m.code} (by ${m.via}, ${m.rows} row(s))`);
+  for (const u of a.unresolved) {
+    const what = u.area_name === null ? `unknown area code ${u.area}` : `"${u.area_name}"${u.parent_name ? ` (${u.parent_name})` : ''}`;
+    const options = u.candidates.map((c) => `${c.code} ${c.name}${c.parent ? `, ${c.parent}` : ''}`).join('; ');
+    io.out(`  line ${u.row}: ${what} not resolved${options ? ` — candidates: ${options}` : ' — no candidate'}`);
+  }
+  if (a.unresolved_rows > a.unresolved.length) io.out(`  … ${a.unresolved_rows - a.unresolved.length} more`);
+  return a.unresolved_rows === 0 ? 0 : 1;
+}
+
+async function importCsv(ctx: Ctx, kind: 'reports' | 'metrics', file: string | undefined, o: FactOptions): Promise<number> {
   const { config, io } = ctx;
-  if (!file) throw new AppError(400, 'usage', `import-${kind} needs a file`, [{ path: 'file', message: `zonerisk import-${kind} <file.csv>` }]);
+  if (!file) throw new AppError(400, 'usage', `import-${kind} needs a file`, [{ path: 'file', message: `zonerisk import-${kind} <file.csv|file.xlsx>` }]);
   const stat = statFile(file);
   const started = Date.now();
-  const bar = await progressBar(`import-${kind}`, stat.isFile() ? stat.size : 0);
-  const source = { csv: readChunks(file, (bytes, lines) => bar.update(bytes, lines)) };
+  const contentType = contentTypeOf(file) === 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' ? contentTypeOf(file) : 'text/csv';
+  const { isCanonicalCsv, sniffTable } = await import('./ingest/table');
+  const first = head(file, 64 * 1024);
+  // a canonical CSV by codes streams straight into the ingest (any size); anything else is read whole
+  const streams = !o.dryRun && o.columns === undefined && o.profile === undefined && sniffTable(first, contentType).format === 'csv' && isCanonicalCsv(first, kind);
   const ingest = kind === 'reports' ? ingestReports : ingestMetrics;
   return withDatabase(ctx.open, config, async (db) => {
+    let source: FactsInput;
+    let batch: BatchSource;
+    const bar = await progressBar(`import-${kind}`, stat.isFile() ? stat.size : 0);
     let result;
     try {
-      result = await ingest(db, source, latestAcceptedDate(config.reportingTimeZone), { actor: 'cli' });
+      if (streams) {
+        source = { csv: readChunks(file, (bytes, lines) => bar.update(bytes, lines)) };
+        batch = { kind, fileName: path.basename(file), sha256: await fileSha256(file), bytes: stat.size, format: 'csv', profile: null };
+      } else {
+        const { readFacts } = await import('./services/imports');
+        const bytes = readWhole(file);
+        const read = await readFacts(db, kind, { contentType, bytes }, { dryRun: o.dryRun, columns: o.columns, profile: o.profile, fileName: path.basename(file) });
+        if ('dryRun' in read) return printDryRun(kind, read.dryRun, io);
+        ({ input: source, batch } = read);
+      }
+      result = await ingest(db, source, latestAcceptedDate(config.reportingTimeZone), { actor: 'cli', batch });
       bar.done();
     } finally {
       bar.stop();
@@ -311,11 +409,12 @@ async function importCsv(ctx: Ctx, kind: 'reports' | 'metrics', file: string | u
     const total = result.inserted + result.updated + result.unchanged;
     const secs = (Date.now() - started) / 1000;
     io.out(
-      `${kind}: ${total} rows in ${secs.toFixed(2)} s (${Math.round(total / Math.max(secs, 0.001))} rows/s): inserted ${result.inserted}, updated ${result.updated}, unchanged ${result.unchanged}`,
+      `${kind}: ${total} rows in ${secs.toFixed(2)} s (${Math.round(total / Math.max(secs, 0.001))} rows/s): inserted ${result.inserted}, updated ${result.updated}, unchanged ${result.unchanged}` +
+        (result.import ? `; import ${result.import.id}${result.import.same_as ? ` (the same file as import ${result.import.same_as})` : ''}` : ''),
     );
     const earliest = result.earliest_changed_date;
     if (earliest === null) return 0;
-    if (!recompute) {
+    if (!o.recompute) {
       io.out(`recompute skipped (--no-recompute): days classified from ${earliest} on keep their levels until recomputed`);
       return 0;
     }
@@ -540,44 +639,63 @@ const COMMANDS: Command[] = [
   }),
   command({
     name: 'import-areas',
-    positionals: ['<file.geojson>'],
-    summary: 'upsert areas from a GeoJSON FeatureCollection',
-    // one line per option (--repair, --format, --field-map, --profile, --crs …)
-    options: {},
-    async exec(_o, [file], { config, io, open }) {
-      if (!file) throw new AppError(400, 'usage', 'import-areas needs a GeoJSON file');
+    positionals: ['<file>'],
+    summary: 'upsert areas from a boundary file: GeoJSON, zipped Shapefile, GeoPackage, KML or KMZ, in any CRS it declares',
+    details: [
+      'The format is taken from the file name (.geojson/.json, .zip, .gpkg, .kml, .kmz). All or nothing; the answer',
+      'lists repairs (--repair), overlapping pairs and gaps between neighbours.',
+    ],
+    options: {
+      repair: { type: 'boolean', help: 'make invalid boundaries valid (ST_MakeValid), listing each; refused if the area changes by more than 100 m² or 0.1 %' },
+      fields: { type: 'string', value: 'MAP', help: 'which attribute is which, e.g. "code=Com_ID,name=Ten_Xa,population=Dan_So,kind=commune"' },
+      profile: { type: 'string', value: 'NAME', help: 'a saved field map, e.g. gso-communes (GET /v1/import-profiles)' },
+      crs: { type: 'string', value: 'CRS', help: "the file's coordinate system when it does not say (EPSG:32648, VN2000-TM3:107.75, WKT)" },
+      layer: { type: 'string', value: 'NAME', help: 'the Shapefile of a zip or the GeoPackage table, when there are several' },
+    },
+    async exec(o, [file], { config, io, open }) {
+      if (!file) throw new AppError(400, 'usage', 'import-areas needs a boundary file', [{ path: 'file', message: 'zonerisk import-areas <file>' }]);
       const started = Date.now();
-      const { areasFromFeatureCollection } = await lazy.features();
       const { importAreas } = await lazy.areas();
-      statFile(file);
-      let text: string;
-      try {
-        text = fs.readFileSync(file, 'utf8');
-      } catch (e) {
-        throw readFailure(file, e);
-      }
-      const areas = areasFromFeatureCollection(JSON.parse(text));
-      const r = await withDatabase(open, config, (db) => importAreas(db, areas, { actor: 'cli' }));
-      for (const w of r.warnings) io.err(`warning: ${w.message}`);
-      io.out(`areas: ${areas.length} in ${seconds(started)}: created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, overlapping pairs ${r.overlaps}`);
+      const { readAreaFile } = await import('./services/imports');
+      const bytes = readWhole(file);
+      const contentType = contentTypeOf(file);
+      const options = { repair: o.repair === true, fields: o.fields, profile: o.profile, crs: o.crs, layer: o.layer, fileName: path.basename(file) };
+      const r = await withDatabase(open, config, async (db) => {
+        const { areas, batch } = await readAreaFile(db, { contentType, bytes, ...(contentType.endsWith('json') ? { parsed: parseJson(bytes, file) } : {}) }, options);
+        return { n: areas.length, result: await importAreas(db, areas, { actor: 'cli', repair: options.repair, batch }) };
+      });
+      const { result } = r;
+      for (const x of result.repairs ?? []) io.out(`repaired ${x.code} (${x.feature}): ${x.problem} → ${x.action}; area changed by ${x.area_change_m2} m²`);
+      for (const w of result.warnings) io.err(`warning: ${w.message}`);
+      for (const g of result.gaps.worst) io.err(`warning: a gap of ${g.area_m2} m² between ${g.areas.join(', ')} at [${g.at.join(', ')}]`);
+      io.out(
+        `areas: ${r.n} in ${seconds(started)}: created ${result.created}, updated ${result.updated}, unchanged ${result.unchanged}, overlapping pairs ${result.overlaps}, gaps ${result.gaps.count} (${result.gaps.area_m2} m²)` +
+          (result.repairs ? `, repaired ${result.repairs.length}` : '') +
+          (result.import ? `; import ${result.import.id}${result.import.same_as ? ` (the same file as import ${result.import.same_as})` : ''}` : ''),
+      );
       return 0;
     },
   }),
   command({
     name: 'import-reports',
-    positionals: ['<file.csv>'],
-    summary: 'upsert daily reports (area,date,community_cases,quarantine_cases[,deaths][,source]); recomputes the classified days they change',
-    details: ['All or nothing, streamed (any size); a progress bar when stderr is a terminal; then a count line and, when', 'classified days changed, the recomputation run here (as POST /v1/reports queues it).'],
-    // one line per option (--column-map, --profile, --dry-run …)
-    options: { 'no-recompute': NO_RECOMPUTE },
-    exec: (o, [file], ctx) => importCsv(ctx, 'reports', file, !o['no-recompute']),
+    positionals: ['<file.csv|file.xlsx>'],
+    summary: 'upsert daily reports (CSV or XLSX, by area code or by name); recomputes the classified days they change',
+    details: [
+      'The canonical CSV (area,date,community_cases,quarantine_cases[,deaths][,source]) streams, any size; a CSV as a',
+      'Vietnamese Excel saves it (semicolon, Windows-1258, dd/mm/yyyy, Vietnamese headers) or an XLSX is read whole.',
+      'Rows may name their area (Xã/Phường and Quận/Huyện columns) instead of its code: names are resolved, never',
+      'guessed; an unresolved name refuses the whole file (see --dry-run). All or nothing; a progress bar when stderr is',
+      'a terminal; then a count line and, when classified days changed, the recomputation run here.',
+    ],
+    options: { 'no-recompute': NO_RECOMPUTE, 'dry-run': DRY_RUN, columns: COLUMNS, profile: FACT_PROFILE },
+    exec: (o, [file], ctx) => importCsv(ctx, 'reports', file, { recompute: !o['no-recompute'], dryRun: o['dry-run'] === true, columns: o.columns, profile: o.profile }),
   }),
   command({
     name: 'import-metrics',
-    positionals: ['<file.csv>'],
-    summary: 'upsert indicators (area,date,name,value); recomputes the classified days they change',
-    options: { 'no-recompute': NO_RECOMPUTE },
-    exec: (o, [file], ctx) => importCsv(ctx, 'metrics', file, !o['no-recompute']),
+    positionals: ['<file.csv|file.xlsx>'],
+    summary: 'upsert indicators (area,date,name,value; CSV or XLSX, by code or by name); recomputes the classified days they change',
+    options: { 'no-recompute': NO_RECOMPUTE, 'dry-run': DRY_RUN, columns: COLUMNS, profile: FACT_PROFILE },
+    exec: (o, [file], ctx) => importCsv(ctx, 'metrics', file, { recompute: !o['no-recompute'], dryRun: o['dry-run'] === true, columns: o.columns, profile: o.profile }),
   }),
   command({
     name: 'recompute',

@@ -33,11 +33,48 @@ function write(name: string, text: string): string {
 }
 
 describe('zonerisk CLI', () => {
+  test('import-areas: a self-intersecting boundary is refused suggesting --repair; with --repair it is repaired and listed', async () => {
+    const province = smallProvince();
+    // C12's square with a sub-metre back-track on its top edge
+    const c12 = province.features.find((f) => (f.properties as { code: string }).code === 'C12') as { geometry: { coordinates: number[][][] } };
+    const ring = c12.geometry.coordinates[0] as number[][];
+    const [x0, y0] = ring[0] as [number, number];
+    const xs = ring.map((p) => p[0] as number);
+    const ys = ring.map((p) => p[1] as number);
+    const [minX, maxX, maxY] = [Math.min(...xs), Math.max(...xs), Math.max(...ys)];
+    const mid = (minX + maxX) / 2;
+    c12.geometry.coordinates = [[[minX, Math.min(...ys)], [maxX, Math.min(...ys)], [maxX, maxY], [mid, maxY], [mid - 0.000005, maxY + 0.000002], [mid + 0.000003, maxY + 0.000001], [minX, maxY], [minX, Math.min(...ys)]]];
+    void x0;
+    void y0;
+    const file = write('bt.geojson', JSON.stringify(province));
+    await expect(cli('import-areas', file)).rejects.toMatchObject({ status: 422, details: [expect.objectContaining({ message: expect.stringMatching(/^C12: self-intersection.*repair=true/) })] });
+    const r = await cli('import-areas', file, '--repair');
+    expect(r.code).toBe(0);
+    expect(r.out[0]).toMatch(/^repaired C12 \(features\[\d\]\): self-intersection at .* → made valid with ST_MakeValid \(structure method\); 1 loop\(s\) under 1 m² left by the crossing dropped; area changed by 0(\.\d+)? m²$/);
+    expect(r.out[1]).toMatch(/created 7, .*, repaired 1; import \d+$/);
+  });
+
+  test('import-reports reads a Vietnamese CSV that names its communes; --dry-run lists what does not resolve and writes nothing', async () => {
+    await cli('import-areas', write('a.geojson', JSON.stringify(smallProvince())));
+    const rows = ['Xã/Phường;Ngày;Ca cộng đồng;Ca trong khu cách ly/phong tỏa', 'long binh;01/10/2021;3;0', 'P. Tân Hoà;01/10/2021;1;2', 'TT Vĩnh An;01/10/2021;0;0'];
+    const good = write('ten.csv', '\uFEFF' + rows.join('\r\n') + '\r\n');
+    const dry = await cli('import-reports', good, '--dry-run');
+    expect(dry).toMatchObject({ code: 0, out: [expect.stringMatching(/^reports dry run: 3 rows, 3 resolved, 0 unresolved; nothing written$/), expect.stringMatching(/"long binh" → C11/), expect.anything(), expect.anything()] });
+    expect((await rowCounts(ctx.db)).reports).toBe(0);
+    const real = await cli('import-reports', good, '--no-recompute');
+    expect(real.out[0]).toMatch(/^reports: 3 rows .* inserted 3, updated 0, unchanged 0; import \d+$/);
+    const bad = write('ten-sai.csv', [...rows, 'Xã Không Có;01/10/2021;1;0'].join('\n'));
+    const d2 = await cli('import-reports', bad, '--dry-run');
+    expect(d2.code).toBe(1);
+    expect(d2.out).toContainEqual(expect.stringMatching(/^  line 5: "Xã Không Có" not resolved/));
+    await expect(cli('import-reports', bad)).rejects.toMatchObject({ code: 'unresolved_names', details: [expect.objectContaining({ path: 'line[5].area_name' })] });
+  });
+
   test('import-areas then import-reports with a final count line; re-import is unchanged', async () => {
     const areas = write('areas.geojson', JSON.stringify(smallProvince()));
     const a = await cli('import-areas', areas);
     expect(a.code).toBe(0);
-    expect(a.out[0]).toMatch(/^areas: 7 in [\d.]+ s: created 7, updated 0, unchanged 0, overlapping pairs 0$/);
+    expect(a.out[0]).toMatch(/^areas: 7 in [\d.]+ s: created 7, updated 0, unchanged 0, overlapping pairs 0, gaps 0 \(0 m²\); import \d+$/);
 
     const lines = ['\uFEFFarea,date,community_cases,quarantine_cases,deaths,source'];
     const codes = ['C11', 'C12', 'C21', 'C22'];
@@ -46,9 +83,11 @@ describe('zonerisk CLI', () => {
     }
     const csv = write('reports.csv', lines.join('\r\n') + '\r\n');
     const r1 = await cli('import-reports', csv);
-    expect(r1.out[0]).toMatch(/^reports: 2000 rows in [\d.]+ s \(\d+ rows\/s\): inserted 2000, updated 0, unchanged 0$/);
+    expect(r1.out[0]).toMatch(/^reports: 2000 rows in [\d.]+ s \(\d+ rows\/s\): inserted 2000, updated 0, unchanged 0; import (\d+)$/);
     const r2 = await cli('import-reports', csv);
-    expect(r2.out[0]).toMatch(/inserted 0, updated 0, unchanged 2000$/);
+    // the same file again: recognised as the first import's content
+    const first = /import (\d+)$/.exec(r1.out[0] ?? '')?.[1];
+    expect(r2.out[0]).toMatch(new RegExp(`inserted 0, updated 0, unchanged 2000; import \\d+ \\(the same file as import ${first}\\)$`));
     const res = await ctx.http().get('/v1/areas/C22/reports?from=2020-01-02&to=2020-01-02').expect(200);
     expect(res.body.items).toEqual([expect.objectContaining({ community_cases: 1, quarantine_cases: 1, deaths: 0, source: 'Trạm y tế xã' })]);
   });
@@ -69,7 +108,7 @@ describe('zonerisk CLI', () => {
   test('import-metrics', async () => {
     await cli('import-areas', write('a2.geojson', JSON.stringify(smallProvince())));
     const file = write('m.csv', 'area,date,name,value\nD1,2021-10-01,vaccination_18plus_1dose_pct,71.2\nD2,2021-10-01,treatment_capacity_ok,1\n');
-    expect((await cli('import-metrics', file)).out[0]).toMatch(/^metrics: 2 rows .* inserted 2, updated 0, unchanged 0$/);
+    expect((await cli('import-metrics', file)).out[0]).toMatch(/^metrics: 2 rows .* inserted 2, updated 0, unchanged 0; import \d+$/);
   });
 
   test('seed --demo loads the real Đồng Nai hierarchy and a synthetic series', async () => {
@@ -173,7 +212,7 @@ describe('zonerisk CLI', () => {
     // C11 (10,000 people) had 20 cases on 10-05, not 0: 200 per 100,000 over 7 days ≥ 100 → red from 10-05 on
     const fix = await cli('import-reports', write('fix.csv', 'area,date,community_cases,quarantine_cases\nC11,2021-10-05,20,0\n'));
     expect(fix.code).toBe(0);
-    expect(fix.out[0]).toMatch(/^reports: 1 rows .* inserted 0, updated 1, unchanged 0$/);
+    expect(fix.out[0]).toMatch(/^reports: 1 rows .* inserted 0, updated 1, unchanged 0; import \d+$/);
     expect(fix.out[1]).toMatch(/^recompute 2021-10-05\.\.2021-10-07 \(late data\): job \d+ succeeded, 3\/3 days, 7 areas, \d+ level changes, \d+ rows written in [\d.]+ s$/);
     const after = await levelOf('C11', '2021-10-07');
     expect(after.level).toBe('red');
@@ -280,7 +319,8 @@ describe('zonerisk CLI', () => {
     const table: [string[], RegExp][] = [
       ...all.map((c): [string[], RegExp] => [[...c.split(' '), '--help'], new RegExp(`^usage: zonerisk ${c}\\b`)]),
       ...all.map((c): [string[], RegExp] => [[...c.split(' '), '-h'], new RegExp(`^usage: zonerisk ${c}\\b`)]),
-      [['import-reports', 'reports.csv', '--no-recompute', '--help'], /^usage: zonerisk import-reports <file\.csv> \[options\]\n[^]*--no-recompute/],
+      [['import-reports', 'reports.csv', '--no-recompute', '--help'], /^usage: zonerisk import-reports <file\.csv\|file\.xlsx> \[options\]\n[^]*--no-recompute[^]*--dry-run[^]*--columns MAP[^]*--profile NAME/],
+      [['import-areas', '--help'], /^usage: zonerisk import-areas <file> \[options\][^]*--repair[^]*--fields MAP[^]*--profile NAME[^]*--crs CRS[^]*--layer NAME/],
       [['seed', '--help'], /--demo[^]*--end YYYY-MM-DD[^]*--days N[^]*--no-classify/],
       [['keys', 'create', '--role', '--help'], /--role reader\|reporter\|admin[^]*--scope CODE \.\.\./],
       [['rule-sets', 'activate', '-h'], /^usage: zonerisk rule-sets activate <id> \[options\][^]*--from YYYY-MM-DD/],

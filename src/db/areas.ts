@@ -54,12 +54,13 @@ export type ImportAreasOptions = {
  * What a repair may do (`repair=true`). Repeated vertices closer than `repeatedDegrees`
  * (1e-8°, about 1 mm) are merged; then PostGIS's ST_MakeValid, structure method, rebuilds the
  * polygons from their rings: spikes and back-tracks of zero width vanish, crossing rings are
- * split where they cross, holes are cut from their shells. A repair that changes a
+ * split where they cross, holes are cut from their shells; the loops under `sliverM2` (1 m²)
+ * that a crossing leaves as polygons of their own are dropped. A repair that changes a
  * boundary's area by more than `maxChangeM2` (100 m²) or by more than `maxChangeShare` of it
  * (0.1 %) — whichever is smaller, but never less than `alwaysAllowedM2` (1 m²) — is refused,
  * repair or not: it is not an artefact but a drawing to be fixed by whoever drew it.
  */
-export const REPAIR_TOLERANCE = { repeatedDegrees: 1e-8, maxChangeM2: 100, maxChangeShare: 0.001, alwaysAllowedM2: 1 } as const;
+export const REPAIR_TOLERANCE = { repeatedDegrees: 1e-8, sliverM2: 1, maxChangeM2: 100, maxChangeShare: 0.001, alwaysAllowedM2: 1 } as const;
 
 /** The largest area change a repair of a boundary of `m2` may make (see REPAIR_TOLERANCE). */
 export function allowedRepairChange(m2: number): number {
@@ -468,14 +469,19 @@ async function repairBoundaries(trx: Knex.Transaction, areas: AreaInput[], featu
     `CREATE TEMP TABLE stage_repairs ON COMMIT DROP AS
      SELECT s.idx, ST_IsValidReason(s.geom) AS reason,
             ST_NPoints(s.geom) - ST_NPoints(d.g) AS repeated, ST_NumGeometries(s.geom) AS parts_before,
-            s.geom AS before, ST_ForcePolygonCCW(ST_Multi(ST_CollectionExtract(ST_MakeValid(d.g, 'method=structure'), 3))) AS after
+            ST_NumGeometries(v.g) - ST_NumGeometries(k.g) AS slivers,
+            s.geom AS before, ST_ForcePolygonCCW(k.g) AS after
      FROM stage_changed c JOIN stage_areas s ON s.idx = c.idx
      CROSS JOIN LATERAL (SELECT ST_RemoveRepeatedPoints(s.geom, ${t.repeatedDegrees}) AS g) d
+     CROSS JOIN LATERAL (SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(d.g, 'method=structure'), 3)) AS g) v
+     -- the loops a back-track leaves, under slivers m², go (unless nothing else is left)
+     CROSS JOIN LATERAL (SELECT coalesce((SELECT ST_Multi(ST_Collect(p.geom ORDER BY p.path)) FROM ST_Dump(v.g) p
+                                          WHERE ST_Area(p.geom::geography) >= ${t.sliverM2}), v.g) AS g) k
      WHERE NOT ST_IsValid(s.geom) OR s.idx = ANY(?::int[])`,
     arrayBindings([flagged]),
   );
-  const rows = await trx.raw<{ rows: { idx: number; reason: string; repeated: number; parts_before: number; parts_after: number; empty: boolean; m2_before: number; m2_after: number }[] }>(
-    `SELECT idx, reason, repeated, parts_before, ST_NumGeometries(after) AS parts_after, ST_IsEmpty(after) AS empty,
+  const rows = await trx.raw<{ rows: { idx: number; reason: string; repeated: number; slivers: number; parts_before: number; parts_after: number; empty: boolean; m2_before: number; m2_after: number }[] }>(
+    `SELECT idx, reason, repeated, slivers, parts_before, ST_NumGeometries(after) AS parts_after, ST_IsEmpty(after) AS empty,
             ${m2Sql('before', phi('before'))} AS m2_before, ${m2Sql('after', phi('before'))} AS m2_after
      FROM stage_repairs ORDER BY idx`,
   );
@@ -500,6 +506,7 @@ async function repairBoundaries(trx: Knex.Transaction, areas: AreaInput[], featu
     }
     const did = ['made valid with ST_MakeValid (structure method)'];
     if (r.repeated > 0) did.unshift(`${r.repeated} repeated vertex(es) within ${t.repeatedDegrees}° merged`);
+    if (r.slivers > 0) did.push(`${r.slivers} loop(s) under ${t.sliverM2} m² left by the crossing dropped`);
     if (r.parts_after !== r.parts_before) did.push(`${r.parts_before} → ${r.parts_after} polygon(s)`);
     repairs.push({ code: a.code, feature: featurePath(r.idx), problem, action: did.join('; '), area_change_m2: Math.round(change * 100) / 100 });
   }

@@ -90,6 +90,9 @@ export class NameFindings {
   }
 }
 
+/** Time a name stage spends on the request thread before it lets other requests run (unknown names cost a near-name search each). */
+export const SLICE_MS = 10;
+
 /** Joins output lines in pieces of about this many characters. */
 const PIECE_CHARS = 1 << 20;
 
@@ -158,9 +161,15 @@ export async function* resolveCsvNames(chunks: AsyncIterable<Buffer>, found: Nam
       continue;
     }
     if (header === null) pieces.push(chunk);
-    for (const rec of reader.push(chunk.toString('utf8'))) {
-      handle(rec);
+    const records = reader.push(chunk.toString('utf8'));
+    let slice = performance.now();
+    for (let i = 0; i < records.length; i++) {
+      handle(records[i] as CsvRecord);
       if (passThrough) break;
+      if ((i & 255) === 255 && performance.now() - slice > SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
     }
     if (passThrough) {
       yield Buffer.concat(pieces); // no name column: what came so far, as it came

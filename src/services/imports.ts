@@ -1,16 +1,17 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { Actor } from '../db/audit';
+import type { Database } from '../db/database';
 import type { ImportAreasResult } from '../db/areas';
 import { addAliases, listAliases, namesForResolution, removeAlias } from '../db/aliases';
 import { BatchSource, getImport, ImportKind, ImportsQuery, listImports } from '../db/imports';
 import { deleteProfile, getProfile, listProfiles, ProfileRecord, saveProfile } from '../db/profiles';
 import { nameKey, NameIndex } from '../domain/names';
 import { AppError, badRequest, notFound, unprocessable } from '../errors';
-import { areasFromFeatureCollectionAsync } from '../geo/features';
-import { boundaryFormatOf, BoundaryFormat, FieldMap, fieldMapSchema, parseFieldMapText, readBoundaryFileInWorker } from '../geo/formats';
+import { AreaInput, areasFromFeatureCollectionAsync } from '../geo/features';
+import { boundaryFormatOf, BoundaryFormat, BoundaryRead, FieldMap, fieldMapSchema, parseFieldMapText, readBoundaryFileInWorker } from '../geo/formats';
 import { FactsInput, IngestBy, utf8Refusal } from '../ingest/ingest';
-import { NameFindings, resolveCsvNames } from '../ingest/names';
+import { NameFindings, resolveCsvNames, SLICE_MS } from '../ingest/names';
 import { ColumnMap, columnMapSchema, isCanonicalCsv, looksWindows1258, normaliseTable, parseColumnMapText, sniffTable } from '../ingest/table';
 import type { Runtime } from '../runtime';
 import { storeAreas, storeMetrics, storeReports } from './areas';
@@ -52,10 +53,14 @@ export async function profiles(rt: Runtime) {
   return { items: [...BUILT_IN_PROFILES.map((p) => ({ ...p, built_in: true })), ...saved.map((p) => ({ ...p, built_in: false }))] };
 }
 
-export async function profile(rt: Runtime, name: string) {
-  const p = builtIn(name) ?? (await getProfile(rt.db.read, name));
+async function profileIn(db: Database, name: string) {
+  const p = builtIn(name) ?? (await getProfile(db.read, name));
   if (!p) throw notFound(`no import profile ${name}`);
   return p;
+}
+
+export function profile(rt: Runtime, name: string) {
+  return profileIn(rt.db, name);
 }
 
 /** Checks a map for its kind: a field map for boundary files, a column map for spreadsheets. */
@@ -78,10 +83,10 @@ export async function removeProfile(rt: Runtime, name: string, actor: Actor) {
 }
 
 /** The map an import reads with: given inline, or a named profile's (of the right kind). */
-async function mapFor(rt: Runtime, kind: ImportKind, profileName: string | undefined, inline: Record<string, string> | undefined): Promise<Record<string, string> | undefined> {
+async function mapFor(db: Database, kind: ImportKind, profileName: string | undefined, inline: Record<string, string> | undefined): Promise<Record<string, string> | undefined> {
   if (profileName !== undefined && inline !== undefined) throw badRequest('give profile or an inline map, not both', [{ path: 'profile', message: 'not with an inline map' }]);
   if (profileName === undefined) return inline;
-  const p = await profile(rt, profileName);
+  const p = await profileIn(db, profileName);
   const fits = kind === 'areas' ? p.kind === 'areas' : p.kind !== 'areas';
   if (!fits) throw unprocessable(`profile ${profileName} is for ${p.kind}, not ${kind}`, [{ path: 'profile', message: `a ${p.kind} profile` }], 'invalid_profile');
   return p.map;
@@ -98,27 +103,30 @@ const needsReader = (parsed: unknown, map: FieldMap | undefined, crs: string | u
   map !== undefined || crs !== undefined || (typeof parsed === 'object' && parsed !== null && 'crs' in parsed);
 
 /**
- * An areas import: a boundary file in any format geo/formats reads (GeoJSON, zipped
- * Shapefile, GeoPackage, KML/KMZ), transformed to EPSG:4326, its attributes mapped; then
- * checked (repaired on request) and stored as one batch. A plain GeoJSON body already parsed
- * by the body parser is used as it is.
+ * A boundary file read and checked: any format geo/formats reads (GeoJSON, zipped Shapefile,
+ * GeoPackage, KML/KMZ), transformed to EPSG:4326, its attributes mapped (`fields` or a
+ * profile), each feature checked (kept for repair on request), and the batch it makes. A
+ * plain GeoJSON body already parsed by the body parser is used as it is.
  */
-export async function importAreaFile(rt: Runtime, upload: AreaUpload, o: AreaImportOptions, actor: Actor): Promise<ImportAreasResult & { source?: unknown }> {
+export async function readAreaFile(db: Database, upload: AreaUpload, o: AreaImportOptions): Promise<{ areas: AreaInput[]; batch: BatchSource; source?: BoundaryRead['source'] }> {
   const format: BoundaryFormat | null = boundaryFormatOf(upload.contentType, upload.bytes);
   if (format === null) {
-    throw new AppError(415, 'unsupported_media_type', 'Tệp không phải định dạng ranh giới đã biết — the body is not a boundary file zonerisk reads (GeoJSON, zipped Shapefile, GeoPackage, KML, KMZ)');
+    throw new AppError(415, 'unsupported_media_type', 'Tệp không phải định dạng ranh giới đã biết — the body is not a boundary file zonerisk reads (GeoJSON, zipped Shapefile, GeoPackage, KML, KMZ)', [{ path: 'Content-Type', message: 'a boundary file type, and the file it says' }]);
   }
-  const fieldMap = (await mapFor(rt, 'areas', o.profile, o.fields === undefined ? undefined : parseFieldMapText(o.fields))) as FieldMap | undefined;
-  let collection: unknown;
-  let source: unknown;
-  if (format === 'geojson' && upload.parsed !== undefined && !needsReader(upload.parsed, fieldMap, o.crs)) collection = upload.parsed;
-  else {
-    const read = await readBoundaryFileInWorker(upload.bytes, format, { ...(fieldMap ? { fieldMap } : {}), ...(o.crs ? { crs: o.crs } : {}), ...(o.layer ? { layer: o.layer } : {}) });
-    collection = read;
-    source = read.source;
+  const fieldMap = (await mapFor(db, 'areas', o.profile, o.fields === undefined ? undefined : parseFieldMapText(o.fields))) as FieldMap | undefined;
+  const batch = batchOf('areas', upload.bytes, format, o.fileName, o.profile ?? null);
+  if (format === 'geojson' && upload.parsed !== undefined && !needsReader(upload.parsed, fieldMap, o.crs)) {
+    return { areas: await areasFromFeatureCollectionAsync(upload.parsed, { repair: o.repair }), batch };
   }
-  const input = await areasFromFeatureCollectionAsync(collection, { repair: o.repair }); // lets other requests run while a large import is checked
-  const result = await storeAreas(rt, input, actor, { repair: o.repair, batch: batchOf('areas', upload.bytes, format, o.fileName, o.profile ?? null) });
+  const read = await readBoundaryFileInWorker(upload.bytes, format, { ...(fieldMap ? { fieldMap } : {}), ...(o.crs ? { crs: o.crs } : {}), ...(o.layer ? { layer: o.layer } : {}) });
+  // lets other requests run while a large import is checked
+  return { areas: await areasFromFeatureCollectionAsync(read, { repair: o.repair }), batch, source: read.source };
+}
+
+/** An areas import: the file read (readAreaFile), repaired on request, stored as one batch; the answer says what was read. */
+export async function importAreaFile(rt: Runtime, upload: AreaUpload, o: AreaImportOptions, actor: Actor): Promise<ImportAreasResult & { source?: BoundaryRead['source'] }> {
+  const { areas, batch, source } = await readAreaFile(rt.db, upload, o);
+  const result = await storeAreas(rt, areas, actor, { repair: o.repair, batch });
   return source === undefined ? result : { ...result, source };
 }
 
@@ -130,8 +138,8 @@ export type FactKind = 'reports' | 'metrics';
 export type FactUpload = { contentType: string; bytes: Buffer; rows?: unknown[] };
 export type FactImportOptions = { dryRun: boolean; profile?: string | undefined; columns?: string | undefined; fileName: string | null };
 
-async function nameFindings(rt: Runtime): Promise<NameFindings> {
-  const { areas, aliases } = await namesForResolution(rt.db.knex);
+async function nameFindings(db: Database): Promise<NameFindings> {
+  const { areas, aliases } = await namesForResolution(db.knex);
   return new NameFindings(new NameIndex(areas, aliases), new Set(areas.map((a) => a.code)));
 }
 
@@ -143,8 +151,22 @@ const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() !
  * parent_name dropped); a row given by name that does not resolve is left out (and kept in
  * `found`). Rows that are not objects, or give `area`, pass as they are (the schema judges them).
  */
-function resolveJsonNames(rows: unknown[], found: NameFindings, inspect: boolean): unknown[] {
-  return rows.flatMap((row, i) => {
+async function resolveJsonNames(rows: unknown[], found: NameFindings, inspect: boolean): Promise<unknown[]> {
+  const out: unknown[] = [];
+  let slice = performance.now();
+  for (let i = 0; i < rows.length; i++) {
+    out.push(...resolveJsonRow(rows[i], i, found, inspect));
+    // unknown names cost a near-name search each: other requests run meanwhile
+    if ((i & 255) === 255 && performance.now() - slice > SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    }
+  }
+  return out;
+}
+
+function resolveJsonRow(row: unknown, i: number, found: NameFindings, inspect: boolean): unknown[] {
+  {
     if (!isObject(row) || !('area_name' in row)) {
       if (inspect && isObject(row) && typeof row.area === 'string') found.code(i, row.area);
       return [row];
@@ -155,7 +177,7 @@ function resolveJsonNames(rows: unknown[], found: NameFindings, inspect: boolean
     if (name === null) return [rest]; // the schema names the missing area
     const code = found.name(i, name, text(parent_name));
     return code === null ? [] : [{ ...rest, area: code }];
-  });
+  }
 }
 
 async function* chunksOf(bytes: Buffer): AsyncGenerator<Buffer> {
@@ -169,54 +191,54 @@ async function* thenUnresolvedCheck(chunks: AsyncIterable<Buffer>, found: NameFi
   if (e) throw e;
 }
 
+/** What a dry run answers (CONTRACT: rows, resolved, unresolved), or what the ingest is to store. */
+export type FactsRead = { dryRun: ReturnType<NameFindings['answer']> } | { input: FactsInput; batch: BatchSource };
+
 /**
- * Reports or indicators from a JSON body, a CSV in its Vietnamese-Excel forms, or an XLSX.
- * A canonical CSV by codes goes to the ingest untouched (the bulk path); anything else is
- * normalised to it (ingest/table), and rows that name their area are resolved (ingest/names).
- * `dryRun`: reads the whole file, resolves every name and answers what it found, writing
- * nothing. A real import with an unresolved name is refused, listing the rows; it is one
- * batch, and queues the recomputation of the classified days it changes.
+ * Reports or indicators from a JSON body, a CSV in its Vietnamese-Excel forms, or an XLSX,
+ * made ready for the ingest. A canonical CSV by codes goes to it untouched (the bulk path);
+ * anything else is normalised to it (ingest/table), and rows that name their area are
+ * resolved (ingest/names). `dryRun`: reads the whole file, resolves every name and answers
+ * what it found. Otherwise an unresolved name makes the ingest refuse the whole import.
  */
-export async function importFacts(rt: Runtime, kind: FactKind, upload: FactUpload, o: FactImportOptions, by: IngestBy) {
+export async function readFacts(db: Database, kind: FactKind, upload: FactUpload, o: FactImportOptions): Promise<FactsRead> {
   const inline = o.columns === undefined ? undefined : parseColumnMapText(o.columns);
-  const columnMap = (await mapFor(rt, kind, o.profile, inline as Record<string, string> | undefined)) as ColumnMap | undefined;
-  const store = kind === 'reports' ? storeReports : storeMetrics;
-  let input: FactsInput;
-  let format: string;
-  let found: NameFindings | null = null;
+  const columnMap = (await mapFor(db, kind, o.profile, inline as Record<string, string> | undefined)) as ColumnMap | undefined;
   if (upload.rows !== undefined) {
-    format = 'json';
     const named = o.dryRun || upload.rows.some((r) => isObject(r) && 'area_name' in r);
-    if (named) found = await nameFindings(rt);
-    const rows = found ? resolveJsonNames(upload.rows, found, o.dryRun) : upload.rows;
-    if (o.dryRun) return (found as NameFindings).answer();
+    const found = named ? await nameFindings(db) : null;
+    const rows = found ? await resolveJsonNames(upload.rows, found, o.dryRun) : upload.rows;
+    if (o.dryRun) return { dryRun: (found as NameFindings).answer() };
     const e = found?.unresolvedError((row) => `${kind}[${row}].area_name`);
     if (e) throw e;
-    input = { json: rows };
-  } else {
-    const first = upload.bytes.subarray(0, 64 * 1024);
-    const dialect = sniffTable(first, upload.contentType);
-    const canonical = dialect.format === 'csv' && columnMap === undefined && isCanonicalCsv(first, kind);
-    // bytes that are neither UTF-8 nor Vietnamese in Windows-1258 (declared, or reading as it):
-    // the ingest refuses them as not UTF-8, naming the line
-    const declared1258 = /charset\s*=\s*"?(windows-1258|cp1258)/i.test(upload.contentType);
-    const unreadable = dialect.format === 'csv' && !isUtf8(upload.bytes) && !declared1258 && !looksWindows1258(upload.bytes);
-    format = dialect.format === 'xlsx' ? 'xlsx' : `csv${dialect.delimiter === ',' ? '' : dialect.delimiter === ';' ? ';semicolon' : ';tab'}${dialect.encoding === 'utf8' ? '' : ';windows-1258'}`;
-    if (unreadable && o.dryRun) throw utf8Refusal(upload.bytes) ?? new Error('unreachable: the bytes are not UTF-8');
-    if (unreadable || (canonical && !o.dryRun)) input = { csv: [upload.bytes] };
-    else {
-      const table = canonical ? chunksOf(upload.bytes) : normaliseTable(chunksOf(upload.bytes), dialect, kind, columnMap);
-      found = await nameFindings(rt);
-      const resolved = resolveCsvNames(table, found, o.dryRun);
-      if (o.dryRun) {
-        for await (const piece of resolved) void piece; // read to the end: nothing is written
-        return found.answer();
-      }
-      input = { csv: thenUnresolvedCheck(resolved, found) };
-    }
+    return { input: { json: rows }, batch: batchOf(kind, upload.bytes, 'json', o.fileName, o.profile ?? null) };
   }
+  const first = upload.bytes.subarray(0, 64 * 1024);
+  const dialect = sniffTable(first, upload.contentType);
+  const canonical = dialect.format === 'csv' && columnMap === undefined && isCanonicalCsv(first, kind);
+  // bytes that are neither UTF-8 nor Vietnamese in Windows-1258 (declared, or reading as it):
+  // the ingest refuses them as not UTF-8, naming the line
+  const declared1258 = /charset\s*=\s*"?(windows-1258|cp1258)/i.test(upload.contentType);
+  const unreadable = dialect.format === 'csv' && !isUtf8(upload.bytes) && !declared1258 && !looksWindows1258(upload.bytes);
+  const format = dialect.format === 'xlsx' ? 'xlsx' : `csv${dialect.delimiter === ',' ? '' : dialect.delimiter === ';' ? ';semicolon' : ';tab'}${dialect.encoding === 'utf8' ? '' : ';windows-1258'}`;
   const batch = batchOf(kind, upload.bytes, format, o.fileName, o.profile ?? null);
-  return store(rt, input, { ...by, batch });
+  if (unreadable && o.dryRun) throw utf8Refusal(upload.bytes) ?? new Error('unreachable: the bytes are not UTF-8');
+  if (unreadable || (canonical && !o.dryRun)) return { input: { csv: [upload.bytes] }, batch };
+  const table = canonical ? chunksOf(upload.bytes) : normaliseTable(chunksOf(upload.bytes), dialect, kind, columnMap);
+  const found = await nameFindings(db);
+  const resolved = resolveCsvNames(table, found, o.dryRun);
+  if (o.dryRun) {
+    for await (const piece of resolved) void piece; // read to the end: nothing is written
+    return { dryRun: found.answer() };
+  }
+  return { input: { csv: thenUnresolvedCheck(resolved, found) }, batch };
+}
+
+/** Reports or indicators, read (readFacts) and stored as one batch — queuing the recomputation of the classified days they change — or a dry run's answer. */
+export async function importFacts(rt: Runtime, kind: FactKind, upload: FactUpload, o: FactImportOptions, by: IngestBy) {
+  const read = await readFacts(rt.db, kind, upload, o);
+  if ('dryRun' in read) return read.dryRun;
+  return (kind === 'reports' ? storeReports : storeMetrics)(rt, read.input, { ...by, batch: read.batch });
 }
 
 // ---------------------------------------------------------------------------------------
