@@ -13,6 +13,7 @@ import { addDays, LocalDate } from '../src/domain/dates';
 import { setLogLevel } from '../src/log';
 import { dongNaiAreas } from '../seeds/dong-nai';
 import { NationalOptions } from './national';
+import { benchImportPaths } from './imports';
 import { BENCH_DB, adminQuery, benchUrl, buildNational, nationalOptions, runCli, timed } from './common';
 import { activateRuleSet, createFromPreset } from '../src/db/rulesets';
 import { Recomputations } from '../src/jobs/recomputations';
@@ -146,6 +147,8 @@ async function benchReports(db: Database, communes: string[]): Promise<void> {
     report('same file again, all unchanged', again.ms, again.out, 1, false);
     const corrected = await importOnce(fileB);
     report('10% of rows corrected, revisions kept', corrected.ms, corrected.out, 1, false);
+    // the paths issue 16 added: a spreadsheet, and a CSV naming its communes
+    await benchImportPaths(db, dir, REPORT_ROWS, bareRate, record);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

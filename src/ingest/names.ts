@@ -1,12 +1,12 @@
 import type { Candidate, NameIndex } from '../domain/names';
 import { DetailCollector, unprocessable } from '../errors';
-import { CsvReader, CsvRecord } from './csv';
 
 /**
  * The name stage of a fact import: rows that name their area (`area_name`, optionally
  * `parent_name`) instead of giving its code get the code the NameIndex resolves — never a
- * guess. What it finds is kept in NameFindings: the dry run answers with it; a real import
- * with an unresolved row is refused (`unresolvedError`) and writes nothing.
+ * guess (the normaliser calls it row by row: ingest/table/normalise.ts `RowNames`; JSON rows:
+ * services/imports.ts). What it finds is kept in NameFindings: the dry run answers with it; a
+ * real import with an unresolved row is refused (`unresolvedError`) and writes nothing.
  */
 export type Unresolved = { row: number; area_name: string | null; parent_name: string | null; area?: string; candidates: Candidate[] };
 export type Match = { area_name: string; parent_name: string | null; code: string; via: 'name' | 'alias'; rows: number };
@@ -92,100 +92,3 @@ export class NameFindings {
 
 /** Time a name stage spends on the request thread before it lets other requests run (unknown names cost a near-name search each). */
 export const SLICE_MS = 10;
-
-/** Joins output lines in pieces of about this many characters. */
-const PIECE_CHARS = 1 << 20;
-
-const quote = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-
-/**
- * Canonical CSV (text) whose header has `area_name` → canonical CSV with `area` in its place
- * (and no `parent_name`), line for line: line N of the output is line N of the input, so
- * that the ingest's `line[N]` still points at the user's row. A row given by name that does
- * not resolve becomes an empty line (the ingest skips it) and is kept in `found`. Input
- * without an `area_name` column passes through untouched — unless `inspect` (a dry run:
- * every row's code is looked at too).
- */
-export async function* resolveCsvNames(chunks: AsyncIterable<Buffer>, found: NameFindings, inspect = false): AsyncGenerator<Buffer> {
-  const reader = new CsvReader();
-  let header: string[] | null = null;
-  let out: string[] = [];
-  let outChars = 0;
-  let line = 1; // the next output line's number
-  let plan: { area: number; name: number; parent: number; keep: number[] } | null = null;
-  let passThrough = false;
-
-  const emit = (rec: CsvRecord, text: string) => {
-    while (line < rec.line) {
-      out.push('\n');
-      line++;
-    }
-    out.push(text, '\n');
-    outChars += text.length + 1;
-    line++;
-  };
-  const handle = (rec: CsvRecord) => {
-    if (header === null) {
-      header = rec.fields;
-      const at = (c: string) => header?.indexOf(c) ?? -1;
-      const name = at('area_name');
-      if (name < 0 && !inspect) {
-        passThrough = true;
-        return;
-      }
-      const parent = at('parent_name');
-      const area = at('area');
-      const keep = header.map((_, i) => i).filter((i) => i !== name && i !== parent && i !== area);
-      plan = { area, name, parent, keep };
-      emit(rec, ['area', ...keep.map((i) => header?.[i] as string)].join(','));
-      return;
-    }
-    const p = plan as NonNullable<typeof plan>;
-    const f = rec.fields;
-    if (f.length === 1 && f[0] === '') return; // an empty line stays empty
-    const given = p.area >= 0 ? (f[p.area] ?? '').trim() : '';
-    const areaName = p.name >= 0 ? (f[p.name] ?? '').trim() : '';
-    const parentName = p.parent >= 0 ? (f[p.parent] ?? '').trim() || null : null;
-    let code: string | null;
-    if (given !== '') code = found.code(rec.line, given);
-    else if (areaName !== '') code = found.name(rec.line, areaName, parentName);
-    else code = ''; // neither: the ingest names the missing area
-    if (code === null) return;
-    emit(rec, [quote(code), ...p.keep.map((i) => quote(f[i] ?? ''))].join(','));
-  };
-
-  const pieces: Buffer[] = []; // the input until the header decides
-  for await (const chunk of chunks) {
-    if (passThrough) {
-      yield chunk;
-      continue;
-    }
-    if (header === null) pieces.push(chunk);
-    const records = reader.push(chunk.toString('utf8'));
-    let slice = performance.now();
-    for (let i = 0; i < records.length; i++) {
-      handle(records[i] as CsvRecord);
-      if (passThrough) break;
-      if ((i & 255) === 255 && performance.now() - slice > SLICE_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        slice = performance.now();
-      }
-    }
-    if (passThrough) {
-      yield Buffer.concat(pieces); // no name column: what came so far, as it came
-      continue;
-    }
-    if (header !== null) pieces.length = 0;
-    if (outChars >= PIECE_CHARS) {
-      yield Buffer.from(out.join(''));
-      out = [];
-      outChars = 0;
-    }
-  }
-  if (passThrough) return;
-  for (const rec of reader.end()) if (!passThrough) handle(rec);
-  // no header at all (the ingest says so), or a header without names that only ended here: as it came
-  if (header === null || passThrough) {
-    if (pieces.length) yield Buffer.concat(pieces);
-  } else if (out.length) yield Buffer.from(out.join(''));
-}

@@ -11,8 +11,8 @@ import { AppError, badRequest, notFound, unprocessable } from '../errors';
 import { AreaInput, areasFromFeatureCollectionAsync } from '../geo/features';
 import { boundaryFormatOf, BoundaryFormat, BoundaryRead, FieldMap, fieldMapSchema, parseFieldMapText, readBoundaryFileInWorker } from '../geo/formats';
 import { FactsInput, IngestBy, utf8Refusal } from '../ingest/ingest';
-import { NameFindings, resolveCsvNames, SLICE_MS } from '../ingest/names';
-import { ColumnMap, columnMapSchema, isCanonicalCsv, looksWindows1258, normaliseTable, parseColumnMapText, sniffTable } from '../ingest/table';
+import { NameFindings, SLICE_MS } from '../ingest/names';
+import { ColumnMap, columnMapSchema, isCanonicalCsv, looksWindows1258, normaliseTable, parseColumnMapText, RowNames, sniffTable } from '../ingest/table';
 import type { Runtime } from '../runtime';
 import { storeAreas, storeMetrics, storeReports } from './areas';
 
@@ -180,8 +180,19 @@ function resolveJsonRow(row: unknown, i: number, found: NameFindings, inspect: b
   }
 }
 
+/**
+ * A body in pieces of 16 KiB, as a stream would give it: the normaliser works piece by piece
+ * (and lets other requests run between them — an unknown name costs a near-name search).
+ */
 async function* chunksOf(bytes: Buffer): AsyncGenerator<Buffer> {
-  yield bytes;
+  let slice = performance.now();
+  for (let i = 0; i < bytes.length; i += 16 * 1024) {
+    yield bytes.subarray(i, i + 16 * 1024);
+    if (performance.now() - slice > SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    }
+  }
 }
 
 /** Hands on the chunks, then refuses the import if a name did not resolve (inside the ingest's transaction: nothing is written). */
@@ -224,14 +235,15 @@ export async function readFacts(db: Database, kind: FactKind, upload: FactUpload
   const batch = batchOf(kind, upload.bytes, format, o.fileName, o.profile ?? null);
   if (unreadable && o.dryRun) throw utf8Refusal(upload.bytes) ?? new Error('unreachable: the bytes are not UTF-8');
   if (unreadable || (canonical && !o.dryRun)) return { input: { csv: [upload.bytes] }, batch };
-  const table = canonical ? chunksOf(upload.bytes) : normaliseTable(chunksOf(upload.bytes), dialect, kind, columnMap);
   const found = await nameFindings(db);
-  const resolved = resolveCsvNames(table, found, o.dryRun);
+  const names: RowNames = { name: (line, name, parent) => found.name(line, name, parent) };
+  if (o.dryRun) names.code = (line, code) => void found.code(line, code);
+  const table = normaliseTable(chunksOf(upload.bytes), dialect, kind, columnMap, { names });
   if (o.dryRun) {
-    for await (const piece of resolved) void piece; // read to the end: nothing is written
+    for await (const piece of table) void piece; // read to the end: nothing is written
     return { dryRun: found.answer() };
   }
-  return { input: { csv: thenUnresolvedCheck(resolved, found) }, batch };
+  return { input: { csv: thenUnresolvedCheck(table, found) }, batch };
 }
 
 /** Reports or indicators, read (readFacts) and stored as one batch — queuing the recomputation of the classified days they change — or a dry run's answer. */

@@ -9,6 +9,6 @@ export { mapHeader, foldHeader, columnMapSchema, parseColumnMapText, CANONICAL_C
 export type { CanonicalColumn, ColumnMap, TableKind } from './headers';
 export { normaliseDate, excelSerialDate, normaliseNumber, csvField } from './cells';
 export { normaliseTable } from './normalise';
-export type { NormaliseOptions } from './normalise';
+export type { NormaliseOptions, RowNames } from './normalise';
 export { openXlsx, XLSX_LIMITS } from './xlsx';
 export type { XlsxLimits, XlsxRow, XlsxOptions } from './xlsx';

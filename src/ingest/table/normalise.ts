@@ -10,14 +10,32 @@ import { NUMBER, openXlsx, TEXT, XlsxLimits } from './xlsx';
 /** A cell as a source gives it: text (1 = it was quoted in a CSV; XLSX text counts as quoted) or a number (XLSX). */
 const QUOTED = 1;
 
+/**
+ * The name stage, run on each row as it is normalised (see ingest/names.ts): `name` gives
+ * the code of a row naming its area (`area_name`, `parent_name`) or null — the row is then
+ * left out, as an empty line; `code` sees a row that gives its code (a dry run looks at those too).
+ */
+export type RowNames = {
+  name(line: number, areaName: string, parentName: string | null): string | null;
+  code?(line: number, code: string): void;
+};
+
 export type NormaliseOptions = {
+  /** Resolve rows that name their area: the output then has `area` in place of `area_name` and `parent_name`. */
+  names?: RowNames;
   /** XLSX: the worksheet to read (default: the first). */
   sheet?: string;
   /** XLSX limits (tests lower them). */
   limits?: Partial<XlsxLimits>;
 };
 
-type Plan = { names: CanonicalColumn[]; sources: number[]; width: number };
+type Plan = {
+  names: CanonicalColumn[];
+  sources: number[];
+  width: number;
+  /** with a name stage: where area, area_name and parent_name are among `names` (-1: absent), and the others */
+  resolve: { area: number; name: number; parent: number; rest: number[] } | null;
+};
 
 /**
  * Turns source rows into canonical CSV lines. The header is the first row with a non-empty
@@ -40,10 +58,11 @@ class RowWriter {
     private readonly columnMap: ColumnMap | undefined,
     private readonly decimalComma: boolean,
     private readonly date1904: boolean,
+    private readonly rowNames: RowNames | undefined = undefined,
   ) {}
 
-  /** The output line (without newline) for a source row. */
-  line(cells: string[], types: ArrayLike<number> | null): string {
+  /** The output line (without newline) for a source row, on line (row) `at` of the source. */
+  line(cells: string[], types: ArrayLike<number> | null, at = 0): string {
     if (this.plan === null) {
       let any = false;
       for (let i = 0; i < cells.length; i++) if ((cells[i] as string).trim() !== '') any = true;
@@ -59,10 +78,16 @@ class RowWriter {
           sources.push(i);
         }
       }
-      this.plan = { names, sources, width: cells.length };
-      return names.join(',');
+      const name = names.indexOf('area_name');
+      const resolve =
+        this.rowNames && (name >= 0 || this.rowNames.code)
+          ? { area: names.indexOf('area'), name, parent: names.indexOf('parent_name'), rest: names.flatMap((n, j) => (n === 'area' || n === 'area_name' || n === 'parent_name' ? [] : [j])) }
+          : null;
+      this.plan = { names, sources, width: cells.length, resolve };
+      return resolve ? ['area', ...resolve.rest.map((j) => names[j])].join(',') : names.join(',');
     }
     const { names, sources, width } = this.plan;
+    if (this.plan.resolve) return this.resolved(cells, types, at, this.plan.resolve);
     let out = '';
     let any = false;
     for (let j = 0; j < names.length; j++) {
@@ -82,6 +107,32 @@ class RowWriter {
       if (extraAny) return out + extra;
     }
     return any ? out : '';
+  }
+
+  /** A row through the name stage: `area` from its code or its names, then the other columns. */
+  private resolved(cells: string[], types: ArrayLike<number> | null, at: number, r: NonNullable<Plan['resolve']>): string {
+    const { names, sources, width } = this.plan as Plan;
+    const vals: string[] = new Array<string>(names.length);
+    let any = false;
+    for (let j = 0; j < names.length; j++) {
+      const i = sources[j] as number;
+      vals[j] = this.cell(names[j] as CanonicalColumn, cells[i] ?? '', types === null ? TEXT : (types[i] ?? TEXT));
+      if (vals[j] !== '') any = true;
+    }
+    if (cells.length > width) for (let i = width; i < cells.length; i++) if ((cells[i] as string).trim() !== '') return `${vals.join(',')},extra`; // the ingest names the wrong field count
+    if (!any) return '';
+    const plain = (j: number) => (j < 0 ? '' : unquote(vals[j] as string));
+    let area = plain(r.area);
+    const rowNames = this.rowNames as RowNames;
+    if (area !== '') rowNames.code?.(at, area);
+    else if (plain(r.name) !== '') {
+      const code = rowNames.name(at, plain(r.name), plain(r.parent) || null);
+      if (code === null) return '';
+      area = code;
+    }
+    let out = csvField(area);
+    for (const j of r.rest) out += `,${vals[j] as string}`;
+    return out;
   }
 
   private cell(col: CanonicalColumn, raw: string, type: number): string {
@@ -109,6 +160,9 @@ class RowWriter {
   }
 }
 
+/** A cell as csvField wrote it → its text. */
+const unquote = (field: string) => (field.charCodeAt(0) === 34 ? field.slice(1, -1).replace(/""/g, '"') : field);
+
 const NON_ASCII_RE = /[^\x00-\x7f]/;
 const isAscii = (s: string) => !NON_ASCII_RE.test(s);
 
@@ -133,11 +187,11 @@ const emptyTable = () => unprocessable('Bảng trống: cần một dòng tiêu 
  */
 export async function* normaliseTable(chunks: AsyncIterable<Buffer>, dialect: TableDialect, kind: TableKind, columnMap?: ColumnMap, opts: NormaliseOptions = {}): AsyncGenerator<Buffer> {
   if (dialect.format === 'xlsx') yield* normaliseXlsx(chunks, kind, columnMap, opts);
-  else yield* normaliseCsv(chunks, dialect, kind, columnMap);
+  else yield* normaliseCsv(chunks, dialect, kind, columnMap, opts);
 }
 
-async function* normaliseCsv(chunks: AsyncIterable<Buffer>, dialect: TableDialect, kind: TableKind, columnMap: ColumnMap | undefined): AsyncGenerator<Buffer> {
-  const writer = new RowWriter(kind, columnMap, dialect.delimiter !== ',', false);
+async function* normaliseCsv(chunks: AsyncIterable<Buffer>, dialect: TableDialect, kind: TableKind, columnMap: ColumnMap | undefined, opts: NormaliseOptions): AsyncGenerator<Buffer> {
+  const writer = new RowWriter(kind, columnMap, dialect.delimiter !== ',', false, opts.names);
   const reader = new DelimitedReader(dialect.delimiter);
   const utf8 = dialect.encoding === 'utf8' ? new TextDecoder('utf-8', { fatal: true }) : null;
   const cp1258 = utf8 ? null : iconv.getDecoder('windows1258');
@@ -154,7 +208,7 @@ async function* normaliseCsv(chunks: AsyncIterable<Buffer>, dialect: TableDialec
   const records: DelimitedRecord[] = [];
   const emit = () => {
     for (const rec of records) {
-      out += writer.line(rec.fields, rec.quoted === null ? null : rec.quoted.map((q) => (q ? QUOTED : TEXT)));
+      out += writer.line(rec.fields, rec.quoted === null ? null : rec.quoted.map((q) => (q ? QUOTED : TEXT)), rec.line);
       out += '\n';
       lines = rec.line;
     }
@@ -187,9 +241,10 @@ async function* normaliseXlsx(chunks: AsyncIterable<Buffer>, kind: TableKind, co
     parts.push(chunk);
   }
   const { date1904, rows } = await openXlsx(Buffer.concat(parts, size), { sheet: opts.sheet, limits: opts.limits });
-  const writer = new RowWriter(kind, columnMap, true, date1904);
+  const writer = new RowWriter(kind, columnMap, true, date1904, opts.names);
   let next = 1; // the row number of the next output line
   let out = '';
+  let slice = performance.now();
   for await (const batch of rows) {
     for (const row of batch) {
       while (next < row.row) {
@@ -201,13 +256,18 @@ async function* normaliseXlsx(chunks: AsyncIterable<Buffer>, kind: TableKind, co
         const c = cells[i] as string;
         if (c.indexOf('\n') >= 0 || c.indexOf('\r') >= 0) cells[i] = c.replace(LINE_BREAK_RE, ' ');
       }
-      out += writer.line(cells, row.types);
+      out += writer.line(cells, row.types, row.row);
       out += '\n';
       next++;
     }
     if (out.length >= OUT_CHUNK) {
       yield Buffer.from(out, 'utf8');
       out = '';
+    }
+    // a name stage may be slow on unknown names: other requests run between batches
+    if (opts.names && performance.now() - slice > 10) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      slice = performance.now();
     }
   }
   if (!writer.started) throw emptyTable();
