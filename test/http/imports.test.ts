@@ -42,7 +42,7 @@ beforeAll(async () => {
   await ctx.reset();
   await ctx.http().post('/v1/areas').send(city()).expect(200);
 });
-beforeEach(() => ctx.db.knex.raw('TRUNCATE reports, report_revisions, import_batches, area_aliases RESTART IDENTITY'));
+beforeEach(() => ctx.db.knex.raw('TRUNCATE reports, report_revisions, import_batches, area_aliases, audit_log, import_profiles RESTART IDENTITY'));
 
 /**
  * Text as Windows-1258 spells Vietnamese: the letters with their vowel marks precomposed
@@ -113,6 +113,52 @@ describe('spreadsheets as provinces keep them', () => {
     const res = await post('/v1/reports', bad, 'text/csv');
     expect(res.body.error.details).toEqual([{ path: 'line[5].date', message: expect.stringMatching(/calendar date/) }]);
     expect(await storedReports()).toEqual([]);
+  });
+});
+
+describe('column maps and batches', () => {
+  const csv = 'Tên đơn vị;Quận;Ngày báo cáo;Số ca CĐ;Số ca CL\nBến Nghé;Quận 1;01/09/2021;4;1\n';
+  test('a column map given inline or saved as a named profile reads unknown headers; the built-in profiles are listed and kept', async () => {
+    const refused = await post('/v1/reports', csv, 'text/csv').expect(422);
+    expect(refused.body.error.details.map((d: { message: string }) => d.message).join(' ')).toMatch(/Số ca CĐ/);
+    const map = { area_name: 'Tên đơn vị', parent_name: 'Quận', date: 'Ngày báo cáo', community_cases: 'Số ca CĐ', quarantine_cases: 'Số ca CL' };
+    const inline = Object.entries(map).map(([k, v]) => `${k}=${v}`).join(',');
+    expect((await post(`/v1/reports?columns=${encodeURIComponent(inline)}`, csv, 'text/csv').expect(200)).body).toMatchObject({ inserted: 1 });
+
+    expect((await ctx.http().post('/v1/import-profiles').send({ name: 'so-y-te', kind: 'reports', map }).expect(201)).body).toMatchObject({ name: 'so-y-te', kind: 'reports', map });
+    expect((await ctx.http().post('/v1/import-profiles').send({ name: 'so-y-te', kind: 'reports', map }).expect(200)).body.updated_by).toBe('admin-key');
+    await ctx.db.knex.raw('TRUNCATE reports, report_revisions');
+    const viaProfile = (await post('/v1/reports?profile=so-y-te&file_name=so-y-te.csv', csv, 'text/csv').expect(200)).body;
+    expect(viaProfile).toMatchObject({ inserted: 1 });
+    expect(await storedReports()).toEqual(['Q0-1,2021-09-01,4,1,']);
+    const batch = (await ctx.http().get(`/v1/imports/${viaProfile.import.id}`).expect(200)).body;
+    expect(batch).toMatchObject({ kind: 'reports', profile: 'so-y-te', file_name: 'so-y-te.csv', format: 'csv;semicolon', rows: 1 });
+
+    const list = (await ctx.http().get('/v1/import-profiles').expect(200)).body.items as { name: string; built_in: boolean }[];
+    expect(list.map((p) => [p.name, p.built_in])).toEqual([
+      ['gso-communes', true],
+      ['gso-districts', true],
+      ['so-y-te', false],
+    ]);
+    // a profile of the wrong kind, a map naming no canonical column, a built-in name: 4xx naming why
+    expect((await post('/v1/reports?profile=gso-communes', csv, 'text/csv').expect(422)).body.error.code).toBe('invalid_profile');
+    expect((await ctx.http().post('/v1/import-profiles').send({ name: 'x', kind: 'reports', map: { ward: 'Phường' } }).expect(422)).body.error.details[0].path).toBe('map');
+    await ctx.http().post('/v1/import-profiles').send({ name: 'gso-communes', kind: 'areas', map: {} }).expect(400);
+    expect((await ctx.http().post('/v1/import-profiles').send({ name: 'Bad Name', kind: 'reports', map }).expect(422)).body.error.details[0].path).toBe('name');
+    await ctx.http().delete('/v1/import-profiles/so-y-te').expect(204);
+    await ctx.http().delete('/v1/import-profiles/gso-communes').expect(400);
+    await post('/v1/reports?profile=so-y-te', csv, 'text/csv').expect(404);
+  });
+
+  test('a revision keeps the import that wrote it; the current row names the import that replaced it', async () => {
+    const first = (await post('/v1/reports', 'area,date,community_cases,quarantine_cases\nQ0-1,2021-09-05,1,0\n', 'text/csv').expect(200)).body.import.id as number;
+    const second = (await post('/v1/reports', 'area,date,community_cases,quarantine_cases\nQ0-1,2021-09-05,9,0\n', 'text/csv').expect(200)).body.import.id as number;
+    const current = await ctx.db.knex('reports').first('import_id', 'community_cases');
+    const revision = await ctx.db.knex('report_revisions').first('import_id', 'community_cases');
+    expect([Number(current.import_id), current.community_cases]).toEqual([second, 9]);
+    expect([Number(revision.import_id), revision.community_cases]).toEqual([first, 1]);
+    const audit = await ctx.db.knex('audit_log').where('action', 'reports.upsert').orderBy('id').select('import_id');
+    expect(audit.map((a: { import_id: string }) => Number(a.import_id))).toEqual([first, second]);
   });
 });
 
