@@ -368,8 +368,10 @@ const unknown = (candidates: Candidate[]): Resolution => frozen({ status: 'unkno
  *    the key of some ancestor (district, province, …) or of an alias of that ancestor.
  *  - Aliases: an alias key names its code (several codes if several areas share it); an alias
  *    counts only for an area of `kind`, with agreeing prefix, when every parent given agrees.
- *  - Exactly one name candidate (and no alias for another code) → resolved via 'name'; else one
- *    alias code → resolved via 'alias' (an alias wins over several areas named the same); several
+ *  - Exactly one name candidate (and no alias for another code) → resolved via 'name'; exactly
+ *    one name candidate and an alias of another area → `ambiguous`, both listed (an area's own
+ *    name is never taken over by an alias); else one alias code → resolved via 'alias' (an alias
+ *    wins over several areas named the same — the user's confirmation of which one); several
  *    alias codes or several name candidates → `ambiguous` (sorted by parent name, code; at most
  *    MAX_AMBIGUOUS_CANDIDATES); none → `unknown` with candidates: the same name under other
  *    parents or with another prefix (parent-agreeing first), else near names (same key without
@@ -523,6 +525,8 @@ export class NameIndex {
 
     const only = survivors.length === 1 ? (survivors[0] as Entry) : null;
     if (only && aliasHits.every((a) => a === only)) return frozen({ status: 'resolved', code: only.area.code, via: 'name' });
+    // an area's own name is never taken over by another area's alias: both are candidates
+    if (only) return frozen({ status: 'ambiguous', candidates: uniqueEntries([only, ...aliasHits]).sort(byOrder).slice(0, MAX_AMBIGUOUS_CANDIDATES).map((e) => e.candidate) });
     if (aliasHits.length === 1) return frozen({ status: 'resolved', code: (aliasHits[0] as Entry).area.code, via: 'alias' });
     const several = aliasHits.length > 1 ? aliasHits : survivors;
     if (several.length > 1) {

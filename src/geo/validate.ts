@@ -41,6 +41,19 @@ export function signedArea(ring: Ring): number {
   return sum;
 }
 
+/** Whether a ring's positions all share a longitude or all share a latitude (a box of no width or no height). */
+function onOneLine(ring: Ring): boolean {
+  const [x0, y0] = ring[0] as [number, number];
+  let sameX = true;
+  let sameY = true;
+  for (let i = 1; i < ring.length && (sameX || sameY); i++) {
+    const p = ring[i] as Position;
+    if (p[0] !== x0) sameX = false;
+    if (p[1] !== y0) sameY = false;
+  }
+  return sameX || sameY;
+}
+
 /** RFC 7946 §3.1.6: exterior rings counter-clockwise, holes clockwise. */
 export function rewindPolygon(rings: Ring[]): Ring[] {
   return rings.map((ring, i) => {
@@ -78,6 +91,10 @@ function* checkPolygon(coords: unknown, path: string): Generator<void, GeometryC
     rings.push(ring);
     if (ring.length > 50_000) yield;
   }
+  // a ring on one line first (no width or no height): cheap to see, and a ring of a million
+  // copies of one point would otherwise go through the self-intersection check
+  const line = rings.findIndex(onOneLine);
+  if (line >= 0) return defect(`${path}[${line}]`, 'ring has zero area');
   const found = yield* selfIntersectionSteps(rings);
   if (found && 'tooComplex' in found) return fail(path, 'too complex to check for self-intersections (many long spikes meeting near one spot); simplify the boundary');
   if (found) {

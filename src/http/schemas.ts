@@ -213,5 +213,5 @@ export const aliasesBody = z.strictObject({
 export const profileBody = z.strictObject({
   name: profileName,
   kind: z.enum(['areas', 'reports', 'metrics'], { error: 'must be areas, reports or metrics' }),
-  map: z.record(z.string(), z.string().max(200), { error: 'must be an object of names' }),
+  map: z.record(z.string().regex(/^(?!_)[a-z_]{1,40}$/, 'must be a field or column name such as code, area_name'), z.string().max(200), { error: 'must be an object of names' }),
 });

@@ -16,6 +16,10 @@ export const MAX_UNRESOLVED_LISTED = 1000;
 /** Distinct resolved names listed (for the user to confirm); beyond it they are counted. */
 export const MAX_MATCHES_LISTED = 1000;
 
+/** Names echoed back (answers, errors) are cut here: an input of megabytes is not sent back whole. */
+const ECHO_CHARS = 200;
+const clip = (s: string | null): string | null => (s === null || s.length <= ECHO_CHARS ? s : `${s.slice(0, ECHO_CHARS)}…`);
+
 export class NameFindings {
   rows = 0;
   resolved = 0;
@@ -32,7 +36,7 @@ export class NameFindings {
   code(row: number, code: string): string {
     this.rows++;
     if (this.codes.has(code)) this.resolved++;
-    else this.miss({ row, area_name: null, parent_name: null, area: code, candidates: [] });
+    else this.miss({ row, area_name: null, parent_name: null, area: clip(code) as string, candidates: [] });
     return code;
   }
 
@@ -45,10 +49,10 @@ export class NameFindings {
       const key = `${areaName}\u0000${parentName ?? ''}`;
       const m = this.matches.get(key);
       if (m) m.rows++;
-      else if (this.matches.size < MAX_MATCHES_LISTED) this.matches.set(key, { area_name: areaName, parent_name: parentName, code: r.code, via: r.via, rows: 1 });
+      else if (this.matches.size < MAX_MATCHES_LISTED) this.matches.set(key, { area_name: clip(areaName) as string, parent_name: clip(parentName), code: r.code, via: r.via, rows: 1 });
       return r.code;
     }
-    this.miss({ row, area_name: areaName, parent_name: parentName, candidates: r.candidates });
+    this.miss({ row, area_name: clip(areaName), parent_name: clip(parentName), candidates: r.candidates });
     return null;
   }
 

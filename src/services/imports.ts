@@ -7,7 +7,7 @@ import { addAliases, listAliases, namesForResolution, removeAlias } from '../db/
 import { BatchSource, getImport, ImportKind, ImportsQuery, listImports } from '../db/imports';
 import { deleteProfile, getProfile, listProfiles, ProfileRecord, saveProfile } from '../db/profiles';
 import { nameKey, NameIndex } from '../domain/names';
-import { AppError, badRequest, notFound, unprocessable } from '../errors';
+import { AppError, badRequest, forbidden, notFound, unprocessable } from '../errors';
 import { AreaInput, areasFromFeatureCollectionAsync } from '../geo/features';
 import { boundaryFormatOf, BoundaryFormat, BoundaryRead, FieldMap, fieldMapSchema, parseFieldMapText, readBoundaryFileInWorker } from '../geo/formats';
 import { FactsInput, IngestBy, utf8Refusal } from '../ingest/ingest';
@@ -264,6 +264,17 @@ export async function aliases(rt: Runtime, code: string) {
 export async function confirmAliases(rt: Runtime, code: string, names: string[], actor: Actor, scope: number[] | null) {
   const keyless = names.filter((n) => nameKey(n) === '');
   if (keyless.length) throw unprocessable('an alias must contain letters or digits', keyless.map((n) => ({ path: 'aliases', message: `"${n}" has no name in it` })), 'invalid_alias');
+  if (scope) {
+    // a reporter confirms names the stations use, never the name of another area (that would
+    // send another commune's rows to this one)
+    const { areas } = await namesForResolution(rt.db.knex);
+    const taken = new Map(areas.filter((a) => a.code !== code).map((a) => [nameKey(a.name), a] as const));
+    const clashes = names.flatMap((n, i) => {
+      const other = taken.get(nameKey(n));
+      return other ? [{ path: `aliases.${i}`, message: `"${n}" is the name of ${other.code} (${other.name}); an admin may confirm it` }] : [];
+    });
+    if (clashes.length) throw forbidden('Tên này là tên của đơn vị khác — a reporter cannot make another area’s name an alias', clashes);
+  }
   const r = await addAliases(rt.db, code, names, nameKey, actor, scope);
   return { ...r, ...(await aliases(rt, code)) };
 }

@@ -539,6 +539,16 @@ describe('a generated city like Ho Chi Minh City before 2021', () => {
       expect(districtAlias.resolve('Trung tâm', null, 'district')).toEqual(resolved(districtCode.get('Quận 1') as string, 'alias'));
     });
 
+    test("an area's own name is never taken over by another area's alias: both are candidates", () => {
+      // Bến Nghé's name confirmed (by mistake or malice) as an alias of Quận 3's Phường 1
+      const hijack = new NameIndex(areas, [{ code: q3p1.code, alias: 'Phường Bến Nghé' }]);
+      const r = hijack.resolve('Phường Bến Nghé');
+      expect(r.status).toBe('ambiguous');
+      expect(r.status !== 'resolved' && r.candidates.map((c) => c.code).sort()).toEqual([benNghe.code, q3p1.code].sort());
+      // the parent still tells them apart
+      expect(hijack.resolve('Phường Bến Nghé', 'Quận 1')).toEqual(resolved(benNghe.code));
+    });
+
     test('two areas sharing an alias are ambiguous, unless the parent tells them apart', () => {
       const shared = new NameIndex(areas, [
         { code: q3p1.code, alias: 'Chợ' },

@@ -344,3 +344,30 @@ test('crsFromText names', () => {
   expect(() => crsFromText('EPSG:2000')).toThrow(/not one of/);
   expect(() => crsFromText('VN2000-TM3:45')).toThrow(/between 100 and 120/);
 });
+
+describe('what a security review found (issue 16)', () => {
+  test('a CRS using grid shifts (proj4 would throw on a prototype key as the grid name) is refused; so is one that cannot convert a point', () => {
+    for (const text of ['+proj=longlat +ellps=WGS84 +nadgrids=@constructor', '+proj=longlat +ellps=WGS84 +nadgrids=@__proto__', '+proj=longlat +ellps=WGS84 +geoidgrids=egm96.gtx']) {
+      expect(() => crsFromText(text)).toThrow(expect.objectContaining({ status: 422, message: expect.stringMatching(/grid-based datum shifts/) }));
+    }
+  });
+
+  test("a GeoPackage whose gpkg_contents is a view (a query that could run for ever) is refused before it is queried", async () => {
+    const initSqlJs = (await import('sql.js')).default;
+    const SQL = await initSqlJs({ wasmBinary: fs.readFileSync(require.resolve('sql.js/dist/sql-wasm.wasm')) as unknown as ArrayBuffer });
+    const db = new SQL.Database();
+    db.run(`CREATE TABLE gpkg_spatial_ref_sys (srs_id INTEGER PRIMARY KEY, organization TEXT, organization_coordsys_id INTEGER, definition TEXT);
+            CREATE TABLE gpkg_geometry_columns (table_name TEXT, column_name TEXT, srs_id INTEGER);
+            CREATE VIEW gpkg_contents AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT 'x' AS table_name, 'features' AS data_type FROM r;`);
+    const bytes = Buffer.from(db.export());
+    const e = await refusal(readBoundaryFile(bytes, 'geopackage', {}));
+    expect(e.status).toBe(422);
+    expect(e.message).toMatch(/gpkg_contents must be tables, not views/);
+  });
+
+  test('a zip bomb sent as application/zip is said to be one (413), not "not a boundary file"', () => {
+    const files: Record<string, Uint8Array> = {};
+    for (let i = 0; i < 65; i++) files[`a${i}.shp`] = Uint8Array.of(1);
+    expect(() => boundaryFormatOf('application/zip', Buffer.from(zipSync(files)))).toThrow(expect.objectContaining({ status: 413 }));
+  });
+});

@@ -232,6 +232,15 @@ describe('names instead of codes', () => {
     expect(await storedReports()).toContain('Q4-7,2021-09-03,2,0,');
   });
 
+  test('a name of megabytes is not echoed back whole (dry run or refusal)', async () => {
+    const huge = 'Phường '.repeat(150_000);
+    const json = { reports: [{ area_name: huge, date: '2021-09-03', community_cases: 2, quarantine_cases: 0 }] };
+    const refused = await ctx.http().post('/v1/reports').send(json).expect(422);
+    expect(JSON.stringify(refused.body).length).toBeLessThan(5_000);
+    const dry = await ctx.http().post('/v1/reports?dry_run=true').send(json).expect(200);
+    expect(dry.body.unresolved[0].area_name).toHaveLength(201);
+  });
+
   test('aliases: bad input is a 4xx naming the field; a reporter confirms only its own areas', async () => {
     const bad = await ctx.http().post('/v1/areas/Q0-2/aliases').send({ aliases: ['Bến\u202eThành'] }).expect(422);
     expect(bad.body.error.details[0].path).toBe('aliases.0');
@@ -241,5 +250,8 @@ describe('names instead of codes', () => {
     const as = (code: string) => ctx.http().post(`/v1/areas/${code}/aliases`).set('Authorization', `Bearer ${key}`).send({ aliases: ['P 1 Q3'] });
     await as('Q1-1').expect(200);
     await as('Q2-1').expect(403);
+    // another area's name: never a reporter's alias (it would send that area's rows here)
+    const hijack = await ctx.http().post('/v1/areas/Q1-1/aliases').set('Authorization', `Bearer ${key}`).send({ aliases: ['P. Bến Nghé'] }).expect(403);
+    expect(hijack.body.error.details).toEqual([{ path: 'aliases.0', message: expect.stringContaining('Q0-1') }]);
   });
 });

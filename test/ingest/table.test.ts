@@ -373,6 +373,44 @@ describe('hostile and broken input', () => {
     expect((await error(normalise(honest, 'reports', XLSX_TYPE, undefined, 4096, { limits: { maxUncompressed: 8 * 2 ** 20 } }))).status).toBe(413);
   });
 
+  /** A minimal workbook whose first sheet's <sheetData> is `rows`. */
+  function sheetXlsx(rows: string): Buffer {
+    const files: Record<string, Uint8Array> = {
+      '_rels/.rels': Buffer.from('<Relationships><Relationship Id="r1" Type="x/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+      'xl/workbook.xml': Buffer.from('<workbook><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+      'xl/_rels/workbook.xml.rels': Buffer.from('<Relationships><Relationship Id="rId1" Type="x/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
+      'xl/worksheets/sheet1.xml': Buffer.from(`<worksheet><sheetData>${rows}</sheetData></worksheet>`),
+    };
+    return Buffer.from(zipSync(files, { level: 6 }));
+  }
+  const inline = (ref: string, text: string) => `<c r="${ref}" t="inlineStr"><is><t>${text}</t></is></c>`;
+  const header = `<row r="1">${inline('A1', 'Mã xã')}${inline('B1', 'Ngày')}${inline('C1', 'Ca cộng đồng')}${inline('D1', 'Ca cách ly')}</row>`;
+
+  test('a value far to the right (column XFC) is refused at once; an empty formatted cell there is skipped', async () => {
+    // 2,000 rows with a value at XFC made 16,384 cells a row: seconds of work and gigabytes
+    let rows = header;
+    for (let r = 2; r < 2002; r++) rows += `<row r="${r}"><c r="XFC${r}"><v>1</v></c></row>`;
+    const e = await error(normalise(sheetXlsx(rows), 'reports', XLSX_TYPE));
+    expect(e.status).toBe(400);
+    expect(e.message).toMatch(/row 2: a value in column 16383, beyond the 256 columns/);
+    const formatted = `${header}<row r="2">${inline('A2', 'C11')}${inline('B2', '01/09/2021')}<c r="C2"><v>3</v></c><c r="D2"><v>0</v></c><c r="XFC2" s="1"/></row>`;
+    expect(await normalise(sheetXlsx(formatted), 'reports', XLSX_TYPE)).toBe('area,date,community_cases,quarantine_cases\nC11,2021-09-01,3,0\n');
+  });
+
+  test('a cell body of "<t " repeated without ">" is read in linear time (no regular-expression backtracking)', async () => {
+    const timeFor = async (n: number) => {
+      const body = `${header}<row r="2"><c r="A2" t="inlineStr"><is>${'<t '.repeat(n)}</is></c></row>`;
+      const t0 = performance.now();
+      await normalise(sheetXlsx(body), 'reports', XLSX_TYPE).catch(() => '');
+      return performance.now() - t0;
+    };
+    await timeFor(1000); // warm-up
+    const small = await timeFor(20_000);
+    const large = await timeFor(200_000);
+    // linear: about 10× for 10× the input (quadratic was 100×); a wide margin for a noisy machine
+    expect(large / Math.max(small, 1)).toBeLessThan(40);
+  });
+
   test('more than 10,000 zip entries → 413', async () => {
     const files: Record<string, Uint8Array> = {};
     for (let i = 0; i <= 10_000; i++) files[`x/${i}`] = new Uint8Array(0);

@@ -112,8 +112,15 @@ export function crsFromText(text: string): Crs {
   } else {
     throw refuse(text, 'expected EPSG:NNNN, VN2000-TM3:<meridian>, a WKT or a +proj string');
   }
+  // grid shift files are not shipped (and their names reach proj4's lookups unchecked)
+  if (/nadgrids|geoidgrids|\+grids|hgridshift|vgridshift/i.test(def)) throw refuse(text, 'grid-based datum shifts (nadgrids, geoidgrids) are not available: give a +towgs84 shift');
   try {
-    proj4(def, WGS84);
+    const converter = proj4(def, WGS84);
+    // one point through it, where such systems have their coordinates: a definition that
+    // builds but cannot convert is refused here, not half-way through a file
+    const probe = /longlat|latlong|GEOGCS|GEOGCRS|GEODCRS/i.test(def) && !/PROJCS|PROJCRS/i.test(def) ? [106, 11] : [500000, 1200000];
+    const out = converter.forward(probe) as number[];
+    if (!out.every(Number.isFinite)) throw new Error('a point comes out as no number');
   } catch (e) {
     throw refuse(text, `proj4 cannot use it: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -126,5 +133,12 @@ export type ToLonLat = ((xy: [number, number]) => [number, number]) | null;
 export function toLonLat(crs: Crs): ToLonLat {
   if (crs.proj4 === WGS84) return null;
   const converter = proj4(crs.proj4, WGS84);
-  return (xy) => converter.forward(xy) as [number, number];
+  // a point proj4 cannot convert (it throws on some inputs) is no number: the caller refuses it, naming the feature
+  return (xy) => {
+    try {
+      return converter.forward(xy) as [number, number];
+    } catch {
+      return [NaN, NaN];
+    }
+  };
 }

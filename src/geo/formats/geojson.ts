@@ -33,7 +33,7 @@ export function geoJsonObject(body: unknown, budget: WorkBudget, haveCrsOption =
       budget.feature(where);
       const feature = (f ?? {}) as { geometry?: unknown; properties?: unknown };
       if (typeof f !== 'object' || f === null) throw unreadable(`GeoJSON/${where}`, 'not a Feature object');
-      budget.addVertices(countPositions(feature.geometry), where);
+      budget.addGeometry(countPositions(feature.geometry), where);
       const props = feature.properties !== null && typeof feature.properties === 'object' && !Array.isArray(feature.properties) ? (feature.properties as Record<string, unknown>) : {};
       features.push({ geometry: feature.geometry ?? null, properties: nfcProperties(props) });
     });

@@ -42,6 +42,11 @@ export async function readGeoPackage(bytes: Uint8Array, layer: string | undefine
       const r = db.exec(sql, params);
       return r[0]?.values ?? [];
     };
+    // the GeoPackage's own tables must be tables: a view there could run a query for ever
+    const views = rows(
+      `SELECT name FROM sqlite_master WHERE type <> 'table' AND name IN ('gpkg_contents', 'gpkg_geometry_columns', 'gpkg_spatial_ref_sys') LIMIT 3`,
+    ).map((r) => String(r[0]));
+    if (views.length) throw unreadable(WHAT, `${views.join(', ')} must be tables, not views`);
     let tables: string[];
     try {
       tables = rows(`SELECT table_name FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name LIMIT 1000`).map((r) => String(r[0]));
@@ -86,7 +91,7 @@ export async function readGeoPackage(bytes: Uint8Array, layer: string | undefine
             throw wkbRefusal(where, e);
           }
         }
-        budget.addVertices(countPositions(geometry), where);
+        budget.addGeometry(countPositions(geometry), where);
         const properties: Record<string, unknown> = {};
         attributes.forEach((a, i) => {
           const v = values[i + 1];

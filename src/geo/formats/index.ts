@@ -1,4 +1,4 @@
-import { unprocessable } from '../../errors';
+import { AppError, unprocessable } from '../../errors';
 import { Crs, crsFromText, toLonLat } from './crs';
 import { canonicalProperties, checkFieldMap, FieldMap } from './fieldMap';
 import { readGeoJson } from './geojson';
@@ -43,10 +43,14 @@ export function boundaryFormatOf(contentType: string, bytes: Buffer): BoundaryFo
       return bytes.length >= 16 && SQLITE_MAGIC.equals(bytes.subarray(0, 16)) ? 'geopackage' : null;
     case 'application/zip':
     case 'application/x-zip-compressed': {
+      // not a zip at all: not a boundary file (415); a zip that is refused is said as such
+      if (bytes.length < 4 || bytes[0] !== 0x50 || bytes[1] !== 0x4b || !((bytes[2] === 3 && bytes[3] === 4) || (bytes[2] === 5 && bytes[3] === 6))) return null;
       let exts: string[];
       try {
         exts = contentEntries(listZip(bytes, 'zip')).map((e) => splitName(e.name).ext);
-      } catch {
+      } catch (e) {
+        // a zip bomb, too many entries, ZIP64, a broken archive: said as such (413/422), not "not a boundary file"
+        if (e instanceof AppError) throw e;
         return null;
       }
       return exts.includes('kml') && !exts.includes('shp') ? 'kmz' : 'shapefile';

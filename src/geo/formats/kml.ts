@@ -46,7 +46,7 @@ export function readKml(bytes: Uint8Array, part: string, budget: WorkBudget): Ra
       const where = `${part} placemark ${features.length + 1}`;
       budget.feature(where);
       const geometry = polygonal(f.geometry);
-      budget.addVertices(countPositions(geometry), where);
+      budget.addGeometry(countPositions(geometry), where);
       const props = nfcProperties((f.properties ?? {}) as Record<string, unknown>);
       for (const k of STYLE_KEYS) delete props[k];
       features.push({ geometry, properties: props });

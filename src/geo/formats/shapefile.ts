@@ -80,7 +80,7 @@ export async function readShapefileZip(bytes: Uint8Array, layer: string | undefi
       if (r.done) break;
       const where = `${name}.shp feature ${features.length + 1}`;
       budget.feature(where);
-      budget.addVertices(countPositions(r.value.geometry), where);
+      budget.addGeometry(countPositions(r.value.geometry), where);
       features.push({ geometry: r.value.geometry, properties: nfcProperties(r.value.properties ?? {}) });
     }
   } catch (e) {

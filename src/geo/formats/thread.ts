@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AppError, ErrorDetail } from '../../errors';
 import { projectRoot } from '../../paths';
+import { log } from '../../log';
 import type { BoundaryFormat, BoundaryOptions, BoundaryRead } from './types';
 
 export type WorkerTask = { bytes: Uint8Array; format: BoundaryFormat; options: BoundaryOptions };
@@ -82,7 +83,12 @@ export async function readBoundaryFileInWorker(bytes: Buffer, format: BoundaryFo
         settle(() => {
           if ('ok' in r) resolve(r.ok);
           else if ('error' in r) reject(new AppError(r.error.status, r.error.code, r.error.message, r.error.details));
-          else reject(new Error(`boundary worker: ${r.crash}`));
+          else {
+            // everything the reader sees is the client's file: an exception it did not expect is
+            // still about that file (a 422 without the trace; the trace goes to the log)
+            log.error('boundary file reader failed', { format, error: r.crash });
+            reject(new AppError(422, 'unreadable_file', `Không đọc được tệp — the ${format} file cannot be read (the reader stopped on something in it)`, [{ path: '(file)', message: 'cannot be read' }]));
+          }
         }),
       );
       worker.on('error', (e: Error & { code?: string }) =>

@@ -43,5 +43,7 @@ export const LIMITS = {
   zipRatio: 200,
   zipRatioFloorBytes: 16 * 1024 * 1024,
   features: 200_000,
+  /** rings (and polygons): a file of millions of empty rings costs as much to move as its vertices */
+  rings: 1_000_000,
   vertices: 20_000_000,
 } as const;

@@ -87,7 +87,7 @@ export function parseColumnMapText(text: string): ColumnMap {
       continue;
     }
     const key = pair.slice(0, eq).trim();
-    if (key in obj) details.push({ path: `columns.${key}`, message: 'is given twice' });
+    if (Object.hasOwn(obj, key)) details.push({ path: `columns.${key}`, message: 'is given twice' });
     obj[key] = pair.slice(eq + 1).trim();
   }
   const parsed = columnMapSchema.safeParse(obj);

@@ -217,8 +217,10 @@ async function relationships(reader: EntryReader, entries: Map<string, Entry>, p
   return out;
 }
 
-const T_RE = /<(?:\w+:)?t(?:\s[^>]*)?>([^<]*)<\/(?:\w+:)?t>/g;
-const RPH_RE = /<(?:\w+:)?rPh\b[\s\S]*?<\/(?:\w+:)?rPh>/g;
+// Linear: the attributes of <t …> are `[^<>]*` (a body of "<t <t <t …" without a ">" made
+// `[^>]*` backtrack to its end from every "<t": quadratic), phonetic runs hold no "<rPh".
+const T_RE = /<(?:\w+:)?t(?:\s[^<>]*)?>([^<]*)<\/(?:\w+:)?t>/g;
+const RPH_RE = /<(?:\w+:)?rPh\b[^<>]*>(?:(?!<(?:\w+:)?rPh\b)[\s\S])*?<\/(?:\w+:)?rPh>/g;
 
 /** The text of an `<si>` / `<is>` body: its `<t>` runs (rich text included), phonetic runs left out. */
 function runText(body: string): string {
@@ -290,6 +292,12 @@ function columnIndex(ref: string): number {
 }
 
 const MAX_COLUMNS = 16_384;
+/**
+ * Cells read per row: a report sheet has a handful of columns. An empty cell beyond (a
+ * format dragged to the right) is skipped; a value beyond is refused — a small file of rows
+ * with a value at column XFC would otherwise make 16,384 cells a row.
+ */
+export const MAX_READ_COLUMNS = 256;
 const MAX_ROWS = 1_048_576;
 const MAX_CELL = 32_767;
 
@@ -349,6 +357,11 @@ function parseRow(xml: string, p: string, shared: string[], row: XlsxRow): void 
         } else text = xmlText(v); // str (a formula's text), e (an error such as #N/A), d (ISO date)
       }
       if (text.length > MAX_CELL) throw invalid(`row ${row.row}: a cell longer than ${MAX_CELL} characters`);
+    }
+    if (col >= MAX_READ_COLUMNS) {
+      if (text !== '') throw invalid(`row ${row.row}: a value in column ${col + 1}, beyond the ${MAX_READ_COLUMNS} columns a report sheet is read in`);
+      at = xml.indexOf(cOpen, end);
+      continue;
     }
     while (cells.length < col) {
       cells.push('');
