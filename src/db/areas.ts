@@ -261,10 +261,7 @@ export async function importAreas(db: Database, areas: AreaInput[], opts: Import
       before: { areas: before.rows },
       after: { created, updated, unchanged: result.unchanged, overlaps: result.overlaps, gaps: gaps.count, repaired: repairs?.map((r) => r.code), changed: changed.rows.map((r) => r.code) },
     });
-    if (batch) {
-      await closeBatch(trx, batch, areas.length, result);
-      result.import = batch;
-    }
+    if (batch && opts.batch) result.import = await closeBatch(trx, batch, areas.length, result, opts.batch);
     // Last, and only when areas are created: report ingests running now finish first, those
     // arriving now wait for the commit alone (see above).
     if (created > 0) await trx.raw('SELECT pg_advisory_xact_lock(?)', [AREAS_LOCK]);

@@ -12,7 +12,8 @@ export type ImportKind = 'areas' | 'reports' | 'metrics';
 export type BatchSource = {
   kind: ImportKind;
   fileName: string | null;
-  sha256: string;
+  /** The file's SHA-256 (hex); a function when it is known only once the file has been read (a stream). */
+  sha256: string | (() => string);
   bytes: number;
   format: string;
   profile: string | null;
@@ -42,21 +43,43 @@ export type ImportRecord = {
  * `import_id`. The same kind and content imported before (its first batch) is `same_as`.
  */
 export async function openBatch(trx: Knex.Transaction, actor: Actor, src: BatchSource): Promise<BatchRef> {
+  const known = typeof src.sha256 === 'string' ? src.sha256 : null;
   const res = await trx.raw<{ rows: { id: string; same_as: string | null }[] }>(
     `INSERT INTO import_batches (kind, actor, file_name, content_sha256, bytes, format, profile, same_as)
      VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT min(id) FROM import_batches WHERE kind = ? AND content_sha256 = ?))
      RETURNING id, same_as`,
-    [src.kind, actor, src.fileName, src.sha256, src.bytes, src.format, src.profile, src.kind, src.sha256],
+    // a streamed file's hash is written when it has been read (closeBatch)
+    [src.kind, actor, src.fileName, known ?? PENDING_SHA256, src.bytes, src.format, src.profile, src.kind, known ?? ''],
   );
   const row = res.rows[0] as { id: string; same_as: string | null };
   await trx.raw("SELECT set_config('zonerisk.import_id', ?, true)", [row.id]);
   return { id: Number(row.id), same_as: row.same_as === null ? null : Number(row.same_as) };
 }
 
-/** Records what the batch did (rows read, and the import's answer). */
-export async function closeBatch(trx: Knex.Transaction, ref: BatchRef, rows: number, result: unknown): Promise<void> {
-  await trx.raw('UPDATE import_batches SET rows = ?, result = ? WHERE id = ?', [rows, JSON.stringify(result), ref.id]);
+/** Stands for a streamed file's hash until it has been read. */
+const PENDING_SHA256 = '0'.repeat(64);
+
+/**
+ * Records what the batch did (rows read, and the import's answer) and, for a streamed file,
+ * its hash and the earlier import of the same content; answers the batch as it now stands.
+ */
+export async function closeBatch(trx: Knex.Transaction, ref: BatchRef, rows: number, result: unknown, src: BatchSource): Promise<BatchRef> {
+  let same = ref.same_as;
+  if (typeof src.sha256 === 'function') {
+    const sha = src.sha256();
+    const res = await trx.raw<{ rows: { same_as: string | null }[] }>(
+      `UPDATE import_batches b SET content_sha256 = ?,
+              same_as = (SELECT min(id) FROM import_batches o WHERE o.kind = b.kind AND o.content_sha256 = ? AND o.id < b.id)
+       WHERE id = ? RETURNING same_as`,
+      [sha, sha, ref.id],
+    );
+    const s = res.rows[0]?.same_as ?? null;
+    same = s === null ? null : Number(s);
+  }
+  const done = { id: ref.id, same_as: same };
+  await trx.raw('UPDATE import_batches SET rows = ?, result = ? WHERE id = ?', [rows, JSON.stringify({ ...(result as object), import: done }), ref.id]);
   await trx.raw("SELECT set_config('zonerisk.import_id', '', true)");
+  return done;
 }
 
 export type ImportsQuery = { kind?: ImportKind | undefined; limit: number; cursor?: number | undefined };

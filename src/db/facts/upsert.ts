@@ -49,9 +49,8 @@ export async function upsertFacts(db: Database, spec: FactSpec, source: RowSourc
       before: { superseded: done.updated, kept_in: spec.revisions },
       after: { ...done, rows: done.inserted + done.updated + done.unchanged, days: ingest.touched.size ? [fromDayNumber(ingest.firstDay), fromDayNumber(ingest.lastDay)] : null },
     });
-    if (!batch) return done;
-    await closeBatch(trx, batch, done.inserted + done.updated + done.unchanged, done);
-    return { ...done, import: batch };
+    if (!batch || !opts.batch) return done;
+    return { ...done, import: await closeBatch(trx, batch, done.inserted + done.updated + done.unchanged, done, opts.batch) };
   });
   log.debug('facts upserted', { table: spec.table, ...result, ms: Date.now() - started });
   return result;
