@@ -271,8 +271,8 @@ function statFile(file: string): fs.Stats {
   }
 }
 
-/** At most `limit` bytes of a file; more is a 422 `tooLarge` naming the limit (read bounded: a file growing meanwhile changes nothing). */
-function readBounded(file: string, limit: number, tooLarge: string): Buffer {
+/** Runs `fn` on the file opened for reading (a failure to open or read it said in words, naming it), and closes it. */
+function withFile<T>(file: string, fn: (fd: number) => T): T {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -280,17 +280,24 @@ function readBounded(file: string, limit: number, tooLarge: string): Buffer {
     throw readFailure(file, e);
   }
   try {
-    const buf = Buffer.alloc(limit + 1);
-    let n = 0;
-    for (let r = 1; r > 0 && n <= limit; n += r) r = fs.readSync(fd, buf, n, limit + 1 - n, null);
-    if (n > limit) throw unprocessable(`Tệp quá lớn — ${file} is larger than ${limit} bytes`, [{ path: file, message: `at most ${limit} bytes` }], tooLarge);
-    return buf.subarray(0, n);
+    return fn(fd);
   } catch (e) {
     if (e instanceof AppError) throw e;
     throw readFailure(file, e);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** At most `limit` bytes of a file; more is a 422 `tooLarge` naming the limit (read bounded: a file growing meanwhile changes nothing). */
+function readBounded(file: string, limit: number, tooLarge: string): Buffer {
+  return withFile(file, (fd) => {
+    const buf = Buffer.alloc(limit + 1);
+    let n = 0;
+    for (let r = 1; r > 0 && n <= limit; n += r) r = fs.readSync(fd, buf, n, limit + 1 - n, null);
+    if (n > limit) throw unprocessable(`Tệp quá lớn — ${file} is larger than ${limit} bytes`, [{ path: file, message: `at most ${limit} bytes` }], tooLarge);
+    return buf.subarray(0, n);
+  });
 }
 
 const DRY_RUN = { type: 'boolean' as const, help: 'read the whole file and resolve every area name; list each row not resolved with its candidates; write nothing (exit 1 if any)' } satisfies Opt;
@@ -322,18 +329,10 @@ function readWhole(file: string): Buffer {
 
 /** The first `n` bytes of a file (its header, for the choice of path). */
 function head(file: string, n: number): Buffer {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw readFailure(file, e);
-  }
-  try {
+  return withFile(file, (fd) => {
     const buf = Buffer.alloc(n);
     return buf.subarray(0, fs.readSync(fd, buf, 0, n, 0));
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
 }
 
 /** The content type a file's name says (the HTTP routes read the same types). */

@@ -15,7 +15,7 @@ import { AppError, badRequest } from '../../errors';
  * `Mã xã, Ngày, Ca cộng đồng, Ca trong khu cách ly/phong tỏa, Tử vong` (written by exceljs's
  * streaming writer) at 63,573 rows/s — before any normalising (node 20, this machine) — short
  * of the 100,000 rows/s the issue asks for. This reader inflates with zlib and scans the
- * sheet XML with indexOf: several times that (see bench/spreadsheets.ts).
+ * sheet XML with indexOf: several times that (end to end through the CLI: bench/imports.ts, `npm run bench`).
  *
  * The zip is read through its central directory (a sheet is usually stored before
  * sharedStrings.xml, so a front-to-back stream would have to hold the sheet). The upload is
