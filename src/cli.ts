@@ -108,7 +108,7 @@ export function parseCommand(cmd: Pick<Command, 'name' | 'options' | 'positional
     if (t.kind !== 'option') continue; // `--`: what follows is positional
     const spec = Object.hasOwn(cmd.options, t.name) ? cmd.options[t.name] : undefined;
     if (!spec) {
-      throw usageError(`Tùy chọn không có — ${cmd.name}: unknown option ${t.rawName}`, t.rawName, known.length ? `${cmd.name} takes ${known.join(', ')}` : `${cmd.name} takes no option`);
+      throw usageError(`Không có tùy chọn này — ${cmd.name}: unknown option ${t.rawName}`, t.rawName, known.length ? `${cmd.name} takes ${known.join(', ')}` : `${cmd.name} takes no option`);
     }
     const name = `--${t.name}`;
     if (spec.type === 'boolean') {

@@ -28,6 +28,17 @@ async function areaIdOf(knex: Knex, code: string): Promise<number> {
   return row.id;
 }
 
+async function checkScope(knex: Knex, id: number, code: string, scope: number[]): Promise<void> {
+  const inside = await knex.raw<{ rows: unknown[] }>('SELECT 1 FROM area_tree WHERE descendant = ? AND ancestor = ANY(?::int[]) LIMIT 1', [id, scope]);
+  if (inside.rows.length === 0) throw forbidden(`area ${code} is outside this key's scope`, [{ path: 'code', message: "outside the key's areas" }]);
+}
+
+/** 404 for an unknown area, 403 for one outside a reporter key's `scope` (null: any area). */
+export async function checkAliasTarget(knex: Knex, code: string, scope: number[] | null): Promise<void> {
+  const id = await areaIdOf(knex, code);
+  if (scope) await checkScope(knex, id, code, scope);
+}
+
 export async function listAliases(knex: Knex, code: string): Promise<AliasRecord[]> {
   const id = await areaIdOf(knex, code);
   const rows = await knex('area_aliases').where('area_id', id).orderBy('id').select<(Omit<AliasRecord, 'created_at'> & { created_at: Date })[]>('id', 'alias', 'created_at', 'created_by');
@@ -42,10 +53,7 @@ export async function listAliases(knex: Knex, code: string): Promise<AliasRecord
 export async function addAliases(db: Database, code: string, aliases: string[], keyOf: (alias: string) => string, actor: Actor, scope: number[] | null = null): Promise<{ added: number; unchanged: number }> {
   return db.write(async (trx) => {
     const id = await areaIdOf(trx, code);
-    if (scope) {
-      const inside = await trx.raw<{ rows: unknown[] }>('SELECT 1 FROM area_tree WHERE descendant = ? AND ancestor = ANY(?::int[]) LIMIT 1', [id, scope]);
-      if (inside.rows.length === 0) throw forbidden(`area ${code} is outside this key's scope`, [{ path: 'code', message: 'outside the key\'s areas' }]);
-    }
+    if (scope) await checkScope(trx, id, code, scope);
     const res = await trx.raw<{ rowCount: number | null }>(
       `INSERT INTO area_aliases (area_id, alias, alias_key, created_by)
        SELECT ?, t.alias, t.alias_key, ? FROM unnest(?::text[], ?::text[]) AS t(alias, alias_key)

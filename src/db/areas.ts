@@ -122,15 +122,15 @@ export async function importAreas(db: Database, areas: AreaInput[], opts: Import
     const batch = opts.batch ? await openBatch(trx, actor, opts.batch) : null;
     await trx.raw(`CREATE TEMP TABLE stage_areas (
         idx int NOT NULL, code text NOT NULL, name text NOT NULL, name_search text NOT NULL,
-        kind text NOT NULL, parent text, population int, geom geometry NOT NULL) ON COMMIT DROP`);
+        kind text NOT NULL, parent text, population int, geom geometry NOT NULL, keep_parent boolean NOT NULL) ON COMMIT DROP`);
     for (let start = 0; start < areas.length; start += STAGE_BATCH) {
       const batch = areas.slice(start, start + STAGE_BATCH);
       await trx.raw(
         `INSERT INTO stage_areas
          SELECT t.idx, t.code, t.name, t.name_search, t.kind, t.parent, t.population,
-                ST_Multi(ST_ForcePolygonCCW(ST_SetSRID(ST_GeomFromGeoJSON(t.geojson), 4326)))
-         FROM unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::text[])
-              AS t(idx, code, name, name_search, kind, parent, population, geojson)`,
+                ST_Multi(ST_ForcePolygonCCW(ST_SetSRID(ST_GeomFromGeoJSON(t.geojson), 4326))), t.keep_parent
+         FROM unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::boolean[])
+              AS t(idx, code, name, name_search, kind, parent, population, geojson, keep_parent)`,
         arrayBindings([
           batch.map((_, i) => start + i),
           batch.map((a) => a.code),
@@ -140,9 +140,15 @@ export async function importAreas(db: Database, areas: AreaInput[], opts: Import
           batch.map((a) => a.parent),
           batch.map((a) => a.population),
           batch.map((a) => JSON.stringify(a.geometry)),
+          batch.map((a) => a.keepParent === true),
         ]),
       );
     }
+    // a feature that gave no parent at all keeps the one stored (a file whose field map has none)
+    await trx.raw(
+      `UPDATE stage_areas s SET parent = p.code FROM areas a JOIN areas p ON p.id = a.parent_id
+       WHERE s.keep_parent AND a.code = s.code`,
+    );
     step('staged');
 
     // What changes: new codes, and existing ones whose name, kind, population, parent or
@@ -517,22 +523,30 @@ async function repairBoundaries(trx: Knex.Transaction, areas: AreaInput[], featu
  * changed area, with the areas around each. Holes of at least GAP_MIN_M2.
  */
 async function gapsNear(trx: Knex.Transaction): Promise<GapReport> {
+  // the areas of each changed kind near a changed one, indexed: each hole's neighbours are found by the index
+  await trx.raw(
+    `CREATE TEMP TABLE stage_near ON COMMIT DROP AS
+     SELECT a.id, a.kind, a.code, a.geom, EXISTS (SELECT 1 FROM stage_changed c WHERE c.code = a.code) AS changed
+     FROM areas a
+     WHERE a.id IN (SELECT n.id FROM stage_changed sc JOIN areas ca ON ca.code = sc.code
+                    JOIN areas n ON n.kind = ca.kind AND n.geom && ST_Expand(ca.geom, 0.01))`,
+  );
+  await trx.raw('CREATE INDEX ON stage_near USING gist (geom); ANALYZE stage_near');
   const res = await trx.raw<{ rows: { areas: string[]; m2: number; lon: number; lat: number }[] }>(
-    `WITH changed AS (
-       SELECT a.id, a.kind, a.geom FROM stage_changed c JOIN areas a ON a.code = c.code),
-     near AS (
-       SELECT DISTINCT a.id, a.kind, a.code, a.geom FROM changed c JOIN areas a ON a.kind = c.kind AND a.geom && ST_Expand(c.geom, 0.01)),
-     holes AS (
-       SELECT u.kind, r.geom AS hole, r.path[1] AS ring
-       FROM (SELECT kind, ST_Union(geom) AS g FROM near GROUP BY kind) u
+    `WITH holes AS (
+       SELECT u.kind, r.geom AS hole
+       -- one area of a kind has no neighbour to leave a gap with
+       FROM (SELECT kind, ST_UnaryUnion(ST_Collect(geom)) AS g FROM stage_near GROUP BY kind HAVING count(*) > 1) u
        CROSS JOIN LATERAL ST_Dump(u.g) p
-       CROSS JOIN LATERAL ST_DumpRings(p.geom) r),
+       CROSS JOIN LATERAL ST_DumpRings(p.geom) r
+       WHERE r.path[1] > 0),
      gaps AS (
-       SELECT h.kind, h.hole, ${m2Sql('h.hole', '(ST_YMin(h.hole) + ST_YMax(h.hole)) / 2')} AS m2 FROM holes h
-       WHERE h.ring > 0 AND EXISTS (SELECT 1 FROM changed c WHERE c.kind = h.kind AND ST_DWithin(c.geom, h.hole, 1e-9)))
-     SELECT array(SELECT n.code FROM near n WHERE n.kind = g.kind AND ST_DWithin(n.geom, g.hole, 1e-9) ORDER BY n.code) AS areas,
-            g.m2, ST_X(ST_PointOnSurface(g.hole)) AS lon, ST_Y(ST_PointOnSurface(g.hole)) AS lat
-     FROM gaps g WHERE g.m2 >= ${GAP_MIN_M2} ORDER BY g.m2 DESC`,
+       SELECT h.kind, h.hole, ${m2Sql('h.hole', '(ST_YMin(h.hole) + ST_YMax(h.hole)) / 2')} AS m2,
+              array(SELECT n.code FROM stage_near n WHERE n.kind = h.kind AND ST_DWithin(n.geom, h.hole, 1e-9) ORDER BY n.code) AS areas,
+              EXISTS (SELECT 1 FROM stage_near n WHERE n.changed AND n.kind = h.kind AND ST_DWithin(n.geom, h.hole, 1e-9)) AS touches_change
+       FROM holes h)
+     SELECT areas, m2, ST_X(ST_PointOnSurface(hole)) AS lon, ST_Y(ST_PointOnSurface(hole)) AS lat
+     FROM gaps WHERE touches_change AND m2 >= ${GAP_MIN_M2} ORDER BY m2 DESC`,
   );
   const rows = res.rows;
   return {

@@ -13,6 +13,8 @@ export type AreaInput = {
   parent: string | null;
   population: number | null;
   geometry: MultiPolygon;
+  /** The feature gave no `parent` at all (a file whose field map has none): an existing area keeps its parent. */
+  keepParent?: boolean;
   /** What the check found wrong with a boundary kept for repair (see `FeatureOptions.repair`). */
   defect?: { path: string; reason: string };
 };
@@ -106,6 +108,7 @@ function* featureSteps(body: unknown, options: FeatureOptions): Generator<void, 
     }
     const area: AreaInput = { code: p.code, name: p.name, kind: p.kind, parent: p.parent ?? null, population: p.population ?? null, geometry: g.geometry };
     if (g.defect) area.defect = g.defect;
+    if (p.parent === undefined) area.keepParent = true;
     out.push(area);
   }
   errors.throwIfAny((n) => `${n} invalid feature value(s)`, 'invalid_features');

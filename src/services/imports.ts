@@ -3,11 +3,11 @@ import { createHash } from 'node:crypto';
 import type { Actor } from '../db/audit';
 import type { Database } from '../db/database';
 import type { ImportAreasResult } from '../db/areas';
-import { addAliases, listAliases, namesForResolution, removeAlias } from '../db/aliases';
+import { addAliases, checkAliasTarget, listAliases, namesForResolution, removeAlias } from '../db/aliases';
 import { BatchSource, getImport, ImportKind, ImportsQuery, listImports } from '../db/imports';
 import { deleteProfile, getProfile, listProfiles, ProfileRecord, saveProfile } from '../db/profiles';
-import { nameKey, NameIndex } from '../domain/names';
-import { AppError, badRequest, forbidden, notFound, unprocessable } from '../errors';
+import { nameKey, nameKeyVariants, NameIndex } from '../domain/names';
+import { AppError, badRequest, conflict, notFound, unprocessable } from '../errors';
 import { AreaInput, areasFromFeatureCollectionAsync } from '../geo/features';
 import { boundaryFormatOf, BoundaryFormat, BoundaryRead, FieldMap, fieldMapSchema, parseFieldMapText, readBoundaryFileInWorker } from '../geo/formats';
 import { FactsInput, IngestBy, utf8Refusal } from '../ingest/ingest';
@@ -55,7 +55,10 @@ export async function profiles(rt: Runtime) {
 
 async function profileIn(db: Database, name: string) {
   const p = builtIn(name) ?? (await getProfile(db.read, name));
-  if (!p) throw notFound(`no import profile ${name}`);
+  if (!p) {
+    const known = [...BUILT_IN_PROFILES.map((b) => b.name), ...(await listProfiles(db.read)).map((x) => x.name)];
+    throw new AppError(404, 'not_found', `Không có hồ sơ nhập ${name} — no import profile ${name} (known: ${known.join(', ')})`, [{ path: 'profile', message: `one of ${known.join(', ')}` }]);
+  }
   return p;
 }
 
@@ -264,17 +267,21 @@ export async function aliases(rt: Runtime, code: string) {
 export async function confirmAliases(rt: Runtime, code: string, names: string[], actor: Actor, scope: number[] | null) {
   const keyless = names.filter((n) => nameKey(n) === '');
   if (keyless.length) throw unprocessable('an alias must contain letters or digits', keyless.map((n) => ({ path: 'aliases', message: `"${n}" has no name in it` })), 'invalid_alias');
-  if (scope) {
-    // a reporter confirms names the stations use, never the name of another area (that would
-    // send another commune's rows to this one)
-    const { areas } = await namesForResolution(rt.db.knex);
-    const taken = new Map(areas.filter((a) => a.code !== code).map((a) => [nameKey(a.name), a] as const));
-    const clashes = names.flatMap((n, i) => {
-      const other = taken.get(nameKey(n));
-      return other ? [{ path: `aliases.${i}`, message: `"${n}" is the name of ${other.code} (${other.name}); an admin may confirm it` }] : [];
-    });
-    if (clashes.length) throw forbidden('Tên này là tên của đơn vị khác — a reporter cannot make another area’s name an alias', clashes);
-  }
+  await checkAliasTarget(rt.db.knex, code, scope);
+  // an alias names one area only: never another area's own name or confirmed alias (that would
+  // send that area's rows here, or make its name ambiguous) — give the district (parent_name) instead
+  const { areas, aliases: confirmed } = await namesForResolution(rt.db.knex);
+  // compared in every reading the resolver makes of a name (with the prefix read, taken
+  // literally, or read without its accents): "Xa Bảo Bình" is Xã Bảo Bình's name too
+  const keys = (text: string) => nameKeyVariants(text).map((v) => v.key).filter((k) => k !== '');
+  const taken = new Map<string, string>();
+  for (const a of areas) if (a.code !== code) for (const k of keys(a.name)) taken.set(k, `the name of ${a.code} (${a.name})`);
+  for (const x of confirmed) if (x.code !== code) for (const k of keys(x.alias)) taken.set(k, `an alias of ${x.code} ("${x.alias}")`);
+  const clashes = names.flatMap((n, i) => {
+    const other = keys(n).map((k) => taken.get(k)).find((t) => t !== undefined);
+    return other ? [{ path: `aliases.${i}`, message: `"${n}" is ${other}: rows naming it give parent_name to tell the areas apart` }] : [];
+  });
+  if (clashes.length) throw conflict('Tên này đã là tên hoặc tên khác của đơn vị khác — an alias cannot be another area’s name or alias', clashes);
   const r = await addAliases(rt.db, code, names, nameKey, actor, scope);
   return { ...r, ...(await aliases(rt, code)) };
 }

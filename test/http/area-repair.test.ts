@@ -1,4 +1,4 @@
-import { feature, fc, square } from '../helpers/fixtures';
+import { feature, fc, smallProvince, square } from '../helpers/fixtures';
 import { testContext } from '../helpers/context';
 
 /**
@@ -76,6 +76,16 @@ describe('repair=true', () => {
     expect(res.body.error.details).toEqual([{ path: 'features[1].geometry', message: expect.stringMatching(/^BOW: self-intersection .*repair would change the area by \d+ m²/) }]);
     expect(Number((await ctx.db.knex('areas').count<{ count: string }[]>('* as count'))[0]?.count)).toBe(0);
     expect(Number((await ctx.db.knex('import_batches').count<{ count: string }[]>('* as count'))[0]?.count)).toBe(0);
+  });
+
+  test('a feature that gives no parent at all keeps the stored one (a file whose field map has none); null detaches it', async () => {
+    await post(smallProvince()).expect(200);
+    const noParent = { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { code: 'C11', name: 'Xã Long Bình', kind: 'commune', population: 999 }, geometry: square(106, 10, 0.1) }] };
+    expect((await post(noParent).expect(200)).body).toMatchObject({ updated: 1 });
+    expect((await ctx.http().get('/v1/areas/C11').expect(200)).body.properties).toMatchObject({ parent: 'D1', population: 999 });
+    const detached = { ...noParent, features: [{ ...noParent.features[0], properties: { ...noParent.features[0]?.properties, parent: null } }] };
+    await post(detached).expect(200);
+    expect((await ctx.http().get('/v1/areas/C11').expect(200)).body.properties.parent).toBeNull();
   });
 
   test('area names are one line of text: CR/LF and bidirectional overrides are refused', async () => {

@@ -250,8 +250,13 @@ describe('names instead of codes', () => {
     const as = (code: string) => ctx.http().post(`/v1/areas/${code}/aliases`).set('Authorization', `Bearer ${key}`).send({ aliases: ['P 1 Q3'] });
     await as('Q1-1').expect(200);
     await as('Q2-1').expect(403);
-    // another area's name: never a reporter's alias (it would send that area's rows here)
-    const hijack = await ctx.http().post('/v1/areas/Q1-1/aliases').set('Authorization', `Bearer ${key}`).send({ aliases: ['P. Bến Nghé'] }).expect(403);
+    // another area's name or alias: never an alias (it would send that area's rows here), whoever asks
+    const hijack = await ctx.http().post('/v1/areas/Q1-1/aliases').set('Authorization', `Bearer ${key}`).send({ aliases: ['P. Bến Nghé'] }).expect(409);
     expect(hijack.body.error.details).toEqual([{ path: 'aliases.0', message: expect.stringContaining('Q0-1') }]);
+    await ctx.http().post('/v1/areas/Q2-1/aliases').send({ aliases: ['Phường 1'] }).expect(409); // Quận 3's Phường 1 is named so
+    await ctx.http().post('/v1/areas/Q2-1/aliases').send({ aliases: ['p 1 q3'] }).expect(409); // the reporter's alias of Q1-1
+    // any reading of another area's name: the prefix unaccented with the name accented, no accents at all
+    await ctx.http().post('/v1/areas/Q2-1/aliases').send({ aliases: ['Phuong Bến Thành'] }).expect(409);
+    await ctx.http().post('/v1/areas/Q2-1/aliases').send({ aliases: ['phuong ben thanh'] }).expect(409);
   });
 });

@@ -386,6 +386,13 @@ describe('hostile and broken input', () => {
   const inline = (ref: string, text: string) => `<c r="${ref}" t="inlineStr"><is><t>${text}</t></is></c>`;
   const header = `<row r="1">${inline('A1', 'Mã xã')}${inline('B1', 'Ngày')}${inline('C1', 'Ca cộng đồng')}${inline('D1', 'Ca cách ly')}</row>`;
 
+  test('a title row (one cell, often merged across) above the header is left out, keeping line numbers', async () => {
+    const rows = `<row r="1">${inline('A1', 'BÁO CÁO CA MẮC COVID-19 THEO XÃ')}</row><row r="2">${inline('A2', 'Ngày 01/09/2021')}</row>${header.replace(/r="1"/, 'r="3"').replace(/([A-D])1"/g, '$13"')}<row r="4">${inline('A4', 'C11')}${inline('B4', '01/09/2021')}<c r="C4"><v>3</v></c><c r="D4"><v>0</v></c></row>`;
+    expect(await normalise(sheetXlsx(rows), 'reports', XLSX_TYPE)).toBe('\n\narea,date,community_cases,quarantine_cases\nC11,2021-09-01,3,0\n');
+    const csv = 'BÁO CÁO CA MẮC;;;\nMã xã;Ngày;Ca cộng đồng;Ca cách ly\nC11;01/09/2021;3;0\n';
+    expect(await normalise(Buffer.from(csv))).toBe('\narea,date,community_cases,quarantine_cases\nC11,2021-09-01,3,0\n');
+  });
+
   test('a value far to the right (column XFC) is refused at once; an empty formatted cell there is skipped', async () => {
     // 2,000 rows with a value at XFC made 16,384 cells a row: seconds of work and gigabytes
     let rows = header;
@@ -395,6 +402,15 @@ describe('hostile and broken input', () => {
     expect(e.message).toMatch(/row 2: a value in column 16383, beyond the 256 columns/);
     const formatted = `${header}<row r="2">${inline('A2', 'C11')}${inline('B2', '01/09/2021')}<c r="C2"><v>3</v></c><c r="D2"><v>0</v></c><c r="XFC2" s="1"/></row>`;
     expect(await normalise(sheetXlsx(formatted), 'reports', XLSX_TYPE)).toBe('area,date,community_cases,quarantine_cases\nC11,2021-09-01,3,0\n');
+  });
+
+  test('a row of more than 64 KiB of text is refused at once (cells referring to one huge string made gigabytes)', async () => {
+    // 250 cells (columns implied by their order) of 300 characters each
+    const cells = `<c t="inlineStr"><is><t>${'x'.repeat(300)}</t></is></c>`.repeat(250);
+    const rows = `${header}<row r="2">${cells}</row>`;
+    const e = await error(normalise(sheetXlsx(rows), 'reports', XLSX_TYPE));
+    expect(e.status).toBe(400);
+    expect(e.message).toMatch(/row 2: more than 65536 characters of text in one row/);
   });
 
   test('a cell body of "<t " repeated without ">" is read in linear time (no regular-expression backtracking)', async () => {

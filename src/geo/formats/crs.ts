@@ -38,7 +38,7 @@ export type Crs = { name: string; proj4: string };
 
 const MAX_CRS_TEXT = 16 * 1024;
 const refuse = (text: string, why: string) =>
-  unprocessable(`Hệ tọa độ không nhận được — the coordinate reference system is not understood (${why}): ${text.slice(0, 120)}`, [{ path: 'crs', message: why }], 'unknown_crs');
+  unprocessable(`Không nhận dạng được hệ tọa độ — the coordinate reference system is not understood (${why}): ${text.slice(0, 120)}`, [{ path: 'crs', message: why }], 'unknown_crs');
 
 /** "107.75", "107°45'", "107°45′30″", "107d45" → decimal degrees, or null. */
 export function parseDegrees(text: string): number | null {
@@ -88,7 +88,8 @@ export function crsFromText(text: string): Crs {
   if (t.length === 0) throw refuse(text, 'empty');
   if (t.length > MAX_CRS_TEXT) throw refuse(text, `longer than ${MAX_CRS_TEXT} characters`);
   if (/^(CRS:?84|OGC:CRS84|WGS ?84|urn:ogc:def:crs:OGC:(1\.3)?:CRS84)$/i.test(t)) return { name: 'EPSG:4326', proj4: WGS84 };
-  const epsg = /^(?:EPSG:{1,2}|urn:ogc:def:crs:EPSG:[\d.]*:|https?:\/\/www\.opengis\.net\/def\/crs\/EPSG\/0\/)(\d{4,6})$/i.exec(t);
+  // EPSG:32648, a bare 32648, the URN and URL forms
+  const epsg = /^(?:EPSG:{1,2}|urn:ogc:def:crs:EPSG:[\d.]*:|https?:\/\/www\.opengis\.net\/def\/crs\/EPSG\/0\/)?(\d{4,6})$/i.exec(t);
   if (epsg) {
     const code = Number(epsg[1]);
     const def = EPSG[code];
@@ -97,7 +98,7 @@ export function crsFromText(text: string): Crs {
   }
   const tm3 = /^VN-?2000[-_ ]TM-?3\s*:\s*(.+)$/i.exec(t);
   if (tm3) {
-    const cm = parseDegrees(tm3[1] as string);
+    const cm = (tm3[1] as string).length > 40 ? null : parseDegrees(tm3[1] as string);
     if (cm === null || cm < 100 || cm > 120) throw refuse(text, 'the central meridian must be in degrees between 100 and 120, e.g. VN2000-TM3:107.75');
     return { name: `VN2000-TM3:${Number(cm.toFixed(6))}`, proj4: tm3Proj4(Number(cm.toFixed(6))) };
   }
@@ -122,7 +123,7 @@ export function crsFromText(text: string): Crs {
     const out = converter.forward(probe) as number[];
     if (!out.every(Number.isFinite)) throw new Error('a point comes out as no number');
   } catch (e) {
-    throw refuse(text, `proj4 cannot use it: ${e instanceof Error ? e.message : String(e)}`);
+    throw refuse(text, `proj4 cannot use it: ${(e instanceof Error ? e.message : String(e)).slice(0, 200)}`);
   }
   return { name, proj4: def };
 }

@@ -113,7 +113,8 @@ export function canonicalProperties(props: Record<string, unknown>, map: FieldMa
   if (name !== undefined) out.name = typeof name === 'string' ? text(name) : typeof name === 'number' ? String(name) : name;
   const kind = map.kind_value ?? source('kind');
   if (kind !== undefined) out.kind = typeof kind === 'string' ? text(kind).toLowerCase() : kind;
-  out.parent = codeValue(source('parent'), true);
+  // no parent attribute at all (none mapped, none named parent): left out, so that an existing area keeps its parent
+  if (map.parent !== undefined || Object.hasOwn(props, 'parent')) out.parent = codeValue(source('parent'), true);
   out.population = populationValue(source('population'));
   return out;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { badRequest, ErrorDetail, unprocessable } from '../../errors';
+import { badRequest, ErrorDetail, MAX_ERROR_DETAILS, unprocessable } from '../../errors';
 
 /**
  * Header mapping: the column names provinces type (Vietnamese or English, with or without
@@ -148,8 +148,11 @@ export function mapHeader(header: string[], kind: TableKind, columnMap?: ColumnM
     else unknown.push(header[i] as string);
   }
   if (!columns.includes('parent_name') && provinces.length === 1) columns[provinces[0] as number] = 'parent_name';
-  for (const h of unknown)
+  // a header cell is echoed cut to 100 characters, and at most MAX_ERROR_DETAILS of them: a sheet of huge header cells is not sent back
+  for (const raw of unknown.slice(0, MAX_ERROR_DETAILS)) {
+    const h = raw.length > 100 ? `${raw.slice(0, 100)}…` : raw;
     problems.push({ path: 'line[1]', message: `cột không rõ "${h}" — unknown column "${h}" (known for ${kind}: ${KIND_COLUMNS[kind].map((c) => `${c} ("${example(c)}")`).join(', ')}; map it with a column map, e.g. area_name=${h})` });
+  }
   for (const col of allowed) {
     const n = columns.filter((c) => c === col).length;
     if (n > 1) problems.push({ path: 'line[1]', message: `cột "${col}" xuất hiện ${n} lần — column ${col} appears ${n} times: ${header.filter((_, i) => columns[i] === col).map((h) => `"${h}"`).join(', ')}` });

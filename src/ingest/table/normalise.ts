@@ -38,8 +38,8 @@ type Plan = {
 };
 
 /**
- * Turns source rows into canonical CSV lines. The header is the first row with a non-empty
- * cell (rows before it become empty lines); it is mapped with mapHeader and the output
+ * Turns source rows into canonical CSV lines. The header is the first row with two non-empty
+ * cells or more (rows before it — empty, or a title in one cell — become empty lines); it is mapped with mapHeader and the output
  * header lists the kind's canonical columns that are present, in canonical order
  * (area, area_name, parent_name, date, …). Each later row becomes one line:
  * - cells trimmed (a cell holding a line break is left as it is, so lines stay aligned)
@@ -64,9 +64,12 @@ class RowWriter {
   /** The output line (without newline) for a source row, on line (row) `at` of the source. */
   line(cells: string[], types: ArrayLike<number> | null, at = 0): string {
     if (this.plan === null) {
-      let any = false;
-      for (let i = 0; i < cells.length; i++) if ((cells[i] as string).trim() !== '') any = true;
-      if (!any) return '';
+      // the header has a cell per column (a report sheet has at least three): rows above it with
+      // fewer than two cells — the sheet's title ("BÁO CÁO CA MẮC COVID-19 THEO XÃ"), a date
+      // line — are left out as empty lines
+      let filled = 0;
+      for (let i = 0; i < cells.length; i++) if ((cells[i] as string).trim() !== '') filled++;
+      if (filled < 2) return '';
       const header = cells.map((c) => c.trim().normalize('NFC'));
       const { columns } = mapHeader(header, this.kind, this.columnMap);
       const names: CanonicalColumn[] = [];

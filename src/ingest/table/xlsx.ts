@@ -299,11 +299,19 @@ const MAX_COLUMNS = 16_384;
  */
 export const MAX_READ_COLUMNS = 256;
 const MAX_ROWS = 1_048_576;
+/**
+ * A row's XML, and the text of its cells: a report row is well under a kilobyte. Without a cap
+ * per row, a shared string of 32,000 characters referenced by 250 cells of 400 rows — a 9 KB
+ * file — became gigabytes of text.
+ */
+const MAX_ROW_XML = 2 * 2 ** 20;
+export const MAX_ROW_CHARS = 64 * 1024;
 const MAX_CELL = 32_767;
 
 /** Reads one `<row>` element's cells. `p`: the namespace prefix ('' or 'x:'). */
 function parseRow(xml: string, p: string, shared: string[], row: XlsxRow): void {
   const { cells, types } = row;
+  let rowChars = 0;
   const cOpen = `<${p}c`;
   const cClose = `</${p}c>`;
   let next = 0;
@@ -358,6 +366,8 @@ function parseRow(xml: string, p: string, shared: string[], row: XlsxRow): void 
       }
       if (text.length > MAX_CELL) throw invalid(`row ${row.row}: a cell longer than ${MAX_CELL} characters`);
     }
+    rowChars += text.length;
+    if (rowChars > MAX_ROW_CHARS) throw invalid(`row ${row.row}: more than ${MAX_ROW_CHARS} characters of text in one row`);
     if (col >= MAX_READ_COLUMNS) {
       if (text !== '') throw invalid(`row ${row.row}: a value in column ${col + 1}, beyond the ${MAX_READ_COLUMNS} columns a report sheet is read in`);
       at = xml.indexOf(cOpen, end);
@@ -472,7 +482,7 @@ async function* sheetRows(reader: EntryReader, e: Entry, shared: string[]): Asyn
       at = end;
     }
     carry = text.slice(at);
-    if (carry.length > 64 * 2 ** 20) throw invalid('a row larger than 64 MiB');
+    if (carry.length > MAX_ROW_XML) throw invalid(`a row larger than ${MAX_ROW_XML / 2 ** 20} MiB of XML`);
     if (batch.length) yield batch;
   }
   if (!done) throw invalid('the worksheet ends before </sheetData>');
