@@ -62,7 +62,7 @@ afterAll(() => ctx.close());
 /** A sample value for each path parameter of the app's routes; a new name fails the test until it is added here. */
 function samplePath(route: string): string {
   const [, path = ''] = route.split(' ');
-  const fill: Record<string, string> = { code: 'C11', featureId: 'C11', z: '0', x: '0', y: '0', file: 'app.js' };
+  const fill: Record<string, string> = { code: 'C11', featureId: 'C11', z: '0', x: '0', y: '0', file: 'app.js', name: 'gso-communes' };
   return path.replace(/\{([A-Za-z_]+)\}/g, (_m, name: string) => {
     if (name === 'id') {
       if (path.startsWith('/v1/rule-sets/')) return 'vn-moh-4800-2021@1';
