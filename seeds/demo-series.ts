@@ -1,14 +1,26 @@
-import { addDays, LocalDate } from '../src/domain/dates';
+import { addDays, daysBetween, LocalDate } from '../src/domain/dates';
 import type { MetricRow, ReportRow } from '../src/ingest/rows';
 
 /**
  * SYNTHETIC demo data — not real surveillance figures. A deterministic epidemic wave that
  * starts in a few communes, spreads to neighbouring communes week by week, peaks and then
- * recedes over ~90 days, with vaccination coverage rising over the same period. It only
+ * recedes over ~90 days, with vaccination coverage rising (then levelling off) over the same
+ * period. A longer series has more waves: a new one every 120–150 days, each from fresh seed
+ * communes among the most populous, with its own strength, receding before the next. It only
  * exists so that a fresh install has something realistic to classify and map.
+ *
+ * The first 90 days are the same as they always were (the later waves draw from a random
+ * stream of their own and begin on day 120 at the earliest), so a series of 90 days or fewer
+ * is exactly the original one.
  */
 export type DemoCommune = { code: string; district: string; population: number; neighbours: string[] };
-export type DemoOptions = { end: LocalDate; days?: number; seed?: number };
+/**
+ * `weeklyOn`: a day the weekly indicator rounds fall on (and every 7 days either side);
+ * default `end`. The 2025 demo puts it on the reorganisation day so that a round falls on
+ * the new map's first day.
+ */
+export type DemoOptions = { end: LocalDate; days?: number; seed?: number; weeklyOn?: LocalDate };
+/** `seeds`: the seed communes of every wave that begins inside the series, the first wave's first. */
 export type DemoSeries = { reports: ReportRow[]; metrics: MetricRow[]; seeds: string[] };
 
 /** mulberry32: small, fast, and the same numbers on every platform. */
@@ -62,6 +74,57 @@ function hopDistances(communes: DemoCommune[], seeds: string[]): Map<string, num
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/** Later waves: the first begins on day 120 at the earliest, so 90-day series never see one. */
+export const WAVE_GAP = { min: 120, max: 150 } as const;
+
+type CommuneWave = { arrival: number; peakPer100k: number };
+type LaterWave = { start: number; recedeFrom: number; seeds: string[]; plan: CommuneWave[] };
+
+/**
+ * The waves after the first, over `days` days, from a random stream of their own: every
+ * 120–150 days 2–4 seed communes (among the 40 most populous, none a seed of the wave
+ * before), a strength of 0.35–1.25 times the first wave's, a spread a little faster than the
+ * first's, and restrictions that bite 45–64 days after the wave begins.
+ */
+function laterWaves(communes: DemoCommune[], days: number, seed: number, firstSeeds: string[]): LaterWave[] {
+  const rand = prng((Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995) >>> 0);
+  const byPop = [...communes].sort((a, b) => b.population - a.population || a.code.localeCompare(b.code));
+  const top = byPop.slice(0, 40);
+  const waves: LaterWave[] = [];
+  let start = 0;
+  let previous = firstSeeds;
+  for (;;) {
+    start += WAVE_GAP.min + Math.floor(rand() * (WAVE_GAP.max - WAVE_GAP.min + 1));
+    if (start >= days) return waves;
+    const count = 2 + Math.floor(rand() * 3);
+    const fresh = top.filter((c) => !previous.includes(c.code));
+    const seeds: string[] = [];
+    while (seeds.length < Math.min(count, fresh.length)) {
+      const pick = (fresh[Math.floor(rand() * fresh.length)] as DemoCommune).code;
+      if (!seeds.includes(pick)) seeds.push(pick);
+    }
+    const strength = 0.35 + rand() * 0.9;
+    const recedeFrom = start + 45 + Math.floor(rand() * 20);
+    const hops = hopDistances(communes, seeds);
+    const plan = communes.map((c) => {
+      const h = hops.get(c.code);
+      const reached = h !== undefined && rand() < 0.95 - 0.06 * h;
+      const arrival = h === undefined ? Infinity : start + 3 + h * 6 + Math.floor(rand() * 5);
+      const peakPer100k = reached ? strength * Math.exp(Math.log(2) + rand() * Math.log(40)) : 0;
+      return { arrival: reached ? arrival : Infinity, peakPer100k };
+    });
+    waves.push({ start, recedeFrom, seeds, plan });
+    previous = seeds;
+  }
+}
+
+/** Expected cases of one commune on day t from a wave that reached it on `arrival`: gamma-shaped, peaking 12 days after. */
+function waveCases(population: number, w: CommuneWave, t: number): number {
+  if (t < w.arrival) return 0;
+  const x = (t - w.arrival) / 12;
+  return ((w.peakPer100k * population) / 100_000) * Math.pow(x, 2) * Math.exp(2 * (1 - x));
+}
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 
 export function generateDemoSeries(communesIn: DemoCommune[], opts: DemoOptions): DemoSeries {
@@ -79,6 +142,7 @@ export function generateDemoSeries(communesIn: DemoCommune[], opts: DemoOptions)
     if (!seeds.includes(pick)) seeds.push(pick);
   }
   const hops = hopDistances(communes, seeds.map((s) => s.code));
+  const later = laterWaves(communes, days, opts.seed ?? 20210701, seeds.map((s) => s.code));
 
   // Each commune: when the wave arrives, how hard it hits (peak cases per 100k per day).
   const plan = communes.map((c) => {
@@ -93,6 +157,7 @@ export function generateDemoSeries(communesIn: DemoCommune[], opts: DemoOptions)
   const districtCases = new Map<string, number[]>();
   const districtPop = new Map<string, number>();
   for (const { c } of plan) districtPop.set(c.district, (districtPop.get(c.district) ?? 0) + c.population);
+  const laterPlans = later.map((w) => ({ w, byCode: new Map(communes.map((c, i) => [c.code, w.plan[i] as CommuneWave])) }));
 
   for (let t = 0; t < days; t++) {
     const date = addDays(start, t);
@@ -104,6 +169,12 @@ export function generateDemoSeries(communesIn: DemoCommune[], opts: DemoOptions)
       if (t >= arrival) {
         const x = (t - arrival) / 12; // gamma-shaped local epidemic peaking 12 days after arrival
         lambda = (peakPer100k * c.population) / 100_000 * Math.pow(x, 2) * Math.exp(2 * (1 - x)) * recession;
+      }
+      // the later waves, each receding under its own restrictions (none before day 120)
+      for (const { w, byCode } of laterPlans) {
+        if (t < w.start) continue;
+        const cases = waveCases(c.population, byCode.get(c.code) as CommuneWave, t);
+        if (cases > 0) lambda += cases * (t > w.recedeFrom ? Math.exp(-(t - w.recedeFrom) / 9) : 1);
       }
       const community = poisson(lambda * communityShare, rand);
       const quarantine = poisson(lambda * (1 - communityShare), rand);
@@ -120,7 +191,9 @@ export function generateDemoSeries(communesIn: DemoCommune[], opts: DemoOptions)
   const districts = [...districtPop.keys()].sort();
   const offsets = new Map(districts.map((d) => [d, { vax: rand() * 14 - 9, lag: Math.floor(rand() * 8) }]));
   // the first weekly round falls on or before the first demo day (t ≤ 0), so that every day has a fresh value
-  for (let t = days - 1; t > -7; t -= 7) {
+  const anchor = daysBetween(start, opts.weeklyOn ?? opts.end);
+  const lastRound = days - 1 - ((((days - 1 - anchor) % 7) + 7) % 7);
+  for (let t = lastRound; t > -7; t -= 7) {
     const date = addDays(start, t);
     for (const d of districts) {
       const o = offsets.get(d) as { vax: number; lag: number };
@@ -141,5 +214,5 @@ export function generateDemoSeries(communesIn: DemoCommune[], opts: DemoOptions)
       );
     }
   }
-  return { reports, metrics, seeds: seeds.map((s) => s.code) };
+  return { reports, metrics, seeds: [...seeds.map((s) => s.code), ...later.flatMap((w) => w.seeds)] };
 }

@@ -478,8 +478,8 @@ async function briefingFile(ctx: Ctx, o: { date?: string; parent?: string; forma
   return 0;
 }
 
-/** The demo's days: every one by default (90), fewer for a quick look or a test. */
-const DEMO_DAYS = { default: 90, max: 366 } as const;
+/** The demo's days: by default 90, or from 1 May 2025 when it ends on the map of 1 July 2025 or later (seeds/index.ts); fewer for a quick look or a test. */
+const DEMO_DAYS = { default: 90, max: 1000 } as const;
 /** The largest rule-set file `rule-sets create --file` reads: POST /v1/rule-sets's body limit (SMALL_BODY_BYTES). */
 const RULE_SET_FILE_BYTES = 1024 * 1024;
 
@@ -607,15 +607,15 @@ const COMMANDS: Command[] = [
     options: {
       demo: { type: 'boolean', help: 'the Đồng Nai demo (the only data set shipped; required)' },
       end: { type: 'string', value: 'YYYY-MM-DD', help: 'the last day of the series (default: today in TZ_REPORTING)' },
-      days: { type: 'string', value: 'N', help: `days of the series (default ${DEMO_DAYS.default}, at most ${DEMO_DAYS.max})` },
+      days: { type: 'string', value: 'N', help: `days of the series (default ${DEMO_DAYS.default}, or from 2025-05-01 when it ends on or after 2025-07-01 — across the reorganisation; at most ${DEMO_DAYS.max})` },
       'no-classify': { type: 'boolean', help: 'load only: activate no rule set, classify nothing (the map stays grey)' },
     },
     async exec(o, _p, { config, io, open }) {
       if (!o.demo) throw usageError('seed needs --demo (the only data set shipped)', '--demo', 'required');
       const end = dateOption(o.end, '--end') ?? today(config.reportingTimeZone);
       if (end > latestAcceptedDate(config.reportingTimeZone)) throw usageError('--end must not be in the future', '--end', 'not in the future');
-      const days = o.days === undefined ? DEMO_DAYS.default : Number(o.days);
-      if (!/^\d+$/.test(o.days ?? '1') || !Number.isInteger(days) || days < 1 || days > DEMO_DAYS.max) throw usageError(`--days must be a whole number from 1 to ${DEMO_DAYS.max}`, '--days', `1..${DEMO_DAYS.max}`);
+      const days = o.days === undefined ? undefined : Number(o.days);
+      if (days !== undefined && (!/^\d+$/.test(o.days ?? '1') || !Number.isInteger(days) || days < 1 || days > DEMO_DAYS.max)) throw usageError(`--days must be a whole number from 1 to ${DEMO_DAYS.max}`, '--days', `1..${DEMO_DAYS.max}`);
       const { seedDemo } = await lazy.seeds();
       return withDatabase(open, config, async (db) => {
         const r = await seedDemo(db, end, days);

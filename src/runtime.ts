@@ -1,3 +1,4 @@
+import { today } from './domain/dates';
 import type { Config } from './config';
 import type { Database } from './db/database';
 import { MapStore } from './db/maps';
@@ -95,7 +96,7 @@ export function createRuntime(config: Config, db: Database, owner: number | null
     jobs,
     start() {
       if (closing) return;
-      rt.maps.warm().catch((e: unknown) => log.warn('map warm-up failed', { error: String(e) }));
+      rt.maps.warm(today(config.reportingTimeZone)).catch((e: unknown) => log.warn('map warm-up failed', { error: String(e) }));
       if (config.schedule !== 'off' && !scheduler) scheduler = startScheduler(db, { at: config.schedule, timeZone: config.reportingTimeZone, jobs });
       webhooks ??= startWebhookWorker(db, { policy: webhookPolicy(config) });
       jobs.start();

@@ -38,17 +38,25 @@ describe('zero-setup embedded start', () => {
       expect(first.startedMs).toBeLessThan(60_000);
       expect(first.logs.some((l) => l.includes('demo data loaded'))).toBe(true);
       expect((await getJson(`${first.url}/ready`)).status).toBe(200);
+      // today's map: the 55 communes of 1 July 2025; the day before, the 171 old ones
       const communes = await getJson(`${first.url}/v1/areas?kind=commune&limit=1000`);
-      expect(communes.body.items).toHaveLength(171);
-      const total = (communes.body.items as { population: number }[]).reduce((s, i) => s + i.population, 0);
-      expect(total).toBe(3_097_107);
+      expect(communes.body.items).toHaveLength(55);
+      const old = await getJson(`${first.url}/v1/areas?kind=commune&limit=1000&date=2025-06-30`);
+      expect(old.body.items).toHaveLength(171);
+      for (const map of [communes, old]) expect((map.body.items as { population: number }[]).reduce((s, i) => s + i.population, 0)).toBe(3_097_107);
+      expect((await getJson(`${first.url}/v1/areas?kind=district&date=2025-07-01`)).body.items).toHaveLength(0);
       // the demo is classified with vn-moh-4800-2021: every commune has a level today
       const summary = await getJson(`${first.url}/v1/summary`);
-      expect(summary.body.total.areas).toBe(171);
+      expect(summary.body.total.areas).toBe(55);
       expect(summary.body.by_level.unknown.areas).toBe(0);
-      const reports = await getJson(`${first.url}/v1/areas/VNM.17.1.10_1/reports`);
-      expect(reports.body.items).toHaveLength(90);
-      expect(reports.body.items[89].date).toBe(today('Asia/Ho_Chi_Minh'));
+      // a new commune: its predecessors as the lineage file says, its reports to today, its history before 1 July 2025
+      const lineage = await getJson(`${first.url}/v1/areas/DN2025.791/lineage`);
+      expect((lineage.body.predecessors as { code: string }[]).map((p) => p.code).sort()).toEqual(['VNM.17.11.10_1', 'VNM.17.11.12_1', 'VNM.17.11.9_1']);
+      const reports = await getJson(`${first.url}/v1/areas/DN2025.791/reports`);
+      expect(reports.body.items[reports.body.items.length - 1].date).toBe(today('Asia/Ho_Chi_Minh'));
+      const history = await getJson(`${first.url}/v1/zones/DN2025.791/history?from=2025-06-25&to=2025-07-05`);
+      expect(history.body.days[0].via.map((v: { code: string }) => v.code).sort()).toEqual(['VNM.17.11.10_1', 'VNM.17.11.12_1', 'VNM.17.11.9_1']);
+      expect(history.body.days[0].level).not.toBe('unknown');
 
       // The data directory is locked while in use.
       const second = spawn(process.execPath, [bin, 'migrate'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -75,7 +83,7 @@ describe('zero-setup embedded start', () => {
     try {
       expect(again.logs.some((l) => l.includes('demo data loaded'))).toBe(false);
       expect((await getJson(`${again.url}/ready`)).status).toBe(200);
-      expect((await getJson(`${again.url}/v1/areas?kind=commune&limit=1000`)).body.items).toHaveLength(171);
+      expect((await getJson(`${again.url}/v1/areas?kind=commune&limit=1000`)).body.items).toHaveLength(55);
       const kept = await getJson(`${again.url}/v1/areas/VNM.17.1.10_1/reports?from=2021-01-01&to=2021-01-01`);
       expect(kept.body.items[0]).toMatchObject({ community_cases: 42 });
     } finally {

@@ -10,6 +10,7 @@ import { badRequest, DetailCollector, notFound, unprocessable } from '../errors'
 import { log } from '../log';
 import { BatchRef, BatchSource, closeBatch, openBatch } from './imports';
 import { REPAIR_HINT } from '../geo/features';
+import type { LocalDate } from '../domain/dates';
 
 export type AreaRecord = {
   code: string;
@@ -17,6 +18,9 @@ export type AreaRecord = {
   kind: AreaKind;
   parent: string | null;
   population: number | null;
+  /** The first and last days the area exists (inclusive; null: open). */
+  valid_from: string | null;
+  valid_to: string | null;
 };
 
 export type ImportWarning = { code: 'overlap'; message: string; areas: [string, string]; overlap_m2: number };
@@ -48,6 +52,11 @@ export type ImportAreasOptions = {
   repair?: boolean;
   /** The file this import reads, recorded as its batch. */
   batch?: BatchSource;
+  /**
+   * A reorganisation's new areas (db/reorganisations.ts): every code must be new (codes are
+   * unique over all time) and the areas begin on this day.
+   */
+  validFrom?: LocalDate;
 };
 
 /**
@@ -104,6 +113,11 @@ const PIECE_VERTICES = 256;
  * not 10,000 intersections of a 200,000-vertex polygon.
  */
 export async function importAreas(db: Database, areas: AreaInput[], opts: ImportAreasOptions = {}): Promise<ImportAreasResult> {
+  checkDuplicateCodes(areas, opts);
+  return db.write((trx) => importAreasIn(trx, areas, opts));
+}
+
+function checkDuplicateCodes(areas: AreaInput[], opts: ImportAreasOptions): void {
   const featurePath = opts.featurePath ?? ((i: number) => `features[${i}]`);
   const actor = opts.actor ?? 'system';
   const dupes = new DetailCollector();
@@ -114,166 +128,180 @@ export async function importAreas(db: Database, areas: AreaInput[], opts: Import
     else dupes.add(`${featurePath(i)}.properties.code`, `duplicate code ${a.code} (also at ${featurePath(prev)})`);
   });
   dupes.throwIfAny((n) => `${n} duplicate area code(s) in one import`);
+}
 
-  return db.write(async (trx) => {
-    const started = Date.now();
-    const step = (name: string) => log.debug('areas import step', { step: name, ms: Date.now() - started });
-    await trx.raw('SELECT pg_advisory_xact_lock(?)', [AREA_IMPORT_LOCK]);
-    const batch = opts.batch ? await openBatch(trx, actor, opts.batch) : null;
-    await trx.raw(`CREATE TEMP TABLE stage_areas (
-        idx int NOT NULL, code text NOT NULL, name text NOT NULL, name_search text NOT NULL,
-        kind text NOT NULL, parent text, population int, geom geometry NOT NULL, keep_parent boolean NOT NULL) ON COMMIT DROP`);
-    for (let start = 0; start < areas.length; start += STAGE_BATCH) {
-      const batch = areas.slice(start, start + STAGE_BATCH);
-      await trx.raw(
-        `INSERT INTO stage_areas
-         SELECT t.idx, t.code, t.name, t.name_search, t.kind, t.parent, t.population,
-                ST_Multi(ST_ForcePolygonCCW(ST_SetSRID(ST_GeomFromGeoJSON(t.geojson), 4326))), t.keep_parent
-         FROM unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::boolean[])
-              AS t(idx, code, name, name_search, kind, parent, population, geojson, keep_parent)`,
-        arrayBindings([
-          batch.map((_, i) => start + i),
-          batch.map((a) => a.code),
-          batch.map((a) => a.name),
-          batch.map((a) => searchKey(a.name)),
-          batch.map((a) => a.kind),
-          batch.map((a) => a.parent),
-          batch.map((a) => a.population),
-          batch.map((a) => JSON.stringify(a.geometry)),
-          batch.map((a) => a.keepParent === true),
-        ]),
-      );
-    }
-    // a feature that gave no parent at all keeps the one stored (a file whose field map has none)
+/** importAreas inside a transaction of the caller's (a reorganisation's), holding the import lock. */
+export async function importAreasIn(trx: Knex.Transaction, areas: AreaInput[], opts: ImportAreasOptions = {}): Promise<ImportAreasResult> {
+  checkDuplicateCodes(areas, opts);
+  const featurePath = opts.featurePath ?? ((i: number) => `features[${i}]`);
+  const actor = opts.actor ?? 'system';
+  const started = Date.now();
+  const step = (name: string) => log.debug('areas import step', { step: name, ms: Date.now() - started });
+  await trx.raw('SELECT pg_advisory_xact_lock(?)', [AREA_IMPORT_LOCK]);
+  const batch = opts.batch ? await openBatch(trx, actor, opts.batch) : null;
+  await trx.raw(`CREATE TEMP TABLE stage_areas (
+      idx int NOT NULL, code text NOT NULL, name text NOT NULL, name_search text NOT NULL,
+      kind text NOT NULL, parent text, population int, geom geometry NOT NULL, keep_parent boolean NOT NULL,
+      during daterange NOT NULL DEFAULT '(,)') ON COMMIT DROP`);
+  for (let start = 0; start < areas.length; start += STAGE_BATCH) {
+    const batch = areas.slice(start, start + STAGE_BATCH);
     await trx.raw(
-      `UPDATE stage_areas s SET parent = p.code FROM areas a JOIN areas p ON p.id = a.parent_id
-       WHERE s.keep_parent AND a.code = s.code`,
+      `INSERT INTO stage_areas
+       SELECT t.idx, t.code, t.name, t.name_search, t.kind, t.parent, t.population,
+              ST_Multi(ST_ForcePolygonCCW(ST_SetSRID(ST_GeomFromGeoJSON(t.geojson), 4326))), t.keep_parent
+       FROM unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::boolean[])
+            AS t(idx, code, name, name_search, kind, parent, population, geojson, keep_parent)`,
+      arrayBindings([
+        batch.map((_, i) => start + i),
+        batch.map((a) => a.code),
+        batch.map((a) => a.name),
+        batch.map((a) => searchKey(a.name)),
+        batch.map((a) => a.kind),
+        batch.map((a) => a.parent),
+        batch.map((a) => a.population),
+        batch.map((a) => JSON.stringify(a.geometry)),
+        batch.map((a) => a.keepParent === true),
+      ]),
     );
-    step('staged');
-
-    // What changes: new codes, and existing ones whose name, kind, population, parent or
-    // shape differ. Everything below looks at these only.
-    await trx.raw(
-      `CREATE TEMP TABLE stage_changed ON COMMIT DROP AS
-       SELECT s.idx, s.code, (a.id IS NULL) AS is_new
-       FROM stage_areas s
-       LEFT JOIN areas a ON a.code = s.code
-       LEFT JOIN areas ap ON ap.id = a.parent_id
-       WHERE a.id IS NULL
-          OR a.name IS DISTINCT FROM s.name
-          OR a.kind IS DISTINCT FROM s.kind
-          OR a.population IS DISTINCT FROM s.population
-          OR ap.code IS DISTINCT FROM s.parent
-          OR ST_AsEWKB(a.geom) IS DISTINCT FROM ST_AsEWKB(s.geom)`,
-    );
-    await trx.raw('CREATE UNIQUE INDEX ON stage_changed (idx); CREATE INDEX ON stage_changed (code); ANALYZE stage_changed');
-    step('compared');
-
-    // PostGIS has the last word on validity (rings crossing each other, holes outside shells…);
-    // an unchanged shape is the stored one, valid already.
+  }
+  // a feature that gave no parent at all keeps the one stored (a file whose field map has none)
+  await trx.raw(
+    `UPDATE stage_areas s SET parent = p.code FROM areas a JOIN areas p ON p.id = a.parent_id
+     WHERE s.keep_parent AND a.code = s.code`,
+  );
+  // the days each staged area exists: a stored area's own, a reorganisation's from its date
+  if (opts.validFrom) await trx.raw(`UPDATE stage_areas SET during = daterange(?::date, NULL, '[]')`, [opts.validFrom]);
+  else await trx.raw(`UPDATE stage_areas s SET during = daterange(a.valid_from, a.valid_to, '[]') FROM areas a WHERE a.code = s.code`);
+  if (opts.validFrom) {
+    const taken = await trx.raw<{ rows: { idx: number; code: string }[] }>('SELECT s.idx, s.code FROM stage_areas s JOIN areas a ON a.code = s.code ORDER BY s.idx LIMIT 50');
     const errors = new DetailCollector();
-    const repairs = opts.repair ? await repairBoundaries(trx, areas, featurePath, errors) : undefined;
-    errors.throwIfAny((n) => `${n} boundar${n === 1 ? 'y' : 'ies'} cannot be repaired within the tolerance; nothing was written`, 'repair_refused');
-    const invalid = await trx.raw<{ rows: { idx: number; reason: string }[] }>(
-      `SELECT s.idx, ST_IsValidReason(s.geom) AS reason
-       FROM stage_changed c JOIN stage_areas s ON s.idx = c.idx
-       WHERE NOT ST_IsValid(s.geom) ORDER BY s.idx LIMIT 50`,
-    );
-    for (const r of invalid.rows) errors.add(`${featurePath(r.idx)}.geometry`, `${areas[r.idx]?.code}: ${r.reason}; ${REPAIR_HINT}`);
-    errors.throwIfAny((n) => `${n} invalid geometr${n === 1 ? 'y' : 'ies'}`, 'invalid_geometry');
-    step('validated');
+    for (const r of taken.rows) errors.add(`${featurePath(r.idx)}.properties.code`, `area code ${r.code} is already used (codes are unique over all time): a new area needs a new code`);
+    errors.throwIfAny((n) => `${n} new area code(s) already in use`, 'code_in_use');
+  }
+  step('staged');
 
-    const parents = await trx.raw<{ rows: { idx: number; parent: string; parent_kind: string | null }[] }>(
-      `SELECT s.idx, s.parent, coalesce(sp.kind, ap.kind) AS parent_kind
-       FROM stage_areas s
-       LEFT JOIN stage_areas sp ON sp.code = s.parent
-       LEFT JOIN areas ap ON ap.code = s.parent
-       WHERE s.parent IS NOT NULL
-         AND (coalesce(sp.kind, ap.kind) IS NULL
-              OR ${rankSql('coalesce(sp.kind, ap.kind)')} >= ${rankSql('s.kind')})
-       ORDER BY s.idx LIMIT 50`,
-    );
-    for (const r of parents.rows) {
-      const a = areas[r.idx] as AreaInput;
-      errors.add(
-        `${featurePath(r.idx)}.properties.parent`,
-        r.parent_kind === null
-          ? `unknown parent area ${r.parent} (not in this import nor in the database)`
-          : `a ${a.kind} cannot have a ${r.parent_kind} (${r.parent}) as parent: the parent must be of a higher kind`,
-      );
-    }
-    // Changing an existing parent's kind must not leave its other children above it.
-    const orphans = await trx.raw<{ rows: { idx: number; child: string; child_kind: string }[] }>(
-      `SELECT s.idx, c.code AS child, c.kind AS child_kind
-       FROM stage_areas s
-       JOIN areas p ON p.code = s.code
-       JOIN areas c ON c.parent_id = p.id
-       WHERE ${rankSql('s.kind')} >= ${rankSql('c.kind')}
-         AND NOT EXISTS (SELECT 1 FROM stage_areas sc WHERE sc.code = c.code)
-       ORDER BY s.idx LIMIT 50`,
-    );
-    for (const r of orphans.rows) {
-      errors.add(`${featurePath(r.idx)}.properties.kind`, `area ${r.child} (${r.child_kind}) is a child of this area, which cannot become a ${areas[r.idx]?.kind}`);
-    }
-    errors.throwIfAny((n) => `${n} invalid parent reference(s)`, 'invalid_parent');
+  // What changes: new codes, and existing ones whose name, kind, population, parent or
+  // shape differ. Everything below looks at these only.
+  await trx.raw(
+    `CREATE TEMP TABLE stage_changed ON COMMIT DROP AS
+     SELECT s.idx, s.code, (a.id IS NULL) AS is_new
+     FROM stage_areas s
+     LEFT JOIN areas a ON a.code = s.code
+     LEFT JOIN areas ap ON ap.id = a.parent_id
+     WHERE a.id IS NULL
+        OR a.name IS DISTINCT FROM s.name
+        OR a.kind IS DISTINCT FROM s.kind
+        OR a.population IS DISTINCT FROM s.population
+        OR ap.code IS DISTINCT FROM s.parent
+        OR ST_AsEWKB(a.geom) IS DISTINCT FROM ST_AsEWKB(s.geom)`,
+  );
+  await trx.raw('CREATE UNIQUE INDEX ON stage_changed (idx); CREATE INDEX ON stage_changed (code); ANALYZE stage_changed');
+  step('compared');
 
-    const counts = await trx.raw<{ rows: { created: number; updated: number }[] }>(
-      `SELECT count(*) FILTER (WHERE is_new)::int AS created, count(*) FILTER (WHERE NOT is_new)::int AS updated FROM stage_changed`,
-    );
-    const created = counts.rows[0]?.created ?? 0;
-    const updated = counts.rows[0]?.updated ?? 0;
-    const overlaps = created + updated > 0 ? await overlapsOf(trx) : [];
-    step('overlaps');
-    // for the audit trail: what the changed areas were before (geometry by its hash)
-    const before = await trx.raw<{ rows: Record<string, unknown>[] }>(
-      `SELECT a.code, a.name, a.kind, p.code AS parent, a.population, md5(ST_AsEWKB(a.geom)) AS geom_md5
-       FROM stage_changed c JOIN areas a ON a.code = c.code LEFT JOIN areas p ON p.id = a.parent_id
-       WHERE NOT c.is_new ORDER BY a.code LIMIT 200`,
-    );
-    const changed = await trx.raw<{ rows: { code: string }[] }>('SELECT code FROM stage_changed ORDER BY code LIMIT 1000');
+  // PostGIS has the last word on validity (rings crossing each other, holes outside shells…);
+  // an unchanged shape is the stored one, valid already.
+  const errors = new DetailCollector();
+  const repairs = opts.repair ? await repairBoundaries(trx, areas, featurePath, errors) : undefined;
+  errors.throwIfAny((n) => `${n} boundar${n === 1 ? 'y' : 'ies'} cannot be repaired within the tolerance; nothing was written`, 'repair_refused');
+  const invalid = await trx.raw<{ rows: { idx: number; reason: string }[] }>(
+    `SELECT s.idx, ST_IsValidReason(s.geom) AS reason
+     FROM stage_changed c JOIN stage_areas s ON s.idx = c.idx
+     WHERE NOT ST_IsValid(s.geom) ORDER BY s.idx LIMIT 50`,
+  );
+  for (const r of invalid.rows) errors.add(`${featurePath(r.idx)}.geometry`, `${areas[r.idx]?.code}: ${r.reason}; ${REPAIR_HINT}`);
+  errors.throwIfAny((n) => `${n} invalid geometr${n === 1 ? 'y' : 'ies'}`, 'invalid_geometry');
+  step('validated');
 
-    await trx.raw(
-      `INSERT INTO areas (code, name, name_search, kind, population, geom, label_point)
-       SELECT s.code, s.name, s.name_search, s.kind, s.population, s.geom, ST_PointOnSurface(s.geom)
-       FROM stage_areas s JOIN stage_changed c ON c.idx = s.idx
-       ON CONFLICT (code) DO UPDATE SET
-         name = EXCLUDED.name, name_search = EXCLUDED.name_search, kind = EXCLUDED.kind,
-         population = EXCLUDED.population, geom = EXCLUDED.geom, label_point = EXCLUDED.label_point,
-         updated_at = now()`,
+  const parents = await trx.raw<{ rows: { idx: number; parent: string; parent_kind: string | null }[] }>(
+    `SELECT s.idx, s.parent, coalesce(sp.kind, ap.kind) AS parent_kind
+     FROM stage_areas s
+     LEFT JOIN stage_areas sp ON sp.code = s.parent
+     LEFT JOIN areas ap ON ap.code = s.parent
+     WHERE s.parent IS NOT NULL
+       AND (coalesce(sp.kind, ap.kind) IS NULL
+            OR ${rankSql('coalesce(sp.kind, ap.kind)')} >= ${rankSql('s.kind')})
+     ORDER BY s.idx LIMIT 50`,
+  );
+  for (const r of parents.rows) {
+    const a = areas[r.idx] as AreaInput;
+    errors.add(
+      `${featurePath(r.idx)}.properties.parent`,
+      r.parent_kind === null
+        ? `unknown parent area ${r.parent} (not in this import nor in the database)`
+        : `a ${a.kind} cannot have a ${r.parent_kind} (${r.parent}) as parent: the parent must be of a higher kind`,
     );
-    const moved = await trx.raw<{ rowCount: number | null }>(
-      `UPDATE areas a SET parent_id = p.id
-       FROM stage_changed c JOIN stage_areas s ON s.idx = c.idx LEFT JOIN areas p ON p.code = s.parent
-       WHERE a.code = c.code AND a.parent_id IS DISTINCT FROM p.id`,
-    );
-    // the tree follows ids and parents only
-    if (created > 0 || (moved.rowCount ?? 0) > 0) await rebuildAreaTree(trx);
-    step('written');
-    const gaps = created + updated > 0 ? await gapsNear(trx) : { count: 0, area_m2: 0, worst: [] };
-    step('gaps');
+  }
+  // Changing an existing parent's kind must not leave its other children above it.
+  const orphans = await trx.raw<{ rows: { idx: number; child: string; child_kind: string }[] }>(
+    `SELECT s.idx, c.code AS child, c.kind AS child_kind
+     FROM stage_areas s
+     JOIN areas p ON p.code = s.code
+     JOIN areas c ON c.parent_id = p.id
+     WHERE ${rankSql('s.kind')} >= ${rankSql('c.kind')}
+       AND NOT EXISTS (SELECT 1 FROM stage_areas sc WHERE sc.code = c.code)
+     ORDER BY s.idx LIMIT 50`,
+  );
+  for (const r of orphans.rows) {
+    errors.add(`${featurePath(r.idx)}.properties.kind`, `area ${r.child} (${r.child_kind}) is a child of this area, which cannot become a ${areas[r.idx]?.kind}`);
+  }
+  errors.throwIfAny((n) => `${n} invalid parent reference(s)`, 'invalid_parent');
 
-    const significant = overlaps.filter((r) => r.m2 >= OVERLAP_MIN_M2).sort((x, y) => y.m2 - x.m2);
-    const warnings: ImportWarning[] = significant.slice(0, MAX_WARNINGS).map((r) => ({
-      code: 'overlap',
-      message: `${r.a} and ${r.b} overlap by ${Math.round(r.m2)} m²`,
-      areas: [r.a, r.b],
-      overlap_m2: Math.round(r.m2),
-    }));
-    const result: ImportAreasResult = { created, updated, unchanged: areas.length - created - updated, warnings, overlaps: significant.length, gaps };
-    if (repairs) result.repairs = repairs;
-    await audit(trx, actor, {
-      action: 'areas.import',
-      areas: changed.rows.map((r) => r.code),
-      before: { areas: before.rows },
-      after: { created, updated, unchanged: result.unchanged, overlaps: result.overlaps, gaps: gaps.count, repaired: repairs?.map((r) => r.code), changed: changed.rows.map((r) => r.code) },
-    });
-    if (batch && opts.batch) result.import = await closeBatch(trx, batch, areas.length, result, opts.batch);
-    // Last, and only when areas are created: report ingests running now finish first, those
-    // arriving now wait for the commit alone (see above).
-    if (created > 0) await trx.raw('SELECT pg_advisory_xact_lock(?)', [AREAS_LOCK]);
-    step('ingests held');
-    return result;
+  const counts = await trx.raw<{ rows: { created: number; updated: number }[] }>(
+    `SELECT count(*) FILTER (WHERE is_new)::int AS created, count(*) FILTER (WHERE NOT is_new)::int AS updated FROM stage_changed`,
+  );
+  const created = counts.rows[0]?.created ?? 0;
+  const updated = counts.rows[0]?.updated ?? 0;
+  const overlaps = created + updated > 0 ? await overlapsOf(trx) : [];
+  step('overlaps');
+  // for the audit trail: what the changed areas were before (geometry by its hash)
+  const before = await trx.raw<{ rows: Record<string, unknown>[] }>(
+    `SELECT a.code, a.name, a.kind, p.code AS parent, a.population, md5(ST_AsEWKB(a.geom)) AS geom_md5
+     FROM stage_changed c JOIN areas a ON a.code = c.code LEFT JOIN areas p ON p.id = a.parent_id
+     WHERE NOT c.is_new ORDER BY a.code LIMIT 200`,
+  );
+  const changed = await trx.raw<{ rows: { code: string }[] }>('SELECT code FROM stage_changed ORDER BY code LIMIT 1000');
+
+  await trx.raw(
+    `INSERT INTO areas (code, name, name_search, kind, population, geom, label_point, valid_from)
+     SELECT s.code, s.name, s.name_search, s.kind, s.population, s.geom, ST_PointOnSurface(s.geom), lower(s.during)
+     FROM stage_areas s JOIN stage_changed c ON c.idx = s.idx
+     ON CONFLICT (code) DO UPDATE SET
+       name = EXCLUDED.name, name_search = EXCLUDED.name_search, kind = EXCLUDED.kind,
+       population = EXCLUDED.population, geom = EXCLUDED.geom, label_point = EXCLUDED.label_point,
+       updated_at = now()`,
+  );
+  const moved = await trx.raw<{ rowCount: number | null }>(
+    `UPDATE areas a SET parent_id = p.id
+     FROM stage_changed c JOIN stage_areas s ON s.idx = c.idx LEFT JOIN areas p ON p.code = s.parent
+     WHERE a.code = c.code AND a.parent_id IS DISTINCT FROM p.id`,
+  );
+  // the tree follows ids and parents only
+  if (created > 0 || (moved.rowCount ?? 0) > 0) await rebuildAreaTree(trx);
+  step('written');
+  const gaps = created + updated > 0 ? await gapsNear(trx) : { count: 0, area_m2: 0, worst: [] };
+  step('gaps');
+
+  const significant = overlaps.filter((r) => r.m2 >= OVERLAP_MIN_M2).sort((x, y) => y.m2 - x.m2);
+  const warnings: ImportWarning[] = significant.slice(0, MAX_WARNINGS).map((r) => ({
+    code: 'overlap',
+    message: `${r.a} and ${r.b} overlap by ${Math.round(r.m2)} m²`,
+    areas: [r.a, r.b],
+    overlap_m2: Math.round(r.m2),
+  }));
+  const result: ImportAreasResult = { created, updated, unchanged: areas.length - created - updated, warnings, overlaps: significant.length, gaps };
+  if (repairs) result.repairs = repairs;
+  await audit(trx, actor, {
+    action: 'areas.import',
+    areas: changed.rows.map((r) => r.code),
+    before: { areas: before.rows },
+    after: { created, updated, unchanged: result.unchanged, overlaps: result.overlaps, gaps: gaps.count, repaired: repairs?.map((r) => r.code), changed: changed.rows.map((r) => r.code) },
   });
+  if (batch && opts.batch) result.import = await closeBatch(trx, batch, areas.length, result, opts.batch);
+  // Last, and only when areas are created: report ingests running now finish first, those
+  // arriving now wait for the commit alone (see above).
+  if (created > 0) await trx.raw('SELECT pg_advisory_xact_lock(?)', [AREAS_LOCK]);
+  step('ingests held');
+  return result;
 }
 
 /** Rebuilds area_tree from the areas' parents (the database's own zonerisk_rebuild_area_tree(), migration 20261201000011). */
@@ -306,20 +334,20 @@ const m2Sql = (g: string, phi: string) =>
 async function overlapsOf(trx: Knex.Transaction): Promise<{ a: string; b: string; m2: number }[]> {
   await trx.raw(
     `CREATE TEMP TABLE stage_pieces ON COMMIT DROP AS
-     SELECT s.code, s.kind, true AS changed, ST_Subdivide(s.geom, ${PIECE_VERTICES}) AS g
+     SELECT s.code, s.kind, true AS changed, s.during, ST_Subdivide(s.geom, ${PIECE_VERTICES}) AS g
      FROM stage_changed c JOIN stage_areas s ON s.idx = c.idx`,
   );
   await trx.raw('CREATE INDEX ON stage_pieces USING gist (g); ANALYZE stage_pieces');
   // the other side: stored areas near a changed one (a changed area's new shape is in the pieces already)
   await trx.raw(
-    `INSERT INTO stage_pieces (code, kind, changed, g)
-     SELECT a.code, a.kind, false, x.g
+    `INSERT INTO stage_pieces (code, kind, changed, during, g)
+     SELECT a.code, a.kind, false, daterange(a.valid_from, a.valid_to, '[]'), x.g
      FROM areas a
      CROSS JOIN LATERAL (
        SELECT ST_Subdivide(a.geom, ${PIECE_VERTICES}) AS g WHERE ST_NPoints(a.geom) > ${8 * PIECE_VERTICES}
        UNION ALL SELECT a.geom WHERE ST_NPoints(a.geom) <= ${8 * PIECE_VERTICES}
      ) x
-     WHERE a.id IN (SELECT b.id FROM stage_pieces p JOIN areas b ON b.geom && p.g AND b.kind = p.kind)
+     WHERE a.id IN (SELECT b.id FROM stage_pieces p JOIN areas b ON b.geom && p.g AND b.kind = p.kind AND daterange(b.valid_from, b.valid_to, '[]') && p.during)
        AND NOT EXISTS (SELECT 1 FROM stage_changed c WHERE c.code = a.code)`,
   );
   await trx.raw('ANALYZE stage_pieces');
@@ -329,7 +357,7 @@ async function overlapsOf(trx: Knex.Transaction): Promise<{ a: string; b: string
     `SELECT p.code AS a, q.code AS b,
             sum(${m2Sql(`CASE WHEN ST_Covers(p.g, q.g) THEN q.g WHEN ST_Covers(q.g, p.g) THEN p.g ELSE ST_Intersection(p.g, q.g) END`, phi)}) AS m2
      FROM stage_pieces p
-     JOIN stage_pieces q ON q.g && p.g AND q.kind = p.kind AND q.code <> p.code AND (NOT q.changed OR p.code < q.code)
+     JOIN stage_pieces q ON q.g && p.g AND q.kind = p.kind AND q.code <> p.code AND (NOT q.changed OR p.code < q.code) AND q.during && p.during
      WHERE p.changed AND ST_Intersects(p.g, q.g)
      GROUP BY p.code, q.code`,
   );
@@ -337,6 +365,8 @@ async function overlapsOf(trx: Knex.Transaction): Promise<{ a: string; b: string
 }
 
 export type ListAreasQuery = {
+  /** The areas in force that day, with that day's parent, name and population. */
+  date: LocalDate;
   kind?: AreaKind;
   parent?: string;
   bbox?: [number, number, number, number];
@@ -355,9 +385,10 @@ export async function areaId(knex: Knex, code: string): Promise<number | null> {
 }
 
 export async function listAreas(knex: Knex, query: ListAreasQuery): Promise<{ items: AreaRecord[]; next_cursor: string | null }> {
-  const q = knex('areas as a')
+  const q = knex
+    .from(knex.raw('zonerisk_areas_on(?::date) AS a', [query.date]))
     .leftJoin('areas as p', 'p.id', 'a.parent_id')
-    .select<AreaRecord[]>('a.code', 'a.name', 'a.kind', 'p.code as parent', 'a.population')
+    .select<AreaRecord[]>('a.code', 'a.name', 'a.kind', 'p.code as parent', 'a.population', knex.raw('a.valid_from::text AS valid_from'), knex.raw('a.valid_to::text AS valid_to'))
     .orderBy('a.code')
     .limit(query.limit + 1);
   if (query.kind) q.where('a.kind', query.kind);
@@ -416,6 +447,8 @@ export async function getAreaFeature(knex: Knex, code: string): Promise<AreaFeat
       'a.kind',
       'p.code as parent',
       'a.population',
+      knex.raw('a.valid_from::text AS valid_from'),
+      knex.raw('a.valid_to::text AS valid_to'),
       'a.created_at',
       'a.updated_at',
       knex.raw('ST_AsGeoJSON(a.geom, 7) AS geometry'),
@@ -434,6 +467,8 @@ export async function getAreaFeature(knex: Knex, code: string): Promise<AreaFeat
       kind: row.kind,
       parent: row.parent,
       population: row.population,
+      valid_from: row.valid_from,
+      valid_to: row.valid_to,
       label_point: [row.lx, row.ly],
       created_at: row.created_at.toISOString(),
       updated_at: row.updated_at.toISOString(),
@@ -529,7 +564,8 @@ async function gapsNear(trx: Knex.Transaction): Promise<GapReport> {
      SELECT a.id, a.kind, a.code, a.geom, EXISTS (SELECT 1 FROM stage_changed c WHERE c.code = a.code) AS changed
      FROM areas a
      WHERE a.id IN (SELECT n.id FROM stage_changed sc JOIN areas ca ON ca.code = sc.code
-                    JOIN areas n ON n.kind = ca.kind AND n.geom && ST_Expand(ca.geom, 0.01))`,
+                    JOIN areas n ON n.kind = ca.kind AND n.geom && ST_Expand(ca.geom, 0.01)
+                      AND daterange(n.valid_from, n.valid_to, '[]') && daterange(ca.valid_from, ca.valid_to, '[]'))`,
   );
   await trx.raw('CREATE INDEX ON stage_near USING gist (geom); ANALYZE stage_near');
   const res = await trx.raw<{ rows: { areas: string[]; m2: number; lon: number; lat: number }[] }>(

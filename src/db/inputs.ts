@@ -6,6 +6,7 @@ import { FactNeeds, factNeeds, InputSeries, SeriesArea } from '../domain/inputs'
 import { RuleSet } from '../domain/rules/definition';
 import { Inputs } from '../domain/rules/engine';
 import { arrayBindings } from './knex';
+import { areasOn, HistoryArea, HistoryLink, HistoryVersion, MapHistory, SuccessorLinks } from '../domain/lineage';
 
 /**
  * The stored facts a rule set needs, loaded for a span of days in a few set-based
@@ -19,8 +20,24 @@ export type AreaNode = { id: number; code: string; kind: AreaKind; parent_id: nu
  * The areas to classify. Their ancestor closure is the area_tree table, kept by area imports;
  * their kind decides which of them derive missing indicators from their children.
  */
-export async function loadAreas(trx: Knex): Promise<AreaNode[]> {
-  return (await trx('areas').select('id', 'code', 'kind', 'parent_id', 'population').orderBy('id')) as AreaNode[];
+export async function loadAreas(trx: Knex, date: LocalDate): Promise<AreaNode[]> {
+  return areasOn(await loadMapHistory(trx), date);
+}
+
+/**
+ * The map over time, as classification reads it: every area with its days and latest
+ * attributes, the earlier versions (parent, population) and the lineage links. A country is
+ * ~11,000 areas: a few hundred kilobytes.
+ */
+export async function loadMapHistory(trx: Knex): Promise<MapHistory> {
+  const [areas, versions, lineage] = await Promise.all([
+    trx.raw<{ rows: HistoryArea[] }>(
+      `SELECT id, code, name, kind, parent_id, population, valid_from::text AS valid_from, valid_to::text AS valid_to, attributes_from::text AS attributes_from FROM areas ORDER BY id`,
+    ),
+    trx.raw<{ rows: HistoryVersion[] }>(`SELECT area_id, valid_from::text AS valid_from, valid_to::text AS valid_to, parent_id, population FROM area_versions ORDER BY area_id, valid_to`),
+    trx.raw<{ rows: HistoryLink[] }>(`SELECT area_id, predecessor_id, share, date::text AS date FROM area_lineage ORDER BY predecessor_id, area_id`),
+  ]);
+  return { areas: areas.rows, versions: versions.rows, lineage: lineage.rows };
 }
 
 /**
@@ -29,8 +46,8 @@ export async function loadAreas(trx: Knex): Promise<AreaNode[]> {
  * (domain/factText.ts): far cheaper than a row object per report when a backfill reads
  * millions of them.
  */
-export async function loadInputSeries(knex: Knex, ruleSet: RuleSet, areas: SeriesArea[], from: LocalDate, to: LocalDate): Promise<InputSeries> {
-  return inputSeriesOf(ruleSet, areas, await loadFactTexts(knex, ruleSet, from, to));
+export async function loadInputSeries(knex: Knex, ruleSet: RuleSet, areas: SeriesArea[], from: LocalDate, to: LocalDate, lineage?: SuccessorLinks): Promise<InputSeries> {
+  return inputSeriesOf(ruleSet, areas, await loadFactTexts(knex, ruleSet, from, to), lineage);
 }
 
 /** The facts for days [from, to] as the database's texts, unparsed (the preview parses them in a worker). */

@@ -5,7 +5,8 @@ import { InputSeries } from '../domain/inputs';
 import { RuleSet } from '../domain/rules/definition';
 import { writeRows } from './bulk';
 import type { Database } from './database';
-import { AreaNode, loadAreas, loadInputSeries } from './inputs';
+import { AreaNode, loadInputSeries, loadMapHistory } from './inputs';
+import { MapHistory, SuccessorLinks } from '../domain/lineage';
 import { appendDay, classifiedDaysIn, DayResult, LevelConnection, LevelRow, PreparedDay, prepareDay, PreviousLevel, previousLevels } from './levels';
 import { RECOMPUTE_LOCK } from './locks';
 import { getRuleSet, StoredRuleSet } from './rulesets';
@@ -33,7 +34,7 @@ export type LevelSession = {
   /** What a run of [from, to] starts from, read in one transaction. */
   start(from: LocalDate, to: LocalDate): Promise<RunStart>;
   /** The input series of days [from, to] (read on the first writer's connection: wait for its write first). */
-  inputs(ruleSet: RuleSet, areas: AreaNode[], from: LocalDate, to: LocalDate): Promise<InputSeries>;
+  inputs(ruleSet: RuleSet, areas: AreaNode[], from: LocalDate, to: LocalDate, lineage: SuccessorLinks): Promise<InputSeries>;
   /** A day's rows ready for `write` (no I/O). `fresh`: the day had no levels when the run started. */
   prepare(ruleSetId: string, date: LocalDate, rows: LevelRow[], jobId: number | null, fresh: boolean): PreparedDay;
   /** Appends a prepared day on writer `writer` (see db/levels.ts appendDay). */
@@ -48,7 +49,7 @@ export type RunSegment = { from: LocalDate; to: LocalDate; ruleSet: StoredRuleSe
  * each (domain/rules/timeline.ts), the areas, the stored day before `from`, the days of
  * [from, to] that have levels. Refuses (409) days no rule set is in force on.
  */
-export type RunStart = { segments: RunSegment[]; areas: AreaNode[]; previous: Map<number, PreviousLevel>; classified: Set<LocalDate> };
+export type RunStart = { segments: RunSegment[]; map: MapHistory; previous: Map<number, PreviousLevel>; classified: Set<LocalDate> };
 
 async function startOf(t: Knex, from: LocalDate, to: LocalDate): Promise<RunStart> {
   const cut = await requireInForce(t, from, to);
@@ -56,7 +57,7 @@ async function startOf(t: Knex, from: LocalDate, to: LocalDate): Promise<RunStar
   for (const s of cut) if (!sets.has(s.rule_set_id as string)) sets.set(s.rule_set_id as string, await getRuleSet(t, s.rule_set_id as string));
   const segments = cut.map((s) => ({ from: s.from, to: s.to, ruleSet: sets.get(s.rule_set_id as string) as StoredRuleSet }));
   const classified = await classifiedDaysIn(t, from, to);
-  return { segments, areas: await loadAreas(t), previous: await previousLevels(t, from), classified };
+  return { segments, map: await loadMapHistory(t), previous: await previousLevels(t, from), classified };
 }
 
 /** A session over read transactions and writer connections (shared by both engines). */
@@ -64,7 +65,7 @@ function session(db: Database, writers: number, read: <R>(body: (t: Knex) => Pro
   return {
     writers,
     start: (from, to) => read((t) => startOf(t, from, to)),
-    inputs: (ruleSet, areas, from, to) => read((t) => loadInputSeries(t, ruleSet, areas, from, to)),
+    inputs: (ruleSet, areas, from, to, lineage) => read((t) => loadInputSeries(t, ruleSet, areas, from, to, lineage)),
     prepare: (ruleSetId, date, rows, jobId, fresh) => prepareDay(db, ruleSetId, date, rows, jobId, fresh),
     async write(writer, day) {
       const r = await appendDay(on(writer), day);

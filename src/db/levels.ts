@@ -4,7 +4,7 @@ import { addDays, dateRange, LocalDate } from '../domain/dates';
 import { PackedValue } from '../domain/inputs';
 import { LEVELS, LevelOrUnknown, levelNumber } from '../domain/levels';
 import { RuleSet } from '../domain/rules/definition';
-import { ChangeTrigger, StoredChange } from '../domain/rules/change';
+import { ChangeTrigger, FormedChange, StoredChange } from '../domain/rules/change';
 import { ChildLevels } from '../domain/rules/engine';
 import { Pending, PersistenceState } from '../domain/rules/persistence';
 import { BulkRows, bulkRows, columns } from './bulk';
@@ -43,7 +43,7 @@ export type LevelRow = {
   /** Persistence state carried to the next day (null with the default settings: nothing to carry). */
   persistence: PersistenceState;
   /** What moved the level from the day before's (domain/rules/change.ts; null when it did not move, or nothing was stored the day before). */
-  change: ChangeTrigger | null;
+  change: ChangeTrigger | FormedChange | null;
 };
 
 /** What the next day of a recomputation starts from, per area: the day before as stored. */
@@ -231,9 +231,9 @@ export type ZoneFilter = {
   bbox?: [number, number, number, number] | undefined;
 };
 
-const WITHIN_SQL = `a.id IN (WITH RECURSIVE d AS (
-    SELECT c.id FROM areas c JOIN areas top ON c.parent_id = top.id WHERE top.code = ?
-    UNION ALL SELECT c.id FROM areas c JOIN d ON c.parent_id = d.id) SELECT id FROM d)`;
+/** The areas below one (its code bound first) at some time in days [lo, hi] (bound next): the hierarchy of those days. */
+const WITHIN_SQL = `a.id IN (SELECT t.descendant FROM area_tree t JOIN areas top ON top.id = t.ancestor
+    WHERE top.code = ? AND t.depth > 0 AND t.during && daterange(?::date, ?::date, '[]'))`;
 
 export type ZoneRow = {
   area_id: number;
@@ -283,8 +283,8 @@ function asOfClause(asOf: Date | null): { asOfSql: string; asOfBind: string[] } 
   return asOf ? { asOfSql: "(?::timestamptz + interval '999 microseconds')", asOfBind: [asOf.toISOString()] } : { asOfSql: "'infinity'::timestamptz", asOfBind: [] };
 }
 
-/** SQL conditions on `areas a` for a filter. */
-function areaWhere(filter: ZoneFilter): { where: string[]; binds: unknown[] } {
+/** SQL conditions on `areas a` (the areas of `date`, zonerisk_areas_on) for a filter. */
+function areaWhere(filter: ZoneFilter, date: LocalDate): { where: string[]; binds: unknown[] } {
   const where: string[] = [];
   const binds: unknown[] = [];
   const add = (sql: string, value: unknown) => {
@@ -294,7 +294,10 @@ function areaWhere(filter: ZoneFilter): { where: string[]; binds: unknown[] } {
   if (filter.kind) add('a.kind = ?', filter.kind);
   if (filter.parent) add('a.parent_id = (SELECT id FROM areas WHERE code = ?)', filter.parent);
   if (filter.code) add('a.code = ?', filter.code);
-  if (filter.within) add(WITHIN_SQL, filter.within);
+  if (filter.within) {
+    where.push(WITHIN_SQL);
+    binds.push(filter.within, date, date);
+  }
   if (filter.bbox) {
     where.push('a.geom && ST_MakeEnvelope(?, ?, ?, ?, 4326) AND ST_Intersects(a.geom, ST_MakeEnvelope(?, ?, ?, ?, 4326))');
     binds.push(...filter.bbox, ...filter.bbox);
@@ -310,7 +313,7 @@ function areaWhere(filter: ZoneFilter): { where: string[]; binds: unknown[] } {
  */
 export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, filter: ZoneFilter = {}, detail: 'full' | 'levels' = 'full'): Promise<ZoneRow[]> {
   const { asOfSql, asOfBind } = asOfClause(asOf);
-  const { where, binds } = areaWhere(filter);
+  const { where, binds } = areaWhere(filter, date);
   const few = Boolean(filter.code || filter.parent);
   // `levels`: lists and counts leave out each zone's stored inputs and pending state (null),
   // a third of a country's day to read and parse
@@ -324,7 +327,7 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
             o.date_from::text AS o_from, o.date_until::text AS o_until,
             (SELECT min(v.created_at) FROM overrides v WHERE v.override_id = o.override_id) AS o_created_at,
             CASE WHEN o.kind = 'end' THEN o.created_at END AS o_ended_at
-     FROM areas a
+     FROM zonerisk_areas_on(?::date) a
      LEFT JOIN areas p ON p.id = a.parent_id`;
   const tail = `${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.code`;
   const sql = few
@@ -350,7 +353,8 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
      LEFT JOIN z ON z.area_id = a.id
      LEFT JOIN o ON o.area_id = a.id
      ${tail}`;
-  const res = await knex.raw<{ rows: Raw[] }>(sql, arrayBindings([date, ...asOfBind, date, date, ...asOfBind, ...asOfBind, ...binds]));
+  const levelBinds = [date, ...asOfBind, date, date, ...asOfBind, ...asOfBind];
+  const res = await knex.raw<{ rows: Raw[] }>(sql, arrayBindings(few ? [date, ...levelBinds, ...binds] : [...levelBinds, date, ...binds]));
   const rows = res.rows.map((r) => toZone(date, r));
   return filter.level ? rows.filter((r) => r.level === filter.level) : rows;
 }
@@ -370,8 +374,8 @@ export async function effectiveLevelsOn(knex: Knex, date: LocalDate): Promise<{ 
        ORDER BY area_id, created_at DESC
      )
      SELECT array_agg(a.id ORDER BY a.id) AS ids, array_agg(coalesce(o.level, z.level, 'unknown') ORDER BY a.id) AS levels
-     FROM areas a LEFT JOIN z ON z.area_id = a.id LEFT JOIN o ON o.area_id = a.id`,
-    [date, date, date],
+     FROM zonerisk_areas_on(?::date) a LEFT JOIN z ON z.area_id = a.id LEFT JOIN o ON o.area_id = a.id`,
+    [date, date, date, date],
   );
   const row = res.rows[0];
   return { ids: row?.ids ?? [], levels: row?.levels ?? [] };
@@ -443,11 +447,10 @@ export type Day = {
  * for the overrides over all the days; a day without a stored level reads unknown,
  * `not_computed`. The days come back in the order given.
  */
-export async function series(knex: Knex, days: readonly DayPoint[], filter: ZoneFilter) {
-  const { where, binds } = areaWhere(filter);
-  const areas = (await knex.raw<{ rows: { id: number; code: string; name: string; kind: AreaKind; population: number | null }[] }>(
-    `SELECT a.id, a.code, a.name, a.kind, a.population FROM areas a ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.code`,
-    arrayBindings(binds),
+export async function series(knex: Knex, days: readonly DayPoint[], codes: readonly string[]) {
+  const areas = (await knex.raw<{ rows: { id: number; code: string; name: string; kind: AreaKind; population: number | null; valid_from: LocalDate | null; valid_to: LocalDate | null }[] }>(
+    `SELECT a.id, a.code, a.name, a.kind, a.population, a.valid_from::text AS valid_from, a.valid_to::text AS valid_to FROM areas a WHERE a.code = ANY(?::text[]) ORDER BY a.code`,
+    arrayBindings([codes]),
   )).rows;
   const ids = areas.map((a) => a.id);
   const [dates, instants] = pointBindings(days);
@@ -536,7 +539,7 @@ export async function changesPage(
   // only the areas asked for (a subtree, a kind)
   const only = [filter.within ? `area_id IN ${WITHIN_SQL.replace('a.id IN ', '')}` : null, filter.kind ? 'area_id IN (SELECT id FROM areas WHERE kind = ?)' : null].filter((w) => w !== null);
   const within = only.map((w) => `AND ${w}`).join(' ');
-  const withinBind = [...(filter.within ? [filter.within] : []), ...(filter.kind ? [filter.kind] : [])];
+  const withinBind = [...(filter.within ? [filter.within, addDays(from, -1), to] : []), ...(filter.kind ? [filter.kind] : [])];
   const { sql: flipsSql, binds: flipsBind } = 'asOf' in reading ? everyDayFlips(from, to, reading.asOf, within, withinBind) : givenDayFlips(from, reading.days, within, withinBind);
   const res = await knex.raw<{ rows: Change[] }>(
     `WITH ${flipsSql},
@@ -566,6 +569,8 @@ export async function changesPage(
   }));
 }
 
+const LEVEL_ARRAY = "ARRAY['green', 'yellow', 'orange', 'red']";
+
 /** The flips `f(area_id, date, a, b, a_over, b_over, b_reason, b_change, b_rule_set, consecutive)` of every day of [from − 1, to] as known at `asOf`. */
 function everyDayFlips(from: LocalDate, to: LocalDate, asOf: Date, within: string, withinBind: unknown[]): { sql: string; binds: unknown[] } {
   const { asOfSql, asOfBind } = asOfClause(asOf);
@@ -574,6 +579,8 @@ function everyDayFlips(from: LocalDate, to: LocalDate, asOf: Date, within: strin
     sql: `z AS (
        SELECT DISTINCT ON (date, area_id) area_id, date, level, reason, change, rule_set_id, false AS override
        FROM zone_levels WHERE date BETWEEN ?::date AND ?::date AND computed_at <= ${asOfSql} ${within}
+         -- levels stored before a reorganisation for days the area no longer has are not its
+         AND EXISTS (SELECT 1 FROM areas x WHERE x.id = zone_levels.area_id AND (x.valid_from IS NULL OR x.valid_from <= zone_levels.date) AND (x.valid_to IS NULL OR x.valid_to >= zone_levels.date))
        ORDER BY date, area_id, computed_at DESC
      ),
      od AS (
@@ -592,18 +599,29 @@ function everyDayFlips(from: LocalDate, to: LocalDate, asOf: Date, within: strin
        SELECT e.*, lag(date) OVER w AS pdate, lag(level) OVER w AS plevel, lag(override) OVER w AS pover, lead(date) OVER w AS ndate
        FROM e WINDOW w AS (PARTITION BY area_id ORDER BY date)
      ),
+     fp AS ( -- an area formed by a reorganisation: its predecessors' worst level the day before it began
+       SELECT li.area_id, li.date, (${LEVEL_ARRAY})[max(array_position(${LEVEL_ARRAY}, pz.level))] AS level
+       FROM area_lineage li
+       CROSS JOIN LATERAL (SELECT z.level FROM zone_levels z WHERE z.area_id = li.predecessor_id AND z.date = li.date - 1 AND z.computed_at <= ${asOfSql}
+                           ORDER BY z.computed_at DESC LIMIT 1) pz
+       WHERE li.date BETWEEN ?::date AND ?::date
+       GROUP BY li.area_id, li.date
+     ),
      f AS (
        -- two days in a row with different levels
        SELECT area_id, date, plevel AS a, level AS b, pover AS a_over, override AS b_over, reason AS b_reason, change AS b_change, rule_set_id AS b_rule_set, true AS consecutive
        FROM l WHERE pdate = date - 1 AND plevel <> level
        UNION ALL -- a day with a level, then a day without
        SELECT area_id, pdate + 1, plevel, 'unknown', pover, false, 'not_computed', NULL, NULL, true FROM l WHERE pdate < date - 1 AND plevel <> 'unknown'
-       UNION ALL -- a day with a level after days without (or after the span's start)
-       SELECT area_id, date, 'unknown', level, false, override, reason, NULL, rule_set_id, true FROM l WHERE (pdate < date - 1 OR (pdate IS NULL AND date > ?::date)) AND level <> 'unknown'
-       UNION ALL -- the last day with a level, then none to the span's end
-       SELECT area_id, date + 1, level, 'unknown', override, false, 'not_computed', NULL, NULL, true FROM l WHERE ndate IS NULL AND date < ?::date AND level <> 'unknown'
+       UNION ALL -- a day with a level after days without (or after the span's start); a new area's first day against its predecessors'
+       SELECT l.area_id, l.date, coalesce(fp.level, 'unknown'), l.level, false, l.override, l.reason, CASE WHEN fp.area_id IS NOT NULL THEN l.change END, l.rule_set_id, true
+       FROM l LEFT JOIN fp ON fp.area_id = l.area_id AND fp.date = l.date
+       WHERE (l.pdate < l.date - 1 OR (l.pdate IS NULL AND l.date > ?::date)) AND l.level <> 'unknown' AND coalesce(fp.level, 'unknown') <> l.level
+       UNION ALL -- the last day with a level, then none to the span's end (not an area's last day: it ended, its successors go on)
+       SELECT area_id, date + 1, level, 'unknown', override, false, 'not_computed', NULL, NULL, true FROM l
+       WHERE ndate IS NULL AND date < ?::date AND level <> 'unknown' AND NOT EXISTS (SELECT 1 FROM areas x WHERE x.id = l.area_id AND x.valid_to = l.date)
      )`,
-    binds: [lo, to, ...asOfBind, ...withinBind, lo, to, to, to, lo, ...asOfBind, ...asOfBind, ...withinBind, lo, to],
+    binds: [lo, to, ...asOfBind, ...withinBind, lo, to, to, to, lo, ...asOfBind, ...asOfBind, ...withinBind, ...asOfBind, lo, to, lo, to],
   };
 }
 
@@ -667,19 +685,19 @@ export async function dayReports(knex: Knex, ids: number[], date: LocalDate, asO
        SELECT area_id, community_cases FROM report_revisions WHERE date = ?::date AND recorded_at <= ${asOfSql} AND superseded_at > ${asOfSql}
      ),
      below AS ( -- every area with a report on it or below it, and the community cases there
-       SELECT t.ancestor AS area_id, sum(r.community_cases) AS cases FROM r JOIN area_tree t ON t.descendant = r.area_id GROUP BY t.ancestor
+       SELECT t.ancestor AS area_id, sum(r.community_cases) AS cases FROM r JOIN area_tree t ON t.descendant = r.area_id AND t.during @> ?::date GROUP BY t.ancestor
      ),
      communes AS ( -- per area asked for: the communes in its subtree (a commune: itself), and how many of them reported
        SELECT t.ancestor AS area_id, count(*) AS communes, count(b.area_id) AS reported
        FROM area_tree t JOIN areas c ON c.id = t.descendant AND c.kind = 'commune' LEFT JOIN below b ON b.area_id = c.id
-       WHERE t.ancestor = ANY(?::int[]) GROUP BY t.ancestor
+       WHERE t.ancestor = ANY(?::int[]) AND t.during @> ?::date GROUP BY t.ancestor
      )
      SELECT a.id AS area_id, coalesce(b.cases, 0)::int AS community_cases,
             (EXISTS (SELECT 1 FROM r WHERE r.area_id = a.id)
              OR CASE WHEN coalesce(c.communes, 0) > 0 THEN c.reported = c.communes ELSE b.area_id IS NOT NULL END) AS reported
      FROM areas a LEFT JOIN below b ON b.area_id = a.id LEFT JOIN communes c ON c.area_id = a.id
      WHERE a.id = ANY(?::int[])`,
-    arrayBindings([date, ...asOfBind, date, ...asOfBind, ...asOfBind, ids, ids]),
+    arrayBindings([date, ...asOfBind, date, ...asOfBind, ...asOfBind, date, ids, date, ids]),
   );
   return new Map(res.rows.map((r) => [r.area_id, { reported: r.reported, community_cases: r.community_cases }]));
 }
@@ -708,7 +726,7 @@ export async function classifiedDays(knex: Knex): Promise<LocalDate[]> {
  */
 export async function previewInputs(knex: Knex, definition: RuleSet, date: LocalDate) {
   return knex.transaction(async (trx) => {
-    const areas = await loadAreas(trx);
+    const areas = await loadAreas(trx, date);
     return { areas, facts: await loadFactTexts(trx, definition, date, date), current: await effectiveLevelsOn(trx, date) };
   });
 }

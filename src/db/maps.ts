@@ -62,11 +62,11 @@ export class MapStore {
     return `W/"${createHash('sha256').update(key).digest('base64url').slice(0, 27)}"`;
   }
 
-  /** Builds the shared-border topology of communes ahead of the first map request (it takes seconds for a country, in the map worker). */
-  async warm(): Promise<void> {
+  /** Builds the shared-border topology of the communes of `date`'s map ahead of the first map request (it takes seconds for a country, in the map worker). */
+  async warm(date: LocalDate): Promise<void> {
     const any = await this.knex('areas').where({ kind: 'commune' }).first('id');
     if (!any) return;
-    const { layers, rows } = await layersOf(this.knex, ['commune']);
+    const { layers, rows } = await layersOf(this.knex, ['commune'], date);
     await this.worker.warm(layers[0] as Layer, rows);
   }
 
@@ -119,29 +119,45 @@ export async function cases7(knex: Knex, date: LocalDate, ids: number[]): Promis
   const res = await knex.raw<{ rows: { area_id: number; cases: number }[] }>(
     `SELECT t.ancestor AS area_id, sum(r.community_cases)::int AS cases
      FROM area_tree t JOIN reports r ON r.area_id = t.descendant AND r.date BETWEEN ? AND ?
-     WHERE t.ancestor = ANY(?::int[])
+     WHERE t.ancestor = ANY(?::int[]) AND t.during @> ?::date
      GROUP BY t.ancestor`,
-    arrayBindings([addDays(date, -6), date, ids]),
+    arrayBindings([addDays(date, -6), date, ids, date]),
   );
   return new Map(res.rows.map((r) => [r.area_id, r.cases]));
 }
 
-/** Areas of these kinds as map-worker layers: the topology of each kind, named by the version of the areas. */
-async function layersOf(knex: Knex, kinds: AreaKind[]): Promise<{ layers: Layer[]; index: Map<AreaKind, number>; rows: (key: string) => Promise<LayerRows> }> {
-  const v = await knex.raw<{ rows: { v: string }[] }>(`SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') AS v FROM areas`);
+/**
+ * Areas of these kinds on `date` as map-worker layers: the topology of each kind on the map of
+ * that day, named by the kind and the first day of that map (the map's epoch: the areas and
+ * their shapes are the same every day of it), versioned by the areas' version.
+ */
+async function layersOf(knex: Knex, kinds: AreaKind[], date: LocalDate): Promise<{ layers: Layer[]; index: Map<AreaKind, number>; rows: (key: string) => Promise<LayerRows> }> {
+  const v = await knex.raw<{ rows: { v: string; epoch: string | null }[] }>(
+    `SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') AS v,
+            (SELECT max(d)::text FROM (
+               SELECT valid_from AS d FROM areas WHERE valid_from <= ?::date
+               UNION ALL SELECT valid_to + 1 FROM areas WHERE valid_to < ?::date
+               UNION ALL SELECT attributes_from FROM areas WHERE attributes_from <= ?::date
+               UNION ALL SELECT valid_to + 1 FROM area_versions WHERE valid_to < ?::date) x) AS epoch
+     FROM areas`,
+    [date, date, date, date],
+  );
   const version = v.rows[0]?.v ?? '';
+  const epoch = (v.rows[0]?.epoch ?? 'origin') as LocalDate | 'origin';
+  // any day of the epoch draws its map; its first day does (the origin: any day before every change)
+  const day = epoch === 'origin' ? date : epoch;
   const index = new Map<AreaKind, number>();
   const kindOf = new Map<string, AreaKind>();
   const layers: Layer[] = [];
   for (const kind of kinds) {
     if (index.has(kind)) continue;
     index.set(kind, layers.length);
-    const key = kind;
+    const key = epoch === 'origin' ? kind : `${kind}@${epoch}`;
     kindOf.set(key, kind);
     layers.push({ key, version });
   }
   const rows = async (key: string) => {
-    const res = await knex.raw<{ rows: LayerRows }>(`SELECT id, ST_AsGeoJSON(geom, 9) AS g FROM areas WHERE kind = ?`, [kindOf.get(key) as AreaKind]);
+    const res = await knex.raw<{ rows: LayerRows }>(`SELECT id, ST_AsGeoJSON(geom, 9) AS g FROM zonerisk_areas_on(?::date) WHERE kind = ?`, [day, kindOf.get(key) as AreaKind]);
     return res.rows;
   };
   return { layers, index, rows };
@@ -174,7 +190,7 @@ async function* featureTexts(knex: Knex, worker: MapWorker, zones: ZoneRow[], q:
   if (zones.length === 0) return;
   const cases = await cases7(knex, q.date, zones.map((z) => z.area_id));
   if (q.zoom !== undefined) {
-    const { layers, index, rows } = await layersOf(knex, zones.map((z) => z.kind));
+    const { layers, index, rows } = await layersOf(knex, zones.map((z) => z.kind), q.date);
     const prefixes: string[] = [];
     for (let start = 0; start < zones.length; start += BATCH) {
       // a country is thousands of features: let other requests run between two batches
@@ -188,8 +204,8 @@ async function* featureTexts(knex: Knex, worker: MapWorker, zones: ZoneRow[], q:
     if (i > 0) await yieldToOthers();
     // full detail as stored; exterior rings counter-clockwise (RFC 7946)
     const res = await knex.raw<{ rows: { id: number; g: string }[] }>(
-      `SELECT id, ST_AsGeoJSON(ST_ForcePolygonCCW(geom), 7) AS g FROM areas WHERE id = ANY(?::int[])`,
-      arrayBindings([batch.map((z) => z.area_id)]),
+      `SELECT id, ST_AsGeoJSON(ST_ForcePolygonCCW(geom), 7) AS g FROM zonerisk_areas_on(?::date) WHERE id = ANY(?::int[])`,
+      arrayBindings([q.date, batch.map((z) => z.area_id)]),
     );
     const geometry = new Map(res.rows.map((r) => [r.id, r.g]));
     yield batch.map((z) => `${featurePrefix(z, cases.get(z.area_id))}${geometry.get(z.area_id) ?? 'null'}}`).join(',');
@@ -273,7 +289,7 @@ export function tileBounds(z: number, x: number, y: number, margin = 0): [number
 async function tileBytes(knex: Knex, worker: MapWorker, q: MapQuery & { zoom: number }, x: number, y: number): Promise<Buffer> {
   const zones = await zonesOn(knex, q.date, q.asOf, q);
   const cases = await cases7(knex, q.date, zones.map((z) => z.area_id));
-  const { layers, index, rows } = await layersOf(knex, zones.map((z) => z.kind));
+  const { layers, index, rows } = await layersOf(knex, zones.map((z) => z.kind), q.date);
   const features = zones.map((z) => ({
     layer: index.get(z.kind) as number,
     id: z.area_id,

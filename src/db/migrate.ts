@@ -14,6 +14,7 @@ import * as ruleSetTimeline from '../../migrations/20261201000012_rule_set_timel
 import * as overrideHistory from '../../migrations/20261201000013_override_history';
 import * as changeTriggers from '../../migrations/20261202000014_change_triggers';
 import * as imports from '../../migrations/20261202000015_imports';
+import * as areasOverTime from '../../migrations/20261202000016_areas_over_time';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -37,6 +38,7 @@ export const migrations: Migration[] = [
   { name: '20261201000013_override_history', module: overrideHistory },
   { name: '20261202000014_change_triggers', module: changeTriggers },
   { name: '20261202000015_imports', module: imports },
+  { name: '20261202000016_areas_over_time', module: areasOverTime },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

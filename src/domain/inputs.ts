@@ -3,6 +3,7 @@ import { addDays, dayNumber, LocalDate } from './dates';
 import { Aggregate, metricSpec } from './metrics';
 import { MetricDef, ReportField, RuleSet } from './rules/definition';
 import { Inputs, MetricValue, Origin } from './rules/engine';
+import { SuccessorLinks } from './lineage';
 
 /**
  * The inputs a rule set needs, for every area on every day of a span, from the reports and
@@ -71,6 +72,9 @@ export function factNeeds(rs: RuleSet, from: LocalDate): FactNeeds {
     sumsFrom: addDays(from, -(Math.max(1, ...sums.map(([, m]) => m.window_days)) - 1)),
   };
 }
+
+/** Generations of successors a report is followed through (a commune is reorganised every few years). */
+const MAX_LINEAGE_DEPTH = 20;
 
 const missing = (reason: string, detail?: string): MetricValue => (detail ? { missing: reason, detail } : { missing: reason });
 
@@ -178,6 +182,8 @@ export class InputSeries {
     to: LocalDate,
     reports: ReportColumns,
     indicators: readonly IndicatorRow[],
+    /** Predecessors' reports, for the days before their successors existed (domain/lineage.ts). */
+    private readonly lineage: SuccessorLinks = new Map(),
   ) {
     this.n = areas.length;
     areas.forEach((a, i) => this.at.set(a.id, i));
@@ -213,11 +219,18 @@ export class InputSeries {
   private prefixed(r: ReportColumns, field: ReportField | null): Float64Array {
     const { n, len, base } = this;
     const daily = new Float64Array(n * len);
+    const lineage = this.lineage;
     for (let k = 0; k < r.length; k++) {
-      const i = this.at.get(r.area_id[k] as number);
+      const id = r.area_id[k] as number;
       const d = (r.day[k] as number) - base;
-      if (i === undefined || d < 0 || d >= len) continue;
-      daily[i * len + d] += field === null ? 1 : value(r, field, k);
+      if (d < 0 || d >= len) continue;
+      const v = field === null ? 1 : value(r, field, k);
+      if (lineage.has(id)) {
+        this.distribute(daily, id, r.day[k] as number, d, v, 0);
+        continue;
+      }
+      const i = this.at.get(id);
+      if (i !== undefined) daily[i * len + d] += v;
     }
     // children before parents: an area's days are its own plus its children's (already summed)
     for (const i of this.deepestFirst()) {
@@ -234,6 +247,33 @@ export class InputSeries {
       }
     }
     return out;
+  }
+
+  /**
+   * A report `v` of area `id` on day number `day` (column `d`), where the area has successors:
+   * each successor that existed only after `day` and is on this map (itself or through its
+   * own successors) takes its share; the area keeps the rest if it is on this map. Answers
+   * whether any of it was placed. A retired commune's report before a merger is its merged
+   * successor's (share 1); in the days before the merger, the commune keeps its own.
+   */
+  private distribute(daily: Float64Array, id: number, day: number, d: number, v: number, depth: number): boolean {
+    let kept = 1;
+    let placed = false;
+    const links = this.lineage.get(id);
+    if (links && depth < MAX_LINEAGE_DEPTH) {
+      for (const l of links) {
+        if (day < l.startDay && this.distribute(daily, l.id, day, d, v * l.share, depth + 1)) {
+          kept -= l.share;
+          placed = true;
+        }
+      }
+    }
+    const i = this.at.get(id);
+    if (i !== undefined && kept > 1e-9) {
+      daily[i * this.len + d] += v * kept;
+      placed = true;
+    }
+    return placed;
   }
 
   private order: number[] | null = null;

@@ -3,6 +3,7 @@ import express, { Express, raw as rawBytes, Router } from 'express';
 import type { Runtime } from '../runtime';
 import { errorHandler, notFoundHandler } from './errors';
 import { areasRouter } from './routes/areas';
+import { reorganisationsRouter } from './routes/reorganisations';
 import { factsRouter } from './routes/facts';
 import { healthRouter } from './routes/health';
 import { commandRouter } from './routes/command';
@@ -58,6 +59,7 @@ export function createApp(ctx: Runtime): Express {
     healthRouter(ctx),
     metricsRoutes(),
     areasRouter(ctx),
+    reorganisationsRouter(ctx),
     factsRouter(ctx),
     ruleSetsRouter(ctx),
     recomputeRouter(ctx),

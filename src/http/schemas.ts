@@ -3,6 +3,7 @@ import { AREA_KINDS } from '../domain/areas';
 import { BRIEFING_FORMATS } from '../domain/briefing';
 import { isLocalDate, LocalDate, today } from '../domain/dates';
 import { areaCodeSchema } from '../domain/areas';
+import { LINEAGE_EVENTS } from '../domain/lineage';
 import { freeText, nameText } from '../domain/text';
 
 /** Request schemas at the HTTP edge. */
@@ -29,6 +30,7 @@ export const bboxSchema = z
   });
 
 export const listAreasQuery = z.strictObject({
+  date: z.preprocess(oneValue, queryDate).optional(),
   kind: z.preprocess(oneValue, z.enum(AREA_KINDS)).optional(),
   parent: z.preprocess(oneValue, areaCodeSchema).optional(),
   bbox: z.preprocess(oneValue, bboxSchema).optional(),
@@ -215,3 +217,30 @@ export const profileBody = z.strictObject({
   kind: z.enum(['areas', 'reports', 'metrics'], { error: 'must be areas, reports or metrics' }),
   map: z.record(z.string().regex(/^(?!_)[a-z_]{1,40}$/, 'must be a field or column name such as code, area_name'), z.string().max(200), { error: 'must be an object of names' }),
 });
+
+/** A predecessor as a reorganisation names it: `{code, share?, event?}`, or "CODE" / "CODE:0.5". */
+const predecessorSchema = z.union([
+  z.strictObject({ code: areaCodeSchema, share: z.number().gt(0).max(1).nullable().optional(), event: z.enum(LINEAGE_EVENTS).optional() }),
+  z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}(:(0(\.\d+)?|1(\.0+)?))?$/, 'must be an area code, optionally with its share: "CODE" or "CODE:0.5"')
+    .transform((t) => {
+      const [code, share] = t.split(':') as [string, string | undefined];
+      return { code, share: share === undefined ? null : Number(share) };
+    }),
+]);
+export const predecessorsSchema = z.array(predecessorSchema).max(500);
+
+/** `POST /v1/reorganisations` (CONTRACT): the areas retired, the new areas with their predecessors, the re-parentings, on one day. */
+export const reorganisationBody = z.strictObject({
+  effective_date: queryDate,
+  retire: z.array(areaCodeSchema).max(20_000).default([]),
+  areas: z.unknown().optional(),
+  reparent: z.array(z.strictObject({ code: areaCodeSchema, parent: areaCodeSchema })).max(20_000).default([]),
+  /** Predecessors by new area code, for areas whose features do not carry them (a boundary file read by `zonerisk reorganise --areas`). */
+  predecessors: z.record(areaCodeSchema, predecessorsSchema).optional(),
+  recompute: z.boolean().default(false),
+  repair: z.boolean().default(false),
+  note: z.string().max(500).optional(),
+});
+export type ReorganisationBody = z.infer<typeof reorganisationBody>;

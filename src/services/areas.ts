@@ -2,7 +2,7 @@ import { decodeCursor, getAreaFeature, importAreas, ImportAreasOptions, listArea
 import type { AreaInput } from '../geo/features';
 import type { Actor } from '../db/audit';
 import { listMetrics, listReports } from '../db/reports';
-import { LocalDate } from '../domain/dates';
+import { LocalDate, today } from '../domain/dates';
 import { FactsInput, IngestBy, ingestMetrics, ingestReports, latestAcceptedDate } from '../ingest/ingest';
 import type { Runtime } from '../runtime';
 
@@ -12,8 +12,9 @@ export function storeAreas(rt: Runtime, areas: AreaInput[], actor: Actor, option
   return importAreas(rt.db, areas, { ...options, actor });
 }
 
-export function areas(rt: Runtime, q: Omit<ListAreasQuery, 'cursor'> & { cursor?: string | undefined }) {
-  return listAreas(rt.db.read, { ...q, cursor: q.cursor === undefined ? undefined : decodeCursor(q.cursor) });
+/** The areas in force on `date` (default today in TZ_REPORTING), with that day's parents. */
+export function areas(rt: Runtime, q: Omit<ListAreasQuery, 'cursor' | 'date'> & { cursor?: string | undefined; date?: LocalDate | undefined }) {
+  return listAreas(rt.db.read, { ...q, date: q.date ?? today(rt.config.reportingTimeZone), cursor: q.cursor === undefined ? undefined : decodeCursor(q.cursor) });
 }
 
 export function areaFeature(rt: Runtime, code: string) {

@@ -35,6 +35,8 @@ import { quietSentence, sentenceCase } from '../domain/briefing';
 import { z } from 'zod';
 import { badRequest, notFound } from '../errors';
 import type { Runtime } from '../runtime';
+import { predecessorsOf } from '../db/reorganisations';
+import { predecessorsLevel } from '../domain/lineage';
 
 /**
  * Reading levels — of one zone, a list, a zone's history, the change feed, the summary —
@@ -180,11 +182,14 @@ export async function zoneHistory(rt: Runtime, code: string, from: LocalDate, to
     reading.version === 'latest'
       ? dateRange(addDays(from, -1), to).map((date) => ({ date, asOf: reading.asOf }))
       : await publishedDays(reads, from, to, reading.asOf);
-  const s = await series(reads, points, { code });
+  const s = await series(reads, points, [code]);
   const read = [...s.days.values()][0] ?? [];
   const byDate = new Map(read.map((d) => [d.date, d]));
   const published = reading.version === 'published';
+  const through = await throughPredecessors(rt, s.areas[0]?.valid_from ?? null, code, points);
   const days = dateRange(from, to).map((date) => {
+    const p = through.get(date);
+    if (p) return { date, level: p.level, level_number: levelNumber(p.level), rule_set: null, via: p.via };
     const d = byDate.get(date);
     if (!d) return { date, level: 'unknown' as LevelOrUnknown, level_number: null, rule_set: null, published: false };
     return { date, level: d.level, level_number: levelNumber(d.level), rule_set: d.rule_set, ...(d.override ? { override: true } : {}), ...(published ? { published: true } : {}) };
@@ -192,6 +197,24 @@ export async function zoneHistory(rt: Runtime, code: string, from: LocalDate, to
   const kind = s.areas[0]?.kind ?? 'commune';
   const rules = await definitions(rt, read.filter((d) => d.change !== null).map((d) => d.rule_set));
   return { code, from, to, version: reading.version, as_of: reading.asOf?.toISOString() ?? null, days, changes: flips(read, kind, rules) };
+}
+
+/**
+ * The days before a new area existed, from its predecessors (domain/lineage.ts): each day
+ * their worst level, and `via` — the areas it comes from with their own levels.
+ */
+async function throughPredecessors(rt: Runtime, validFrom: LocalDate | null, code: string, points: DayPoint[]) {
+  const out = new Map<LocalDate, { level: LevelOrUnknown; via: { code: string; name: string; level: LevelOrUnknown }[] }>();
+  const early = validFrom ? points.filter((p) => p.date < validFrom) : [];
+  if (early.length === 0) return out;
+  const codes = (await predecessorsOf(rt.db.read, [code])).get(code) ?? [];
+  if (codes.length === 0) return out;
+  const s = await series(rt.db.read, early, codes);
+  for (const { date } of early) {
+    const via = s.areas.map((a) => ({ code: a.code, name: a.name, level: s.days.get(a.id)?.find((d) => d.date === date)?.level ?? ('unknown' as LevelOrUnknown) }));
+    out.set(date, { level: predecessorsLevel(via.map((v) => v.level)), via });
+  }
+  return out;
 }
 
 export type ChangesQuery = {

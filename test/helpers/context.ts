@@ -55,7 +55,7 @@ export function testContext(overrides: Partial<Config> = {}): TestContext {
     },
     async reset() {
       await db.knex.raw(
-        'TRUNCATE areas, reports, report_revisions, metrics, metric_revisions, rule_sets, rule_set_activations, jobs, schedule_runs, zone_levels, overrides, publications, api_keys, api_key_scopes, audit_log, level_events, webhooks, webhook_deliveries, import_batches, area_aliases, import_profiles RESTART IDENTITY CASCADE',
+        'TRUNCATE areas, reports, report_revisions, metrics, metric_revisions, rule_sets, rule_set_activations, jobs, schedule_runs, zone_levels, overrides, publications, api_keys, api_key_scopes, audit_log, level_events, webhooks, webhook_deliveries, import_batches, area_aliases, import_profiles, area_versions, area_lineage, reorganisations RESTART IDENTITY CASCADE',
       );
     },
     async close() {

@@ -34,10 +34,10 @@ describe('POST /v1/areas', () => {
     expect((await post(body).expect(200)).body).toMatchObject({ created: 7 });
     const list = await ctx.http().get('/v1/areas?kind=commune').expect(200);
     expect(list.body.items).toEqual([
-      { code: 'C11', name: 'Xã Long Bình', kind: 'commune', parent: 'D1', population: 10000 },
-      { code: 'C12', name: 'Phường Tân Hòa', kind: 'commune', parent: 'D1', population: 10000 },
-      { code: 'C21', name: 'Xã Đồng Nai', kind: 'commune', parent: 'D2', population: 15000 },
-      { code: 'C22', name: 'Thị trấn Vĩnh An', kind: 'commune', parent: 'D2', population: null },
+      { code: 'C11', name: 'Xã Long Bình', kind: 'commune', parent: 'D1', population: 10000, valid_from: null, valid_to: null },
+      { code: 'C12', name: 'Phường Tân Hòa', kind: 'commune', parent: 'D1', population: 10000, valid_from: null, valid_to: null },
+      { code: 'C21', name: 'Xã Đồng Nai', kind: 'commune', parent: 'D2', population: 15000, valid_from: null, valid_to: null },
+      { code: 'C22', name: 'Thị trấn Vĩnh An', kind: 'commune', parent: 'D2', population: null, valid_from: null, valid_to: null },
     ]);
   });
 

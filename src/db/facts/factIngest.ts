@@ -5,13 +5,14 @@ import { BulkColumns, bulkRows } from '../bulk';
 import { copyText } from '../copy';
 import type { Database } from '../database';
 import { DetailCollector, forbidden } from '../../errors';
-import { AreaResolver } from './areaResolver';
+import { AreaResolver, Validity } from './areaResolver';
+import { predecessorsOf, successorsOf } from '../reorganisations';
 import { Chunk, CHUNK_ROWS, FIRST_CHUNK_ROWS } from './chunk';
 import { ChunkWriter } from './chunkWriter';
 import { KeyTuples } from './keyTuples';
 import { EncodedRow, FactSink, StagedRow } from './sink';
 import { factColumns, FactSpec, UpsertResult } from './spec';
-import type { LocalDate } from '../../domain/dates';
+import { fromDayNumber, LocalDate } from '../../domain/dates';
 
 export type UpsertOptions = {
   pathFor: (idx: number, field: string) => string;
@@ -37,6 +38,8 @@ export class FactIngest implements FactSink {
   private readonly areas: AreaResolver;
   private readonly writer: ChunkWriter;
   private readonly unknownReported = new Set<string>();
+  /** Rows dated outside their area's days (before it began, after it ended): the first per area, told with its successors or predecessors at the end. */
+  private readonly outOfDays = new Map<number, { idx: number; day: number; v: Validity }>();
   private readonly dateIndex: number;
   private readonly columns: BulkColumns;
   private chunk: Chunk;
@@ -46,6 +49,8 @@ export class FactIngest implements FactSink {
   lastDay = -Infinity;
   /** Chunks handed to the writer, in order; each write starts after the previous one. */
   private inFlight: Promise<void>[] = [];
+
+  private readonly trx: Knex.Transaction;
 
   constructor(
     trx: Knex.Transaction,
@@ -57,6 +62,7 @@ export class FactIngest implements FactSink {
   ) {
     this.keys = new KeyTuples(2 ** Math.ceil(Math.log2(maxAreaId + 2)));
     this.areas = new AreaResolver(trx);
+    this.trx = trx;
     this.writer = new ChunkWriter(trx, spec);
     this.dateIndex = spec.keys.findIndex((k) => k.name === 'date');
     this.columns = factColumns(spec);
@@ -101,8 +107,9 @@ export class FactIngest implements FactSink {
     const n = this.spec.keys.length;
     const keyText = n === 1 ? copyText(r.cells[0] ?? null) : r.cells.slice(0, n).map((c) => copyText(c)).join('\t');
     const tuple = this.keys.tuple(keyText, r.cells[this.dateIndex] as LocalDate);
-    if (!this.first(id, tuple, r.idx, r.area)) return;
     const day = this.keys.days[tuple] as number;
+    if (!this.exists(id, day, r.idx)) return;
+    if (!this.first(id, tuple, r.idx, r.area)) return;
     const chunk = this.chunkFor(id, day);
     chunk.rows.add([id, ...r.cells]);
     chunk.note(id, day);
@@ -110,10 +117,44 @@ export class FactIngest implements FactSink {
 
   addEncoded(idx: number, row: EncodedRow): void {
     if (this.allowed && !this.allowed.has(row.id)) return this.outside(idx, row.areaCode());
+    if (!this.exists(row.id, row.day, idx)) return;
     if (!this.first(row.id, row.tuple, idx, row)) return;
     const chunk = this.chunkFor(row.id, row.day);
     chunk.rows.addRow(row);
     chunk.note(row.id, row.day);
+  }
+
+  /** Does the area exist on this day? A row outside its days is refused (told in `finish`). */
+  private exists(id: number, day: number, idx: number): boolean {
+    const v = this.areas.validity(id);
+    if (v === undefined || (day >= v.from && day <= v.to)) return true;
+    if (!this.outOfDays.has(id)) this.outOfDays.set(id, { idx, day, v });
+    return false;
+  }
+
+  /** Rows dated outside their area's days, each area once, naming where its territory went (or came from). */
+  private async tellOutOfDays(): Promise<void> {
+    if (this.outOfDays.size === 0) return;
+    const codes = [...this.outOfDays.values()].map((o) => o.v.code);
+    const [after, before] = await Promise.all([successorsOf(this.trx, codes), predecessorsOf(this.trx, codes)]);
+    for (const { idx, day, v } of this.outOfDays.values()) {
+      const date = fromDayNumber(day);
+      if (day > v.to) {
+        const to = after.get(v.code);
+        this.errors.add(
+          this.opts.pathFor(idx, 'date'),
+          `khu vực ${v.code} đã kết thúc ngày ${v.validTo} — area ${v.code} ended on ${v.validTo}, before ${date}` +
+            (to?.length ? `: its successor${to.length > 1 ? 's are' : ' is'} ${to.join(', ')}; report for ${to.length > 1 ? 'them' : 'it'} instead` : ''),
+        );
+      } else {
+        const from = before.get(v.code);
+        this.errors.add(
+          this.opts.pathFor(idx, 'date'),
+          `khu vực ${v.code} bắt đầu từ ngày ${v.validFrom} — area ${v.code} begins on ${v.validFrom}, after ${date}` +
+            (from?.length ? `: before that, report for its predecessor${from.length > 1 ? 's' : ''} ${from.join(', ')}` : ''),
+        );
+      }
+    }
   }
 
   private outside(idx: number, code: string): void {
@@ -129,7 +170,7 @@ export class FactIngest implements FactSink {
       this.errors.add(pathFor(idx, 'date'), `the same ${this.spec.label} for area ${code} appears twice (also at ${pathFor(prev, 'date')})`);
       return false;
     }
-    return this.errors.count === 0 && this.denied.count === 0;
+    return this.errors.count === 0 && this.denied.count === 0 && this.outOfDays.size === 0;
   }
 
   private chunkFor(id: number, day: number): Chunk {
@@ -159,6 +200,7 @@ export class FactIngest implements FactSink {
       const more = this.denied.count > this.denied.details.length ? ` (first ${this.denied.details.length} listed)` : '';
       throw forbidden(`${this.denied.count} row(s) for areas outside this key's scope; nothing was written${more}`, this.denied.details);
     }
+    await this.tellOutOfDays();
     this.errors.throwIfAny((n) => `${n} problem(s) in ${this.spec.table}; nothing was written`);
     if (this.chunk.size) await this.writer.apply(this.chunk, this.result);
     return this.result;

@@ -10,6 +10,7 @@ import {
   childrenNoun,
   compareOp,
   countsText,
+  dateText,
   Lang,
   levelWord,
   localNumber,
@@ -161,6 +162,7 @@ export function changeReason(ruleSet: RuleSet, kind: AreaKind, before: ChangeSid
  * judged the day (null when it is not known: null, the reader's generic reason).
  */
 export function storedChangeText(ruleSet: RuleSet | null, kind: AreaKind, stored: StoredChange, from: LevelOrUnknown, to: LevelOrUnknown): ChangeReason | null {
+  if (isFormed(stored)) return formedText(stored, from, to);
   if ('vi' in stored) return { code: stored.code, vi: stored.vi, en: stored.en };
   if (ruleSet) return changeText(ruleSet, kind, stored, from, to);
   return stored.code === 'rule_set_changed' ? switchText(stored) : null;
@@ -168,8 +170,30 @@ export function storedChangeText(ruleSet: RuleSet | null, kind: AreaKind, stored
 
 const switchText = (t: { from: string; to: string }): ChangeReason => ({ code: 'rule_set_changed', vi: `Đổi bộ tiêu chí: ${t.from} → ${t.to}`, en: `rule set changed: ${t.from} → ${t.to}` });
 
-/** What `zone_levels.change` holds: a trigger, or (rows written between migrations 12 and 14) its words. */
-export type StoredChange = ChangeTrigger | ChangeReason;
+/** What `zone_levels.change` holds: a trigger, a new area's formation, or (rows written between migrations 12 and 14) its words. */
+export type StoredChange = ChangeTrigger | ChangeReason | FormedChange;
+
+/**
+ * A new area's first day, its level judged against its predecessors' worst level the day
+ * before (domain/lineage.ts `predecessorsLevel`): the names of the areas it was formed from.
+ */
+export type FormedChange = { code: 'formed'; date: string; from: string[] };
+
+export const isFormed = (c: StoredChange): c is FormedChange => c.code === 'formed' && 'from' in c && Array.isArray(c.from);
+
+/**
+ * "Thành lập ngày 01/07/2025 từ 3 đơn vị: Xã A, Xã B, Xã C (cấp cao nhất trước đó: Cấp 2 →
+ * Cấp 3)" / "formed on 2025-07-01 from 3 areas: … (their worst level before: level 2 →
+ * level 3)".
+ */
+export function formedText(t: FormedChange, from: LevelOrUnknown, to: LevelOrUnknown): ChangeReason {
+  const names = t.from.slice(0, 8).join(', ') + (t.from.length > 8 ? ', …' : '');
+  return {
+    code: 'formed',
+    vi: `Thành lập ngày ${dateText(t.date, 'vi')} từ ${t.from.length} đơn vị: ${names} (cấp cao nhất trước đó: ${levelWord(from, 'vi')} → ${levelWord(to, 'vi')})`,
+    en: `formed on ${t.date} from ${t.from.length} area${t.from.length === 1 ? '' : 's'}: ${names} (their worst level before: ${levelWord(from, 'en')} → ${levelWord(to, 'en')})`,
+  };
+}
 
 /**
  * A level's first day (an area with no level before it: a new commune): "Cấp độ đầu tiên:

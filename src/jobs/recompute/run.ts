@@ -1,9 +1,13 @@
 import { DayResult } from '../../db/levels';
 import { LevelSession } from '../../db/levelWriter';
-import { addDays, dateRange, LocalDate } from '../../domain/dates';
+import { addDays, dateRange, dayNumber, LocalDate } from '../../domain/dates';
 import { AppError } from '../../errors';
 import { log } from '../../log';
 import { treeOrder } from '../../domain/rules/tree';
+import { areasOn, MapHistory, mapEpochs, predecessorsLevel, successorLinks } from '../../domain/lineage';
+import { FormedChange } from '../../domain/rules/change';
+import type { AreaNode } from '../../db/inputs';
+import type { PreviousLevel } from '../../db/levels';
 import { classifyDay } from './assemble';
 
 /** Days of facts loaded at a time: bounded memory, few round trips. */
@@ -32,12 +36,64 @@ export type RangeRun = {
  * domain/rules/timeline.ts). Answers the days in date order; rejects with 409 when no rule
  * set is in force on some of the days, with 503 `shutting_down` when stopped between two days.
  */
+type Epoch = { from: LocalDate; to: LocalDate; areas: AreaNode[] };
+
+/** Days [from, to] in blocks of at most BLOCK_DAYS, each within one epoch of the map. */
+function* blocks(from: LocalDate, to: LocalDate, epochs: Epoch[]): Generator<{ from: LocalDate; to: LocalDate; epoch: Epoch }> {
+  for (const epoch of epochs) {
+    const lo = epoch.from > from ? epoch.from : from;
+    const hi = epoch.to < to ? epoch.to : to;
+    for (let b = lo; b <= hi; b = addDays(b, BLOCK_DAYS)) {
+      const last = addDays(b, BLOCK_DAYS - 1);
+      yield { from: b, to: last < hi ? last : hi, epoch };
+    }
+  }
+}
+
+/** Each area formed by a reorganisation: its predecessors' ids and names. */
+function predecessorsByArea(map: MapHistory): Map<number, { date: LocalDate; ids: number[]; names: string[] }> {
+  const names = new Map(map.areas.map((a) => [a.id, a.name]));
+  const out = new Map<number, { date: LocalDate; ids: number[]; names: string[] }>();
+  for (const l of map.lineage) {
+    const e = out.get(l.area_id) ?? { date: l.date, ids: [], names: [] };
+    e.ids.push(l.predecessor_id);
+    e.names.push(names.get(l.predecessor_id) ?? String(l.predecessor_id));
+    out.set(l.area_id, e);
+  }
+  return out;
+}
+
+/**
+ * On the first day of an epoch: each area that begins that day with no level of its own the
+ * day before starts from its predecessors' worst level (domain/lineage.ts), so that a merged
+ * commune at the level its parts were at is no change; answers the `formed` change each such
+ * area records if its level differs.
+ */
+function seedFormed(prev: Map<number, PreviousLevel>, areas: AreaNode[], formedFrom: ReturnType<typeof predecessorsByArea>, day: LocalDate, ruleSetId: string): Map<number, FormedChange> {
+  const out = new Map<number, FormedChange>();
+  for (const a of areas) {
+    const f = formedFrom.get(a.id);
+    if (!f || f.date !== day || prev.has(a.id)) continue;
+    const before = f.ids.map((id) => prev.get(id)).filter((p): p is PreviousLevel => p !== undefined);
+    const level = predecessorsLevel(before.map((p) => p.level));
+    if (level !== 'unknown') {
+      const since = before.filter((p) => p.level === level).map((p) => p.since).filter((s): s is LocalDate => s !== null).sort()[0] ?? day;
+      prev.set(a.id, { level, since, persistence: null, rule_set_id: ruleSetId, inputs: null, children: null });
+    }
+    out.set(a.id, { code: 'formed', date: day, from: f.names });
+  }
+  return out;
+}
+
 export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayResult[]> {
   const { from, to, jobId, onDay } = r;
   const start = await run.start(from, to);
-  const { segments, previous, classified } = start;
-  // in the order they are classified in, once (classifyTree then visits them as they are)
-  const areas = treeOrder(start.areas);
+  const { segments, previous, classified, map } = start;
+  // the map of each epoch (days with the same areas and hierarchy), in the order they are
+  // classified in, made once (classifyTree then visits them as they are)
+  const epochs = mapEpochs(map, from, to, (d) => addDays(d, 1), (d) => addDays(d, -1)).map((e) => ({ ...e, areas: treeOrder(areasOn(map, e.from)) }));
+  const lineage = successorLinks(map, dayNumber);
+  const formedFrom = predecessorsByArea(map);
   const results: DayResult[] = [];
   let prev = previous;
   // the last write on each writer; day n goes to writer n mod writers
@@ -46,19 +102,22 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
   try {
     // each day under the rule set in force on it: a range across a switch runs each set on its own days
     for (const { from: segFrom, to: segTo, ruleSet: rs } of segments) {
-      for (let blockFrom = segFrom; blockFrom <= segTo; blockFrom = addDays(blockFrom, BLOCK_DAYS)) {
-        const last = addDays(blockFrom, BLOCK_DAYS - 1);
-        const blockTo = last < segTo ? last : segTo;
+      for (const part of blocks(segFrom, segTo, epochs)) {
+        const { from: blockFrom, to: blockTo, epoch } = part;
+        const areas = epoch.areas;
         await writes[0]; // reads share the first writer's connection
         const t0 = Date.now();
-        const series = await run.inputs(rs.definition, areas, blockFrom, blockTo);
+        const series = await run.inputs(rs.definition, areas, blockFrom, blockTo, lineage);
         log.debug('recompute block loaded', { from: blockFrom, to: blockTo, rule_set: rs.id, ms: Date.now() - t0 });
+        // a new area's first day is judged against its predecessors' worst level the day before
+        const formed = blockFrom === epoch.from ? seedFormed(prev, areas, formedFrom, blockFrom, rs.id) : null;
         for (const date of dateRange(blockFrom, blockTo)) {
           if (r.stopping()) throw new AppError(503, 'shutting_down', `the service is stopping: recomputation stopped before ${date}; every earlier day is complete`);
           const t1 = Date.now();
           const packed = series.packedOn(date);
           await yieldToIo();
           const { rows, next } = classifyDay(rs, date, areas, packed, prev);
+          if (formed && date === blockFrom) for (const row of rows) if (row.change !== null && formed.has(row.area_id)) row.change = formed.get(row.area_id) as FormedChange;
           prev = next;
           await yieldToIo();
           const day = run.prepare(rs.id, date, rows, jobId, !classified.has(date));

@@ -1,0 +1,327 @@
+import { Knex } from 'knex';
+import { addDays, LocalDate } from '../domain/dates';
+import { LINEAGE_EVENTS, LineageEvent, lineageEvent, SHARE_TOLERANCE } from '../domain/lineage';
+import { DetailCollector, notFound } from '../errors';
+import type { AreaInput } from '../geo/features';
+import { importAreasIn, ImportAreasResult } from './areas';
+import { Actor, audit } from './audit';
+import type { Database } from './database';
+import { arrayBindings } from './knex';
+
+/**
+ * Reorganisations: the map changing on a day, written in one transaction (all or nothing).
+ * Every statement over areas' validity, versions and lineage lives here; the day-of-map
+ * reads use `zonerisk_areas_on(d)` (migration 20261202000016).
+ */
+export type Predecessor = { code: string; share: number | null; event?: LineageEvent | undefined };
+export type NewArea = AreaInput & { predecessors: Predecessor[]; newTerritory: boolean };
+
+export type ReorganisationPlan = {
+  effective_date: LocalDate;
+  retire: string[];
+  areas: NewArea[];
+  reparent: { code: string; parent: string }[];
+  /** Levels already stored on or after the date are recomputed (by the caller) instead of refusing. */
+  recompute: boolean;
+  note?: string | undefined;
+};
+
+export type ReorganisationResult = {
+  id: number;
+  effective_date: LocalDate;
+  retired: string[];
+  created: string[];
+  reparented: string[];
+  lineage: number;
+  areas: Pick<ImportAreasResult, 'warnings' | 'overlaps' | 'gaps' | 'repairs'>;
+  /** Days already classified on or after the date: the caller recomputes them (null: none). */
+  recompute: { from: LocalDate; to: LocalDate } | null;
+};
+
+export type ReorganiseOptions = { actor?: Actor; repair?: boolean; featurePath?: (i: number) => string };
+
+type AreaState = { id: number; code: string; name: string; kind: string; valid_from: LocalDate | null; valid_to: LocalDate | null; attributes_from: LocalDate | null; population: number | null };
+
+const STATE_COLS = `id, code, name, kind, valid_from::text AS valid_from, valid_to::text AS valid_to, attributes_from::text AS attributes_from, population`;
+
+/** `a` exists on day `d`. */
+const validOn = (a: AreaState, d: LocalDate) => (a.valid_from === null || a.valid_from <= d) && (a.valid_to === null || a.valid_to >= d);
+
+/**
+ * Applies a reorganisation on `effective_date` E: the retired areas end on E − 1; the new
+ * areas begin on E (through the area import, so every boundary check holds) with their
+ * predecessors; the re-parented areas keep their old parent until E − 1 (an area version)
+ * and take the new one from E. Refused (422, nothing written) when:
+ * - a retired or re-parented area is unknown, not in force on E − 1, or changes again after E;
+ * - a retired area has reports or indicators on or after E;
+ * - a new area has no predecessor (unless marked new territory), or a predecessor not in
+ *   force on E − 1; shares out of (0, 1];
+ * - a retired area's population is unaccounted for: the shares its successors took do not
+ *   add up to 1 (a whole predecessor is a share of 1), or, with no successor, some child of it
+ *   on E − 1 is neither retired nor re-parented;
+ * - an area in force on E would keep a retired parent;
+ * - levels are stored on or after E and `recompute` is not asked for (with it, the answer
+ *   names the days to recompute).
+ */
+export async function reorganise(db: Database, plan: ReorganisationPlan, opts: ReorganiseOptions = {}): Promise<ReorganisationResult> {
+  const actor = opts.actor ?? 'system';
+  const E = plan.effective_date;
+  const dayBefore = addDays(E, -1);
+  return db.write(async (trx) => {
+    const errors = new DetailCollector();
+    const named = [...plan.retire, ...plan.reparent.flatMap((r) => [r.code, r.parent]), ...plan.areas.flatMap((a) => a.predecessors.map((p) => p.code))];
+    const states = new Map(
+      (await trx.raw<{ rows: AreaState[] }>(`SELECT ${STATE_COLS} FROM areas WHERE code = ANY(?::text[])`, arrayBindings([[...new Set(named)]]))).rows.map((r) => [r.code, r]),
+    );
+    const seenRetire = new Set<string>();
+    plan.retire.forEach((code, i) => {
+      const a = states.get(code);
+      const path = `retire[${i}]`;
+      if (seenRetire.has(code)) return errors.add(path, `${code} is listed twice`);
+      seenRetire.add(code);
+      if (!a) return errors.add(path, `no area has code ${code}`);
+      if (!validOn(a, dayBefore)) return errors.add(path, `${code} is not in force on ${dayBefore}, the day before the reorganisation`);
+      if (a.valid_to !== null) return errors.add(path, `${code} already ends on ${a.valid_to}`);
+      if (a.attributes_from !== null && a.attributes_from > dayBefore) errors.add(path, `${code} changes on ${a.attributes_from}, after ${dayBefore}`);
+    });
+    plan.reparent.forEach((r, i) => {
+      const a = states.get(r.code);
+      const p = states.get(r.parent) ?? plan.areas.find((n) => n.code === r.parent);
+      const path = `reparent[${i}]`;
+      if (!a) return errors.add(`${path}.code`, `no area has code ${r.code}`);
+      if (seenRetire.has(r.code)) return errors.add(`${path}.code`, `${r.code} is retired by this reorganisation`);
+      if (!validOn(a, dayBefore) || !validOn(a, E)) errors.add(`${path}.code`, `${r.code} is not in force on both ${dayBefore} and ${E}`);
+      if (a.attributes_from !== null && a.attributes_from >= E) errors.add(`${path}.code`, `${r.code} already changes on ${a.attributes_from}`);
+      if (!p) errors.add(`${path}.parent`, `no area has code ${r.parent} (nor does this reorganisation create it)`);
+      else if ('id' in p && (seenRetire.has(p.code) || !validOn(p, E))) errors.add(`${path}.parent`, `${r.parent} is not in force on ${E}`);
+      else if (rank(p.kind) >= rank(a.kind)) errors.add(`${path}.parent`, `a ${a.kind} cannot have a ${p.kind} (${r.parent}) as parent: the parent must be of a higher kind`);
+    });
+    const featurePath = opts.featurePath ?? ((i: number) => `areas.features[${i}]`);
+    plan.areas.forEach((n, i) => {
+      if (n.predecessors.length === 0 && !n.newTerritory) {
+        errors.add(`${featurePath(i)}.properties.predecessors`, `new area ${n.code} has no predecessors: name the areas it is formed from, or mark it new_territory`);
+      }
+      const seen = new Set<string>();
+      n.predecessors.forEach((pr, j) => {
+        const path = `${featurePath(i)}.properties.predecessors[${j}]`;
+        const a = states.get(pr.code);
+        if (seen.has(pr.code)) return errors.add(path, `${pr.code} is named twice`);
+        seen.add(pr.code);
+        if (!a) return errors.add(path, `no area has code ${pr.code}`);
+        if (!validOn(a, dayBefore)) errors.add(path, `${pr.code} is not in force on ${dayBefore}, the day before the reorganisation`);
+        if (a.kind !== n.kind) errors.add(path, `${pr.code} is a ${a.kind}, ${n.code} a ${n.kind}: predecessors are areas of the same kind`);
+      });
+    });
+    errors.throwIfAny((k) => `${k} problem(s) with the reorganisation; nothing was written`, 'invalid_reorganisation');
+
+    // Shares: each retired predecessor's successors take all of it; a continuing one gives part.
+    const taken = new Map<string, { share: number; by: string[] }>();
+    for (const n of plan.areas) {
+      for (const pr of n.predecessors) {
+        const t = taken.get(pr.code) ?? { share: 0, by: [] };
+        t.share += pr.share ?? 1;
+        t.by.push(n.code);
+        taken.set(pr.code, t);
+      }
+    }
+    for (const [code, t] of taken) {
+      if (t.share > 1 + SHARE_TOLERANCE) errors.add(`predecessors.${code}`, `the successors of ${code} (${t.by.join(', ')}) take ${round(t.share)} of its population, more than all of it`);
+      else if (seenRetire.has(code) && t.share < 1 - SHARE_TOLERANCE) {
+        errors.add(`predecessors.${code}`, `${code} is retired but its successors (${t.by.join(', ')}) take only ${round(t.share)} of its population: the shares must add up to 1`);
+      }
+    }
+    // Retired areas with no successor: every child of theirs on E − 1 goes somewhere.
+    const reparented = new Set(plan.reparent.map((r) => r.code));
+    const retiredIds = plan.retire.map((c) => (states.get(c) as AreaState).id);
+    const children = await trx.raw<{ rows: { parent: string; code: string }[] }>(
+      `SELECT p.code AS parent, c.code FROM zonerisk_areas_on(?::date) c JOIN areas p ON p.id = c.parent_id WHERE c.parent_id = ANY(?::int[]) ORDER BY c.code`,
+      arrayBindings([dayBefore, retiredIds]),
+    );
+    const childrenOf = new Map<string, string[]>();
+    for (const r of children.rows) childrenOf.set(r.parent, [...(childrenOf.get(r.parent) ?? []), r.code]);
+    plan.retire.forEach((code, i) => {
+      const kids = childrenOf.get(code) ?? [];
+      const stranded = kids.filter((k) => !seenRetire.has(k) && !reparented.has(k));
+      if (stranded.length) {
+        errors.add(`retire[${i}]`, `${code} is retired but its part(s) ${stranded.slice(0, 10).join(', ')}${stranded.length > 10 ? '…' : ''} would be left under it: retire or re-parent them`);
+      }
+      if (!taken.has(code) && kids.length === 0 && (states.get(code)?.population ?? 0) > 0) {
+        errors.add(`retire[${i}]`, `${code} is retired with no successor and no parts: its population (${states.get(code)?.population}) would be unaccounted for; name it as a predecessor of a new area`);
+      }
+    });
+    // Facts of retired areas on or after the date belong to no area.
+    const late = await trx.raw<{ rows: { code: string; n: number; first: string }[] }>(
+      `SELECT a.code, count(*)::int AS n, min(f.date)::text AS first
+       FROM (SELECT area_id, date FROM reports WHERE area_id = ANY(?::int[]) AND date >= ?::date
+             UNION ALL SELECT area_id, date FROM metrics WHERE area_id = ANY(?::int[]) AND date >= ?::date) f
+       JOIN areas a ON a.id = f.area_id GROUP BY a.code ORDER BY a.code LIMIT 20`,
+      arrayBindings([retiredIds, E, retiredIds, E]),
+    );
+    for (const r of late.rows) errors.add(`retire.${r.code}`, `${r.code} has ${r.n} report or indicator row(s) on or after ${E} (first ${r.first}): correct or delete them before retiring it`);
+    const classified = await trx.raw<{ rows: { last: string | null }[] }>(`SELECT max(date)::text AS last FROM zone_levels WHERE date >= ?::date`, [E]);
+    const lastClassified = (classified.rows[0]?.last ?? null) as LocalDate | null;
+    if (lastClassified && !plan.recompute) {
+      errors.add('effective_date', `levels are already stored from ${E} to ${lastClassified}: send recompute=true to recompute them on the new map`);
+    }
+    errors.throwIfAny((k) => `${k} problem(s) with the reorganisation; nothing was written`, 'invalid_reorganisation');
+
+    const reorg = await trx.raw<{ rows: { id: number }[] }>(
+      `INSERT INTO reorganisations (effective_date, actor, note, summary) VALUES (?, ?, ?, '{}'::jsonb) RETURNING id`,
+      [E, actor, plan.note ?? null],
+    );
+    const id = (reorg.rows[0] as { id: number }).id;
+    if (retiredIds.length) await trx.raw('UPDATE areas SET valid_to = ?::date, updated_at = now() WHERE id = ANY(?::int[])', arrayBindings([dayBefore, retiredIds]));
+    const imported = plan.areas.length
+      ? await importAreasIn(trx, plan.areas, { actor, validFrom: E, featurePath, ...(opts.repair ? { repair: true } : {}) })
+      : ({ warnings: [], overlaps: 0, gaps: { count: 0, area_m2: 0, worst: [] } } as Pick<ImportAreasResult, 'warnings' | 'overlaps' | 'gaps' | 'repairs'>);
+    // the old attributes of a re-parented area become a version ending the day before
+    if (plan.reparent.length) {
+      await trx.raw(
+        `WITH r AS (SELECT * FROM unnest(?::text[], ?::text[]) AS r(code, parent))
+         INSERT INTO area_versions (area_id, valid_from, valid_to, parent_id, name, name_search, population, geom, label_point, reorganisation_id)
+         SELECT a.id, coalesce(a.attributes_from, a.valid_from), ?::date, a.parent_id, a.name, a.name_search, a.population, a.geom, a.label_point, ?
+         FROM r JOIN areas a ON a.code = r.code`,
+        arrayBindings([plan.reparent.map((r) => r.code), plan.reparent.map((r) => r.parent), dayBefore, id]),
+      );
+      await trx.raw(
+        `UPDATE areas a SET parent_id = p.id, attributes_from = ?::date, updated_at = now()
+         FROM unnest(?::text[], ?::text[]) AS r(code, parent) JOIN areas p ON p.code = r.parent
+         WHERE a.code = r.code`,
+        arrayBindings([E, plan.reparent.map((r) => r.code), plan.reparent.map((r) => r.parent)]),
+      );
+    }
+    // new areas under a parent that is gone, areas in force keeping a retired parent
+    const orphaned = await trx.raw<{ rows: { code: string; parent: string }[] }>(
+      `SELECT c.code, p.code AS parent FROM zonerisk_areas_on(?::date) c JOIN areas p ON p.id = c.parent_id
+       WHERE NOT (p.valid_from IS NULL OR p.valid_from <= ?::date) OR NOT (p.valid_to IS NULL OR p.valid_to >= ?::date)
+       ORDER BY c.code LIMIT 20`,
+      [E, E, E],
+    );
+    for (const r of orphaned.rows) errors.add(`areas.${r.code}`, `${r.code} would have ${r.parent} as parent on ${E}, but ${r.parent} is not in force then: re-parent it`);
+    errors.throwIfAny((k) => `${k} problem(s) with the reorganisation; nothing was written`, 'invalid_reorganisation');
+
+    const links = plan.areas.flatMap((n) =>
+      n.predecessors.map((pr) => ({ area: n.code, predecessor: pr.code, share: pr.share, event: pr.event ?? lineageEvent(n, pr, taken.get(pr.code)?.by.length ?? 1, (states.get(pr.code) as AreaState).name) })),
+    );
+    if (links.length) {
+      await trx.raw(
+        `INSERT INTO area_lineage (area_id, predecessor_id, event, share, date, reorganisation_id)
+         SELECT a.id, p.id, l.event, l.share, ?::date, ?
+         FROM unnest(?::text[], ?::text[], ?::text[], ?::float8[]) AS l(area, predecessor, event, share)
+         JOIN areas a ON a.code = l.area JOIN areas p ON p.code = l.predecessor`,
+        arrayBindings([E, id, links.map((l) => l.area), links.map((l) => l.predecessor), links.map((l) => l.event), links.map((l) => l.share)]),
+      );
+    }
+    await trx.raw('SELECT zonerisk_rebuild_area_tree()');
+    const result: ReorganisationResult = {
+      id,
+      effective_date: E,
+      retired: [...plan.retire],
+      created: plan.areas.map((a) => a.code),
+      reparented: plan.reparent.map((r) => r.code),
+      lineage: links.length,
+      areas: { warnings: imported.warnings, overlaps: imported.overlaps, gaps: imported.gaps, ...(imported.repairs ? { repairs: imported.repairs } : {}) },
+      recompute: lastClassified ? { from: E, to: lastClassified } : null,
+    };
+    await trx.raw('UPDATE reorganisations SET summary = ?::jsonb WHERE id = ?', [JSON.stringify({ ...result, areas: undefined, overlaps: imported.overlaps, gaps: imported.gaps.count }), id]);
+    await audit(trx, actor, {
+      action: 'areas.reorganise',
+      target: String(id),
+      areas: [...result.retired, ...result.created, ...result.reparented].slice(0, 1000),
+      after: { effective_date: E, retired: result.retired.length, created: result.created.length, reparented: result.reparented.length, lineage: links.length },
+    });
+    return result;
+  });
+}
+
+const RANK: Record<string, number> = { province: 0, district: 1, commune: 2, subcommune: 3 };
+const rank = (kind: string) => RANK[kind] ?? 9;
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** A lineage link as the API shows it. */
+export type LineageLink = { code: string; name: string; kind: string; event: LineageEvent; share: number | null; date: LocalDate; generation: number };
+export type ParentChange = { date: LocalDate; from: string | null; to: string | null };
+export type Lineage = {
+  code: string;
+  name: string;
+  valid_from: LocalDate | null;
+  valid_to: LocalDate | null;
+  predecessors: LineageLink[];
+  successors: LineageLink[];
+  /** Earlier parents of the area (its versions), oldest first. */
+  parents: ParentChange[];
+};
+
+/** How many generations a lineage walks back or forward (a commune changes every few years). */
+const MAX_GENERATIONS = 20;
+
+/**
+ * An area's predecessors and successors through time: every area its territory came from
+ * (generation 1: the direct ones) and every area it went to, each with the event, the
+ * share and the day; and the parents it had before its current one.
+ */
+export async function lineageOf(knex: Knex, code: string): Promise<Lineage> {
+  const area = await knex.raw<{ rows: { id: number; code: string; name: string; valid_from: LocalDate | null; valid_to: LocalDate | null }[] }>(
+    `SELECT id, code, name, valid_from::text AS valid_from, valid_to::text AS valid_to FROM areas WHERE code = ?`,
+    [code],
+  );
+  const a = area.rows[0];
+  if (!a) throw notFound(`no area has code ${code}`);
+  const walk = (from: 'area_id' | 'predecessor_id', to: 'area_id' | 'predecessor_id') =>
+    knex.raw<{ rows: LineageLink[] }>(
+      `WITH RECURSIVE w AS (
+         SELECT l.${to} AS id, l.event, l.share, l.date, 1 AS generation FROM area_lineage l WHERE l.${from} = ?
+         UNION ALL
+         SELECT l.${to}, l.event, l.share, l.date, w.generation + 1 FROM w JOIN area_lineage l ON l.${from} = w.id WHERE w.generation < ${MAX_GENERATIONS}
+       )
+       SELECT x.code, x.name, x.kind, w.event, w.share, w.date::text AS date, w.generation
+       FROM w JOIN areas x ON x.id = w.id ORDER BY w.generation, w.date DESC, x.code`,
+      [a.id],
+    );
+  const [pre, post, versions] = await Promise.all([
+    walk('area_id', 'predecessor_id'),
+    walk('predecessor_id', 'area_id'),
+    knex.raw<{ rows: { date: LocalDate; from: string | null; to: string | null }[] }>(
+      `SELECT (v.valid_to + 1)::text AS date, vp.code AS "from",
+              coalesce((SELECT np.code FROM area_versions n LEFT JOIN areas np ON np.id = n.parent_id WHERE n.area_id = v.area_id AND n.valid_to > v.valid_to ORDER BY n.valid_to LIMIT 1), ap.code) AS "to"
+       FROM area_versions v JOIN areas ar ON ar.id = v.area_id LEFT JOIN areas vp ON vp.id = v.parent_id LEFT JOIN areas ap ON ap.id = ar.parent_id
+       WHERE v.area_id = ? ORDER BY v.valid_to`,
+      [a.id],
+    ),
+  ]);
+  return {
+    code: a.code,
+    name: a.name,
+    valid_from: a.valid_from,
+    valid_to: a.valid_to,
+    predecessors: pre.rows,
+    successors: post.rows,
+    parents: versions.rows.filter((v) => v.from !== v.to),
+  };
+}
+
+/** The successors of these areas (codes), for messages naming where a retired area went. */
+export async function successorsOf(knex: Knex, codes: readonly string[]): Promise<Map<string, string[]>> {
+  if (codes.length === 0) return new Map();
+  const res = await knex.raw<{ rows: { code: string; successors: string[] }[] }>(
+    `SELECT p.code, array_agg(a.code ORDER BY a.code) AS successors
+     FROM areas p JOIN area_lineage l ON l.predecessor_id = p.id JOIN areas a ON a.id = l.area_id
+     WHERE p.code = ANY(?::text[]) GROUP BY p.code`,
+    arrayBindings([codes]),
+  );
+  return new Map(res.rows.map((r) => [r.code, r.successors]));
+}
+
+/** The predecessors of these areas (codes), for messages naming where a new area's territory was before. */
+export async function predecessorsOf(knex: Knex, codes: readonly string[]): Promise<Map<string, string[]>> {
+  if (codes.length === 0) return new Map();
+  const res = await knex.raw<{ rows: { code: string; predecessors: string[] }[] }>(
+    `SELECT a.code, array_agg(p.code ORDER BY p.code) AS predecessors
+     FROM areas a JOIN area_lineage l ON l.area_id = a.id JOIN areas p ON p.id = l.predecessor_id
+     WHERE a.code = ANY(?::text[]) GROUP BY a.code`,
+    arrayBindings([codes]),
+  );
+  return new Map(res.rows.map((r) => [r.code, r.predecessors]));
+}
+
+export { LINEAGE_EVENTS };

@@ -1,0 +1,126 @@
+import { LocalDate } from './dates';
+import { AreaKind } from './areas';
+import { Level, LevelOrUnknown, maxLevel } from './levels';
+
+/**
+ * Lineage: how an area of a new map comes from areas of the old one. Pure.
+ *
+ * - `merge`: the area is formed from two or more predecessors;
+ * - `split`: it took part of a predecessor (a share below 1, or a predecessor shared
+ *   between several successors);
+ * - `rename`: one whole predecessor, another name; `recode`: one whole predecessor, the same
+ *   name, a new code (the 2025 reorganisation renumbered every commune);
+ * - `boundary_change`, `reparent`: given explicitly by the reorganisation.
+ */
+export const LINEAGE_EVENTS = ['merge', 'split', 'boundary_change', 'rename', 'reparent', 'recode'] as const;
+export type LineageEvent = (typeof LINEAGE_EVENTS)[number];
+
+/** Shares of one predecessor must add up to 1 within this (0.1 %: shares are often rounded to three places). */
+export const SHARE_TOLERANCE = 0.001;
+
+/**
+ * The event of one lineage link when the reorganisation does not name it: `split` when the
+ * successor took a share below 1 or the predecessor went to several successors, else `merge`
+ * when the successor has several predecessors, else `rename` or `recode` by the name.
+ */
+export function lineageEvent(successor: { name: string; predecessors: readonly unknown[] }, link: { share: number | null }, successorsOfPredecessor: number, predecessorName: string): LineageEvent {
+  if ((link.share !== null && link.share < 1) || successorsOfPredecessor > 1) return 'split';
+  if (successor.predecessors.length > 1) return 'merge';
+  return successor.name === predecessorName ? 'recode' : 'rename';
+}
+
+/**
+ * The level a new area is compared with on its first day: the worst level among its
+ * predecessors on the day before (unknown ones left out; all unknown or none: unknown). A
+ * command centre reads "formed from communes at Cấp 3 and Cấp 2, now Cấp 3" as no change.
+ */
+export function predecessorsLevel(levels: readonly LevelOrUnknown[]): LevelOrUnknown {
+  let worst: Level | null = null;
+  for (const l of levels) if (l !== 'unknown') worst = worst === null ? l : maxLevel(worst, l);
+  return worst ?? 'unknown';
+}
+
+/** A day on which the map changes: an area begins, an area ends the day before, or an area's attributes change. */
+export type MapChange = { valid_from: LocalDate | null; valid_to: LocalDate | null; attributes_from: LocalDate | null };
+
+/**
+ * The days in [from, to] on which the map differs from the day before (an area begins or its
+ * attributes change on it, or an area ended the day before), sorted: the boundaries of the
+ * map's epochs inside the span. Within an epoch every day has the same areas and hierarchy.
+ */
+export function mapChangeDays(areas: readonly MapChange[], from: LocalDate, to: LocalDate, nextDay: (d: LocalDate) => LocalDate): LocalDate[] {
+  const days = new Set<LocalDate>();
+  const add = (d: LocalDate | null) => {
+    if (d !== null && d > from && d <= to) days.add(d);
+  };
+  for (const a of areas) {
+    add(a.valid_from);
+    add(a.attributes_from);
+    if (a.valid_to !== null) add(nextDay(a.valid_to));
+  }
+  return [...days].sort();
+}
+
+/** An area as the map's history holds it: its latest attributes, with its days. */
+export type HistoryArea = {
+  id: number;
+  code: string;
+  name: string;
+  kind: AreaKind;
+  parent_id: number | null;
+  population: number | null;
+  valid_from: LocalDate | null;
+  valid_to: LocalDate | null;
+  attributes_from: LocalDate | null;
+};
+/** An earlier version of an area's attributes (the ones classification reads). */
+export type HistoryVersion = { area_id: number; valid_from: LocalDate | null; valid_to: LocalDate; parent_id: number | null; population: number | null };
+/** One lineage link: `area_id` took `share` (null: all) of `predecessor_id` from `date`. */
+export type HistoryLink = { area_id: number; predecessor_id: number; share: number | null; date: LocalDate };
+/** Everything classification needs of the map over time (db/inputs.ts loads it). */
+export type MapHistory = { areas: HistoryArea[]; versions: HistoryVersion[]; lineage: HistoryLink[] };
+
+const onDay = (from: LocalDate | null, to: LocalDate | null, d: LocalDate) => (from === null || from <= d) && (to === null || to >= d);
+
+/** The areas in force on day `d`, each with its parent and population of that day. */
+export function areasOn(h: MapHistory, d: LocalDate): { id: number; code: string; kind: AreaKind; parent_id: number | null; population: number | null }[] {
+  const version = new Map<number, HistoryVersion>();
+  for (const v of h.versions) if (onDay(v.valid_from, v.valid_to, d)) version.set(v.area_id, v);
+  const out = [];
+  for (const a of h.areas) {
+    if (!onDay(a.valid_from, a.valid_to, d)) continue;
+    const v = a.attributes_from !== null && a.attributes_from > d ? version.get(a.id) : undefined;
+    out.push({ id: a.id, code: a.code, kind: a.kind, parent_id: v ? v.parent_id : a.parent_id, population: v ? v.population : a.population });
+  }
+  return out;
+}
+
+/** The days [from, to] cut where the map changes: within each epoch the areas and the hierarchy are the same. */
+export function mapEpochs(h: MapHistory, from: LocalDate, to: LocalDate, nextDay: (d: LocalDate) => LocalDate, previousDay: (d: LocalDate) => LocalDate): { from: LocalDate; to: LocalDate }[] {
+  const cuts = mapChangeDays([...h.areas, ...h.versions.map((v) => ({ valid_from: v.valid_from, valid_to: v.valid_to, attributes_from: null }))], from, to, nextDay);
+  const out: { from: LocalDate; to: LocalDate }[] = [];
+  let start = from;
+  for (const c of cuts) {
+    out.push({ from: start, to: previousDay(c) });
+    start = c;
+  }
+  out.push({ from: start, to });
+  return out;
+}
+
+/**
+ * Where a predecessor's reports go: for each area with successors, the successors with the
+ * share they took and the day number from which they exist (a report dated before it is
+ * theirs, by that share). Read by InputSeries (domain/inputs.ts).
+ */
+export type SuccessorLinks = ReadonlyMap<number, readonly { id: number; share: number; startDay: number }[]>;
+
+export function successorLinks(h: MapHistory, dayNumberOf: (d: LocalDate) => number): SuccessorLinks {
+  const out = new Map<number, { id: number; share: number; startDay: number }[]>();
+  for (const l of h.lineage) {
+    const list = out.get(l.predecessor_id) ?? [];
+    list.push({ id: l.area_id, share: l.share ?? 1, startDay: dayNumberOf(l.date) });
+    out.set(l.predecessor_id, list);
+  }
+  return out;
+}
