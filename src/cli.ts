@@ -672,6 +672,56 @@ const COMMANDS: Command[] = [
     },
   }),
   command({
+    name: 'reorganise',
+    positionals: ['<plan.json>'],
+    summary: 'apply a map change on one day, all or nothing: areas retired, new areas with their predecessors, re-parentings',
+    details: [
+      'The plan is POST /v1/reorganisations\'s body: {"effective_date", "retire": [codes], "areas": FeatureCollection,',
+      '"reparent": [{"code","parent"}], "predecessors"?: {"NEW": ["OLD", "OLD:0.5"]}, "recompute"?, "note"?}; each new',
+      'feature names its predecessors (property "predecessors", or the plan\'s map). With --areas the new areas are read',
+      'from a boundary file instead (any format import-areas reads; predecessors from the plan\'s map).',
+    ],
+    options: {
+      areas: { type: 'string', value: 'FILE', help: 'the new areas as a boundary file (GeoJSON, zipped Shapefile, GeoPackage, KML, KMZ)' },
+      fields: { type: 'string', value: 'MAP', help: "the boundary file's field map, as import-areas --fields" },
+      crs: { type: 'string', value: 'CRS', help: "the boundary file's coordinate system when it does not say" },
+      repair: { type: 'boolean', help: 'make invalid boundaries of the new areas valid (as import-areas --repair)' },
+      recompute: { type: 'boolean', help: 'levels already stored on or after the date are recomputed on the new map (else refused)' },
+    },
+    async exec(o, [file], { config, io, open }) {
+      if (!file) throw new AppError(400, 'usage', 'reorganise needs a plan file', [{ path: 'file', message: 'zonerisk reorganise <plan.json>' }]);
+      const [{ reorganisationBody }, { parseBody }, { featureLineage }, { planOf }, { reorganise }, { readAreaFile }] = await Promise.all([
+        import('./http/schemas'),
+        import('./http/validation'),
+        import('./http/routes/reorganisations'),
+        import('./services/reorganisations'),
+        import('./db/reorganisations'),
+        import('./services/imports'),
+      ]);
+      const raw = parseJson(readWhole(file), file) as Record<string, unknown>;
+      const body = parseBody(reorganisationBody, { ...raw, ...(o.repair ? { repair: true } : {}), ...(o.recompute ? { recompute: true } : {}) });
+      const r = await withDatabase(open, config, async (db) => {
+        let inputs;
+        if (o.areas) {
+          const bytes = readWhole(o.areas);
+          const contentType = contentTypeOf(o.areas);
+          const options = { repair: body.repair, fields: o.fields, crs: o.crs, fileName: path.basename(o.areas) };
+          inputs = (await readAreaFile(db, { contentType, bytes, ...(contentType.endsWith('json') ? { parsed: parseJson(bytes, o.areas) } : {}) }, options)).areas;
+        } else {
+          const { areasFromFeatureCollectionAsync } = await lazy.features();
+          inputs = body.areas === undefined ? [] : await areasFromFeatureCollectionAsync(body.areas, { repair: body.repair });
+        }
+        return reorganise(db, planOf(body, inputs, o.areas ? [] : featureLineage(body.areas)), { actor: 'cli', repair: body.repair });
+      });
+      for (const w of r.areas.warnings) io.err(`warning: ${w.message}`);
+      io.out(
+        `reorganisation ${r.id} on ${r.effective_date}: retired ${r.retired.length}, created ${r.created.length}, re-parented ${r.reparented.length}, lineage links ${r.lineage}` +
+          (r.recompute ? `; recompute ${r.recompute.from}..${r.recompute.to} with \`zonerisk recompute --from ${r.recompute.from} --to ${r.recompute.to}\`` : ''),
+      );
+      return 0;
+    },
+  }),
+  command({
     name: 'import-reports',
     positionals: ['<file.csv|file.xlsx>'],
     summary: 'upsert daily reports (CSV or XLSX, by area code or by name); recomputes the classified days they change',

@@ -52,6 +52,18 @@ describe('zonerisk CLI', () => {
     expect(r.out[1]).toMatch(/created 7, .*, repaired 1; import \d+$/);
   });
 
+  test('reorganise: a plan file with the new areas from a boundary file and predecessors from its map', async () => {
+    await ctx.reset();
+    await cli('import-areas', write('p.geojson', JSON.stringify(smallProvince())));
+    const merged = { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { code: 'M1', name: 'Xã Hợp Nhất', kind: 'commune', parent: 'P', population: 20000 }, geometry: { type: 'Polygon', coordinates: [[[106, 10], [106.2, 10], [106.2, 10.1], [106, 10.1], [106, 10]]] } }] };
+    const plan = write('plan.json', JSON.stringify({ effective_date: '2025-07-01', retire: ['C11', 'C12', 'D1'], reparent: [], predecessors: { M1: ['C11', 'C12'] } }));
+    const r = await cli('reorganise', plan, '--areas', write('m1.geojson', JSON.stringify(merged)));
+    expect(r).toMatchObject({ code: 0, out: [expect.stringMatching(/^reorganisation \d+ on 2025-07-01: retired 3, created 1, re-parented 0, lineage links 2$/)] });
+    // the same again: M1's code is taken now, nothing else is written
+    await expect(cli('reorganise', plan, '--areas', write('m1.geojson', JSON.stringify(merged)))).rejects.toMatchObject({ status: 422 });
+    expect((await rowCounts(ctx.db)).reorganisations).toBe(1);
+  });
+
   test('import-reports reads a Vietnamese CSV that names its communes; --dry-run lists what does not resolve and writes nothing', async () => {
     await cli('import-areas', write('a.geojson', JSON.stringify(smallProvince())));
     const rows = ['Xã/Phường;Ngày;Ca cộng đồng;Ca trong khu cách ly/phong tỏa', 'long binh;01/10/2021;3;0', 'P. Tân Hoà;01/10/2021;1;2', 'TT Vĩnh An;01/10/2021;0;0'];
@@ -312,7 +324,7 @@ describe('zonerisk CLI', () => {
 
   test('--help and -h on every command print its usage, exit 0, and open no database', async () => {
     // every command: a new one must be added here (and to docs/OPERATIONS.md)
-    const all = ['serve', 'run-job', 'migrate', 'seed', 'import-areas', 'import-reports', 'import-metrics', 'recompute', 'keys create', 'keys list', 'keys revoke', 'rule-sets list', 'rule-sets presets', 'rule-sets create', 'rule-sets activate', 'briefing'];
+    const all = ['serve', 'run-job', 'migrate', 'seed', 'import-areas', 'import-reports', 'import-metrics', 'recompute', 'reorganise', 'keys create', 'keys list', 'keys revoke', 'rule-sets list', 'rule-sets presets', 'rule-sets create', 'rule-sets activate', 'briefing'];
     expect(commandNames().sort()).toEqual([...all].sort());
     const table: [string[], RegExp][] = [
       ...all.map((c): [string[], RegExp] => [[...c.split(' '), '--help'], new RegExp(`^usage: zonerisk ${c}\\b`)]),

@@ -478,12 +478,22 @@ export async function getAreaFeature(knex: Knex, code: string): Promise<AreaFeat
 
 
 /** A province or district as the map page places it: its extent and where its name goes. */
-export type Place = { code: string; name: string; kind: 'province' | 'district'; parent: string | null; bbox: [number, number, number, number]; label: [number, number] };
+export type Place = {
+  code: string;
+  name: string;
+  kind: 'province' | 'district';
+  parent: string | null;
+  bbox: [number, number, number, number];
+  label: [number, number];
+  /** The days it exists (the page shows the places of its day). */
+  valid_from: string | null;
+  valid_to: string | null;
+};
 
 /** Every province and district, by kind then name (a country: about 770 rows). */
 export async function places(knex: Knex): Promise<Place[]> {
-  const res = await knex.raw<{ rows: { code: string; name: string; kind: 'province' | 'district'; parent: string | null; x0: number; y0: number; x1: number; y1: number; lx: number; ly: number }[] }>(
-    `SELECT a.code, a.name, a.kind, p.code AS parent,
+  const res = await knex.raw<{ rows: { code: string; name: string; kind: 'province' | 'district'; parent: string | null; x0: number; y0: number; x1: number; y1: number; lx: number; ly: number; valid_from: string | null; valid_to: string | null }[] }>(
+    `SELECT a.code, a.name, a.kind, p.code AS parent, a.valid_from::text AS valid_from, a.valid_to::text AS valid_to,
             round(ST_XMin(a.geom)::numeric, 5)::float8 AS x0, round(ST_YMin(a.geom)::numeric, 5)::float8 AS y0,
             round(ST_XMax(a.geom)::numeric, 5)::float8 AS x1, round(ST_YMax(a.geom)::numeric, 5)::float8 AS y1,
             round(ST_X(a.label_point)::numeric, 5)::float8 AS lx, round(ST_Y(a.label_point)::numeric, 5)::float8 AS ly
@@ -491,7 +501,7 @@ export async function places(knex: Knex): Promise<Place[]> {
      WHERE a.kind IN ('province', 'district') AND a.geom IS NOT NULL
      ORDER BY a.kind = 'province' DESC, a.name, a.code`,
   );
-  return res.rows.map((r) => ({ code: r.code, name: r.name, kind: r.kind, parent: r.parent, bbox: [r.x0, r.y0, r.x1, r.y1], label: [r.lx, r.ly] }));
+  return res.rows.map((r) => ({ code: r.code, name: r.name, kind: r.kind, parent: r.parent, bbox: [r.x0, r.y0, r.x1, r.y1], label: [r.lx, r.ly], valid_from: r.valid_from, valid_to: r.valid_to }));
 }
 
 /**

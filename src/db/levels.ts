@@ -257,6 +257,8 @@ export type ZoneRow = {
   children: Record<string, number> | null;
   pending: unknown;
   computed_at: string | null;
+  /** The area's first day (null: it has always existed). */
+  valid_from: LocalDate | null;
 };
 
 /** What every view of a zone shows first (list items, the zone, map features): the one projection of a zone row they share. */
@@ -321,7 +323,7 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
   const levelCols = `level, raw_level, since::text AS since, rule_set_id, reason, ${stored}, computed_at`;
   const overrideFilter = `date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date)
          AND created_at <= ${asOfSql} AND (ended_at IS NULL OR ended_at > ${asOfSql})`;
-  const select = `SELECT a.id AS area_id, a.code, a.name, a.kind, p.code AS parent, a.population,
+  const select = `SELECT a.id AS area_id, a.code, a.name, a.kind, p.code AS parent, a.population, a.valid_from::text AS valid_from,
             z.level AS computed_level, z.raw_level, z.since, z.rule_set_id AS rule_set, z.reason, z.inputs, z.children, z.pending, z.computed_at,
             o.override_id AS o_id, o.level AS o_level, o.reason AS o_reason, o.note AS o_note, o.author AS o_author,
             o.date_from::text AS o_from, o.date_until::text AS o_until,
@@ -418,6 +420,7 @@ function toZone(date: LocalDate, r: Raw): ZoneRow {
     children: r.children,
     pending: r.pending,
     computed_at: r.computed_at?.toISOString() ?? null,
+    valid_from: r.valid_from,
   };
 }
 

@@ -312,6 +312,16 @@ export async function successorsOf(knex: Knex, codes: readonly string[]): Promis
   return new Map(res.rows.map((r) => [r.code, r.successors]));
 }
 
+/** An area's direct predecessors with the share of each it took (null: all), and the day it began. */
+export async function formedFrom(knex: Knex, areaId: number): Promise<{ date: LocalDate; from: { code: string; name: string; share: number | null }[] } | null> {
+  const res = await knex.raw<{ rows: { date: LocalDate; code: string; name: string; share: number | null }[] }>(
+    `SELECT l.date::text AS date, p.code, p.name, l.share FROM area_lineage l JOIN areas p ON p.id = l.predecessor_id WHERE l.area_id = ? ORDER BY p.code`,
+    [areaId],
+  );
+  const first = res.rows[0];
+  return first ? { date: first.date, from: res.rows.map((r) => ({ code: r.code, name: r.name, share: r.share })) } : null;
+}
+
 /** The predecessors of these areas (codes), for messages naming where a new area's territory was before. */
 export async function predecessorsOf(knex: Knex, codes: readonly string[]): Promise<Map<string, string[]>> {
   if (codes.length === 0) return new Map();

@@ -31,6 +31,7 @@ import {
   importAreasQuery,
   importFactsQuery,
   importsListQuery,
+  reorganisationBody,
   aliasesBody,
   profileBody,
 } from './schemas';
@@ -76,6 +77,13 @@ export const OPERATIONS: Record<string, Op> = {
     body: areaFeatures,
     bodyTypes: ['application/geo+json', 'application/zip', 'application/geopackage+sqlite3', 'application/vnd.google-earth.kml+xml', 'application/vnd.google-earth.kmz'],
   },
+  'POST /v1/reorganisations': {
+    summary:
+      'A map change on one day, all or nothing: the areas retired (they end the day before), the new areas with their predecessors (merge, split by share, rename…), the re-parentings; refused (422) if a retired area’s population is unaccounted for, a new area has no predecessor, an area keeps a retired parent, or levels are stored from the day on (unless recompute=true)',
+    tag: 'areas',
+    body: reorganisationBody,
+  },
+  'GET /v1/areas/{code}/lineage': { summary: 'An area’s predecessors and successors through time (event, share, day, generation) and its earlier parents', tag: 'areas' },
   'GET /v1/areas/{code}/aliases': { summary: 'Confirmed alternative names of an area (used by name resolution)', tag: 'areas' },
   'POST /v1/areas/{code}/aliases': { summary: 'Confirm names of an area, e.g. a dry run’s candidate as the user chose it (a reporter: for its own areas)', tag: 'areas', body: aliasesBody },
   'DELETE /v1/areas/{code}/aliases/{id}': { summary: 'Remove an alias', tag: 'areas' },
@@ -85,7 +93,7 @@ export const OPERATIONS: Record<string, Op> = {
   'GET /v1/import-profiles/{name}': { summary: 'One import profile', tag: 'areas' },
   'POST /v1/import-profiles': { summary: 'Save an import profile (create or replace by name)', tag: 'areas', body: profileBody },
   'DELETE /v1/import-profiles/{name}': { summary: 'Delete a saved import profile', tag: 'areas' },
-  'GET /v1/areas': { summary: 'List areas by kind, parent, bbox, name', tag: 'areas', query: listAreasQuery },
+  'GET /v1/areas': { summary: 'List the areas in force on a day (date, default today) by kind, parent (of that day), bbox, name; each with valid_from and valid_to', tag: 'areas', query: listAreasQuery },
   'GET /v1/areas/{code}': { summary: 'One area as a GeoJSON Feature', tag: 'areas', produces: 'application/geo+json' },
   'GET /v1/areas/{code}/reports': { summary: "An area's daily reports (with revisions on request)", tag: 'reports', query: dateRangeQuery },
   'GET /v1/areas/{code}/metrics': { summary: "An area's indicators", tag: 'reports', query: dateRangeQuery },

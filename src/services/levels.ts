@@ -25,7 +25,7 @@ import { LEVELS, levelIndex, LevelOrUnknown, Level, levelNumber } from '../domai
 import { classify, ExplanationStep, Inputs, MetricValue, Origin } from '../domain/rules/engine';
 import { RuleSet } from '../domain/rules/definition';
 import { ChangeReason, firstLevelText, storedChangeText } from '../domain/rules/change';
-import { Bilingual, levelLabel, overrideStep, persistenceStep } from '../domain/rules/explain';
+import { Bilingual, levelLabel, lineageStep, overrideStep, persistenceStep } from '../domain/rules/explain';
 import { Pending } from '../domain/rules/persistence';
 import { readStoredInputs } from '../db/storedInputs';
 import { cases7 } from '../db/maps';
@@ -35,7 +35,8 @@ import { quietSentence, sentenceCase } from '../domain/briefing';
 import { z } from 'zod';
 import { badRequest, notFound } from '../errors';
 import type { Runtime } from '../runtime';
-import { predecessorsOf } from '../db/reorganisations';
+import { formedFrom, predecessorsOf } from '../db/reorganisations';
+import { factNeeds } from '../domain/inputs';
 import { predecessorsLevel } from '../domain/lineage';
 
 /**
@@ -151,7 +152,7 @@ export async function zoneDetail(rt: Runtime, code: string, r: Reading): Promise
       ...inputsOf(z, rs),
       input_labels: rs ? inputLabels(rs.definition) : {},
       children: z.children,
-      explanation: rs ? explain(rs.definition, z) : [],
+      explanation: rs ? await withLineage(rt, rs.definition, z, explain(rs.definition, z)) : [],
       pending: z.pending,
       override: z.override,
       computed_at: z.computed_at,
@@ -399,6 +400,19 @@ function explain(ruleSet: RuleSet, zone: ZoneRow): ExplanationStep[] {
   const all: ExplanationStep[] = held ? [...steps, held] : steps;
   // an override sets the level over the rules: the explanation ends on the level shown
   return zone.override ? [...all, overrideStep(zone.override, zone.computed_level, (all[all.length - 1]?.step ?? -1) + 1)] : all;
+}
+
+/**
+ * The explanation of a new area's day whose windows reach back before it began: a last step
+ * saying those days are its predecessors' figures (estimated for a predecessor it took part of).
+ */
+async function withLineage(rt: Runtime, ruleSet: RuleSet, zone: ZoneRow, steps: ExplanationStep[]): Promise<ExplanationStep[]> {
+  if (zone.valid_from === null || !zone.inputs) return steps;
+  const reach = factNeeds(ruleSet, zone.date).reportsFrom;
+  if (reach === null || reach >= zone.valid_from) return steps;
+  const formed = await formedFrom(rt.db.read, zone.area_id);
+  if (!formed) return steps;
+  return [...steps, lineageStep(formed, zone.level, (steps[steps.length - 1]?.step ?? -1) + 1)];
 }
 
 /** Changes put in words between two yields to other requests. */

@@ -1,5 +1,5 @@
 import type { Actor } from '../db/audit';
-import { lineageOf, NewArea, Predecessor, reorganise, ReorganisationResult } from '../db/reorganisations';
+import { lineageOf, NewArea, Predecessor, reorganise, ReorganisationPlan, ReorganisationResult } from '../db/reorganisations';
 import { LocalDate } from '../domain/dates';
 import { LineageEvent } from '../domain/lineage';
 import { DetailCollector } from '../errors';
@@ -40,22 +40,7 @@ export async function reorganiseAreas(
   from: { featureLineage: FeatureLineage; read?: AreaInput[] },
 ): Promise<ReorganisationResult & { recompute_job: { job: number; from: string; to: string } | null }> {
   const inputs = from.read ?? (req.areas === undefined ? [] : await areasFromFeatureCollectionAsync(req.areas, { repair: req.repair }));
-  const errors = new DetailCollector();
-  const areas: NewArea[] = inputs.map((a, i) => {
-    const own = from.featureLineage[i];
-    const given = req.predecessors?.[a.code];
-    if (own?.predecessors && given) errors.add(`predecessors.${a.code}`, `${a.code} has predecessors both in its feature and in the predecessors map: give them once`);
-    const list = own?.predecessors ?? given?.map((p) => ({ code: p.code, share: p.share ?? null, event: p.event })) ?? [];
-    return { ...a, predecessors: list, newTerritory: own?.newTerritory ?? false };
-  });
-  const codes = new Set(inputs.map((a) => a.code));
-  for (const code of Object.keys(req.predecessors ?? {})) if (!codes.has(code)) errors.add(`predecessors.${code}`, `no new area has code ${code}`);
-  errors.throwIfAny((n) => `${n} problem(s) with the predecessors`, 'invalid_reorganisation');
-  const result = await reorganise(
-    rt.db,
-    { effective_date: req.effective_date, retire: req.retire, areas, reparent: req.reparent, recompute: req.recompute, note: req.note },
-    { actor, repair: req.repair },
-  );
+  const result = await reorganise(rt.db, planOf(req, inputs, from.featureLineage), { actor, repair: req.repair });
   let recomputeJob: { job: number; from: string; to: string } | null = null;
   if (result.recompute) {
     const job = await rt.recomputations.afterIngest(result.effective_date);
@@ -65,6 +50,22 @@ export async function reorganiseAreas(
     }
   }
   return { ...result, recompute_job: recomputeJob };
+}
+
+/** The plan db/reorganisations.ts applies: each new area with its predecessors (its feature's, or the request's map). */
+export function planOf(req: ReorganisationRequest, inputs: AreaInput[], featureLineage: FeatureLineage): ReorganisationPlan {
+  const errors = new DetailCollector();
+  const areas: NewArea[] = inputs.map((a, i) => {
+    const own = featureLineage[i];
+    const given = req.predecessors?.[a.code];
+    if (own?.predecessors && given) errors.add(`predecessors.${a.code}`, `${a.code} has predecessors both in its feature and in the predecessors map: give them once`);
+    const list = own?.predecessors ?? given?.map((p) => ({ code: p.code, share: p.share ?? null, event: p.event })) ?? [];
+    return { ...a, predecessors: list, newTerritory: own?.newTerritory ?? false };
+  });
+  const codes = new Set(inputs.map((a) => a.code));
+  for (const code of Object.keys(req.predecessors ?? {})) if (!codes.has(code)) errors.add(`predecessors.${code}`, `no new area has code ${code}`);
+  errors.throwIfAny((n) => `${n} problem(s) with the predecessors`, 'invalid_reorganisation');
+  return { effective_date: req.effective_date, retire: req.retire, areas, reparent: req.reparent, recompute: req.recompute, note: req.note };
 }
 
 export function lineage(rt: Runtime, code: string) {

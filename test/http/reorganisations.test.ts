@@ -137,6 +137,14 @@ describe('a reorganisation merging three communes and moving one to the province
     const value = z.inputs.incidence_7d?.value ?? z.inputs.incidence_7d;
     expect(value).toBeCloseTo((21 * 100_000) / 30_000, 6);
     expect(z.level).toBe('red');
+    // the explanation says so: its last step names the predecessors, none of them estimated
+    const last = z.explanation[z.explanation.length - 1];
+    expect(last).toMatchObject({ type: 'lineage', result: 'red' });
+    expect(last.estimated).toBeUndefined();
+    expect(last.text.vi).toBe('Thành lập ngày 01/10/2021 từ 3 đơn vị (Xã Một, Xã Hai, Xã Ba): các ngày trước đó trong khoảng thời gian tính lấy số liệu của các đơn vị này');
+    // a week on, the window is its own: no such step
+    const later = (await http().get('/v1/zones/M1?date=2021-10-07').expect(200)).body;
+    expect(later.explanation.map((s: { type: string }) => s.type)).not.toContain('lineage');
     // the province's figure is the same sum however the map is cut
     const p = (await http().get(`/v1/zones/P?date=${E}`).expect(200)).body;
     expect(p.inputs.incidence_7d?.value ?? p.inputs.incidence_7d).toBeCloseTo(((6 * 4 + 4) * 100_000) / 45_000, 6);

@@ -142,13 +142,16 @@ function legend() {
   $('legend-items').innerHTML = ['red', 'orange', 'yellow', 'green', 'unknown'].map((l) => `<li><span class="swatch" style="background:${cfg.levels[l].color}"></span>${escapeHtml(both(cfg.levels[l]))}</li>`).join('');
 }
 
+/** A province or district of the day's map (districts were abolished on 1 July 2025). */
+const onDay = (p) => (!p.valid_from || p.valid_from <= state.date) && (!p.valid_to || p.valid_to >= state.date);
+
 function scopePickers() {
-  const provinces = cfg.places.filter((p) => p.kind === 'province');
+  const provinces = cfg.places.filter((p) => p.kind === 'province' && onDay(p));
   const scope = state.scope ? placeByCode.get(state.scope) : null;
   const province = scope ? (scope.kind === 'province' ? scope.code : scope.parent) : '';
   $('province').innerHTML = `<option value="">${t('all')}</option>${provinces.map((p) => `<option value="${escapeHtml(p.code)}"${p.code === province ? ' selected' : ''}>${escapeHtml(p.name)}</option>`).join('')}`;
   // a province's districts; with one province (or none), every district
-  const districts = cfg.places.filter((p) => p.kind === 'district' && (province ? p.parent === province : provinces.length <= 1));
+  const districts = cfg.places.filter((p) => p.kind === 'district' && onDay(p) && (province ? p.parent === province : provinces.length <= 1));
   $('district').innerHTML = `<option value="">${t('allDistricts')}</option>${districts.map((p) => `<option value="${escapeHtml(p.code)}"${scope && p.code === scope.code ? ' selected' : ''}>${escapeHtml(p.name)}</option>`).join('')}`;
   $('district').disabled = districts.length === 0;
 }
@@ -204,6 +207,8 @@ function dateControls() {
 }
 
 function dayChanged() {
+  // the districts of the day (none after 1 July 2025)
+  scopePickers();
   writeHash();
   const work = loadScope();
   if (!unpublished()) refreshArea();

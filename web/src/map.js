@@ -59,6 +59,7 @@ export function createMap({ cfg, state, testHooks, hidden, onSelect }) {
       for (const d of districts) {
         if (wanted.size >= MAX_LABELS) break;
         if (state.scope && !inScope(d)) continue;
+        if ((d.valid_from && d.valid_from > state.date) || (d.valid_to && d.valid_to < state.date)) continue;
         if (b.contains(d.label)) wanted.add(d.code);
       }
     }

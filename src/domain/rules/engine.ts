@@ -44,7 +44,7 @@ export type Margin = { metric: string; value: number; next_up: number | null; ne
 export type StepResult = {
   step: number;
   /** The rule step's type; `persistence` for the step explain.ts `persistenceStep` adds after them. */
-  type: Step['type'] | 'persistence' | 'override';
+  type: Step['type'] | 'persistence' | 'override' | 'lineage';
   result: LevelOrUnknown;
 };
 
@@ -57,6 +57,8 @@ export type StepTrace = StepResult & {
   /** For band lookups: the thresholds that bound the value (how far to the next band up or down). */
   margins?: Margin[];
   text?: Bilingual;
+  /** A lineage step whose figures are partly estimated (a predecessor counted by its share). */
+  estimated?: boolean;
 };
 
 /**

@@ -2,7 +2,7 @@ import { Bilingual, LEVEL_INFO, levelIndex, LevelOrUnknown } from '../levels';
 import type { Persistence } from './definition';
 import { ExplanationStep } from './engine';
 import type { Pending } from './persistence';
-import { dateText, both, Lang, levelWord } from './wording';
+import { dateText, both, Lang, levelWord, localNumber } from './wording';
 
 /**
  * The explanation side of a level (issue 14), pure: the label of a level, the persistence
@@ -81,6 +81,28 @@ export function overrideStep(o: { level: LevelOrUnknown; reason: string; from: s
       : `command-centre override: ${levelWord(o.level, l)} (${o.reason}), ${period} — instead of ${levelWord(computed, l)} under the rules`;
   });
   return { step, type: 'override', values: {}, result: o.level, note: text.en, text };
+}
+
+/**
+ * The step shown when the rules' windows reach back before the area began (a commune formed
+ * by a reorganisation): those days' figures are its predecessors' reports, a predecessor it
+ * took only part of counted by that share — an estimate, said so.
+ */
+export function lineageStep(formed: { date: string; from: { name: string; share: number | null }[] }, level: LevelOrUnknown, step: number): ExplanationStep {
+  const names = formed.from.map((p) => p.name).join(', ');
+  const parts = formed.from.filter((p) => p.share !== null && p.share < 1);
+  const text = both((l) => {
+    const pct = (s: number) => `${localNumber(Math.round(s * 1000) / 10, l)} %`;
+    const estimated = parts.length
+      ? l === 'vi'
+        ? `; phần của ${parts.map((p) => `${p.name} (${pct(p.share as number)} dân số)`).join(', ')} là ước tính`
+        : `; the part of ${parts.map((p) => `${p.name} (${pct(p.share as number)} of its population)`).join(', ')} is estimated`
+      : '';
+    return l === 'vi'
+      ? `Thành lập ngày ${dateText(formed.date, l)} từ ${formed.from.length} đơn vị (${names}): các ngày trước đó trong khoảng thời gian tính lấy số liệu của các đơn vị này${estimated}`
+      : `formed on ${dateText(formed.date, l)} from ${formed.from.length} area${formed.from.length === 1 ? '' : 's'} (${names}): the days of the window before then use their reports${estimated}`;
+  });
+  return { step, type: 'lineage', values: {}, result: level, note: text.en, text, ...(parts.length ? { estimated: true } : {}) };
 }
 
 /**

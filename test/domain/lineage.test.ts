@@ -1,0 +1,143 @@
+import { addDays, dayNumber, LocalDate } from '../../src/domain/dates';
+import { InputSeries, ReportColumns, SeriesArea } from '../../src/domain/inputs';
+import { areasOn, lineageEvent, MapHistory, mapEpochs, predecessorsLevel, successorLinks } from '../../src/domain/lineage';
+import { LevelOrUnknown } from '../../src/domain/levels';
+import { parseRuleSet, RuleSet } from '../../src/domain/rules/definition';
+import { lineageStep } from '../../src/domain/rules/explain';
+
+/**
+ * domain/lineage.ts and the lineage in InputSeries: the map of a day, its epochs, the events
+ * and levels of a reorganisation, and where a predecessor's reports go.
+ */
+const d = (s: string) => s as LocalDate;
+const next = (x: LocalDate) => addDays(x, 1);
+const prev = (x: LocalDate) => addDays(x, -1);
+
+// P ⊃ D1 ⊃ A, B; P ⊃ D2 ⊃ C. On 2025-07-01: A and B → M (under P, A whole, B half), B's other half → N;
+// C re-parented to P; D1, D2 retired.
+const H: MapHistory = {
+  areas: [
+    { id: 1, code: 'P', name: 'P', kind: 'province', parent_id: null, population: 60, valid_from: null, valid_to: null, attributes_from: null },
+    { id: 2, code: 'D1', name: 'D1', kind: 'district', parent_id: 1, population: 40, valid_from: null, valid_to: d('2025-06-30'), attributes_from: null },
+    { id: 3, code: 'D2', name: 'D2', kind: 'district', parent_id: 1, population: 20, valid_from: null, valid_to: d('2025-06-30'), attributes_from: null },
+    { id: 4, code: 'A', name: 'A', kind: 'commune', parent_id: 2, population: 20, valid_from: null, valid_to: d('2025-06-30'), attributes_from: null },
+    { id: 5, code: 'B', name: 'B', kind: 'commune', parent_id: 2, population: 20, valid_from: null, valid_to: d('2025-06-30'), attributes_from: null },
+    { id: 6, code: 'C', name: 'C', kind: 'commune', parent_id: 1, population: 20, valid_from: null, valid_to: null, attributes_from: d('2025-07-01') },
+    { id: 7, code: 'M', name: 'M', kind: 'commune', parent_id: 1, population: 30, valid_from: d('2025-07-01'), valid_to: null, attributes_from: null },
+    { id: 8, code: 'N', name: 'N', kind: 'commune', parent_id: 1, population: 10, valid_from: d('2025-07-01'), valid_to: null, attributes_from: null },
+  ],
+  versions: [{ area_id: 6, valid_from: null, valid_to: d('2025-06-30'), parent_id: 3, population: 20 }],
+  lineage: [
+    { area_id: 7, predecessor_id: 4, share: null, date: d('2025-07-01') },
+    { area_id: 7, predecessor_id: 5, share: 0.5, date: d('2025-07-01') },
+    { area_id: 8, predecessor_id: 5, share: 0.5, date: d('2025-07-01') },
+  ],
+};
+
+describe('the map of a day', () => {
+  test.each([
+    ['2025-06-30', ['P', 'D1', 'D2', 'A', 'B', 'C'], 3],
+    ['2025-07-01', ['P', 'C', 'M', 'N'], 1],
+    ['2030-01-01', ['P', 'C', 'M', 'N'], 1],
+    ['1990-01-01', ['P', 'D1', 'D2', 'A', 'B', 'C'], 3],
+  ])('%s: areas %j, C under area %i', (day, codes, parentOfC) => {
+    const on = areasOn(H, d(day));
+    expect(on.map((a) => a.code)).toEqual(codes);
+    expect(on.find((a) => a.code === 'C')?.parent_id).toBe(parentOfC);
+  });
+
+  test.each([
+    ['2025-06-01', '2025-07-31', [['2025-06-01', '2025-06-30'], ['2025-07-01', '2025-07-31']]],
+    ['2025-07-01', '2025-07-31', [['2025-07-01', '2025-07-31']]],
+    ['2025-06-01', '2025-06-30', [['2025-06-01', '2025-06-30']]],
+    ['2025-06-30', '2025-07-01', [['2025-06-30', '2025-06-30'], ['2025-07-01', '2025-07-01']]],
+  ])('epochs of %s..%s', (from, to, epochs) => {
+    expect(mapEpochs(H, d(from), d(to), next, prev).map((e) => [e.from, e.to])).toEqual(epochs);
+  });
+});
+
+describe('events and levels of a reorganisation', () => {
+  test.each([
+    [{ name: 'M', predecessors: [1, 2] }, null, 1, 'A', 'merge'],
+    [{ name: 'M', predecessors: [1, 2] }, 0.5, 2, 'B', 'split'],
+    [{ name: 'M', predecessors: [1] }, null, 2, 'B', 'split'],
+    [{ name: 'M', predecessors: [1] }, 1, 1, 'B', 'rename'],
+    [{ name: 'B', predecessors: [1] }, null, 1, 'B', 'recode'],
+  ])('%j taking %s of a predecessor with %i successor(s) named %s: %s', (successor, share, successors, name, event) => {
+    expect(lineageEvent(successor, { share }, successors, name)).toBe(event);
+  });
+
+  test.each([
+    [['green', 'orange', 'yellow'], 'orange'],
+    [['unknown', 'yellow'], 'yellow'],
+    [['red', 'unknown', 'green'], 'red'],
+    [['unknown'], 'unknown'],
+    [[], 'unknown'],
+  ])('the worst of %j is %s', (levels, worst) => {
+    expect(predecessorsLevel(levels as LevelOrUnknown[])).toBe(worst);
+  });
+
+  test('the explanation says which figures come from predecessors, and which are estimated', () => {
+    const whole = lineageStep({ date: '2025-07-01', from: [{ name: 'Xã A', share: null }, { name: 'Xã B', share: null }] }, 'red', 2);
+    expect(whole).toMatchObject({ step: 2, type: 'lineage', result: 'red' });
+    expect(whole.estimated).toBeUndefined();
+    expect(whole.text?.vi).toBe('Thành lập ngày 01/07/2025 từ 2 đơn vị (Xã A, Xã B): các ngày trước đó trong khoảng thời gian tính lấy số liệu của các đơn vị này');
+    const part = lineageStep({ date: '2025-07-01', from: [{ name: 'Xã A', share: null }, { name: 'Xã B', share: 0.5 }] }, 'red', 0);
+    expect(part.estimated).toBe(true);
+    expect(part.text?.vi).toMatch(/; phần của Xã B \(50 % dân số\) là ước tính$/);
+    expect(part.text?.en).toMatch(/the part of Xã B \(50 % of its population\) is estimated$/);
+  });
+});
+
+describe("a predecessor's reports, on the map of each epoch", () => {
+  const rs: RuleSet = (() => {
+    const p = parseRuleSet({
+      name: 'lineage-sums',
+      metrics: { cases_7d: { kind: 'sum', of: 'community_cases', window_days: 7 } },
+      levels: [{ kinds: ['province', 'district', 'commune'], steps: [{ type: 'bands', metric: 'cases_7d', thresholds: [1], levels: ['green', 'red'] }] }],
+    });
+    if (!p.ok) throw new Error(JSON.stringify(p.issues));
+    return p.value;
+  })();
+  // A reports 1 a day, B 10, C 100, from 2025-06-20; M 1000 and N 10000 from 2025-07-01
+  const rows: [number, string, number][] = [];
+  for (let i = 0; i < 20; i++) {
+    const day = addDays(d('2025-06-20'), i);
+    if (day < '2025-07-01') rows.push([4, day, 1], [5, day, 10], [6, day, 100]);
+    else rows.push([7, day, 1000], [8, day, 10000], [6, day, 100]);
+  }
+  const reports: ReportColumns = {
+    length: rows.length,
+    area_id: Int32Array.from(rows.map((r) => r[0])),
+    day: Int32Array.from(rows.map((r) => dayNumber(r[1] as LocalDate))),
+    community_cases: Int32Array.from(rows.map((r) => r[2])),
+    quarantine_cases: new Int32Array(rows.length),
+    deaths: new Int32Array(rows.length),
+  };
+  const series = (from: string, to: string) => new InputSeries(rs, areasOn(H, d(from)) as SeriesArea[], d(from), d(to), reports, [], successorLinks(H, dayNumber));
+  const cases = (s: InputSeries, code: string, id: number, day: string) => {
+    const v = s.inputsOn(d(day)).get(id)?.cases_7d;
+    if (!v || !('value' in v)) throw new Error(`no cases_7d for ${code} on ${day}`);
+    return v.value;
+  };
+
+  test('after: a merged commune sums its whole predecessor and its share of the split one; the province is the same however it is cut', () => {
+    const after = series('2025-07-01', '2025-07-07');
+    // 1 Jul: 6 days before (24–30 Jun) + the day itself
+    expect(cases(after, 'M', 7, '2025-07-01')).toBeCloseTo(6 * (1 + 0.5 * 10) + 1000, 9);
+    expect(cases(after, 'N', 8, '2025-07-01')).toBeCloseTo(6 * (0.5 * 10) + 10000, 9);
+    expect(cases(after, 'C', 6, '2025-07-01')).toBe(7 * 100);
+    expect(cases(after, 'P', 1, '2025-07-01')).toBeCloseTo(6 * (1 + 10 + 100) + 1000 + 10000 + 100, 9);
+    expect(cases(after, 'M', 7, '2025-07-07')).toBe(7 * 1000);
+  });
+
+  test('before: the old communes keep their own reports, the new ones are not on the map', () => {
+    const before = series('2025-06-26', '2025-06-30');
+    expect(cases(before, 'A', 4, '2025-06-30')).toBe(7);
+    expect(cases(before, 'B', 5, '2025-06-30')).toBe(70);
+    expect(cases(before, 'D1', 2, '2025-06-30')).toBe(77);
+    expect(cases(before, 'D2', 3, '2025-06-30')).toBe(700);
+    expect(cases(before, 'P', 1, '2025-06-30')).toBe(777);
+    expect(before.inputsOn(d('2025-06-30')).has(7)).toBe(false);
+  });
+});
