@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { AreaKind } from '../domain/areas';
-import { addDays, dateRange, LocalDate } from '../domain/dates';
+import { addDays, dateRange, dayNumber, LocalDate } from '../domain/dates';
 import { PackedValue } from '../domain/inputs';
 import { LEVELS, LevelOrUnknown, levelNumber } from '../domain/levels';
 import { RuleSet } from '../domain/rules/definition';
@@ -10,7 +10,9 @@ import { Pending, PersistenceState } from '../domain/rules/persistence';
 import { BulkRows, bulkRows, columns } from './bulk';
 import type { Database } from './database';
 import { notFound } from '../errors';
-import { loadAreas, loadFactTexts } from './inputs';
+import { loadFactTexts, loadMapHistory } from './inputs';
+import { areasOn, successorLinks } from '../domain/lineage';
+import { predecessorsOf, successorsOf } from './reorganisations';
 import { arrayBindings } from './knex';
 import { StoredInputs } from './storedInputs';
 import { loadPeriods } from './timeline';
@@ -426,8 +428,16 @@ function toZone(date: LocalDate, r: Raw): ZoneRow {
 
 export async function zoneOn(knex: Knex, code: string, date: LocalDate, asOf: Date | null): Promise<ZoneRow> {
   const [row] = await zonesOn(knex, date, asOf, { code });
-  if (!row) throw notFound(`no area has code ${code}`);
-  return row;
+  if (row) return row;
+  const area = (await knex.raw<{ rows: { valid_from: string | null; valid_to: string | null }[] }>('SELECT valid_from::text AS valid_from, valid_to::text AS valid_to FROM areas WHERE code = ?', [code])).rows[0];
+  if (!area) throw notFound(`no area has code ${code}`);
+  // an area of another day's map: say when it existed and where its territory is
+  if (area.valid_from !== null && area.valid_from > date) {
+    const from = (await predecessorsOf(knex, [code])).get(code);
+    throw notFound(`khu vực ${code} bắt đầu từ ngày ${area.valid_from} — area ${code} begins on ${area.valid_from}, after ${date}${from ? `; on ${date} see its predecessors ${from.join(', ')}` : ''}`);
+  }
+  const to = (await successorsOf(knex, [code])).get(code);
+  throw notFound(`khu vực ${code} đã kết thúc ngày ${area.valid_to} — area ${code} ended on ${area.valid_to}, before ${date}${to ? `; on ${date} see its successor${to.length > 1 ? 's' : ''} ${to.join(', ')}` : ''}`);
 }
 
 /** One day of an area's series, as read at the day's reading point. */
@@ -729,8 +739,10 @@ export async function classifiedDays(knex: Knex): Promise<LocalDate[]> {
  */
 export async function previewInputs(knex: Knex, definition: RuleSet, date: LocalDate) {
   return knex.transaction(async (trx) => {
-    const areas = await loadAreas(trx, date);
-    return { areas, facts: await loadFactTexts(trx, definition, date, date), current: await effectiveLevelsOn(trx, date) };
+    // the day's map; a new area's windows reach its predecessors' reports (as a recomputation's do)
+    const map = await loadMapHistory(trx);
+    const lineage = successorLinks(map, dayNumber);
+    return { areas: areasOn(map, date), lineage, facts: await loadFactTexts(trx, definition, date, date), current: await effectiveLevelsOn(trx, date) };
   });
 }
 

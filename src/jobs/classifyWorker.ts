@@ -11,7 +11,7 @@ import type { ClassifyReply, PreviewRequest } from './classifyThread';
  * national set of areas never stops it (see classifyThread.ts).
  */
 function preview(m: PreviewRequest): Uint8Array {
-  const inputs = inputSeriesOf(m.definition, m.areas, m.facts).inputsOn(m.date);
+  const inputs = inputSeriesOf(m.definition, m.areas, m.facts, m.lineage).inputsOn(m.date);
   const current = new Map<number, string>();
   m.current.ids.forEach((id, i) => current.set(id, m.current.levels[i] as string));
   const items = classifyTree(m.definition, m.areas, (a) => inputs.get(a.id) ?? {}, (a, c) => {

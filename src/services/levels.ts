@@ -188,9 +188,12 @@ export async function zoneHistory(rt: Runtime, code: string, from: LocalDate, to
   const byDate = new Map(read.map((d) => [d.date, d]));
   const published = reading.version === 'published';
   const through = await throughPredecessors(rt, s.areas[0]?.valid_from ?? null, code, points);
+  const area = s.areas[0];
   const days = dateRange(from, to).map((date) => {
     const p = through.get(date);
     if (p) return { date, level: p.level, level_number: levelNumber(p.level), rule_set: null, via: p.via };
+    // after the area ended (levels stored before a reorganisation are not its own any more)
+    if (area?.valid_to && date > area.valid_to) return { date, level: 'unknown' as LevelOrUnknown, level_number: null, rule_set: null, ended: true };
     const d = byDate.get(date);
     if (!d) return { date, level: 'unknown' as LevelOrUnknown, level_number: null, rule_set: null, published: false };
     return { date, level: d.level, level_number: levelNumber(d.level), rule_set: d.rule_set, ...(d.override ? { override: true } : {}), ...(published ? { published: true } : {}) };

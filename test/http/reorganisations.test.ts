@@ -129,6 +129,11 @@ describe('a reorganisation merging three communes and moving one to the province
     expect(codesOf(after)).toEqual(['C21', 'M1', 'P']);
     expect(after.find((z) => z.code === 'C21')?.parent).toBe('P');
     expect(codesOf((await http().get(`/v1/zones?date=${E}&parent=P`).expect(200)).body.items)).toEqual(['C21', 'M1']);
+    // a zone of the other map: 404 saying when it existed and where its territory is
+    expect((await http().get(`/v1/zones/C11?date=${E}`).expect(404)).body.error.message).toMatch(/C11 ended on 2021-09-30.*successor M1/);
+    expect((await http().get(`/v1/zones/M1?date=${BEFORE}`).expect(404)).body.error.message).toMatch(/M1 begins on 2021-10-01.*predecessors C11, C12, C13/);
+    const h = (await http().get(`/v1/zones/C11/history?from=${BEFORE}&to=${E}`).expect(200)).body;
+    expect(h.days.map((d: { level: string; ended?: boolean }) => [d.level, d.ended ?? false])).toEqual([['red', false], ['unknown', true]]);
   });
 
   test("the merged commune's first 7-day incidence reads its predecessors' reports", async () => {
@@ -148,6 +153,13 @@ describe('a reorganisation merging three communes and moving one to the province
     // the province's figure is the same sum however the map is cut
     const p = (await http().get(`/v1/zones/P?date=${E}`).expect(200)).body;
     expect(p.inputs.incidence_7d?.value ?? p.inputs.incidence_7d).toBeCloseTo(((6 * 4 + 4) * 100_000) / 45_000, 6);
+  });
+
+  test("a rule-set preview of the day reads the predecessors' reports too", async () => {
+    const res = await http().post(`/v1/rule-sets/incidence-only@1/preview?date=${E}`).expect(200);
+    const items = res.body.items as { code: string; level: string; changed: boolean }[];
+    expect(items.map((i) => i.code).sort()).toEqual(['C21', 'M1', 'P']);
+    expect(items.find((i) => i.code === 'M1')).toMatchObject({ level: 'red', changed: false });
   });
 
   test('no spurious change events: the old areas do not turn unknown, the new one starts at its predecessors’ worst level', async () => {
