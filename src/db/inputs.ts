@@ -6,7 +6,7 @@ import { FactNeeds, factNeeds, InputSeries, SeriesArea } from '../domain/inputs'
 import { RuleSet } from '../domain/rules/definition';
 import { Inputs } from '../domain/rules/engine';
 import { arrayBindings } from './knex';
-import { areasOn, HistoryArea, HistoryLink, HistoryVersion, MapHistory, SuccessorLinks } from '../domain/lineage';
+import { areasOn, HistoryArea, HistoryLink, HistoryVersion, MapHistory, SeriesLineage } from '../domain/lineage';
 
 /**
  * The stored facts a rule set needs, loaded for a span of days in a few set-based
@@ -46,7 +46,7 @@ export async function loadMapHistory(trx: Knex): Promise<MapHistory> {
  * (domain/factText.ts): far cheaper than a row object per report when a backfill reads
  * millions of them.
  */
-export async function loadInputSeries(knex: Knex, ruleSet: RuleSet, areas: SeriesArea[], from: LocalDate, to: LocalDate, lineage?: SuccessorLinks): Promise<InputSeries> {
+export async function loadInputSeries(knex: Knex, ruleSet: RuleSet, areas: SeriesArea[], from: LocalDate, to: LocalDate, lineage?: SeriesLineage): Promise<InputSeries> {
   return inputSeriesOf(ruleSet, areas, await loadFactTexts(knex, ruleSet, from, to), lineage);
 }
 

@@ -6,7 +6,7 @@ import { RuleSet } from '../domain/rules/definition';
 import { writeRows } from './bulk';
 import type { Database } from './database';
 import { AreaNode, loadInputSeries, loadMapHistory } from './inputs';
-import { MapHistory, SuccessorLinks } from '../domain/lineage';
+import { MapHistory, SeriesLineage } from '../domain/lineage';
 import { appendDay, classifiedDaysIn, DayResult, LevelConnection, LevelRow, PreparedDay, prepareDay, PreviousLevel, previousLevels } from './levels';
 import { RECOMPUTE_LOCK } from './locks';
 import { getRuleSet, StoredRuleSet } from './rulesets';
@@ -34,7 +34,7 @@ export type LevelSession = {
   /** What a run of [from, to] starts from, read in one transaction. */
   start(from: LocalDate, to: LocalDate): Promise<RunStart>;
   /** The input series of days [from, to] (read on the first writer's connection: wait for its write first). */
-  inputs(ruleSet: RuleSet, areas: AreaNode[], from: LocalDate, to: LocalDate, lineage: SuccessorLinks): Promise<InputSeries>;
+  inputs(ruleSet: RuleSet, areas: AreaNode[], from: LocalDate, to: LocalDate, lineage: SeriesLineage): Promise<InputSeries>;
   /** A day's rows ready for `write` (no I/O). `fresh`: the day had no levels when the run started. */
   prepare(ruleSetId: string, date: LocalDate, rows: LevelRow[], jobId: number | null, fresh: boolean): PreparedDay;
   /** Appends a prepared day on writer `writer` (see db/levels.ts appendDay). */

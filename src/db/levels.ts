@@ -11,7 +11,7 @@ import { BulkRows, bulkRows, columns } from './bulk';
 import type { Database } from './database';
 import { notFound } from '../errors';
 import { loadFactTexts, loadMapHistory } from './inputs';
-import { areasOn, successorLinks } from '../domain/lineage';
+import { areasOn, seriesLineage } from '../domain/lineage';
 import { predecessorsOf, successorsOf } from './reorganisations';
 import { arrayBindings } from './knex';
 import { StoredInputs } from './storedInputs';
@@ -741,7 +741,7 @@ export async function previewInputs(knex: Knex, definition: RuleSet, date: Local
   return knex.transaction(async (trx) => {
     // the day's map; a new area's windows reach its predecessors' reports (as a recomputation's do)
     const map = await loadMapHistory(trx);
-    const lineage = successorLinks(map, dayNumber);
+    const lineage = seriesLineage(map, dayNumber, (d) => addDays(d, -1));
     return { areas: areasOn(map, date), lineage, facts: await loadFactTexts(trx, definition, date, date), current: await effectiveLevelsOn(trx, date) };
   });
 }

@@ -1,6 +1,6 @@
 import { dayNumber, fromDayNumber, LocalDate } from './dates';
 import { IndicatorRow, InputSeries, ReportColumns, SeriesArea } from './inputs';
-import { SuccessorLinks } from './lineage';
+import { SeriesLineage } from './lineage';
 import { RuleSet } from './rules/definition';
 
 /**
@@ -78,7 +78,7 @@ export function parseIndicators(r: NonNullable<FactTexts['indicators']>): Indica
 }
 
 /** The input series of days [from, to] from the loaded texts. */
-export function inputSeriesOf(ruleSet: RuleSet, areas: SeriesArea[], facts: FactTexts, lineage?: SuccessorLinks): InputSeries {
+export function inputSeriesOf(ruleSet: RuleSet, areas: SeriesArea[], facts: FactTexts, lineage?: SeriesLineage): InputSeries {
   const reports = facts.reports ? parseReports(facts.reports) : reportColumns(0);
   const indicators = facts.indicators ? parseIndicators(facts.indicators) : [];
   return new InputSeries(ruleSet, areas, facts.from, facts.to, reports, indicators, lineage);

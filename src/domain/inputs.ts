@@ -1,9 +1,9 @@
 import { AreaKind } from './areas';
-import { addDays, dayNumber, LocalDate } from './dates';
+import { addDays, dayNumber, fromDayNumber, LocalDate } from './dates';
 import { Aggregate, metricSpec } from './metrics';
 import { MetricDef, ReportField, RuleSet } from './rules/definition';
 import { Inputs, MetricValue, Origin } from './rules/engine';
-import { SuccessorLinks } from './lineage';
+import { IndicatorSources, NO_LINEAGE, SeriesLineage, SuccessorLinks } from './lineage';
 
 /**
  * The inputs a rule set needs, for every area on every day of a span, from the reports and
@@ -153,6 +153,8 @@ export class InputSeries {
   private readonly base: number; // the first day of report data
   private readonly len: number; // days of report data
   private readonly at = new Map<number, number>(); // area id → index
+  /** Where a predecessor's reports go (domain/lineage.ts). */
+  private readonly lineage: SuccessorLinks;
   private readonly parent: Int32Array; // index of the parent, -1 at the top
   /** Per report field: prefix sums over days, (len + 1) per area. */
   private readonly sums = new Map<ReportField, Float64Array>();
@@ -182,9 +184,10 @@ export class InputSeries {
     to: LocalDate,
     reports: ReportColumns,
     indicators: readonly IndicatorRow[],
-    /** Predecessors' reports, for the days before their successors existed (domain/lineage.ts). */
-    private readonly lineage: SuccessorLinks = new Map(),
+    /** Predecessors' reports and indicators, for the days before their successors existed (domain/lineage.ts). */
+    lineage: SeriesLineage = NO_LINEAGE,
   ) {
+    this.lineage = lineage.successors;
     this.n = areas.length;
     areas.forEach((a, i) => this.at.set(a.id, i));
     this.parent = new Int32Array(this.n);
@@ -209,6 +212,7 @@ export class InputSeries {
       s.dates.push(r.date);
       s.values.push(r.value);
     }
+    this.indicatorsFromPredecessors(indicators, lineage.indicators);
     for (const list of this.series.values()) for (const s of list) if (s) finishSeries(s);
   }
 
@@ -247,6 +251,73 @@ export class InputSeries {
       }
     }
     return out;
+  }
+
+  /**
+   * A new area's indicator values before it began, from its predecessors: on each day one of
+   * them (or an ancestor it had then) has a value, the mean of the predecessors' latest values
+   * (each its own, else its nearest ancestor's), weighted by the population each brought; a
+   * day where the predecessors with a value brought under half the population has none.
+   * Added to the area's own series, before its first day.
+   */
+  private indicatorsFromPredecessors(rows: readonly IndicatorRow[], sources: IndicatorSources): void {
+    if (sources.size === 0) return;
+    const wanted = new Set<number>();
+    for (const [id, src] of sources) if (this.at.has(id)) for (const f of src.from) for (const c of f.chain) wanted.add(c);
+    if (wanted.size === 0) return;
+    // their rows, by area then name, in day order
+    const byArea = new Map<number, Map<string, { day: number; value: number }[]>>();
+    for (const r of rows) {
+      if (!wanted.has(r.area_id)) continue;
+      let names = byArea.get(r.area_id);
+      if (!names) byArea.set(r.area_id, (names = new Map()));
+      const list = names.get(r.name) ?? [];
+      list.push({ day: dayNumber(r.date), value: r.value });
+      names.set(r.name, list);
+    }
+    for (const names of byArea.values()) for (const list of names.values()) list.sort((a, b) => a.day - b.day);
+    const latest = (id: number, name: string, day: number) => {
+      const list = byArea.get(id)?.get(name);
+      if (!list) return undefined;
+      let found: { day: number; value: number } | undefined;
+      for (const e of list) if (e.day <= day) found = e;
+      return found;
+    };
+    for (const [id, src] of sources) {
+      const i = this.at.get(id);
+      if (i === undefined) continue;
+      const names = new Set<string>();
+      for (const f of src.from) for (const c of f.chain) for (const n of byArea.get(c)?.keys() ?? []) names.add(n);
+      // without populations, each predecessor counts the same
+      const total0 = src.from.reduce((s, f) => s + f.weight, 0);
+      const weightOf = (f: { weight: number }) => (total0 > 0 ? f.weight : 1);
+      const total = total0 > 0 ? total0 : src.from.length;
+      for (const name of names) {
+        const days = new Set<number>();
+        for (const f of src.from) for (const c of f.chain) for (const e of byArea.get(c)?.get(name) ?? []) if (e.day < src.startDay) days.add(e.day);
+        for (const day of [...days].sort((a, b) => a - b)) {
+          let sum = 0;
+          let weight = 0;
+          for (const f of src.from) {
+            for (const c of f.chain) {
+              const e = latest(c, name, day);
+              if (e) {
+                sum += e.value * weightOf(f);
+                weight += weightOf(f);
+                break;
+              }
+            }
+          }
+          if (weight === 0 || weight < DERIVATION_MIN_SHARE * total) continue;
+          let list = this.series.get(name);
+          if (!list) this.series.set(name, (list = new Array<Series | undefined>(this.n)));
+          const s = list[i] ?? (list[i] = { days: [], dates: [], values: [], prefix: [] });
+          s.days.push(day);
+          s.dates.push(fromDayNumber(day));
+          s.values.push(sum / weight);
+        }
+      }
+    }
   }
 
   /**

@@ -115,12 +115,38 @@ export function mapEpochs(h: MapHistory, from: LocalDate, to: LocalDate, nextDay
  */
 export type SuccessorLinks = ReadonlyMap<number, readonly { id: number; share: number; startDay: number }[]>;
 
-export function successorLinks(h: MapHistory, dayNumberOf: (d: LocalDate) => number): SuccessorLinks {
-  const out = new Map<number, { id: number; share: number; startDay: number }[]>();
+/**
+ * Where a new area's indicators come from before it began: per new area, the day number it
+ * began and each predecessor's chain on the day before — the predecessor, then its ancestors
+ * of that day, nearest first (a commune's vaccination coverage is often its district's) — with
+ * its weight, the population it brought (share × its population).
+ */
+export type IndicatorSources = ReadonlyMap<number, { startDay: number; from: readonly { chain: readonly number[]; weight: number }[] }>;
+
+/** What InputSeries needs of the lineage: where reports go forward, where indicators come from. */
+export type SeriesLineage = { successors: SuccessorLinks; indicators: IndicatorSources };
+
+export const NO_LINEAGE: SeriesLineage = { successors: new Map(), indicators: new Map() };
+
+export function seriesLineage(h: MapHistory, dayNumberOf: (d: LocalDate) => number, previousDay: (d: LocalDate) => LocalDate): SeriesLineage {
+  const successors = new Map<number, { id: number; share: number; startDay: number }[]>();
+  const indicators = new Map<number, { startDay: number; from: { chain: number[]; weight: number }[] }>();
+  const maps = new Map<LocalDate, Map<number, { parent_id: number | null; population: number | null }>>();
+  const mapOn = (d: LocalDate) => {
+    let m = maps.get(d);
+    if (!m) maps.set(d, (m = new Map(areasOn(h, d).map((a) => [a.id, a]))));
+    return m;
+  };
   for (const l of h.lineage) {
-    const list = out.get(l.predecessor_id) ?? [];
+    const list = successors.get(l.predecessor_id) ?? [];
     list.push({ id: l.area_id, share: l.share ?? 1, startDay: dayNumberOf(l.date) });
-    out.set(l.predecessor_id, list);
+    successors.set(l.predecessor_id, list);
+    const before = mapOn(previousDay(l.date));
+    const chain: number[] = [];
+    for (let id: number | null = l.predecessor_id; id !== null && chain.length < 16; id = before.get(id)?.parent_id ?? null) chain.push(id);
+    const src = indicators.get(l.area_id) ?? { startDay: dayNumberOf(l.date), from: [] };
+    src.from.push({ chain, weight: (l.share ?? 1) * (before.get(l.predecessor_id)?.population ?? 0) });
+    indicators.set(l.area_id, src);
   }
-  return out;
+  return { successors, indicators };
 }

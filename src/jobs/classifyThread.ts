@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { AreaKind } from '../domain/areas';
 import { LocalDate } from '../domain/dates';
 import { FactTexts } from '../domain/factText';
-import type { SuccessorLinks } from '../domain/lineage';
+import type { SeriesLineage } from '../domain/lineage';
 import { RuleSet } from '../domain/rules/definition';
 import { AppError } from '../errors';
 import { projectRoot } from '../paths';
@@ -32,7 +32,7 @@ export type PreviewRequest = {
   areas: PreviewArea[];
   facts: FactTexts;
   /** Where predecessors' reports go (domain/lineage.ts; a Map crosses to the worker as it is). */
-  lineage: SuccessorLinks;
+  lineage: SeriesLineage;
   /** The effective level stored for each area on the date. */
   current: { ids: number[]; levels: string[] };
 };

@@ -1,6 +1,6 @@
 import { addDays, dayNumber, LocalDate } from '../../src/domain/dates';
 import { InputSeries, ReportColumns, SeriesArea } from '../../src/domain/inputs';
-import { areasOn, lineageEvent, MapHistory, mapEpochs, predecessorsLevel, successorLinks } from '../../src/domain/lineage';
+import { areasOn, lineageEvent, MapHistory, mapEpochs, predecessorsLevel, seriesLineage } from '../../src/domain/lineage';
 import { LevelOrUnknown } from '../../src/domain/levels';
 import { parseRuleSet, RuleSet } from '../../src/domain/rules/definition';
 import { lineageStep } from '../../src/domain/rules/explain';
@@ -114,7 +114,7 @@ describe("a predecessor's reports, on the map of each epoch", () => {
     quarantine_cases: new Int32Array(rows.length),
     deaths: new Int32Array(rows.length),
   };
-  const series = (from: string, to: string) => new InputSeries(rs, areasOn(H, d(from)) as SeriesArea[], d(from), d(to), reports, [], successorLinks(H, dayNumber));
+  const series = (from: string, to: string) => new InputSeries(rs, areasOn(H, d(from)) as SeriesArea[], d(from), d(to), reports, [], seriesLineage(H, dayNumber, prev));
   const cases = (s: InputSeries, code: string, id: number, day: string) => {
     const v = s.inputsOn(d(day)).get(id)?.cases_7d;
     if (!v || !('value' in v)) throw new Error(`no cases_7d for ${code} on ${day}`);
@@ -139,5 +139,33 @@ describe("a predecessor's reports, on the map of each epoch", () => {
     expect(cases(before, 'D2', 3, '2025-06-30')).toBe(700);
     expect(cases(before, 'P', 1, '2025-06-30')).toBe(777);
     expect(before.inputsOn(d('2025-06-30')).has(7)).toBe(false);
+  });
+
+  test("indicators before a new area began: its predecessors' latest values (their own, else their district's), weighted by the population each brought", () => {
+    const p = parseRuleSet({
+      name: 'lineage-indicators',
+      metrics: { vax: { kind: 'indicator', name: 'vax_pct', max_age_days: 14, inherit: true } },
+      levels: [{ kinds: ['province', 'district', 'commune'], steps: [{ type: 'bands', metric: 'vax', thresholds: [60], levels: ['red', 'green'] }] }],
+    });
+    if (!p.ok) throw new Error(JSON.stringify(p.issues));
+    const rows = [
+      { area_id: 2, name: 'vax_pct', date: d('2025-06-24'), value: 50 }, // D1, A's and B's district
+      { area_id: 4, name: 'vax_pct', date: d('2025-06-28'), value: 80 }, // A itself
+      { area_id: 7, name: 'vax_pct', date: d('2025-07-05'), value: 90 }, // M's own, later
+    ];
+    const empty: ReportColumns = { length: 0, area_id: new Int32Array(0), day: new Int32Array(0), community_cases: new Int32Array(0), quarantine_cases: new Int32Array(0), deaths: new Int32Array(0) };
+    const s = new InputSeries(p.value, areasOn(H, d('2025-07-01')) as SeriesArea[], d('2025-07-01'), d('2025-07-06'), empty, rows, seriesLineage(H, dayNumber, prev));
+    const value = (id: number, day: string) => {
+      const v = s.inputsOn(d(day)).get(id)?.vax;
+      return v && 'value' in v ? v.value : null;
+    };
+    // M: A whole (20 people) at 80, B's half (10 people) at its district's 50
+    expect(value(7, '2025-07-01')).toBeCloseTo((80 * 20 + 50 * 10) / 30, 9);
+    // N: B's other half, its district's 50
+    expect(value(8, '2025-07-01')).toBe(50);
+    // from its own first value on, M's own
+    expect(value(7, '2025-07-05')).toBe(90);
+    // C was not reorganised: nothing of its own, none inherited (its parent P has none)
+    expect(value(6, '2025-07-01')).toBeNull();
   });
 });

@@ -4,7 +4,7 @@ import { addDays, dateRange, dayNumber, LocalDate } from '../../domain/dates';
 import { AppError } from '../../errors';
 import { log } from '../../log';
 import { treeOrder } from '../../domain/rules/tree';
-import { areasOn, MapHistory, mapEpochs, predecessorsLevel, successorLinks } from '../../domain/lineage';
+import { areasOn, MapHistory, mapEpochs, predecessorsLevel, seriesLineage } from '../../domain/lineage';
 import { FormedChange } from '../../domain/rules/change';
 import type { AreaNode } from '../../db/inputs';
 import type { PreviousLevel } from '../../db/levels';
@@ -92,7 +92,7 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
   // the map of each epoch (days with the same areas and hierarchy), in the order they are
   // classified in, made once (classifyTree then visits them as they are)
   const epochs = mapEpochs(map, from, to, (d) => addDays(d, 1), (d) => addDays(d, -1)).map((e) => ({ ...e, areas: treeOrder(areasOn(map, e.from)) }));
-  const lineage = successorLinks(map, dayNumber);
+  const lineage = seriesLineage(map, dayNumber, (d) => addDays(d, -1));
   const formedFrom = predecessorsByArea(map);
   const results: DayResult[] = [];
   let prev = previous;
