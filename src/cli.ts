@@ -700,7 +700,7 @@ const COMMANDS: Command[] = [
       ]);
       const raw = parseJson(readWhole(file), file) as Record<string, unknown>;
       const body = parseBody(reorganisationBody, { ...raw, ...(o.repair ? { repair: true } : {}), ...(o.recompute ? { recompute: true } : {}) });
-      const r = await withDatabase(open, config, async (db) => {
+      return withDatabase(open, config, async (db) => {
         let inputs;
         if (o.areas) {
           const bytes = readWhole(o.areas);
@@ -711,14 +711,15 @@ const COMMANDS: Command[] = [
           const { areasFromFeatureCollectionAsync } = await lazy.features();
           inputs = body.areas === undefined ? [] : await areasFromFeatureCollectionAsync(body.areas, { repair: body.repair });
         }
-        return reorganise(db, planOf(body, inputs, o.areas ? [] : featureLineage(body.areas)), { actor: 'cli', repair: body.repair });
+        const r = await reorganise(db, planOf(body, inputs, o.areas ? [] : featureLineage(body.areas)), { actor: 'cli', repair: body.repair });
+        for (const w of r.areas.warnings) io.err(`warning: ${w.message}`);
+        io.out(`reorganisation ${r.id} on ${r.effective_date}: retired ${r.retired.length}, created ${r.created.length}, re-parented ${r.reparented.length}, lineage links ${r.lineage}`);
+        if (!r.recompute) return 0;
+        // as POST /v1/reorganisations with recompute: the classified days from the date on, queued, then run here
+        const { Recomputations } = await lazy.recomputations();
+        const job = await new Recomputations(db).afterIngest(r.effective_date);
+        return job ? runQueued(db, job, 'reorganisation', io) : 0;
       });
-      for (const w of r.areas.warnings) io.err(`warning: ${w.message}`);
-      io.out(
-        `reorganisation ${r.id} on ${r.effective_date}: retired ${r.retired.length}, created ${r.created.length}, re-parented ${r.reparented.length}, lineage links ${r.lineage}` +
-          (r.recompute ? `; recompute ${r.recompute.from}..${r.recompute.to} with \`zonerisk recompute --from ${r.recompute.from} --to ${r.recompute.to}\`` : ''),
-      );
-      return 0;
     },
   }),
   command({

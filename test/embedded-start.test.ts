@@ -57,6 +57,14 @@ describe('zero-setup embedded start', () => {
       const history = await getJson(`${first.url}/v1/zones/DN2025.791/history?from=2025-06-25&to=2025-07-05`);
       expect(history.body.days[0].via.map((v: { code: string }) => v.code).sort()).toEqual(['VNM.17.11.10_1', 'VNM.17.11.12_1', 'VNM.17.11.9_1']);
       expect(history.body.days[0].level).not.toBe('unknown');
+      // on the day of the change, the summary's moves are the feed's: new communes against their predecessors' worst level
+      const feed = (await getJson(`${first.url}/v1/changes?since=2025-07-01&until=2025-07-01&kind=commune&limit=1000`)).body.items as { code: string; from: string; to: string }[];
+      const rank = (l: string) => ['green', 'yellow', 'orange', 'red'].indexOf(l);
+      const day = (await getJson(`${first.url}/v1/summary?date=2025-07-01`)).body;
+      const codes = (xs: { code: string }[]) => xs.map((x) => x.code).sort();
+      expect(feed.length).toBeGreaterThan(0);
+      expect(codes(day.deescalated)).toEqual(codes(feed.filter((c) => rank(c.from) >= 0 && rank(c.to) >= 0 && rank(c.to) < rank(c.from))));
+      expect(codes(day.escalated)).toEqual(codes(feed.filter((c) => rank(c.from) >= 0 && rank(c.to) > rank(c.from))));
 
       // The data directory is locked while in use.
       const second = spawn(process.execPath, [bin, 'migrate'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });

@@ -13,6 +13,7 @@ import { notFound } from '../errors';
 import { loadFactTexts, loadMapHistory } from './inputs';
 import { areasOn, seriesLineage } from '../domain/lineage';
 import { predecessorsOf, successorsOf } from './reorganisations';
+import { dateText } from '../domain/rules/wording';
 import { arrayBindings } from './knex';
 import { StoredInputs } from './storedInputs';
 import { loadPeriods } from './timeline';
@@ -434,11 +435,17 @@ export async function zoneOn(knex: Knex, code: string, date: LocalDate, asOf: Da
   // an area of another day's map: say when it existed and where its territory is
   if (area.valid_from !== null && area.valid_from > date) {
     const from = (await predecessorsOf(knex, [code])).get(code);
-    throw notFound(`khu vực ${code} bắt đầu từ ngày ${area.valid_from} — area ${code} begins on ${area.valid_from}, after ${date}${from ? `; on ${date} see its predecessors ${from.join(', ')}` : ''}`);
+    throw notFound(
+      `khu vực ${code} bắt đầu từ ngày ${vi(area.valid_from)}${from ? `; ngày ${vi(date)} xem các đơn vị tiền thân ${from.join(', ')}` : ''} — area ${code} begins on ${area.valid_from}, after ${date}${from ? `; on ${date} see its predecessors ${from.join(', ')}` : ''}`,
+    );
   }
   const to = (await successorsOf(knex, [code])).get(code);
-  throw notFound(`khu vực ${code} đã kết thúc ngày ${area.valid_to} — area ${code} ended on ${area.valid_to}, before ${date}${to ? `; on ${date} see its successor${to.length > 1 ? 's' : ''} ${to.join(', ')}` : ''}`);
+  throw notFound(
+    `khu vực ${code} đã kết thúc ngày ${vi(area.valid_to ?? '')}${to ? `; ngày ${vi(date)} xem ${to.join(', ')}` : ''} — area ${code} ended on ${area.valid_to}, before ${date}${to ? `; on ${date} see its successor${to.length > 1 ? 's' : ''} ${to.join(', ')}` : ''}`,
+  );
 }
+
+const vi = (d: string) => dateText(d, 'vi');
 
 /** One day of an area's series, as read at the day's reading point. */
 export type Day = {

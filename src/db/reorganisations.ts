@@ -7,6 +7,7 @@ import { importAreasIn, ImportAreasResult } from './areas';
 import { Actor, audit } from './audit';
 import type { Database } from './database';
 import { arrayBindings } from './knex';
+import { log } from '../log';
 
 /**
  * Reorganisations: the map changing on a day, written in one transaction (all or nothing).
@@ -68,6 +69,8 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
   const E = plan.effective_date;
   const dayBefore = addDays(E, -1);
   return db.write(async (trx) => {
+    const started = Date.now();
+    const step = (name: string) => log.debug('reorganisation step', { step: name, ms: Date.now() - started });
     const errors = new DetailCollector();
     const named = [...plan.retire, ...plan.reparent.flatMap((r) => [r.code, r.parent]), ...plan.areas.flatMap((a) => a.predecessors.map((p) => p.code))];
     const states = new Map(
@@ -112,22 +115,23 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
         if (a.kind !== n.kind) errors.add(path, `${pr.code} is a ${a.kind}, ${n.code} a ${n.kind}: predecessors are areas of the same kind`);
       });
     });
-    errors.throwIfAny((k) => `${k} problem(s) with the reorganisation; nothing was written`, 'invalid_reorganisation');
+    errors.throwIfAny(refusal, 'invalid_reorganisation');
 
+    step('checked');
     // Shares: each retired predecessor's successors take all of it; a continuing one gives part.
-    const taken = new Map<string, { share: number; by: string[] }>();
-    for (const n of plan.areas) {
+    const taken = new Map<string, { share: number; by: string[]; path: string }>();
+    for (const [i, n] of plan.areas.entries()) {
       for (const pr of n.predecessors) {
-        const t = taken.get(pr.code) ?? { share: 0, by: [] };
+        const t = taken.get(pr.code) ?? { share: 0, by: [], path: `${featurePath(i)}.properties.predecessors` };
         t.share += pr.share ?? 1;
         t.by.push(n.code);
         taken.set(pr.code, t);
       }
     }
     for (const [code, t] of taken) {
-      if (t.share > 1 + SHARE_TOLERANCE) errors.add(`predecessors.${code}`, `the successors of ${code} (${t.by.join(', ')}) take ${round(t.share)} of its population, more than all of it`);
+      if (t.share > 1 + SHARE_TOLERANCE) errors.add(t.path, `the successors of ${code} (${t.by.join(', ')}) take ${round(t.share)} of its population, more than all of it`);
       else if (seenRetire.has(code) && t.share < 1 - SHARE_TOLERANCE) {
-        errors.add(`predecessors.${code}`, `${code} is retired but its successors (${t.by.join(', ')}) take only ${round(t.share)} of its population: the shares must add up to 1`);
+        errors.add(t.path, `${code} is retired but its successors (${t.by.join(', ')}) take only ${round(t.share)} of its population: the shares must add up to 1`);
       }
     }
     // Retired areas with no successor: every child of theirs on E − 1 goes somewhere.
@@ -149,6 +153,7 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
         errors.add(`retire[${i}]`, `${code} is retired with no successor and no parts: its population (${states.get(code)?.population}) would be unaccounted for; name it as a predecessor of a new area`);
       }
     });
+    step('children');
     // Facts of retired areas on or after the date belong to no area.
     const late = await trx.raw<{ rows: { code: string; n: number; first: string }[] }>(
       `SELECT a.code, count(*)::int AS n, min(f.date)::text AS first
@@ -157,14 +162,20 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
        JOIN areas a ON a.id = f.area_id GROUP BY a.code ORDER BY a.code LIMIT 20`,
       arrayBindings([retiredIds, E, retiredIds, E]),
     );
-    for (const r of late.rows) errors.add(`retire.${r.code}`, `${r.code} has ${r.n} report or indicator row(s) on or after ${E} (first ${r.first}): correct or delete them before retiring it`);
+    for (const r of late.rows) {
+      errors.add(
+        `retire[${plan.retire.indexOf(r.code)}]`,
+        `${r.code} has ${r.n} report or indicator row(s) on or after ${E} (first ${r.first}): a retired area has no days from ${E} on; choose an effective date after them`,
+      );
+    }
     const classified = await trx.raw<{ rows: { last: string | null }[] }>(`SELECT max(date)::text AS last FROM zone_levels WHERE date >= ?::date`, [E]);
     const lastClassified = (classified.rows[0]?.last ?? null) as LocalDate | null;
     if (lastClassified && !plan.recompute) {
-      errors.add('effective_date', `levels are already stored from ${E} to ${lastClassified}: send recompute=true to recompute them on the new map`);
+      errors.add('effective_date', `đã có cấp độ từ ngày ${E} đến ${lastClassified} — levels are already stored from ${E} to ${lastClassified}: ask for them to be recomputed on the new map ("recompute": true; zonerisk reorganise --recompute)`);
     }
-    errors.throwIfAny((k) => `${k} problem(s) with the reorganisation; nothing was written`, 'invalid_reorganisation');
+    errors.throwIfAny(refusal, 'invalid_reorganisation');
 
+    step('facts and levels');
     const reorg = await trx.raw<{ rows: { id: number }[] }>(
       `INSERT INTO reorganisations (effective_date, actor, note, summary) VALUES (?, ?, ?, '{}'::jsonb) RETURNING id`,
       [E, actor, plan.note ?? null],
@@ -174,6 +185,9 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
     const imported = plan.areas.length
       ? await importAreasIn(trx, plan.areas, { actor, validFrom: E, featurePath, ...(opts.repair ? { repair: true } : {}) })
       : ({ warnings: [], overlaps: 0, gaps: { count: 0, area_m2: 0, worst: [] } } as Pick<ImportAreasResult, 'warnings' | 'overlaps' | 'gaps' | 'repairs'>);
+    // a third of a country's areas may just have changed: the checks below plan on fresh statistics
+    await trx.raw('ANALYZE areas');
+    step('new areas');
     // the old attributes of a re-parented area become a version ending the day before
     if (plan.reparent.length) {
       await trx.raw(
@@ -197,9 +211,16 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
        ORDER BY c.code LIMIT 20`,
       [E, E, E],
     );
-    for (const r of orphaned.rows) errors.add(`areas.${r.code}`, `${r.code} would have ${r.parent} as parent on ${E}, but ${r.parent} is not in force then: re-parent it`);
-    errors.throwIfAny((k) => `${k} problem(s) with the reorganisation; nothing was written`, 'invalid_reorganisation');
+    for (const r of orphaned.rows) {
+      const i = plan.areas.findIndex((a) => a.code === r.code);
+      errors.add(
+        i >= 0 ? `${featurePath(i)}.properties.parent` : 'reparent',
+        `${r.code} would have ${r.parent} as parent on ${E}, but ${r.parent} is not in force then: ${i >= 0 ? 'give it a parent in force' : `re-parent it ("reparent": [{"code": "${r.code}", "parent": …}])`}`,
+      );
+    }
+    errors.throwIfAny(refusal, 'invalid_reorganisation');
 
+    step('parents');
     const links = plan.areas.flatMap((n) =>
       n.predecessors.map((pr) => ({ area: n.code, predecessor: pr.code, share: pr.share, event: pr.event ?? lineageEvent(n, pr, taken.get(pr.code)?.by.length ?? 1, (states.get(pr.code) as AreaState).name) })),
     );
@@ -212,7 +233,9 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
         arrayBindings([E, id, links.map((l) => l.area), links.map((l) => l.predecessor), links.map((l) => l.event), links.map((l) => l.share)]),
       );
     }
+    step('lineage');
     await trx.raw('SELECT zonerisk_rebuild_area_tree()');
+    step('tree');
     const result: ReorganisationResult = {
       id,
       effective_date: E,
@@ -233,6 +256,8 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
     return result;
   });
 }
+
+const refusal = (k: number) => `Không thực hiện sắp xếp: ${k} lỗi, không ghi gì — ${k} problem(s) with the reorganisation; nothing was written`;
 
 const RANK: Record<string, number> = { province: 0, district: 1, commune: 2, subcommune: 3 };
 const rank = (kind: string) => RANK[kind] ?? 9;
@@ -320,6 +345,16 @@ export async function formedFrom(knex: Knex, areaId: number): Promise<{ date: Lo
   );
   const first = res.rows[0];
   return first ? { date: first.date, from: res.rows.map((r) => ({ code: r.code, name: r.name, share: r.share })) } : null;
+}
+
+/** The direct predecessors of these areas (ids), by area. */
+export async function predecessorIds(knex: Knex, ids: readonly number[]): Promise<Map<number, number[]>> {
+  if (ids.length === 0) return new Map();
+  const res = await knex.raw<{ rows: { area_id: number; ids: number[] }[] }>(
+    'SELECT area_id, array_agg(predecessor_id ORDER BY predecessor_id) AS ids FROM area_lineage WHERE area_id = ANY(?::int[]) GROUP BY area_id',
+    arrayBindings([ids]),
+  );
+  return new Map(res.rows.map((r) => [r.area_id, r.ids]));
 }
 
 /** The predecessors of these areas (codes), for messages naming where a new area's territory was before. */

@@ -35,7 +35,7 @@ import { quietSentence, sentenceCase } from '../domain/briefing';
 import { z } from 'zod';
 import { badRequest, notFound } from '../errors';
 import type { Runtime } from '../runtime';
-import { formedFrom, predecessorsOf } from '../db/reorganisations';
+import { formedFrom, predecessorIds, predecessorsOf } from '../db/reorganisations';
 import { factNeeds } from '../domain/inputs';
 import { predecessorsLevel } from '../domain/lineage';
 
@@ -200,7 +200,13 @@ export async function zoneHistory(rt: Runtime, code: string, from: LocalDate, to
   });
   const kind = s.areas[0]?.kind ?? 'commune';
   const rules = await definitions(rt, read.filter((d) => d.change !== null).map((d) => d.rule_set));
-  return { code, from, to, version: reading.version, as_of: reading.asOf?.toISOString() ?? null, days, changes: flips(read, kind, rules) };
+  // the changes over the days as shown: before a new area began, its predecessors' worst level
+  // (its first day's stored change says "formed from…" when it differs); none after an area ended
+  const shown: Day[] = [
+    ...[...through].map(([date, p]) => ({ date, level: p.level, reason: null, override: false, rule_set: null, change: null })),
+    ...read.filter((d) => !through.has(d.date) && !(area?.valid_to && d.date > area.valid_to)),
+  ].sort((x, y) => (x.date < y.date ? -1 : x.date > y.date ? 1 : 0));
+  return { code, from, to, version: reading.version, as_of: reading.asOf?.toISOString() ?? null, days, changes: flips(shown, kind, rules) };
 }
 
 /**
@@ -318,6 +324,9 @@ export async function summary(rt: Runtime, r: Reading, kind: AreaKind, parent: s
     else if (rep.community_cases === 0) b.no_new_community_cases_24h++;
   }
   const before = new Map(dayBefore.map((z) => [z.area_id, z.level]));
+  // an area formed that day moved from its predecessors' worst level the day before (domain/lineage.ts)
+  const formed = onDay.filter((z) => z.valid_from === r.date && !before.has(z.area_id)).map((z) => z.area_id);
+  for (const [id, preds] of await predecessorIds(reads, formed)) before.set(id, predecessorsLevel(preds.map((p) => before.get(p) ?? 'unknown')));
   const moved = (dir: 1 | -1) =>
     onDay
       .filter((z) => {

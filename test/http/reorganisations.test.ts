@@ -173,6 +173,9 @@ describe('a reorganisation merging three communes and moving one to the province
     expect(days.map((d) => d.level)).toEqual(['red', 'red', 'red', 'red', 'red', 'red']);
     expect(days[0]?.via?.map((v) => v.code).sort()).toEqual(['C11', 'C12', 'C13']);
     expect(days[4]?.via).toBeUndefined();
+    // red through its predecessors, red on its own: no change; nor does C11 turn unknown when it ends
+    expect(h.changes).toEqual([]);
+    expect((await http().get(`/v1/zones/C11/history?from=2021-09-28&to=2021-10-03`).expect(200)).body.changes).toEqual([]);
   });
 
   test('GeoJSON, OGC items and tiles draw the map of each day', async () => {
@@ -211,6 +214,6 @@ describe('a reorganisation merging three communes and moving one to the province
       .post('/v1/reorganisations')
       .send({ effective_date: '2021-10-05', retire: [], areas: fc([]), reparent: [] })
       .expect(422);
-    expect(JSON.stringify(res.body.error.details)).toMatch(/recompute=true/);
+    expect(JSON.stringify(res.body.error.details)).toMatch(/levels are already stored from 2021-10-05 to 2021-10-07/);
   });
 });
