@@ -79,6 +79,7 @@ function syntheticBriefing(n: number): Briefing {
     last_24h: { by_level: day, total: { areas: n, no_new_community_cases_24h: 0, not_reported_24h: 0 }, sentence: quietSentence(day) },
     hotspots: communes.filter((c) => c.level === 'red' || c.level === 'orange'),
     changes: { escalated: changes.length, deescalated: 0, items: changes, compared_with: null },
+    map_changes: [],
     overrides: communes
       .filter((c) => c.override)
       .map((c) => ({ ...(c.override as NonNullable<BriefingCommune['override']>), code: c.code, name: c.name, kind: 'commune', kind_label: { vi: 'xã, phường', en: 'commune' }, district: c.district })),

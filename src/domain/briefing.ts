@@ -161,6 +161,8 @@ export type Briefing = {
    * published day (null with version=latest, or when there is none).
    */
   changes: { escalated: number; deescalated: number; items: BriefingChange[]; compared_with: LocalDate | null };
+  /** Reorganisations within the week (its days and the day before): the week-before counts are of another map. */
+  map_changes: { date: LocalDate; text: Bilingual }[];
   overrides: BriefingOverrideInForce[];
   not_reporting: { code: string; name: string; district: { code: string; name: string } | null }[];
   /** Every commune of the scope, by district then name: the list of the XLSX sheet and the CSV. */

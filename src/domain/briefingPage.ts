@@ -89,6 +89,7 @@ export function briefingPage(b: Briefing, map: MapDrawing | null, links: Briefin
     const since = b.changes.compared_with ? viDate(b.changes.compared_with) : 'không có';
     out.push(`<p class="meta">Thay đổi so với lần công bố trước (${since}) ${en(`changes compared with the previous publication (${since})`)}</p>`);
   }
+  for (const m of b.map_changes) out.push(`<p class="meta"><strong>${e(m.text.vi)}</strong> ${en(m.text.en)}</p>`);
   out.push(`<p class="links">Tải về ${en('download')}: <a href="${e(links.pdf)}">PDF</a> <a href="${e(links.xlsx)}">XLSX</a> <a href="${e(links.csv)}">CSV</a> <a href="${e(links.json)}">JSON</a></p>`);
   out.push('</header>');
 

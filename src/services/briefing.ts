@@ -13,8 +13,11 @@ import {
   LevelCount,
   quietSentence,
   sentenceCase,
+  viDate,
+  viNumber,
   viTime,
 } from '../domain/briefing';
+import type { Bilingual } from '../domain/levels';
 import { addDays, dateRange, LocalDate, today } from '../domain/dates';
 import { levelIndex, LevelOrUnknown, levelNumber } from '../domain/levels';
 import { levelLabel } from '../domain/rules/explain';
@@ -106,6 +109,18 @@ export async function briefingScope(rt: Runtime, q: BriefingQuery): Promise<{ at
   return { at, top, point };
 }
 
+/** The map changed on `date` (a reorganisation): the week-before figures are of the old map, and say so. */
+function mapChangeText(date: LocalDate, before: number | null, now: number): { date: LocalDate; text: Bilingual } {
+  const counts = (lang: 'vi' | 'en') => (before === null ? '' : lang === 'vi' ? `: ${viNumber(before, 0)} xã, phường → ${viNumber(now, 0)}` : `: ${before} → ${now} communes`);
+  return {
+    date,
+    text: {
+      vi: `Bản đồ hành chính thay đổi ngày ${viDate(date)}${counts('vi')}; số liệu tuần trước là của bản đồ cũ`,
+      en: `the administrative map changed on ${date}${counts('en')}; the week-before figures are of the old map`,
+    },
+  };
+}
+
 /** Reads the briefing of `q.date` for the communes under `q.parent` (all communes without one). */
 export async function briefing(rt: Runtime, q: BriefingQuery): Promise<Briefing> {
   const reads = rt.db.read;
@@ -145,8 +160,21 @@ export async function briefing(rt: Runtime, q: BriefingQuery): Promise<Briefing>
   // names of the areas communes belong to, and of everything with an override
   const names = new Map<string, string>(zones.map((z) => [z.code, z.name]));
   if (top) names.set(top.code, top.name);
-  const parentOf = (code: string | null): Place | null => (code === null ? null : { code, name: names.get(code) ?? code });
+  // the district column: a commune's parent when it is a district (since 1 July 2025 communes lie directly under their province)
+  const kinds = new Map<string, string>(zones.map((z) => [z.code, z.kind]));
+  if (top) kinds.set(top.code, top.kind);
+  const parentOf = (code: string | null): Place | null => (code === null || (kinds.get(code) ?? 'district') !== 'district' ? null : { code, name: names.get(code) ?? code });
   const parentByCode = new Map<string, string | null>(zones.map((z) => [z.code, z.parent]));
+  // the map changed during the week (a reorganisation): the communes of the week's first day, for their districts in the week's changes
+  const changedOn = [...new Set(communes.map((z) => z.valid_from).filter((d): d is LocalDate => d !== null && d > weekBefore && d <= date))].sort();
+  if (changedOn.length) {
+    going();
+    for (const z of await zonesOn(reads, weekFrom, point, q.parent !== undefined ? { within: q.parent } : {}, 'levels')) {
+      if (!names.has(z.code)) names.set(z.code, z.name);
+      if (!kinds.has(z.code)) kinds.set(z.code, z.kind);
+      if (!parentByCode.has(z.code)) parentByCode.set(z.code, z.parent);
+    }
+  }
 
   const list: BriefingCommune[] = communes
     .map((z) => {
@@ -259,6 +287,7 @@ export async function briefing(rt: Runtime, q: BriefingQuery): Promise<Briefing>
     counts: { date, week_before_date: weekBefore, by_level: byLevel, total: { ...total, week_before: totalBefore, change: diff(total, totalBefore) } },
     last_24h: { by_level: day, total: dayTotal, sentence: quietSentence(day) },
     hotspots,
+    map_changes: changedOn.map((d) => mapChangeText(d, before?.total.areas ?? null, now.total.areas)),
     changes: { escalated: items.filter((c) => c.direction === 'escalated').length, deescalated: items.filter((c) => c.direction === 'de-escalated').length, items, compared_with: comparedWith },
     overrides,
     not_reporting: list.filter((c) => !c.reported_24h).map((c) => ({ code: c.code, name: c.name, district: c.district })),

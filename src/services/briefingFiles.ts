@@ -129,6 +129,7 @@ function summaryRows(b: Briefing): SheetRow[] {
   line('Phiên bản', VERSION_LABEL[b.version].vi);
   line('Tính toán lúc (computed at)', b.data_as_of_text ?? 'chưa tính cấp độ');
   if (b.version === 'published') line('So với lần công bố trước', b.changes.compared_with ? viDate(b.changes.compared_with) : 'không có lần công bố trước');
+  for (const m of b.map_changes) line('Bản đồ thay đổi (map changed)', m.text.vi);
   line('Bộ tiêu chí', b.rule_set ? `${b.rule_set.name} (${b.rule_set.id})` : 'chưa có bộ tiêu chí có hiệu lực');
   line();
   const counts = ['Cấp độ', 'Số xã, phường', 'Dân số', `Số xã, phường ngày ${viDate(b.counts.week_before_date)}`, `Dân số ngày ${viDate(b.counts.week_before_date)}`, 'Thay đổi số xã, phường', 'Thay đổi dân số'];
@@ -261,6 +262,7 @@ function pdfBlocks(b: Briefing, map: MapDrawing | null): Block[] {
   text(`Ngày ${viDate(b.date)} — tuần từ ${viDate(b.week.from)} đến ${viDate(b.week.to)} (${VERSION_LABEL[b.version].vi})`);
   text(`Tính toán lúc (computed at): ${b.data_as_of_text ?? 'chưa tính cấp độ cho ngày này'}`);
   if (b.version === 'published') text(`Thay đổi so với lần công bố trước (${b.changes.compared_with ? viDate(b.changes.compared_with) : 'không có'})`);
+  for (const m of b.map_changes) text(m.text.vi, 9.5, 'bold');
   if (map && map.communes.length > 0) out.push({ kind: 'map', map });
 
   out.push({ kind: 'heading', text: `1. Số xã, phường và dân số theo cấp độ (so với ngày ${viDate(b.counts.week_before_date)})` });

@@ -191,6 +191,22 @@ describe('a reorganisation merging three communes and moving one to the province
     expect(await tileCodes(E)).toEqual(['C21', 'M1']);
   });
 
+  test("the week's briefing says the map changed, and has no district where there is none", async () => {
+    const b = (await http().get('/v1/briefing?date=2021-10-03&parent=P').expect(200)).body;
+    expect(b.map_changes).toEqual([
+      { date: E, text: { vi: 'Bản đồ hành chính thay đổi ngày 01/10/2021: 4 xã, phường → 2; số liệu tuần trước là của bản đồ cũ', en: 'the administrative map changed on 2021-10-01: 4 → 2 communes; the week-before figures are of the old map' } },
+    ]);
+    expect(b.communes.map((c: { code: string; district: unknown }) => [c.code, c.district])).toEqual([
+      ['C21', null],
+      ['M1', null],
+    ]);
+    const before = (await http().get('/v1/briefing?date=2021-09-30&parent=P').expect(200)).body;
+    expect(before.map_changes).toEqual([]);
+    expect(before.communes.find((c: { code: string }) => c.code === 'C21').district).toEqual({ code: 'D2', name: 'Huyện Hai' });
+    const page = await http().get('/briefing?date=2021-10-03&parent=P').expect(200);
+    expect(page.text).toContain('Bản đồ hành chính thay đổi ngày 01/10/2021');
+  });
+
   test('lineage both ways', async () => {
     const m1 = (await http().get('/v1/areas/M1/lineage').expect(200)).body;
     expect(m1.predecessors.map((p: { code: string; event: string; date: string }) => [p.code, p.event, p.date])).toEqual([
