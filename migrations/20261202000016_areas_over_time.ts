@@ -73,14 +73,14 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE FUNCTION zonerisk_areas_on(d date)
     RETURNS TABLE (id integer, code text, name text, name_search text, kind text, parent_id integer, population integer,
-                   geom geometry, label_point geometry, valid_from date, valid_to date, updated_at timestamptz)
+                   geom geometry, label_point geometry, valid_from date, valid_to date, created_at timestamptz, updated_at timestamptz)
     LANGUAGE sql STABLE AS $$
-      SELECT a.id, a.code, a.name, a.name_search, a.kind, a.parent_id, a.population, a.geom, a.label_point, a.valid_from, a.valid_to, a.updated_at
+      SELECT a.id, a.code, a.name, a.name_search, a.kind, a.parent_id, a.population, a.geom, a.label_point, a.valid_from, a.valid_to, a.created_at, a.updated_at
       FROM areas a
       WHERE (a.valid_from IS NULL OR a.valid_from <= d) AND (a.valid_to IS NULL OR a.valid_to >= d)
         AND (a.attributes_from IS NULL OR a.attributes_from <= d)
       UNION ALL
-      SELECT a.id, a.code, v.name, v.name_search, a.kind, v.parent_id, v.population, v.geom, v.label_point, a.valid_from, a.valid_to, a.updated_at
+      SELECT a.id, a.code, v.name, v.name_search, a.kind, v.parent_id, v.population, v.geom, v.label_point, a.valid_from, a.valid_to, a.created_at, a.updated_at
       FROM areas a JOIN area_versions v ON v.area_id = a.id AND v.valid_to >= d AND (v.valid_from IS NULL OR v.valid_from <= d)
       WHERE (a.valid_from IS NULL OR a.valid_from <= d) AND (a.valid_to IS NULL OR a.valid_to >= d)
         AND a.attributes_from > d

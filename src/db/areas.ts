@@ -434,8 +434,17 @@ export type AreaFeature = {
   properties: AreaRecord & { label_point: [number, number]; created_at: string; updated_at: string };
 };
 
-export async function getAreaFeature(knex: Knex, code: string): Promise<AreaFeature> {
-  const row = await knex('areas as a')
+/** An area as a Feature: its latest attributes, or (with `date`) those of that day — a 404 when it did not exist then. */
+export async function getAreaFeature(knex: Knex, code: string, date?: LocalDate): Promise<AreaFeature> {
+  if (date !== undefined) {
+    const on = await knex.raw<{ rows: unknown[] }>('SELECT 1 FROM zonerisk_areas_on(?::date) WHERE code = ?', [date, code]);
+    const exists = await knex('areas').where({ code }).first<{ valid_from: string | null; valid_to: string | null } | undefined>(knex.raw('valid_from::text AS valid_from, valid_to::text AS valid_to'));
+    if (exists && on.rows.length === 0) {
+      throw notFound(`khu vực ${code} không tồn tại ngày ${date} — area ${code} did not exist on ${date} (it exists from ${exists.valid_from ?? 'the start'} to ${exists.valid_to ?? 'now'}); see GET /v1/areas/${code}/lineage`);
+    }
+  }
+  const row = await knex
+    .from(date === undefined ? 'areas as a' : knex.raw('zonerisk_areas_on(?::date) AS a', [date]))
     .leftJoin('areas as p', 'p.id', 'a.parent_id')
     .where('a.code', code)
     .first<

@@ -19,6 +19,7 @@ import {
   levelsQuery,
   zonesListQuery,
   listAreasQuery,
+  areaDateQuery,
   activateBody,
   overrideBody,
   overrideEndBody,
@@ -94,7 +95,7 @@ export const OPERATIONS: Record<string, Op> = {
   'POST /v1/import-profiles': { summary: 'Save an import profile (create or replace by name)', tag: 'areas', body: profileBody },
   'DELETE /v1/import-profiles/{name}': { summary: 'Delete a saved import profile', tag: 'areas' },
   'GET /v1/areas': { summary: 'List the areas in force on a day (date, default today) by kind, parent (of that day), bbox, name; each with valid_from and valid_to', tag: 'areas', query: listAreasQuery },
-  'GET /v1/areas/{code}': { summary: 'One area as a GeoJSON Feature', tag: 'areas', produces: 'application/geo+json' },
+  'GET /v1/areas/{code}': { summary: 'One area as a GeoJSON Feature: its latest attributes, or (date) those of that day', tag: 'areas', produces: 'application/geo+json', query: areaDateQuery },
   'GET /v1/areas/{code}/reports': { summary: "An area's daily reports (with revisions on request)", tag: 'reports', query: dateRangeQuery },
   'GET /v1/areas/{code}/metrics': { summary: "An area's indicators", tag: 'reports', query: dateRangeQuery },
   'POST /v1/reports': {

@@ -29,6 +29,9 @@ export const bboxSchema = z
     return [x1, y1, x2, y2] as [number, number, number, number];
   });
 
+/** `GET /v1/areas/{code}?date=`: the area as it was that day (default: its latest attributes). */
+export const areaDateQuery = z.strictObject({ date: z.preprocess(oneValue, queryDate).optional() });
+
 export const listAreasQuery = z.strictObject({
   date: z.preprocess(oneValue, queryDate).optional(),
   kind: z.preprocess(oneValue, z.enum(AREA_KINDS)).optional(),

@@ -17,8 +17,8 @@ export function areas(rt: Runtime, q: Omit<ListAreasQuery, 'cursor' | 'date'> & 
   return listAreas(rt.db.read, { ...q, date: q.date ?? today(rt.config.reportingTimeZone), cursor: q.cursor === undefined ? undefined : decodeCursor(q.cursor) });
 }
 
-export function areaFeature(rt: Runtime, code: string) {
-  return getAreaFeature(rt.db.read, code);
+export function areaFeature(rt: Runtime, code: string, date?: LocalDate) {
+  return getAreaFeature(rt.db.read, code, date);
 }
 
 type Range = { from?: LocalDate | undefined; to?: LocalDate | undefined };

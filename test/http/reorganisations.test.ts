@@ -119,6 +119,10 @@ describe('a reorganisation merging three communes and moving one to the province
     const c21 = (await http().get('/v1/areas/C21').expect(200)).body.properties;
     expect(c21).toMatchObject({ parent: 'P', valid_from: null, valid_to: null });
     expect((await http().get('/v1/areas/C11').expect(200)).body.properties).toMatchObject({ valid_to: BEFORE });
+    // an area as it was on a day: C21's parent then; an area that did not exist that day is a 404
+    expect((await http().get(`/v1/areas/C21?date=${BEFORE}`).expect(200)).body.properties).toMatchObject({ parent: 'D2' });
+    expect((await http().get(`/v1/areas/M1?date=${BEFORE}`).expect(404)).body.error.message).toMatch(/M1 did not exist on 2021-09-30/);
+    await http().get('/v1/areas/C21?date=garbage').expect(400);
   });
 
   test('zones of each day, with the hierarchy of that day', async () => {

@@ -4,7 +4,7 @@ import { areaFeature, areas, metrics, reports } from '../../services/areas';
 import { aliases, confirmAliases, dropAlias, importAreaFile } from '../../services/imports';
 import { bodyBytes } from '../jsonBody';
 import { accepts } from '../errors';
-import { aliasesBody, areaCodeParam, BOUNDARY_TYPES, dateRangeQuery, importAreasQuery, listAreasQuery } from '../schemas';
+import { aliasesBody, areaCodeParam, areaDateQuery, BOUNDARY_TYPES, dateRangeQuery, importAreasQuery, listAreasQuery } from '../schemas';
 import { idParam, parseBody, parseQuery } from '../validation';
 import { scopeOf, writer } from '../auth';
 
@@ -41,7 +41,8 @@ export function areasRouter(rt: Runtime): Routes {
 
   r.get('/v1/areas/:code', 'read', async (req, res) => {
     const code = parseQuery(areaCodeParam, req.params.code);
-    res.type('application/geo+json').send(JSON.stringify(await areaFeature(rt, code)));
+    const { date } = parseQuery(areaDateQuery, req.query);
+    res.type('application/geo+json').send(JSON.stringify(await areaFeature(rt, code, date)));
   });
 
   r.get('/v1/areas/:code/reports', 'read', async (req, res) => {
