@@ -325,17 +325,27 @@ export async function lineageOf(knex: Knex, code: string): Promise<Lineage> {
   };
 }
 
-/** The successors of these areas (codes), for messages naming where a retired area went. */
-export async function successorsOf(knex: Knex, codes: readonly string[]): Promise<Map<string, string[]>> {
+/**
+ * The direct lineage neighbours of these areas (codes), by code: where each went
+ * (`successors`), or where each came from (`predecessors`) — for messages naming them.
+ */
+async function linked(knex: Knex, codes: readonly string[], way: 'successors' | 'predecessors'): Promise<Map<string, string[]>> {
   if (codes.length === 0) return new Map();
-  const res = await knex.raw<{ rows: { code: string; successors: string[] }[] }>(
-    `SELECT p.code, array_agg(a.code ORDER BY a.code) AS successors
-     FROM areas p JOIN area_lineage l ON l.predecessor_id = p.id JOIN areas a ON a.id = l.area_id
-     WHERE p.code = ANY(?::text[]) GROUP BY p.code`,
+  const [from, to] = way === 'successors' ? ['predecessor_id', 'area_id'] : ['area_id', 'predecessor_id'];
+  const res = await knex.raw<{ rows: { code: string; codes: string[] }[] }>(
+    `SELECT x.code, array_agg(y.code ORDER BY y.code) AS codes
+     FROM areas x JOIN area_lineage l ON l.${from} = x.id JOIN areas y ON y.id = l.${to}
+     WHERE x.code = ANY(?::text[]) GROUP BY x.code`,
     arrayBindings([codes]),
   );
-  return new Map(res.rows.map((r) => [r.code, r.successors]));
+  return new Map(res.rows.map((r) => [r.code, r.codes]));
 }
+
+/** The successors of these areas (codes): where a retired area went. */
+export const successorsOf = (knex: Knex, codes: readonly string[]) => linked(knex, codes, 'successors');
+
+/** The predecessors of these areas (codes): where a new area's territory was before. */
+export const predecessorsOf = (knex: Knex, codes: readonly string[]) => linked(knex, codes, 'predecessors');
 
 /** An area's direct predecessors with the share of each it took (null: all), and the day it began. */
 export async function formedFrom(knex: Knex, areaId: number): Promise<{ date: LocalDate; from: { code: string; name: string; share: number | null }[] } | null> {
@@ -355,18 +365,6 @@ export async function predecessorIds(knex: Knex, ids: readonly number[]): Promis
     arrayBindings([ids]),
   );
   return new Map(res.rows.map((r) => [r.area_id, r.ids]));
-}
-
-/** The predecessors of these areas (codes), for messages naming where a new area's territory was before. */
-export async function predecessorsOf(knex: Knex, codes: readonly string[]): Promise<Map<string, string[]>> {
-  if (codes.length === 0) return new Map();
-  const res = await knex.raw<{ rows: { code: string; predecessors: string[] }[] }>(
-    `SELECT a.code, array_agg(p.code ORDER BY p.code) AS predecessors
-     FROM areas a JOIN area_lineage l ON l.area_id = a.id JOIN areas p ON p.id = l.predecessor_id
-     WHERE a.code = ANY(?::text[]) GROUP BY a.code`,
-    arrayBindings([codes]),
-  );
-  return new Map(res.rows.map((r) => [r.code, r.predecessors]));
 }
 
 export { LINEAGE_EVENTS };
