@@ -76,6 +76,16 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
     const states = new Map(
       (await trx.raw<{ rows: AreaState[] }>(`SELECT ${STATE_COLS} FROM areas WHERE code = ANY(?::text[])`, arrayBindings([[...new Set(named)]]))).rows.map((r) => [r.code, r]),
     );
+    if (plan.retire.length === 0 && plan.areas.length === 0 && plan.reparent.length === 0) {
+      errors.add('(root)', 'nothing to do: a reorganisation retires, creates or re-parents at least one area');
+    }
+    // Reorganisations are written in the order of their days: lineage, versions and the checks
+    // below assume no later change of the map exists when one is applied.
+    const latest = (await trx.raw<{ rows: { d: string | null }[] }>('SELECT max(effective_date)::text AS d FROM reorganisations')).rows[0]?.d ?? null;
+    if (latest !== null && latest >= E) {
+      errors.add('effective_date', `a reorganisation on ${latest} is recorded already: a new one must take effect after it (put the changes of one day in one reorganisation)`);
+    }
+    const newByCode = new Map(plan.areas.map((a) => [a.code, a]));
     const seenRetire = new Set<string>();
     plan.retire.forEach((code, i) => {
       const a = states.get(code);
@@ -87,10 +97,13 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
       if (a.valid_to !== null) return errors.add(path, `${code} already ends on ${a.valid_to}`);
       if (a.attributes_from !== null && a.attributes_from > dayBefore) errors.add(path, `${code} changes on ${a.attributes_from}, after ${dayBefore}`);
     });
+    const seenReparent = new Set<string>();
     plan.reparent.forEach((r, i) => {
       const a = states.get(r.code);
-      const p = states.get(r.parent) ?? plan.areas.find((n) => n.code === r.parent);
+      const p = states.get(r.parent) ?? newByCode.get(r.parent);
       const path = `reparent[${i}]`;
+      if (seenReparent.has(r.code)) return errors.add(`${path}.code`, `${r.code} is re-parented twice`);
+      seenReparent.add(r.code);
       if (!a) return errors.add(`${path}.code`, `no area has code ${r.code}`);
       if (seenRetire.has(r.code)) return errors.add(`${path}.code`, `${r.code} is retired by this reorganisation`);
       if (!validOn(a, dayBefore) || !validOn(a, E)) errors.add(`${path}.code`, `${r.code} is not in force on both ${dayBefore} and ${E}`);
@@ -115,6 +128,14 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
         if (a.kind !== n.kind) errors.add(path, `${pr.code} is a ${a.kind}, ${n.code} a ${n.kind}: predecessors are areas of the same kind`);
       });
     });
+    // An area that already gave part of itself to a successor and went on: its earlier reports
+    // are partly that successor's, which a second set of shares would count again.
+    const named2 = [...new Set(plan.areas.flatMap((a) => a.predecessors.map((p) => p.code)))];
+    const gaveBefore = await trx.raw<{ rows: { code: string; date: string }[] }>(
+      `SELECT p.code, max(l.date)::text AS date FROM area_lineage l JOIN areas p ON p.id = l.predecessor_id WHERE p.code = ANY(?::text[]) GROUP BY p.code ORDER BY p.code LIMIT 20`,
+      arrayBindings([named2]),
+    );
+    for (const r of gaveBefore.rows) errors.add(`predecessors.${r.code}`, `${r.code} already gave part of its territory to a successor on ${r.date}: being a predecessor twice is not supported yet`);
     errors.throwIfAny(refusal, 'invalid_reorganisation');
 
     step('checked');
@@ -275,10 +296,46 @@ export type Lineage = {
   successors: LineageLink[];
   /** Earlier parents of the area (its versions), oldest first. */
   parents: ParentChange[];
+  /** More than MAX_LINEAGE_AREAS areas one way: the nearest generations are listed. */
+  truncated?: true;
 };
 
-/** How many generations a lineage walks back or forward (a commune changes every few years). */
+/** How many generations a lineage walks back or forward (a commune changes every few years), and how many areas it lists one way. */
 const MAX_GENERATIONS = 20;
+const MAX_LINEAGE_AREAS = 1000;
+
+/**
+ * The areas an area came from (or went to), generation by generation, each listed once —
+ * with the link it was first reached by — at most MAX_LINEAGE_AREAS: one query a generation
+ * over the frontier, however the links cross (a split then merged back is many paths, one area).
+ */
+async function walk(knex: Knex, start: number, way: 'predecessors' | 'successors'): Promise<{ links: LineageLink[]; truncated: boolean }> {
+  const [from, to] = way === 'predecessors' ? ['area_id', 'predecessor_id'] : ['predecessor_id', 'area_id'];
+  const seen = new Set<number>([start]);
+  const links: LineageLink[] = [];
+  let frontier = [start];
+  for (let generation = 1; generation <= MAX_GENERATIONS && frontier.length > 0; generation++) {
+    const res = await knex.raw<{ rows: (Omit<LineageLink, 'generation'> & { id: number })[] }>(
+      `SELECT l.${to} AS id, x.code, x.name, x.kind, l.event, l.share, l.date::text AS date
+       FROM area_lineage l JOIN areas x ON x.id = l.${to}
+       WHERE l.${from} = ANY(?::int[]) ORDER BY l.date DESC, x.code LIMIT ?`,
+      arrayBindings([frontier, MAX_LINEAGE_AREAS * 4]),
+    );
+    // a generation with more links than that is cut too (its nearest days first)
+    const cut = res.rows.length >= MAX_LINEAGE_AREAS * 4;
+    const next: number[] = [];
+    for (const { id, ...link } of res.rows) {
+      if (seen.has(id)) continue;
+      if (links.length >= MAX_LINEAGE_AREAS) return { links, truncated: true };
+      seen.add(id);
+      links.push({ ...link, generation });
+      next.push(id);
+    }
+    if (cut) return { links, truncated: true };
+    frontier = next;
+  }
+  return { links, truncated: false };
+}
 
 /**
  * An area's predecessors and successors through time: every area its territory came from
@@ -292,20 +349,9 @@ export async function lineageOf(knex: Knex, code: string): Promise<Lineage> {
   );
   const a = area.rows[0];
   if (!a) throw notFound(`no area has code ${code}`);
-  const walk = (from: 'area_id' | 'predecessor_id', to: 'area_id' | 'predecessor_id') =>
-    knex.raw<{ rows: LineageLink[] }>(
-      `WITH RECURSIVE w AS (
-         SELECT l.${to} AS id, l.event, l.share, l.date, 1 AS generation FROM area_lineage l WHERE l.${from} = ?
-         UNION ALL
-         SELECT l.${to}, l.event, l.share, l.date, w.generation + 1 FROM w JOIN area_lineage l ON l.${from} = w.id WHERE w.generation < ${MAX_GENERATIONS}
-       )
-       SELECT x.code, x.name, x.kind, w.event, w.share, w.date::text AS date, w.generation
-       FROM w JOIN areas x ON x.id = w.id ORDER BY w.generation, w.date DESC, x.code`,
-      [a.id],
-    );
   const [pre, post, versions] = await Promise.all([
-    walk('area_id', 'predecessor_id'),
-    walk('predecessor_id', 'area_id'),
+    walk(knex, a.id, 'predecessors'),
+    walk(knex, a.id, 'successors'),
     knex.raw<{ rows: { date: LocalDate; from: string | null; to: string | null }[] }>(
       `SELECT (v.valid_to + 1)::text AS date, vp.code AS "from",
               coalesce((SELECT np.code FROM area_versions n LEFT JOIN areas np ON np.id = n.parent_id WHERE n.area_id = v.area_id AND n.valid_to > v.valid_to ORDER BY n.valid_to LIMIT 1), ap.code) AS "to"
@@ -319,8 +365,9 @@ export async function lineageOf(knex: Knex, code: string): Promise<Lineage> {
     name: a.name,
     valid_from: a.valid_from,
     valid_to: a.valid_to,
-    predecessors: pre.rows,
-    successors: post.rows,
+    predecessors: pre.links,
+    successors: post.links,
+    ...(pre.truncated || post.truncated ? { truncated: true } : {}),
     parents: versions.rows.filter((v) => v.from !== v.to),
   };
 }

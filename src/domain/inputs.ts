@@ -73,9 +73,6 @@ export function factNeeds(rs: RuleSet, from: LocalDate): FactNeeds {
   };
 }
 
-/** Generations of successors a report is followed through (a commune is reorganised every few years). */
-const MAX_LINEAGE_DEPTH = 20;
-
 const missing = (reason: string, detail?: string): MetricValue => (detail ? { missing: reason, detail } : { missing: reason });
 
 /**
@@ -230,7 +227,7 @@ export class InputSeries {
       if (d < 0 || d >= len) continue;
       const v = field === null ? 1 : value(r, field, k);
       if (lineage.has(id)) {
-        this.distribute(daily, id, r.day[k] as number, d, v, 0);
+        this.distribute(daily, id, r.day[k] as number, d, v);
         continue;
       }
       const i = this.at.get(id);
@@ -322,29 +319,50 @@ export class InputSeries {
 
   /**
    * A report `v` of area `id` on day number `day` (column `d`), where the area has successors:
-   * each successor that existed only after `day` and is on this map (itself or through its
-   * own successors) takes its share; the area keeps the rest if it is on this map. Answers
-   * whether any of it was placed. A retired commune's report before a merger is its merged
-   * successor's (share 1); in the days before the merger, the commune keeps its own.
+   * each successor that existed only after `day` takes its share of it, wherever that
+   * successor's territory is on this map (itself, or its own successors'); the area keeps the
+   * rest if it is on this map. A retired commune's report before a merger is its merged
+   * successor's (share 1); on the map of the days before the merger, the commune keeps its own.
    */
-  private distribute(daily: Float64Array, id: number, day: number, d: number, v: number, depth: number): boolean {
-    let kept = 1;
-    let placed = false;
-    const links = this.lineage.get(id);
-    if (links && depth < MAX_LINEAGE_DEPTH) {
-      for (const l of links) {
-        if (day < l.startDay && this.distribute(daily, l.id, day, d, v * l.share, depth + 1)) {
-          kept -= l.share;
-          placed = true;
-        }
-      }
+  private distribute(daily: Float64Array, id: number, day: number, d: number, v: number): void {
+    const links = this.lineage.get(id) ?? [];
+    // almost always: a retired area's reports all predate its successors
+    const all = links.every((l) => day < l.startDay);
+    const into = all ? this.whereIs(id) : this.whereIsOn(id, day, links);
+    for (const [i, w] of into) daily[i * this.len + d] += v * w;
+  }
+
+  /** Where a unit of an area's figures from before all its successors began lies on this map: area index → weight. Memoised. */
+  private readonly territory = new Map<number, ReadonlyMap<number, number>>();
+
+  private whereIs(id: number): ReadonlyMap<number, number> {
+    const known = this.territory.get(id);
+    if (known) return known;
+    // a cycle (never written by a reorganisation) leads nowhere rather than forever
+    this.territory.set(id, new Map());
+    const out = this.spread(id, this.lineage.get(id) ?? []);
+    this.territory.set(id, out);
+    return out;
+  }
+
+  /** The same for a report dated `day`, after some of its successors began (an area that gave part of itself and went on). */
+  private whereIsOn(id: number, day: number, links: readonly { id: number; share: number; startDay: number }[]): ReadonlyMap<number, number> {
+    return this.spread(id, links.filter((l) => day < l.startDay));
+  }
+
+  /** Each link's share goes where its successor's territory is; the area keeps what no placed link took, if it is on this map. */
+  private spread(id: number, links: readonly { id: number; share: number }[]): Map<number, number> {
+    const out = new Map<number, number>();
+    let placed = 0;
+    for (const l of links) {
+      const there = this.whereIs(l.id);
+      if (there.size === 0) continue;
+      placed += l.share;
+      for (const [i, w] of there) out.set(i, (out.get(i) ?? 0) + w * l.share);
     }
-    const i = this.at.get(id);
-    if (i !== undefined && kept > 1e-9) {
-      daily[i * this.len + d] += v * kept;
-      placed = true;
-    }
-    return placed;
+    const own = this.at.get(id);
+    if (own !== undefined && placed < 1 - 1e-9) out.set(own, (out.get(own) ?? 0) + (1 - placed));
+    return out;
   }
 
   private order: number[] | null = null;

@@ -226,11 +226,12 @@ const predecessorSchema = z.union([
   z.strictObject({ code: areaCodeSchema, share: z.number().gt(0).max(1).nullable().optional(), event: z.enum(LINEAGE_EVENTS).optional() }),
   z
     .string()
-    .regex(/^[A-Za-z0-9._-]{1,64}(:(0(\.\d+)?|1(\.0+)?))?$/, 'must be an area code, optionally with its share: "CODE" or "CODE:0.5"')
+    .regex(/^[A-Za-z0-9._-]{1,64}(:(0(\.\d{1,12})?|1(\.0{1,12})?))?$/, 'must be an area code, optionally with its share: "CODE" or "CODE:0.5"')
     .transform((t) => {
       const [code, share] = t.split(':') as [string, string | undefined];
       return { code, share: share === undefined ? null : Number(share) };
-    }),
+    })
+    .refine((p) => p.share === null || p.share > 0, 'a share must be above 0 (an area that took none of it is not its successor)'),
 ]);
 export const predecessorsSchema = z.array(predecessorSchema).max(500);
 

@@ -57,7 +57,8 @@ export function planOf(req: ReorganisationRequest, inputs: AreaInput[], featureL
   const errors = new DetailCollector();
   const areas: NewArea[] = inputs.map((a, i) => {
     const own = featureLineage[i];
-    const given = req.predecessors?.[a.code];
+    // own entries only: a code such as "constructor" or "__proto__" is a key like any other
+    const given = req.predecessors && Object.hasOwn(req.predecessors, a.code) ? req.predecessors[a.code] : undefined;
     if (own?.predecessors && given) errors.add(`predecessors.${a.code}`, `${a.code} has predecessors both in its feature and in the predecessors map: give them once`);
     const list = own?.predecessors ?? given?.map((p) => ({ code: p.code, share: p.share ?? null, event: p.event })) ?? [];
     return { ...a, predecessors: list, newTerritory: own?.newTerritory ?? false };

@@ -168,4 +168,49 @@ describe("a predecessor's reports, on the map of each epoch", () => {
     // C was not reorganised: nothing of its own, none inherited (its parent P has none)
     expect(value(6, '2025-07-01')).toBeNull();
   });
+
+  test('a commune split in 60 and merged back, six times over: its reports land once, whole, on the last map (every path is not walked)', () => {
+    // X (id 1) → 60 parts → Y1 → 60 parts → Y2 … → Y6, a stage a day from 2025-07-01
+    const areas: MapHistory['areas'] = [{ id: 1, code: 'X', name: 'X', kind: 'commune', parent_id: null, population: 600, valid_from: null, valid_to: d('2025-06-30'), attributes_from: null }];
+    const lineage: MapHistory['lineage'] = [];
+    let next = 2;
+    let from = 1;
+    let day = d('2025-07-01');
+    for (let stage = 0; stage < 6; stage++) {
+      const parts = Array.from({ length: 60 }, () => next++);
+      for (const id of parts) {
+        areas.push({ id, code: `S${id}`, name: `S${id}`, kind: 'commune', parent_id: null, population: 10, valid_from: day, valid_to: day, attributes_from: null });
+        lineage.push({ area_id: id, predecessor_id: from, share: 1 / 60, date: day });
+      }
+      day = next1(day);
+      const merged = next++;
+      const last = stage === 5;
+      areas.push({ id: merged, code: `Y${merged}`, name: `Y${merged}`, kind: 'commune', parent_id: null, population: 600, valid_from: day, valid_to: last ? null : day, attributes_from: null });
+      for (const id of parts) lineage.push({ area_id: merged, predecessor_id: id, share: null, date: day });
+      from = merged;
+      day = next1(day);
+    }
+    const h: MapHistory = { areas, versions: [], lineage };
+    const on = areasOn(h, day);
+    expect(on.map((a) => a.id)).toEqual([from]);
+    const reports: ReportColumns = {
+      length: 7,
+      area_id: Int32Array.from([1, 1, 1, 1, 1, 1, 1]),
+      day: Int32Array.from(Array.from({ length: 7 }, (_, i) => dayNumber(addDays(d('2025-06-24'), i)))),
+      community_cases: Int32Array.from([1, 2, 3, 4, 5, 6, 7]),
+      quarantine_cases: new Int32Array(7),
+      deaths: new Int32Array(7),
+    };
+    const wide = parseRuleSet({
+      name: 'lineage-wide',
+      metrics: { cases_30d: { kind: 'sum', of: 'community_cases', window_days: 30 } },
+      levels: [{ kinds: ['commune'], steps: [{ type: 'bands', metric: 'cases_30d', thresholds: [1], levels: ['green', 'red'] }] }],
+    });
+    if (!wide.ok) throw new Error(JSON.stringify(wide.issues));
+    const s = new InputSeries(wide.value, on as SeriesArea[], day, day, reports, [], seriesLineage(h, dayNumber, prev));
+    const v = s.inputsOn(day).get(from)?.cases_30d;
+    expect(v && 'value' in v ? v.value : null).toBeCloseTo(28, 9);
+  });
 });
+
+const next1 = (x: LocalDate) => addDays(x, 1);

@@ -92,6 +92,14 @@ describe('refused reorganisations write nothing', () => {
     ['a commune left under an abolished district', { reparent: [] }, /C21.*left under it/],
     ['shares that leave part of a commune', { areas: fc([feature({ code: 'M1', name: 'X', kind: 'commune', parent: 'P', population: 1, predecessors: ['C11:0.5', 'C12', 'C13'] } as Parameters<typeof feature>[0], rect(106, 10, 0.3, 0.1))]) }, /take only 0.5/],
     ['an unknown area', { retire: ['C11', 'C12', 'C13', 'D1', 'D2', 'NOPE'] }, /no area has code NOPE/],
+    ['an area re-parented twice', { reparent: [{ code: 'C21', parent: 'P' }, { code: 'C21', parent: 'P' }] }, /C21 is re-parented twice/],
+    ['a share of 0 written as text', { areas: fc([feature({ code: 'M1', name: 'X', kind: 'commune', parent: 'P', population: 1, predecessors: ['C11:0', 'C12', 'C13'] } as Parameters<typeof feature>[0], rect(106, 10, 0.3, 0.1))]) }, /a share must be above 0/],
+    ['nothing to do', { retire: [], areas: fc([]), reparent: [] }, /nothing to do/],
+    [
+      'a new area coded like an object property, its predecessors in the map',
+      { areas: fc([feature({ code: '__proto__', name: 'X', kind: 'commune', parent: 'P', population: 30000 }, rect(106, 10, 0.3, 0.1))]), predecessors: {} },
+      /__proto__ has no predecessors/,
+    ],
   ])('%s → 422', async (_name, extra, message) => {
     const before = (await http().get('/v1/areas?kind=commune&date=2021-10-02').expect(200)).body.items;
     const res = await http().post('/v1/reorganisations').send(plan(extra)).expect(422);
@@ -229,10 +237,26 @@ describe('a reorganisation merging three communes and moving one to the province
     expect(JSON.stringify(early.body.error.details)).toMatch(/M1 begins on 2021-10-01.*predecessors C11, C12, C13/);
   });
 
+  test('a reporter key of the old district reports C21 only for the days C21 was in it', async () => {
+    const key = (await http().post('/v1/keys').send({ role: 'reporter', scope: ['D2'], name: 'Huyện Hai' }).expect(201)).body.key as string;
+    const as = () => http().set('Authorization', `Bearer ${key}`);
+    await as().post('/v1/reports').send({ reports: [{ area: 'C21', date: '2021-09-15', community_cases: 1, quarantine_cases: 0 }] }).expect(200);
+    const after = await as().post('/v1/reports').send({ reports: [{ area: 'C21', date: '2021-10-02', community_cases: 1, quarantine_cases: 0 }] }).expect(403);
+    expect(after.body.error.details).toEqual([{ path: 'reports[0].area', message: "area C21 is outside this key's scope on that day" }]);
+  });
+
+  test('reorganisations are written in the order of their days', async () => {
+    const res = await http()
+      .post('/v1/reorganisations')
+      .send({ effective_date: '2021-09-20', retire: [], areas: fc([feature({ code: 'N9', name: 'X', kind: 'commune', parent: 'P', population: 0, new_territory: true } as Parameters<typeof feature>[0], square(107, 10, 0.1))]), reparent: [] })
+      .expect(422);
+    expect(JSON.stringify(res.body.error.details)).toMatch(/a reorganisation on 2021-10-01 is recorded already/);
+  });
+
   test('a second reorganisation over classified days needs recompute', async () => {
     const res = await http()
       .post('/v1/reorganisations')
-      .send({ effective_date: '2021-10-05', retire: [], areas: fc([]), reparent: [] })
+      .send({ effective_date: '2021-10-05', retire: [], areas: fc([feature({ code: 'N8', name: 'X', kind: 'commune', parent: 'P', population: 0, new_territory: true } as Parameters<typeof feature>[0], square(107, 10, 0.1))]), reparent: [] })
       .expect(422);
     expect(JSON.stringify(res.body.error.details)).toMatch(/levels are already stored from 2021-10-05 to 2021-10-07/);
   });

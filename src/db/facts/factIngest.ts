@@ -14,6 +14,9 @@ import { EncodedRow, FactSink, StagedRow } from './sink';
 import { factColumns, FactSpec, UpsertResult } from './spec';
 import { fromDayNumber, LocalDate } from '../../domain/dates';
 
+/** A reporter key's areas: those under its own on each day (upsert.ts). */
+export type Scope = { has(id: number, day: number): boolean };
+
 export type UpsertOptions = {
   pathFor: (idx: number, field: string) => string;
   /** A reporter key's areas: every row must be for one of them or below (checked in the transaction). */
@@ -58,7 +61,7 @@ export class FactIngest implements FactSink {
     private readonly spec: FactSpec,
     maxAreaId: number,
     private readonly opts: UpsertOptions,
-    private readonly allowed: ReadonlySet<number> | null,
+    private readonly allowed: Scope | null,
   ) {
     this.keys = new KeyTuples(2 ** Math.ceil(Math.log2(maxAreaId + 2)));
     this.areas = new AreaResolver(trx);
@@ -103,11 +106,11 @@ export class FactIngest implements FactSink {
       this.unknownReported.add(r.area);
       return;
     }
-    if (this.allowed && !this.allowed.has(id)) return this.outside(r.idx, r.area);
     const n = this.spec.keys.length;
     const keyText = n === 1 ? copyText(r.cells[0] ?? null) : r.cells.slice(0, n).map((c) => copyText(c)).join('\t');
     const tuple = this.keys.tuple(keyText, r.cells[this.dateIndex] as LocalDate);
     const day = this.keys.days[tuple] as number;
+    if (this.allowed && !this.allowed.has(id, day)) return this.outside(r.idx, r.area);
     if (!this.exists(id, day, r.idx)) return;
     if (!this.first(id, tuple, r.idx, r.area)) return;
     const chunk = this.chunkFor(id, day);
@@ -116,7 +119,7 @@ export class FactIngest implements FactSink {
   }
 
   addEncoded(idx: number, row: EncodedRow): void {
-    if (this.allowed && !this.allowed.has(row.id)) return this.outside(idx, row.areaCode());
+    if (this.allowed && !this.allowed.has(row.id, row.day)) return this.outside(idx, row.areaCode());
     if (!this.exists(row.id, row.day, idx)) return;
     if (!this.first(row.id, row.tuple, idx, row)) return;
     const chunk = this.chunkFor(row.id, row.day);
@@ -158,7 +161,7 @@ export class FactIngest implements FactSink {
   }
 
   private outside(idx: number, code: string): void {
-    this.denied.add(this.opts.pathFor(idx, 'area'), `area ${code} is outside this key's scope`);
+    this.denied.add(this.opts.pathFor(idx, 'area'), `area ${code} is outside this key's scope on that day`);
   }
 
   /** Is this the first row with its key (and are rows still being kept)? */

@@ -4,8 +4,8 @@ import { audit } from '../audit';
 import { closeBatch, openBatch } from '../imports';
 import { AREAS_LOCK, factTableLock } from '../locks';
 import { log } from '../../log';
-import { fromDayNumber } from '../../domain/dates';
-import { FactIngest, UpsertOptions } from './factIngest';
+import { dayNumber, fromDayNumber, LocalDate } from '../../domain/dates';
+import { FactIngest, Scope, UpsertOptions } from './factIngest';
 import { RowSource } from './sink';
 import { FactSpec, UpsertResult } from './spec';
 
@@ -20,6 +20,20 @@ import { FactSpec, UpsertResult } from './spec';
  * is unsure of) or already encoded as binary COPY tuples by a byte lane (the bulk CSV path,
  * no string per row). The audit trail records what the upsert did.
  */
+type ScopeRow = { id: number; lo: LocalDate | null; hi: LocalDate | null };
+const SCOPE_SQL = 'SELECT DISTINCT descendant AS id, lower(during)::text AS lo, upper(during)::text AS hi FROM area_tree WHERE ancestor = ANY(?::int[])';
+
+/** The areas under a reporter's areas and the days each is (day numbers, `hi` exclusive; null: open). */
+function scopeOf(rows: ScopeRow[]): Scope {
+  const always = new Set<number>();
+  const days = new Map<number, [number, number][]>();
+  for (const r of rows) {
+    if (r.lo === null && r.hi === null) always.add(r.id);
+    else days.set(r.id, [...(days.get(r.id) ?? []), [r.lo === null ? -Infinity : dayNumber(r.lo), r.hi === null ? Infinity : dayNumber(r.hi)]]);
+  }
+  return { has: (id, day) => always.has(id) || (days.get(id)?.some(([lo, hi]) => day >= lo && day < hi) ?? false) };
+}
+
 export async function upsertFacts(db: Database, spec: FactSpec, source: RowSource, opts: UpsertOptions): Promise<UpsertResult> {
   const started = Date.now();
   const result = await db.write(async (trx) => {
@@ -29,10 +43,9 @@ export async function upsertFacts(db: Database, spec: FactSpec, source: RowSourc
     // afresh (~30 ms each) to save less than that on a hash join.
     await trx.raw("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off");
     const maxId = await trx('areas').max<{ max: number | null }[]>('id as max');
-    // a reporter's scope: its areas and everything below them, as of this transaction
-    const allowed = opts.scope
-      ? new Set((await trx.raw<{ rows: { id: number }[] }>('SELECT DISTINCT descendant AS id FROM area_tree WHERE ancestor = ANY(?::int[])', arrayBindings([opts.scope]))).rows.map((r) => r.id))
-      : null;
+    // a reporter's scope: its areas and everything below them on each day (a commune moved to
+    // another district is the new district's from that day), as of this transaction
+    const allowed = opts.scope ? scopeOf((await trx.raw<{ rows: ScopeRow[] }>(SCOPE_SQL, arrayBindings([opts.scope]))).rows) : null;
     const batch = opts.batch ? await openBatch(trx, opts.actor ?? 'system', opts.batch) : null;
     const ingest = new FactIngest(trx, db, spec, maxId[0]?.max ?? 0, opts, allowed);
     try {
