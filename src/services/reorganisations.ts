@@ -2,7 +2,7 @@ import type { Actor } from '../db/audit';
 import { lineageOf, NewArea, Predecessor, reorganise, ReorganisationPlan, ReorganisationResult } from '../db/reorganisations';
 import { LocalDate } from '../domain/dates';
 import { LineageEvent } from '../domain/lineage';
-import { DetailCollector } from '../errors';
+import { AppError, DetailCollector } from '../errors';
 import { areasFromFeatureCollectionAsync, AreaInput } from '../geo/features';
 import type { Runtime } from '../runtime';
 
@@ -39,7 +39,7 @@ export async function reorganiseAreas(
   actor: Actor,
   from: { featureLineage: FeatureLineage; read?: AreaInput[] },
 ): Promise<ReorganisationResult & { recompute_job: { job: number; from: string; to: string } | null }> {
-  const inputs = from.read ?? (req.areas === undefined ? [] : await areasFromFeatureCollectionAsync(req.areas, { repair: req.repair }));
+  const inputs = from.read ?? (req.areas === undefined ? [] : await underAreas(() => areasFromFeatureCollectionAsync(req.areas, { repair: req.repair })));
   const result = await reorganise(rt.db, planOf(req, inputs, from.featureLineage), { actor, repair: req.repair });
   let recomputeJob: { job: number; from: string; to: string } | null = null;
   if (result.recompute) {
@@ -50,6 +50,16 @@ export async function reorganiseAreas(
     }
   }
   return { ...result, recompute_job: recomputeJob };
+}
+
+/** The new areas' own checks name their place in the request: `areas.features[3].geometry`. */
+async function underAreas<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof AppError) throw new AppError(e.status, e.code, e.message, e.details.map((d) => ({ ...d, path: d.path.startsWith('features') || d.path === '(root)' ? `areas.${d.path === '(root)' ? '' : d.path}`.replace(/\.$/, '') : d.path })));
+    throw e;
+  }
 }
 
 /** The plan db/reorganisations.ts applies: each new area with its predecessors (its feature's, or the request's map). */

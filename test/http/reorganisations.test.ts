@@ -95,6 +95,7 @@ describe('refused reorganisations write nothing', () => {
     ['an area re-parented twice', { reparent: [{ code: 'C21', parent: 'P' }, { code: 'C21', parent: 'P' }] }, /C21 is re-parented twice/],
     ['a share of 0 written as text', { areas: fc([feature({ code: 'M1', name: 'X', kind: 'commune', parent: 'P', population: 1, predecessors: ['C11:0', 'C12', 'C13'] } as Parameters<typeof feature>[0], rect(106, 10, 0.3, 0.1))]) }, /a share must be above 0/],
     ['nothing to do', { retire: [], areas: fc([]), reparent: [] }, /nothing to do/],
+    ['a new area that is a point', { areas: fc([feature({ code: 'M1', name: 'X', kind: 'commune', parent: 'P', population: 1, predecessors: ['C11', 'C12', 'C13'] } as Parameters<typeof feature>[0], { type: 'Point', coordinates: [106, 10] })]) }, /"path":"areas\.features\[0\]\.geometry/],
     [
       'a new area coded like an object property, its predecessors in the map',
       { areas: fc([feature({ code: '__proto__', name: 'X', kind: 'commune', parent: 'P', population: 30000 }, rect(106, 10, 0.3, 0.1))]), predecessors: {} },
