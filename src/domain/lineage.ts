@@ -89,7 +89,8 @@ export function areasOn(h: MapHistory, d: LocalDate): { id: number; code: string
   const out = [];
   for (const a of h.areas) {
     if (!onDay(a.valid_from, a.valid_to, d)) continue;
-    const v = a.attributes_from !== null && a.attributes_from > d ? version.get(a.id) : undefined;
+    // a version covers only days before the area's current attributes began
+    const v = version.get(a.id);
     out.push({ id: a.id, code: a.code, kind: a.kind, parent_id: v ? v.parent_id : a.parent_id, population: v ? v.population : a.population });
   }
   return out;

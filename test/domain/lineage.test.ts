@@ -20,7 +20,7 @@ const H: MapHistory = {
     { id: 1, code: 'P', name: 'P', kind: 'province', parent_id: null, population: 60, valid_from: null, valid_to: null, attributes_from: null },
     { id: 2, code: 'D1', name: 'D1', kind: 'district', parent_id: 1, population: 40, valid_from: null, valid_to: d('2025-06-30'), attributes_from: null },
     { id: 3, code: 'D2', name: 'D2', kind: 'district', parent_id: 1, population: 20, valid_from: null, valid_to: d('2025-06-30'), attributes_from: null },
-    { id: 4, code: 'A', name: 'A', kind: 'commune', parent_id: 2, population: 20, valid_from: null, valid_to: d('2025-06-30'), attributes_from: null },
+    { id: 4, code: 'A', name: 'A', kind: 'commune', parent_id: 2, population: 30, valid_from: null, valid_to: d('2025-06-30'), attributes_from: null },
     { id: 5, code: 'B', name: 'B', kind: 'commune', parent_id: 2, population: 20, valid_from: null, valid_to: d('2025-06-30'), attributes_from: null },
     { id: 6, code: 'C', name: 'C', kind: 'commune', parent_id: 1, population: 20, valid_from: null, valid_to: null, attributes_from: d('2025-07-01') },
     { id: 7, code: 'M', name: 'M', kind: 'commune', parent_id: 1, population: 30, valid_from: d('2025-07-01'), valid_to: null, attributes_from: null },
@@ -54,6 +54,23 @@ describe('the map of a day', () => {
   ])('epochs of %s..%s', (from, to, epochs) => {
     expect(mapEpochs(H, d(from), d(to), next, prev).map((e) => [e.from, e.to])).toEqual(epochs);
   });
+
+  test('an area ending with nothing beginning the next day cuts an epoch too; the cuts come sorted whatever the order of the areas', () => {
+    const h: MapHistory = {
+      areas: [
+        { id: 2, code: 'L', name: 'L', kind: 'commune', parent_id: null, population: 1, valid_from: d('2025-03-10'), valid_to: null, attributes_from: null },
+        { id: 1, code: 'K', name: 'K', kind: 'commune', parent_id: null, population: 1, valid_from: null, valid_to: d('2025-02-14'), attributes_from: null },
+      ],
+      versions: [],
+      lineage: [],
+    };
+    expect(mapEpochs(h, d('2025-01-01'), d('2025-12-31'), next, prev).map((e) => [e.from, e.to])).toEqual([
+      ['2025-01-01', '2025-02-14'],
+      ['2025-02-15', '2025-03-09'],
+      ['2025-03-10', '2025-12-31'],
+    ]);
+    expect(areasOn(h, d('2025-02-20'))).toEqual([]);
+  });
 });
 
 describe('events and levels of a reorganisation', () => {
@@ -61,6 +78,7 @@ describe('events and levels of a reorganisation', () => {
     [{ name: 'M', predecessors: [1, 2] }, null, 1, 'A', 'merge'],
     [{ name: 'M', predecessors: [1, 2] }, 0.5, 2, 'B', 'split'],
     [{ name: 'M', predecessors: [1] }, null, 2, 'B', 'split'],
+    [{ name: 'M', predecessors: [1] }, 0.5, 1, 'B', 'split'],
     [{ name: 'M', predecessors: [1] }, 1, 1, 'B', 'rename'],
     [{ name: 'B', predecessors: [1] }, null, 1, 'B', 'recode'],
   ])('%j taking %s of a predecessor with %i successor(s) named %s: %s', (successor, share, successors, name, event) => {
@@ -159,8 +177,8 @@ describe("a predecessor's reports, on the map of each epoch", () => {
       const v = s.inputsOn(d(day)).get(id)?.vax;
       return v && 'value' in v ? v.value : null;
     };
-    // M: A whole (20 people) at 80, B's half (10 people) at its district's 50
-    expect(value(7, '2025-07-01')).toBeCloseTo((80 * 20 + 50 * 10) / 30, 9);
+    // M: A whole (30 people) at 80, B's half (10 people) at its district's 50
+    expect(value(7, '2025-07-01')).toBeCloseTo((80 * 30 + 50 * 10) / 40, 9);
     // N: B's other half, its district's 50
     expect(value(8, '2025-07-01')).toBe(50);
     // from its own first value on, M's own
