@@ -24,6 +24,8 @@ export type ReorganisationPlan = {
   reparent: { code: string; parent: string }[];
   /** Levels already stored on or after the date are recomputed (by the caller) instead of refusing. */
   recompute: boolean;
+  /** Reports of a retired area dated on or after the day go to the one successor that took it whole. */
+  moveReports?: boolean | undefined;
   note?: string | undefined;
 };
 
@@ -37,6 +39,8 @@ export type ReorganisationResult = {
   areas: Pick<ImportAreasResult, 'warnings' | 'overlaps' | 'gaps' | 'repairs'>;
   /** Days already classified on or after the date: the caller recomputes them (null: none). */
   recompute: { from: LocalDate; to: LocalDate } | null;
+  /** Reports of retired areas on or after the day moved to their successor (`move_reports`). */
+  moved_reports: number;
 };
 
 export type ReorganiseOptions = { actor?: Actor; repair?: boolean; featurePath?: (i: number) => string };
@@ -175,18 +179,31 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
       }
     });
     step('children');
-    // Facts of retired areas on or after the date belong to no area.
-    const late = await trx.raw<{ rows: { code: string; n: number; first: string }[] }>(
-      `SELECT a.code, count(*)::int AS n, min(f.date)::text AS first
-       FROM (SELECT area_id, date FROM reports WHERE area_id = ANY(?::int[]) AND date >= ?::date
-             UNION ALL SELECT area_id, date FROM metrics WHERE area_id = ANY(?::int[]) AND date >= ?::date) f
-       JOIN areas a ON a.id = f.area_id GROUP BY a.code ORDER BY a.code LIMIT 20`,
+    // Facts of retired areas on or after the date belong to no area — unless moved: a retired
+    // area's reports to the one successor that took it whole (move_reports).
+    const late = await trx.raw<{ rows: { code: string; kind: 'reports' | 'metrics'; n: number; first: string }[] }>(
+      `SELECT a.code, f.kind, count(*)::int AS n, min(f.date)::text AS first
+       FROM (SELECT area_id, date, 'reports' AS kind FROM reports WHERE area_id = ANY(?::int[]) AND date >= ?::date
+             UNION ALL SELECT area_id, date, 'metrics' FROM metrics WHERE area_id = ANY(?::int[]) AND date >= ?::date) f
+       JOIN areas a ON a.id = f.area_id GROUP BY a.code, f.kind ORDER BY a.code, f.kind`,
       arrayBindings([retiredIds, E, retiredIds, E]),
     );
+    const moved: string[] = [];
     for (const r of late.rows) {
+      const path = `retire[${plan.retire.indexOf(r.code)}]`;
+      const to = taken.get(r.code);
+      if (r.kind === 'reports' && plan.moveReports) {
+        // one successor taking all of it: its reports are that successor's (summed by day with the others it took)
+        const whole = plan.areas.filter((n) => n.predecessors.some((p) => p.code === r.code && (p.share === null || p.share >= 1)));
+        if (to?.by.length === 1 && whole.length === 1) moved.push(r.code);
+        else errors.add(path, `${r.code} has ${r.n} report(s) on or after ${E} (first ${r.first}) and ${to ? `${to.by.length} successors` : 'no successor'}: reports move only to one successor that takes it whole; send them for its successors instead`);
+        continue;
+      }
       errors.add(
-        `retire[${plan.retire.indexOf(r.code)}]`,
-        `${r.code} has ${r.n} report or indicator row(s) on or after ${E} (first ${r.first}): a retired area has no days from ${E} on; choose an effective date after them`,
+        path,
+        r.kind === 'reports'
+          ? `${r.code} has ${r.n} report(s) on or after ${E} (first ${r.first}): a retired area has no days from ${E} on — move them to its successor ("move_reports": true) or choose a later date`
+          : `${r.code} has ${r.n} indicator row(s) on or after ${E} (first ${r.first}): a retired area has no days from ${E} on; choose a later date`,
       );
     }
     const classified = await trx.raw<{ rows: { last: string | null }[] }>(`SELECT max(date)::text AS last FROM zone_levels WHERE date >= ?::date`, [E]);
@@ -243,7 +260,8 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
 
     step('parents');
     const links = plan.areas.flatMap((n) =>
-      n.predecessors.map((pr) => ({ area: n.code, predecessor: pr.code, share: pr.share, event: pr.event ?? lineageEvent(n, pr, taken.get(pr.code)?.by.length ?? 1, (states.get(pr.code) as AreaState).name) })),
+      // a share of 1 is the whole area: stored as null, as when none is given
+      n.predecessors.map((pr) => ({ area: n.code, predecessor: pr.code, share: pr.share === 1 ? null : pr.share, event: pr.event ?? lineageEvent(n, pr, taken.get(pr.code)?.by.length ?? 1, (states.get(pr.code) as AreaState).name) })),
     );
     if (links.length) {
       await trx.raw(
@@ -257,6 +275,7 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
     step('lineage');
     await trx.raw('SELECT zonerisk_rebuild_area_tree()');
     step('tree');
+    const movedReports = moved.length ? await moveReports(trx, moved, E) : 0;
     const result: ReorganisationResult = {
       id,
       effective_date: E,
@@ -266,6 +285,7 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
       lineage: links.length,
       areas: { warnings: imported.warnings, overlaps: imported.overlaps, gaps: imported.gaps, ...(imported.repairs ? { repairs: imported.repairs } : {}) },
       recompute: lastClassified ? { from: E, to: lastClassified } : null,
+      moved_reports: movedReports,
     };
     await trx.raw('UPDATE reorganisations SET summary = ?::jsonb WHERE id = ?', [JSON.stringify({ ...result, areas: undefined, overlaps: imported.overlaps, gaps: imported.gaps.count }), id]);
     await audit(trx, actor, {
@@ -278,11 +298,58 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
   });
 }
 
+/**
+ * The reports of these retired areas (codes) dated on or after `E` become their successor's:
+ * summed by day over the areas it took (a source naming them), the rows they replace kept as
+ * superseded revisions (the history says what was sent, and when it was moved). Answers the
+ * rows moved.
+ */
+async function moveReports(trx: Knex.Transaction, codes: string[], E: LocalDate): Promise<number> {
+  const ids = `(SELECT id FROM areas WHERE code = ANY(?::text[]))`;
+  await trx.raw(
+    `INSERT INTO report_revisions (area_id, date, revision, community_cases, quarantine_cases, deaths, source, recorded_at, import_id)
+     SELECT area_id, date, revision, community_cases, quarantine_cases, deaths, source, recorded_at, import_id
+     FROM reports WHERE area_id IN ${ids} AND date >= ?::date`,
+    arrayBindings([codes, E]),
+  );
+  await trx.raw(
+    `INSERT INTO reports (area_id, date, community_cases, quarantine_cases, deaths, source)
+     SELECT l.area_id, r.date, sum(r.community_cases), sum(r.quarantine_cases), sum(r.deaths),
+            left('chuyển từ — moved from ' || string_agg(a.code, ', ' ORDER BY a.code), 200)
+     FROM reports r JOIN area_lineage l ON l.predecessor_id = r.area_id JOIN areas a ON a.id = r.area_id
+     WHERE r.area_id IN ${ids} AND r.date >= ?::date
+     GROUP BY l.area_id, r.date`,
+    arrayBindings([codes, E]),
+  );
+  const gone = await trx.raw<{ rowCount: number | null }>(`DELETE FROM reports WHERE area_id IN ${ids} AND date >= ?::date`, arrayBindings([codes, E]));
+  return gone.rowCount ?? 0;
+}
+
 const refusal = (k: number) => `Không thực hiện sắp xếp: ${k} lỗi, không ghi gì — ${k} problem(s) with the reorganisation; nothing was written`;
 
 const RANK: Record<string, number> = { province: 0, district: 1, commune: 2, subcommune: 3 };
 const rank = (kind: string) => RANK[kind] ?? 9;
 const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** A reorganisation as recorded: its day, when it was written, its note and what it did. */
+export type ReorganisationRecord = { id: number; effective_date: LocalDate; at: string; note: string | null; retired: number; created: number; reparented: number; lineage: number };
+
+/** The reorganisations, latest day first (a country has a few a year). */
+export async function listReorganisations(knex: Knex): Promise<ReorganisationRecord[]> {
+  const res = await knex.raw<{ rows: { id: number; effective_date: LocalDate; at: Date; note: string | null; summary: { retired?: string[]; created?: string[]; reparented?: string[]; lineage?: number } }[] }>(
+    'SELECT id, effective_date::text AS effective_date, at, note, summary FROM reorganisations ORDER BY effective_date DESC, id DESC LIMIT 1000',
+  );
+  return res.rows.map((r) => ({
+    id: r.id,
+    effective_date: r.effective_date,
+    at: r.at.toISOString(),
+    note: r.note,
+    retired: r.summary.retired?.length ?? 0,
+    created: r.summary.created?.length ?? 0,
+    reparented: r.summary.reparented?.length ?? 0,
+    lineage: r.summary.lineage ?? 0,
+  }));
+}
 
 /** A lineage link as the API shows it. */
 export type LineageLink = { code: string; name: string; kind: string; event: LineageEvent; share: number | null; date: LocalDate; generation: number };

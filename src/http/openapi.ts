@@ -84,6 +84,7 @@ export const OPERATIONS: Record<string, Op> = {
     tag: 'areas',
     body: reorganisationBody,
   },
+  'GET /v1/reorganisations': { summary: 'The reorganisations recorded, latest day first: day, when written, note, how many areas retired, created, re-parented', tag: 'areas' },
   'GET /v1/areas/{code}/lineage': { summary: 'An area’s predecessors and successors through time (event, share, day, generation) and its earlier parents', tag: 'areas' },
   'GET /v1/areas/{code}/aliases': { summary: 'Confirmed alternative names of an area (used by name resolution)', tag: 'areas' },
   'POST /v1/areas/{code}/aliases': { summary: 'Confirm names of an area, e.g. a dry run’s candidate as the user chose it (a reporter: for its own areas)', tag: 'areas', body: aliasesBody },

@@ -244,6 +244,8 @@ export const reorganisationBody = z.strictObject({
   /** Predecessors by new area code, for areas whose features do not carry them (a boundary file read by `zonerisk reorganise --areas`). */
   predecessors: z.record(areaCodeSchema, predecessorsSchema).optional(),
   recompute: z.boolean().default(false),
+  /** Reports of a retired area dated on or after the day go to the one successor that took it whole (summed by day). */
+  move_reports: z.boolean().default(false),
   repair: z.boolean().default(false),
   note: z.string().max(500).optional(),
 });

@@ -1,5 +1,5 @@
 import type { Actor } from '../db/audit';
-import { lineageOf, NewArea, Predecessor, reorganise, ReorganisationPlan, ReorganisationResult } from '../db/reorganisations';
+import { lineageOf, listReorganisations, NewArea, Predecessor, reorganise, ReorganisationPlan, ReorganisationResult } from '../db/reorganisations';
 import { LocalDate } from '../domain/dates';
 import { LineageEvent } from '../domain/lineage';
 import { AppError, DetailCollector } from '../errors';
@@ -19,6 +19,7 @@ export type ReorganisationRequest = {
   reparent: { code: string; parent: string }[];
   predecessors?: Record<string, { code: string; share?: number | null | undefined; event?: LineageEvent | undefined }[]> | undefined;
   recompute: boolean;
+  move_reports?: boolean | undefined;
   repair: boolean;
   note?: string | undefined;
 };
@@ -76,7 +77,11 @@ export function planOf(req: ReorganisationRequest, inputs: AreaInput[], featureL
   const codes = new Set(inputs.map((a) => a.code));
   for (const code of Object.keys(req.predecessors ?? {})) if (!codes.has(code)) errors.add(`predecessors.${code}`, `no new area has code ${code}`);
   errors.throwIfAny((n) => `${n} problem(s) with the predecessors`, 'invalid_reorganisation');
-  return { effective_date: req.effective_date, retire: req.retire, areas, reparent: req.reparent, recompute: req.recompute, note: req.note };
+  return { effective_date: req.effective_date, retire: req.retire, areas, reparent: req.reparent, recompute: req.recompute, moveReports: req.move_reports === true, note: req.note };
+}
+
+export async function reorganisations(rt: Runtime) {
+  return { items: await listReorganisations(rt.db.read) };
 }
 
 export function lineage(rt: Runtime, code: string) {

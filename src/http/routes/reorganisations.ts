@@ -1,6 +1,6 @@
 import { Routes } from '../access';
 import type { Runtime } from '../../runtime';
-import { FeatureLineage, lineage, reorganiseAreas } from '../../services/reorganisations';
+import { FeatureLineage, lineage, reorganisations, reorganiseAreas } from '../../services/reorganisations';
 import { accepts } from '../errors';
 import { areaCodeParam, predecessorsSchema, reorganisationBody } from '../schemas';
 import { parseBody, parseQuery } from '../validation';
@@ -27,6 +27,10 @@ export function reorganisationsRouter(rt: Runtime): Routes {
   r.post('/v1/reorganisations', { access: 'admin', body: 'bulk' }, accepts('application/json'), async (req, res) => {
     const body = parseBody(reorganisationBody, req.body);
     res.status(201).json(await reorganiseAreas(rt, body, writer(res), { featureLineage: featureLineage(body.areas) }));
+  });
+
+  r.get('/v1/reorganisations', 'read', async (_req, res) => {
+    res.json(await reorganisations(rt));
   });
 
   r.get('/v1/areas/:code/lineage', 'read', async (req, res) => {
