@@ -8,6 +8,7 @@ import { Actor, audit } from './audit';
 import type { Database } from './database';
 import { arrayBindings } from './knex';
 import { log } from '../log';
+import { AREA_IMPORT_LOCK } from './locks';
 
 /**
  * Reorganisations: the map changing on a day, written in one transaction (all or nothing).
@@ -75,6 +76,8 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
   return db.write(async (trx) => {
     const started = Date.now();
     const step = (name: string) => log.debug('reorganisation step', { step: name, ms: Date.now() - started });
+    // one change of the map at a time (area imports take the same lock): what is checked below stays true
+    await trx.raw('SELECT pg_advisory_xact_lock(?)', [AREA_IMPORT_LOCK]);
     const errors = new DetailCollector();
     const named = [...plan.retire, ...plan.reparent.flatMap((r) => [r.code, r.parent]), ...plan.areas.flatMap((a) => a.predecessors.map((p) => p.code))];
     const states = new Map(
