@@ -10,6 +10,9 @@ import type { AreaNode } from '../../db/inputs';
 import type { PreviousLevel } from '../../db/levels';
 import { classifyDay } from './assemble';
 
+/** The last days of a run written one after another (the change-event trigger's window is a week). */
+const EVENT_DAYS = 8;
+
 /** Days of facts loaded at a time: bounded memory, few round trips. */
 const BLOCK_DAYS = 92;
 
@@ -124,6 +127,9 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
           const computeMs = Date.now() - t1;
           const writer = n++ % run.writers;
           await writes[writer];
+          // The change events of the last days (level_events, written by a trigger) compare a
+          // day with the day before as committed: those days are committed in order.
+          if (date >= addDays(to, -EVENT_DAYS)) await Promise.all(writes);
           const t2 = Date.now();
           const write = run.write(writer, day).then(async (written) => {
             log.debug('day recomputed', { ...written, compute_ms: computeMs, write_ms: Date.now() - t2 });
