@@ -30,13 +30,14 @@ export async function loadAreas(trx: Knex, date: LocalDate): Promise<AreaNode[]>
  * ~11,000 areas: a few hundred kilobytes.
  */
 export async function loadMapHistory(trx: Knex): Promise<MapHistory> {
-  const [areas, versions, lineage] = await Promise.all([
-    trx.raw<{ rows: HistoryArea[] }>(
-      `SELECT id, code, name, kind, parent_id, population, valid_from::text AS valid_from, valid_to::text AS valid_to, attributes_from::text AS attributes_from FROM areas ORDER BY id`,
-    ),
-    trx.raw<{ rows: HistoryVersion[] }>(`SELECT area_id, valid_from::text AS valid_from, valid_to::text AS valid_to, parent_id, population FROM area_versions ORDER BY area_id, valid_to`),
-    trx.raw<{ rows: HistoryLink[] }>(`SELECT area_id, predecessor_id, share, date::text AS date FROM area_lineage ORDER BY predecessor_id, area_id`),
-  ]);
+  // one after another: `trx` may be one transaction's connection (one query at a time)
+  const areas = await trx.raw<{ rows: HistoryArea[] }>(
+    `SELECT id, code, name, kind, parent_id, population, valid_from::text AS valid_from, valid_to::text AS valid_to, attributes_from::text AS attributes_from FROM areas ORDER BY id`,
+  );
+  const versions = await trx.raw<{ rows: HistoryVersion[] }>(
+    `SELECT area_id, valid_from::text AS valid_from, valid_to::text AS valid_to, parent_id, population FROM area_versions ORDER BY area_id, valid_to`,
+  );
+  const lineage = await trx.raw<{ rows: HistoryLink[] }>(`SELECT area_id, predecessor_id, share, date::text AS date FROM area_lineage ORDER BY predecessor_id, area_id`);
   return { areas: areas.rows, versions: versions.rows, lineage: lineage.rows };
 }
 
