@@ -232,3 +232,103 @@ describe("a predecessor's reports, on the map of each epoch", () => {
 });
 
 const next1 = (x: LocalDate) => addDays(x, 1);
+
+describe('indicators and reports of predecessors: the edges', () => {
+  const vaxRules = () => {
+    const p = parseRuleSet({
+      name: 'lineage-vax',
+      metrics: { vax: { kind: 'indicator', name: 'vax_pct', max_age_days: 60, inherit: false } },
+      levels: [{ kinds: ['province', 'district', 'commune'], steps: [{ type: 'bands', metric: 'vax', thresholds: [60], levels: ['red', 'green'] }] }],
+    });
+    if (!p.ok) throw new Error(JSON.stringify(p.issues));
+    return p.value;
+  };
+  const noReports: ReportColumns = { length: 0, area_id: new Int32Array(0), day: new Int32Array(0), community_cases: new Int32Array(0), quarantine_cases: new Int32Array(0), deaths: new Int32Array(0) };
+  // P1 and P2 (populations 100 and 300, or none) merge into S on 2025-07-10; Q is a neighbour of no account
+  const history = (pop1: number | null, pop2: number | null): MapHistory => ({
+    areas: [
+      { id: 1, code: 'P1', name: 'P1', kind: 'commune', parent_id: null, population: pop1, valid_from: null, valid_to: d('2025-07-09'), attributes_from: null },
+      { id: 2, code: 'P2', name: 'P2', kind: 'commune', parent_id: null, population: pop2, valid_from: null, valid_to: d('2025-07-09'), attributes_from: null },
+      { id: 3, code: 'S', name: 'S', kind: 'commune', parent_id: null, population: 400, valid_from: d('2025-07-10'), valid_to: null, attributes_from: null },
+      { id: 9, code: 'Q', name: 'Q', kind: 'commune', parent_id: null, population: 50, valid_from: null, valid_to: null, attributes_from: null },
+    ],
+    versions: [],
+    lineage: [
+      { area_id: 3, predecessor_id: 1, share: null, date: d('2025-07-10') },
+      { area_id: 3, predecessor_id: 2, share: null, date: d('2025-07-10') },
+    ],
+  });
+  // out of order on purpose; P1's value on S's first day is not a predecessor's value of before
+  const rows = [
+    { area_id: 1, name: 'vax_pct', date: d('2025-07-03'), value: 30 },
+    { area_id: 1, name: 'vax_pct', date: d('2025-07-01'), value: 10 },
+    { area_id: 2, name: 'vax_pct', date: d('2025-07-02'), value: 20 },
+    { area_id: 1, name: 'vax_pct', date: d('2025-07-10'), value: 99 },
+    { area_id: 9, name: 'vax_pct', date: d('2025-07-02'), value: 1000 },
+  ];
+  const valueOf = (h: MapHistory, day: string) => {
+    const s = new InputSeries(vaxRules(), areasOn(h, d('2025-07-10')) as SeriesArea[], d('2025-07-01'), d('2025-07-12'), noReports, rows, seriesLineage(h, dayNumber, prev));
+    const v = s.inputsOn(d(day)).get(3)?.vax;
+    return v && 'value' in v ? v.value : null;
+  };
+
+  test.each([
+    // 1 Jul: only P1, a quarter of the people: none
+    ['2025-07-01', 100, 300, null],
+    // 2 Jul: P1's 10 (100 people) and P2's 20 (300)
+    ['2025-07-02', 100, 300, (10 * 100 + 20 * 300) / 400],
+    // 3 Jul: P1's newer 30
+    ['2025-07-03', 100, 300, (30 * 100 + 20 * 300) / 400],
+    // its first day: still the predecessors' of before (P1's 99 of that day is not one of them)
+    ['2025-07-10', 100, 300, (30 * 100 + 20 * 300) / 400],
+    // no populations: each predecessor counts the same
+    ['2025-07-03', null, null, (30 + 20) / 2],
+    // without P2's people, P1 alone is the half
+    ['2025-07-01', 100, null, 10],
+    // exactly half the people is enough
+    ['2025-07-01', 100, 100, 10],
+  ])('on %s with populations %s and %s: %s', (day, pop1, pop2, expected) => {
+    const v = valueOf(history(pop1, pop2), day);
+    if (expected === null) expect(v).toBeNull();
+    else expect(v).toBeCloseTo(expected, 9);
+  });
+
+  test('no populations, three predecessors: one with a value is a third, under half: none', () => {
+    const h = history(null, null);
+    h.areas.push({ id: 4, code: 'P3', name: 'P3', kind: 'commune', parent_id: null, population: null, valid_from: null, valid_to: d('2025-07-09'), attributes_from: null });
+    h.lineage.push({ area_id: 3, predecessor_id: 4, share: null, date: d('2025-07-10') });
+    expect(valueOf(h, '2025-07-01')).toBeNull();
+    expect(valueOf(h, '2025-07-02')).toBeCloseTo((10 + 20) / 2, 9);
+  });
+
+  test('an area that gave a quarter of itself and went on: its reports before are a quarter the new one’s, after all its own', () => {
+    const h: MapHistory = {
+      areas: [
+        { id: 1, code: 'K', name: 'K', kind: 'commune', parent_id: null, population: 300, valid_from: null, valid_to: null, attributes_from: null },
+        { id: 2, code: 'S', name: 'S', kind: 'commune', parent_id: null, population: 100, valid_from: d('2025-07-10'), valid_to: null, attributes_from: null },
+      ],
+      versions: [],
+      lineage: [{ area_id: 2, predecessor_id: 1, share: 0.25, date: d('2025-07-10') }],
+    };
+    const rs = parseRuleSet({
+      name: 'lineage-continuing',
+      metrics: { cases_7d: { kind: 'sum', of: 'community_cases', window_days: 7 } },
+      levels: [{ kinds: ['commune'], steps: [{ type: 'bands', metric: 'cases_7d', thresholds: [1], levels: ['green', 'red'] }] }],
+    });
+    if (!rs.ok) throw new Error(JSON.stringify(rs.issues));
+    const reports: ReportColumns = {
+      length: 2,
+      area_id: Int32Array.from([1, 1]),
+      day: Int32Array.from([dayNumber(d('2025-07-09')), dayNumber(d('2025-07-11'))]),
+      community_cases: Int32Array.from([100, 100]),
+      quarantine_cases: new Int32Array(2),
+      deaths: new Int32Array(2),
+    };
+    const s = new InputSeries(rs.value, areasOn(h, d('2025-07-10')) as SeriesArea[], d('2025-07-10'), d('2025-07-11'), reports, [], seriesLineage(h, dayNumber, prev));
+    const on = s.inputsOn(d('2025-07-11'));
+    const k = on.get(1)?.cases_7d;
+    const sv = on.get(2)?.cases_7d;
+    expect(k && 'value' in k ? k.value : null).toBeCloseTo(75 + 100, 9);
+    expect(sv && 'value' in sv ? sv.value : null).toBeCloseTo(25, 9);
+  });
+});
