@@ -72,3 +72,14 @@ export function jaggedGrid(n: number, size = 0.05, points = 40, x0 = 105, y0 = 1
     }
   return fc(features);
 }
+
+/**
+ * A province P (0.4° square at 106, 10) with communes directly under it, one 0.1° square each
+ * along latitude 10 from 106, named "Xã <code>", 10,000 people each.
+ */
+export function provinceOfCommunes(codes: readonly string[]): ReturnType<typeof fc> {
+  return fc([
+    feature({ code: 'P', name: 'Tỉnh', kind: 'province', parent: null, population: 10000 * codes.length }, square(106, 10, 0.4)),
+    ...codes.map((code, i) => feature({ code, name: `Xã ${code}`, kind: 'commune', parent: 'P', population: 10000 }, square(106 + i * 0.1, 10, 0.1))),
+  ]);
+}

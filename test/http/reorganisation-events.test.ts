@@ -1,6 +1,6 @@
 import type { Polygon } from 'geojson';
 import { testContext } from '../helpers/context';
-import { fc, feature, square } from '../helpers/fixtures';
+import { fc, feature, provinceOfCommunes } from '../helpers/fixtures';
 import { addDays, dateRange, LocalDate, today } from '../../src/domain/dates';
 
 /**
@@ -25,15 +25,7 @@ beforeAll(async () => {
   await ctx.reset();
   await http()
     .post('/v1/areas')
-    .send(
-      fc([
-        feature({ code: 'P', name: 'Tỉnh', kind: 'province', parent: null, population: 40000 }, square(106, 10, 0.4)),
-        feature({ code: 'A', name: 'Xã A', kind: 'commune', parent: 'P', population: 10000 }, square(106, 10, 0.1)),
-        feature({ code: 'B', name: 'Xã B', kind: 'commune', parent: 'P', population: 10000 }, square(106.1, 10, 0.1)),
-        feature({ code: 'C', name: 'Xã C', kind: 'commune', parent: 'P', population: 10000 }, square(106.2, 10, 0.1)),
-        feature({ code: 'D', name: 'Xã D', kind: 'commune', parent: 'P', population: 10000 }, square(106.3, 10, 0.1)),
-      ]),
-    )
+    .send(provinceOfCommunes(['A', 'B', 'C', 'D']))
     .expect(200);
   // A 2 a day (140/100k: red), B none (green); C and D 1 a day (70/100k: red each)
   const before = dateRange(addDays(E, -14), addDays(E, -1)).flatMap((date) => [

@@ -1,5 +1,5 @@
 import { testContext } from '../helpers/context';
-import { fc, feature, square } from '../helpers/fixtures';
+import { fc, feature, provinceOfCommunes, square } from '../helpers/fixtures';
 
 /**
  * Reports that kept coming for old communes after the day of a reorganisation: refused
@@ -29,14 +29,7 @@ beforeAll(async () => {
   await ctx.reset();
   await http()
     .post('/v1/areas')
-    .send(
-      fc([
-        feature({ code: 'P', name: 'Tỉnh', kind: 'province', parent: null, population: 30000 }, square(106, 10, 0.4)),
-        feature({ code: 'A', name: 'Xã A', kind: 'commune', parent: 'P', population: 10000 }, square(106, 10, 0.1)),
-        feature({ code: 'B', name: 'Xã B', kind: 'commune', parent: 'P', population: 10000 }, square(106.1, 10, 0.1)),
-        feature({ code: 'C', name: 'Xã C', kind: 'commune', parent: 'P', population: 10000 }, square(106.2, 10, 0.1)),
-      ]),
-    )
+    .send(provinceOfCommunes(['A', 'B', 'C']))
     .expect(200);
   const rows = ['2025-07-31', '2025-08-01', '2025-08-02'].flatMap((date, i) => [
     { area: 'A', date, community_cases: 1 + i, quarantine_cases: 0 },
