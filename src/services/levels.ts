@@ -220,8 +220,9 @@ async function throughPredecessors(rt: Runtime, validFrom: LocalDate | null, cod
   const codes = (await predecessorsOf(rt.db.read, [code])).get(code) ?? [];
   if (codes.length === 0) return out;
   const s = await series(rt.db.read, early, codes);
-  for (const { date } of early) {
-    const via = s.areas.map((a) => ({ code: a.code, name: a.name, level: s.days.get(a.id)?.find((d) => d.date === date)?.level ?? ('unknown' as LevelOrUnknown) }));
+  // series answers each area's days in the order asked: day k of every area is early[k]
+  for (const [k, { date }] of early.entries()) {
+    const via = s.areas.map((a) => ({ code: a.code, name: a.name, level: s.days.get(a.id)?.[k]?.level ?? ('unknown' as LevelOrUnknown) }));
     out.set(date, { level: predecessorsLevel(via.map((v) => v.level)), via });
   }
   return out;

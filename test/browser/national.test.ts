@@ -15,7 +15,7 @@ import { setLogLevel } from '../../src/log';
 import { createRuntime, Runtime } from '../../src/runtime';
 import { embedded, TEST_ADMIN_KEY } from '../helpers/context';
 import type { Browser, Page } from 'playwright-core';
-import { CHROMIUM, launch, listen, pageErrors, shot, Workplace } from './page';
+import { CHROMIUM, launch, listen, pageErrors, shot } from './page';
 
 /**
  * The page on the national bench set (10,600 communes, 700 districts, 63 provinces; two
@@ -23,11 +23,6 @@ import { CHROMIUM, launch, listen, pageErrors, shot, Workplace } from './page';
  * every commune. The time to a coloured map and to a filled list is printed, cold and once the
  * tiles are warm — figures for the note, not asserted (machines here are noisy).
  */
-declare global {
-  interface Window {
-    zonerisk: Workplace;
-  }
-}
 
 const DB = `zonerisk_page_national_${process.pid}`;
 const O = { ...nationalOptions(), days: 14 };

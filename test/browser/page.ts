@@ -27,6 +27,12 @@ export type Workplace = {
   setDate(date: string): Promise<void>;
 };
 
+declare global {
+  interface Window {
+    zonerisk: Workplace;
+  }
+}
+
 /** Builds the page's bundle from web/src (what `npm run build` does), so a test sees the sources as they are. */
 export function buildPage(): void {
   const r = spawnSync(process.execPath, [path.join(projectRoot, 'web', 'build.mjs')], { encoding: 'utf8' });

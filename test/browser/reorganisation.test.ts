@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { Browser, Page } from 'playwright-core';
 import { LocalDate } from '../../src/domain/dates';
 import { testContext } from '../helpers/context';
-import { CHROMIUM, launch, listen, pageErrors, shot, Workplace } from './page';
+import { CHROMIUM, launch, listen, pageErrors, shot } from './page';
 
 /**
  * The map page across 1 July 2025 in a real headless Chromium: the Đồng Nai demo on both maps
@@ -16,11 +16,6 @@ const ctx = testContext();
 const END = '2025-07-10' as LocalDate;
 const DAYS = 20;
 
-declare global {
-  interface Window {
-    zonerisk: Workplace;
-  }
-}
 
 if (!fs.existsSync(CHROMIUM)) {
   test.skip('Chromium is not installed here: apt-get install -y chromium', () => undefined);

@@ -21,11 +21,6 @@ const ctx = testContext();
 const END = '2021-10-31' as LocalDate;
 const DAYS = 31;
 
-declare global {
-  interface Window {
-    zonerisk: Workplace;
-  }
-}
 
 type Summary = { date: string; total: { areas: number; population: number }; by_level: Record<string, { areas: number; population: number; no_new_community_cases_24h: number; not_reported_24h: number }>; sentence: { vi: string; en: string } };
 type Change = { code: string; date: string; from: string; to: string };
