@@ -8,7 +8,7 @@ import type { Job } from './db/jobs';
 import { migrateLatest } from './db/migrate';
 import { AREA_CODE_RE } from './domain/areas';
 import type { BriefingFormat } from './domain/briefing';
-import { isLocalDate, LocalDate, today } from './domain/dates';
+import { addDays, isLocalDate, LocalDate, today } from './domain/dates';
 import { AppError, isDatabaseUnavailable, unprocessable } from './errors';
 import { FactsInput, ingestMetrics, ingestReports, latestAcceptedDate } from './ingest/ingest';
 import type { BatchSource } from './db/imports';
@@ -751,12 +751,16 @@ const COMMANDS: Command[] = [
       date: { type: 'string', value: 'YYYY-MM-DD', help: 'one day' },
       from: { type: 'string', value: 'YYYY-MM-DD', help: 'the first day of a range' },
       to: { type: 'string', value: 'YYYY-MM-DD', help: 'the last day of a range' },
+      days: { type: 'string', value: 'N', help: 'the last N days (1–31) up to today in TZ_REPORTING: 2 is what the daily run does (for cron and the Kubernetes CronJob)' },
     },
     async exec(o, _p, { config, io, open }) {
-      const from = o.from ?? o.date;
-      const to = o.to ?? o.date;
+      if (o.days !== undefined && (o.date !== undefined || o.from !== undefined || o.to !== undefined)) throw usageError('recompute takes --days or --date/--from/--to, not both', '--days', 'N');
+      if (o.days !== undefined && !/^([1-9]|[12]\d|3[01])$/.test(o.days)) throw usageError('recompute --days must be a whole number from 1 to 31', '--days', 'N');
+      const last = today(config.reportingTimeZone);
+      const from = o.days !== undefined ? addDays(last, 1 - Number(o.days)) : (o.from ?? o.date);
+      const to = o.days !== undefined ? last : (o.to ?? o.date);
       if (!from || !to || !isLocalDate(from) || !isLocalDate(to) || from > to) {
-        throw new AppError(400, 'usage', 'recompute needs --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD (from ≤ to)');
+        throw new AppError(400, 'usage', 'recompute needs --date YYYY-MM-DD, --from YYYY-MM-DD --to YYYY-MM-DD (from ≤ to), or --days N');
       }
       const started = Date.now();
       // registered, so that the job is marked failed if this process dies mid-run

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { commandNames, main, progressBar, readChunks, run } from '../src/cli';
 import { Config } from '../src/config';
 import { connectDatabase, openDatabase } from '../src/db/database';
-import { addDays, LocalDate } from '../src/domain/dates';
+import { addDays, LocalDate, today } from '../src/domain/dates';
 import { AppError } from '../src/errors';
 import { smallProvince } from './helpers/fixtures';
 import { embedded, rowCounts, secretOf, testContext } from './helpers/context';
@@ -157,6 +157,10 @@ describe('zonerisk CLI', () => {
     const again = await cli('recompute', '--date', '2021-10-31');
     expect(again.out[0]).toMatch(/1\/1 days, 183 areas, 0 level changes, 0 rows written/);
     await expect(cli('recompute', '--from', '2021-10-31', '--to', '2021-10-01')).rejects.toThrow(/from ≤ to/);
+    // --days N: the last N days up to today in TZ_REPORTING (the CronJob's command)
+    const last = today('Asia/Ho_Chi_Minh');
+    const recent = await cli('recompute', '--days', '2');
+    expect(recent.out[0]).toMatch(new RegExp(`^recompute ${addDays(last, -1)}\\.\\.${last}: job \\d+ succeeded, 2/2 days`));
   });
 
   test('keys create prints a working key once; list shows no secret; revoke ends it', async () => {
@@ -200,6 +204,9 @@ describe('zonerisk CLI', () => {
       [['rule-sets', 'activate', 'x@1', '--from'], '--from'],
       [['rule-sets', 'create', '--preset', 'a', '--preset', 'b'], '--preset'],
       [['recompute', '--date', '2021-10-01', '--date', '2021-10-02'], '--date'],
+      [['recompute', '--days', '0'], '--days'],
+      [['recompute', '--days', '32'], '--days'],
+      [['recompute', '--days', '2', '--date', '2021-10-01'], '--days'],
       [['rule-sets', 'list', 'extra'], 'extra'],
       [['migrate', 'now'], 'now'],
       [['rule-sets', 'frob'], 'frob'],
