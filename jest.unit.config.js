@@ -26,7 +26,7 @@ module.exports = {
     '<rootDir>/test/http/sized-cache.test.ts',
   ],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true }],
+    '^.+\\.ts$': 'ts-jest',
   },
   testTimeout: 30000,
 };

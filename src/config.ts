@@ -129,6 +129,9 @@ const envSchema = z.object({
     .string()
     .transform((v, ctx) => parseTrustProxy(v) ?? (ctx.addIssue({ code: 'custom', message: 'must be a hop count 1–10 or comma-separated proxy addresses/CIDRs such as 10.0.0.1,10.1.0.0/16,loopback' }), z.NEVER))
     .optional(),
+  // GET /metrics for a scraper only: its bearer key, and/or a listener of its own (then not on PORT)
+  ZONERISK_METRICS_KEY: z.string().min(16, 'must be at least 16 characters').max(200).regex(/^\S+$/, 'must not contain spaces').optional(),
+  ZONERISK_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   ZONERISK_SCHEDULE: z.string().regex(/^(off|([01]\d|2[0-3]):[0-5]\d)$/, 'must be HH:MM (24 h, local) or off').default('00:30'),
   // webhook targets: https only unless http is allowed; inside the own network only if allow-listed
   ZONERISK_WEBHOOK_ALLOW_HTTP: booleanText.default(false),
@@ -177,6 +180,10 @@ export type Config = {
   /** Job processes this service runs at once (the recompute queue's; 1 on the embedded engine). */
   jobProcesses: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** The bearer key a scraper presents for GET /metrics (null: /metrics is a read). */
+  metricsKey: string | null;
+  /** A listener of its own for GET /metrics, on HOST (null: /metrics is served on PORT). */
+  metricsPort: number | null;
   /** Webhooks may use plain http (default: https only). */
   webhookAllowHttp: boolean;
   /** Webhook targets allowed though not public: host names, addresses, CIDRs. */
@@ -196,6 +203,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(cleaned);
   if (parsed.success && (parsed.data.DATABASE_READ_URL || parsed.data.DATABASE_SESSION_URL) && !parsed.data.DATABASE_URL) {
     throw new ConfigError('invalid configuration: DATABASE_READ_URL and DATABASE_SESSION_URL need DATABASE_URL (the primary)');
+  }
+  if (parsed.success && parsed.data.ZONERISK_METRICS_PORT !== undefined && parsed.data.ZONERISK_METRICS_PORT === parsed.data.PORT) {
+    throw new ConfigError('invalid configuration: ZONERISK_METRICS_PORT: must differ from PORT');
   }
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
@@ -226,6 +236,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllow: e.ZONERISK_WEBHOOK_ALLOW?.split(',').map((entry) => entry.trim()) ?? [],
     publicUrl: e.ZONERISK_PUBLIC_URL ?? null,
     trustProxy: e.ZONERISK_TRUST_PROXY ?? null,
+    metricsKey: e.ZONERISK_METRICS_KEY ?? null,
+    metricsPort: e.ZONERISK_METRICS_PORT ?? null,
     corsOrigins: e.ZONERISK_CORS_ORIGINS === undefined ? null : e.ZONERISK_CORS_ORIGINS === '*' ? '*' : e.ZONERISK_CORS_ORIGINS.split(','),
     writeRate: e.ZONERISK_WRITE_RATE,
     readRate: e.ZONERISK_READ_RATE,

@@ -9,6 +9,7 @@ import { Recomputations } from './jobs/recomputations';
 import { log } from './log';
 import { registerInstance } from './db/instances';
 import { createHttpServer } from './http/server';
+import { listenForMetrics } from './http/hygiene';
 import { classifyDemo, seedDemo } from '../seeds';
 
 export type RunningService = { url: string; db: Database; close(): Promise<void> };
@@ -67,6 +68,18 @@ export async function startService(config: Config): Promise<RunningService> {
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   log.info('zonerisk listening', { url, engine: db.mode });
+  // GET /metrics on a port of its own (ZONERISK_METRICS_PORT), for the scraper only
+  const metrics =
+    config.metricsPort === null
+      ? null
+      : await listenForMetrics(rt, config.metricsPort).catch(async (e: unknown) => {
+          await new Promise((resolve) => server.close(resolve));
+          await rt.close();
+          await instance.stop();
+          await db.close().catch(() => undefined);
+          throw e;
+        });
+  if (metrics) log.info('metrics listening', { port: (metrics.address() as AddressInfo).port });
   // the job queue, the daily schedule, webhook deliveries, the map warm-up (src/runtime.ts)
   rt.start();
   let closing: Promise<void> | null = null;
@@ -78,6 +91,8 @@ export async function startService(config: Config): Promise<RunningService> {
         // stop accepting, let requests in flight finish, stop recomputations between two days
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        metrics?.close();
+        metrics?.closeAllConnections();
         // streams end, recomputations stop between two days, the dispatcher claims nothing
         // more, the scheduler and the webhook worker stop
         const stopped = rt.close();

@@ -402,7 +402,7 @@ async function offline(...args: string[]): Promise<{ code: number; out: string[]
     opened.push(config.databaseUrl ?? 'embedded');
     return openDatabase(config);
   };
-  const env = { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/closed', LOG_LEVEL: 'error' };
+  const env = { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/closed', ZONERISK_LOG_LEVEL: 'error' };
   const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l) }, open, env);
   return { code, out, err, opened };
 }

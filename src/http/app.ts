@@ -57,7 +57,7 @@ export function createApp(ctx: Runtime): Express {
     tilesRouter(ctx),
     commandRouter(ctx),
     healthRouter(ctx),
-    metricsRoutes(),
+    metricsRoutes(ctx),
     areasRouter(ctx),
     reorganisationsRouter(ctx),
     factsRouter(ctx),

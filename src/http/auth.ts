@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type { Actor } from '../db/audit';
@@ -6,6 +6,7 @@ import type { Principal } from '../db/keys';
 import { actorOf, principal } from '../services/admin';
 import { AppError, badRequest, unauthorized } from '../errors';
 import { admit, RouteTable } from './access';
+import type { Config } from '../config';
 import type { Runtime } from '../runtime';
 import { awaitingContinue } from './server';
 
@@ -69,6 +70,22 @@ export class GuessCounter {
 /** A token as the counter remembers it (never the token itself). */
 const tokenKey = (token: string) => createHash('sha256').update(token).digest('base64url');
 
+/** A token as long-lived keys are compared: their SHA-256, in constant time. */
+const sameKey = (token: string, key: string) => timingSafeEqual(createHash('sha256').update(token).digest(), createHash('sha256').update(key).digest());
+
+/** Whether `token` is ZONERISK_METRICS_KEY (a scraper's key: it opens GET /metrics and nothing else). */
+export function isMetricsKey(config: Pick<Config, 'metricsKey'>, token: string): boolean {
+  return config.metricsKey !== null && token !== '' && sameKey(token, config.metricsKey);
+}
+
+/** The route of GET /metrics (its id in src/http/access.ts). */
+export const METRICS_ROUTE = 'GET /metrics';
+
+/** Whether this request was admitted with ZONERISK_METRICS_KEY (src/http/hygiene.ts metricsRoutes). */
+export function byMetricsKey(res: Response): boolean {
+  return res.locals.metricsKey === true;
+}
+
 /**
  * The gate every request passes before any body is read: it finds the route declaration the
  * path stands for (src/http/access.ts), identifies the caller (a key that is given must be
@@ -115,6 +132,20 @@ export function gate(rt: Runtime, table: RouteTable): RequestHandler {
       return;
     }
     const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? '';
+    if (isMetricsKey(config, token)) {
+      // the scraper's key is no API key: admitted to GET /metrics only, as no principal
+      const found = table.find(req.method, req.path);
+      if (found === 'bad_path' || found.declaration?.id !== METRICS_ROUTE) {
+        refuse(req, res, next, unauthorized('the metrics key (ZONERISK_METRICS_KEY) opens GET /metrics only'));
+        return;
+      }
+      res.locals.principal = null;
+      res.locals.route = found.declaration;
+      res.locals.metricsKey = true;
+      if (found.respell !== null) res.locals.respell = found.respell;
+      next();
+      return;
+    }
     if (guesses.blocked(client(req), token)) {
       const e = new AppError(429, 'rate_limited', 'too many invalid API keys from this address: wait before trying again');
       e.retryAfter = guesses.retryAfterSeconds(client(req));

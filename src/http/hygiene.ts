@@ -1,14 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import cors from 'cors';
-import { RequestHandler } from 'express';
+import express, { Express, RequestHandler, Response } from 'express';
 import rateLimit, { ipKeyGenerator } from 'express-rate-limit';
 import helmet from 'helmet';
 import { Config } from '../config';
-import { AppError } from '../errors';
+import { AppError, forbidden, unauthorized } from '../errors';
 import { log, requestContext } from '../log';
-import { httpDuration, registry } from '../metrics';
+import { today } from '../domain/dates';
+import { httpDuration, refreshFigures, registry } from '../metrics';
+import type { Runtime } from '../runtime';
 import { Declaration, isWrite, Routes } from './access';
-import { principalOf } from './auth';
+import { byMetricsKey, isMetricsKey, principalOf } from './auth';
+import { errorHandler, notFoundHandler } from './errors';
+import { createHttpServer } from './server';
+import type { Server } from 'node:http';
 
 /**
  * What every request goes through besides its route: a request id (taken from
@@ -27,7 +32,8 @@ export function requestIds(): RequestHandler {
       const route = req.route ? `${req.baseUrl}${String((req.route as { path: string }).path)}` : 'unmatched';
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
-      log.info('request', { req_id: id, method: req.method, path: req.path, route, status: res.statusCode, ms: Math.round(seconds * 1000) });
+      // client: the address express gives (behind a proxy ZONERISK_TRUST_PROXY names, the forwarded client's)
+      log.info('request', { req_id: id, method: req.method, path: req.path, route, status: res.statusCode, ms: Math.round(seconds * 1000), client: req.ip });
     });
     requestContext.run({ requestId: id }, next);
   };
@@ -88,11 +94,60 @@ export function rateLimits(config: Config): RequestHandler {
   });
 }
 
-/** GET /metrics: Prometheus text format. */
-export function metricsRoutes(): Routes {
+/** The Prometheus text of this process, the figures gauges brought up to date first (never failing for them). */
+async function sendMetrics(rt: Runtime, res: Response): Promise<void> {
+  await refreshFigures(rt.db, today(rt.config.reportingTimeZone));
+  res.type(registry.contentType).send(await registry.metrics());
+}
+
+/**
+ * GET /metrics (Prometheus text format) on the service's port. Who may scrape it:
+ * - ZONERISK_METRICS_PORT set: nobody here (404) — it is served on that port (metricsApp);
+ * - ZONERISK_METRICS_KEY set: `Authorization: Bearer <that key>` (the gate admits it to this
+ *   route only, src/http/auth.ts), or an admin key; anyone else 401/403;
+ * - neither: a read (src/http/access.ts) — anyone while ZONERISK_PUBLIC_READS is on, else any
+ *   valid API key.
+ */
+export function metricsRoutes(rt: Runtime): Routes {
+  const { metricsKey, metricsPort } = rt.config;
   return new Routes().get('/metrics', 'read', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
+    if (metricsPort !== null) throw new AppError(404, 'not_found', 'metrics are served on their own port (ZONERISK_METRICS_PORT)');
+    if (metricsKey !== null && !byMetricsKey(res)) {
+      const p = principalOf(res);
+      if (!p) throw unauthorized('metrics need the metrics key: Authorization: Bearer <ZONERISK_METRICS_KEY>');
+      if (p.role !== 'admin') throw forbidden('metrics need the metrics key (ZONERISK_METRICS_KEY) or an admin key');
+    }
+    await sendMetrics(rt, res);
   });
+}
+
+/**
+ * The app of the metrics listener (ZONERISK_METRICS_PORT): GET /metrics and nothing else, no
+ * API key lookups; with ZONERISK_METRICS_KEY set, only with `Authorization: Bearer <it>`.
+ */
+export function metricsApp(rt: Runtime): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('strict routing', true);
+  app.set('case sensitive routing', true);
+  app.get('/metrics', async (req, res) => {
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    if (rt.config.metricsKey !== null && !isMetricsKey(rt.config, token)) throw unauthorized('metrics need the metrics key: Authorization: Bearer <ZONERISK_METRICS_KEY>');
+    await sendMetrics(rt, res);
+  });
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}
+
+/** The metrics listener on HOST:ZONERISK_METRICS_PORT (src/server.ts starts it with the service, closes it at shutdown). */
+export async function listenForMetrics(rt: Runtime, port: number): Promise<Server> {
+  const server = createHttpServer(metricsApp(rt), rt.config);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, rt.config.host, resolve);
+  });
+  return server;
 }
 
 /** Deepest JSON nesting accepted in a body (a rule set needs about ten levels). */

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import { Webhook } from 'standardwebhooks';
 import { Database } from '../db/database';
 import { DELIVERY_ERRORS } from '../db/events';
 import { DueDelivery, leaseDueDeliveries, pendingDeliveries, queueDeliveries, recordAttemptFailed, recordDelivered } from '../db/webhooks';
@@ -16,8 +17,13 @@ import { startLoop } from './loop';
  * own deliveries. Replicas share the queue (db/webhooks.ts): a delivery is leased before it
  * is sent.
  *
- * Signature: `X-Zonerisk-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
- * with `X-Zonerisk-Timestamp` (Unix seconds) — see docs/API.md (Verifying a webhook) for a verification snippet.
+ * Signature: the Standard Webhooks scheme (https://www.standardwebhooks.com), signed with its
+ * library (`standardwebhooks`): `webhook-id` (the delivery's id, the same on every retry),
+ * `webhook-timestamp` (Unix seconds) and `webhook-signature`
+ * (`v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`), the key as signingKey() says.
+ * A receiver verifies with `new Webhook(...).verify(body, headers)` — docs/API.md (Verifying
+ * a webhook). Deprecated, sent for one more release: `X-Zonerisk-Signature:
+ * sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>` with `X-Zonerisk-Timestamp`.
  *
  * Every attempt checks its target again (net/targets.ts: scheme, no credentials, every
  * address public or allow-listed), resolving the host once and connecting only to the
@@ -38,6 +44,26 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 /** How deliveries reach their targets: the operator's policy, and the resolver (a seam for tests). */
 export type DeliveryOptions = { policy: TargetPolicy; resolve?: Resolve };
 
+/** A Standard Webhooks secret: `whsec_` and the key in base64. */
+const STANDARD_SECRET = /^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/;
+
+/**
+ * The HMAC key of a receiver's secret: a Standard Webhooks secret (`whsec_<base64>`) stands
+ * for the bytes it encodes — the receiver verifies with `new Webhook(secret)`; any other
+ * secret (those registered before, too) for its UTF-8 bytes — the receiver verifies with
+ * `new Webhook(Buffer.from(secret), { format: 'raw' })`.
+ */
+export function signingKey(secret: string): Uint8Array {
+  return STANDARD_SECRET.test(secret) ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'utf8');
+}
+
+/** The Standard Webhooks headers of a delivery `id` sent at `timestamp` (Unix seconds). */
+export function standardHeaders(secret: string, id: string, timestamp: number, body: string): Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> {
+  const signature = new Webhook(signingKey(secret), { format: 'raw' }).sign(id, new Date(timestamp * 1000), body);
+  return { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature };
+}
+
+/** The deprecated X-Zonerisk-Signature (kept for one release beside the Standard Webhooks headers). */
 export function sign(secret: string, timestamp: number, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
@@ -92,7 +118,15 @@ async function send(d: DueDelivery, opts: DeliveryOptions): Promise<Outcome> {
   const body = JSON.stringify({ delivery: Number(d.id), ...(d.payload as object) });
   const ts = Math.floor(Date.now() / 1000);
   try {
-    const status = await post(target, { 'content-type': 'application/json', 'x-zonerisk-delivery': String(d.id), 'x-zonerisk-timestamp': String(ts), 'x-zonerisk-signature': sign(d.secret, ts, body) }, body);
+    const headers = {
+      'content-type': 'application/json',
+      ...standardHeaders(d.secret, String(d.id), ts, body),
+      // deprecated: kept for one release (docs/API.md)
+      'x-zonerisk-delivery': String(d.id),
+      'x-zonerisk-timestamp': String(ts),
+      'x-zonerisk-signature': sign(d.secret, ts, body),
+    };
+    const status = await post(target, headers, body);
     return status >= 200 && status < 300 ? { status, error: null } : { status, error: DELIVERY_ERRORS.answered(status) };
   } catch (e) {
     const err = e as { code?: string; message?: string };

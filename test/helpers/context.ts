@@ -6,7 +6,6 @@ import { connectDatabase, Database } from '../../src/db/database';
 import { createApp } from '../../src/http/app';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { seedDemo } from '../../seeds';
-import { setLogLevel } from '../../src/log';
 import { createRuntime, Runtime } from '../../src/runtime';
 
 export type TestContext = {
@@ -35,7 +34,6 @@ export const embedded = () => process.env.ZONERISK_TEST_EMBEDDED === '1';
 export function testContext(overrides: Partial<Config> = {}): TestContext {
   const url = process.env.ZONERISK_TEST_DATABASE_URL;
   if (!url) throw new Error('ZONERISK_TEST_DATABASE_URL is not set: run the tests through jest (global-setup)');
-  setLogLevel('warn');
   const config: Config = { ...loadConfig({}), databaseUrl: url, adminKey: TEST_ADMIN_KEY, writeRate: 1_000_000, readRate: 1_000_000, refusalRate: 1_000_000, ...overrides };
   const db = connectDatabase(url, 4, embedded());
   const rt = createRuntime(config, db);

@@ -13,7 +13,8 @@ import { setLogLevel } from '../../src/log';
  * touch existing data. Without it, the embedded engine starts in a temporary directory.
  */
 export default async function globalSetup(): Promise<void> {
-  setLogLevel('warn');
+  // errors only unless ZONERISK_LOG_LEVEL says otherwise, as in every test file (quiet-logs.ts)
+  setLogLevel(process.env.ZONERISK_LOG_LEVEL === 'debug' || process.env.ZONERISK_LOG_LEVEL === 'info' || process.env.ZONERISK_LOG_LEVEL === 'warn' ? process.env.ZONERISK_LOG_LEVEL : 'error');
   const g = globalThis as { __zonerisk_teardown__?: () => Promise<void> };
   const base = process.env.DATABASE_URL;
   let url: string;

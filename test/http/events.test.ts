@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import http, { IncomingHttpHeaders, Server } from 'node:http';
+import { Webhook } from 'standardwebhooks';
 import { addDays, today } from '../../src/domain/dates';
 import { startWebhookWorker, WebhookWorker } from '../../src/jobs/webhooks';
 import { webhookPolicy } from '../../src/net/targets';
@@ -125,8 +126,14 @@ test('a recompute of recent days: events on the stream, a signed webhook deliver
   expect(retry?.answered).toBe(200);
   expect((JSON.parse(retry?.body as string) as { type: string; events: Event[] }).events).toEqual((JSON.parse(first.body) as { events: Event[] }).events);
   expect((JSON.parse(first.body) as { type: string }).type).toBe('level_changes');
+  // Standard Webhooks: the same webhook-id on a retry; verified by the standardwebhooks library (a
+  // secret that is not whsec_… is the key's UTF-8 bytes); the deprecated header still sent
+  expect(retry?.headers['webhook-id']).toBe(first.headers['webhook-id']);
+  const verifier = new Webhook(Buffer.from(SECRET), { format: 'raw' });
   for (const r of received) {
+    expect(verifier.verify(r.body, r.headers as Record<string, string>)).toEqual(JSON.parse(r.body));
     const ts = r.headers['x-zonerisk-timestamp'] as string;
+    expect(r.headers['webhook-timestamp']).toBe(ts);
     const expected = `sha256=${createHmac('sha256', SECRET).update(`${ts}.${r.body}`).digest('hex')}`;
     expect(r.headers['x-zonerisk-signature']).toBe(expected);
   }

@@ -32,7 +32,7 @@ test('GET /metrics: request latency per route, recompute duration and last succe
   expect(res.text).toMatch(/zonerisk_recompute_duration_seconds_count\{trigger="api",status="succeeded"\} [1-9]/);
   const last = /zonerisk_recompute_last_success_timestamp_seconds (\d+(\.\d+)?)/.exec(res.text);
   expect(Number(last?.[1])).toBeGreaterThan(Date.now() / 1000 - 600);
-  expect(res.text).toMatch(/zonerisk_process_resident_memory_bytes/);
+  expect(res.text).toMatch(/^process_resident_memory_bytes \d/m);
 });
 
 test('security headers, with a content policy that lets the map page run its workers', async () => {
