@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Knex } from 'knex';
 import { AreaKind } from '../domain/areas';
 import { addDays, LocalDate } from '../domain/dates';
+import { Cql2Type } from '../domain/cql2';
 import { LEVEL_INFO } from '../domain/levels';
 import { incidencePer100k } from '../domain/metrics';
 import { Layer, LayerRows, MapWorker } from '../geo/mapShapes';
@@ -21,6 +22,36 @@ export type MapQuery = ZoneFilter & { date: LocalDate; asOf: Date | null; bbox?:
 const VERSION_TTL_MS = 1000;
 
 type Page = { offset: number; limit: number; members: (matched: number, returned: number) => Record<string, unknown> };
+
+/**
+ * The properties of an OGC API feature a filter may name, with their types: the map
+ * properties (but color, which is the level's) and `date`, the day whose level the feature
+ * shows. The names are SQL column names of the filter's query (see `filterZones`).
+ */
+export const ITEM_COLUMNS = {
+  code: 'string',
+  name: 'string',
+  kind: 'string',
+  parent: 'string',
+  level: 'string',
+  level_number: 'number',
+  since: 'date',
+  community_cases_7d: 'number',
+  incidence_per_100k_7d: 'number',
+  population: 'number',
+  date: 'date',
+} as const satisfies Record<string, Cql2Type>;
+export type ItemColumn = keyof typeof ITEM_COLUMNS;
+
+/** A filter compiled to SQL over ITEM_COLUMNS (binds in order). */
+export type CompiledFilter = { sql: string; binds: (string | number)[] };
+
+/**
+ * A page of OGC API items: the areas (of a kind, in a box, passing a filter) on each of
+ * `days` in turn (ordered by day, then code), as known at `asOf`; `dayIds` names each
+ * feature code@day (an interval's features), else by its code.
+ */
+export type ItemsQuery = { days: LocalDate[]; asOf: Date | null; kind?: AreaKind | undefined; bbox?: [number, number, number, number] | undefined; filter?: CompiledFilter | undefined; dayIds: boolean };
 
 /**
  * The maps of one runtime's database: the map worker that simplifies and encodes them, the
@@ -79,10 +110,15 @@ export class MapStore {
     return zoneFeatureCollection(this.knex, this.worker, q, page);
   }
 
-  /** One zone as a Feature, or null if no area has the code. */
-  async feature(code: string, q: MapQuery): Promise<string | null> {
-    const zones = await zonesOn(this.knex, q.date, q.asOf, { code });
-    for await (const piece of featureTexts(this.knex, this.worker, zones, q)) return piece.toString();
+  /** A page of OGC API items, in pieces of text (see ItemsQuery). */
+  items(q: ItemsQuery, page: Page): AsyncGenerator<string | Buffer> {
+    return itemsCollection(this.knex, this.worker, q, page);
+  }
+
+  /** One OGC API item: the area `code` (of `kind`, when given) on `date` with its day, or null. */
+  async item(code: string, kind: AreaKind | undefined, date: LocalDate, dayId: boolean): Promise<string | null> {
+    const zones = await zonesOn(this.knex, date, null, { code, kind }, 'levels');
+    for await (const piece of featureTexts(this.knex, this.worker, zones, { date, asOf: null }, { day: date, dayIds: dayId })) return piece.toString();
     return null;
   }
 
@@ -179,23 +215,29 @@ function properties(z: ZoneRow, cases: number | undefined) {
 const BATCH = 200;
 const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** A Feature's text up to its geometry. */
-const featurePrefix = (z: ZoneRow, cases: number | undefined) => `{"type":"Feature","id":${JSON.stringify(z.code)},"properties":${JSON.stringify(properties(z, cases))},"geometry":`;
+/** A Feature's text up to its geometry (with `day`: the day as property `date`, and in the id too with `dayIds`). */
+const featurePrefix = (z: ZoneRow, cases: number | undefined, day?: ItemDay) =>
+  day
+    ? `{"type":"Feature","id":${JSON.stringify(day.dayIds ? `${z.code}@${day.day}` : z.code)},"properties":${JSON.stringify({ ...properties(z, cases), date: day.day })},"geometry":`
+    : `{"type":"Feature","id":${JSON.stringify(z.code)},"properties":${JSON.stringify(properties(z, cases))},"geometry":`;
+
+/** OGC API items carry their day. */
+type ItemDay = { day: LocalDate; dayIds: boolean; cases?: Map<number, number> | undefined };
 
 /**
  * The features of these zones as text, in pieces: simplified for `q.zoom` by the map worker
  * (one piece), or at full detail as stored, a few hundred at a time (geometry from PostGIS).
  */
-async function* featureTexts(knex: Knex, worker: MapWorker, zones: ZoneRow[], q: MapQuery): AsyncGenerator<string | Buffer> {
+async function* featureTexts(knex: Knex, worker: MapWorker, zones: ZoneRow[], q: MapQuery, day?: ItemDay): AsyncGenerator<string | Buffer> {
   if (zones.length === 0) return;
-  const cases = await cases7(knex, q.date, zones.map((z) => z.area_id));
+  const cases = day?.cases ?? (await cases7(knex, q.date, zones.map((z) => z.area_id)));
   if (q.zoom !== undefined) {
     const { layers, index, rows } = await layersOf(knex, zones.map((z) => z.kind), q.date);
     const prefixes: string[] = [];
     for (let start = 0; start < zones.length; start += BATCH) {
       // a country is thousands of features: let other requests run between two batches
       if (start > 0) await yieldToOthers();
-      for (const z of zones.slice(start, start + BATCH)) prefixes.push(featurePrefix(z, cases.get(z.area_id)));
+      for (const z of zones.slice(start, start + BATCH)) prefixes.push(featurePrefix(z, cases.get(z.area_id), day));
     }
     yield await worker.bytes({ op: 'features', layers, zoom: q.zoom, layer: zones.map((z) => index.get(z.kind) as number), ids: zones.map((z) => z.area_id), prefixes }, rows);
     return;
@@ -208,7 +250,7 @@ async function* featureTexts(knex: Knex, worker: MapWorker, zones: ZoneRow[], q:
       arrayBindings([q.date, batch.map((z) => z.area_id)]),
     );
     const geometry = new Map(res.rows.map((r) => [r.id, r.g]));
-    yield batch.map((z) => `${featurePrefix(z, cases.get(z.area_id))}${geometry.get(z.area_id) ?? 'null'}}`).join(',');
+    yield batch.map((z) => `${featurePrefix(z, cases.get(z.area_id), day)}${geometry.get(z.area_id) ?? 'null'}}`).join(',');
   }
 }
 
@@ -262,6 +304,84 @@ async function* zoneFeatureCollection(knex: Knex, worker: MapWorker, q: MapQuery
     if (!first) yield ',';
     yield piece;
     first = false;
+  }
+  yield ']}';
+}
+
+/**
+ * The zones (of one day) whose properties pass a compiled filter, in their order: the
+ * properties as the features show them (the effective level, the rounded incidence…) go to
+ * the database as arrays in one statement and the filter is a WHERE over them — one
+ * set-based query, every literal a bind. (The level an override sets and the incidence are
+ * worked out in code, so the filter runs on exactly what the client sees.)
+ */
+async function filterZones(knex: Knex, date: LocalDate, zones: ZoneRow[], cases: Map<number, number>, filter: CompiledFilter): Promise<ZoneRow[]> {
+  if (zones.length === 0) return zones;
+  const props = zones.map((z) => properties(z, cases.get(z.area_id)));
+  const col = <K extends keyof (typeof props)[number]>(k: K) => props.map((p) => p[k]);
+  const res = await knex.raw<{ rows: { i: number }[] }>(
+    `SELECT z.i FROM (
+       SELECT u.*, ?::date AS date
+       FROM unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::float8[], ?::date[], ?::float8[], ?::float8[], ?::float8[])
+         AS u(i, code, name, kind, parent, level, level_number, since, community_cases_7d, incidence_per_100k_7d, population)
+     ) z
+     WHERE ${filter.sql}
+     ORDER BY z.i`,
+    arrayBindings([
+      date,
+      zones.map((_, i) => i),
+      col('code'),
+      col('name'),
+      col('kind'),
+      col('parent'),
+      col('level'),
+      col('level_number'),
+      col('since'),
+      col('community_cases_7d'),
+      col('incidence_per_100k_7d'),
+      col('population'),
+      ...filter.binds,
+    ]),
+  );
+  return res.rows.map((r) => zones[r.i] as ZoneRow);
+}
+
+/** The SQL column of a filterable property in filterZones' query (the names are ITEM_COLUMNS' own). */
+export function itemColumn(name: string): { sql: string; type: Cql2Type } {
+  if (!Object.hasOwn(ITEM_COLUMNS, name)) throw new Error(`not a filterable property: ${name}`);
+  return { sql: `z."${name}"`, type: ITEM_COLUMNS[name as ItemColumn] };
+}
+
+/**
+ * A page of OGC API items over days, streamed: each day's zones are read (and filtered)
+ * in turn to count them, and kept only where the page falls, so that a month of a
+ * country's days holds one or two days in memory.
+ */
+async function* itemsCollection(knex: Knex, worker: MapWorker, q: ItemsQuery, page: Page): AsyncGenerator<string | Buffer> {
+  const parts: { day: LocalDate; zones: ZoneRow[]; cases: Map<number, number> | undefined }[] = [];
+  let matched = 0;
+  const end = page.offset + page.limit;
+  for (const day of q.days) {
+    let zones = await zonesOn(knex, day, q.asOf, { kind: q.kind, bbox: q.bbox }, 'levels');
+    let cases: Map<number, number> | undefined;
+    if (q.filter && zones.length > 0) {
+      cases = await cases7(knex, day, zones.map((z) => z.area_id));
+      zones = await filterZones(knex, day, zones, cases, q.filter);
+    }
+    const from = Math.max(page.offset - matched, 0);
+    const to = Math.min(end - matched, zones.length);
+    if (from < to) parts.push({ day, zones: zones.slice(from, to), cases });
+    matched += zones.length;
+  }
+  const returned = parts.reduce((n, p) => n + p.zones.length, 0);
+  yield `{"type":"FeatureCollection",${JSON.stringify(page.members(matched, returned)).slice(1, -1)},"features":[`;
+  let first = true;
+  for (const part of parts) {
+    for await (const piece of featureTexts(knex, worker, part.zones, { date: part.day, asOf: q.asOf }, { day: part.day, dayIds: q.dayIds, cases: part.cases })) {
+      if (!first) yield ',';
+      yield piece;
+      first = false;
+    }
   }
   yield ']}';
 }

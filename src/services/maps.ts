@@ -1,6 +1,8 @@
 import { Place, places } from '../db/areas';
-import { MapQuery, tileBounds } from '../db/maps';
-import { classifiedDays } from '../db/levels';
+import { CompiledFilter, ITEM_COLUMNS, itemColumn, ItemsQuery, MapQuery, tileBounds } from '../db/maps';
+import { classifiedDays, classifiedDaysIn } from '../db/levels';
+import { AreaKind } from '../domain/areas';
+import { checkCql2, Cql2, cql2ToSql } from '../domain/cql2';
 import { LocalDate } from '../domain/dates';
 import { TILE_BUFFER, TILE_EXTENT } from '../geo/tiles';
 import type { Runtime } from '../runtime';
@@ -45,20 +47,38 @@ export async function collectionExtent(rt: Runtime): Promise<{ bbox: [number, nu
   return { bbox, first, last };
 }
 
-/** A page of the zones collection's items (OGC API), as known now, with the page's own members. */
-export function collectionItems(
-  rt: Runtime,
-  date: LocalDate,
-  asOf: Date | null,
-  bbox: MapQuery['bbox'],
-  page: { offset: number; limit: number; members: (matched: number, returned: number) => Record<string, unknown> },
-): AsyncGenerator<string | Buffer> {
-  return rt.maps.collection({ date, asOf, bbox }, page);
+/** The first and last days with levels (null, null: none). */
+export async function levelDays(rt: Runtime): Promise<{ first: LocalDate | null; last: LocalDate | null }> {
+  const [first, last] = await rt.maps.levelDays();
+  return { first: first as LocalDate | null, last: last as LocalDate | null };
 }
 
-/** One zone as a Feature (null: no such area). */
-export function zoneFeature(rt: Runtime, code: string, date: LocalDate): Promise<string | null> {
-  return rt.maps.feature(code, { date, asOf: null });
+export { ITEM_COLUMNS };
+export type { ItemColumn } from '../db/maps';
+
+/** A parsed CQL2 filter checked against the filterable properties (ITEM_COLUMNS) and compiled to SQL; a Cql2Error names what is wrong. */
+export function compileItemFilter(ast: Cql2): CompiledFilter {
+  checkCql2(ast, ITEM_COLUMNS);
+  return cql2ToSql(ast, itemColumn);
+}
+
+/** The days with levels from `from` to `to` (both included), in order. */
+export async function daysWithLevels(rt: Runtime, from: LocalDate, to: LocalDate): Promise<LocalDate[]> {
+  return [...(await classifiedDaysIn(rt.db.read, from, to))].sort();
+}
+
+/** A page of OGC API items (see ItemsQuery), with the page's own members. */
+export function ogcItems(
+  rt: Runtime,
+  q: ItemsQuery,
+  page: { offset: number; limit: number; members: (matched: number, returned: number) => Record<string, unknown> },
+): AsyncGenerator<string | Buffer> {
+  return rt.maps.items(q, page);
+}
+
+/** One OGC API item: the area `code` (of `kind` when given) on `date`, named code@date with `dayId` (null: none such). */
+export function ogcItem(rt: Runtime, code: string, kind: AreaKind | undefined, date: LocalDate, dayId: boolean): Promise<string | null> {
+  return rt.maps.item(code, kind, date, dayId);
 }
 
 /** What the map page needs to start: the area's extent and every day with levels. */

@@ -113,7 +113,7 @@ describe('Host: evil.example appears in no response', () => {
       expect(ogc.links.map((l) => l.rel).sort()).toEqual(['next', 'prev', 'self']);
       for (const l of ogc.links) expect(l.href.startsWith(`http://127.0.0.1:${port}/ogc/collections/zones/items?`)).toBe(true);
       const tilejson = JSON.parse((await get(port, '/tiles/zones.json', hostile)).body) as { tiles: string[] };
-      expect(tilejson.tiles).toEqual([`http://127.0.0.1:${port}/tiles/zones/{z}/{x}/{y}.mvt`]);
+      expect(tilejson.tiles).toEqual([`http://127.0.0.1:${port}/tiles/zones/{z}/{x}/{y}.mvt?kind=commune`]);
     } finally {
       await close(server);
     }
@@ -143,14 +143,14 @@ describe('origins from configuration', () => {
     expect(links).toMatchObject({
       self: 'https://zonerisk.example.vn/base/ogc',
       data: 'https://zonerisk.example.vn/base/ogc/collections',
-      tiles: 'https://zonerisk.example.vn/base/tiles/zones/{z}/{x}/{y}.mvt',
+      tiles: 'https://zonerisk.example.vn/base/tiles/zones/{z}/{x}/{y}.mvt?kind=commune',
       server: 'https://zonerisk.example.vn/base/ogc',
     });
   });
 
   test("a trusted proxy's forwarded host and proto are used; an untrusted client's are not", async () => {
     const trusted = await linksOf(appWith({ trustProxy: ['127.0.0.1'] }), forwarded);
-    expect(trusted).toMatchObject({ self: 'https://zonerisk.example.vn/ogc', tiles: 'https://zonerisk.example.vn/tiles/zones/{z}/{x}/{y}.mvt' });
+    expect(trusted).toMatchObject({ self: 'https://zonerisk.example.vn/ogc', tiles: 'https://zonerisk.example.vn/tiles/zones/{z}/{x}/{y}.mvt?kind=commune' });
     const hops = await linksOf(appWith({ trustProxy: 1 }), forwarded);
     expect(hops.self).toBe('https://zonerisk.example.vn/ogc');
     // the proxy is another machine: this client's headers count for nothing

@@ -105,12 +105,36 @@ describe('vector tiles', () => {
     }
   });
 
-  test('TileJSON 3 names the layer and the tile URL with the day', async () => {
+  test('TileJSON 3 names the layer and the tile URL with the day and the kind (communes by default)', async () => {
     const tj = (await http().get(`/tiles/zones.json?date=${END}`).expect(200)).body;
     expect(tj.tilejson).toBe('3.0.0');
-    expect(tj.tiles[0]).toMatch(new RegExp(`/tiles/zones/\\{z\\}/\\{x\\}/\\{y\\}\\.mvt\\?date=${END}$`));
+    expect(tj.tiles[0]).toMatch(new RegExp(`/tiles/zones/\\{z\\}/\\{x\\}/\\{y\\}\\.mvt\\?date=${END}&kind=commune$`));
     expect(tj.vector_layers[0].id).toBe('zones');
     expect(tj.bounds[0]).toBeGreaterThan(106);
+  });
+
+  test('a TileJSON per kind: its tile URL gives tiles of that kind only, with the fields its vector_layers lists, typed', async () => {
+    for (const kind of ['province', 'district', 'commune'] as const) {
+      const tj = (await http().get(`/tiles/zones.json?date=${END}&kind=${kind}`).expect(200)).body;
+      expect(new URL(tj.tiles[0].replace(/[{}]/g, '')).searchParams.get('kind')).toBe(kind);
+      const fields = tj.vector_layers[0].fields as Record<string, string>;
+      expect(fields).toMatchObject({ code: 'String', level: 'String', level_number: 'Number', incidence_per_100k_7d: 'Number', population: 'Number', since: 'String' });
+      expect(new Set(Object.values(fields))).toEqual(new Set(['String', 'Number']));
+      const url = (tj.tiles[0] as string).replace('{z}', String(Z)).replace('{x}', String(X)).replace('{y}', String(Y)).replace(/^http:\/\/[^/]+/, '');
+      const features = decode((await fetchTile(url)).body as Buffer);
+      expect(features.length).toBeGreaterThan(0);
+      for (const f of features) {
+        expect(f.properties.kind).toBe(kind);
+        for (const [name, value] of Object.entries(f.properties)) expect([name, typeof value]).toEqual([name, fields[name] === 'Number' ? 'number' : 'string']);
+      }
+    }
+  });
+
+  test('a tile without kind holds the communes only, not the kinds stacked', async () => {
+    const bare = decode((await fetchTile(`/tiles/zones/${Z}/${X}/${Y}.mvt?date=${END}`)).body as Buffer);
+    const communes = decode((await fetchTile(TILE)).body as Buffer);
+    expect(bare.map((f) => f.properties.code)).toEqual(communes.map((f) => f.properties.code));
+    expect(new Set(bare.map((f) => f.properties.kind))).toEqual(new Set(['commune']));
   });
 });
 

@@ -9,15 +9,20 @@ import { notModified, SizedCache } from '../caching';
 import { originOf } from '../origin';
 import { parseQuery } from '../validation';
 import { readingOf } from './zones';
+import { tileFields } from '../ogc/schema';
 
 /**
- * Vector tiles of the zones (layer `zones`, the GeoJSON's properties) and their TileJSON.
+ * Vector tiles of the zones of one kind (layer `zones`, the GeoJSON's properties; without
+ * `kind`, communes — polygons of several kinds would lie over each other) and a TileJSON per
+ * kind whose tile URL names it.
  * One path for both database modes: geometry comes from the shared-border simplification
  * for the tile's zoom and is encoded in the map worker (geo/tiles.ts). PostGIS's ST_AsMVT
  * is not in the embedded build; this way a tile is the same whichever engine serves it. Tiles are cached under the ETag of what they show: a recomputation, an
  * override or a late report changes the tag, and the old tiles are never served again.
  */
 const MAX_ZOOM = 14;
+const DEFAULT_KIND = 'commune';
+const KIND_NAMES = { province: 'tỉnh / provinces', district: 'huyện / districts', commune: 'xã, phường / communes and wards', subcommune: 'thôn, ấp, khu phong tỏa / villages and lockdown areas' } as const;
 
 export const tileQuery = z.strictObject({
   date: levelsQuery.shape.date,
@@ -48,7 +53,7 @@ export function tilesRouter(rt: Runtime): Routes {
   r.get('/tiles/zones/:z/:x/:y.mvt', 'read', async (req, res) => {
     const { z, x, y } = tileCoords(req.params as Record<string, string>);
     const q = parseQuery(tileQuery, req.query);
-    const { etag, bytes } = await zonesTile(rt, readingOf(rt, q), q.kind, z, x, y);
+    const { etag, bytes } = await zonesTile(rt, readingOf(rt, q), q.kind ?? DEFAULT_KIND, z, x, y);
     if (notModified(req, res, etag)) return;
     let tile = cache.get(etag);
     if (!tile) {
@@ -60,35 +65,25 @@ export function tilesRouter(rt: Runtime): Routes {
 
   r.get('/tiles/zones.json', 'read', async (req, res) => {
     const q = parseQuery(tileQuery, req.query);
-    const params = new URLSearchParams(Object.entries(q).filter((e): e is [string, string] => typeof e[1] === 'string' && !(e[0] === 'version' && e[1] === 'latest')));
+    const kind = q.kind ?? DEFAULT_KIND;
+    // the tile URL names the kind, always (a TileJSON per kind)
+    const params = new URLSearchParams(Object.entries({ ...q, kind }).filter((e): e is [string, string] => typeof e[1] === 'string' && !(e[0] === 'version' && e[1] === 'latest')));
     const extent = await areasExtent(rt);
     res.json({
       tilejson: '3.0.0',
-      name: 'zonerisk zones',
-      description: 'Risk levels of communes, districts and provinces (Cấp 1–4)',
-      tiles: [`${originOf(config, req)}/tiles/zones/{z}/{x}/{y}.mvt${params.size ? `?${params}` : ''}`],
+      name: `zonerisk ${kind}`,
+      description: `Cấp độ dịch (Cấp 1–4) của ${KIND_NAMES[kind]}`,
+      tiles: [`${originOf(config, req)}/tiles/zones/{z}/{x}/{y}.mvt?${params}`],
       minzoom: 0,
       maxzoom: MAX_ZOOM,
       bounds: extent ?? [-180, -85.0511, 180, 85.0511],
       vector_layers: [
         {
           id: 'zones',
-          description: 'one polygon per area, with its level on the day',
+          description: `one polygon per area (${kind}) with its level on the day: level green, yellow, orange, red or unknown; level_number 1–4; color #rrggbb; since YYYY-MM-DD; a property without a value is absent`,
           minzoom: 0,
           maxzoom: MAX_ZOOM,
-          fields: {
-            code: 'String',
-            name: 'String',
-            kind: 'String: province, district, commune',
-            parent: 'String',
-            level: 'String: green, yellow, orange, red, unknown',
-            level_number: 'Number: 1–4 (absent when unknown)',
-            color: 'String: #rrggbb',
-            since: 'String: YYYY-MM-DD',
-            community_cases_7d: 'Number',
-            incidence_per_100k_7d: 'Number',
-            population: 'Number',
-          },
+          fields: tileFields(),
         },
       ],
     });
