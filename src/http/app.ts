@@ -75,7 +75,7 @@ export function createApp(ctx: Runtime): Express {
   let openApi: Record<string, unknown> | null = null;
   const documents = new Routes()
     .get('/openapi.json', 'public', (_req, res) => {
-      openApi ??= buildOpenApi(app, table);
+      openApi ??= buildOpenApi(app, table, { publicUrl: ctx.config.publicUrl });
       res.json(openApi);
     })
     .get('/docs', 'public', (_req, res) => res.sendFile(path.join(projectRoot, 'web', 'docs.html')));

@@ -10,6 +10,8 @@ import { createKeyBody } from './routes/keys';
 import { itemQuery, itemsQuery } from './routes/ogc';
 import { tileQuery } from './routes/tiles';
 import { jobsQuery } from './routes/recompute';
+import { ErrorBody, NoContent, sharedNames } from './responses/common';
+import { RESPONSES } from './responses';
 import {
   briefingPageQuery,
   briefingQuery,
@@ -145,10 +147,13 @@ export const OPERATIONS: Record<string, Op> = {
   'GET /v1/publications': { summary: 'Published days', tag: 'classification' },
   'GET /v1/zones.geojson': { summary: 'Zones as GeoJSON, simplified for a zoom with shared borders kept', tag: 'maps', query: zonesGeoQuery, produces: 'application/geo+json' },
   'GET /ogc': { summary: 'OGC API – Features landing page', tag: 'ogc' },
-  'GET /ogc/api': { summary: 'OGC API – Features definition (OpenAPI 3.0)', tag: 'ogc' },
+  'GET /ogc/api': { summary: 'OGC API – Features definition (OpenAPI 3.0)', tag: 'ogc', produces: 'application/vnd.oai.openapi+json;version=3.0' },
   'GET /ogc/conformance': { summary: 'OGC API conformance classes', tag: 'ogc' },
   'GET /ogc/collections': { summary: 'OGC API collections', tag: 'ogc' },
   'GET /ogc/collections/{id}': { summary: 'One OGC API collection', tag: 'ogc' },
+  'GET /ogc/collections/{id}/queryables': { summary: 'The properties a CQL2 filter may name, with their types (OGC API – Features Part 3), as JSON Schema', tag: 'ogc', produces: 'application/schema+json' },
+  'GET /ogc/collections/{id}/schema': { summary: "The collection's feature properties and their types (OGC API – Features Part 5), as JSON Schema", tag: 'ogc', produces: 'application/schema+json' },
+  'GET /ogc/collections/{id}/feature-schema': { summary: "A GeoJSON feature of the collection, as JSON Schema", tag: 'ogc', produces: 'application/schema+json' },
   'GET /ogc/collections/{id}/items': { summary: 'OGC API items (zones of a day)', tag: 'ogc', query: itemsQuery, produces: 'application/geo+json' },
   'GET /ogc/collections/{id}/items/{featureId}': { summary: 'One OGC API item', tag: 'ogc', query: itemQuery, produces: 'application/geo+json' },
   'GET /tiles/zones/{z}/{x}/{y}.mvt': { summary: 'A vector tile of the zones (layer zones)', tag: 'maps', query: tileQuery, produces: 'application/vnd.mapbox-vector-tile' },
@@ -179,34 +184,27 @@ export function appRoutes(app: Express): string[] {
 }
 
 /**
- * A zod schema as JSON Schema 2020-12 (its input side). Recursive parts come out as local
- * `$defs`; they are hoisted into components/schemas (under the operation's name) and the
- * references rewritten, since a reference resolves against the whole document.
+ * A zod schema as JSON Schema 2020-12: its input side (parameters, bodies) or its output side
+ * (answers). Schemas registered as shared components (src/http/responses/common.ts `named`)
+ * go to components/schemas under their own names, once, and are referred to by `$ref`; other
+ * local `$defs` (recursive parts) are hoisted under the operation's name. References are
+ * rewritten, since a reference resolves against the whole document.
  */
-function jsonSchema(schema: z.ZodType, name: string, components: Record<string, unknown>): Record<string, unknown> {
-  const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+function jsonSchema(schema: z.ZodType, name: string, components: Record<string, unknown>, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+  const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
   const { $defs, $schema: _ignored, ...rest } = out as { $defs?: Record<string, unknown>; $schema?: string };
-  const rewrite = (v: unknown) => JSON.parse(JSON.stringify(v).replaceAll('"#/$defs/', `"#/components/schemas/${name}_`)) as Record<string, unknown>;
-  for (const [k, v] of Object.entries($defs ?? {})) components[`${name}_${k}`] = rewrite(v);
+  const shared = new Set(Object.keys($defs ?? {}).filter((k) => sharedNames.has(k)));
+  const rewrite = (v: unknown) =>
+    JSON.parse(JSON.stringify(v).replace(/"#\/\$defs\/([^"]+)"/g, (_m, k: string) => `"#/components/schemas/${shared.has(k) ? k : `${name}_${k}`}"`)) as Record<string, unknown>;
+  for (const [k, v] of Object.entries($defs ?? {})) {
+    const key = shared.has(k) ? k : `${name}_${k}`;
+    const body = rewrite(v);
+    // a shared schema is the same wherever it is used — unless its input and output sides differ
+    if (shared.has(k) && key in components && JSON.stringify(components[key]) !== JSON.stringify(body)) throw new Error(`shared schema ${k} differs between uses`);
+    components[key] = body;
+  }
   return rewrite(rest);
 }
-
-const ERROR = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message', 'details'],
-      properties: {
-        code: { type: 'string' },
-        message: { type: 'string' },
-        details: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
-        request_id: { type: 'string' },
-      },
-    },
-  },
-};
 
 const ACCESS_TEXT: Record<Access, string> = {
   public: 'Access: public.',
@@ -224,13 +222,20 @@ function operation(key: string, op: Op, access: Access, components: Record<strin
     const s = jsonSchema(op.query, `${opName}Query`, components) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
     for (const [name, schema] of Object.entries(s.properties ?? {})) params.push({ name, in: 'query', required: (s.required ?? []).includes(name), schema: schema as { type: string } });
   }
-  const ok = op.produces ?? 'application/json';
-  const responses: Record<string, unknown> = {
-    200: { description: 'OK', content: { [ok]: { schema: {} } } },
-    '4XX': { description: 'A client mistake: the error names the field and the reason', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-  };
-  if (auth) responses['401'] = { description: 'No valid API key', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-  if (access === 'report' || access === 'admin') responses['403'] = { description: "The key's role or area scope does not allow it", content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  const media = op.produces ?? 'application/json';
+  const answer = RESPONSES[key];
+  const error = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } } });
+  const responses: Record<string, unknown> = {};
+  if (answer) {
+    const schema = answer.schema === NoContent ? null : jsonSchema(answer.schema, `${opName}Response`, components, 'output');
+    for (const status of answer.status ?? [200]) {
+      responses[status] = status === 204 || !schema ? { description: answer.description ?? 'Done; no body' } : { description: answer.description ?? 'OK', content: { [media]: { schema } } };
+    }
+  }
+  responses['4XX'] = error('A client mistake: the error names the field and the reason');
+  if (auth) responses['401'] = error('No valid API key');
+  if (access === 'report' || access === 'admin') responses['403'] = error("The key's role or area scope does not allow it");
+  responses['5XX'] = error('The service could not answer (503 with Retry-After: the database is unavailable or busy; retry shortly)');
   return {
     method: method.toLowerCase(),
     path,
@@ -261,9 +266,31 @@ function operation(key: string, op: Op, access: Access, components: Record<strin
 /** A declaration's METHOD + path in OpenAPI form (`{param}`). */
 export const openApiKey = (d: Pick<Declaration, 'method' | 'path'>) => `${d.method} ${d.path.replace(/:([A-Za-z_]+)/g, '{$1}')}`;
 
-export function buildOpenApi(app: Express, table: RouteTable): Record<string, unknown> {
+/** The tags of the operations, with what each covers. */
+const TAGS = [
+  { name: 'classification', description: 'Levels (Cấp 1–4): zones, their explanation and history, overrides, the change feed, the summary, briefings, rule sets, recomputation' },
+  { name: 'areas', description: 'Administrative areas: boundaries, names, imports, reorganisations and lineage' },
+  { name: 'reports', description: 'Daily reports and indicators' },
+  { name: 'maps', description: 'The map page, GeoJSON and vector tiles' },
+  { name: 'ogc', description: 'OGC API – Features' },
+  { name: 'events', description: 'Level changes as Server-Sent Events and webhooks' },
+  { name: 'auth', description: 'API keys and the audit trail' },
+  { name: 'service', description: 'Health, readiness, metrics and this document' },
+];
+
+/** Where the document is served from: ZONERISK_PUBLIC_URL when set (config.publicUrl), else relative to the document. */
+export type OpenApiOptions = { publicUrl?: string | null };
+
+/**
+ * The document. `security` says who may call each operation (src/http/access.ts): `[]` on
+ * public ones; `[{}, {apiKey: []}]` on data reads — anonymous or with a key, since reads are
+ * public unless ZONERISK_PUBLIC_READS=false (then a key is needed: the 401 is declared);
+ * `[{apiKey: []}]` on the rest.
+ */
+export function buildOpenApi(app: Express, table: RouteTable, options: OpenApiOptions = {}): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  const components: Record<string, unknown> = { Error: ERROR };
+  const components: Record<string, unknown> = {};
+  jsonSchema(ErrorBody, 'ErrorBody', components, 'output');
   const accessOf = new Map(table.declarations.map((d) => [openApiKey(d), d.access]));
   for (const route of appRoutes(app)) {
     const op = OPERATIONS[route];
@@ -274,10 +301,18 @@ export function buildOpenApi(app: Express, table: RouteTable): Record<string, un
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'zonerisk', version: '0.1.0', description: 'Zone-level epidemic risk classification (Cấp 1–4) for command centres' },
+    info: {
+      title: 'zonerisk',
+      version: '0.1.0',
+      description:
+        'Zone-level epidemic risk classification (Cấp 1–4) for command centres. Access: data reads are public unless the service runs with ZONERISK_PUBLIC_READS=false (their `security` lists both no key and an API key); writes need an API key (Authorization: Bearer …).',
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
+    servers: [options.publicUrl ? { url: options.publicUrl.replace(/\/+$/, '') || '/', description: 'this service (ZONERISK_PUBLIC_URL)' } : { url: '/', description: 'this service (relative to the document)' }],
+    tags: TAGS,
     paths,
     components: {
-      schemas: components,
+      schemas: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))),
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an API key: zr_<prefix>_<secret>, or ZONERISK_ADMIN_KEY' } },
     },
   };

@@ -1,6 +1,7 @@
 import { migrationsCurrent } from '../db/migrate';
 import { standbyStatus } from '../db/status';
 import type { Runtime } from '../runtime';
+import type { Ready } from '../http/responses/service';
 
 function withTimeout<T>(p: Promise<T>, ms = 3_000): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -23,7 +24,7 @@ function withTimeout<T>(p: Promise<T>, ms = 3_000): Promise<T> {
  * answers, when there is one); each check gives up after 3 s, so a hung server reads as
  * unavailable.
  */
-export async function readiness(rt: Runtime): Promise<{ status: 200 | 503; body: Record<string, unknown> }> {
+export async function readiness(rt: Runtime): Promise<{ status: 200 | 503; body: Ready }> {
   const { db } = rt;
   const primary = await withTimeout(migrationsCurrent(db.knex)).then(
     (current) => (current ? 'current' : 'pending'),
@@ -31,8 +32,8 @@ export async function readiness(rt: Runtime): Promise<{ status: 200 | 503; body:
   );
   const replica = db.replica
     ? await withTimeout(standbyStatus(db.read)).then(
-        (r) => ({ status: 'ok', standby: r.standby, replay_lag_seconds: r.lag }),
-        () => ({ status: 'unavailable' }),
+        (r) => ({ status: 'ok' as const, standby: r.standby, replay_lag_seconds: r.lag }),
+        () => ({ status: 'unavailable' as const }),
       )
     : undefined;
   const ready = primary === 'current' && (!replica || replica.status === 'ok');

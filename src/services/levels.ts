@@ -38,6 +38,8 @@ import type { Runtime } from '../runtime';
 import { formedFrom, predecessorIds, predecessorsOf } from '../db/reorganisations';
 import { factNeeds } from '../domain/inputs';
 import { predecessorsLevel } from '../domain/lineage';
+import type { OverrideEnded, OverrideSet, OverrideWithdrawn, ZoneDetail, ZoneHistory, ZoneList } from '../http/responses/zones';
+import type { Publications, Summary } from '../http/responses/summary';
 
 /**
  * Reading levels — of one zone, a list, a zone's history, the change feed, the summary —
@@ -84,7 +86,7 @@ export type ZoneListFilter = { kind?: AreaKind | undefined; parent?: string | un
  * properties: the 7 days ending `date`, null when nothing was reported), the `override` in
  * force and `computed_at` — read in one more query for the whole list.
  */
-export async function listZones(rt: Runtime, r: Reading, filter: ZoneListFilter, figures = false): Promise<{ etag: string; body: () => Promise<unknown> }> {
+export async function listZones(rt: Runtime, r: Reading, filter: ZoneListFilter, figures = false): Promise<{ etag: string; body: () => Promise<ZoneList> }> {
   if (filter.within !== undefined) await requireArea(rt, filter.within);
   const asOf = await readingAt(rt, r);
   // the day's levels, areas, overrides and the week's reports: the map's tag of the day
@@ -92,7 +94,7 @@ export async function listZones(rt: Runtime, r: Reading, filter: ZoneListFilter,
   return { etag, body: () => zoneList(rt, r, asOf, filter, figures) };
 }
 
-async function zoneList(rt: Runtime, r: Reading, asOf: Date | null, filter: ZoneListFilter, figures: boolean) {
+async function zoneList(rt: Runtime, r: Reading, asOf: Date | null, filter: ZoneListFilter, figures: boolean): Promise<ZoneList> {
   const rows = await zonesOn(rt.db.read, r.date, asOf, filter, 'levels');
   const head = { date: r.date, as_of: asOf?.toISOString() ?? null, version: r.version };
   if (!figures) return { ...head, items: rows.map(zoneItem) };
@@ -134,11 +136,11 @@ function inputLabels(definition: RuleSet): Record<string, Bilingual & { values?:
  * One zone with its level, inputs and explanation. The ETag changes with the day's levels,
  * overrides and areas; `body` builds the answer (the caller keeps it under the tag).
  */
-export async function zoneDetail(rt: Runtime, code: string, r: Reading): Promise<{ etag: string; body: () => Promise<unknown> }> {
+export async function zoneDetail(rt: Runtime, code: string, r: Reading): Promise<{ etag: string; body: () => Promise<ZoneDetail> }> {
   const reads = rt.db.read;
   const asOf = await readingAt(rt, r);
   const etag = await rt.maps.etag({ date: r.date, asOf }, `zone:${code}`);
-  const body = async () => {
+  const body = async (): Promise<ZoneDetail> => {
     const z = await zoneOn(reads, code, r.date, asOf);
     const rs = z.rule_set ? await rt.ruleSets.definition(reads, z.rule_set) : null;
     return {
@@ -175,7 +177,7 @@ export type SpanReading = { asOf: Date | null; version: Version };
  * `from` included). Every day carries `rule_set`: the rule set that computed its stored
  * level (also on an overridden day, which says `override: true`; null when never computed).
  */
-export async function zoneHistory(rt: Runtime, code: string, from: LocalDate, to: LocalDate, reading: SpanReading) {
+export async function zoneHistory(rt: Runtime, code: string, from: LocalDate, to: LocalDate, reading: SpanReading): Promise<ZoneHistory> {
   checkRange(from, to);
   await requireArea(rt, code);
   const reads = rt.db.read;
@@ -193,10 +195,10 @@ export async function zoneHistory(rt: Runtime, code: string, from: LocalDate, to
     const p = through.get(date);
     if (p) return { date, level: p.level, level_number: levelNumber(p.level), rule_set: null, via: p.via };
     // after the area ended (levels stored before a reorganisation are not its own any more)
-    if (area?.valid_to && date > area.valid_to) return { date, level: 'unknown' as LevelOrUnknown, level_number: null, rule_set: null, ended: true };
+    if (area?.valid_to && date > area.valid_to) return { date, level: 'unknown' as LevelOrUnknown, level_number: null, rule_set: null, ended: true as const };
     const d = byDate.get(date);
     if (!d) return { date, level: 'unknown' as LevelOrUnknown, level_number: null, rule_set: null, published: false };
-    return { date, level: d.level, level_number: levelNumber(d.level), rule_set: d.rule_set, ...(d.override ? { override: true } : {}), ...(published ? { published: true } : {}) };
+    return { date, level: d.level, level_number: levelNumber(d.level), rule_set: d.rule_set, ...(d.override ? { override: true as const } : {}), ...(published ? { published: true } : {}) };
   });
   const kind = s.areas[0]?.kind ?? 'commune';
   const rules = await definitions(rt, read.filter((d) => d.change !== null).map((d) => d.rule_set));
@@ -298,7 +300,7 @@ type LevelCount = { areas: number; population: number; no_new_community_cases_24
  * reported) with no community case (quarantine cases aside); `not_reported_24h` counts the
  * areas that did not report. Reports are read as known at the reading point.
  */
-export async function summaryAnswer(rt: Runtime, r: Reading, kind: AreaKind, parent: string | undefined): Promise<{ etag: string; body: () => Promise<unknown> }> {
+export async function summaryAnswer(rt: Runtime, r: Reading, kind: AreaKind, parent: string | undefined): Promise<{ etag: string; body: () => Promise<Summary> }> {
   if (parent) await requireArea(rt, parent);
   const asOf = await readingAt(rt, r);
   // the day and the day before (escalations): both days' tags
@@ -308,7 +310,7 @@ export async function summaryAnswer(rt: Runtime, r: Reading, kind: AreaKind, par
   return { etag, body: () => summary(rt, r, kind, parent) };
 }
 
-export async function summary(rt: Runtime, r: Reading, kind: AreaKind, parent: string | undefined) {
+export async function summary(rt: Runtime, r: Reading, kind: AreaKind, parent: string | undefined): Promise<Summary> {
   const reads = rt.db.read;
   if (parent) await requireArea(rt, parent);
   const asOf = await readingAt(rt, r);
@@ -343,7 +345,7 @@ export async function summary(rt: Runtime, r: Reading, kind: AreaKind, parent: s
     version: r.version,
     as_of: asOf?.toISOString() ?? null,
     total: { areas: onDay.length, population: onDay.reduce((s, z) => s + (z.population ?? 0), 0) },
-    by_level: byLevel,
+    by_level: byLevel as Record<LevelOrUnknown, LevelCount>,
     // the 24-hour sentence of the weekly briefing, from these figures
     sentence: quietSentence(byLevel as Record<LevelOrUnknown, LevelCount>),
     escalated: moved(1),
@@ -354,7 +356,7 @@ export async function summary(rt: Runtime, r: Reading, kind: AreaKind, parent: s
 export type OverrideRequest = { level: Level; reason: string; note?: string | null | undefined; author?: string | null | undefined; from: LocalDate; until?: LocalDate | null | undefined };
 
 /** Sets a command-centre override on an area (409 when an active one already covers any of its days). */
-export async function putOverride(rt: Runtime, code: string, o: OverrideRequest, actor: Actor) {
+export async function putOverride(rt: Runtime, code: string, o: OverrideRequest, actor: Actor): Promise<z.input<typeof OverrideSet>> {
   const id = await areaId(rt.db.knex, code);
   if (id === null) throw notFound(`no area has code ${code}`);
   const values: OverrideValues = { area_id: id, level: o.level, reason: o.reason, note: o.note ?? null, author: o.author ?? null, date_from: o.from, date_until: o.until ?? null };
@@ -369,7 +371,7 @@ export type OverrideEndRequest = { from?: LocalDate | undefined; until?: LocalDa
  * Ends an override from today (or from `from`, or after `until`): the days before keep it in
  * every read; as known before, it still covers its whole period (db/overrides.ts).
  */
-export async function stopOverride(rt: Runtime, code: string, overrideId: number, end: OverrideEndRequest, actor: Actor) {
+export async function stopOverride(rt: Runtime, code: string, overrideId: number, end: OverrideEndRequest, actor: Actor): Promise<z.input<typeof OverrideEnded>> {
   const id = await areaId(rt.db.knex, code);
   if (id === null) throw notFound(`no area has code ${code}`);
   const lastDay = end.until ?? addDays(end.from ?? today(rt.config.reportingTimeZone), -1);
@@ -379,7 +381,7 @@ export async function stopOverride(rt: Runtime, code: string, overrideId: number
 }
 
 /** Withdraws an override entered by mistake: gone from latest reads, still read with `as_of` before now and in the audit. */
-export async function withdraw(rt: Runtime, code: string, overrideId: number, reason: string, actor: Actor) {
+export async function withdraw(rt: Runtime, code: string, overrideId: number, reason: string, actor: Actor): Promise<z.input<typeof OverrideWithdrawn>> {
   const id = await areaId(rt.db.knex, code);
   if (id === null) throw notFound(`no area has code ${code}`);
   const w = await withdrawOverride(rt.db, code, id, overrideId, reason, actor);
@@ -391,7 +393,7 @@ export function publishDay(rt: Runtime, date: LocalDate, note: string | null, ac
   return publish(rt.db, date, note, actor);
 }
 
-export async function publications(rt: Runtime) {
+export async function publications(rt: Runtime): Promise<Publications> {
   return { items: await listPublications(rt.db.read) };
 }
 

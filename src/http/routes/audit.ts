@@ -5,6 +5,8 @@ import type { Runtime } from '../../runtime';
 import { areaCodeSchema } from '../../domain/areas';
 import { oneValue } from '../schemas';
 import { parseQuery } from '../validation';
+import { reply } from '../responses/common';
+import { Audit } from '../responses/admin';
 
 const instant = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}(T.*)?$/.test(s) && !Number.isNaN(Date.parse(s)), 'must be an ISO date or timestamp');
 export const auditQuery = z.strictObject({
@@ -21,7 +23,7 @@ export const auditQuery = z.strictObject({
 export function auditRouter(rt: Runtime): Routes {
   const r = new Routes();
   r.get('/v1/audit', 'admin', async (req, res) => {
-    res.json(await auditTrail(rt, parseQuery(auditQuery, req.query)));
+    reply(res, Audit, await auditTrail(rt, parseQuery(auditQuery, req.query)));
   });
   return r;
 }

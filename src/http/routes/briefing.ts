@@ -10,6 +10,8 @@ import { briefingMap } from '../../services/briefingMap';
 import { briefingPageQuery, briefingQuery, todayIn } from '../schemas';
 import { parseQuery } from '../validation';
 import { asOfOf } from './zones';
+import { reply } from '../responses/common';
+import { Briefing as BriefingBody } from '../responses/briefing';
 
 /**
  * The weekly steering-committee briefing: JSON, and the same as an XLSX workbook, a PDF (A4)
@@ -89,7 +91,7 @@ export function briefingRouter(rt: Runtime): Routes {
     await withTurn(res, async (signal) => {
       const b = await briefing(rt, { ...query, signal });
       if (format === 'json') {
-        res.json(b);
+        reply(res, BriefingBody, b);
         return;
       }
       const map = format === 'pdf' ? await briefingMap(rt, b) : null;

@@ -9,6 +9,8 @@ import { changesQuery, levelsQuery, publicationBody, todayIn } from '../schemas'
 import { parseBody, parseQuery } from '../validation';
 import { asOfOf, readingOf } from './zones';
 import { writer } from '../auth';
+import { reply } from '../responses/common';
+import { Changes, Publication, Publications } from '../responses/summary';
 
 /** What a steering committee reads: the change feed, the summary, the published days. */
 export function commandRouter(rt: Runtime): Routes {
@@ -18,7 +20,7 @@ export function commandRouter(rt: Runtime): Routes {
     const q = parseQuery(changesQuery, req.query);
     const until = q.until ?? todayIn(rt.config);
     const since = q.since ?? addDays(until, -6);
-    res.json(await changes(rt, { since, until, asOf: asOfOf(q), version: q.version, kind: q.kind, parent: q.parent, limit: q.limit, cursor: q.cursor }));
+    reply(res, Changes, await changes(rt, { since, until, asOf: asOfOf(q), version: q.version, kind: q.kind, parent: q.parent, limit: q.limit, cursor: q.cursor }));
   });
 
   r.get('/v1/summary', 'read', async (req, res) => {
@@ -32,11 +34,11 @@ export function commandRouter(rt: Runtime): Routes {
     const body = parseBody(publicationBody, req.body);
     // the same day again with nothing changed since: that publication, 200 (src/db/publications.ts)
     const { publication, created } = await publishDay(rt, body.date, body.note ?? null, writer(res));
-    res.status(created ? 201 : 200).json(publication);
+    reply(res, Publication, publication, created ? 201 : 200);
   });
 
   r.get('/v1/publications', 'read', async (_req, res) => {
-    res.json(await publications(rt));
+    reply(res, Publications, await publications(rt));
   });
 
   return r;

@@ -7,6 +7,9 @@ import { writer } from '../auth';
 import { accepts } from '../errors';
 import { oneValue } from '../schemas';
 import { idParam, parseBody, parseQuery } from '../validation';
+import { reply, shaped } from '../responses/common';
+import { Deliveries, Webhook, Webhooks } from '../responses/admin';
+import { LevelEvent } from '../responses/summary';
 
 export const webhookBody = z.strictObject({
   url: z.string().url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL').max(2000),
@@ -47,7 +50,7 @@ export function eventsRouter(rt: Runtime): Routes {
     while (open) {
       const events = await eventsSince(rt, last, 500);
       for (const e of events) {
-        res.write(`id: ${e.id}\nevent: level\ndata: ${JSON.stringify(e)}\n\n`);
+        res.write(`id: ${e.id}\nevent: level\ndata: ${JSON.stringify(shaped(LevelEvent, e))}\n\n`);
         last = e.id;
       }
       if (events.length) {
@@ -69,16 +72,16 @@ export function eventsRouter(rt: Runtime): Routes {
   r.post('/v1/webhooks', 'admin', accepts('application/json'), async (req, res) => {
     const body = parseBody(webhookBody, req.body);
     // resolved and checked now, and again before every delivery (DNS may change meanwhile)
-    res.status(201).json(await newWebhook(rt, body, writer(res)));
+    reply(res, Webhook, await newWebhook(rt, body, writer(res)), 201);
   });
   r.get('/v1/webhooks', 'admin', async (_req, res) => {
-    res.json(await webhooks(rt));
+    reply(res, Webhooks, await webhooks(rt));
   });
   r.delete('/v1/webhooks/:id', 'admin', async (req, res) => {
-    res.json(await endWebhook(rt, idParam(req.params.id), writer(res)));
+    reply(res, Webhook, await endWebhook(rt, idParam(req.params.id), writer(res)));
   });
   r.get('/v1/webhooks/:id/deliveries', 'admin', async (req, res) => {
-    res.json(await deliveries(rt, idParam(req.params.id)));
+    reply(res, Deliveries, await deliveries(rt, idParam(req.params.id)));
   });
   return r;
 }

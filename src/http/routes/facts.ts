@@ -8,6 +8,8 @@ import { principalOf, writer } from '../auth';
 import { accepts } from '../errors';
 import { FACT_TYPES, importFactsQuery, metricsBody, reportsBody } from '../schemas';
 import { parseBody, parseQuery } from '../validation';
+import { reply } from '../responses/common';
+import { FactImport } from '../responses/areas';
 /** Who writes; a reporter only inside its scope (other roles are not limited to areas). */
 function by(res: Response): IngestBy {
   const p = principalOf(res);
@@ -28,12 +30,12 @@ export function factsRouter(rt: Runtime): Routes {
 
   r.post('/v1/reports', { access: 'report', body: 'bulk' }, accepts(...FACT_TYPES), async (req, res) => {
     const rows = Buffer.isBuffer(req.body) ? undefined : parseBody(reportsBody, req.body).reports;
-    res.json(await importFacts(rt, 'reports', upload(req, res, rows), options(req), by(res)));
+    reply(res, FactImport, await importFacts(rt, 'reports', upload(req, res, rows), options(req), by(res)));
   });
 
   r.post('/v1/metrics', { access: 'report', body: 'bulk' }, accepts(...FACT_TYPES), async (req, res) => {
     const rows = Buffer.isBuffer(req.body) ? undefined : parseBody(metricsBody, req.body).metrics;
-    res.json(await importFacts(rt, 'metrics', upload(req, res, rows), options(req), by(res)));
+    reply(res, FactImport, await importFacts(rt, 'metrics', upload(req, res, rows), options(req), by(res)));
   });
 
   return r;

@@ -1,13 +1,15 @@
 import { Routes } from '../access';
 import type { Runtime } from '../../runtime';
 import { readiness } from '../../services/health';
+import { reply } from '../responses/common';
+import { ApiIndex, Health, Ready } from '../responses/service';
 
 export function healthRouter(rt: Runtime): Routes {
   const { db } = rt;
   const r = new Routes();
   // A map of the API (the command-centre map page is at /, for browsers).
   r.get('/v1', 'public', (_req, res) => {
-    res.json({
+    reply(res, ApiIndex, {
       service: 'zonerisk',
       description: 'zone-level epidemic risk classification (Cấp 1–4)',
       engine: db.mode,
@@ -28,7 +30,7 @@ export function healthRouter(rt: Runtime): Routes {
   });
 
   r.get('/health', 'public', (_req, res) => {
-    res.json({ status: 'ok' });
+    reply(res, Health, { status: 'ok' });
   });
   // ready: see services/health.ts.
   // Public and not rate-limited, so requests arriving while a reading runs share it (a flood
@@ -37,7 +39,7 @@ export function healthRouter(rt: Runtime): Routes {
   r.get('/ready', 'public', async (_req, res) => {
     reading ??= readiness(rt).finally(() => (reading = null));
     const { status, body } = await reading;
-    res.status(status).json(body);
+    reply(res, Ready, body, status);
   });
   return r;
 }

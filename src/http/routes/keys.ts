@@ -7,6 +7,8 @@ import { writer } from '../auth';
 import { accepts } from '../errors';
 import { idParam, parseBody } from '../validation';
 import { freeText } from '../../domain/text';
+import { reply } from '../responses/common';
+import { ApiKey, ApiKeys, NewApiKey } from '../responses/admin';
 
 export const createKeyBody = z.strictObject({
   role: z.enum(ROLES as [string, ...string[]], { error: `must be one of ${ROLES.join(', ')}` }).transform((r) => r as (typeof ROLES)[number]),
@@ -20,15 +22,15 @@ export function keysRouter(rt: Runtime): Routes {
 
   r.post('/v1/keys', 'admin', accepts('application/json'), async (req, res) => {
     const body = parseBody(createKeyBody, req.body);
-    res.status(201).json(await newKey(rt, body, writer(res)));
+    reply(res, NewApiKey, await newKey(rt, body, writer(res)), 201);
   });
 
   r.get('/v1/keys', 'admin', async (_req, res) => {
-    res.json(await keys(rt));
+    reply(res, ApiKeys, await keys(rt));
   });
 
   r.delete('/v1/keys/:id', 'admin', async (req, res) => {
-    res.json(await endKey(rt, idParam(req.params.id, 'key id'), writer(res)));
+    reply(res, ApiKey, await endKey(rt, idParam(req.params.id, 'key id'), writer(res)));
   });
 
   return r;

@@ -5,6 +5,8 @@ import { job, JOB_STATUSES, jobs, recompute } from '../../services/jobs';
 import { accepts } from '../errors';
 import { oneValue, recomputeBody } from '../schemas';
 import { idParam, parseBody, parseQuery } from '../validation';
+import { reply } from '../responses/common';
+import { Job, Jobs, Recompute } from '../responses/rulesets';
 
 export const jobsQuery = z.strictObject({
   status: z.preprocess(oneValue, z.enum(JOB_STATUSES)).optional(),
@@ -19,16 +21,16 @@ export function recomputeRouter(rt: Runtime): Routes {
     const body = parseBody(recomputeBody, req.body);
     const [from, to] = 'date' in body ? [body.date, body.date] : [body.from, body.to];
     const out = await recompute(rt, from, to);
-    if (out.pending) res.status(202).location(`/v1/jobs/${out.body.job.id}`);
-    res.json(out.body);
+    if (out.pending) res.location(`/v1/jobs/${out.body.job.id}`);
+    reply(res, Recompute, out.body, out.pending ? 202 : 200);
   });
 
   r.get('/v1/jobs', 'read', async (req, res) => {
-    res.json(await jobs(rt, parseQuery(jobsQuery, req.query)));
+    reply(res, Jobs, await jobs(rt, parseQuery(jobsQuery, req.query)));
   });
 
   r.get('/v1/jobs/:id', 'read', async (req, res) => {
-    res.json(await job(rt, idParam(req.params.id, 'job id')));
+    reply(res, Job, await job(rt, idParam(req.params.id, 'job id')));
   });
 
   return r;

@@ -5,6 +5,8 @@ import { accepts } from '../errors';
 import { areaCodeParam, predecessorsSchema, reorganisationBody } from '../schemas';
 import { parseBody, parseQuery } from '../validation';
 import { writer } from '../auth';
+import { reply } from '../responses/common';
+import { Lineage, ReorganisationResult, Reorganisations } from '../responses/areas';
 
 /**
  * Each feature's `predecessors` and `new_territory` properties, validated: errors name the
@@ -26,15 +28,15 @@ export function reorganisationsRouter(rt: Runtime): Routes {
   // the map changes on a day: retired areas, new areas with their predecessors, re-parentings — all or nothing
   r.post('/v1/reorganisations', { access: 'admin', body: 'bulk' }, accepts('application/json'), async (req, res) => {
     const body = parseBody(reorganisationBody, req.body);
-    res.status(201).json(await reorganiseAreas(rt, body, writer(res), { featureLineage: featureLineage(body.areas) }));
+    reply(res, ReorganisationResult, await reorganiseAreas(rt, body, writer(res), { featureLineage: featureLineage(body.areas) }), 201);
   });
 
   r.get('/v1/reorganisations', 'read', async (_req, res) => {
-    res.json(await reorganisations(rt));
+    reply(res, Reorganisations, await reorganisations(rt));
   });
 
   r.get('/v1/areas/:code/lineage', 'read', async (req, res) => {
-    res.json(await lineage(rt, parseQuery(areaCodeParam, req.params.code)));
+    reply(res, Lineage, await lineage(rt, parseQuery(areaCodeParam, req.params.code)));
   });
 
   return r;

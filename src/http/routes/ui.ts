@@ -7,6 +7,8 @@ import { LEVEL_INFO } from '../../domain/levels';
 import { projectRoot } from '../../paths';
 import type { Runtime } from '../../runtime';
 import { todayIn } from '../schemas';
+import { reply } from '../responses/common';
+import { MapPageSettings } from '../responses/service';
 
 /**
  * The command-centre map page at `/`: static files from web/ and MapLibre GL from the
@@ -42,7 +44,7 @@ export function uiRouter(rt: Runtime): Routes {
 
   r.get('/ui/config.json', 'read', async (_req, res) => {
     const { bounds, days, places } = await mapPageSettings(rt);
-    res.json({
+    reply(res, MapPageSettings, {
       today: todayIn(config),
       time_zone: config.reportingTimeZone,
       days,

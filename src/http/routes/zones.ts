@@ -8,6 +8,8 @@ import { cachedJson } from '../caching';
 import { areaCodeParam, levelsQuery, LevelsQuery, overrideBody, overrideEndBody, overrideEndQuery, overrideWithdrawBody, todayIn, zonesListQuery } from '../schemas';
 import { idParam, parseBody, parseQuery } from '../validation';
 import { writer } from '../auth';
+import { reply } from '../responses/common';
+import { OverrideEnded, OverrideSet, OverrideWithdrawn, ZoneHistory } from '../responses/zones';
 
 /** The `as_of` of a reading query as an instant (null: everything known now). */
 export function asOfOf(q: Pick<LevelsQuery, 'as_of'>): Date | null {
@@ -41,14 +43,14 @@ export function zonesRouter(rt: Runtime): Routes {
     const code = parseQuery(areaCodeParam, req.params.code);
     const q = parseQuery(levelsQuery, req.query);
     const to = q.to ?? todayIn(rt.config);
-    res.json(await zoneHistory(rt, code, q.from ?? addDays(to, -29), to, { asOf: asOfOf(q), version: q.version }));
+    reply(res, ZoneHistory, await zoneHistory(rt, code, q.from ?? addDays(to, -29), to, { asOf: asOfOf(q), version: q.version }));
   });
 
   r.post('/v1/zones/:code/overrides', 'admin', accepts('application/json'), async (req, res) => {
     const code = parseQuery(areaCodeParam, req.params.code);
     const body = parseBody(overrideBody, req.body);
     // an active override already covering any of these days → 409 naming it (src/db/overrides.ts)
-    res.status(201).json(await putOverride(rt, code, body, writer(res)));
+    reply(res, OverrideSet, await putOverride(rt, code, body, writer(res)), 201);
   });
 
   // ends it from today (or ?from=, or {"until"}): the days before keep it (src/db/overrides.ts)
@@ -58,7 +60,7 @@ export function zonesRouter(rt: Runtime): Routes {
     const { from } = parseQuery(overrideEndQuery, req.query);
     const { until } = parseBody(overrideEndBody, req.body ?? {});
     if (from !== undefined && until !== undefined) throw badRequest('give ?from= or {"until"}, not both', [{ path: 'from', message: 'not with until' }], 'invalid_query');
-    res.json(await stopOverride(rt, code, id, { from, until }, writer(res)));
+    reply(res, OverrideEnded, await stopOverride(rt, code, id, { from, until }, writer(res)));
   });
 
   // removes one entered by mistake: gone from latest reads, kept for as_of and the audit
@@ -66,7 +68,7 @@ export function zonesRouter(rt: Runtime): Routes {
     const code = parseQuery(areaCodeParam, req.params.code);
     const id = idParam(req.params.id, 'override id');
     const body = parseBody(overrideWithdrawBody, req.body);
-    res.json(await withdraw(rt, code, id, body.reason, writer(res)));
+    reply(res, OverrideWithdrawn, await withdraw(rt, code, id, body.reason, writer(res)));
   });
 
   return r;
