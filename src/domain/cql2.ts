@@ -1,3 +1,4 @@
+import { isLocalDate } from './dates';
 /**
  * CQL2-text, the Basic CQL2 subset (OGC API – Features Part 3): comparisons `=`, `<>`, `<`,
  * `<=`, `>`, `>=` between a property and a literal (a 'string' with '' for a quote, a
@@ -46,6 +47,9 @@ type Token =
 const KEYWORDS = new Set(['AND', 'OR', 'NOT', 'IS', 'NULL', 'DATE']);
 
 function tokenize(text: string): Token[] {
+  // a NUL or another control character has no place in a filter (and PostgreSQL stores no NUL)
+  const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text);
+  if (control) throw new Cql2Error('a control character', control.index);
   const tokens: Token[] = [];
   let i = 0;
   while (i < text.length) {
@@ -139,7 +143,7 @@ export function parseCql2(text: string): Cql2 {
     if (keyword('DATE') && tokens[pos + 1]?.t === '(') {
       pos += 2;
       const s = peek();
-      if (s.t !== 'string' || !isDate(s.v)) throw new Cql2Error("DATE needs a date 'YYYY-MM-DD'", s.at);
+      if (s.t !== 'string' || !isDate(s.v)) throw new Cql2Error("DATE needs a date 'YYYY-MM-DD' (years 1900–2999)", s.at);
       pos++;
       if (peek().t !== ')') throw new Cql2Error(`expected ')' but found ${describe(peek())}`, peek().at);
       pos++;
@@ -225,10 +229,9 @@ export function parseCql2(text: string): Cql2 {
   return ast;
 }
 
+/** A calendar day the service can hold (src/domain/dates.ts: years 1900–2999). */
 function isDate(s: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+  return isLocalDate(s);
 }
 
 /** What a property holds, for a filter: text, a number, or a calendar date. */

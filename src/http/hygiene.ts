@@ -105,8 +105,9 @@ async function sendMetrics(rt: Runtime, res: Response): Promise<void> {
  * - ZONERISK_METRICS_PORT set: nobody here (404) — it is served on that port (metricsApp);
  * - ZONERISK_METRICS_KEY set: `Authorization: Bearer <that key>` (the gate admits it to this
  *   route only, src/http/auth.ts), or an admin key; anyone else 401/403;
- * - neither: a read (src/http/access.ts) — anyone while ZONERISK_PUBLIC_READS is on, else any
- *   valid API key.
+ * - neither: anyone while ZONERISK_PUBLIC_READS is on (the zero-setup default; a deployment
+ *   sets one of the two — deploy/kubernetes does); with private reads, an admin key only (a
+ *   reader's or reporter's key is for levels, not for the process's figures).
  */
 export function metricsRoutes(rt: Runtime): Routes {
   const { metricsKey, metricsPort } = rt.config;
@@ -116,6 +117,8 @@ export function metricsRoutes(rt: Runtime): Routes {
       const p = principalOf(res);
       if (!p) throw unauthorized('metrics need the metrics key: Authorization: Bearer <ZONERISK_METRICS_KEY>');
       if (p.role !== 'admin') throw forbidden('metrics need the metrics key (ZONERISK_METRICS_KEY) or an admin key');
+    } else if (metricsKey === null && !rt.config.publicReads && principalOf(res)?.role !== 'admin') {
+      throw forbidden('metrics need an admin key while reads are private (or set ZONERISK_METRICS_KEY / ZONERISK_METRICS_PORT)');
     }
     await sendMetrics(rt, res);
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -224,7 +225,7 @@ describe('Kubernetes manifests (deploy/)', () => {
   test('every object validates against the Kubernetes schemas, with no unknown field', () => {
     expect(manifests.length).toBeGreaterThanOrEqual(7);
     const kinds = new Set(manifests.map((m) => m.object.kind));
-    for (const k of ['Deployment', 'Service', 'Ingress', 'PodDisruptionBudget', 'ConfigMap', 'Secret', 'CronJob']) expect(kinds).toContain(k);
+    for (const k of ['Deployment', 'Service', 'Ingress', 'PodDisruptionBudget', 'ConfigMap', 'Secret', 'CronJob', 'NetworkPolicy']) expect(kinds).toContain(k);
     for (const m of manifests) expect({ object: named(m), error: ((): string | null => { try { validateSchema(m.object); return null; } catch (e) { return (e as Error).message; } })() }).toEqual({ object: named(m), error: null });
     expect(strictProblems(manifests.map((m) => ({ name: named(m), object: m.object })))).toEqual([]);
   });
@@ -296,17 +297,25 @@ describe('Kubernetes manifests (deploy/)', () => {
     expect(find('Ingress').spec.rules[0].http.paths[0].backend.service.port.name).toBe('http');
     // the Service and the PodDisruptionBudget select these pods
     const labels = d.spec.template.metadata.labels as Record<string, string>;
-    for (const selector of [find('Service').spec.selector, find('PodDisruptionBudget').spec.selector.matchLabels] as Record<string, string>[]) {
+    for (const selector of [find('Service').spec.selector, find('PodDisruptionBudget').spec.selector.matchLabels, find('NetworkPolicy').spec.podSelector.matchLabels] as Record<string, string>[]) {
       for (const [k, v] of Object.entries(selector)) expect(labels[k]).toBe(v);
     }
     expect(find('Ingress').spec.rules[0].http.paths[0].backend.service.name).toBe(find('Service').metadata!.name);
+    // the trusted proxy (a hop count) must be the only way in to the http port; metrics from monitoring only
+    const rules = find('NetworkPolicy').spec.ingress as { from: unknown[]; ports: { port: string }[] }[];
+    expect(rules.map((r) => r.ports.map((p) => p.port))).toEqual([['http'], ['metrics']]);
+    for (const r of rules) expect(r.from.length).toBeGreaterThan(0);
   });
 
   test('the ConfigMap and the Secret template are a valid configuration of the service', () => {
     const config = find('ConfigMap', 'zonerisk-config').data as Record<string, string>;
     const secret = find('Secret').stringData as Record<string, string>;
-    expect(Object.keys(secret).sort()).toEqual(['DATABASE_READ_URL', 'DATABASE_SESSION_URL', 'DATABASE_URL', 'ZONERISK_ADMIN_KEY']);
-    const c = loadConfig({ ...config, ...secret });
+    expect(Object.keys(secret).sort()).toEqual(['DATABASE_READ_URL', 'DATABASE_SESSION_URL', 'DATABASE_URL', 'ZONERISK_ADMIN_KEY', 'ZONERISK_METRICS_KEY']);
+    // unfilled, the template stops the service (its placeholder keys are too short); filled in, it is valid
+    expect(() => loadConfig({ ...config, ...secret })).toThrow(/ZONERISK_ADMIN_KEY.*ZONERISK_METRICS_KEY/);
+    const filled = Object.fromEntries(Object.entries(secret).map(([k, v]) => [k, k.endsWith('_KEY') ? randomBytes(24).toString('hex') : v]));
+    const c = loadConfig({ ...config, ...filled });
+    expect(c.metricsKey).not.toBeNull();
     expect(c.schedule).toBe('off'); // the CronJob recomputes, not every pod
     expect(c.databaseReadUrl).toMatch(/^postgres:/);
     expect(c.trustProxy).not.toBeNull();

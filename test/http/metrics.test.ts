@@ -106,12 +106,13 @@ describe('who may scrape', () => {
     }
   });
 
-  test('private reads and no metrics setting: /metrics is a read (any valid key)', async () => {
+  test('private reads and no metrics setting: /metrics needs an admin key (a reader key is for levels)', async () => {
     const closed = testContext({ publicReads: false });
     try {
       const reader = (await closed.http().post('/v1/keys').send({ role: 'reader' }).expect(201)).body.key as string;
       await request(closed.app).get('/metrics').expect(401);
-      await request(closed.app).get('/metrics').set('Authorization', `Bearer ${reader}`).expect(200);
+      await request(closed.app).get('/metrics').set('Authorization', `Bearer ${reader}`).expect(403);
+      await closed.http().get('/metrics').expect(200); // the test context's admin key
     } finally {
       await closed.close();
     }

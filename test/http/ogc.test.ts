@@ -146,6 +146,12 @@ describe('one collection per kind of area', () => {
     await http().get(`/ogc/collections/communes/items/VNM.17.1_1?datetime=${END}`).expect(404);
     await http().get('/ogc/collections/zones/items/VNM.17.1_1@2021-02-30').expect(404);
     await http().get('/ogc/collections/zones/items/VNM.17.1_1@yesterday').expect(404);
+    // a day the service cannot hold (years 1900–2999) is no feature, and no datetime (not a 422 from the database)
+    await http().get('/ogc/collections/zones/items/VNM.17.1_1@0000-01-01').expect(404);
+    for (const datetime of ['0000-01-01', `0000-01-01/${END}`]) {
+      const res = await http().get(`/ogc/collections/zones/items?datetime=${encodeURIComponent(datetime)}`).expect(400);
+      expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain('datetime');
+    }
     const mixed = await http().get(`/ogc/collections/zones/items/VNM.17.1_1@${DAY_BEFORE}?datetime=${END}`).expect(400);
     expect(JSON.stringify(mixed.body.error)).toContain('datetime');
     const interval = await http().get(`/ogc/collections/zones/items/VNM.17.1_1?datetime=${DAY_BEFORE}/${END}`).expect(400);

@@ -73,3 +73,12 @@ test('the signing key: a whsec_ secret stands for its base64 bytes, any other se
   expect(Buffer.from(signingKey('legacy secret — đủ dài 16+'))).toEqual(Buffer.from('legacy secret — đủ dài 16+', 'utf8'));
   expect(Buffer.from(signingKey('whsec_not base64!!'))).toEqual(Buffer.from('whsec_not base64!!', 'utf8'));
 });
+
+test('a whsec_ secret shorter than 24 bytes, or not base64, is refused naming secret (a short key signs like its zero-padded self)', async () => {
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/short`;
+  for (const secret of ['whsec_AAAAAAAAAA==', `whsec_${randomBytes(23).toString('base64')}`, 'whsec_not base64 at all!!']) {
+    const res = await ctx.http().post('/v1/webhooks').send({ url, secret }).expect(422);
+    expect(res.body.error.details.map((d: { path: string }) => d.path)).toEqual(['secret']);
+  }
+  await ctx.http().post('/v1/webhooks').send({ url, secret: `whsec_${randomBytes(24).toString('base64')}` }).expect(201);
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addDays, LocalDate } from '../../domain/dates';
+import { addDays, isLocalDate, LocalDate } from '../../domain/dates';
 import { checkCql2, Cql2, Cql2Error, parseCql2, MAX_CQL2_CHARS } from '../../domain/cql2';
 import { badRequest } from '../../errors';
 import { ITEM_COLUMNS } from '../../services/maps';
@@ -24,7 +24,7 @@ function dateOf(text: string): LocalDate | null {
   if (!m) return null;
   const d = m[1] as string;
   const at = new Date(`${d}T00:00:00Z`);
-  if (Number.isNaN(at.getTime()) || at.toISOString().slice(0, 10) !== d) return null;
+  if (Number.isNaN(at.getTime()) || at.toISOString().slice(0, 10) !== d || !isLocalDate(d)) return null;
   if (m[2] && Number.isNaN(Date.parse(text))) return null;
   return d as LocalDate;
 }

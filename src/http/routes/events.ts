@@ -13,7 +13,16 @@ import { LevelEvent } from '../responses/summary';
 
 export const webhookBody = z.strictObject({
   url: z.string().url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL').max(2000),
-  secret: z.string().min(16, 'must be at least 16 characters').max(200),
+  secret: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .max(200)
+    // a Standard Webhooks secret: whsec_ and 24–64 random bytes in base64 (a shorter key signs like a zero-padded one)
+    .superRefine((v, ctx) => {
+      if (!v.startsWith('whsec_')) return;
+      if (!/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(v)) ctx.addIssue({ code: 'custom', message: 'a whsec_ secret must be base64 after whsec_' });
+      else if (Buffer.from(v.slice(6), 'base64').length < 24) ctx.addIssue({ code: 'custom', message: 'a whsec_ secret must hold at least 24 bytes (e.g. whsec_ + openssl rand -base64 32)' });
+    }),
 });
 export const streamQuery = z.strictObject({ since_id: z.preprocess(oneValue, z.coerce.number().int().min(0)).optional() });
 

@@ -5,7 +5,7 @@ import type { Runtime } from '../../runtime';
 import { readingAt } from '../../services/levels';
 import { collectionExtent, compileItemFilter, daysWithLevels, levelDays, ogcItem, ogcItems } from '../../services/maps';
 import { AREA_CODE_RE } from '../../domain/areas';
-import { LocalDate } from '../../domain/dates';
+import { isLocalDate, LocalDate } from '../../domain/dates';
 import { badRequest, notFound } from '../../errors';
 import { bodyWriter, fullMapTurn } from '../stream';
 import { oneValue, todayIn } from '../schemas';
@@ -73,8 +73,7 @@ function featureIdOf(text: string): { code: string; day: LocalDate | null } {
   const code = at < 0 ? text : text.slice(0, at);
   const day = at < 0 ? null : text.slice(at + 1);
   if (!AREA_CODE_RE.test(code) || (day !== null && !/^\d{4}-\d{2}-\d{2}$/.test(day))) throw notFound(`no feature ${text}`);
-  const when = day === null ? null : new Date(`${day}T00:00:00Z`);
-  if (when && (Number.isNaN(when.getTime()) || when.toISOString().slice(0, 10) !== day)) throw notFound(`no feature ${text}`);
+  if (day !== null && !isLocalDate(day)) throw notFound(`no feature ${text}`);
   return { code, day: day as LocalDate | null };
 }
 
