@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { AreaKind } from '../domain/areas';
 import type { LocalDate } from '../domain/dates';
 import type { LevelOrUnknown } from '../domain/levels';
+import { EFFECTIVE_LEVEL_CTES } from './levels';
 
 /** The service's figures as /metrics shows them (src/metrics.ts). */
 export type Figures = {
@@ -25,14 +26,7 @@ export type Figures = {
  */
 export async function figuresOn(knex: Knex, date: LocalDate): Promise<Figures> {
   const res = await knex.raw<{ rows: { areas: Figures['areas'] | null; last_day: LocalDate | null; last_ingest: Date | null; backlog: number }[] }>(
-    `WITH z AS (
-       SELECT DISTINCT ON (area_id) area_id, level FROM zone_levels WHERE date = ?::date ORDER BY area_id, computed_at DESC
-     ),
-     o AS (
-       SELECT DISTINCT ON (area_id) area_id, level FROM overrides
-       WHERE date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date) AND ended_at IS NULL
-       ORDER BY area_id, created_at DESC
-     ),
+    `WITH ${EFFECTIVE_LEVEL_CTES},
      counts AS (
        SELECT a.kind, coalesce(o.level, z.level, 'unknown') AS level, count(*)::int AS n
        FROM zonerisk_areas_on(?::date) a LEFT JOIN z ON z.area_id = a.id LEFT JOIN o ON o.area_id = a.id

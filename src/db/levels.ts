@@ -365,19 +365,26 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
 }
 
 /**
- * The effective level (an override's, else the latest computed one, else unknown) of every
- * area on `date` as known now, compactly: what a rule-set preview compares against.
+ * Two CTEs of a day's levels as known now — `z` (area_id, level): the latest computed level;
+ * `o` (area_id, level): the override in force — binding the day three times (z, then o's two).
+ * The effective level is `coalesce(o.level, z.level, 'unknown')`.
  */
-export async function effectiveLevelsOn(knex: Knex, date: LocalDate): Promise<{ ids: number[]; levels: LevelOrUnknown[] }> {
-  const res = await knex.raw<{ rows: { ids: number[] | null; levels: LevelOrUnknown[] | null }[] }>(
-    `WITH z AS (
+export const EFFECTIVE_LEVEL_CTES = `z AS (
        SELECT DISTINCT ON (area_id) area_id, level FROM zone_levels WHERE date = ?::date ORDER BY area_id, computed_at DESC
      ),
      o AS (
        SELECT DISTINCT ON (area_id) area_id, level FROM overrides
        WHERE date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date) AND ended_at IS NULL
        ORDER BY area_id, created_at DESC
-     )
+     )`;
+
+/**
+ * The effective level (an override's, else the latest computed one, else unknown) of every
+ * area on `date` as known now, compactly: what a rule-set preview compares against.
+ */
+export async function effectiveLevelsOn(knex: Knex, date: LocalDate): Promise<{ ids: number[]; levels: LevelOrUnknown[] }> {
+  const res = await knex.raw<{ rows: { ids: number[] | null; levels: LevelOrUnknown[] | null }[] }>(
+    `WITH ${EFFECTIVE_LEVEL_CTES}
      SELECT array_agg(a.id ORDER BY a.id) AS ids, array_agg(coalesce(o.level, z.level, 'unknown') ORDER BY a.id) AS levels
      FROM zonerisk_areas_on(?::date) a LEFT JOIN z ON z.area_id = a.id LEFT JOIN o ON o.area_id = a.id`,
     [date, date, date, date],

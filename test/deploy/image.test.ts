@@ -1,4 +1,4 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { VectorTile } from '@mapbox/vector-tile';
 import Protobuf from 'pbf';
 import { Stage, stages } from './dockerfile';
+import { Service, startProcess } from '../helpers/service';
 
 /**
  * The image's content, proven without a container engine: the runtime stage of the
@@ -106,45 +107,12 @@ function assemble(stage: Stage, root: string): string[] {
   return copied;
 }
 
-type Service = { proc: ChildProcess; url: string; logs: string[] };
-
-/** The stage's CMD as `user`, waiting for 'zonerisk listening' (as test/helpers/service.ts). */
+/** The stage's CMD as the non-root user (setpriv when the tests run as root), in the image's file set. */
 function start(cmd: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Service> {
   const [exe, ...args] = cmd;
   if (exe !== 'node') throw new Error(`CMD does not start with node: ${cmd.join(' ')}`);
   const argv = process.getuid?.() === 0 ? ['setpriv', `--reuid=${UID}`, `--regid=${UID}`, '--clear-groups', '--', process.execPath, ...args] : [process.execPath, ...args];
-  const proc = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: string[] = [];
-  proc.stdout?.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`no start within ${timeoutMs / 1000} s:\n${logs.join('\n')}`));
-    }, timeoutMs);
-    let buf = '';
-    proc.stderr?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        logs.push(line);
-        let entry: { msg?: string; url?: string } = {};
-        try {
-          entry = JSON.parse(line) as { msg?: string; url?: string };
-        } catch {
-          // not a log line (a Node warning would be one: checked below)
-        }
-        if (entry.msg === 'zonerisk listening' && entry.url) {
-          clearTimeout(timer);
-          resolve({ proc, url: entry.url, logs });
-        }
-      }
-    });
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}:\n${logs.join('\n')}`));
-    });
-  });
+  return startProcess(env, timeoutMs, argv, cwd);
 }
 
 /** The z/x/y of the tile holding a point. */

@@ -17,10 +17,17 @@ export function serviceEnv(extra: Record<string, string | undefined> = {}, datab
   return { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', ZONERISK_LOG_LEVEL: 'info', ZONERISK_SCHEDULE: 'off', ...extra };
 }
 
-export function startProcess(env: NodeJS.ProcessEnv, timeoutMs = 90_000): Promise<Service> {
+/**
+ * Starts the service (`argv`, default the repository's `zonerisk serve` on this Node; `cwd`
+ * for another tree, e.g. the image's file set) and resolves once it logs 'zonerisk listening'.
+ * Its stdout is kept among the log lines too (a Node warning would be there).
+ */
+export function startProcess(env: NodeJS.ProcessEnv, timeoutMs = 90_000, argv: string[] = [process.execPath, bin, 'serve'], cwd?: string): Promise<Service> {
   const began = Date.now();
-  const proc = spawn(process.execPath, [bin, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [exe, ...args] = argv;
+  const proc = spawn(exe as string, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
+  proc.stdout?.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL'); // (it needs the info log level: 'zonerisk listening' is what is waited for)
