@@ -1,3 +1,4 @@
+import { DockerfileParser, ModifiableInstruction } from 'dockerfile-ast';
 /**
  * A reader for the project's own Dockerfile, as BuildKit reads it, for the instructions that
  * file uses: stages (`FROM image [AS name]`), `WORKDIR`, `ENV k=v …`, `COPY [--from=stage]
@@ -9,9 +10,8 @@
  * a heredoc, `ADD`, a wildcard in a COPY source, variables in paths — so the image test can
  * never assemble a file set the real build would not.
  *
- * Hand-written (about 100 lines) because the library for the job, `dockerfile-ast` (npm), is
- * not a dependency of the project; its reading of this Dockerfile was compared with this one's
- * when this was written (same instructions, arguments, flags and stages).
+ * The lexical part (lines, continuations, comments, flags) is `dockerfile-ast`'s; what the
+ * instructions mean for the image's file set is read here.
  */
 export type Instruction = { keyword: string; args: string; line: number };
 export type Copy = { from: string | null; sources: string[]; dest: string; line: number };
@@ -34,30 +34,23 @@ export type Stage = {
 
 const KNOWN = new Set(['FROM', 'WORKDIR', 'ENV', 'COPY', 'RUN', 'USER', 'VOLUME', 'EXPOSE', 'STOPSIGNAL', 'CMD', 'HEALTHCHECK', 'ARG', 'LABEL']);
 
-/** Logical instructions: continuation lines joined, comments and blank lines dropped. */
+/**
+ * Logical instructions, read by `dockerfile-ast` (continuation lines joined, comments and
+ * blank lines dropped), each with its flags put back in front of its arguments
+ * (`COPY --from=build a b`, `HEALTHCHECK --interval=15s CMD …`).
+ */
 export function instructions(text: string): Instruction[] {
-  if (/^#\s*(escape|syntax|check)\s*=/im.test(text.split('\n').find((l) => l.trim() !== '') ?? '')) throw new Error('Dockerfile: parser directives are not supported by this reader');
-  const out: Instruction[] = [];
-  let current: { text: string; line: number } | null = null;
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/\r$/, '');
-    if (/^\s*#/.test(line)) return; // a comment, also between continuation lines
-    if (!current && line.trim() === '') return;
-    const continued = /\\\s*$/.test(line);
-    const part = continued ? line.replace(/\\\s*$/, '') : line;
-    current = current ? { text: `${current.text} ${part.trim()}`, line: current.line } : { text: part.trim(), line: i + 1 };
-    if (!continued) {
-      const m = /^([A-Za-z]+)\s+(.*)$/.exec(current.text);
-      if (!m) throw new Error(`Dockerfile line ${current.line}: not an instruction: ${current.text}`);
-      const keyword = m[1]!.toUpperCase();
-      if (!KNOWN.has(keyword)) throw new Error(`Dockerfile line ${current.line}: ${keyword} is not supported by this reader`);
-      if (/<<[-~]?["']?[A-Za-z]/.test(m[2]!)) throw new Error(`Dockerfile line ${current.line}: heredocs are not supported by this reader`);
-      out.push({ keyword, args: m[2]!.trim(), line: current.line });
-      current = null;
-    }
+  const file = DockerfileParser.parse(text);
+  if (file.getDirectives().length > 0) throw new Error('Dockerfile: parser directives are not supported by this reader');
+  return file.getInstructions().map((ins) => {
+    const line = ins.getRange().start.line + 1;
+    const keyword = ins.getKeyword().toUpperCase();
+    if (!KNOWN.has(keyword)) throw new Error(`Dockerfile line ${line}: ${keyword} is not supported by this reader`);
+    const content = (ins.getArgumentsContent() ?? '').trim();
+    if (/<<[-~]?["']?[A-Za-z]/.test(content)) throw new Error(`Dockerfile line ${line}: heredocs are not supported by this reader`);
+    const flags = ins instanceof ModifiableInstruction ? ins.getFlags().map((f) => `--${f.getName()}${f.getValue() === null ? '' : `=${f.getValue()}`}`) : [];
+    return { keyword, args: [...flags, content].join(' '), line };
   });
-  if (current) throw new Error('Dockerfile: ends inside a continued line');
-  return out;
 }
 
 /** The exec form `["a", "b"]`, or null for the shell form. */

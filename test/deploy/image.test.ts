@@ -123,6 +123,16 @@ function tileOf(lon: number, lat: number, z: number): { z: number; x: number; y:
 }
 
 describe('Dockerfile', () => {
+  test('the reader: flags kept, continued lines joined, comments dropped; ADD, a heredoc, a parser directive refused', () => {
+    const [build, run] = stages('FROM node:26 AS build\nWORKDIR /app\nFROM node:26\n# a comment\nCOPY --from=build \\\n  /app/dist ./dist\nHEALTHCHECK --interval=5s CMD ["node", "-e", "1"]\n');
+    expect(build!.name).toBe('build');
+    expect(run!.copies).toEqual([{ from: 'build', sources: ['/app/dist'], dest: './dist', line: 5 }]);
+    expect(run!.healthcheck).toEqual({ options: { interval: '5s' }, cmd: ['node', '-e', '1'] });
+    expect(() => stages('FROM node:26\nADD x.tar /\n')).toThrow(/ADD is not supported/);
+    expect(() => stages('FROM node:26\nRUN <<EOF\necho\nEOF\n')).toThrow(/heredoc|not supported/);
+    expect(() => stages('# escape=`\nFROM node:26\n')).toThrow(/parser directives/);
+  });
+
   test('the runtime stage: Node of package.json engines, non-root, a data volume, health check on /ready, graceful stop', () => {
     const major = enginesMajor();
     for (const s of all) expect({ stage: s.name, major: nodeMajor(s.image) }).toEqual({ stage: s.name, major });
