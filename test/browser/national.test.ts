@@ -11,7 +11,6 @@ import { activateRuleSet, createFromPreset } from '../../src/db/rulesets';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { createApp } from '../../src/http/app';
 import { Recomputations } from '../../src/jobs/recomputations';
-import { setLogLevel } from '../../src/log';
 import { createRuntime, Runtime } from '../../src/runtime';
 import { embedded, TEST_ADMIN_KEY } from '../helpers/context';
 import type { Browser, Page } from 'playwright-core';
@@ -38,7 +37,6 @@ if (!fs.existsSync(CHROMIUM) || embedded() || !process.env.DATABASE_URL) {
   let browser: Browser;
 
   beforeAll(async () => {
-    setLogLevel('warn');
     await adminQuery(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
     await adminQuery(`CREATE DATABASE ${DB}`);
     await adminQuery(`ALTER DATABASE ${DB} SET client_min_messages = warning`);

@@ -5,7 +5,6 @@ import { addDays, LocalDate } from '../../src/domain/dates';
 import { seedDemo } from '../../seeds';
 import { clusterTestsEnabled, CLUSTER_TESTS_SKIPPED, Cluster, createCluster, createDatabase, destroyAll } from '../helpers/clusters';
 import { Service, serviceEnv, startProcess, stopProcess, writeFigures } from '../helpers/service';
-import { setLogLevel } from '../../src/log';
 
 /**
  * Faults on a real PostgreSQL (a cluster of the test's own, so that restarting it disturbs
@@ -104,7 +103,6 @@ if (!clusterTestsEnabled()) {
   }
 
   beforeAll(async () => {
-    setLogLevel('warn');
     cluster = createCluster('faults', 25433);
     url = await createDatabase(cluster, 'zonerisk_faults');
     db = connectDatabase(url, 4, false);

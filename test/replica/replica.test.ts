@@ -4,7 +4,6 @@ import { migrateLatest } from '../../src/db/migrate';
 import { activateRuleSet, createFromPreset } from '../../src/db/rulesets';
 import { LocalDate } from '../../src/domain/dates';
 import { Recomputations } from '../../src/jobs/recomputations';
-import { setLogLevel } from '../../src/log';
 import { seedDemo } from '../../seeds';
 import { clusterTestsEnabled, CLUSTER_TESTS_SKIPPED, Cluster, createCluster, createDatabase, createReplica, destroyAll, Pooler, startPgBouncer } from '../helpers/clusters';
 import { Service, startProcess, stopProcess, writeFigures } from '../helpers/service';
@@ -51,7 +50,6 @@ if (!clusterTestsEnabled()) {
   }
 
   beforeAll(async () => {
-    setLogLevel('warn');
     primary = createCluster('primary', 25434);
     const url = await createDatabase(primary, DB);
     db = connectDatabase(url, 4, false);
