@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Database } from './db/database';
 import { Figures, figuresOn } from './db/figures';
 import { AREA_KINDS } from './domain/areas';
-import { LocalDate } from './domain/dates';
+import { dayNumber, LocalDate } from './domain/dates';
 import { LEVELS } from './domain/levels';
 
 /**
@@ -96,8 +96,6 @@ const figuresUp = gauge('zonerisk_figures_up', 'Whether the last read of the fig
 export const FIGURES_TTL_MS = 5_000;
 /** A figures read that takes longer is given up (the scrape answers without it). */
 const FIGURES_TIMEOUT_MS = 3_000;
-
-const dayNumber = (d: LocalDate) => Date.parse(`${d}T00:00:00Z`) / 86_400_000;
 
 /** Sets the figures gauges (every kind × level is written, zeros included). */
 export function showFigures(f: Figures, today: LocalDate): void {
