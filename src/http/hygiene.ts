@@ -111,14 +111,14 @@ async function sendMetrics(rt: Runtime, res: Response): Promise<void> {
  */
 export function metricsRoutes(rt: Runtime): Routes {
   const { metricsKey, metricsPort } = rt.config;
-  return new Routes().get('/metrics', 'read', async (_req, res) => {
+  // with private reads and no metrics key, an admin's (declared so: the gate refuses others unread)
+  const access = rt.config.publicReads || metricsKey !== null ? 'read' : 'admin';
+  return new Routes().get('/metrics', access, async (_req, res) => {
     if (metricsPort !== null) throw new AppError(404, 'not_found', 'metrics are served on their own port (ZONERISK_METRICS_PORT)');
     if (metricsKey !== null && !byMetricsKey(res)) {
       const p = principalOf(res);
       if (!p) throw unauthorized('metrics need the metrics key: Authorization: Bearer <ZONERISK_METRICS_KEY>');
       if (p.role !== 'admin') throw forbidden('metrics need the metrics key (ZONERISK_METRICS_KEY) or an admin key');
-    } else if (metricsKey === null && !rt.config.publicReads && principalOf(res)?.role !== 'admin') {
-      throw forbidden('metrics need an admin key while reads are private (or set ZONERISK_METRICS_KEY / ZONERISK_METRICS_PORT)');
     }
     await sendMetrics(rt, res);
   });
