@@ -16,7 +16,7 @@ import { dayNumber, LocalDate } from '../domain/dates';
  *   one growing buffer (no string per row; the server parses no numbers or dates); on the
  *   embedded engine, one array per column.
  *   - `add(cells)`: a row's cells, in column order. null is NULL; an `int`/`bigint`/`float8`
- *     is a number (or its decimal text); a `date` is 'YYYY-MM-DD'; a `jsonb` is its JSON text.
+ *     is a number (or its decimal text); a `date` is 'YYYY-MM-DD'; a `json` or `jsonb` is its JSON text.
  *   - `addRow(row)`: a row that writes itself (`BulkRow`): as a binary tuple on PostgreSQL
  *     (the ingest's byte lanes, straight from the input bytes), else as its cells.
  * - `writeRows(on, table, rows)` writes them, in the order added, into `table` on `on` — a
@@ -30,11 +30,11 @@ import { dayNumber, LocalDate } from '../domain/dates';
  * Counting the write for caches is the caller's: inside `db.write`, or `db.committed()` after
  * a session connection's statement.
  */
-export type BulkType = 'int' | 'bigint' | 'float8' | 'text' | 'date' | 'jsonb';
+export type BulkType = 'int' | 'bigint' | 'float8' | 'text' | 'date' | 'json' | 'jsonb';
 export type BulkColumn = { readonly name: string; readonly type: BulkType };
 export type BulkColumns = readonly BulkColumn[];
 
-const BULK_TYPES: readonly BulkType[] = ['int', 'bigint', 'float8', 'text', 'date', 'jsonb'];
+const BULK_TYPES: readonly BulkType[] = ['int', 'bigint', 'float8', 'text', 'date', 'json', 'jsonb'];
 
 /**
  * Columns written as a column list is in SQL: `columns('area_id int, date date, note text')`.
@@ -121,6 +121,7 @@ export class BulkRows {
           out.date(dayNumber(cell as LocalDate));
           break;
         case 'text':
+        case 'json': // json's binary form is its text
           out.textField(String(cell));
           out.ensure(12 * (types.length - i)); // room again for the fields after it
           break;

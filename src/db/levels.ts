@@ -65,7 +65,7 @@ export type DayResult = { date: LocalDate; areas: number; written: number; chang
 
 /** The columns recomputation writes. */
 const LEVEL_COLUMNS = columns(
-  'area_id int, date date, level text, raw_level text, reason text, since date, rule_set_id text, inputs jsonb, children jsonb, pending jsonb, persistence jsonb, job_id bigint, change jsonb',
+  'area_id int, date date, level text, raw_level text, reason text, since date, rule_set_id text, inputs json, children jsonb, pending jsonb, persistence jsonb, job_id bigint, change jsonb',
 );
 
 const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
@@ -113,12 +113,12 @@ export async function appendDay(on: LevelConnection, day: PreparedDay): Promise<
                                                       inputs jsonb, children jsonb, pending jsonb, persistence jsonb, change jsonb)
      ),
      cur AS (
-       SELECT DISTINCT ON (z.area_id) z.area_id, z.level, z.raw_level, z.reason, z.since, z.rule_set_id, z.inputs, z.children, z.pending, z.persistence, z.change
+       SELECT DISTINCT ON (z.area_id) z.area_id, z.level, z.raw_level, z.reason, z.since, z.rule_set_id, z.inputs::jsonb AS inputs, z.children, z.pending, z.persistence, z.change
        FROM zone_levels z WHERE z.date = ? ORDER BY z.area_id, z.computed_at DESC
      ),
      ins AS (
        INSERT INTO zone_levels (area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id, change)
-       SELECT n.area_id, ?::date, n.level, n.raw_level, n.reason, n.since, ?, n.inputs, n.children, n.pending, n.persistence, ?, n.change
+       SELECT n.area_id, ?::date, n.level, n.raw_level, n.reason, n.since, ?, n.inputs::json, n.children, n.pending, n.persistence, ?, n.change
        FROM n LEFT JOIN cur c ON c.area_id = n.area_id
        WHERE c.area_id IS NULL
           OR ROW(c.level, c.raw_level, c.reason, c.since, c.rule_set_id, c.inputs, c.children, c.pending, c.persistence, c.change)
@@ -322,7 +322,7 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
   const few = Boolean(filter.code || filter.parent);
   // `levels`: lists and counts leave out each zone's stored inputs and pending state (null),
   // a third of a country's day to read and parse
-  const stored = detail === 'full' ? 'inputs, children, pending' : 'NULL::jsonb AS inputs, children, NULL::jsonb AS pending';
+  const stored = detail === 'full' ? 'inputs, children, pending' : 'NULL::json AS inputs, children, NULL::jsonb AS pending';
   const levelCols = `level, raw_level, since::text AS since, rule_set_id, reason, ${stored}, computed_at`;
   const overrideFilter = `date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date)
          AND created_at <= ${asOfSql} AND (ended_at IS NULL OR ended_at > ${asOfSql})`;

@@ -15,6 +15,7 @@ import * as overrideHistory from '../../migrations/20261201000013_override_histo
 import * as changeTriggers from '../../migrations/20261202000014_change_triggers';
 import * as imports from '../../migrations/20261202000015_imports';
 import * as areasOverTime from '../../migrations/20261202000016_areas_over_time';
+import * as levelsInputsJson from '../../migrations/20261202000017_levels_inputs_json';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -39,6 +40,7 @@ export const migrations: Migration[] = [
   { name: '20261202000014_change_triggers', module: changeTriggers },
   { name: '20261202000015_imports', module: imports },
   { name: '20261202000016_areas_over_time', module: areasOverTime },
+  { name: '20261202000017_levels_inputs_json', module: levelsInputsJson },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

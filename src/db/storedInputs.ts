@@ -4,7 +4,7 @@ import type { RuleSet } from '../domain/rules/definition';
 import type { Inputs } from '../domain/rules/engine';
 
 /**
- * The inputs of a zone level as zone_levels.inputs (jsonb) holds them. Rows written since
+ * The inputs of a zone level as zone_levels.inputs (json) holds them. Rows written since
  * migration 20261123000003 hold the packed form (domain/inputs.ts, `PackedValue`): a JSON
  * array, one entry per stored metric of the row's rule set, in name order. Rows written
  * before it hold their inputs verbatim: an object of metric name → value, with details.
