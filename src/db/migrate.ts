@@ -16,6 +16,7 @@ import * as changeTriggers from '../../migrations/20261202000014_change_triggers
 import * as imports from '../../migrations/20261202000015_imports';
 import * as areasOverTime from '../../migrations/20261202000016_areas_over_time';
 import * as levelsInputsJson from '../../migrations/20261202000017_levels_inputs_json';
+import * as areasGeometryOutOfLine from '../../migrations/20261202000018_areas_geometry_out_of_line';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -41,6 +42,7 @@ export const migrations: Migration[] = [
   { name: '20261202000015_imports', module: imports },
   { name: '20261202000016_areas_over_time', module: areasOverTime },
   { name: '20261202000017_levels_inputs_json', module: levelsInputsJson },
+  { name: '20261202000018_areas_geometry_out_of_line', module: areasGeometryOutOfLine },
 ];
 
 const source: Knex.MigrationSource<Migration> = {
