@@ -5,10 +5,12 @@ import { addDays, LocalDate } from '../domain/dates';
 import { Cql2Type } from '../domain/cql2';
 import { LEVEL_INFO } from '../domain/levels';
 import { incidencePer100k } from '../domain/metrics';
+import { KeptMapBodies } from '../geo/mapBodies';
 import { Layer, LayerRows, MapWorker } from '../geo/mapShapes';
 import { arrayBindings } from './knex';
 import type { Database } from './database';
 import { levelSpan, zoneCore, ZoneFilter, zonesOn, ZoneRow } from './levels';
+import { AppError } from '../errors';
 
 /**
  * Zones as map features: levels and figures from the store, geometry either as stored
@@ -53,14 +55,91 @@ export type CompiledFilter = { sql: string; binds: (string | number)[] };
  */
 export type ItemsQuery = { days: LocalDate[]; asOf: Date | null; kind?: AreaKind | undefined; bbox?: [number, number, number, number] | undefined; filter?: CompiledFilter | undefined; dayIds: boolean };
 
+/** Days of zones kept (each a country's areas with their properties: a few MB). */
+const DAYS_KEPT = 6;
+/** Days of an interval's items kept apart (see MapStore.dayRef). */
+const INTERVAL_DAYS_KEPT = 3;
+/** Matched lists (a bbox, a filter, a kind of a kept day) kept, and interval counts. */
+const MATCHES_KEPT = 32;
+
+/** A zone of a kept day: its area, kind and map properties as features show them (nulls included). */
+export type MapZone = { id: number; code: string; kind: AreaKind; props: MapProperties };
+type MapProperties = ReturnType<typeof properties>;
+
+/** The map of a day (its epoch: see layersOf) and the areas' version it was read at. */
+type DayMap = { version: string; epoch: LocalDate | 'origin' };
+
+/**
+ * One day's zones as every map answer of that day shows them — read once per (date, as-of,
+ * data version: the version string behind the ETags) and shared by every tile, page and map
+ * of that day: the properties (levels, overrides, the week's cases, incidence…), in the
+ * database's code order.
+ */
+export class KeptDay {
+  private readonly byKind = new Map<string, number[]>();
+  private boxed: { shapes: DayShapes; boxes: Float64Array } | null = null;
+  constructor(
+    readonly key: string,
+    readonly date: LocalDate,
+    readonly zones: MapZone[],
+  ) {}
+
+  /** Indices (into `zones`, in code order) of the zones of `kind` (every kind without one). */
+  indices(kind: AreaKind | undefined): number[] {
+    const name = kind ?? '*';
+    let list = this.byKind.get(name);
+    if (!list) {
+      list = [];
+      for (let i = 0; i < this.zones.length; i++) if (!kind || (this.zones[i] as MapZone).kind === kind) list.push(i);
+      this.byKind.set(name, list);
+    }
+    return list;
+  }
+
+  /**
+   * The zones of `kind` whose bounding box (from `shapes`, the day's areas) meets `bbox`
+   * [minLon, minLat, maxLon, maxLat], in code order.
+   */
+  meeting(kind: AreaKind | undefined, bbox: [number, number, number, number], shapes: DayShapes): MapZone[] {
+    if (this.boxed?.shapes !== shapes) {
+      // minLon, minLat, maxLon, maxLat of zone i at 4i… (NaN: no geometry)
+      const boxes = new Float64Array(this.zones.length * 4).fill(NaN);
+      this.zones.forEach((z, i) => {
+        const box = shapes.boxes.get(z.id);
+        if (box) boxes.set(box, i * 4);
+      });
+      this.boxed = { shapes, boxes };
+    }
+    const [x1, y1, x2, y2] = bbox;
+    const b = this.boxed.boxes;
+    const out: MapZone[] = [];
+    for (const i of this.indices(kind)) {
+      const k = i * 4;
+      // NaN (no geometry) fails every comparison: left out, as ST_Intersects leaves it
+      if ((b[k] as number) <= x2 && (b[k + 2] as number) >= x1 && (b[k + 1] as number) <= y2 && (b[k + 3] as number) >= y1) out.push(this.zones[i] as MapZone);
+    }
+    return out;
+  }
+}
+
 /**
  * The maps of one runtime's database: the map worker that simplifies and encodes them, the
- * topology layers it keeps (one per area kind), and recent answers of the version query
- * behind ETags (a tile burst asks once a second). Reads go to the read pool.
+ * topology layers it keeps (one per area kind), recent answers of the version query
+ * behind ETags (a tile burst asks once a second), the kept days (KeptDay), and the kept
+ * simplified map bodies (shared by the route and the warm-up). Reads go to the read pool.
  */
 export class MapStore {
   private readonly versions = new Map<string, { at: number; writes: number; v: Promise<string> }>();
+  private readonly days = new Map<string, Promise<KeptDay>>();
+  private readonly intervalDays = new Map<string, Promise<KeptDay>>();
+  private readonly shapes = new Map<string, Promise<DayShapes>>();
+  private readonly matches = new Map<string, Promise<number[]>>();
+  private readonly counts = new Map<string, Promise<Map<string, number>>>();
+  /** Turns of reading a whole day (a country's day is ~0.3 s of database work). */
+  private readonly dayReads = new Turns(DAY_READS_RUNNING, DAY_READS_WAITING);
   private readonly knex: Knex;
+  /** Simplified maps (zones.geojson with a zoom), a few MB each for a country: kept by ETag, raw and gzipped. */
+  readonly bodies = new KeptMapBodies(128 * 2 ** 20);
   constructor(
     private readonly db: Database,
     readonly worker: MapWorker,
@@ -69,62 +148,209 @@ export class MapStore {
   }
 
   /**
-   * What a map response depends on, as a weak ETag: areas, the day's levels, overrides, the
-   * week's reports. The versions are read in one snapshot of committed data, so a response
-   * built afterwards is never older than its tag says. This process's own writes show at
-   * once; other processes' within a second. Requests arriving while the versions are being
-   * read wait for that one reading (a burst must not become a burst of queries).
+   * What a day's maps depend on: areas, the day's levels, overrides, the week's reports,
+   * read in one snapshot of committed data. This process's own writes show at once; other
+   * processes' within a second. Requests arriving while the versions are being read wait
+   * for that one reading (a burst must not become a burst of queries).
+   */
+  private version(date: LocalDate, asOf: string): Promise<string> {
+    const memo = this.versions;
+    const memoKey = `${date}|${asOf}`;
+    const hit = memo.get(memoKey);
+    const writes = this.db.writeCount();
+    if (hit && Date.now() - hit.at < VERSION_TTL_MS && hit.writes === writes) return hit.v;
+    const entry = { at: Date.now(), writes, v: versionOf(this.knex, date, asOf) };
+    if (memo.size > 1000) memo.clear();
+    memo.set(memoKey, entry);
+    // a failed reading is not kept: the next request asks again
+    entry.v.catch(() => memo.get(memoKey) === entry && memo.delete(memoKey));
+    return entry.v;
+  }
+
+  /**
+   * What a map response depends on, as a weak ETag (see `version`): a response built
+   * afterwards is never older than its tag says.
    */
   async etag(q: MapQuery, variant: string): Promise<string> {
-    const asOf = q.asOf ? q.asOf.toISOString() : 'infinity';
-    const memo = this.versions;
-    const memoKey = `${q.date}|${asOf}`;
-    let hit = memo.get(memoKey);
-    const writes = this.db.writeCount();
-    if (!hit || Date.now() - hit.at >= VERSION_TTL_MS || hit.writes !== writes) {
-      const entry = { at: Date.now(), writes, v: versionOf(this.knex, q.date, asOf) };
-      if (memo.size > 1000) memo.clear();
-      memo.set(memoKey, entry);
-      // a failed reading is not kept: the next request asks again
-      entry.v.catch(() => memo.get(memoKey) === entry && memo.delete(memoKey));
-      hit = entry;
-    }
-    const key = JSON.stringify([variant, q.date, asOf, q.kind, q.parent, q.level, q.bbox, q.zoom, await hit.v]);
+    const asOf = asOfText(q.asOf);
+    const v = await this.version(q.date, asOf);
+    const key = JSON.stringify([variant, q.date, asOf, q.kind, q.parent, q.level, q.bbox, q.zoom, v]);
     return `W/"${createHash('sha256').update(key).digest('base64url').slice(0, 27)}"`;
+  }
+
+  /**
+   * The zones of `date` as known at `asOf`, kept (see KeptDay) under the day's current
+   * version: a new version (a recomputation, an override, a late report, new areas) is a
+   * new day read once, the old one falls out of the DAYS_KEPT most recently used.
+   */
+  async day(date: LocalDate, asOf: Date | null): Promise<KeptDay> {
+    return (await this.dayRef(date, asOf)).day();
+  }
+
+  /** Reads and keeps `date`'s zones as latest known, and its shapes, ahead of the first tile or page of it. */
+  async keepDay(date: LocalDate): Promise<void> {
+    const ref = await this.dayRef(date, null);
+    await Promise.all([ref.day(), ref.shapes()]);
+  }
+
+  /**
+   * The current key of a day (date, as-of, version), the kept day under it and the day's
+   * shapes (kept by the areas' version: they change with the areas only), each read when
+   * asked for. The days of an interval (`interval`) are kept apart, INTERVAL_DAYS_KEPT of
+   * them, so that a month's items do not push the hot days out.
+   */
+  private async dayRef(date: LocalDate, asOf: Date | null, interval = false): Promise<{ key: string; day: () => Promise<KeptDay>; shapes: () => Promise<DayShapes> }> {
+    const at = asOfText(asOf);
+    const version = await this.version(date, at);
+    const key = `${date}|${at}|${version}`;
+    const areas = `${version.split('|')[0]}|${date}`;
+    const read = () => this.dayReads.run(() => readDay(this.knex, key, date, asOf));
+    return {
+      key,
+      day: () => (interval && !this.days.has(key) ? kept(this.intervalDays, key, INTERVAL_DAYS_KEPT, read) : kept(this.days, key, DAYS_KEPT, read)),
+      shapes: () => kept(this.shapes, areas, DAYS_KEPT, () => readShapes(this.knex, date)),
+    };
   }
 
   /** Builds the shared-border topology of the communes of `date`'s map ahead of the first map request (it takes seconds for a country, in the map worker). */
   async warm(date: LocalDate): Promise<void> {
     const any = await this.knex('areas').where({ kind: 'commune' }).first('id');
     if (!any) return;
-    const { layers, rows } = await layersOf(this.knex, ['commune'], date);
+    const { layers, rows } = layersOf(this.knex, await dayMap(this.knex, date), ['commune'], date);
     await this.worker.warm(layers[0] as Layer, rows);
   }
 
   /**
    * The FeatureCollection, in pieces of text (a few hundred features each) so that a whole
-   * country streams instead of being built as one string. `page` takes a slice of the zones
-   * (by code) and adds top-level members (OGC API's numberMatched, links…).
+   * country streams instead of being built as one string.
    */
-  collection(q: MapQuery, page?: Page): AsyncGenerator<string | Buffer> {
-    return zoneFeatureCollection(this.knex, this.worker, q, page);
+  async *collection(q: MapQuery): AsyncGenerator<string | Buffer> {
+    let zones: MapZone[];
+    let map: DayMap | undefined;
+    if (q.parent || q.bbox) {
+      // a part of the map: read for itself (the areas by parent or box, through the indexes)
+      const rows = await zonesOn(this.knex, q.date, q.asOf, q, 'levels');
+      zones = await mapZones(this.knex, q.date, rows);
+    } else {
+      const ref = await this.dayRef(q.date, q.asOf);
+      const day = await ref.day();
+      if (q.zoom !== undefined) map = (await ref.shapes()).map;
+      zones = day.indices(q.kind).map((i) => day.zones[i] as MapZone);
+      if (q.level) zones = zones.filter((z) => z.props.level === q.level);
+    }
+    yield '{"type":"FeatureCollection","features":[';
+    let first = true;
+    for await (const piece of featureTexts(this.knex, this.worker, zones, q.date, q.zoom, map)) {
+      if (!first) yield ',';
+      yield piece;
+      first = false;
+    }
+    yield ']}';
   }
 
-  /** A page of OGC API items, in pieces of text (see ItemsQuery). */
-  items(q: ItemsQuery, page: Page): AsyncGenerator<string | Buffer> {
-    return itemsCollection(this.knex, this.worker, q, page);
+  /**
+   * The zones of one day of an items query: the kept day's zones of the kind, in a box
+   * (the areas meeting it, as ST_Intersects says), passing the filter — their indices in
+   * the kept day, kept by the day's version and the query (a few bytes a zone), so that
+   * walking the pages of a day (or of an interval) reads and filters each day once.
+   */
+  private async matched(q: ItemsQuery, date: LocalDate): Promise<{ indices: number[]; day: () => Promise<KeptDay> }> {
+    const { key, day } = await this.dayRef(date, q.asOf, q.days.length > 1);
+    const indices = await kept(this.matches, JSON.stringify([key, q.kind, q.bbox, q.filter?.sql, q.filter?.binds]), MATCHES_KEPT, async () => {
+      const d = await day();
+      let list = d.indices(q.kind);
+      if (q.bbox) {
+        const ids = await idsMeeting(this.knex, date, q.kind, q.bbox);
+        list = list.filter((i) => ids.has((d.zones[i] as MapZone).id));
+      }
+      if (q.filter) {
+        const passed = await filterZones(this.knex, date, list.map((i) => d.zones[i] as MapZone), q.filter);
+        list = passed.map((k) => list[k] as number);
+      }
+      return list;
+    });
+    return { indices, day };
+  }
+
+  /**
+   * How many areas (of the kind, in the box) each of `days` has — what an interval without
+   * a filter matches on each day (every area of a day is a feature, with or without a
+   * level): one query for all the days, kept by the areas' version.
+   */
+  private async dayCounts(q: ItemsQuery): Promise<Map<string, number>> {
+    const last = q.days[q.days.length - 1] as LocalDate;
+    const areas = (await this.version(last, asOfText(q.asOf))).split('|')[0];
+    const key = JSON.stringify([areas, q.kind, q.bbox, q.days]);
+    return kept(this.counts, key, MATCHES_KEPT, () => areaCounts(this.knex, q.days, q.kind, q.bbox));
+  }
+
+  /**
+   * A page of OGC API items over days, streamed (ordered by day, then code): the matched
+   * zones of each day come from the kept days; an interval without a filter counts its
+   * days in one query and reads only the days the page falls in. Only the page's features
+   * have their geometry read.
+   */
+  async *items(q: ItemsQuery, page: Page): AsyncGenerator<string | Buffer> {
+    const parts: { day: LocalDate; zones: MapZone[] }[] = [];
+    let matched = 0;
+    const end = page.offset + page.limit;
+    const counts = q.days.length > 1 && !q.filter ? await this.dayCounts(q) : null;
+    for (const date of q.days) {
+      const from = Math.max(page.offset - matched, 0);
+      const count = counts?.get(date) ?? 0;
+      if (counts && (count === 0 || from >= count || matched >= end)) {
+        matched += count;
+        continue;
+      }
+      const m = await this.matched(q, date);
+      const to = Math.min(end - matched, m.indices.length);
+      if (from < to) {
+        const day = await m.day();
+        // (a day read again after its version changed: indices past its end are no zones)
+        parts.push({ day: date, zones: m.indices.slice(from, to).flatMap((i) => day.zones[i] ?? []) });
+      }
+      matched += m.indices.length;
+    }
+    const returned = parts.reduce((n, p) => n + p.zones.length, 0);
+    yield `{"type":"FeatureCollection",${JSON.stringify(page.members(matched, returned)).slice(1, -1)},"features":[`;
+    let first = true;
+    for (const part of parts) {
+      for await (const piece of featureTexts(this.knex, this.worker, part.zones, part.day, undefined, undefined, { day: part.day, dayIds: q.dayIds })) {
+        if (!first) yield ',';
+        yield piece;
+        first = false;
+      }
+    }
+    yield ']}';
   }
 
   /** One OGC API item: the area `code` (of `kind`, when given) on `date` with its day, or null. */
   async item(code: string, kind: AreaKind | undefined, date: LocalDate, dayId: boolean): Promise<string | null> {
-    const zones = await zonesOn(this.knex, date, null, { code, kind }, 'levels');
-    for await (const piece of featureTexts(this.knex, this.worker, zones, { date, asOf: null }, { day: date, dayIds: dayId })) return piece.toString();
+    const rows = await zonesOn(this.knex, date, null, { code, kind }, 'levels');
+    const zones = await mapZones(this.knex, date, rows);
+    for await (const piece of featureTexts(this.knex, this.worker, zones, date, undefined, undefined, { day: date, dayIds: dayId })) return piece.toString();
     return null;
   }
 
-  /** A vector tile of the zones in it (and a margin around it), geometry simplified for zoom `q.zoom`. */
-  tile(q: MapQuery & { zoom: number }, x: number, y: number): Promise<Buffer> {
-    return tileBytes(this.knex, this.worker, q, x, y);
+  /**
+   * A vector tile of the zones in it (and a margin around it: `q.bbox`), geometry simplified
+   * for zoom `q.zoom` (made by the map worker). The zones and their properties come from
+   * the kept day (no query per tile): those whose bounding box meets the tile's; the worker
+   * clips their simplified shapes to the tile and drops what falls outside.
+   */
+  async tile(q: MapQuery & { zoom: number }, x: number, y: number): Promise<Buffer> {
+    const ref = await this.dayRef(q.date, q.asOf);
+    const [day, shapes] = await Promise.all([ref.day(), ref.shapes()]);
+    const zones = day.meeting(q.kind, q.bbox ?? tileBounds(q.zoom, x, y), shapes);
+    if (zones.length === 0) return Buffer.alloc(0);
+    const { layers, index, rows } = layersOf(this.knex, shapes.map, zones.map((z) => z.kind), q.date);
+    const features = zones.map((z) => ({
+      layer: index.get(z.kind) as number,
+      id: z.id,
+      // vector tiles carry no nulls: an absent property means "none"
+      properties: Object.fromEntries(Object.entries(z.props).filter(([, v]) => v !== null)) as Record<string, string | number>,
+    }));
+    return this.worker.bytes({ op: 'tile', layers, zoom: q.zoom, x, y, features }, rows);
   }
 
   /** The extent of all areas: [minLon, minLat, maxLon, maxLat], or null without areas. */
@@ -138,10 +364,74 @@ export class MapStore {
   }
 }
 
+const asOfText = (asOf: Date | null) => (asOf ? asOf.toISOString() : 'infinity');
+
+/** The value under `key` in a map used as a least-recently-used cache of `max` promises (a failed one is not kept). */
+/**
+ * A whole day read for the kept days costs a country's day of rows (~0.3 s): a client
+ * asking for tiles or pages at ever new `as_of` instants would make every request one. At
+ * most DAY_READS_RUNNING run at once and DAY_READS_WAITING wait; beyond, 503 with
+ * Retry-After (the per-client read rate limits stay in front of this).
+ */
+const DAY_READS_RUNNING = 2;
+const DAY_READS_WAITING = 16;
+
+class Turns {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(
+    private readonly max: number,
+    private readonly queue: number,
+  ) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.max) {
+      if (this.waiting.length >= this.queue) {
+        const e = new AppError(503, 'busy', 'too many days of maps are being read at once; try again shortly');
+        e.retryAfter = 2;
+        throw e;
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else this.running++;
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
+function kept<V>(cache: Map<string, Promise<V>>, key: string, max: number, make: () => Promise<V>): Promise<V> {
+  let p = cache.get(key);
+  if (p) {
+    cache.delete(key);
+    cache.set(key, p);
+    return p;
+  }
+  p = make();
+  cache.set(key, p);
+  const made = p;
+  made.catch(() => cache.get(key) === made && cache.delete(key));
+  for (const k of cache.keys()) {
+    if (cache.size <= max) break;
+    cache.delete(k);
+  }
+  return p;
+}
+
+/**
+ * The areas' version, count:last update — the count and the latest update read apart, each
+ * from an index (together they would read every stored polygon's page: a country's areas
+ * table is tens of MB).
+ */
+const AREAS_VERSION_SQL = `((SELECT count(*) FROM areas) || ':' || coalesce((SELECT max(updated_at) FROM areas)::text, ''))`;
+
 async function versionOf(knex: Knex, date: LocalDate, asOf: string): Promise<string> {
   const res = await knex.raw<{ rows: { v: string }[] }>(
     `SELECT concat_ws('|',
-       (SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') FROM areas),
+       ${AREAS_VERSION_SQL},
        (SELECT coalesce(max(computed_at)::text, '') FROM zone_levels WHERE date = ?::date AND computed_at <= ?::timestamptz + interval '999 microseconds'),
        (SELECT count(*) || ':' || coalesce(max(created_at)::text, '') || ':' || coalesce(max(ended_at)::text, '') FROM overrides),
        (SELECT count(*) || ':' || coalesce(max(recorded_at)::text, '') FROM reports WHERE date BETWEEN ?::date - 6 AND ?::date)) AS v`,
@@ -162,38 +452,117 @@ export async function cases7(knex: Knex, date: LocalDate, ids: number[]): Promis
   return new Map(res.rows.map((r) => [r.area_id, r.cases]));
 }
 
+/** Community cases over the 7 days ending `date` of every area of the day, each with its whole subtree. */
+async function cases7All(knex: Knex, date: LocalDate): Promise<Map<number, number>> {
+  const res = await knex.raw<{ rows: { area_id: number; cases: number }[] }>(
+    `SELECT t.ancestor AS area_id, sum(r.community_cases)::int AS cases
+     FROM area_tree t JOIN reports r ON r.area_id = t.descendant AND r.date BETWEEN ? AND ?
+     WHERE t.during @> ?::date
+     GROUP BY t.ancestor`,
+    [addDays(date, -6), date, date],
+  );
+  return new Map(res.rows.map((r) => [r.area_id, r.cases]));
+}
+
+/** Zone rows as map zones (their properties with the week's cases, read in one query). */
+async function mapZones(knex: Knex, date: LocalDate, rows: ZoneRow[]): Promise<MapZone[]> {
+  if (rows.length === 0) return [];
+  const cases = await cases7(knex, date, rows.map((z) => z.area_id));
+  return rows.map((z) => ({ id: z.area_id, code: z.code, kind: z.kind, props: properties(z, cases.get(z.area_id)) }));
+}
+
+/** What a day's kept zones take from its areas alone: each area's bounding box, and the day's map (kept by the areas' version). */
+type DayShapes = { boxes: Map<number, [number, number, number, number]>; map: DayMap };
+
+async function readShapes(knex: Knex, date: LocalDate): Promise<DayShapes> {
+  const [boxes, map] = await Promise.all([
+    knex.raw<{ rows: { id: number; x1: number; y1: number; x2: number; y2: number }[] }>(
+      'SELECT id, ST_XMin(geom) AS x1, ST_YMin(geom) AS y1, ST_XMax(geom) AS x2, ST_YMax(geom) AS y2 FROM zonerisk_areas_on(?::date) WHERE geom IS NOT NULL',
+      [date],
+    ),
+    dayMap(knex, date),
+  ]);
+  return { boxes: new Map(boxes.rows.map((r) => [r.id, [r.x1, r.y1, r.x2, r.y2]])), map };
+}
+
 /**
- * Areas of these kinds on `date` as map-worker layers: the topology of each kind on the map of
- * that day, named by the kind and the first day of that map (the map's epoch: the areas and
- * their shapes are the same every day of it), versioned by the areas' version.
+ * Reads a whole day for keeping (KeptDay): the day's zones as known at `asOf` and the
+ * week's cases of every area — two queries; the properties are worked out a thousand zones
+ * at a time, other requests running in between.
  */
-async function layersOf(knex: Knex, kinds: AreaKind[], date: LocalDate): Promise<{ layers: Layer[]; index: Map<AreaKind, number>; rows: (key: string) => Promise<LayerRows> }> {
+async function readDay(knex: Knex, key: string, date: LocalDate, asOf: Date | null): Promise<KeptDay> {
+  const [rows, cases] = await Promise.all([zonesOn(knex, date, asOf, {}, 'levels'), cases7All(knex, date)]);
+  const zones: MapZone[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    if (i > 0 && i % 1000 === 0) await yieldToOthers();
+    const z = rows[i] as ZoneRow;
+    zones.push({ id: z.area_id, code: z.code, kind: z.kind, props: properties(z, cases.get(z.area_id)) });
+  }
+  return new KeptDay(key, date, zones);
+}
+
+/** The ids of the areas of `date` (of a kind) meeting a box (ST_Intersects). */
+async function idsMeeting(knex: Knex, date: LocalDate, kind: AreaKind | undefined, bbox: [number, number, number, number]): Promise<Set<number>> {
+  const res = await knex.raw<{ rows: { id: number }[] }>(
+    `SELECT a.id FROM zonerisk_areas_on(?::date) a
+     WHERE ${kind ? 'a.kind = ? AND ' : ''}a.geom && ST_MakeEnvelope(?, ?, ?, ?, 4326) AND ST_Intersects(a.geom, ST_MakeEnvelope(?, ?, ?, ?, 4326))`,
+    [date, ...(kind ? [kind] : []), ...bbox, ...bbox],
+  );
+  return new Set(res.rows.map((r) => r.id));
+}
+
+/** How many areas (of a kind, meeting a box) each day has, by day (days without areas left out). */
+async function areaCounts(knex: Knex, days: LocalDate[], kind: AreaKind | undefined, bbox: [number, number, number, number] | undefined): Promise<Map<string, number>> {
+  const where = [kind ? 'a.kind = ?' : '', bbox ? 'a.geom && ST_MakeEnvelope(?, ?, ?, ?, 4326) AND ST_Intersects(a.geom, ST_MakeEnvelope(?, ?, ?, ?, 4326))' : ''].filter(Boolean);
+  const res = await knex.raw<{ rows: { day: string; n: number }[] }>(
+    `SELECT d.day::text AS day, count(a.id)::int AS n
+     FROM unnest(?::date[]) AS d(day) CROSS JOIN LATERAL zonerisk_areas_on(d.day) a
+     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     GROUP BY d.day`,
+    arrayBindings([days, ...(kind ? [kind] : []), ...(bbox ? [...bbox, ...bbox] : [])]),
+  );
+  return new Map(res.rows.map((r) => [r.day, r.n]));
+}
+
+/**
+ * The map of `date`: its epoch — the first day of the map it belongs to (the areas and
+ * their shapes are the same every day of it), or 'origin' before every change — and the
+ * areas' version.
+ */
+async function dayMap(knex: Knex, date: LocalDate): Promise<DayMap> {
   const v = await knex.raw<{ rows: { v: string; epoch: string | null }[] }>(
-    `SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') AS v,
+    `SELECT ${AREAS_VERSION_SQL} AS v,
             (SELECT max(d)::text FROM (
                SELECT valid_from AS d FROM areas WHERE valid_from <= ?::date
                UNION ALL SELECT valid_to + 1 FROM areas WHERE valid_to < ?::date
                UNION ALL SELECT attributes_from FROM areas WHERE attributes_from <= ?::date
-               UNION ALL SELECT valid_to + 1 FROM area_versions WHERE valid_to < ?::date) x) AS epoch
-     FROM areas`,
+               UNION ALL SELECT valid_to + 1 FROM area_versions WHERE valid_to < ?::date) x) AS epoch`,
     [date, date, date, date],
   );
-  const version = v.rows[0]?.v ?? '';
-  const epoch = (v.rows[0]?.epoch ?? 'origin') as LocalDate | 'origin';
+  return { version: v.rows[0]?.v ?? '', epoch: (v.rows[0]?.epoch ?? 'origin') as LocalDate | 'origin' };
+}
+
+/**
+ * Areas of these kinds on the map `m` (of `date`) as map-worker layers: the topology of
+ * each kind on the map of that day, named by the kind and the first day of that map (its
+ * epoch), versioned by the areas' version.
+ */
+function layersOf(knex: Knex, m: DayMap, kinds: AreaKind[], date: LocalDate): { layers: Layer[]; index: Map<AreaKind, number>; rows: (key: string) => Promise<LayerRows> } {
   // any day of the epoch draws its map; its first day does (the origin: any day before every change)
-  const day = epoch === 'origin' ? date : epoch;
+  const day = m.epoch === 'origin' ? date : m.epoch;
   const index = new Map<AreaKind, number>();
   const kindOf = new Map<string, AreaKind>();
   const layers: Layer[] = [];
   for (const kind of kinds) {
     if (index.has(kind)) continue;
     index.set(kind, layers.length);
-    const key = epoch === 'origin' ? kind : `${kind}@${epoch}`;
+    const key = m.epoch === 'origin' ? kind : `${kind}@${m.epoch}`;
     kindOf.set(key, kind);
-    layers.push({ key, version });
+    layers.push({ key, version: m.version });
   }
   const rows = async (key: string) => {
-    const res = await knex.raw<{ rows: LayerRows }>(`SELECT id, ST_AsGeoJSON(geom, 9) AS g FROM zonerisk_areas_on(?::date) WHERE kind = ?`, [day, kindOf.get(key) as AreaKind]);
+    // in a fixed order: the topology (where arcs start, so the simplified shapes) depends on it — every process draws the same map under the same tag
+    const res = await knex.raw<{ rows: LayerRows }>(`SELECT id, ST_AsGeoJSON(geom, 9) AS g FROM zonerisk_areas_on(?::date) WHERE kind = ? ORDER BY id`, [day, kindOf.get(key) as AreaKind]);
     return res.rows;
   };
   return { layers, index, rows };
@@ -216,30 +585,30 @@ const BATCH = 200;
 const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A Feature's text up to its geometry (with `day`: the day as property `date`, and in the id too with `dayIds`). */
-const featurePrefix = (z: ZoneRow, cases: number | undefined, day?: ItemDay) =>
+const featurePrefix = (z: MapZone, day?: ItemDay) =>
   day
-    ? `{"type":"Feature","id":${JSON.stringify(day.dayIds ? `${z.code}@${day.day}` : z.code)},"properties":${JSON.stringify({ ...properties(z, cases), date: day.day })},"geometry":`
-    : `{"type":"Feature","id":${JSON.stringify(z.code)},"properties":${JSON.stringify(properties(z, cases))},"geometry":`;
+    ? `{"type":"Feature","id":${JSON.stringify(day.dayIds ? `${z.code}@${day.day}` : z.code)},"properties":${JSON.stringify({ ...z.props, date: day.day })},"geometry":`
+    : `{"type":"Feature","id":${JSON.stringify(z.code)},"properties":${JSON.stringify(z.props)},"geometry":`;
 
 /** OGC API items carry their day. */
-type ItemDay = { day: LocalDate; dayIds: boolean; cases?: Map<number, number> | undefined };
+type ItemDay = { day: LocalDate; dayIds: boolean };
 
 /**
- * The features of these zones as text, in pieces: simplified for `q.zoom` by the map worker
- * (one piece), or at full detail as stored, a few hundred at a time (geometry from PostGIS).
+ * The features of these zones (of `date`) as text, in pieces: simplified for `zoom` by the
+ * map worker (one piece; `map`: the day's map when known), or at full detail as stored, a
+ * few hundred at a time (geometry from PostGIS).
  */
-async function* featureTexts(knex: Knex, worker: MapWorker, zones: ZoneRow[], q: MapQuery, day?: ItemDay): AsyncGenerator<string | Buffer> {
+async function* featureTexts(knex: Knex, worker: MapWorker, zones: MapZone[], date: LocalDate, zoom: number | undefined, map?: DayMap, day?: ItemDay): AsyncGenerator<string | Buffer> {
   if (zones.length === 0) return;
-  const cases = day?.cases ?? (await cases7(knex, q.date, zones.map((z) => z.area_id)));
-  if (q.zoom !== undefined) {
-    const { layers, index, rows } = await layersOf(knex, zones.map((z) => z.kind), q.date);
+  if (zoom !== undefined) {
+    const { layers, index, rows } = layersOf(knex, map ?? (await dayMap(knex, date)), zones.map((z) => z.kind), date);
     const prefixes: string[] = [];
     for (let start = 0; start < zones.length; start += BATCH) {
       // a country is thousands of features: let other requests run between two batches
       if (start > 0) await yieldToOthers();
-      for (const z of zones.slice(start, start + BATCH)) prefixes.push(featurePrefix(z, cases.get(z.area_id), day));
+      for (const z of zones.slice(start, start + BATCH)) prefixes.push(featurePrefix(z, day));
     }
-    yield await worker.bytes({ op: 'features', layers, zoom: q.zoom, layer: zones.map((z) => index.get(z.kind) as number), ids: zones.map((z) => z.area_id), prefixes }, rows);
+    yield await worker.bytes({ op: 'features', layers, zoom, layer: zones.map((z) => index.get(z.kind) as number), ids: zones.map((z) => z.id), prefixes }, rows);
     return;
   }
   for (const [i, batch] of (await fullDetailBatches(knex, zones)).entries()) {
@@ -247,10 +616,10 @@ async function* featureTexts(knex: Knex, worker: MapWorker, zones: ZoneRow[], q:
     // full detail as stored; exterior rings counter-clockwise (RFC 7946)
     const res = await knex.raw<{ rows: { id: number; g: string }[] }>(
       `SELECT id, ST_AsGeoJSON(ST_ForcePolygonCCW(geom), 7) AS g FROM zonerisk_areas_on(?::date) WHERE id = ANY(?::int[])`,
-      arrayBindings([q.date, batch.map((z) => z.area_id)]),
+      arrayBindings([date, batch.map((z) => z.id)]),
     );
     const geometry = new Map(res.rows.map((r) => [r.id, r.g]));
-    yield batch.map((z) => `${featurePrefix(z, cases.get(z.area_id), day)}${geometry.get(z.area_id) ?? 'null'}}`).join(',');
+    yield batch.map((z) => `${featurePrefix(z, day)}${geometry.get(z.id) ?? 'null'}}`).join(',');
   }
 }
 
@@ -266,17 +635,17 @@ const BATCH_STORED_BYTES = 2 ** 20;
  * Batches by id rather than a server-side cursor: a cursor would keep a connection (and
  * its snapshot) for as long as a slow client takes to read.
  */
-async function fullDetailBatches(knex: Knex, zones: ZoneRow[]): Promise<ZoneRow[][]> {
+async function fullDetailBatches(knex: Knex, zones: MapZone[]): Promise<MapZone[][]> {
   const res = await knex.raw<{ rows: { id: number; b: number }[] }>(
     'SELECT id, pg_column_size(geom) AS b FROM areas WHERE id = ANY(?::int[])',
-    arrayBindings([zones.map((z) => z.area_id)]),
+    arrayBindings([zones.map((z) => z.id)]),
   );
   const bytes = new Map(res.rows.map((r) => [r.id, r.b]));
-  const batches: ZoneRow[][] = [];
-  let batch: ZoneRow[] = [];
+  const batches: MapZone[][] = [];
+  let batch: MapZone[] = [];
   let size = 0;
   for (const z of zones) {
-    const b = bytes.get(z.area_id) ?? 0;
+    const b = bytes.get(z.id) ?? 0;
     if (batch.length > 0 && (batch.length >= BATCH || size + b > BATCH_STORED_BYTES)) {
       batches.push(batch);
       batch = [];
@@ -290,35 +659,15 @@ async function fullDetailBatches(knex: Knex, zones: ZoneRow[]): Promise<ZoneRow[
 }
 
 /**
- * The FeatureCollection, in pieces of text (a few hundred features each) so that a whole
- * country streams instead of being built as one string. `members` adds top-level members
- * (OGC API's numberMatched, links…); `page` takes a slice of the zones (by code).
- */
-async function* zoneFeatureCollection(knex: Knex, worker: MapWorker, q: MapQuery, page?: Page): AsyncGenerator<string | Buffer> {
-  const all = await zonesOn(knex, q.date, q.asOf, q);
-  const zones = page ? all.slice(page.offset, page.offset + page.limit) : all;
-  const extra = page ? JSON.stringify(page.members(all.length, zones.length)).slice(1, -1) : '';
-  yield `{"type":"FeatureCollection",${extra ? `${extra},` : ''}"features":[`;
-  let first = true;
-  for await (const piece of featureTexts(knex, worker, zones, q)) {
-    if (!first) yield ',';
-    yield piece;
-    first = false;
-  }
-  yield ']}';
-}
-
-/**
- * The zones (of one day) whose properties pass a compiled filter, in their order: the
+ * The positions of the zones (of one day) whose properties pass a compiled filter, in order: the
  * properties as the features show them (the effective level, the rounded incidence…) go to
  * the database as arrays in one statement and the filter is a WHERE over them — one
  * set-based query, every literal a bind. (The level an override sets and the incidence are
  * worked out in code, so the filter runs on exactly what the client sees.)
  */
-async function filterZones(knex: Knex, date: LocalDate, zones: ZoneRow[], cases: Map<number, number>, filter: CompiledFilter): Promise<ZoneRow[]> {
-  if (zones.length === 0) return zones;
-  const props = zones.map((z) => properties(z, cases.get(z.area_id)));
-  const col = <K extends keyof (typeof props)[number]>(k: K) => props.map((p) => p[k]);
+async function filterZones(knex: Knex, date: LocalDate, zones: MapZone[], filter: CompiledFilter): Promise<number[]> {
+  if (zones.length === 0) return [];
+  const col = <K extends keyof MapProperties>(k: K) => zones.map((z) => z.props[k]);
   const res = await knex.raw<{ rows: { i: number }[] }>(
     `SELECT z.i FROM (
        SELECT u.*, ?::date AS date
@@ -343,47 +692,13 @@ async function filterZones(knex: Knex, date: LocalDate, zones: ZoneRow[], cases:
       ...filter.binds,
     ]),
   );
-  return res.rows.map((r) => zones[r.i] as ZoneRow);
+  return res.rows.map((r) => r.i);
 }
 
 /** The SQL column of a filterable property in filterZones' query (the names are ITEM_COLUMNS' own). */
 export function itemColumn(name: string): { sql: string; type: Cql2Type } {
   if (!Object.hasOwn(ITEM_COLUMNS, name)) throw new Error(`not a filterable property: ${name}`);
   return { sql: `z."${name}"`, type: ITEM_COLUMNS[name as ItemColumn] };
-}
-
-/**
- * A page of OGC API items over days, streamed: each day's zones are read (and filtered)
- * in turn to count them, and kept only where the page falls, so that a month of a
- * country's days holds one or two days in memory.
- */
-async function* itemsCollection(knex: Knex, worker: MapWorker, q: ItemsQuery, page: Page): AsyncGenerator<string | Buffer> {
-  const parts: { day: LocalDate; zones: ZoneRow[]; cases: Map<number, number> | undefined }[] = [];
-  let matched = 0;
-  const end = page.offset + page.limit;
-  for (const day of q.days) {
-    let zones = await zonesOn(knex, day, q.asOf, { kind: q.kind, bbox: q.bbox }, 'levels');
-    let cases: Map<number, number> | undefined;
-    if (q.filter && zones.length > 0) {
-      cases = await cases7(knex, day, zones.map((z) => z.area_id));
-      zones = await filterZones(knex, day, zones, cases, q.filter);
-    }
-    const from = Math.max(page.offset - matched, 0);
-    const to = Math.min(end - matched, zones.length);
-    if (from < to) parts.push({ day, zones: zones.slice(from, to), cases });
-    matched += zones.length;
-  }
-  const returned = parts.reduce((n, p) => n + p.zones.length, 0);
-  yield `{"type":"FeatureCollection",${JSON.stringify(page.members(matched, returned)).slice(1, -1)},"features":[`;
-  let first = true;
-  for (const part of parts) {
-    for await (const piece of featureTexts(knex, worker, part.zones, { date: part.day, asOf: q.asOf }, { day: part.day, dayIds: q.dayIds, cases: part.cases })) {
-      if (!first) yield ',';
-      yield piece;
-      first = false;
-    }
-  }
-  yield ']}';
 }
 
 /** The extent of all areas: [minLon, minLat, maxLon, maxLat], or null without areas. */
@@ -403,20 +718,6 @@ export function tileBounds(z: number, x: number, y: number, margin = 0): [number
   const clampLon = (v: number) => Math.max(-180, Math.min(180, v));
   const clampLat = (v: number) => Math.max(-85.0511, Math.min(85.0511, v));
   return [clampLon(lon(x - margin)), clampLat(lat(y + 1 + margin)), clampLon(lon(x + 1 + margin)), clampLat(lat(y - margin))];
-}
-
-/** A vector tile of the zones in it (and a margin around it), geometry simplified for zoom `q.zoom` (made by the map worker). */
-async function tileBytes(knex: Knex, worker: MapWorker, q: MapQuery & { zoom: number }, x: number, y: number): Promise<Buffer> {
-  const zones = await zonesOn(knex, q.date, q.asOf, q);
-  const cases = await cases7(knex, q.date, zones.map((z) => z.area_id));
-  const { layers, index, rows } = await layersOf(knex, zones.map((z) => z.kind), q.date);
-  const features = zones.map((z) => ({
-    layer: index.get(z.kind) as number,
-    id: z.area_id,
-    // vector tiles carry no nulls: an absent property means "none"
-    properties: Object.fromEntries(Object.entries(properties(z, cases.get(z.area_id))).filter(([, v]) => v !== null)) as Record<string, string | number>,
-  }));
-  return worker.bytes({ op: 'tile', layers, zoom: q.zoom, x, y, features }, rows);
 }
 
 /** An area's geometry for a static map: its code, kind and simplified GeoJSON geometry (null: no geometry). */

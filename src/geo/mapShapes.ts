@@ -14,7 +14,8 @@ export type LayerRows = { id: number; g: string }[];
 
 type Items = { layers: Layer[]; zoom: number };
 export type MapRequest =
-  | { id: number; op: 'load'; key: string; version: string; rows: LayerRows }
+  /** A layer's areas, in parts (a country's is 100 MB of text: one message would stop the request thread for the copy); the first has `first`, the last `done`. */
+  | { id: number; op: 'load'; key: string; version: string; rows: LayerRows; first: boolean; done: boolean }
   /** Features up to their geometry (`prefixes`), completed with each area's simplified geometry and joined with commas. */
   | ({ id: number; op: 'features'; layer: number[]; ids: number[]; prefixes: string[] } & Items)
   | ({ id: number; op: 'tile'; x: number; y: number; features: { layer: number; id: number; properties: Record<string, string | number> }[] } & Items);
@@ -24,6 +25,9 @@ type Ask = MapRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'
 
 // compiled, the worker is this file's sibling; under ts-jest the build's copy runs (npm test builds first)
 const WORKER_FILE = __filename.endsWith('.js') ? path.join(__dirname, 'mapWorker.js') : path.join(projectRoot, 'dist', 'src', 'geo', 'mapWorker.js');
+
+/** Areas per part of a layer sent to the worker (a few MB of text: the copy takes milliseconds). */
+const LOAD_PART = 500;
 
 /** The map worker thread of one runtime (src/runtime.ts owns it; started at its first use). */
 export class MapWorker {
@@ -72,8 +76,12 @@ export class MapWorker {
     let p = this.loading.get(name);
     if (!p) {
       p = (async () => {
-        const reply = await this.ask({ op: 'load', key: layer.key, version: layer.version, rows: await rows(layer.key) });
-        if ('error' in reply) throw new Error(reply.error);
+        const all = await rows(layer.key);
+        for (let start = 0; start === 0 || start < all.length; start += LOAD_PART) {
+          const done = start + LOAD_PART >= all.length;
+          const reply = await this.ask({ op: 'load', key: layer.key, version: layer.version, rows: all.slice(start, start + LOAD_PART), first: start === 0, done });
+          if ('error' in reply) throw new Error(reply.error);
+        }
       })();
       this.loading.set(name, p);
       p.catch(() => undefined).finally(() => this.loading.delete(name));

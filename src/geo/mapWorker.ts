@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import type { MultiPolygon } from 'geojson';
-import { SharedBorders } from './simplify';
+import { Shape, SharedBorders } from './simplify';
 import { encodeTile, TileFeature } from './tiles';
 import type { MapReply, MapRequest } from './mapShapes';
 
@@ -14,6 +14,8 @@ import type { MapReply, MapRequest } from './mapShapes';
 type Topology = { version: string; borders: SharedBorders; zooms: Map<number, Map<number, string>> };
 const topologies = new Map<string, Topology>();
 const ZOOMS_KEPT = 8;
+/** Layers whose parts are arriving (see MapRequest 'load'), by key|version. */
+const loading = new Map<string, Shape[]>();
 
 function shapesAt(t: Topology, zoom: number): Map<number, string> {
   let atZoom = t.zooms.get(zoom);
@@ -28,7 +30,20 @@ function shapesAt(t: Topology, zoom: number): Map<number, string> {
 
 function answer(m: MapRequest): { reply: MapReply; transfer?: ArrayBuffer[] } {
   if (m.op === 'load') {
-    topologies.set(m.key, { version: m.version, borders: new SharedBorders(m.rows.map((r) => ({ id: r.id, geometry: JSON.parse(r.g) as MultiPolygon }))), zooms: new Map() });
+    // the parts of a layer arrive in order, the first starting over (a load that failed half-way, another version)
+    const name = `${m.key}|${m.version}`;
+    if (m.first) for (const k of loading.keys()) if (k.startsWith(`${m.key}|`)) loading.delete(k);
+    let parts = loading.get(name);
+    if (!parts) {
+      if (!m.first) throw new Error(`a part of layer ${m.key} without its first`);
+      parts = [];
+      loading.set(name, parts);
+    }
+    for (const r of m.rows) parts.push({ id: r.id, geometry: JSON.parse(r.g) as MultiPolygon });
+    if (m.done) {
+      loading.delete(name);
+      topologies.set(m.key, { version: m.version, borders: new SharedBorders(parts), zooms: new Map() });
+    }
     return { reply: { id: m.id, ok: true } };
   }
   const layers: Topology[] = [];

@@ -1,5 +1,3 @@
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import { Request, Response } from 'express';
 
 /**
@@ -74,43 +72,4 @@ export async function cachedJson(bodies: SizedCache<string>, req: Request, res: 
     bodies.set(etag, body);
   }
   res.type('application/json').send(body);
-}
-
-const gzipped = promisify(gzip);
-
-/**
- * A body kept under its ETag, built once however many requests ask for it at the same
- * time, and kept gzipped too for the clients that take gzip (nearly all): a map that every
- * screen asks for costs one build and one compression per change, not one per request.
- */
-export class KeptBodies {
-  private readonly cache: SizedCache<Buffer>;
-  private readonly building = new Map<string, Promise<Buffer>>();
-  constructor(maxBytes: number) {
-    this.cache = new SizedCache(maxBytes);
-  }
-
-  private once(key: string, make: () => Promise<Buffer>): Promise<Buffer> {
-    const kept = this.cache.get(key);
-    if (kept) return Promise.resolve(kept);
-    let p = this.building.get(key);
-    if (!p) {
-      p = make().then((b) => (this.cache.set(key, b), b));
-      this.building.set(key, p);
-      const done = () => this.building.delete(key);
-      p.then(done, done);
-    }
-    return p;
-  }
-
-  async send(req: Request, res: Response, etag: string, build: () => Promise<Buffer>): Promise<void> {
-    const raw = () => this.once(etag, build);
-    if (req.acceptsEncodings('gzip') === 'gzip') {
-      const body = await this.once(`${etag}|gzip`, async () => gzipped(await raw()));
-      res.setHeader('Content-Encoding', 'gzip');
-      res.send(body);
-      return;
-    }
-    res.send(await raw());
-  }
 }

@@ -28,6 +28,35 @@ export async function zonesMap(rt: Runtime, r: Reading, filter: MapFilter): Prom
   return { query, etag, pieces: () => rt.maps.collection(query) };
 }
 
+/**
+ * A simplified map's body (a zoom given: a few megabytes for a country), kept under its
+ * ETag by the runtime's map store — raw, or gzipped with `gzip` — and built from `map` only
+ * when not kept: the route and the warm-up (warmMaps) share it.
+ */
+export function keptMapBody(rt: Runtime, map: MapAnswer, gzip: boolean): Promise<Buffer> {
+  return rt.maps.bodies.body(map.etag, gzip, async () => {
+    const pieces: Buffer[] = [];
+    for await (const piece of map.pieces()) pieces.push(typeof piece === 'string' ? Buffer.from(piece) : piece);
+    return Buffer.concat(pieces);
+  });
+}
+
+/**
+ * Builds `date`'s hot map answers ahead of the requests, as latest known: the communes'
+ * shared-border topology (seconds for a country, in the map worker), the day's zones with
+ * their properties (what every tile and OGC page of the day reads: KeptDay), and the
+ * communes' map at zoom 6 (zones.geojson?kind=commune&zoom=6, the map page's first request,
+ * raw and gzipped, under the route's ETag). Background-friendly: the heavy parts run in the
+ * map worker, the database and zlib's thread pool; the request thread does the rest in
+ * slices, yielding between them. Call it at start and after each recomputation.
+ */
+export async function warmMaps(rt: Runtime, date: LocalDate): Promise<void> {
+  await rt.maps.warm(date);
+  await rt.maps.keepDay(date);
+  const map = await zonesMap(rt, { date, asOf: null, version: 'latest' }, { kind: 'commune', zoom: 6 });
+  await keptMapBody(rt, map, true);
+}
+
 /** One vector tile z/x/y of the zones (and a margin around it). */
 export async function zonesTile(rt: Runtime, r: Reading, kind: MapFilter['kind'], z: number, x: number, y: number): Promise<{ etag: string; bytes: () => Promise<Buffer> }> {
   const asOf = await readingAt(rt, r);

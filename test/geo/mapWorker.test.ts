@@ -80,6 +80,22 @@ describe('map worker', () => {
     expect(found.every((p) => p?.code === 'A' || p?.code === 'B')).toBe(true);
   });
 
+  test('a layer of many areas arrives in parts: every area has its own geometry, and a load that failed half-way starts over', async () => {
+    const many: LayerRows = Array.from({ length: 1234 }, (_, i) => ({ id: i + 1, g: JSON.stringify(square(100 + i * 0.1)) }));
+    const ids = [1, 600, 1234];
+    const ask = (layer: Layer, rowsOf: (key: string) => Promise<LayerRows>) =>
+      mapWorker.bytes({ op: 'features', layers: [layer], zoom: 12, layer: ids.map(() => 0), ids, prefixes: ids.map((id) => prefix(String(id))) }, rowsOf).then((b) => JSON.parse(`[${b.toString()}]`) as Feature<MultiPolygon>[]);
+    const westOf = (f: Feature<MultiPolygon> | undefined) => Math.min(...(f?.geometry.coordinates[0]?.[0] ?? []).map((p) => p[0] as number));
+    const got = await ask({ key: 't6:commune', version: 'v1' }, loader(many).rows);
+    expect(got.map((f) => f.id)).toEqual(['1', '600', '1234']);
+    expect(got.map(westOf)).toEqual(ids.map((id) => Math.round((100 + (id - 1) * 0.1) * 1e6) / 1e6));
+    // the second part is not geometry: the load fails; then the whole layer loads once, not twice over
+    const broken = many.map((r, i) => (i === 700 ? { id: r.id, g: 'not json' } : r));
+    await expect(ask({ key: 't7:commune', version: 'v1' }, loader(broken).rows)).rejects.toThrow(/JSON/);
+    const again = await ask({ key: 't7:commune', version: 'v1' }, loader(many).rows);
+    expect(again.map(westOf)).toEqual(got.map(westOf));
+  });
+
   test('rows that are not geometry fail that request with the reason; the worker keeps serving', async () => {
     const bad = loader([{ id: 1, g: 'not json' }]);
     await expect(features({ key: 't5:commune', version: 'v1' }, bad.rows)).rejects.toThrow(/JSON/);

@@ -7,6 +7,7 @@ import { signedArea } from '../../src/geo/validate';
 import { seedDemo } from '../../seeds';
 import { jaggedGrid } from '../helpers/fixtures';
 import { testContext } from '../helpers/context';
+import { warmMaps, zonesMap } from '../../src/services/maps';
 
 /** GET /v1/zones.geojson on the Đồng Nai demo, and shared borders on a jagged grid. */
 const ctx = testContext();
@@ -145,6 +146,26 @@ describe('GET /v1/zones.geojson', () => {
     const after = await http().get(url).set('Accept-Encoding', 'gzip').expect(200);
     expect(after.headers.etag).not.toBe(plain.headers.etag);
     expect(level(after.text)).toBe('orange');
+  });
+
+  test('warmMaps builds the communes map at zoom 6 under the route\'s tag: the request after it finds it kept, a change makes a new one', async () => {
+    const map = () => zonesMap(ctx.rt, { date: END, asOf: null, version: 'latest' }, { kind: 'commune', zoom: 6 });
+    const unbuilt = () => Promise.reject(new Error('built again'));
+    await expect(ctx.rt.maps.bodies.body((await map()).etag, false, unbuilt)).rejects.toThrow('built again');
+    await warmMaps(ctx.rt, END);
+    const kept = await ctx.rt.maps.bodies.body((await map()).etag, true, unbuilt);
+    const res = await http().get(`/v1/zones.geojson?date=${END}&kind=commune&zoom=6`).set('Accept-Encoding', 'gzip').expect(200);
+    expect(res.headers.etag).toBe((await map()).etag);
+    expect(res.headers['content-encoding']).toBe('gzip');
+    expect(Number(res.headers['content-length'])).toBe(kept.length);
+    const body = JSON.parse(res.text) as Zones;
+    expect(body.features.length).toBeGreaterThan(100);
+    expect(body.features.every((f) => f.properties.kind === 'commune')).toBe(true);
+    const code = body.features[0]?.id as string;
+    await http().post(`/v1/zones/${code}/overrides`).set('Content-Type', 'application/json').send({ level: 'red', reason: 'test: a warm map is not served after a change', from: END, author: 'map test' }).expect(201);
+    await expect(ctx.rt.maps.bodies.body((await map()).etag, false, unbuilt)).rejects.toThrow('built again');
+    const after = JSON.parse((await http().get(`/v1/zones.geojson?date=${END}&kind=commune&zoom=6`).expect(200)).text) as Zones;
+    expect(after.features.find((f) => f.id === code)?.properties.level).toBe('red');
   });
 
   test('compressed with gzip or brotli as the client accepts', async () => {

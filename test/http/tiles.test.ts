@@ -90,6 +90,50 @@ describe('vector tiles', () => {
     expect(decode(after.body as Buffer).find((f) => f.properties.code === code)?.properties.level).toBe('red');
   });
 
+  test('every feature carries what the zones list (with figures) shows for it that day — a property without a value left out', async () => {
+    const features = decode((await fetchTile(TILE)).body as Buffer);
+    const list = (await http().get(`/v1/zones?date=${END}&kind=commune&figures=true`).expect(200)).body.items as Record<string, string | number | null>[];
+    const byCode = new Map(list.map((z) => [z.code, z]));
+    expect(features.some((f) => typeof f.properties.community_cases_7d === 'number')).toBe(true);
+    for (const f of features) {
+      const z = byCode.get(f.properties.code as string) as Record<string, string | number | null>;
+      for (const name of ['name', 'kind', 'parent', 'level', 'level_number', 'since', 'population', 'community_cases_7d', 'incidence_per_100k_7d'])
+        expect([f.properties.code, name, f.properties[name]]).toEqual([f.properties.code, name, z[name] ?? undefined]);
+    }
+  });
+
+  test('every commune with its inner point in the tile is in it, none that misses the tile and its margin', async () => {
+    const [x1, y1, x2, y2] = tileBounds(Z, X, Y);
+    const inside = await ctx.db.knex.raw<{ rows: { code: string }[] }>(
+      `SELECT code FROM areas WHERE kind = 'commune' AND ST_Within(ST_PointOnSurface(geom), ST_MakeEnvelope(?, ?, ?, ?, 4326))`,
+      [x1, y1, x2, y2],
+    );
+    const [m1, n1, m2, n2] = tileBounds(Z, X, Y, 0.1);
+    const near = await ctx.db.knex.raw<{ rows: { code: string }[] }>(`SELECT code FROM areas WHERE kind = 'commune' AND ST_Intersects(geom, ST_MakeEnvelope(?, ?, ?, ?, 4326))`, [m1, n1, m2, n2]);
+    const codes = new Set(decode((await fetchTile(TILE)).body as Buffer).map((f) => f.properties.code as string));
+    expect(inside.rows.length).toBeGreaterThan(5);
+    for (const r of inside.rows) expect([r.code, codes.has(r.code)]).toEqual([r.code, true]);
+    const nearCodes = new Set(near.rows.map((r) => r.code));
+    for (const code of codes) expect([code, nearCodes.has(code)]).toEqual([code, true]);
+  });
+
+  test('a new report shows in the next tile: a new tag, the week\'s cases as the zones list has them', async () => {
+    const first = await fetchTile(TILE);
+    const etag = first.headers.etag as string;
+    const f = decode(first.body as Buffer).find((x) => x.properties.level !== 'red') ?? decode(first.body as Buffer)[0];
+    const code = f?.properties.code as string;
+    const before = f?.properties.community_cases_7d;
+    await http().post('/v1/reports').set('Content-Type', 'application/json').send({ reports: [{ area: code, date: END, community_cases: 977, quarantine_cases: 0 }] }).expect(200);
+    const after = await fetchTile(TILE, { 'If-None-Match': etag });
+    expect(after.status).toBe(200);
+    expect(after.headers.etag).not.toBe(etag);
+    const cases = decode(after.body as Buffer).find((x) => x.properties.code === code)?.properties.community_cases_7d;
+    expect(cases).not.toBe(before);
+    const list = (await http().get(`/v1/zones?date=${END}&kind=commune&figures=true`).expect(200)).body.items as { code: string; community_cases_7d: number | null }[];
+    expect(cases).toBe(list.find((z) => z.code === code)?.community_cases_7d);
+    expect(cases).toBeGreaterThanOrEqual(977);
+  });
+
   test('a tile with nothing in it is empty; bad coordinates are 400s naming them', async () => {
     const empty = await fetchTile(`/tiles/zones/8/0/0.mvt?date=${END}`);
     expect(empty.status).toBe(200);

@@ -1,7 +1,7 @@
 import { Routes } from '../access';
 import type { Runtime } from '../../runtime';
-import { zonesMap } from '../../services/maps';
-import { KeptBodies, notModified } from '../caching';
+import { keptMapBody, zonesMap } from '../../services/maps';
+import { notModified } from '../caching';
 import { bodyWriter, fullMapTurn } from '../stream';
 import { zonesGeoQuery } from '../schemas';
 import { parseQuery } from '../validation';
@@ -10,8 +10,6 @@ import { readingOf } from './zones';
 /** Maps: zones as GeoJSON (simplified: kept by ETag; full detail: streamed, a few at a time). */
 export function mapsRouter(rt: Runtime): Routes {
   const r = new Routes();
-  // simplified maps (a zoom given) are a few megabytes for a country: kept, by ETag
-  const kept = new KeptBodies(128 * 2 ** 20);
 
   r.get('/v1/zones.geojson', 'read', async (req, res) => {
     const q = parseQuery(zonesGeoQuery, req.query);
@@ -19,11 +17,11 @@ export function mapsRouter(rt: Runtime): Routes {
     if (notModified(req, res, map.etag)) return;
     res.type('application/geo+json');
     if (map.query.zoom !== undefined) {
-      await kept.send(req, res, map.etag, async () => {
-        const pieces: Buffer[] = [];
-        for await (const piece of map.pieces()) pieces.push(typeof piece === 'string' ? Buffer.from(piece) : piece);
-        return Buffer.concat(pieces);
-      });
+      // simplified maps are a few megabytes for a country: kept by ETag (and gzipped) by the runtime's map store, shared with the warm-up
+      const gzip = req.acceptsEncodings('gzip') === 'gzip';
+      const body = await keptMapBody(rt, map, gzip);
+      if (gzip) res.setHeader('Content-Encoding', 'gzip');
+      res.send(body);
       return;
     }
     // full detail can be hundreds of megabytes: streamed, never kept, a few at a time (each
