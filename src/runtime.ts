@@ -1,4 +1,3 @@
-import { today } from './domain/dates';
 import type { Config } from './config';
 import type { Database } from './db/database';
 import { MapStore } from './db/maps';
@@ -11,7 +10,6 @@ import { Recomputations } from './jobs/recomputations';
 import { jobQueue, JobQueue } from './jobs/runner';
 import { Scheduler, startScheduler } from './jobs/scheduler';
 import { startWebhookWorker, WebhookWorker } from './jobs/webhooks';
-import { log } from './log';
 import { webhookPolicy } from './net/targets';
 import { SizedCache } from './http/caching';
 
@@ -49,11 +47,14 @@ export type Runtime = {
   readonly recomputations: Recomputations;
   /** The job dispatcher: claims queued recomputations and runs them in job processes. */
   readonly jobs: JobQueue;
+  /** Builds today's hot answers ahead of the requests: at start, after recomputations (a service's: services/warm.ts; others none). */
+  readonly warmUp: WarmUp;
   /**
    * Starts the background work of a service: the job dispatcher's polling (jobs left queued
    * by a restart or by other replicas are taken up now), the daily schedule (unless
-   * ZONERISK_SCHEDULE=off), the webhook deliveries, and the map warm-up (a country's
-   * shared-border topology takes seconds: built now, not on the first map request). Tools
+   * ZONERISK_SCHEDULE=off), the webhook deliveries, and the warm-up of today's hot answers
+   * (a country's shared-border topology takes seconds, a cold zone answer ~15× a kept
+   * one: built now and after each recomputation, not on the first requests). Tools
    * and tests that only serve requests do not start it.
    */
   start(): void;
@@ -68,16 +69,26 @@ export type Runtime = {
 const FULL_MAP_WAIT_MS = 30_000;
 
 /**
+ * Background building of hot answers, started with the runtime's background work (`start`),
+ * told when a job succeeded (`kick`), stopped at `close`. Made by whoever creates the
+ * runtime (the service passes services/warm.ts's; the runtime imports no service).
+ */
+export type WarmUp = { start(): void; kick(): void; stop(): Promise<void> };
+const NO_WARM_UP: WarmUp = { start: () => undefined, kick: () => undefined, stop: async () => undefined };
+
+/**
  * The runtime of a process (or of a test's app) over an open database. `owner` is the
  * process's service instance (db/instances.ts), which owns the jobs it runs; null when the
  * process registered none (tools, tests). The job dispatcher is created idle: `jobs.start()`
  * keeps it polling (the service does).
  */
-export function createRuntime(config: Config, db: Database, owner: number | null = null): Runtime {
+export function createRuntime(config: Config, db: Database, owner: number | null = null, warmUp: (rt: Runtime) => WarmUp = () => NO_WARM_UP): Runtime {
   const worker = new MapWorker();
   const recomputations = new Recomputations(db, owner);
   const previews = new Previews();
-  const jobs = jobQueue(db, config, recomputations);
+  let warm = NO_WARM_UP;
+  // a job that succeeded changed today's answers: the warm-up builds them again
+  const jobs = jobQueue(db, config, recomputations, () => warm.kick());
   let closing: Promise<void> | null = null;
   let scheduler: Scheduler | null = null;
   let webhooks: WebhookWorker | null = null;
@@ -94,9 +105,12 @@ export function createRuntime(config: Config, db: Database, owner: number | null
     previews,
     recomputations,
     jobs,
+    get warmUp() {
+      return warm;
+    },
     start() {
       if (closing) return;
-      rt.maps.warm(today(config.reportingTimeZone)).catch((e: unknown) => log.warn('map warm-up failed', { error: String(e) }));
+      warm.start();
       if (config.schedule !== 'off' && !scheduler) scheduler = startScheduler(db, { at: config.schedule, timeZone: config.reportingTimeZone, jobs });
       webhooks ??= startWebhookWorker(db, { policy: webhookPolicy(config) });
       jobs.start();
@@ -104,11 +118,12 @@ export function createRuntime(config: Config, db: Database, owner: number | null
     close() {
       closing ??= (async () => {
         rt.streams.endAll();
-        await Promise.all([recomputations.stop(), jobs.stop(), scheduler?.stop(), webhooks?.stop()]);
+        await Promise.all([warm.stop(), recomputations.stop(), jobs.stop(), scheduler?.stop(), webhooks?.stop()]);
         await Promise.all([worker.stop(), previews.stop()]);
       })();
       return closing;
     },
   };
+  warm = warmUp(rt);
   return rt;
 }

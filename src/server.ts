@@ -11,6 +11,7 @@ import { registerInstance } from './db/instances';
 import { createHttpServer } from './http/server';
 import { listenForMetrics } from './http/hygiene';
 import { classifyDemo, seedDemo } from '../seeds';
+import { Warmer } from './services/warm';
 
 export type RunningService = { url: string; db: Database; close(): Promise<void> };
 
@@ -58,7 +59,8 @@ export async function startService(config: Config): Promise<RunningService> {
     await db.close().catch(() => undefined);
     throw e;
   });
-  const rt = createRuntime(config, db, instance.id);
+  // the service builds today's hot answers ahead of the requests (services/warm.ts)
+  const rt = createRuntime(config, db, instance.id, (r) => new Warmer(() => r));
   const app = createApp(rt);
   const server = createHttpServer(app, config);
   await new Promise<void>((resolve, reject) => {

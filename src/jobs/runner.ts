@@ -46,10 +46,11 @@ export type JobQueue = {
 
 /**
  * A dispatcher (created idle) for the jobs of `recomputations`' database, claimed for its
- * owner; in-process runs (the embedded engine) go through `recomputations`. One per process.
+ * owner; in-process runs (the embedded engine) go through `recomputations`; `succeeded`
+ * hears of each job that succeeded. One per process.
  */
-export function jobQueue(db: Database, config: Pick<Config, 'jobProcesses'>, recomputations: Recomputations): JobQueue {
-  const q = new Dispatcher(db, db.mode === 'embedded' ? 1 : config.jobProcesses, recomputations);
+export function jobQueue(db: Database, config: Pick<Config, 'jobProcesses'>, recomputations: Recomputations, succeeded: () => void = () => undefined): JobQueue {
+  const q = new Dispatcher(db, db.mode === 'embedded' ? 1 : config.jobProcesses, recomputations, succeeded);
   // the pools it uses close after it has stopped (its jobs asked to stop between two days)
   db.whenClosing(() => q.stop());
   return q;
@@ -71,6 +72,8 @@ class Dispatcher implements JobQueue {
     private readonly db: Database,
     private readonly slots: number,
     private readonly recomputations: Recomputations,
+    /** Told when one of its jobs succeeded (the runtime's warm-up). */
+    private readonly succeeded: () => void,
   ) {}
 
   run(id: number): Promise<void> | undefined {
@@ -203,6 +206,7 @@ class Dispatcher implements JobQueue {
       if (now.status === 'succeeded') lastRecomputeSuccess.setToCurrentTime();
     }
     if (now.status === 'succeeded') {
+      this.succeeded();
       log.info('job succeeded', { job: job.id, trigger, days: now.days_done, changed: now.changed, written: now.written, ms });
     } else if (!(this.stopped && now.status === 'queued' && now.attempts < job.attempts)) {
       jobAttemptsFailed.inc({ trigger, outcome: now.status === 'queued' ? 'retried' : 'failed' });

@@ -140,27 +140,28 @@ export async function zoneDetail(rt: Runtime, code: string, r: Reading): Promise
   const reads = rt.db.read;
   const asOf = await readingAt(rt, r);
   const etag = await rt.maps.etag({ date: r.date, asOf }, `zone:${code}`);
-  const body = async (): Promise<ZoneDetail> => {
-    const z = await zoneOn(reads, code, r.date, asOf);
-    const rs = z.rule_set ? await rt.ruleSets.definition(reads, z.rule_set) : null;
-    return {
-      ...zoneCore(z),
-      level_label: levelLabel(z.level),
-      population: z.population,
-      date: r.date,
-      computed_level: z.computed_level,
-      reason: z.reason,
-      rule_set: rs ? { id: rs.id, name: rs.name, version: rs.version } : null,
-      ...inputsOf(z, rs),
-      input_labels: rs ? inputLabels(rs.definition) : {},
-      children: z.children,
-      explanation: rs ? await withLineage(rt, rs.definition, z, explain(rs.definition, z)) : [],
-      pending: z.pending,
-      override: z.override,
-      computed_at: z.computed_at,
-    };
+  return { etag, body: async () => zoneDetailBody(rt, await zoneOn(reads, code, r.date, asOf), r.date) };
+}
+
+/** The zone answer of `z`, a zone of `date` as read (the route's body; the warm-up's, services/warm.ts). */
+export async function zoneDetailBody(rt: Runtime, z: ZoneRow, date: LocalDate): Promise<ZoneDetail> {
+  const rs = z.rule_set ? await rt.ruleSets.definition(rt.db.read, z.rule_set) : null;
+  return {
+    ...zoneCore(z),
+    level_label: levelLabel(z.level),
+    population: z.population,
+    date,
+    computed_level: z.computed_level,
+    reason: z.reason,
+    rule_set: rs ? { id: rs.id, name: rs.name, version: rs.version } : null,
+    ...inputsOf(z, rs),
+    input_labels: rs ? inputLabels(rs.definition) : {},
+    children: z.children,
+    explanation: rs ? await withLineage(rt, rs.definition, z, explain(rs.definition, z)) : [],
+    pending: z.pending,
+    override: z.override,
+    computed_at: z.computed_at,
   };
-  return { etag, body };
 }
 
 /** What a read over days asks for: the reading point (`as_of`) and the version. */
