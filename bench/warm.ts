@@ -12,7 +12,7 @@ import { benchUrl, Record as Recorder } from './common';
  * Warm answers (issue 19, item 4): the first requests after a start — a sample of commune
  * answers and the zoom-6 commune map — on a cold runtime, then on one whose warm-up has run
  * (services/warm.ts), next to the same requests answered again (kept). And what the warm-up
- * costs the requests arriving meanwhile: the slowest zone answer while it runs.
+ * costs the requests arriving meanwhile: their p99 and slowest while it runs.
  */
 const SAMPLE = 300;
 
@@ -56,19 +56,21 @@ export async function benchWarm(db: Database, dbName: string, date: LocalDate, r
   const warmed = await serve(db, dbName, async (_rt, warmer, port) => {
     const t = Date.now();
     warmer.kick(date);
-    // requests while the warm-up runs: the slowest answer
-    let worst = 0;
+    // requests while the warm-up runs (cold ones: read at an instant): their times
+    const times: number[] = [];
     let asked = 0;
     let done = false;
     const idle = warmer.idle().then(() => (done = true));
     while (!done) {
       const code = codes[asked++ % codes.length] as string;
-      worst = Math.max(worst, (await get(port, `/v1/zones/${encodeURIComponent(code)}?date=${date}&as_of=${new Date().toISOString()}`)).ms);
+      times.push((await get(port, `/v1/zones/${encodeURIComponent(code)}?date=${date}&as_of=${new Date().toISOString()}`)).ms);
       await new Promise((r) => setTimeout(r, 20));
     }
     await idle;
     const warmMs = Date.now() - t;
-    return { warmMs, worst, asked, zones: await zonesPass(port), map: (await get(port, map6)).ms };
+    times.sort((a, b) => a - b);
+    const p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))] ?? 0;
+    return { warmMs, p99, worst: times[times.length - 1] ?? 0, asked, zones: await zonesPass(port), map: (await get(port, map6)).ms };
   });
   record(
     `warm answers: first ${SAMPLE} commune answers after a start`,
@@ -84,8 +86,8 @@ export async function benchWarm(db: Database, dbName: string, date: LocalDate, r
   );
   record(
     'warm answers: the warm-up, and requests meanwhile',
-    `${(warmed.warmMs / 1000).toFixed(1)} s (topology, day properties, zoom-6 map, every commune answer); slowest of ${warmed.asked} zone answers meanwhile ${warmed.worst.toFixed(0)} ms`,
-    'slowest < 250 ms',
-    warmed.worst < 250,
+    `${(warmed.warmMs / 1000).toFixed(1)} s (topology, day properties, zoom-6 map, every commune answer); ${warmed.asked} zone answers meanwhile: p99 ${warmed.p99.toFixed(0)} ms, slowest ${warmed.worst.toFixed(0)} ms`,
+    'p99 < 250 ms (as bench:load during a backfill)',
+    warmed.p99 < 250,
   );
 }

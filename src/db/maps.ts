@@ -6,7 +6,7 @@ import { Cql2Type } from '../domain/cql2';
 import { LEVEL_INFO } from '../domain/levels';
 import { incidencePer100k } from '../domain/metrics';
 import { KeptMapBodies } from '../geo/mapBodies';
-import { Layer, LayerRows, MapWorker } from '../geo/mapShapes';
+import { Layer, LayerRows, LayerSource, MapWorker } from '../geo/mapShapes';
 import { arrayBindings } from './knex';
 import type { Database } from './database';
 import { levelSpan, zoneCore, ZoneFilter, zonesOn, ZoneRow } from './levels';
@@ -172,9 +172,21 @@ export class MapStore {
    * afterwards is never older than its tag says.
    */
   async etag(q: MapQuery, variant: string): Promise<string> {
-    const asOf = asOfText(q.asOf);
-    const v = await this.version(q.date, asOf);
-    const key = JSON.stringify([variant, q.date, asOf, q.kind, q.parent, q.level, q.bbox, q.zoom, v]);
+    return this.etagAt(q, variant, await this.dataVersion(q.date, q.asOf));
+  }
+
+  /** The data version behind `date`'s tags as known at `asOf` now (see `version`). */
+  dataVersion(date: LocalDate, asOf: Date | null): Promise<string> {
+    return this.version(date, asOfText(asOf));
+  }
+
+  /**
+   * The tag `etag` gives under data version `v` — for answers built from one read known to
+   * be no older than `v` (the warm-up: the version is read first, then the day, then every
+   * answer is kept under a tag of that version, never of a later one).
+   */
+  etagAt(q: MapQuery, variant: string, v: string): string {
+    const key = JSON.stringify([variant, q.date, asOfText(q.asOf), q.kind, q.parent, q.level, q.bbox, q.zoom, v]);
     return `W/"${createHash('sha256').update(key).digest('base64url').slice(0, 27)}"`;
   }
 
@@ -547,7 +559,10 @@ async function dayMap(knex: Knex, date: LocalDate): Promise<DayMap> {
  * each kind on the map of that day, named by the kind and the first day of that map (its
  * epoch), versioned by the areas' version.
  */
-function layersOf(knex: Knex, m: DayMap, kinds: AreaKind[], date: LocalDate): { layers: Layer[]; index: Map<AreaKind, number>; rows: (key: string) => Promise<LayerRows> } {
+/** Areas of a layer read at a time for the map worker (~5 MB of GeoJSON text for a country's communes). */
+const LAYER_PART = 500;
+
+function layersOf(knex: Knex, m: DayMap, kinds: AreaKind[], date: LocalDate): { layers: Layer[]; index: Map<AreaKind, number>; rows: LayerSource } {
   // any day of the epoch draws its map; its first day does (the origin: any day before every change)
   const day = m.epoch === 'origin' ? date : m.epoch;
   const index = new Map<AreaKind, number>();
@@ -560,11 +575,22 @@ function layersOf(knex: Knex, m: DayMap, kinds: AreaKind[], date: LocalDate): { 
     kindOf.set(key, kind);
     layers.push({ key, version: m.version });
   }
-  const rows = async (key: string) => {
-    // in a fixed order: the topology (where arcs start, so the simplified shapes) depends on it — every process draws the same map under the same tag
-    const res = await knex.raw<{ rows: LayerRows }>(`SELECT id, ST_AsGeoJSON(geom, 9) AS g FROM zonerisk_areas_on(?::date) WHERE kind = ? ORDER BY id`, [day, kindOf.get(key) as AreaKind]);
-    return res.rows;
-  };
+  // in parts of LAYER_PART areas, each sent to the map worker before the next is read; in a
+  // fixed order: the topology (where arcs start, so the simplified shapes) depends on it —
+  // every process draws the same map under the same tag
+  async function* rows(key: string): AsyncGenerator<LayerRows> {
+    for (let after = 0; ; ) {
+      const res = await knex.raw<{ rows: LayerRows }>(`SELECT id, ST_AsGeoJSON(geom, 9) AS g FROM zonerisk_areas_on(?::date) WHERE kind = ? AND id > ? ORDER BY id LIMIT ?`, [
+        day,
+        kindOf.get(key) as AreaKind,
+        after,
+        LAYER_PART,
+      ]);
+      if (res.rows.length > 0) yield res.rows;
+      if (res.rows.length < LAYER_PART) return;
+      after = (res.rows[res.rows.length - 1] as LayerRows[number]).id;
+    }
+  }
   return { layers, index, rows };
 }
 

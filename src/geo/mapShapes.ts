@@ -11,6 +11,12 @@ import { projectRoot } from '../paths';
  */
 export type Layer = { key: string; version: string };
 export type LayerRows = { id: number; g: string }[];
+/**
+ * Where a layer's areas come from: all at once, or in parts as the database gives them (a
+ * country's 100 MB of GeoJSON text held at once on the request thread costs it a
+ * collector pause of hundreds of milliseconds; part by part, a part at a time).
+ */
+export type LayerSource = (key: string) => Promise<LayerRows> | AsyncIterable<LayerRows>;
 
 type Items = { layers: Layer[]; zoom: number };
 export type MapRequest =
@@ -71,17 +77,25 @@ export class MapWorker {
   }
 
   /** Loads a layer once, however many requests find it missing at the same time. */
-  private load(layer: Layer, rows: (key: string) => Promise<LayerRows>): Promise<void> {
+  private load(layer: Layer, rows: LayerSource): Promise<void> {
     const name = `${layer.key}|${layer.version}`;
     let p = this.loading.get(name);
     if (!p) {
       p = (async () => {
-        const all = await rows(layer.key);
-        for (let start = 0; start === 0 || start < all.length; start += LOAD_PART) {
-          const done = start + LOAD_PART >= all.length;
-          const reply = await this.ask({ op: 'load', key: layer.key, version: layer.version, rows: all.slice(start, start + LOAD_PART), first: start === 0, done });
+        let first = true;
+        const send = async (part: LayerRows, done: boolean) => {
+          const reply = await this.ask({ op: 'load', key: layer.key, version: layer.version, rows: part, first, done });
+          first = false;
           if ('error' in reply) throw new Error(reply.error);
+        };
+        const source = rows(layer.key);
+        if (Symbol.asyncIterator in source) {
+          for await (const chunk of source) for (let start = 0; start < chunk.length; start += LOAD_PART) await send(chunk.slice(start, start + LOAD_PART), false);
+          await send([], true);
+          return;
         }
+        const all = await source;
+        for (let start = 0; start === 0 || start < all.length; start += LOAD_PART) await send(all.slice(start, start + LOAD_PART), start + LOAD_PART >= all.length);
       })();
       this.loading.set(name, p);
       p.catch(() => undefined).finally(() => this.loading.delete(name));
@@ -90,7 +104,7 @@ export class MapWorker {
   }
 
   /** The worker's answer as bytes, loading whatever layer it lacks (each at most once per request). */
-  async bytes(request: Ask & Items, rows: (key: string) => Promise<LayerRows>): Promise<Buffer> {
+  async bytes(request: Ask & Items, rows: LayerSource): Promise<Buffer> {
     for (let attempt = 0; attempt <= request.layers.length; attempt++) {
       const reply = await this.ask(request);
       if ('bytes' in reply) return Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
@@ -101,7 +115,7 @@ export class MapWorker {
   }
 
   /** Makes sure a layer is loaded (a country's topology takes seconds: ahead of the first map request). */
-  async warm(layer: Layer, rows: (key: string) => Promise<LayerRows>): Promise<void> {
+  async warm(layer: Layer, rows: LayerSource): Promise<void> {
     await this.bytes({ op: 'features', layers: [layer], zoom: 0, layer: [], ids: [], prefixes: [] }, rows);
   }
 

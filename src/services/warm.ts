@@ -90,7 +90,9 @@ export class Warmer implements WarmUp {
     const rt = this.runtime();
     const date = this.day ?? today(rt.config.reportingTimeZone);
     const started = Date.now();
-    const tag = await rt.maps.etag({ date, asOf: null }, 'warm-up');
+    // the version first, then the day: every answer below is built from data no older than
+    // `tag`, and kept under a tag of that version (never a later one it might predate)
+    const tag = await rt.maps.dataVersion(date, null);
     if (tag === this.warmed && this.warmedDay === date) {
       this.last = { date, skipped: 'unchanged' };
       return;
@@ -104,13 +106,13 @@ export class Warmer implements WarmUp {
         return;
       }
       await yieldToRequests();
-      // the data moved under us: what is built now would be kept under a stale tag
-      if ((await rt.maps.etag({ date, asOf: null }, 'warm-up')) !== tag) {
+      // the data moved: requests now ask under newer tags; the next check starts over
+      if ((await rt.maps.dataVersion(date, null)) !== tag) {
         this.last = { date, skipped: 'moved' };
         return;
       }
       for (const z of zones.slice(i, i + SLICE)) {
-        const etag = await rt.maps.etag({ date, asOf: null }, `zone:${z.code}`);
+        const etag = rt.maps.etagAt({ date, asOf: null }, `zone:${z.code}`, tag);
         if (rt.bodies.get(etag) !== undefined) continue;
         rt.bodies.set(etag, JSON.stringify(await zoneDetailBody(rt, z, date)));
         n++;

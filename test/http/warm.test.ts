@@ -1,4 +1,7 @@
-import { testContext } from '../helpers/context';
+import { Client } from 'pg';
+import request from 'supertest';
+import { embedded, TEST_ADMIN_KEY, testContext } from '../helpers/context';
+import { createApp } from '../../src/http/app';
 import { createRuntime } from '../../src/runtime';
 import { zoneDetail } from '../../src/services/levels';
 import { today } from '../../src/domain/dates';
@@ -56,5 +59,43 @@ test("today's commune answers are kept ahead of the requests, as a cold runtime 
     expect(JSON.parse(kept as string)).toMatchObject({ code, level: 'red', override: { level: 'red' } });
   } finally {
     await cold.close();
+  }
+});
+
+test('an answer built while the data moves is kept under the tag of the data it was built from, never a newer one', async () => {
+  if (embedded()) return; // needs a second session holding a lock
+  const day = today(ctx.config.reportingTimeZone);
+  await ctx.demo(day, 2);
+  const list = await ctx.http().get('/v1/zones?kind=commune').expect(200);
+  const code = (list.body.items as { code: string }[])[3]?.code as string;
+  // a runtime that has not read the rule set yet: its warm-up waits on rule_sets, after reading the day
+  const rt = createRuntime(ctx.config, ctx.db);
+  const w = new Warmer(() => rt);
+  const lock = new Client({ connectionString: ctx.config.databaseUrl });
+  await lock.connect();
+  try {
+    await lock.query('BEGIN');
+    await lock.query('LOCK TABLE rule_sets IN ACCESS EXCLUSIVE MODE');
+    w.kick();
+    for (let i = 0; i < 200; i++) {
+      const waiting = await lock.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'rule_sets'::regclass`);
+      if ((waiting.rows[0]?.n ?? 0) > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // the data moves while the warm-up is held
+    await ctx.http().post(`/v1/zones/${code}/overrides`).send({ level: 'red', reason: 'quyết định của BCĐ', from: day }).expect(201);
+    await lock.query('COMMIT');
+    await w.idle();
+    // whatever is kept under the tag a request now gets shows the override
+    const now = await zoneDetail(rt, code, { date: day, asOf: null, version: 'latest' });
+    const kept = rt.bodies.get(now.etag);
+    if (kept !== undefined) expect(JSON.parse(kept)).toMatchObject({ code, level: 'red', override: { level: 'red' } });
+    const res = await request(createApp(rt)).get(`/v1/zones/${code}`).set('Authorization', `Bearer ${TEST_ADMIN_KEY}`).expect(200);
+    expect(res.body).toMatchObject({ level: 'red', override: { level: 'red' } });
+  } finally {
+    await lock.query('ROLLBACK').catch(() => undefined);
+    await lock.end();
+    await w.stop();
+    await rt.close();
   }
 });
