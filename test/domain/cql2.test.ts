@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { checkCql2, Cql2, Cql2Error, cql2ToSql, Cql2Type, MAX_CQL2_CHARS, MAX_CQL2_DEPTH, MAX_CQL2_TERMS, parseCql2 } from '../../src/domain/cql2';
 
-/** CQL2-text (basic comparisons) as the OGC items' `filter` reads it: text → AST, or the error; AST → SQL with binds. Pure: no database. */
+/** CQL2-text (basic comparisons) as the OGC items' `filter` reads it: text → AST, or the error (with the character it is at); AST → SQL with binds. Pure: no database. */
 
 const str = (value: string) => ({ type: 'string' as const, value });
 const num = (value: number) => ({ type: 'number' as const, value });
@@ -38,6 +38,12 @@ const parsed: [string, Cql2][] = [
       ],
     },
   ],
+  // numbers as CQL2 spells them: a leading or trailing point, a signed exponent
+  ['population > .5', { op: '>', property: 'population', value: num(0.5) }],
+  ['population > 1.', { op: '>', property: 'population', value: num(1) }],
+  ['population > -.5e-1', { op: '>', property: 'population', value: num(-0.05) }],
+  // the longest text allowed: exactly MAX_CQL2_CHARS characters
+  [`name = '${'x'.repeat(MAX_CQL2_CHARS - 9)}'`, { op: '=', property: 'name', value: str('x'.repeat(MAX_CQL2_CHARS - 9)) }],
   // what GDAL's OAPIF driver sends for -where "level = 'red' AND population > 5"
   ["(level = 'red') AND (population > 5)", { op: 'and', args: [{ op: '=', property: 'level', value: str('red') }, { op: '>', property: 'population', value: num(5) }] }],
 ];
@@ -58,6 +64,11 @@ const refused: [string, RegExp][] = [
   ["level = 'red'; DROP TABLE areas", /unexpected ';'/],
   ["DATE('2021-02-30') = since", /DATE needs a date/],
   ["since = DATE('0000-01-01')", /DATE needs a date/],
+  // DATE without its parenthesis is a property name, which cannot be compared with a property
+  ['since = DATE', /expected a literal .* but found 'DATE' \(at character 9\)$/],
+  ['since = DATE(1)', /DATE needs a date 'YYYY-MM-DD' \(years 1900–2999\) \(at character 14\)$/],
+  ["since = DATE('2021-10-01'", /expected '\)' but found the end \(at character 26\)$/],
+  ['population > 1e+', /unexpected '\+' \(at character 16\)$/],
   ["name = 'a\u0000b'", /a control character/],
   ["level = 'red'\u0007", /a control character/],
   ['population > 1e999', /number out of range/],
