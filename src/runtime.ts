@@ -11,7 +11,7 @@ import { jobQueue, JobQueue } from './jobs/runner';
 import { Scheduler, startScheduler } from './jobs/scheduler';
 import { startWebhookWorker, WebhookWorker } from './jobs/webhooks';
 import { webhookPolicy } from './net/targets';
-import { SizedCache } from './http/caching';
+import { SizedCache } from './cache';
 
 /**
  * The one object that owns a process's state: its database, its configuration, the caches

@@ -10,7 +10,7 @@ import { Layer, LayerRows, LayerSource, MapWorker } from '../geo/mapShapes';
 import { arrayBindings } from './knex';
 import type { Database } from './database';
 import { levelSpan, zoneCore, ZoneFilter, zonesOn, ZoneRow } from './levels';
-import { AppError } from '../errors';
+import { Turns } from '../turns';
 
 /**
  * Zones as map features: levels and figures from the store, geometry either as stored
@@ -136,7 +136,7 @@ export class MapStore {
   private readonly matches = new Map<string, Promise<number[]>>();
   private readonly counts = new Map<string, Promise<Map<string, number>>>();
   /** Turns of reading a whole day (a country's day is ~0.3 s of database work). */
-  private readonly dayReads = new Turns(DAY_READS_RUNNING, DAY_READS_WAITING);
+  private readonly dayReads = new Turns({ running: DAY_READS_RUNNING, waiting: DAY_READS_WAITING }, { message: 'too many days of maps are being read at once; try again shortly', retryAfter: 2 });
   private readonly knex: Knex;
   /** Simplified maps (zones.geojson with a zoom), a few MB each for a country: kept by ETag, raw and gzipped. */
   readonly bodies = new KeptMapBodies(128 * 2 ** 20);
@@ -378,7 +378,6 @@ export class MapStore {
 
 const asOfText = (asOf: Date | null) => (asOf ? asOf.toISOString() : 'infinity');
 
-/** The value under `key` in a map used as a least-recently-used cache of `max` promises (a failed one is not kept). */
 /**
  * A whole day read for the kept days costs a country's day of rows (~0.3 s): a client
  * asking for tiles or pages at ever new `as_of` instants would make every request one. At
@@ -388,33 +387,7 @@ const asOfText = (asOf: Date | null) => (asOf ? asOf.toISOString() : 'infinity')
 const DAY_READS_RUNNING = 2;
 const DAY_READS_WAITING = 16;
 
-class Turns {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(
-    private readonly max: number,
-    private readonly queue: number,
-  ) {}
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.running >= this.max) {
-      if (this.waiting.length >= this.queue) {
-        const e = new AppError(503, 'busy', 'too many days of maps are being read at once; try again shortly');
-        e.retryAfter = 2;
-        throw e;
-      }
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else this.running++;
-    try {
-      return await work();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
-  }
-}
-
+/** The value under `key` in a map used as a least-recently-used cache of `max` promises (a failed one is not kept). */
 function kept<V>(cache: Map<string, Promise<V>>, key: string, max: number, make: () => Promise<V>): Promise<V> {
   let p = cache.get(key);
   if (p) {

@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { SizedCache } from '../cache';
 
 /**
  * Map bodies kept under their ETag, raw and gzipped (nearly every client takes gzip), each
@@ -11,10 +12,11 @@ import { gzip } from 'node:zlib';
 const gzipped = promisify(gzip);
 
 export class KeptMapBodies {
-  private readonly kept = new Map<string, Buffer>();
+  private readonly kept: SizedCache<Buffer>;
   private readonly building = new Map<string, Promise<Buffer>>();
-  private size = 0;
-  constructor(private readonly maxBytes: number) {}
+  constructor(maxBytes: number) {
+    this.kept = new SizedCache(maxBytes);
+  }
 
   /** The body under `etag` (gzipped with `gzip`), built by `build` (the raw body) when not kept. */
   body(etag: string, gzip: boolean, build: () => Promise<Buffer>): Promise<Buffer> {
@@ -24,31 +26,14 @@ export class KeptMapBodies {
 
   private once(key: string, make: () => Promise<Buffer>): Promise<Buffer> {
     const hit = this.kept.get(key);
-    if (hit) {
-      this.kept.delete(key);
-      this.kept.set(key, hit);
-      return Promise.resolve(hit);
-    }
+    if (hit) return Promise.resolve(hit);
     let p = this.building.get(key);
     if (!p) {
-      p = make().then((b) => (this.keep(key, b), b));
+      p = make().then((b) => (this.kept.set(key, b), b));
       this.building.set(key, p);
       const done = () => this.building.delete(key);
       p.then(done, done);
     }
     return p;
-  }
-
-  private keep(key: string, b: Buffer): void {
-    const old = this.kept.get(key);
-    if (old) this.size -= old.length;
-    this.kept.delete(key);
-    this.kept.set(key, b);
-    this.size += b.length;
-    for (const [k, v] of this.kept) {
-      if (this.size <= this.maxBytes) break;
-      this.kept.delete(k);
-      this.size -= v.length;
-    }
   }
 }

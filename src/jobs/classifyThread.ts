@@ -7,6 +7,7 @@ import type { SeriesLineage } from '../domain/lineage';
 import { RuleSet } from '../domain/rules/definition';
 import { AppError } from '../errors';
 import { projectRoot } from '../paths';
+import { Turns } from '../turns';
 
 /**
  * The request side of the classification worker (classifyWorker.ts). A rule-set preview
@@ -117,8 +118,10 @@ export class ClassifyWorker {
 /** A process's rule-set previews: the classification worker, and the turns of previews (see above). */
 export class Previews {
   readonly worker = new ClassifyWorker();
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly turns = new Turns(
+    { running: PREVIEW_RUNNING, waiting: PREVIEW_WAITING },
+    { message: `${PREVIEW_RUNNING + PREVIEW_WAITING} rule-set previews are already running or waiting; try again shortly`, retryAfter: 5 },
+  );
 
   /** The preview answer (JSON bytes) from the loaded facts. */
   async run(request: Omit<PreviewRequest, 'id'>): Promise<Buffer> {
@@ -131,22 +134,8 @@ export class Previews {
    * A turn for a preview: `run` starts when one of PREVIEW_RUNNING places is free; with
    * PREVIEW_WAITING previews already waiting, 503 with Retry-After at once.
    */
-  async turn<T>(run: () => Promise<T>): Promise<T> {
-    if (this.running >= PREVIEW_RUNNING) {
-      if (this.waiting.length >= PREVIEW_WAITING) {
-        const e = new AppError(503, 'busy', `${PREVIEW_RUNNING + PREVIEW_WAITING} rule-set previews are already running or waiting; try again shortly`);
-        e.retryAfter = 5;
-        throw e;
-      }
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else this.running++;
-    try {
-      return await run();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next(); // the place passes to the next one
-      else this.running--;
-    }
+  turn<T>(run: () => Promise<T>): Promise<T> {
+    return this.turns.run(run);
   }
 
   /** Stops the worker (a later preview starts a new one). */

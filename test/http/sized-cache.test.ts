@@ -1,4 +1,4 @@
-import { SizedCache } from '../../src/http/caching';
+import { SizedCache } from '../../src/cache';
 
 /** The one bounded LRU behind zone answers, kept maps and tiles. */
 describe('SizedCache', () => {
