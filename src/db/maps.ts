@@ -425,26 +425,14 @@ async function versionOf(knex: Knex, date: LocalDate, asOf: string): Promise<str
   return res.rows[0]?.v ?? '';
 }
 
-/** Community cases over the 7 days ending `date`, of each area's whole subtree (null: no report). */
-export async function cases7(knex: Knex, date: LocalDate, ids: number[]): Promise<Map<number, number>> {
+/** Community cases over the 7 days ending `date`, of each area's whole subtree: the areas `ids`, or every area of the day (null: no report). */
+export async function cases7(knex: Knex, date: LocalDate, ids: number[] | 'all'): Promise<Map<number, number>> {
   const res = await knex.raw<{ rows: { area_id: number; cases: number }[] }>(
     `SELECT t.ancestor AS area_id, sum(r.community_cases)::int AS cases
      FROM area_tree t JOIN reports r ON r.area_id = t.descendant AND r.date BETWEEN ? AND ?
-     WHERE t.ancestor = ANY(?::int[]) AND t.during @> ?::date
+     WHERE ${ids === 'all' ? '' : 't.ancestor = ANY(?::int[]) AND '}t.during @> ?::date
      GROUP BY t.ancestor`,
-    arrayBindings([addDays(date, -6), date, ids, date]),
-  );
-  return new Map(res.rows.map((r) => [r.area_id, r.cases]));
-}
-
-/** Community cases over the 7 days ending `date` of every area of the day, each with its whole subtree. */
-async function cases7All(knex: Knex, date: LocalDate): Promise<Map<number, number>> {
-  const res = await knex.raw<{ rows: { area_id: number; cases: number }[] }>(
-    `SELECT t.ancestor AS area_id, sum(r.community_cases)::int AS cases
-     FROM area_tree t JOIN reports r ON r.area_id = t.descendant AND r.date BETWEEN ? AND ?
-     WHERE t.during @> ?::date
-     GROUP BY t.ancestor`,
-    [addDays(date, -6), date, date],
+    arrayBindings([addDays(date, -6), date, ...(ids === 'all' ? [] : [ids]), date]),
   );
   return new Map(res.rows.map((r) => [r.area_id, r.cases]));
 }
@@ -476,7 +464,7 @@ async function readShapes(knex: Knex, date: LocalDate): Promise<DayShapes> {
  * at a time, other requests running in between.
  */
 async function readDay(knex: Knex, key: string, date: LocalDate, asOf: Date | null): Promise<KeptDay> {
-  const [rows, cases] = await Promise.all([zonesOn(knex, date, asOf, {}, 'levels'), cases7All(knex, date)]);
+  const [rows, cases] = await Promise.all([zonesOn(knex, date, asOf, {}, 'levels'), cases7(knex, date, 'all')]);
   const zones: MapZone[] = [];
   for (let i = 0; i < rows.length; i++) {
     if (i > 0 && i % 1000 === 0) await yieldToOthers();
@@ -527,14 +515,14 @@ async function dayMap(knex: Knex, date: LocalDate): Promise<DayMap> {
   return { version: v.rows[0]?.v ?? '', epoch: (v.rows[0]?.epoch ?? 'origin') as LocalDate | 'origin' };
 }
 
+/** Areas of a layer read at a time for the map worker (~5 MB of GeoJSON text for a country's communes). */
+const LAYER_PART = 500;
+
 /**
  * Areas of these kinds on the map `m` (of `date`) as map-worker layers: the topology of
  * each kind on the map of that day, named by the kind and the first day of that map (its
  * epoch), versioned by the areas' version.
  */
-/** Areas of a layer read at a time for the map worker (~5 MB of GeoJSON text for a country's communes). */
-const LAYER_PART = 500;
-
 function layersOf(knex: Knex, m: DayMap, kinds: AreaKind[], date: LocalDate): { layers: Layer[]; index: Map<AreaKind, number>; rows: LayerSource } {
   // any day of the epoch draws its map; its first day does (the origin: any day before every change)
   const day = m.epoch === 'origin' ? date : m.epoch;
