@@ -284,7 +284,7 @@ type Raw = Omit<ZoneRow, 'level' | 'level_number' | 'override' | 'computed_level
 };
 
 /** `asOf` null means "everything known now"; a time given to the millisecond stands for that whole millisecond (JSON loses the µs). */
-function asOfClause(asOf: Date | null): { asOfSql: string; asOfBind: string[] } {
+export function asOfClause(asOf: Date | null): { asOfSql: string; asOfBind: string[] } {
   return asOf ? { asOfSql: "(?::timestamptz + interval '999 microseconds')", asOfBind: [asOf.toISOString()] } : { asOfSql: "'infinity'::timestamptz", asOfBind: [] };
 }
 
@@ -768,16 +768,24 @@ export async function levelSpan(knex: Knex): Promise<[string | null, string | nu
 
 /**
  * Which of these (area code, day) pairs have a level computed for an earlier day, as known at
- * `asOf`: the others are the areas' first days with a level (a new commune). One statement.
- * Answers the pairs as `code|date`.
+ * `asOf`: the others are the areas' first days with a level (a new commune). One statement,
+ * reading by day (zone_levels has no index by area, migration 19): the classified days,
+ * newest first, each probed for the area until one has it — one probe for an area that had a
+ * level the day before, one per earlier day for a new one. Answers the pairs as `code|date`.
  */
 export async function levelsBefore(knex: Knex, pairs: readonly { code: string; date: LocalDate }[], asOf: Date | null): Promise<Set<string>> {
   if (pairs.length === 0) return new Set();
   const { asOfSql, asOfBind } = asOfClause(asOf);
   const res = await knex.raw<{ rows: { code: string; date: string }[] }>(
-    `SELECT p.code, p.date::text AS date FROM unnest(?::text[], ?::date[]) AS p(code, date)
-     JOIN areas a ON a.code = p.code
-     WHERE EXISTS (SELECT 1 FROM zone_levels z WHERE z.area_id = a.id AND z.date < p.date AND z.computed_at <= ${asOfSql})`,
+    `WITH RECURSIVE p AS (SELECT * FROM unnest(?::text[], ?::date[]) AS p(code, date)),
+     -- the classified days before the latest of the pairs, newest first (one index probe each)
+     d AS (
+       SELECT (SELECT max(z.date) FROM zone_levels z WHERE z.date < (SELECT max(date) FROM p)) AS date
+       UNION ALL SELECT (SELECT max(z.date) FROM zone_levels z WHERE z.date < d.date) FROM d WHERE d.date IS NOT NULL
+     )
+     SELECT p.code, p.date::text AS date FROM p JOIN areas a ON a.code = p.code
+     WHERE EXISTS (SELECT 1 FROM d JOIN zone_levels z ON z.date = d.date AND z.area_id = a.id
+                   WHERE d.date < p.date AND z.computed_at <= ${asOfSql})`,
     arrayBindings([pairs.map((p) => p.code), pairs.map((p) => p.date), ...asOfBind]),
   );
   return new Set(res.rows.map((r) => `${r.code}|${r.date}`));

@@ -30,3 +30,13 @@ test('levels are append-only and refer to real areas, rule sets and jobs', async
   expect(await code(ctx.db.knex.raw(`DELETE FROM zone_levels`))).toBe('42501');
   expect(await code(ctx.db.knex.raw(`INSERT INTO zone_levels (area_id, date, level, raw_level, rule_set_id, inputs) VALUES (1, '2021-10-02', 'red', 'red', 'nope@1', '{}')`))).toBe('23503');
 });
+
+test('an area that only levels refer to cannot be deleted; one nothing refers to can (zone_levels has no index by area: the check is one semi-join)', async () => {
+  // after the recompute above every area of the day has a level; C12 has no report or metric
+  const facts = await ctx.db.knex.raw<{ rows: { n: number }[] }>(`SELECT count(*)::int AS n FROM reports r JOIN areas a ON a.id = r.area_id WHERE a.code = 'C12'`);
+  expect(facts.rows[0]?.n).toBe(0);
+  expect(await code(ctx.db.knex.raw(`DELETE FROM areas WHERE code = 'C12'`))).toBe('23503');
+  await ctx.db.knex.raw(`INSERT INTO areas (code, name, name_search, kind, parent_id, population, geom, label_point)
+                         SELECT 'ZZ1', 'Xã Mới', 'xa moi', 'commune', parent_id, 10, geom, label_point FROM areas WHERE code = 'C12'`);
+  expect(await code(ctx.db.knex.raw(`DELETE FROM areas WHERE code = 'ZZ1'`))).toBe('ok');
+});
