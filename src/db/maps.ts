@@ -9,7 +9,7 @@ import { KeptMapBodies } from '../geo/mapBodies';
 import { Layer, LayerRows, LayerSource, MapWorker } from '../geo/mapShapes';
 import { arrayBindings } from './knex';
 import type { Database } from './database';
-import { levelSpan, zoneCore, ZoneFilter, zonesOn, ZoneRow } from './levels';
+import { asOfClause, levelSpan, zoneCore, ZoneFilter, zonesOn, ZoneRow } from './levels';
 import { Turns } from '../turns';
 
 /**
@@ -242,7 +242,7 @@ export class MapStore {
     if (q.parent || q.bbox) {
       // a part of the map: read for itself (the areas by parent or box, through the indexes)
       const rows = await zonesOn(this.knex, q.date, q.asOf, q, 'levels');
-      zones = await mapZones(this.knex, q.date, rows);
+      zones = await mapZones(this.knex, q.date, rows, q.asOf);
     } else {
       const ref = await this.dayRef(q.date, q.asOf);
       const day = await ref.day();
@@ -339,7 +339,7 @@ export class MapStore {
   /** One OGC API item: the area `code` (of `kind`, when given) on `date` with its day, or null. */
   async item(code: string, kind: AreaKind | undefined, date: LocalDate, dayId: boolean): Promise<string | null> {
     const rows = await zonesOn(this.knex, date, null, { code, kind }, 'levels');
-    const zones = await mapZones(this.knex, date, rows);
+    const zones = await mapZones(this.knex, date, rows, null);
     for await (const piece of featureTexts(this.knex, this.worker, zones, date, undefined, undefined, { day: date, dayIds: dayId })) return piece.toString();
     return null;
   }
@@ -425,22 +425,34 @@ async function versionOf(knex: Knex, date: LocalDate, asOf: string): Promise<str
   return res.rows[0]?.v ?? '';
 }
 
-/** Community cases over the 7 days ending `date`, of each area's whole subtree: the areas `ids`, or every area of the day (null: no report). */
-export async function cases7(knex: Knex, date: LocalDate, ids: number[] | 'all'): Promise<Map<number, number>> {
+/**
+ * Community cases over the 7 days ending `date`, of each area's whole subtree, as known at
+ * `asOf` (null: now; a report read as of an instant is its revision current then —
+ * `reports`, or the superseded one in `report_revisions`, as `dayReports`): the areas `ids`,
+ * or every area of the day (null: no report).
+ */
+export async function cases7(knex: Knex, date: LocalDate, ids: number[] | 'all', asOf: Date | null = null): Promise<Map<number, number>> {
+  const { asOfSql, asOfBind } = asOfClause(asOf);
+  const reports = asOf
+    ? `(SELECT area_id, community_cases FROM reports WHERE date BETWEEN ?::date AND ?::date AND recorded_at <= ${asOfSql}
+        UNION ALL
+        SELECT area_id, community_cases FROM report_revisions WHERE date BETWEEN ?::date AND ?::date AND recorded_at <= ${asOfSql} AND superseded_at > ${asOfSql})`
+    : `(SELECT area_id, community_cases FROM reports WHERE date BETWEEN ?::date AND ?::date)`;
+  const week = [addDays(date, -6), date];
   const res = await knex.raw<{ rows: { area_id: number; cases: number }[] }>(
     `SELECT t.ancestor AS area_id, sum(r.community_cases)::int AS cases
-     FROM area_tree t JOIN reports r ON r.area_id = t.descendant AND r.date BETWEEN ? AND ?
+     FROM area_tree t JOIN ${reports} r ON r.area_id = t.descendant
      WHERE ${ids === 'all' ? '' : 't.ancestor = ANY(?::int[]) AND '}t.during @> ?::date
      GROUP BY t.ancestor`,
-    arrayBindings([addDays(date, -6), date, ...(ids === 'all' ? [] : [ids]), date]),
+    arrayBindings([...(asOf ? [...week, ...asOfBind, ...week, ...asOfBind, ...asOfBind] : week), ...(ids === 'all' ? [] : [ids]), date]),
   );
   return new Map(res.rows.map((r) => [r.area_id, r.cases]));
 }
 
-/** Zone rows as map zones (their properties with the week's cases, read in one query). */
-async function mapZones(knex: Knex, date: LocalDate, rows: ZoneRow[]): Promise<MapZone[]> {
+/** Zone rows as map zones (their properties with the week's cases as known at `asOf`, read in one query). */
+async function mapZones(knex: Knex, date: LocalDate, rows: ZoneRow[], asOf: Date | null): Promise<MapZone[]> {
   if (rows.length === 0) return [];
-  const cases = await cases7(knex, date, rows.map((z) => z.area_id));
+  const cases = await cases7(knex, date, rows.map((z) => z.area_id), asOf);
   return rows.map((z) => ({ id: z.area_id, code: z.code, kind: z.kind, props: properties(z, cases.get(z.area_id)) }));
 }
 
@@ -464,7 +476,7 @@ async function readShapes(knex: Knex, date: LocalDate): Promise<DayShapes> {
  * at a time, other requests running in between.
  */
 async function readDay(knex: Knex, key: string, date: LocalDate, asOf: Date | null): Promise<KeptDay> {
-  const [rows, cases] = await Promise.all([zonesOn(knex, date, asOf, {}, 'levels'), cases7(knex, date, 'all')]);
+  const [rows, cases] = await Promise.all([zonesOn(knex, date, asOf, {}, 'levels'), cases7(knex, date, 'all', asOf)]);
   const zones: MapZone[] = [];
   for (let i = 0; i < rows.length; i++) {
     if (i > 0 && i % 1000 === 0) await yieldToOthers();

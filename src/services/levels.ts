@@ -98,7 +98,7 @@ async function zoneList(rt: Runtime, r: Reading, asOf: Date | null, filter: Zone
   const rows = await zonesOn(rt.db.read, r.date, asOf, filter, 'levels');
   const head = { date: r.date, as_of: asOf?.toISOString() ?? null, version: r.version };
   if (!figures) return { ...head, items: rows.map(zoneItem) };
-  const cases = await cases7(rt.db.read, r.date, rows.map((z) => z.area_id));
+  const cases = await cases7(rt.db.read, r.date, rows.map((z) => z.area_id), asOf);
   const items = rows.map((z) => {
     const week = cases.get(z.area_id) ?? null;
     return { ...zoneItem(z), population: z.population, community_cases_7d: week, incidence_per_100k_7d: incidencePer100k(week, z.population), override: z.override, computed_at: z.computed_at };

@@ -1,0 +1,60 @@
+import type { FeatureCollection } from 'geojson';
+import { smallProvince } from '../helpers/fixtures';
+import { testContext } from '../helpers/context';
+
+/**
+ * The week's community cases beside a level are read as of the same instant as the level:
+ * a report corrected or added after `as_of` is not in the figures of a reading as of then
+ * (the zones list with figures, the whole-day map and a map of a box — the kept day and the
+ * read by box), and is in a reading of now.
+ */
+const ctx = testContext();
+const http = () => ctx.http();
+const DAY = '2021-10-01';
+afterAll(() => ctx.close());
+
+const send = (reports: { area: string; date: string; community_cases: number }[]) =>
+  http().post('/v1/reports').set('Content-Type', 'application/json').send({ reports: reports.map((r) => ({ ...r, quarantine_cases: 0 })) }).expect(200);
+
+let before = '';
+beforeAll(async () => {
+  await ctx.reset();
+  await http().post('/v1/areas').set('Content-Type', 'application/json').send(JSON.stringify(smallProvince())).expect(200);
+  await send([{ area: 'C11', date: DAY, community_cases: 5 }, { area: 'C21', date: '2021-09-28', community_cases: 2 }]);
+  await http().post('/v1/rule-sets').set('Content-Type', 'application/json').send({ preset: 'vn-moh-4800-2021' }).expect(201);
+  await http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').send({ effective_from: '2000-01-01' }).expect(200);
+  await http().post('/v1/recompute').set('Content-Type', 'application/json').send({ date: DAY }).expect(200);
+  before = (await ctx.db.knex.raw<{ rows: { t: Date }[] }>('SELECT clock_timestamp() AS t')).rows[0]!.t.toISOString();
+  await new Promise((r) => setTimeout(r, 5));
+  // after `before`: C11's report corrected, a report for C12, a late one for C21 earlier in the week
+  await send([{ area: 'C11', date: DAY, community_cases: 50 }, { area: 'C12', date: DAY, community_cases: 7 }, { area: 'C21', date: '2021-09-29', community_cases: 3 }]);
+});
+
+const EXPECTED_THEN = { C11: 5, C12: null, C21: 2, D1: 5, D2: 2, P: 7 };
+const EXPECTED_NOW = { C11: 50, C12: 7, C21: 5, D1: 57, D2: 5, P: 62 };
+
+async function figures(asOf: string | null): Promise<Record<string, number | null>> {
+  const res = await http().get(`/v1/zones?date=${DAY}&figures=true${asOf ? `&as_of=${encodeURIComponent(asOf)}` : ''}`).expect(200);
+  const items = res.body.items as { code: string; community_cases_7d: number | null }[];
+  return Object.fromEntries(items.filter((i) => i.code in EXPECTED_NOW).map((i) => [i.code, i.community_cases_7d]));
+}
+
+async function mapCases(query: string): Promise<Record<string, number | null>> {
+  const res = await http().get(`/v1/zones.geojson?date=${DAY}&${query}`).expect(200);
+  const fc = JSON.parse(res.text) as FeatureCollection<null, { code: string; community_cases_7d: number | null }>;
+  return Object.fromEntries(fc.features.filter((f) => f.properties.code in EXPECTED_NOW).map((f) => [f.properties.code, f.properties.community_cases_7d]));
+}
+
+test('the zones list with figures: as of before the corrections, and now', async () => {
+  expect(await figures(before)).toEqual(EXPECTED_THEN);
+  expect(await figures(null)).toEqual(EXPECTED_NOW);
+});
+
+test('the whole-day map and a map of a box: as of before the corrections, and now', async () => {
+  const at = `as_of=${encodeURIComponent(before)}`;
+  expect(await mapCases(at)).toEqual(EXPECTED_THEN);
+  expect(await mapCases('')).toEqual(EXPECTED_NOW);
+  const box = 'bbox=105.9,9.9,106.5,10.5';
+  expect(await mapCases(`${at}&${box}`)).toEqual(EXPECTED_THEN);
+  expect(await mapCases(box)).toEqual(EXPECTED_NOW);
+});
