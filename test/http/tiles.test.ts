@@ -149,6 +149,18 @@ describe('vector tiles', () => {
     }
   });
 
+  test('a tile has one URL: coordinates written with leading zeros are redirected (308) to the plain spelling, with the query', async () => {
+    for (const [url, to] of [
+      [`/tiles/zones/08/0/0.mvt?date=${END}`, `/tiles/zones/8/0/0.mvt?date=${END}`],
+      [`/tiles/zones/3/007/00.mvt?date=${END}&kind=district`, `/tiles/zones/3/7/0.mvt?date=${END}&kind=district`],
+    ]) {
+      const res = await http().get(url as string).expect(308);
+      expect(res.headers.location).toBe(to);
+    }
+    // out of range however written: 400, not a redirect
+    await http().get('/tiles/zones/3/0008/0.mvt').expect(400);
+  });
+
   test('TileJSON 3 names the layer and the tile URL with the day and the kind (communes by default)', async () => {
     const tj = (await http().get(`/tiles/zones.json?date=${END}`).expect(200)).body;
     expect(tj.tilejson).toBe('3.0.0');

@@ -31,7 +31,12 @@ export const tileQuery = z.strictObject({
   kind: z.preprocess(oneValue, z.enum(AREA_KINDS)).optional(),
 });
 
-function tileCoords(params: Record<string, string>): { z: number; x: number; y: number } {
+/**
+ * The tile's coordinates from the path; 400 naming each that is not a whole number in range.
+ * `spelled`: the path wrote them as the numbers are written (no leading zeros) — a tile has
+ * one URL, so `/tiles/zones/08/0/0.mvt` is redirected (308) to `/tiles/zones/8/0/0.mvt`.
+ */
+function tileCoords(params: Record<string, string>): { z: number; x: number; y: number; spelled: boolean } {
   const [zs, xs, ys] = [params.z, params.x, params.y];
   const z = Number(zs);
   const x = Number(xs);
@@ -42,7 +47,7 @@ function tileCoords(params: Record<string, string>): { z: number; x: number; y: 
   if (!/^\d+$/.test(xs ?? '') || x >= n) problems.push({ path: 'x', message: `must be a whole number 0–${n - 1} at this zoom` });
   if (!/^\d+$/.test(ys ?? '') || y >= n) problems.push({ path: 'y', message: `must be a whole number 0–${n - 1} at this zoom` });
   if (problems.length) throw badRequest('not a tile', problems, 'invalid_tile');
-  return { z, x, y };
+  return { z, x, y, spelled: zs === String(z) && xs === String(x) && ys === String(y) };
 }
 
 export function tilesRouter(rt: Runtime): Routes {
@@ -51,8 +56,12 @@ export function tilesRouter(rt: Runtime): Routes {
   const cache = new SizedCache<Buffer>(64 * 2 ** 20);
 
   r.get('/tiles/zones/:z/:x/:y.mvt', 'read', async (req, res) => {
-    const { z, x, y } = tileCoords(req.params as Record<string, string>);
+    const { z, x, y, spelled } = tileCoords(req.params as Record<string, string>);
     const q = parseQuery(tileQuery, req.query);
+    if (!spelled) {
+      const query = req.originalUrl.indexOf('?');
+      return res.redirect(308, `/tiles/zones/${z}/${x}/${y}.mvt${query >= 0 ? req.originalUrl.slice(query) : ''}`);
+    }
     const { etag, bytes } = await zonesTile(rt, readingOf(rt, q), q.kind ?? DEFAULT_KIND, z, x, y);
     if (notModified(req, res, etag)) return;
     let tile = cache.get(etag);
