@@ -17,6 +17,7 @@ import * as imports from '../../migrations/20261202000015_imports';
 import * as areasOverTime from '../../migrations/20261202000016_areas_over_time';
 import * as levelsInputsJson from '../../migrations/20261202000017_levels_inputs_json';
 import * as areasGeometryOutOfLine from '../../migrations/20261202000018_areas_geometry_out_of_line';
+import * as levelsOneIndex from '../../migrations/20261202000019_levels_one_index';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -43,6 +44,7 @@ export const migrations: Migration[] = [
   { name: '20261202000016_areas_over_time', module: areasOverTime },
   { name: '20261202000017_levels_inputs_json', module: levelsInputsJson },
   { name: '20261202000018_areas_geometry_out_of_line', module: areasGeometryOutOfLine },
+  { name: '20261202000019_levels_one_index', module: levelsOneIndex },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

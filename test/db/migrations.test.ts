@@ -43,6 +43,11 @@ function expectSubset(actual: unknown, expected: unknown, at = '$'): void {
   }
 }
 
+test('every file under migrations/ is listed in src/db/migrate.ts, in order (a file not listed would never run)', () => {
+  const files = fs.readdirSync(path.join(projectRoot, 'migrations')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
+  expect(migrations.map((m) => m.name)).toEqual(files);
+});
+
 if (embedded()) {
   test.skip('restoring release fixtures needs a real server: this test runs with DATABASE_URL (PostgreSQL)', () => undefined);
 } else {
