@@ -7,13 +7,20 @@ import { RuleSet } from './definition';
  * Classifies a whole hierarchy, children before parents, so that roll-up steps see their
  * children's final levels. `finish` turns the rules' classification of an area into its
  * final level (persistence, say) and whatever the caller wants back (it is given the area's
- * children's levels, the inputs it was classified from and its index in `areas`). The rules' trace holds
- * each step's result only (`classify` with `notes: false`) unless `{ notes: true }` is
- * passed: recomputation and previews read levels, and at most which step moved one. Pure.
+ * children's levels, the inputs it was classified from — read when asked for — and its index
+ * in `areas`). The rules' trace holds each step's result only (`classify` with `notes:
+ * false`) unless `{ notes: true }` is passed: recomputation and previews read levels, and at
+ * most which step moved one. `again`, when given, may answer an area's classification
+ * instead of the engine — one the caller knows `classify` would give (the engine is pure:
+ * the same kind, values and children's levels give the same classification); the area's
+ * inputs are then not read unless `finish` asks for them. Pure.
  */
 export type TreeArea = { id: number; kind: AreaKind; parent_id: number | null };
 
-type Finish<A, R, S extends StepResult> = (area: A, rules: Classification<S>, children: ChildLevels, inputs: Inputs, index: number) => { level: LevelOrUnknown; result: R };
+type Finish<A, R, S extends StepResult> = (area: A, rules: Classification<S>, children: ChildLevels, inputs: () => Inputs, index: number) => { level: LevelOrUnknown; result: R };
+
+/** A classification taken again for an area (its index in `areas`, its children's levels), or undefined: classify it. */
+export type Again<A> = (area: A, index: number, children: ChildLevels) => Classification<StepResult> | undefined;
 
 /** The order areas are classified in: the deepest kind first, then by id. */
 const visitedBefore = (a: TreeArea, b: TreeArea): number => kindRank(b.kind) - kindRank(a.kind) || a.id - b.id;
@@ -23,15 +30,17 @@ export function treeOrder<A extends TreeArea>(areas: readonly A[]): A[] {
   return [...areas].sort(visitedBefore);
 }
 
-export function classifyTree<A extends TreeArea, R>(ruleSet: RuleSet, areas: readonly A[], inputsOf: (area: A, index: number) => Inputs, finish: Finish<A, R, StepResult>): R[];
+export function classifyTree<A extends TreeArea, R>(ruleSet: RuleSet, areas: readonly A[], inputsOf: (area: A, index: number) => Inputs, finish: Finish<A, R, StepResult>, options?: { notes?: false; again?: Again<A> }): R[];
 export function classifyTree<A extends TreeArea, R>(ruleSet: RuleSet, areas: readonly A[], inputsOf: (area: A, index: number) => Inputs, finish: Finish<A, R, StepTrace>, options: { notes: true }): R[];
 export function classifyTree<A extends TreeArea, R>(
   ruleSet: RuleSet,
   areas: readonly A[],
   inputsOf: (area: A, index: number) => Inputs,
   finish: Finish<A, R, StepTrace>,
-  options: { notes: boolean } = { notes: false },
+  options: { notes?: boolean; again?: Again<A> } = {},
 ): R[] {
+  const notes = { notes: options.notes === true };
+  const again = options.again;
   // indexes into `areas` in visiting order; none when they are in it already
   let ordered = true;
   for (let k = 1; k < areas.length && ordered; k++) ordered = visitedBefore(areas[k - 1] as A, areas[k] as A) <= 0;
@@ -42,9 +51,11 @@ export function classifyTree<A extends TreeArea, R>(
     const i = order ? (order[k] as number) : k;
     const a = areas[i] as A;
     const kids = children.get(a.id) ?? [];
-    const inputs = inputsOf(a, i);
-    // with notes: false the trace is StepResult[]; the first overload's finish reads no more than that
-    const { level, result } = finish(a, classify(ruleSet, a.kind, inputs, kids, options) as Classification, kids, inputs, i);
+    let inputs: Inputs | undefined;
+    const read = () => (inputs ??= inputsOf(a, i));
+    // with notes: false the trace is StepResult[]; the first overload's finish (the only one with `again`) reads no more than that
+    const rules = again?.(a, i, kids) ?? classify(ruleSet, a.kind, read(), kids, notes);
+    const { level, result } = finish(a, rules as Classification, kids, read, i);
     if (a.parent_id !== null) {
       const list = children.get(a.parent_id) ?? [];
       list.push(level);

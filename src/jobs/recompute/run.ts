@@ -8,7 +8,7 @@ import { areasOn, MapHistory, mapEpochs, predecessorsLevel, seriesLineage } from
 import { FormedChange } from '../../domain/rules/change';
 import type { AreaNode } from '../../db/inputs';
 import type { PreviousLevel } from '../../db/levels';
-import { classifyDay } from './assemble';
+import { classifyDay, DayMemo } from './assemble';
 
 /** The last days of a run written one after another (the change-event trigger's window is a week). */
 const EVENT_DAYS = 8;
@@ -99,6 +99,8 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
   const formedFrom = predecessorsByArea(map);
   const results: DayResult[] = [];
   let prev = previous;
+  // the day before's classifications, for the areas whose values did not change (one per epoch and rule set)
+  let memo: DayMemo | null = null;
   // the last write on each writer; day n goes to writer n mod writers
   const writes: Promise<void>[] = Array.from({ length: run.writers }, () => Promise.resolve());
   let n = 0;
@@ -114,12 +116,13 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
         log.debug('recompute block loaded', { from: blockFrom, to: blockTo, rule_set: rs.id, ms: Date.now() - t0 });
         // a new area's first day is judged against its predecessors' worst level the day before
         const formed = blockFrom === epoch.from ? seedFormed(prev, areas, formedFrom, blockFrom, rs.id) : null;
+        memo = DayMemo.for(memo, areas, rs.id);
         for (const date of dateRange(blockFrom, blockTo)) {
           if (r.stopping()) throw new AppError(503, 'shutting_down', `the service is stopping: recomputation stopped before ${date}; every earlier day is complete`);
           const t1 = Date.now();
           const packed = series.packedOn(date);
           await yieldToIo();
-          const { rows, next } = classifyDay(rs, date, areas, packed, prev);
+          const { rows, next } = classifyDay(rs, date, areas, packed, prev, memo);
           if (formed && date === blockFrom) for (const row of rows) if (row.change !== null && formed.has(row.area_id)) row.change = formed.get(row.area_id) as FormedChange;
           prev = next;
           await yieldToIo();
