@@ -769,24 +769,32 @@ export async function levelSpan(knex: Knex): Promise<[string | null, string | nu
 /**
  * Which of these (area code, day) pairs have a level computed for an earlier day, as known at
  * `asOf`: the others are the areas' first days with a level (a new commune). One statement,
- * reading by day (zone_levels has no index by area, migration 19): the classified days,
- * newest first, each probed for the area until one has it — one probe for an area that had a
- * level the day before, one per earlier day for a new one. Answers the pairs as `code|date`.
+ * reading by day (zone_levels has no index by area, migration 19): a pair whose area has a
+ * level on the classified day before its day is answered by one index probe (the usual
+ * case: an area back from unknown); the others — new areas, whose first day it is — by one
+ * pass over the days before the latest of them, each area's first day found at once, however
+ * many pairs there are. Answers the pairs as `code|date`.
  */
 export async function levelsBefore(knex: Knex, pairs: readonly { code: string; date: LocalDate }[], asOf: Date | null): Promise<Set<string>> {
   if (pairs.length === 0) return new Set();
   const { asOfSql, asOfBind } = asOfClause(asOf);
   const res = await knex.raw<{ rows: { code: string; date: string }[] }>(
-    `WITH RECURSIVE p AS (SELECT * FROM unnest(?::text[], ?::date[]) AS p(code, date)),
-     -- the classified days before the latest of the pairs, newest first (one index probe each)
-     d AS (
-       SELECT (SELECT max(z.date) FROM zone_levels z WHERE z.date < (SELECT max(date) FROM p)) AS date
-       UNION ALL SELECT (SELECT max(z.date) FROM zone_levels z WHERE z.date < d.date) FROM d WHERE d.date IS NOT NULL
+    `WITH p AS MATERIALIZED (
+       SELECT p.code, p.date, a.id,
+              EXISTS (SELECT 1 FROM zone_levels z
+                      WHERE z.date = (SELECT max(y.date) FROM zone_levels y WHERE y.date < p.date) AND z.area_id = a.id AND z.computed_at <= ${asOfSql}) AS day_before
+       FROM unnest(?::text[], ?::date[]) AS p(code, date) JOIN areas a ON a.code = p.code
+     ),
+     rest AS MATERIALIZED (SELECT * FROM p WHERE NOT day_before),
+     firsts AS (
+       SELECT z.area_id, min(z.date) AS first FROM zone_levels z
+       WHERE z.date < (SELECT max(date) FROM rest) AND z.area_id IN (SELECT id FROM rest) AND z.computed_at <= ${asOfSql}
+       GROUP BY z.area_id
      )
-     SELECT p.code, p.date::text AS date FROM p JOIN areas a ON a.code = p.code
-     WHERE EXISTS (SELECT 1 FROM d JOIN zone_levels z ON z.date = d.date AND z.area_id = a.id
-                   WHERE d.date < p.date AND z.computed_at <= ${asOfSql})`,
-    arrayBindings([pairs.map((p) => p.code), pairs.map((p) => p.date), ...asOfBind]),
+     SELECT code, date::text AS date FROM p WHERE day_before
+     UNION ALL
+     SELECT r.code, r.date::text FROM rest r JOIN firsts f ON f.area_id = r.id AND f.first < r.date`,
+    arrayBindings([...asOfBind, pairs.map((p) => p.code), pairs.map((p) => p.date), ...asOfBind]),
   );
   return new Set(res.rows.map((r) => `${r.code}|${r.date}`));
 }
