@@ -700,7 +700,8 @@ export type DayReport = { reported: boolean; community_cases: number };
  * an area below it; a district or province — a report row on itself, or every commune below
  * it reported (a quiet district is one whose every commune says so; an area with no commune
  * below it: any report row in its subtree). `community_cases` sums the community cases of
- * the report rows in its subtree (quarantine cases are not community cases). One set-based
+ * the report rows in its subtree (quarantine cases are not community cases; summed as float8,
+ * exact to 2^53: a province's sum of counts of up to 2^31 − 1 is not an int). One set-based
  * statement over the area tree.
  */
 export async function dayReports(knex: Knex, ids: number[], date: LocalDate, asOf: Date | null): Promise<Map<number, DayReport>> {
@@ -719,7 +720,7 @@ export async function dayReports(knex: Knex, ids: number[], date: LocalDate, asO
        FROM area_tree t JOIN areas c ON c.id = t.descendant AND c.kind = 'commune' LEFT JOIN below b ON b.area_id = c.id
        WHERE t.ancestor = ANY(?::int[]) AND t.during @> ?::date GROUP BY t.ancestor
      )
-     SELECT a.id AS area_id, coalesce(b.cases, 0)::int AS community_cases,
+     SELECT a.id AS area_id, coalesce(b.cases, 0)::float8 AS community_cases,
             (EXISTS (SELECT 1 FROM r WHERE r.area_id = a.id)
              OR CASE WHEN coalesce(c.communes, 0) > 0 THEN c.reported = c.communes ELSE b.area_id IS NOT NULL END) AS reported
      FROM areas a LEFT JOIN below b ON b.area_id = a.id LEFT JOIN communes c ON c.area_id = a.id

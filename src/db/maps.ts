@@ -429,7 +429,8 @@ async function versionOf(knex: Knex, date: LocalDate, asOf: string): Promise<str
  * Community cases over the 7 days ending `date`, of each area's whole subtree, as known at
  * `asOf` (null: now; a report read as of an instant is its revision current then —
  * `reports`, or the superseded one in `report_revisions`, as `dayReports`): the areas `ids`,
- * or every area of the day (null: no report).
+ * or every area of the day (null: no report). Summed as float8 (exact to 2^53): each count is
+ * at most 2^31 − 1, and the week of a province of such counts is not an int.
  */
 export async function cases7(knex: Knex, date: LocalDate, ids: number[] | 'all', asOf: Date | null = null): Promise<Map<number, number>> {
   const { asOfSql, asOfBind } = asOfClause(asOf);
@@ -440,7 +441,7 @@ export async function cases7(knex: Knex, date: LocalDate, ids: number[] | 'all',
     : `(SELECT area_id, community_cases FROM reports WHERE date BETWEEN ?::date AND ?::date)`;
   const week = [addDays(date, -6), date];
   const res = await knex.raw<{ rows: { area_id: number; cases: number }[] }>(
-    `SELECT t.ancestor AS area_id, sum(r.community_cases)::int AS cases
+    `SELECT t.ancestor AS area_id, sum(r.community_cases)::float8 AS cases
      FROM area_tree t JOIN ${reports} r ON r.area_id = t.descendant
      WHERE ${ids === 'all' ? '' : 't.ancestor = ANY(?::int[]) AND '}t.during @> ?::date
      GROUP BY t.ancestor`,

@@ -58,3 +58,15 @@ test('the whole-day map and a map of a box: as of before the corrections, and no
   expect(await mapCases(`${at}&${box}`)).toEqual(EXPECTED_THEN);
   expect(await mapCases(box)).toEqual(EXPECTED_NOW);
 });
+
+test('counts as large as a report may hold: the week of a district and a province of them is read (not an int), in every reading of it', async () => {
+  const day = '2021-11-01';
+  await send([{ area: 'C11', date: day, community_cases: 2_147_483_647 }, { area: 'C12', date: day, community_cases: 2_147_483_647 }]);
+  await http().post('/v1/recompute').set('Content-Type', 'application/json').send({ date: day }).expect(200);
+  const list = (await http().get(`/v1/zones?date=${day}&figures=true`).expect(200)).body.items as { code: string; community_cases_7d: number | null }[];
+  expect(list.find((i) => i.code === 'D1')?.community_cases_7d).toBe(2 * 2_147_483_647);
+  const fc = JSON.parse((await http().get(`/v1/zones.geojson?date=${day}&kind=province`).expect(200)).text) as FeatureCollection<null, { code: string; community_cases_7d: number }>;
+  expect(fc.features[0]?.properties.community_cases_7d).toBe(2 * 2_147_483_647);
+  await http().get(`/v1/summary?date=${day}`).expect(200);
+  await http().get(`/v1/briefing?date=${day}`).expect(200);
+});
