@@ -567,7 +567,7 @@ export async function changesPage(
   const only = [filter.within ? `area_id IN ${WITHIN_SQL.replace('a.id IN ', '')}` : null, filter.kind ? 'area_id IN (SELECT id FROM areas WHERE kind = ?)' : null].filter((w) => w !== null);
   const within = only.map((w) => `AND ${w}`).join(' ');
   const withinBind = [...(filter.within ? [filter.within, addDays(from, -1), to] : []), ...(filter.kind ? [filter.kind] : [])];
-  const { sql: flipsSql, binds: flipsBind } = 'asOf' in reading ? everyDayFlips(from, to, reading.asOf, within, withinBind) : givenDayFlips(from, reading.days, within, withinBind);
+  const { sql: flipsSql, binds: flipsBind } = 'asOf' in reading ? everyDayFlips(from, to, reading.asOf, within, withinBind, filter.within !== undefined) : givenDayFlips(from, reading.days, within, withinBind);
   const res = await knex.raw<{ rows: Change[] }>(
     `WITH ${flipsSql},
      c AS (
@@ -599,17 +599,31 @@ export async function changesPage(
 const LEVEL_ARRAY = "ARRAY['green', 'yellow', 'orange', 'red']";
 
 /** The flips `f(area_id, date, a, b, a_over, b_over, b_reason, b_change, b_rule_set, consecutive)` of every day of [from − 1, to] as known at `asOf`. */
-function everyDayFlips(from: LocalDate, to: LocalDate, asOf: Date, within: string, withinBind: unknown[]): { sql: string; binds: unknown[] } {
+function everyDayFlips(from: LocalDate, to: LocalDate, asOf: Date, within: string, withinBind: unknown[], subtree: boolean): { sql: string; binds: unknown[] } {
   const { asOfSql, asOfBind } = asOfClause(asOf);
   const lo = addDays(from, -1); // the day whose level the first day is compared with
-  return {
-    sql: `z AS (
+  // levels stored before a reorganisation for days the area no longer has are not its
+  const itsDay = (z: string) => `EXISTS (SELECT 1 FROM areas x WHERE x.id = ${z}.area_id AND (x.valid_from IS NULL OR x.valid_from <= ${z}.date) AND (x.valid_to IS NULL OR x.valid_to >= ${z}.date))`;
+  // A subtree's levels are read day × area (zone_levels's index is by day first, migration
+  // 19): an area filter alone made the planner scan the span's every row once per area.
+  const z = subtree
+    ? `ar AS MATERIALIZED (SELECT id AS area_id FROM areas WHERE true ${within.replaceAll('AND area_id', 'AND id')}),
+     z AS (
+       SELECT DISTINCT ON (d.date, zl.area_id) zl.area_id, zl.date, zl.level, zl.reason, zl.change, zl.rule_set_id, false AS override
+       FROM generate_series(?::date, ?::date, interval '1 day') AS d(date) CROSS JOIN ar
+       JOIN zone_levels zl ON zl.date = d.date::date AND zl.area_id = ar.area_id AND zl.computed_at <= ${asOfSql}
+       WHERE ${itsDay('zl')}
+       ORDER BY d.date, zl.area_id, zl.computed_at DESC
+     ),`
+    : `z AS (
        SELECT DISTINCT ON (date, area_id) area_id, date, level, reason, change, rule_set_id, false AS override
        FROM zone_levels WHERE date BETWEEN ?::date AND ?::date AND computed_at <= ${asOfSql} ${within}
-         -- levels stored before a reorganisation for days the area no longer has are not its
-         AND EXISTS (SELECT 1 FROM areas x WHERE x.id = zone_levels.area_id AND (x.valid_from IS NULL OR x.valid_from <= zone_levels.date) AND (x.valid_to IS NULL OR x.valid_to >= zone_levels.date))
+         AND ${itsDay('zone_levels')}
        ORDER BY date, area_id, computed_at DESC
-     ),
+     ),`;
+  const zBind = subtree ? [...withinBind, lo, to, ...asOfBind] : [lo, to, ...asOfBind, ...withinBind];
+  return {
+    sql: `${z}
      od AS (
        SELECT DISTINCT ON (o.area_id, d.date) o.area_id, d.date::date AS date, o.level, o.reason, NULL::jsonb AS change, NULL::text AS rule_set_id, true AS override
        FROM overrides o
@@ -648,7 +662,7 @@ function everyDayFlips(from: LocalDate, to: LocalDate, asOf: Date, within: strin
        SELECT area_id, date + 1, level, 'unknown', override, false, 'not_computed', NULL, NULL, true FROM l
        WHERE ndate IS NULL AND date < ?::date AND level <> 'unknown' AND NOT EXISTS (SELECT 1 FROM areas x WHERE x.id = l.area_id AND x.valid_to = l.date)
      )`,
-    binds: [lo, to, ...asOfBind, ...withinBind, lo, to, to, to, lo, ...asOfBind, ...asOfBind, ...withinBind, ...asOfBind, lo, to, lo, to],
+    binds: [...zBind, lo, to, to, to, lo, ...asOfBind, ...asOfBind, ...withinBind, ...asOfBind, lo, to, lo, to],
   };
 }
 

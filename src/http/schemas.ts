@@ -88,7 +88,7 @@ export const zonesListQuery = levelsQuery.extend({
 });
 
 /** The change feed: a reading of levels over days, in pages (see GET /v1/changes). */
-export const changesQuery = levelsQuery.extend({
+export const changesQuery = levelsQuery.omit({ date: true, level: true, from: true, to: true }).extend({
   limit: z.preprocess(oneValue, z.coerce.number().int().min(1).max(10_000)).default(10_000).describe('changes per page, 1–10,000 (default 10,000); a page also covers at most 31 days'),
   cursor: z.preprocess(oneValue, z.string().max(300)).optional().describe("the previous page's next_cursor, with the same other parameters"),
 });
