@@ -153,9 +153,13 @@ describe('vector tiles', () => {
     for (const [url, to] of [
       [`/tiles/zones/08/0/0.mvt?date=${END}`, `/tiles/zones/8/0/0.mvt?date=${END}`],
       [`/tiles/zones/3/007/00.mvt?date=${END}&kind=district`, `/tiles/zones/3/7/0.mvt?date=${END}&kind=district`],
+      [`/tiles/zones/%38/0/0.mvt?date=${END}`, `/tiles/zones/8/0/0.mvt?date=${END}`],
+      [`/tiles/zones/3/%37/0.mvt`, `/tiles/zones/3/7/0.mvt`],
     ]) {
       const res = await http().get(url as string).expect(308);
-      expect(res.headers.location).toBe(to);
+      // relative, so that a service behind a path prefix stays under it
+      expect(res.headers.location).toMatch(/^\.\.\/\.\.\//);
+      expect(new URL(res.headers.location as string, `https://example.vn/zonerisk${url}`).href).toBe(`https://example.vn/zonerisk${to}`);
     }
     // out of range however written: 400, not a redirect
     await http().get('/tiles/zones/3/0008/0.mvt').expect(400);

@@ -58,9 +58,12 @@ export function tilesRouter(rt: Runtime): Routes {
   r.get('/tiles/zones/:z/:x/:y.mvt', 'read', async (req, res) => {
     const { z, x, y, spelled } = tileCoords(req.params as Record<string, string>);
     const q = parseQuery(tileQuery, req.query);
-    if (!spelled) {
-      const query = req.originalUrl.indexOf('?');
-      return res.redirect(308, `/tiles/zones/${z}/${x}/${y}.mvt${query >= 0 ? req.originalUrl.slice(query) : ''}`);
+    const query = req.originalUrl.indexOf('?');
+    const path = query >= 0 ? req.originalUrl.slice(0, query) : req.originalUrl;
+    // the path as sent (params are decoded: `%38` is 8): anything but the plain numbers is redirected,
+    // relatively (`../../`), so that a service behind a path prefix stays under it
+    if (!spelled || !path.endsWith(`/${z}/${x}/${y}.mvt`)) {
+      return res.redirect(308, `../../${z}/${x}/${y}.mvt${query >= 0 ? req.originalUrl.slice(query) : ''}`);
     }
     const { etag, bytes } = await zonesTile(rt, readingOf(rt, q), q.kind ?? DEFAULT_KIND, z, x, y);
     if (notModified(req, res, etag)) return;
