@@ -15,8 +15,8 @@ export type AliasRecord = { id: number; alias: string; created_at: string; creat
 
 /** Everything a NameIndex is built from: the areas (with parents by code) and the confirmed aliases. */
 export async function namesForResolution(knex: Knex): Promise<{ areas: NameArea[]; aliases: NameAlias[] }> {
-  const areas = await knex.raw<{ rows: { code: string; name: string; kind: AreaKind; parent: string | null }[] }>(
-    'SELECT a.code, a.name, a.kind, p.code AS parent FROM areas a LEFT JOIN areas p ON p.id = a.parent_id',
+  const areas = await knex.raw<{ rows: NameArea[] }>(
+    'SELECT a.code, a.name, a.kind, p.code AS parent, a.valid_from::text AS valid_from, a.valid_to::text AS valid_to FROM areas a LEFT JOIN areas p ON p.id = a.parent_id',
   );
   const aliases = await knex.raw<{ rows: NameAlias[] }>('SELECT a.code, x.alias FROM area_aliases x JOIN areas a ON a.id = x.area_id');
   return { areas: areas.rows, aliases: aliases.rows };

@@ -284,12 +284,16 @@ function popcount(x: number): number {
   return n;
 }
 
-export type NameArea = { code: string; name: string; kind: AreaKind; parent: string | null };
+/** An area to resolve names to; with its days (`valid_from`/`valid_to`, ISO dates; absent or null: unbounded), a name read for a day resolves among the areas of that day only. */
+export type NameArea = { code: string; name: string; kind: AreaKind; parent: string | null; valid_from?: string | null; valid_to?: string | null };
 export type NameAlias = { code: string; alias: string };
 export type Candidate = { code: string; name: string; parent: string | null; parent_code: string | null };
 export type Resolution =
   | { status: 'resolved'; code: string; via: 'name' | 'alias' }
   | { status: 'ambiguous' | 'unknown'; candidates: Candidate[] };
+
+/** An ISO calendar date's shape (a day that names resolve on). */
+const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Names and parents longer than this resolve to `unknown` without candidates (no work). */
 export const MAX_NAME_CHARS = 200;
@@ -359,7 +363,7 @@ const unknown = (candidates: Candidate[]): Resolution => frozen({ status: 'unkno
  * Resolves typed area names to codes among `areas` (a tree by `parent` codes) and `aliases`
  * (confirmed alternative names of an area), never guessing.
  *
- * `resolve(areaName, parentName, kind)`:
+ * `resolve(areaName, parentName, kind, date)`:
  *  - `areaName` may carry its parents ("P. Long Bình, TP. Biên Hòa", see `splitCombined`);
  *    they join `parentName` (itself split the same way). Blank parents count as none.
  *  - Candidates: areas of `kind` (communes by default) whose `nameKey` equals the name's (trying
@@ -380,7 +384,10 @@ const unknown = (candidates: Candidate[]): Resolution => frozen({ status: 'unkno
  *  - Names or parents over MAX_NAME_CHARS (or not strings) → `unknown` without candidates; the
  *    edit-distance search runs at most `nearSearchLimit` times per index (see
  *    DEFAULT_NEAR_SEARCH_LIMIT).
- *  - Results are memoised by the raw (kind, parent, name) strings, up to `memoLimit` entries
+ *  - `date` (an ISO date, the row's): only areas that exist that day are candidates, by name or
+ *    by alias — since 1 July 2025 a new ward often bears the name of an old one; a list of
+ *    candidates for an unknown name is not limited by it (what a person might have meant).
+ *  - Results are memoised by the raw (kind, parent, date, name) strings, up to `memoLimit` entries
  *    (then the memo starts over); results are frozen (shared between calls).
  */
 export class NameIndex {
@@ -464,17 +471,20 @@ export class NameIndex {
     return { entries: this.memoEntries, hits: this.hits, misses: this.misses };
   }
 
-  resolve(areaName: string, parentName?: string | null, kind: AreaKind = 'commune'): Resolution {
+  resolve(areaName: string, parentName?: string | null, kind: AreaKind = 'commune', date?: string | null): Resolution {
     const parentRaw = parentName ?? '';
+    // a day that is not an ISO date does not narrow (the ingest refuses the row for it)
+    const day = typeof date === 'string' && ISO_DAY.test(date) ? date : null;
+    const nameAt = day === null ? areaName : `${day}\u0000${areaName}`;
     let byParent = this.memo.get(kind);
     const byName = byParent?.get(parentRaw);
-    const known = byName?.get(areaName);
+    const known = byName?.get(nameAt);
     if (known !== undefined) {
       this.hits++;
       return known;
     }
     this.misses++;
-    const result = this.compute(areaName, parentRaw, kind);
+    const result = this.compute(areaName, parentRaw, kind, day);
     if (this.memoEntries >= this.memoLimit) {
       this.memo = new Map();
       this.memoEntries = 0;
@@ -483,12 +493,12 @@ export class NameIndex {
     if (!byParent) this.memo.set(kind, (byParent = new Map()));
     let names = byParent.get(parentRaw);
     if (!names) byParent.set(parentRaw, (names = new Map()));
-    names.set(areaName, result);
+    names.set(nameAt, result);
     this.memoEntries++;
     return result;
   }
 
-  private compute(areaName: string, parentRaw: string, kind: AreaKind): Resolution {
+  private compute(areaName: string, parentRaw: string, kind: AreaKind, day: string | null): Resolution {
     // (typeof: rows parsed from spreadsheets may hand over numbers despite the types)
     if (typeof areaName !== 'string' || typeof parentRaw !== 'string') return unknown([]);
     if (areaName.length > MAX_NAME_CHARS || parentRaw.length > MAX_NAME_CHARS) return unknown([]);
@@ -496,13 +506,14 @@ export class NameIndex {
     const parents = [...fromName, ...(parentRaw.trim() === '' ? [] : splitAll(parentRaw))];
     const parentKeys = parents.map((p) => nameKeyVariants(p).map((v) => v.key));
     const agrees = (e: Entry) => parentKeys.every((ks) => ks.some((k) => e.ancestorKeys.has(k)));
+    const onDay = (e: Entry) => day === null || ((e.area.valid_from ?? null) === null || (e.area.valid_from as string) <= day) && ((e.area.valid_to ?? null) === null || (e.area.valid_to as string) >= day);
     const variants = nameKeyVariants(name).filter((v) => v.key !== '');
     if (variants.length === 0) return unknown([]);
 
     let aliasHits: Entry[] = [];
     for (const v of variants) {
       const hits = (this.aliasByKey.get(v.key) ?? []).filter(
-        (h) => h.entry.area.kind === kind && prefixesAgree(v.prefix, h.prefix) && agrees(h.entry),
+        (h) => h.entry.area.kind === kind && prefixesAgree(v.prefix, h.prefix) && agrees(h.entry) && onDay(h.entry),
       );
       if (hits.length > 0) {
         aliasHits = uniqueEntries(hits.map((h) => h.entry));
@@ -521,7 +532,7 @@ export class NameIndex {
         break;
       }
     }
-    const survivors = same.filter((e) => prefixesAgree(prefix, e.prefix) && agrees(e));
+    const survivors = same.filter((e) => prefixesAgree(prefix, e.prefix) && agrees(e) && onDay(e));
 
     const only = survivors.length === 1 ? (survivors[0] as Entry) : null;
     if (only && aliasHits.every((a) => a === only)) return frozen({ status: 'resolved', code: only.area.code, via: 'name' });

@@ -40,13 +40,13 @@ export class NameFindings {
     return code;
   }
 
-  /** A row that names its area: its code, or null (kept as unresolved). */
-  name(row: number, areaName: string, parentName: string | null): string | null {
+  /** A row that names its area: its code among the areas of the row's `date` (when it is one), or null (kept as unresolved). */
+  name(row: number, areaName: string, parentName: string | null, date: string | null = null): string | null {
     this.rows++;
-    const r = this.index.resolve(areaName, parentName);
+    const r = this.index.resolve(areaName, parentName, 'commune', date);
     if (r.status === 'resolved') {
       this.resolved++;
-      const key = `${areaName}\u0000${parentName ?? ''}`;
+      const key = `${areaName}\u0000${parentName ?? ''}\u0000${r.code}`;
       const m = this.matches.get(key);
       if (m) m.rows++;
       else if (this.matches.size < MAX_MATCHES_LISTED) this.matches.set(key, { area_name: clip(areaName) as string, parent_name: clip(parentName), code: r.code, via: r.via, rows: 1 });

@@ -178,7 +178,7 @@ function resolveJsonRow(row: unknown, i: number, found: NameFindings, inspect: b
     if (typeof rest.area === 'string' && rest.area !== '') return [inspect ? (found.code(i, rest.area), rest) : rest];
     const name = text(area_name);
     if (name === null) return [rest]; // the schema names the missing area
-    const code = found.name(i, name, text(parent_name));
+    const code = found.name(i, name, text(parent_name), typeof rest.date === 'string' ? rest.date : null);
     return code === null ? [] : [{ ...rest, area: code }];
   }
 }
@@ -239,7 +239,7 @@ export async function readFacts(db: Database, kind: FactKind, upload: FactUpload
   if (unreadable && o.dryRun) throw utf8Refusal(upload.bytes) ?? new Error('unreachable: the bytes are not UTF-8');
   if (unreadable || (canonical && !o.dryRun)) return { input: { csv: [upload.bytes] }, batch };
   const found = await nameFindings(db);
-  const names: RowNames = { name: (line, name, parent) => found.name(line, name, parent) };
+  const names: RowNames = { name: (line, name, parent, date) => found.name(line, name, parent, date) };
   if (o.dryRun) names.code = (line, code) => void found.code(line, code);
   const table = normaliseTable(chunksOf(upload.bytes), dialect, kind, columnMap, { names });
   if (o.dryRun) {

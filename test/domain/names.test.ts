@@ -607,3 +607,35 @@ describe('a generated city like Ho Chi Minh City before 2021', () => {
     expect(sub.resolve('Q.Gò Vấp', 'Hồ Chí Minh', 'district')).toEqual(resolved(districtCode.get('Quận Gò Vấp') as string));
   });
 });
+
+describe('names on a day: the areas that exist then (a new ward may bear an old ward\'s name)', () => {
+  const areas: NameArea[] = [
+    { code: 'P', name: 'Tỉnh Đồng Nai', kind: 'province', parent: null },
+    { code: 'D', name: 'Thành phố Biên Hòa', kind: 'district', parent: 'P', valid_to: '2025-06-30' },
+    { code: 'OLD', name: 'Phường Long Bình', kind: 'commune', parent: 'D', valid_to: '2025-06-30' },
+    { code: 'NEW', name: 'Phường Long Bình', kind: 'commune', parent: 'P', valid_from: '2025-07-01' },
+    { code: 'KEPT', name: 'Xã Phú Hữu', kind: 'commune', parent: 'P' },
+  ];
+  const index = new NameIndex(areas, [{ code: 'NEW', alias: 'P. Long Bình mới' }]);
+  test.each([
+    ['2026-12-01', 'NEW'],
+    ['2025-07-01', 'NEW'],
+    ['2025-06-30', 'OLD'],
+    ['2021-09-01', 'OLD'],
+  ])('on %s: %s', (date, code) => {
+    expect(index.resolve('Phường Long Bình', 'Tỉnh Đồng Nai', 'commune', date)).toEqual(resolved(code));
+  });
+  test('without a day (or not a date) both are candidates; an area without days is found on any day; an alias only while its area exists', () => {
+    expect(codes(index.resolve('Phường Long Bình', 'Tỉnh Đồng Nai'))).toEqual(expect.arrayContaining(['OLD', 'NEW']));
+    expect(index.resolve('Phường Long Bình', null, 'commune', 'soon').status).toBe('ambiguous');
+    expect(index.resolve('Xã Phú Hữu', null, 'commune', '2021-01-01')).toEqual(resolved('KEPT'));
+    expect(index.resolve('P. Long Bình mới', null, 'commune', '2026-01-01')).toEqual(resolved('NEW', 'alias'));
+    expect(index.resolve('P. Long Bình mới', null, 'commune', '2025-01-01').status).not.toBe('resolved');
+  });
+  test('a day before any area of the name: unknown, and the areas of other days are offered', () => {
+    const early = new NameIndex([{ code: 'NEW', name: 'Phường Long Bình', kind: 'commune', parent: null, valid_from: '2025-07-01' }]);
+    const r = early.resolve('Phường Long Bình', null, 'commune', '2021-01-01');
+    expect(r.status).toBe('unknown');
+    expect(codes(r)).toEqual(['NEW']);
+  });
+});

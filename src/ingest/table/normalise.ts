@@ -16,7 +16,8 @@ const QUOTED = 1;
  * left out, as an empty line; `code` sees a row that gives its code (a dry run looks at those too).
  */
 export type RowNames = {
-  name(line: number, areaName: string, parentName: string | null): string | null;
+  /** `date`: the row's day as normalised (an ISO date when it reads as one): names resolve among the areas of that day. */
+  name(line: number, areaName: string, parentName: string | null, date: string | null): string | null;
   code?(line: number, code: string): void;
 };
 
@@ -34,7 +35,7 @@ type Plan = {
   sources: number[];
   width: number;
   /** with a name stage: where area, area_name and parent_name are among `names` (-1: absent), and the others */
-  resolve: { area: number; name: number; parent: number; rest: number[] } | null;
+  resolve: { area: number; name: number; parent: number; date: number; rest: number[] } | null;
 };
 
 /**
@@ -84,7 +85,7 @@ class RowWriter {
       const name = names.indexOf('area_name');
       const resolve =
         this.rowNames && (name >= 0 || this.rowNames.code)
-          ? { area: names.indexOf('area'), name, parent: names.indexOf('parent_name'), rest: names.flatMap((n, j) => (n === 'area' || n === 'area_name' || n === 'parent_name' ? [] : [j])) }
+          ? { area: names.indexOf('area'), name, parent: names.indexOf('parent_name'), date: names.indexOf('date'), rest: names.flatMap((n, j) => (n === 'area' || n === 'area_name' || n === 'parent_name' ? [] : [j])) }
           : null;
       this.plan = { names, sources, width: cells.length, resolve };
       return resolve ? ['area', ...resolve.rest.map((j) => names[j])].join(',') : names.join(',');
@@ -129,7 +130,7 @@ class RowWriter {
     const rowNames = this.rowNames as RowNames;
     if (area !== '') rowNames.code?.(at, area);
     else if (plain(r.name) !== '') {
-      const code = rowNames.name(at, plain(r.name), plain(r.parent) || null);
+      const code = rowNames.name(at, plain(r.name), plain(r.parent) || null, plain(r.date) || null);
       if (code === null) return '';
       area = code;
     }
