@@ -39,13 +39,22 @@ export function requestIds(): RequestHandler {
   };
 }
 
-/** Helmet's headers, with a content policy the map page can live with (MapLibre runs its workers from blobs). */
+/**
+ * Helmet's headers, with a content policy the map page can live with (MapLibre runs its
+ * workers from blobs). HTTPS is asked of browsers (`Strict-Transport-Security`,
+ * `upgrade-insecure-requests`) only when the service's public URL is https: served over
+ * plain HTTP (a command centre's LAN, compose without TLS), they made browsers fetch the
+ * page's own scripts over https, which failed — a blank map.
+ */
 export function securityHeaders(config: Config): RequestHandler {
   const basemap = config.basemapUrl ? new URL(config.basemapUrl.replace(/[{}]/g, '')).origin : null;
   const extra = basemap ? [basemap] : [];
+  const https = config.publicUrl?.startsWith('https:') === true;
   return helmet({
+    strictTransportSecurity: https,
     contentSecurityPolicy: {
       directives: {
+        upgradeInsecureRequests: https ? [] : null,
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         workerSrc: ["'self'", 'blob:'],

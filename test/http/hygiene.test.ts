@@ -42,6 +42,20 @@ test('security headers, with a content policy that lets the map page run its wor
   expect(res.headers['x-powered-by']).toBeUndefined();
 });
 
+test('HTTPS is asked of browsers only when the public URL is https (over plain HTTP the page would fetch its own scripts over https)', async () => {
+  const plain = await request(ctx.app).get('/').set('Accept', 'text/html').expect(200);
+  expect(plain.headers['content-security-policy']).not.toMatch(/upgrade-insecure-requests/);
+  expect(plain.headers['strict-transport-security']).toBeUndefined();
+  const behindTls = testContext({ publicUrl: 'https://zonerisk.example.vn' });
+  try {
+    const res = await request(behindTls.app).get('/').set('Accept', 'text/html').expect(200);
+    expect(res.headers['content-security-policy']).toMatch(/upgrade-insecure-requests/);
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+  } finally {
+    await behindTls.close();
+  }
+});
+
 test('CORS only for the configured origins', async () => {
   const open = await request(ctx.app).get('/v1/areas?limit=1').set('Origin', 'https://map.example.vn').expect(200);
   expect(open.headers['access-control-allow-origin']).toBeUndefined(); // none configured
