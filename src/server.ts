@@ -66,6 +66,12 @@ export async function startService(config: Config): Promise<RunningService> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
+  }).catch(async (e: unknown) => {
+    // the port is taken (or not ours): nothing is left open, so the process ends and its supervisor sees it
+    await rt.close();
+    await instance.stop();
+    await db.close().catch(() => undefined);
+    throw e;
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
