@@ -77,3 +77,41 @@ test('a roll-up that needs its children: wrong order would show', () => {
   expect(byCode.D2).not.toBe('unknown');
   expect(byCode.P).not.toBe('unknown');
 });
+
+test('`again`: an area it answers for is not classified and its inputs are not read unless finish asks (then once); its level reaches the parent; the others are classified', () => {
+  const read: string[] = [];
+  const asked: { code: string; kids: number }[] = [];
+  const green = { level: 'green' as const, reason: null, explanation: [{ step: 0, type: 'rules' as const, result: 'green' as const }] };
+  const out = classifyTree(
+    R2686,
+    AREAS,
+    (a) => {
+      read.push(a.code);
+      return INPUTS[a.code] ?? {};
+    },
+    (a, rules, _kids, inputs) => {
+      // finish asks for C2's inputs only: read then, once
+      if (a.code === 'C2') {
+        inputs();
+        inputs();
+      }
+      return { level: rules.level, result: { code: a.code, level: rules.level, explanation: rules.explanation } };
+    },
+    {
+      again: (a, _i, kids) => {
+        asked.push({ code: a.code, kids: kids.length });
+        return ['C1', 'C2', 'C3'].includes(a.code) ? green : undefined;
+      },
+    },
+  );
+  const byCode = Object.fromEntries(out.map((r) => [r.code, r]));
+  expect(byCode.C1).toEqual({ code: 'C1', level: 'green', explanation: green.explanation });
+  expect(byCode.C2?.level).toBe('green');
+  expect(read.sort()).toEqual(['C2', 'C4', 'C5', 'D1', 'D2', 'P']);
+  // asked for every area, with its children's levels (D1: C1, C2, C3)
+  expect(asked.find((x) => x.code === 'D1')).toEqual({ code: 'D1', kids: 3 });
+  expect(asked).toHaveLength(AREAS.length);
+  // D1 rolls up its communes as answered (all green), not as their own inputs would classify them
+  expect(byCode.D1?.level).toBe('green');
+  expect(run(AREAS).levels.find((r) => r.code === 'D1')?.level).not.toBe('green');
+});
