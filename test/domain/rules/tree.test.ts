@@ -115,3 +115,14 @@ test('`again`: an area it answers for is not classified and its inputs are not r
   expect(byCode.D1?.level).toBe('green');
   expect(run(AREAS).levels.find((r) => r.code === 'D1')?.level).not.toBe('green');
 });
+
+test('the trace holds each step\'s number, type and result only, unless notes are asked for', () => {
+  const keys = (notes: boolean) => {
+    const out = notes
+      ? classifyTree(R2686, AREAS, (a) => INPUTS[a.code] ?? {}, (_a, rules) => ({ level: rules.level, result: rules.explanation }), { notes: true })
+      : classifyTree(R2686, AREAS, (a) => INPUTS[a.code] ?? {}, (_a, rules) => ({ level: rules.level, result: rules.explanation }));
+    return [...new Set(out.flat().flatMap((s) => Object.keys(s)))].sort();
+  };
+  expect(keys(false)).toEqual(['result', 'step', 'type']);
+  expect(keys(true)).toEqual(expect.arrayContaining(['note', 'result', 'step', 'type', 'values']));
+});
