@@ -61,6 +61,12 @@ export async function startService(config: Config): Promise<RunningService> {
   });
   // the service builds today's hot answers ahead of the requests (services/warm.ts)
   const rt = createRuntime(config, db, instance.id, (r) => new Warmer(() => r));
+  // a start that fails from here on closes what it opened
+  const abandon = async () => {
+    await rt.close();
+    await instance.stop();
+    await db.close().catch(() => undefined);
+  };
   const app = createApp(rt);
   const server = createHttpServer(app, config);
   await new Promise<void>((resolve, reject) => {
@@ -68,9 +74,7 @@ export async function startService(config: Config): Promise<RunningService> {
     server.listen(config.port, config.host, resolve);
   }).catch(async (e: unknown) => {
     // the port is taken (or not ours): nothing is left open, so the process ends and its supervisor sees it
-    await rt.close();
-    await instance.stop();
-    await db.close().catch(() => undefined);
+    await abandon();
     throw e;
   });
   const port = (server.address() as AddressInfo).port;
@@ -82,9 +86,7 @@ export async function startService(config: Config): Promise<RunningService> {
       ? null
       : await listenForMetrics(rt, config.metricsPort).catch(async (e: unknown) => {
           await new Promise((resolve) => server.close(resolve));
-          await rt.close();
-          await instance.stop();
-          await db.close().catch(() => undefined);
+          await abandon();
           throw e;
         });
   if (metrics) log.info('metrics listening', { port: (metrics.address() as AddressInfo).port });

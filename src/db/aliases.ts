@@ -4,7 +4,6 @@ import { audit } from './audit';
 import type { Database } from './database';
 import { forbidden, notFound } from '../errors';
 import type { NameAlias, NameArea } from '../domain/names';
-import type { AreaKind } from '../domain/areas';
 
 /**
  * Names of areas (migration 15): what name resolution reads — every area's name, kind and

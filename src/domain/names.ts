@@ -506,7 +506,7 @@ export class NameIndex {
     const parents = [...fromName, ...(parentRaw.trim() === '' ? [] : splitAll(parentRaw))];
     const parentKeys = parents.map((p) => nameKeyVariants(p).map((v) => v.key));
     const agrees = (e: Entry) => parentKeys.every((ks) => ks.some((k) => e.ancestorKeys.has(k)));
-    const onDay = (e: Entry) => day === null || ((e.area.valid_from ?? null) === null || (e.area.valid_from as string) <= day) && ((e.area.valid_to ?? null) === null || (e.area.valid_to as string) >= day);
+    const onDay = (e: Entry) => day === null || ((e.area.valid_from ?? day) <= day && (e.area.valid_to ?? day) >= day);
     const variants = nameKeyVariants(name).filter((v) => v.key !== '');
     if (variants.length === 0) return unknown([]);
 
