@@ -18,6 +18,7 @@ import * as areasOverTime from '../../migrations/20261202000016_areas_over_time'
 import * as levelsInputsJson from '../../migrations/20261202000017_levels_inputs_json';
 import * as areasGeometryOutOfLine from '../../migrations/20261202000018_areas_geometry_out_of_line';
 import * as levelsOneIndex from '../../migrations/20261202000019_levels_one_index';
+import * as levelRefsOnePass from '../../migrations/20261203000020_level_refs_one_pass';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -45,6 +46,7 @@ export const migrations: Migration[] = [
   { name: '20261202000017_levels_inputs_json', module: levelsInputsJson },
   { name: '20261202000018_areas_geometry_out_of_line', module: areasGeometryOutOfLine },
   { name: '20261202000019_levels_one_index', module: levelsOneIndex },
+  { name: '20261203000020_level_refs_one_pass', module: levelRefsOnePass },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

@@ -31,6 +31,41 @@ test('levels are append-only and refer to real areas, rule sets and jobs', async
   expect(await code(ctx.db.knex.raw(`INSERT INTO zone_levels (area_id, date, level, raw_level, rule_set_id, inputs) VALUES (1, '2021-10-02', 'red', 'red', 'nope@1', '{}')`))).toBe('23503');
 });
 
+test('a statement of many levels is refused when one row refers to a missing area, rule set or job (the check reads the rows once)', async () => {
+  /**
+   * The rows of the day classified above, copied to a later day in one statement and rolled
+   * back: each column is the SQL given for it on the rows `pick` selects (`$job` is a job
+   * made for the statement, which every other row refers to).
+   */
+  type Patch = { area?: string; ruleSet?: string; job?: string };
+  const tried = (p: Patch, pick: 'one' | 'all') =>
+    code(
+      ctx.db.knex.transaction(async (trx) => {
+        const made = await trx.raw<{ rows: { id: string }[] }>(`INSERT INTO jobs (kind, params, status) VALUES ('recompute', '{}', 'succeeded') RETURNING id`);
+        const job = String(Number(made.rows[0]?.id));
+        const on = (sql: string | undefined, otherwise: string) => (sql === undefined ? otherwise : `CASE WHEN z.pick THEN ${sql.replace(/\$job/g, job)} ELSE ${otherwise} END`);
+        await trx.raw(
+          `INSERT INTO zone_levels (area_id, date, level, raw_level, rule_set_id, inputs, job_id)
+           SELECT ${on(p.area, 'z.area_id')}, '2021-10-09', z.level, z.raw_level, ${on(p.ruleSet, 'z.rule_set_id')}, z.inputs, ${on(p.job, job)}
+           FROM (SELECT z.*, ${pick === 'all' ? 'true' : 'z.area_id = max(z.area_id) OVER ()'} AS pick FROM zone_levels z WHERE z.date = '2021-10-01') z`,
+        );
+        throw Object.assign(new Error('rolled back'), { code: 'ok' });
+      }),
+    );
+  const day = await ctx.db.knex.raw<{ rows: { n: number }[] }>(`SELECT count(*)::int AS n FROM zone_levels WHERE date = '2021-10-01'`);
+  expect(day.rows[0]?.n).toBeGreaterThan(3);
+  expect(await tried({}, 'all')).toBe('ok'); // every row good: one rule set, one job
+  expect(await tried({ job: 'NULL' }, 'one')).toBe('ok'); // a row without a job among rows with one
+  expect(await tried({ job: 'NULL' }, 'all')).toBe('ok'); // no job at all
+  expect(await tried({ area: '99999' }, 'one')).toBe('23503'); // one missing area
+  expect(await tried({ ruleSet: "'nope@1'" }, 'one')).toBe('23503'); // one missing rule set among good ones, sorting first
+  expect(await tried({ ruleSet: "'zzzz@1'" }, 'one')).toBe('23503'); // … sorting last
+  expect(await tried({ ruleSet: "'nope@1'" }, 'all')).toBe('23503'); // every row's rule set missing
+  expect(await tried({ job: '$job + 1000' }, 'one')).toBe('23503'); // one missing job among a real one, sorting last
+  expect(await tried({ job: '$job - 1000000' }, 'one')).toBe('23503'); // … sorting first
+  expect(await tried({ job: '$job + 1000' }, 'all')).toBe('23503'); // every row's job missing
+});
+
 test('an area that only levels refer to cannot be deleted; one nothing refers to can (zone_levels has no index by area: the check is one semi-join)', async () => {
   // after the recompute above every area of the day has a level; C12 has no report or metric
   const facts = await ctx.db.knex.raw<{ rows: { n: number }[] }>(`SELECT count(*)::int AS n FROM reports r JOIN areas a ON a.id = r.area_id WHERE a.code = 'C12'`);
