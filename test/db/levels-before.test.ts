@@ -1,4 +1,4 @@
-import { levelsBefore } from '../../src/db/levels';
+import { classifiedDaysIn, levelsBefore } from '../../src/db/levels';
 import { LocalDate } from '../../src/domain/dates';
 import { smallProvince } from '../helpers/fixtures';
 import { testContext } from '../helpers/context';
@@ -54,4 +54,16 @@ test('as known at an instant: a day computed later is not seen', async () => {
   expect([...(await levelsBefore(ctx.db.knex, pairs, before3))].sort()).toEqual(['C11|2021-10-04', 'C12|2021-10-02', 'C12|2021-10-04']);
   // before anything was computed: nothing
   expect((await levelsBefore(ctx.db.knex, pairs, new Date('2021-10-04T00:00:00Z'))).size).toBe(0);
+});
+
+test('the classified days of a span, by a skip scan: none, the edges included, any width', async () => {
+  const days = async (from: string, to: string) => [...(await classifiedDaysIn(ctx.db.knex, from as LocalDate, to as LocalDate))].sort();
+  expect(await days('2021-10-01', '2021-10-03')).toEqual(['2021-10-01', '2021-10-02', '2021-10-03']);
+  expect(await days('2021-10-02', '2021-10-02')).toEqual(['2021-10-02']);
+  expect(await days('2021-10-02', '2021-10-09')).toEqual(['2021-10-02', '2021-10-03']);
+  expect(await days('2021-09-01', '2021-10-01')).toEqual(['2021-10-01']);
+  expect(await days('0001-01-01', '9999-12-31')).toEqual(['2021-10-01', '2021-10-02', '2021-10-03']);
+  expect(await days('2021-10-04', '2021-12-31')).toEqual([]);
+  expect(await days('2021-09-01', '2021-09-30')).toEqual([]);
+  expect(await days('2021-10-03', '2021-10-01')).toEqual([]);
 });
