@@ -1,12 +1,11 @@
 import { Knex } from 'knex';
 import pg from 'pg';
 import { LocalDate } from '../domain/dates';
-import { InputSeries } from '../domain/inputs';
-import { RuleSet } from '../domain/rules/definition';
+import { FactTexts } from '../domain/factText';
 import { writeRows } from './bulk';
 import type { Database } from './database';
-import { AreaNode, loadInputSeries, loadMapHistory } from './inputs';
-import { MapHistory, SeriesLineage } from '../domain/lineage';
+import { loadFactTexts, loadMapHistory } from './inputs';
+import { MapHistory } from '../domain/lineage';
 import { appendDay, classifiedDaysIn, DayResult, LevelConnection, LevelRow, PreparedDay, prepareDay, PreviousLevel, previousLevels } from './levels';
 import { RECOMPUTE_LOCK } from './locks';
 import { getRuleSet, StoredRuleSet } from './rulesets';
@@ -31,10 +30,14 @@ import { requireInForce } from './timeline';
 export type LevelSession = {
   /** Connections that write days: day n goes to writer n mod writers. */
   readonly writers: number;
-  /** What a run of [from, to] starts from, read in one transaction. */
-  start(from: LocalDate, to: LocalDate): Promise<RunStart>;
-  /** The input series of days [from, to] (read on the first writer's connection: wait for its write first). */
-  inputs(ruleSet: RuleSet, areas: AreaNode[], from: LocalDate, to: LocalDate, lineage: SeriesLineage): Promise<InputSeries>;
+  /**
+   * What a run of [from, to] starts from, and the facts of its first days, [from, firstTo]
+   * cut to the first rule set's days: the timeline first, then the rest in one transaction
+   * while the facts are read on another connection (the daily job's two longest reads, at once).
+   */
+  start(from: LocalDate, to: LocalDate, firstTo: LocalDate): Promise<RunStart>;
+  /** The facts of days [from, to] (read on the first writer's connection: wait for its write first). */
+  facts(ruleSet: StoredRuleSet, from: LocalDate, to: LocalDate): Promise<RunFacts>;
   /** A day's rows ready for `write` (no I/O). `fresh`: the day had no levels when the run started. */
   prepare(ruleSetId: string, date: LocalDate, rows: LevelRow[], jobId: number | null, fresh: boolean): PreparedDay;
   /** Appends a prepared day on writer `writer` (see db/levels.ts appendDay). */
@@ -49,23 +52,44 @@ export type RunSegment = { from: LocalDate; to: LocalDate; ruleSet: StoredRuleSe
  * each (domain/rules/timeline.ts), the areas, the stored day before `from`, the days of
  * [from, to] that have levels. Refuses (409) days no rule set is in force on.
  */
-export type RunStart = { segments: RunSegment[]; map: MapHistory; previous: Map<number, PreviousLevel>; classified: Set<LocalDate> };
+export type RunStart = { segments: RunSegment[]; map: MapHistory; previous: Map<number, PreviousLevel>; classified: Set<LocalDate>; first: RunFacts };
 
-async function startOf(t: Knex, from: LocalDate, to: LocalDate): Promise<RunStart> {
+/** The facts of days [from, to] as read for a rule set (`texts`, unparsed: domain/factText.ts). */
+export type RunFacts = { ruleSetId: string; from: LocalDate; to: LocalDate; texts: FactTexts };
+
+async function segmentsOf(t: Knex, from: LocalDate, to: LocalDate): Promise<RunSegment[]> {
   const cut = await requireInForce(t, from, to);
   const sets = new Map<string, StoredRuleSet>();
   for (const s of cut) if (!sets.has(s.rule_set_id as string)) sets.set(s.rule_set_id as string, await getRuleSet(t, s.rule_set_id as string));
-  const segments = cut.map((s) => ({ from: s.from, to: s.to, ruleSet: sets.get(s.rule_set_id as string) as StoredRuleSet }));
-  const classified = await classifiedDaysIn(t, from, to);
-  return { segments, map: await loadMapHistory(t), previous: await previousLevels(t, from), classified };
+  return cut.map((s) => ({ from: s.from, to: s.to, ruleSet: sets.get(s.rule_set_id as string) as StoredRuleSet }));
 }
 
-/** A session over read transactions and writer connections (shared by both engines). */
-function session(db: Database, writers: number, read: <R>(body: (t: Knex) => Promise<R>) => Promise<R>, on: (writer: number) => LevelConnection): LevelSession {
+const factsOf = async (t: Knex, rs: StoredRuleSet, from: LocalDate, to: LocalDate): Promise<RunFacts> => ({ ruleSetId: rs.id, from, to, texts: await loadFactTexts(t, rs.definition, from, to) });
+
+/**
+ * A session over read transactions and writer connections (shared by both engines).
+ * `read` runs on the first writer's connection, `aside` on the other (or the same, one
+ * after the other, where there is one).
+ */
+function session(
+  db: Database,
+  writers: number,
+  read: <R>(body: (t: Knex) => Promise<R>) => Promise<R>,
+  aside: <R>(body: (t: Knex) => Promise<R>) => Promise<R>,
+  on: (writer: number) => LevelConnection,
+): LevelSession {
   return {
     writers,
-    start: (from, to) => read((t) => startOf(t, from, to)),
-    inputs: (ruleSet, areas, from, to, lineage) => read((t) => loadInputSeries(t, ruleSet, areas, from, to, lineage)),
+    async start(from, to, firstTo) {
+      const segments = await read((t) => segmentsOf(t, from, to));
+      const head = segments[0] as RunSegment;
+      const [rest, first] = await Promise.all([
+        read(async (t) => ({ classified: await classifiedDaysIn(t, from, to), map: await loadMapHistory(t), previous: await previousLevels(t, from) })),
+        aside((t) => factsOf(t, head.ruleSet, from, firstTo < head.to ? firstTo : head.to)),
+      ]);
+      return { segments, ...rest, first };
+    },
+    facts: (rs, from, to) => read((t) => factsOf(t, rs, from, to)),
     prepare: (ruleSetId, date, rows, jobId, fresh) => prepareDay(db, ruleSetId, date, rows, jobId, fresh),
     async write(writer, day) {
       const r = await appendDay(on(writer), day);
@@ -86,7 +110,8 @@ export async function withLevelSession<T>(db: Database, fn: (s: LevelSession) =>
       rows: async <R>(sql: string, bindings: readonly Knex.RawBinding[]) => (await db.knex.raw<{ rows: R[] }>(sql, bindings)).rows,
       append: (table, rows) => db.knex.transaction((trx) => writeRows(trx, table, rows)),
     };
-    return fn(session(db, 1, (body) => db.knex.transaction(body), () => embedded));
+    const read = <R>(body: (t: Knex) => Promise<R>) => db.knex.transaction(body);
+    return fn(session(db, 1, read, read, () => embedded));
   }
   const { session: pool } = db;
   const conns: pg.ClientBase[] = [];
@@ -104,7 +129,8 @@ export async function withLevelSession<T>(db: Database, fn: (s: LevelSession) =>
           append: (table, rows) => writeRows(conn, table, rows),
         };
       };
-      return await fn(session(db, conns.length, (body) => pool.transaction(body, { connection: main }), connection));
+      const on = (conn: pg.ClientBase) => <R>(body: (t: Knex) => Promise<R>) => pool.transaction(body, { connection: conn });
+      return await fn(session(db, conns.length, on(main), on(conns[conns.length - 1] as pg.ClientBase), connection));
     } finally {
       // a connection lost with the server released the lock with its session
       await main.query('SELECT pg_advisory_unlock($1)', [RECOMPUTE_LOCK]).catch(() => undefined);

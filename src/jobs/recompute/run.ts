@@ -1,5 +1,6 @@
 import { DayResult } from '../../db/levels';
-import { LevelSession } from '../../db/levelWriter';
+import { LevelSession, RunFacts } from '../../db/levelWriter';
+import { inputSeriesOf } from '../../domain/factText';
 import { addDays, dateRange, dayNumber, LocalDate } from '../../domain/dates';
 import { AppError } from '../../errors';
 import { log } from '../../log';
@@ -90,8 +91,11 @@ function seedFormed(prev: Map<number, PreviousLevel>, areas: AreaNode[], formedF
 
 export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayResult[]> {
   const { from, to, jobId, onDay } = r;
-  const start = await run.start(from, to);
+  const firstTo = addDays(from, BLOCK_DAYS - 1);
+  const start = await run.start(from, to, firstTo < to ? firstTo : to);
   const { segments, previous, classified, map } = start;
+  // the facts read with the start, taken by the first block if it covers the same days under the same rule set
+  let first: RunFacts | null = start.first;
   // the map of each epoch (days with the same areas and hierarchy), in the order they are
   // classified in, made once (classifyTree then visits them as they are)
   const epochs = mapEpochs(map, from, to, (d) => addDays(d, 1), (d) => addDays(d, -1)).map((e) => ({ ...e, areas: treeOrder(areasOn(map, e.from)) }));
@@ -110,9 +114,12 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
       for (const part of blocks(segFrom, segTo, epochs)) {
         const { from: blockFrom, to: blockTo, epoch } = part;
         const areas = epoch.areas;
-        await writes[0]; // reads share the first writer's connection
         const t0 = Date.now();
-        const series = await run.inputs(rs.definition, areas, blockFrom, blockTo, lineage);
+        const same = first && first.ruleSetId === rs.id && first.from === blockFrom && first.to === blockTo ? first : null;
+        first = null;
+        await writes[0]; // reads share the first writer's connection
+        const facts = same ?? (await run.facts(rs, blockFrom, blockTo));
+        const series = inputSeriesOf(rs.definition, areas, facts.texts, lineage);
         log.debug('recompute block loaded', { from: blockFrom, to: blockTo, rule_set: rs.id, ms: Date.now() - t0 });
         // a new area's first day is judged against its predecessors' worst level the day before
         const formed = blockFrom === epoch.from ? seedFormed(prev, areas, formedFrom, blockFrom, rs.id) : null;
