@@ -36,8 +36,8 @@ export type LevelSession = {
    * while the facts are read on another connection (the daily job's two longest reads, at once).
    */
   start(from: LocalDate, to: LocalDate, firstTo: LocalDate): Promise<RunStart>;
-  /** The facts of days [from, to] (read on the first writer's connection: wait for its write first). */
-  facts(ruleSet: StoredRuleSet, from: LocalDate, to: LocalDate): Promise<RunFacts>;
+  /** The facts of days [from, to], read on writer `writer`'s connection (nothing else may be using it: wait for its write first). */
+  facts(ruleSet: StoredRuleSet, from: LocalDate, to: LocalDate, writer: number): Promise<RunFacts>;
   /** A day's rows ready for `write` (no I/O). `fresh`: the day had no levels when the run started. */
   prepare(ruleSetId: string, date: LocalDate, rows: LevelRow[], jobId: number | null, fresh: boolean): PreparedDay;
   /** Appends a prepared day on writer `writer` (see db/levels.ts appendDay). */
@@ -66,18 +66,14 @@ async function segmentsOf(t: Knex, from: LocalDate, to: LocalDate): Promise<RunS
 
 const factsOf = async (t: Knex, rs: StoredRuleSet, from: LocalDate, to: LocalDate): Promise<RunFacts> => ({ ruleSetId: rs.id, from, to, texts: await loadFactTexts(t, rs.definition, from, to) });
 
-/**
- * A session over read transactions and writer connections (shared by both engines).
- * `read` runs on the first writer's connection, `aside` on the other (or the same, one
- * after the other, where there is one).
- */
-function session(
-  db: Database,
-  writers: number,
-  read: <R>(body: (t: Knex) => Promise<R>) => Promise<R>,
-  aside: <R>(body: (t: Knex) => Promise<R>) => Promise<R>,
-  on: (writer: number) => LevelConnection,
-): LevelSession {
+/** A read transaction on a writer's connection. */
+type ReadOn = (writer: number) => <R>(body: (t: Knex) => Promise<R>) => Promise<R>;
+
+/** A session over read transactions and writer connections (shared by both engines). */
+function session(db: Database, writers: number, readOn: ReadOn, on: (writer: number) => LevelConnection): LevelSession {
+  const read = readOn(0);
+  // the first facts are read on the last writer's connection (the first's, after the start, where there is one)
+  const aside = readOn(writers - 1);
   return {
     writers,
     async start(from, to, firstTo) {
@@ -89,7 +85,7 @@ function session(
       ]);
       return { segments, ...rest, first };
     },
-    facts: (rs, from, to) => read((t) => factsOf(t, rs, from, to)),
+    facts: (rs, from, to, writer) => readOn(writer)((t) => factsOf(t, rs, from, to)),
     prepare: (ruleSetId, date, rows, jobId, fresh) => prepareDay(db, ruleSetId, date, rows, jobId, fresh),
     async write(writer, day) {
       const r = await appendDay(on(writer), day);
@@ -110,8 +106,7 @@ export async function withLevelSession<T>(db: Database, fn: (s: LevelSession) =>
       rows: async <R>(sql: string, bindings: readonly Knex.RawBinding[]) => (await db.knex.raw<{ rows: R[] }>(sql, bindings)).rows,
       append: (table, rows) => db.knex.transaction((trx) => writeRows(trx, table, rows)),
     };
-    const read = <R>(body: (t: Knex) => Promise<R>) => db.knex.transaction(body);
-    return fn(session(db, 1, read, read, () => embedded));
+    return fn(session(db, 1, () => (body) => db.knex.transaction(body), () => embedded));
   }
   const { session: pool } = db;
   const conns: pg.ClientBase[] = [];
@@ -129,8 +124,8 @@ export async function withLevelSession<T>(db: Database, fn: (s: LevelSession) =>
           append: (table, rows) => writeRows(conn, table, rows),
         };
       };
-      const on = (conn: pg.ClientBase) => <R>(body: (t: Knex) => Promise<R>) => pool.transaction(body, { connection: conn });
-      return await fn(session(db, conns.length, on(main), on(conns[conns.length - 1] as pg.ClientBase), connection));
+      const readOn: ReadOn = (writer) => (body) => pool.transaction(body, { connection: conns[writer] as pg.ClientBase });
+      return await fn(session(db, conns.length, readOn, connection));
     } finally {
       // a connection lost with the server released the lock with its session
       await main.query('SELECT pg_advisory_unlock($1)', [RECOMPUTE_LOCK]).catch(() => undefined);

@@ -1,0 +1,54 @@
+import { withLevelSession } from '../../src/db/levelWriter';
+import { addDays, LocalDate } from '../../src/domain/dates';
+import { Recomputations } from '../../src/jobs/recomputations';
+import { embedded, testContext } from '../helpers/context';
+
+/**
+ * A run of many blocks of days — each block's facts read ahead on the other connection while
+ * the block before is computed, the first with the start, a block cut where the rule set in
+ * force changes — stores exactly what the same days recomputed one at a time store.
+ */
+const ctx = testContext();
+afterAll(() => ctx.close());
+
+const END = '2021-10-31' as LocalDate;
+// 200 days: vn-moh-4800-2021 until 31 August (139 days: blocks of 92 and 47), vn-2686-2021 after (61)
+const FROM = addDays(END, -199);
+const SWITCH = '2021-09-01';
+
+beforeAll(async () => {
+  await ctx.demo(END);
+  await ctx.http().post('/v1/rule-sets').send({ preset: 'vn-2686-2021' }).expect(201);
+  await ctx.http().post('/v1/rule-sets/vn-2686-2021@1/activate').send({ effective_from: SWITCH }).expect(200);
+});
+
+/** Every stored row but when and by which job it was written. */
+async function stored(): Promise<unknown[]> {
+  const res = await ctx.db.knex.raw<{ rows: unknown[] }>(
+    `SELECT area_id, date::text AS date, level, raw_level, reason, since::text AS since, rule_set_id, inputs::jsonb AS inputs, children, pending, persistence, change
+     FROM zone_levels ORDER BY date, area_id`,
+  );
+  return res.rows;
+}
+
+test('a range of 200 days across a switch of rule set stores what its days one at a time store', async () => {
+  // on a server the session has two writer connections, so that facts can be read ahead on one
+  if (!embedded()) expect(await withLevelSession(ctx.db, async (s) => s.writers)).toBe(2);
+  const recomputations = new Recomputations(ctx.db);
+  const days = await recomputations.range(FROM, END);
+  expect(days.map((d) => d.date)).toHaveLength(200);
+  const whole = await stored();
+  const sets = await ctx.db.knex.raw<{ rows: { rule_set_id: string; first: string; last: string }[] }>(
+    `SELECT rule_set_id, min(date)::text AS first, max(date)::text AS last FROM zone_levels GROUP BY rule_set_id ORDER BY first`,
+  );
+  expect(sets.rows).toEqual([
+    { rule_set_id: 'vn-moh-4800-2021@1', first: FROM, last: '2021-08-31' },
+    { rule_set_id: 'vn-2686-2021@1', first: SWITCH, last: END },
+  ]);
+  // the demo's reports move levels: the rows are not all alike
+  expect(new Set(whole.map((r) => (r as { level: string }).level)).size).toBeGreaterThan(2);
+
+  await ctx.db.knex.raw('TRUNCATE zone_levels, level_events');
+  for (let d = FROM; d <= END; d = addDays(d, 1)) await recomputations.day(d);
+  expect(await stored()).toEqual(whole);
+}, 120_000);
