@@ -36,8 +36,8 @@ export type LevelSession = {
    * while the facts are read on another connection (the daily job's two longest reads, at once).
    */
   start(from: LocalDate, to: LocalDate, firstTo: LocalDate): Promise<RunStart>;
-  /** The facts of days [from, to], read on writer `writer`'s connection (nothing else may be using it: wait for its write first). */
-  facts(ruleSet: StoredRuleSet, from: LocalDate, to: LocalDate, writer: number): Promise<RunFacts>;
+  /** The facts of days [from, to] (read on the first writer's connection: wait for its write first). */
+  facts(ruleSet: StoredRuleSet, from: LocalDate, to: LocalDate): Promise<RunFacts>;
   /** A day's rows ready for `write` (no I/O). `fresh`: the day had no levels when the run started. */
   prepare(ruleSetId: string, date: LocalDate, rows: LevelRow[], jobId: number | null, fresh: boolean): PreparedDay;
   /** Appends a prepared day on writer `writer` (see db/levels.ts appendDay). */
@@ -72,7 +72,7 @@ type ReadOn = (writer: number) => <R>(body: (t: Knex) => Promise<R>) => Promise<
 /** A session over read transactions and writer connections (shared by both engines). */
 function session(db: Database, writers: number, readOn: ReadOn, on: (writer: number) => LevelConnection): LevelSession {
   const read = readOn(0);
-  // the first facts are read on the last writer's connection (the first's, after the start, where there is one)
+  // the first facts are read on the last writer's connection (with one writer: on it, after the start's reads)
   const aside = readOn(writers - 1);
   return {
     writers,
@@ -85,7 +85,7 @@ function session(db: Database, writers: number, readOn: ReadOn, on: (writer: num
       ]);
       return { segments, ...rest, first };
     },
-    facts: (rs, from, to, writer) => readOn(writer)((t) => factsOf(t, rs, from, to)),
+    facts: (rs, from, to) => read((t) => factsOf(t, rs, from, to)),
     prepare: (ruleSetId, date, rows, jobId, fresh) => prepareDay(db, ruleSetId, date, rows, jobId, fresh),
     async write(writer, day) {
       const r = await appendDay(on(writer), day);

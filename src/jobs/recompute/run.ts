@@ -94,6 +94,8 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
   const firstTo = addDays(from, BLOCK_DAYS - 1);
   const start = await run.start(from, to, firstTo < to ? firstTo : to);
   const { segments, previous, classified, map } = start;
+  // the facts read with the start, taken by the first block if it covers the same days under the same rule set
+  let first: RunFacts | null = start.first;
   // the map of each epoch (days with the same areas and hierarchy), in the order they are
   // classified in, made once (classifyTree then visits them as they are)
   const epochs = mapEpochs(map, from, to, (d) => addDays(d, 1), (d) => addDays(d, -1)).map((e) => ({ ...e, areas: treeOrder(areasOn(map, e.from)) }));
@@ -106,65 +108,47 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
   // the last write on each writer; day n goes to writer n mod writers
   const writes: Promise<void>[] = Array.from({ length: run.writers }, () => Promise.resolve());
   let n = 0;
-  // each day under the rule set in force on it: a range across a switch runs each set on its own days
-  const plan = segments.flatMap(({ from: f, to: t, ruleSet }) => [...blocks(f, t, epochs)].map((b) => ({ ...b, ruleSet })));
-  // The facts of the next block are read ahead on the last writer's connection (the first
-  // block's with the start) while the days of this one are computed and go to the other
-  // writers; a block whose facts were read with other bounds is read again.
-  const aside = run.writers - 1;
-  const ahead: { facts: Promise<RunFacts> | null } = { facts: Promise.resolve(start.first) };
-  let reading = false;
-  const readAhead = (b: (typeof plan)[number]) => {
-    reading = true;
-    const facts = (writes[aside] as Promise<void>).then(() => run.facts(b.ruleSet, b.from, b.to, aside));
-    facts.catch(() => undefined); // awaited by its block, unless the run ends first
-    writes[aside] = facts.then(
-      () => void (reading = false),
-      () => void (reading = false),
-    );
-    ahead.facts = facts;
-  };
   try {
-    for (const [k, part] of plan.entries()) {
-      const { from: blockFrom, to: blockTo, epoch, ruleSet: rs } = part;
-      const areas = epoch.areas;
-      const t0 = Date.now();
-      const got = await ahead.facts;
-      ahead.facts = null;
-      const same = got && got.ruleSetId === rs.id && got.from === blockFrom && got.to === blockTo ? got : null;
-      const facts: RunFacts = same ?? (await (writes[0] as Promise<void>).then(() => run.facts(rs, blockFrom, blockTo, 0)));
-      const following = plan[k + 1];
-      if (following && run.writers > 1) readAhead(following);
-      const series = inputSeriesOf(rs.definition, areas, facts.texts, lineage);
-      log.debug('recompute block loaded', { from: blockFrom, to: blockTo, rule_set: rs.id, ms: Date.now() - t0, read_ahead: same !== null });
-      // a new area's first day is judged against its predecessors' worst level the day before
-      const formed = blockFrom === epoch.from ? seedFormed(prev, areas, formedFrom, blockFrom, rs.id) : null;
-      memo = DayMemo.for(memo, areas, rs.id);
-      for (const date of dateRange(blockFrom, blockTo)) {
-        if (r.stopping()) throw new AppError(503, 'shutting_down', `the service is stopping: recomputation stopped before ${date}; every earlier day is complete`);
-        const t1 = Date.now();
-        const packed = series.packedOn(date);
-        await yieldToIo();
-        const { rows, next } = classifyDay(rs, date, areas, packed, prev, memo);
-        if (formed && date === blockFrom) for (const row of rows) if (row.change !== null && formed.has(row.area_id)) row.change = formed.get(row.area_id) as FormedChange;
-        prev = next;
-        await yieldToIo();
-        const day = run.prepare(rs.id, date, rows, jobId, !classified.has(date));
-        const computeMs = Date.now() - t1;
-        // while the next block is read on the last writer's connection, days go to the others
-        const writer = reading ? n++ % aside : n++ % run.writers;
-        await writes[writer];
-        // The change events of the last days (level_events, written by a trigger) compare a
-        // day with the day before as committed: those days are committed in order.
-        if (date >= addDays(to, -EVENT_DAYS)) await Promise.all(writes);
-        const t2 = Date.now();
-        const write = run.write(writer, day).then(async (written) => {
-          log.debug('day recomputed', { ...written, compute_ms: computeMs, write_ms: Date.now() - t2 });
-          results.push(written);
-          await onDay?.(written);
-        });
-        write.catch(() => undefined); // awaited before this writer's next day, or below
-        writes[writer] = write;
+    // each day under the rule set in force on it: a range across a switch runs each set on its own days
+    for (const { from: segFrom, to: segTo, ruleSet: rs } of segments) {
+      for (const part of blocks(segFrom, segTo, epochs)) {
+        const { from: blockFrom, to: blockTo, epoch } = part;
+        const areas = epoch.areas;
+        const t0 = Date.now();
+        const same = first && first.ruleSetId === rs.id && first.from === blockFrom && first.to === blockTo ? first : null;
+        first = null;
+        await writes[0]; // reads share the first writer's connection
+        const facts = same ?? (await run.facts(rs, blockFrom, blockTo));
+        const series = inputSeriesOf(rs.definition, areas, facts.texts, lineage);
+        log.debug('recompute block loaded', { from: blockFrom, to: blockTo, rule_set: rs.id, ms: Date.now() - t0 });
+        // a new area's first day is judged against its predecessors' worst level the day before
+        const formed = blockFrom === epoch.from ? seedFormed(prev, areas, formedFrom, blockFrom, rs.id) : null;
+        memo = DayMemo.for(memo, areas, rs.id);
+        for (const date of dateRange(blockFrom, blockTo)) {
+          if (r.stopping()) throw new AppError(503, 'shutting_down', `the service is stopping: recomputation stopped before ${date}; every earlier day is complete`);
+          const t1 = Date.now();
+          const packed = series.packedOn(date);
+          await yieldToIo();
+          const { rows, next } = classifyDay(rs, date, areas, packed, prev, memo);
+          if (formed && date === blockFrom) for (const row of rows) if (row.change !== null && formed.has(row.area_id)) row.change = formed.get(row.area_id) as FormedChange;
+          prev = next;
+          await yieldToIo();
+          const day = run.prepare(rs.id, date, rows, jobId, !classified.has(date));
+          const computeMs = Date.now() - t1;
+          const writer = n++ % run.writers;
+          await writes[writer];
+          // The change events of the last days (level_events, written by a trigger) compare a
+          // day with the day before as committed: those days are committed in order.
+          if (date >= addDays(to, -EVENT_DAYS)) await Promise.all(writes);
+          const t2 = Date.now();
+          const write = run.write(writer, day).then(async (written) => {
+            log.debug('day recomputed', { ...written, compute_ms: computeMs, write_ms: Date.now() - t2 });
+            results.push(written);
+            await onDay?.(written);
+          });
+          write.catch(() => undefined); // awaited before this writer's next day, or below
+          writes[writer] = write;
+        }
       }
     }
     await Promise.all(writes);

@@ -4,9 +4,10 @@ import { Recomputations } from '../../src/jobs/recomputations';
 import { embedded, testContext } from '../helpers/context';
 
 /**
- * A run of many blocks of days — each block's facts read ahead on the other connection while
- * the block before is computed, the first with the start, a block cut where the rule set in
- * force changes — stores exactly what the same days recomputed one at a time store.
+ * A run of many blocks of days — the first block's facts read on the other connection with
+ * the start, the others on the first between two days' writes, a block cut where the rule
+ * set in force changes, the day before carried in memory — stores exactly what the same
+ * days recomputed one at a time (each from the stored day before) store.
  */
 const ctx = testContext();
 afterAll(() => ctx.close());
@@ -32,7 +33,7 @@ async function stored(): Promise<unknown[]> {
 }
 
 test('a range of 200 days across a switch of rule set stores what its days one at a time store', async () => {
-  // on a server the session has two writer connections, so that facts can be read ahead on one
+  // on a server the session has two writer connections: the first facts are read on the second
   if (!embedded()) expect(await withLevelSession(ctx.db, async (s) => s.writers)).toBe(2);
   const recomputations = new Recomputations(ctx.db);
   const days = await recomputations.range(FROM, END);
