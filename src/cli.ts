@@ -446,12 +446,15 @@ function writeFailure(out: string, e: unknown): AppError {
 /** `briefing`: the weekly briefing (services/briefing.ts) written to a file, as GET /v1/briefing.<format> answers it. */
 async function briefingFile(ctx: Ctx, o: { date?: string; parent?: string; format?: string; out?: string; version?: string }): Promise<number> {
   const { config, io } = ctx;
-  const { date: dateText, parent, format, out, version = 'latest' } = o;
+  const { date: dateText, parent, out, version = 'latest' } = o;
   if (dateText !== undefined && !isLocalDate(dateText)) throw new AppError(400, 'usage', '--date must be a date YYYY-MM-DD');
   if (parent !== undefined && !AREA_CODE_RE.test(parent)) throw new AppError(400, 'usage', '--parent must be an area code');
-  if (!format || !(BRIEFING_FORMATS as readonly string[]).includes(format)) throw new AppError(400, 'usage', `briefing needs --format ${BRIEFING_FORMATS.join('|')}`);
   if (!out) throw new AppError(400, 'usage', 'briefing needs --out FILE');
   const ext = path.extname(out).slice(1).toLowerCase();
+  const isFormat = (f: string | undefined): f is BriefingFormat => (BRIEFING_FORMATS as readonly string[]).includes(f ?? '');
+  // the format given, else the one --out's extension names
+  const format = o.format ?? (isFormat(ext) ? ext : undefined);
+  if (!isFormat(format)) throw new AppError(400, 'usage', `briefing needs --format ${BRIEFING_FORMATS.join('|')}, or --out FILE ending in one of them`, [{ path: '--format', message: `must be one of ${BRIEFING_FORMATS.join(', ')}` }]);
   if (ext !== '' && ext !== format) throw new AppError(400, 'usage', `--out ${out} ends in .${ext} but --format is ${format}`, [{ path: '--out', message: `must end in .${format} (or have no extension)` }]);
   if (version !== 'latest' && version !== 'published') throw new AppError(400, 'usage', '--version must be latest or published');
   const date = (dateText as LocalDate | undefined) ?? today(config.reportingTimeZone);
@@ -908,7 +911,7 @@ const COMMANDS: Command[] = [
     options: {
       date: { type: 'string', value: 'YYYY-MM-DD', help: 'the last day of the week (default: today in TZ_REPORTING)' },
       parent: { type: 'string', value: 'CODE', help: 'the area whose communes it covers (default: all)' },
-      format: { type: 'string', value: BRIEFING_FORMATS.join('|'), help: 'the file format (required)' },
+      format: { type: 'string', value: BRIEFING_FORMATS.join('|'), help: "the file format (default: --out's extension)" },
       out: { type: 'string', value: 'FILE', help: 'the file written (required; its extension, if any, is the format)' },
       version: { type: 'string', value: 'latest|published', help: 'the levels as last computed (default) or as published' },
     },

@@ -347,9 +347,12 @@ describe('bad input: a 4xx in JSON naming the field, never a 5xx', () => {
     expect(res.body.error.details[0].path).toBe('format');
   });
 
-  test('a repeated parameter counts once (its last value)', async () => {
-    const b = await get(`/v1/briefing?date=2021-01-01&date=${END}&parent=${DISTRICT}`);
-    expect(b.date).toBe(END);
+  test('a parameter given twice is a 400 naming it, not one of its values chosen', async () => {
+    for (const p of ['/v1/briefing', '/v1/briefing.csv', '/briefing']) {
+      const res = await http().get(`${p}?date=2021-01-01&date=${END}&parent=${DISTRICT}`).expect(400);
+      expect(res.body.error.details).toEqual([expect.objectContaining({ path: 'date', message: 'is given more than once: give it once' })]);
+    }
+    await http().get(`/v1/briefing?date=${END}&parent=${DISTRICT}`).expect(200);
   });
 });
 
@@ -382,6 +385,10 @@ describe('zonerisk briefing (CLI)', () => {
       const out = path.join(dir, `b.${format}`);
       expect((await cli('briefing', '--date', END, '--parent', DISTRICT, '--format', format, '--out', out)).code).toBe(0);
       expect(fs.readFileSync(out).subarray(0, magic.length).toString('latin1')).toBe(magic);
+      // without --format, the extension of --out is the format
+      const bare = path.join(dir, `bare.${format.toUpperCase()}`);
+      expect((await cli('briefing', '--date', END, '--parent', DISTRICT, '--out', bare)).code).toBe(0);
+      expect(fs.readFileSync(bare).subarray(0, magic.length).toString('latin1')).toBe(magic);
     }
   });
 
@@ -392,6 +399,9 @@ describe('zonerisk briefing (CLI)', () => {
       ['--date', '2021-13-01', '--format', 'pdf', '--out', out],
       ['--date', END, '--format', 'pdf'],
       ['--date', END, '--parent', 'bad code', '--format', 'pdf', '--out', out],
+      ['--date', END, '--out', path.join(dir, 'never')], // no --format, and no extension to take it from
+      ['--date', END, '--out', path.join(dir, 'never.docx')],
+      ['--date', END, '--format', 'csv', '--out', out], // the extension says another format
     ]) {
       const e = await cli('briefing', ...args).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(AppError);
