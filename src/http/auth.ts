@@ -171,7 +171,9 @@ export function gate(rt: Runtime, table: RouteTable): RequestHandler {
 /**
  * A path spelled otherwise than its declaration (letter case, `//`, dot segments, encoded
  * letters, a trailing slash) is answered 308 with the declared spelling — after the gate
- * admitted the caller and the rate limiter counted the request, before any handler.
+ * admitted the caller and the rate limiter counted the request, before any handler. The
+ * Location is relative (`relativeTo`), so that it stays under the prefix a proxy serves the
+ * service at.
  */
 export function respell(): RequestHandler {
   return (req, res, next) => {
@@ -179,8 +181,26 @@ export function respell(): RequestHandler {
     if (to === undefined) return next();
     if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.setHeader('Connection', 'close');
     const query = req.originalUrl.indexOf('?');
-    res.redirect(308, to + (query >= 0 ? req.originalUrl.slice(query) : ''));
+    const path = query >= 0 ? req.originalUrl.slice(0, query) : req.originalUrl;
+    res.redirect(308, relativeTo(path, to) + (query >= 0 ? req.originalUrl.slice(query) : ''));
   };
+}
+
+/**
+ * The absolute path `to` as a reference relative to a request for `path`: up from the
+ * request's directory to the root this server sees (the path as a client resolves it, dot
+ * segments removed), then down. Behind a proxy that serves the service under a prefix,
+ * the root is the prefix, so the reference lands under it.
+ */
+export function relativeTo(path: string, to: string): string {
+  let seen = path;
+  try {
+    seen = new URL(`http://x${path}`).pathname;
+  } catch {
+    // not a path a client would parse: counted as sent
+  }
+  const ups = seen.split('/').length - 2;
+  return (ups > 0 ? '../'.repeat(ups) : './') + to.slice(1);
 }
 
 /** The caller (null: anonymous, on a public read). */
