@@ -13,7 +13,17 @@ const queryDate = z
   .transform((d) => d as LocalDate);
 
 /** A repeated query parameter counts once: its last value. */
-export const oneValue = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
+/**
+ * A query parameter's one value. A parameter given more than once (`?date=a&date=b`) is
+ * refused, naming it (which one was meant is not guessed); called outside a schema, on a
+ * query already checked, it answers the value.
+ */
+export const oneValue = (v: unknown, ctx?: z.RefinementCtx): unknown => {
+  if (!Array.isArray(v)) return v;
+  if (!ctx) return v[v.length - 1];
+  ctx.addIssue({ code: 'custom', message: 'is given more than once: give it once' });
+  return z.NEVER;
+};
 
 export const bboxSchema = z
   .string()
@@ -67,7 +77,13 @@ export const levelsQuery = z.strictObject({
     .preprocess(
       oneValue,
       // a real calendar day (2026-02-30 is refused, not read as 2 March), from year 1000 on
-      z.string().refine((s) => !Number.isNaN(Date.parse(s)) && /^[1-9]\d{3}-\d{2}-\d{2}T/.test(s) && isLocalDate(s.slice(0, 10)), 'must be an ISO timestamp such as 2021-10-20T08:00:00Z'),
+      // and with its offset: an instant without one would be read in the server's own time zone
+      z
+        .string()
+        .refine(
+          (s) => !Number.isNaN(Date.parse(s)) && /^[1-9]\d{3}-\d{2}-\d{2}T[^]*(Z|[+-]\d{2}:?\d{2})$/i.test(s) && isLocalDate(s.slice(0, 10)),
+          'must be an ISO timestamp with its offset, such as 2021-10-20T08:00:00Z or 2021-10-20T15:00:00+07:00',
+        ),
     )
     .optional(),
   version: z.preprocess(oneValue, z.enum(['published', 'latest'])).default('latest'),

@@ -70,3 +70,14 @@ test('counts as large as a report may hold: the week of a district and a provinc
   await http().get(`/v1/summary?date=${day}`).expect(200);
   await http().get(`/v1/briefing?date=${day}`).expect(200);
 });
+
+test('an instant with any offset is the same instant; one without an offset is refused, not read in the server time zone', async () => {
+  // `before` (UTC) written in Indochina Time
+  const t = new Date(before);
+  const ict = new Date(t.getTime() + 7 * 3_600_000).toISOString().replace('Z', '+07:00');
+  expect(await figures(ict)).toEqual(await figures(before));
+  expect(await figures(ict)).toEqual(EXPECTED_THEN);
+  const bare = before.replace('Z', '');
+  const res = await http().get(`/v1/zones?date=${DAY}&as_of=${encodeURIComponent(bare)}`).expect(400);
+  expect(res.body.error.details[0]).toMatchObject({ path: 'as_of', message: expect.stringContaining('with its offset') });
+});
