@@ -1,6 +1,8 @@
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Express } from 'express';
 import { Config } from '../config';
+import { AppError } from '../errors';
 
 /**
  * The HTTP server with limits against slow clients: the header block must arrive within
@@ -23,7 +25,28 @@ export function createHttpServer(app: Express, config: Pick<Config, 'headersTime
     awaitingContinue.add(res);
     server.emit('request', req, res);
   });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket));
   return server;
+}
+
+/**
+ * What a request refused before it reaches the app is told (Node's parser: over-long
+ * headers, a timeout, malformed HTTP), as every error: a JSON body naming the reason, then
+ * the connection closed. Node's own answer is a bare status line.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const e =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError(431, 'headers_too_large', `the request line and headers exceed ${Math.round(http.maxHeaderSize / 1024)} KiB: send a shorter URL or fewer headers`, [{ path: '(headers)', message: 'too large' }])
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new AppError(408, 'request_timeout', 'the request did not arrive in time: the connection is closed')
+        : new AppError(400, 'bad_request', 'the request is not well-formed HTTP/1.1', [{ path: '(request)', message: 'malformed' }]);
+  const body = JSON.stringify(e.toJSON());
+  socket.end(`HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** Responses whose client waits for `100 Continue` before sending its body. */

@@ -52,6 +52,7 @@ test('headers that trickle in are cut off after the headers timeout', async () =
   expect(r.closedAfterMs).toBeGreaterThanOrEqual(900);
   expect(r.closedAfterMs).toBeLessThan(4_000);
   expect(r.response).toMatch(/^HTTP\/1\.1 408/);
+  expect(JSON.parse(r.response.split('\r\n\r\n')[1] as string).error.code).toBe('request_timeout');
 });
 
 test('a body that trickles in is cut off after the request timeout, and nothing is written', async () => {
@@ -93,4 +94,34 @@ test('a declared body over the limit is refused with 413 without reading it', as
     s.closeAllConnections();
     await small.close();
   }
+});
+
+/** Sends raw bytes; resolves with the whole answer once the server closes the connection. */
+function raw(bytes: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
+    let response = '';
+    socket.on('data', (d: Buffer) => (response += d.toString()));
+    socket.on('close', () => resolve(response));
+    socket.on('error', () => undefined);
+  });
+}
+
+test('a request refused before the app (an over-long URL, malformed HTTP) is told why in JSON, then closed', async () => {
+  const cases: [string, number, string][] = [
+    [`GET /v1/zones?parent=${'x'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431, 'headers_too_large'],
+    [`GET /health HTTP/1.1\r\nHost: x\r\n${'X-Big: y\r\n'.repeat(3_000)}\r\n`, 431, 'headers_too_large'],
+    ['NOT HTTP AT ALL\r\n\r\n', 400, 'bad_request'],
+    ['GET /health HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', 400, 'bad_request'],
+  ];
+  for (const [bytes, status, code] of cases) {
+    const answer = await raw(bytes);
+    const [head, body] = answer.split('\r\n\r\n') as [string, string];
+    expect(head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    expect(head).toMatch(/\r\nContent-Type: application\/json; charset=utf-8\r\n/);
+    expect(head).toMatch(/\r\nConnection: close/);
+    expect(JSON.parse(body).error).toMatchObject({ code, message: expect.any(String) });
+  }
+  // the server goes on
+  expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
 });
