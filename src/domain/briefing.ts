@@ -218,14 +218,14 @@ export const COMMUNE_COLUMNS = [
   { key: 'community_cases_7d', vi: 'Ca cộng đồng 7 ngày', kind: 'integer' },
   { key: 'incidence_per_100k_7d', vi: 'Tỷ lệ/100.000 dân (7 ngày)', kind: 'decimal' },
   { key: 'population', vi: 'Dân số', kind: 'integer' },
-  { key: 'since', vi: 'Từ ngày', kind: 'text' },
+  { key: 'since', vi: 'Từ ngày', kind: 'date' },
   { key: 'override', vi: 'Quyết định BCĐ', kind: 'text' },
 ] as const;
 
 /** An override in a cell: its level and reason, "Cấp 4: Ổ dịch mới tại chợ" (null: none). */
 export const overrideCell = (o: BriefingOverride | null): string | null => (o ? `${levelWord(o.level, 'vi')}: ${o.reason}` : null);
 
-/** One commune's row of the commune table (dates as dd/mm/yyyy text, numbers as numbers, anything missing null: an empty cell). */
+/** One commune's row of the commune table (dates as dd/mm/yyyy text — date cells in XLSX —, numbers as numbers, anything missing null: an empty cell). */
 export function communeRow(c: BriefingCommune, i: number): Cell[] {
   return [i + 1, c.district?.name ?? null, c.code, c.name, levelLabelVi(c.level), c.community_cases_7d, c.incidence_per_100k_7d, c.population, c.since ? viDate(c.since) : null, overrideCell(c.override)];
 }

@@ -111,8 +111,18 @@ function* csvPieces(b: Briefing): Generator<string> {
 
 // ─── XLSX ─────────────────────────────────────────────────────────────────────────────
 
-/** Number formats: whole numbers grouped, rates with two decimals (Excel shows them in the reader's locale: 2.944.027 / 65,10 in vi-VN). */
-const NUM_FMT = { integer: '#,##0', decimal: '#,##0.00' } as const;
+/**
+ * Number formats: whole numbers grouped, rates with two decimals (Excel shows them in the
+ * reader's locale: 2.944.027 / 65,10 in vi-VN); dates as dd/mm/yyyy — date cells, so that a
+ * column of them sorts and filters by date (the rows carry them as dd/mm/yyyy text, as the CSV writes them).
+ */
+const NUM_FMT = { integer: '#,##0', decimal: '#,##0.00', date: 'dd/mm/yyyy' } as const;
+
+/** A dd/mm/yyyy date of a row as the date cell's value (midnight UTC: Excel's day number of that date), else null. */
+function dateCell(text: string): Date | null {
+  const m = /^(\d{2})\/(\d{2})\/(\d{4})$/.exec(text);
+  return m ? new Date(Date.UTC(Number(m[3]), Number(m[2]) - 1, Number(m[1]))) : null;
+}
 
 type SheetRow = { values: Cell[]; formats?: (keyof typeof NUM_FMT | null)[]; bold?: boolean };
 
@@ -175,7 +185,9 @@ async function writeXlsx(b: Briefing, out: Writable): Promise<void> {
     r.values.forEach((v, i) => {
       const f = r.formats?.[i];
       const cell = row.getCell(i + 1);
-      if (f && typeof v === 'number') cell.numFmt = NUM_FMT[f];
+      const day = f === 'date' && typeof v === 'string' ? dateCell(v) : null;
+      if (day) cell.value = day;
+      if (f && (typeof v === 'number' || day)) cell.numFmt = NUM_FMT[f];
       if (r.bold) cell.font = { bold: true };
     });
     row.commit();
@@ -199,7 +211,7 @@ async function writeXlsx(b: Briefing, out: Writable): Promise<void> {
   moved.columns = [{ width: 7 }, { width: 12 }, { width: 24 }, { width: 16 }, { width: 28 }, { width: 26 }, { width: 26 }, { width: 10 }, { width: 60 }];
   add(moved, { values: CHANGE_HEADER, bold: true });
   for (let i = 0; i < b.changes.items.length; i++) {
-    add(moved, { values: changeRow(b, i), formats: ['integer'] });
+    add(moved, { values: changeRow(b, i), formats: ['integer', 'date'] });
     if ((i + 1) % BATCH === 0) await yieldToOthers();
   }
   moved.commit();
@@ -207,7 +219,8 @@ async function writeXlsx(b: Briefing, out: Writable): Promise<void> {
   const decided = book.addWorksheet('Quyết định BCĐ', { views: [{ state: 'frozen', ySplit: 1 }] });
   decided.columns = [{ width: 7 }, { width: 16 }, { width: 28 }, { width: 14 }, { width: 24 }, { width: 26 }, { width: 50 }, { width: 30 }, { width: 22 }, { width: 12 }, { width: 12 }];
   add(decided, { values: OVERRIDE_COLUMNS.map((c) => c.vi), bold: true });
-  b.overrides.forEach((o, i) => add(decided, { values: overrideRow(o, i), formats: ['integer'] }));
+  const overrideFormats = OVERRIDE_COLUMNS.map((c, i) => (i === 0 ? ('integer' as const) : c.key === 'from' || c.key === 'until' ? ('date' as const) : null));
+  b.overrides.forEach((o, i) => add(decided, { values: overrideRow(o, i), formats: overrideFormats }));
   decided.commit();
   // ends `out` (the zip is piped into it)
   await book.commit();

@@ -63,6 +63,8 @@ const LEVEL_LABEL: Record<string, string> = { red: 'Cấp 4 – Nguy cơ rất c
 /** An override as the commune lists write it: "Cấp 4: <reason>". */
 const overrideText = (o: Override | null) => (o ? `Cấp ${LEVELS.length - 1 - LEVELS.indexOf(o.level)}: ${o.reason}` : null);
 const ddmmyyyy = (d: string) => `${d.slice(8, 10)}/${d.slice(5, 7)}/${d.slice(0, 4)}`;
+/** A date cell's value as exceljs reads it: midnight UTC of the day. */
+const utcDay = (d: string) => new Date(`${d}T00:00:00Z`);
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 beforeAll(async () => {
@@ -187,7 +189,9 @@ describe('the same briefing as files', () => {
     expect(list.actualRowCount).toBe(communes.length + 1);
     communes.forEach((c, i) => {
       const row = values(list, i + 2, 10);
-      expect(row).toEqual([i + 1, c.district?.name ?? null, c.code, c.name, c.level_label.vi, c.community_cases_7d, c.incidence_per_100k_7d, c.population, c.since ? ddmmyyyy(c.since) : null, overrideText(c.override)]);
+      expect(row).toEqual([i + 1, c.district?.name ?? null, c.code, c.name, c.level_label.vi, c.community_cases_7d, c.incidence_per_100k_7d, c.population, c.since ? utcDay(c.since) : null, overrideText(c.override)]);
+      // a date is a date cell shown dd/mm/yyyy (it sorts and filters as a date)
+      if (c.since) expect(list.getRow(i + 2).getCell(9).numFmt).toBe('dd/mm/yyyy');
     });
     expect(communes.filter((c) => c.override).length).toBeGreaterThan(0);
 
@@ -198,7 +202,8 @@ describe('the same briefing as files', () => {
     expect(overrides.length).toBeGreaterThan(0);
     expect(decided.actualRowCount).toBe(overrides.length + 1);
     overrides.forEach((o, i) => {
-      expect(values(decided, i + 2, 11)).toEqual([i + 1, o.code, o.name, o.kind_label.vi, o.district?.name ?? null, LEVEL_LABEL[o.level], o.reason, o.note, o.author, ddmmyyyy(o.from), o.until ? ddmmyyyy(o.until) : null]);
+      expect(values(decided, i + 2, 11)).toEqual([i + 1, o.code, o.name, o.kind_label.vi, o.district?.name ?? null, LEVEL_LABEL[o.level], o.reason, o.note, o.author, utcDay(o.from), o.until ? utcDay(o.until) : null]);
+      expect(decided.getRow(i + 2).getCell(10).numFmt).toBe('dd/mm/yyyy');
     });
     // numbers are numbers, with a number format
     const withCases = communes.findIndex((c) => c.community_cases_7d !== null && c.incidence_per_100k_7d !== null);
@@ -211,7 +216,8 @@ describe('the same briefing as files', () => {
     expect(moved.actualRowCount).toBe(items.length + 1);
     items.forEach((c, i) => {
       const row = values(moved, i + 2, 9);
-      expect([row[0], row[1], row[3], row[4], row[8]]).toEqual([i + 1, ddmmyyyy(c.date), c.code, c.name, c.reason_text.vi]);
+      expect([row[0], row[1], row[3], row[4], row[8]]).toEqual([i + 1, utcDay(c.date), c.code, c.name, c.reason_text.vi]);
+      expect(moved.getRow(i + 2).getCell(2).numFmt).toBe('dd/mm/yyyy');
     });
 
     const summary = book.getWorksheet('Tổng hợp') as ExcelJS.Worksheet;
