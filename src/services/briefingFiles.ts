@@ -260,6 +260,20 @@ type Block =
   | { kind: 'map'; map: MapDrawing }
   | { kind: 'table'; cols: Column[]; count: number; row: (i: number) => PdfCell[] };
 
+type Table = Extract<Block, { kind: 'table' }>;
+
+/**
+ * `table` without its district column (`at`) when none of its rows names a district —
+ * communes lie directly under their province since 1 July 2025, and an empty "Huyện"
+ * column only takes room — its width given to the column after it.
+ */
+function districtsIfAny(table: Table, at: number, any: boolean): Table {
+  if (any) return table;
+  const gone = table.cols[at]?.width ?? 0;
+  const cols = table.cols.filter((_c, i) => i !== at).map((c, i) => (i === at ? { ...c, width: c.width + gone } : c));
+  return { ...table, cols, row: (i) => table.row(i).filter((_c, j) => j !== at) };
+}
+
 const LEVEL_SHORT: Record<LevelOrUnknown, string> = { red: 'Cấp 4 (đỏ)', orange: 'Cấp 3 (cam)', yellow: 'Cấp 2 (vàng)', green: 'Cấp 1 (xanh)', unknown: 'Chưa đủ dữ liệu' };
 /** Level colours as text on white (yellow darkened to stay legible). */
 const LEVEL_TEXT: Record<LevelOrUnknown, string> = { red: LEVEL_INFO.red.color, orange: LEVEL_INFO.orange.color, yellow: '#8a6d00', green: LEVEL_INFO.green.color, unknown: '#555555' };
@@ -326,7 +340,7 @@ function pdfBlocks(b: Briefing, map: MapDrawing | null): Block[] {
   out.push({ kind: 'heading', text: `3. Xã, phường vùng đỏ (Cấp 4) và vùng cam (Cấp 3): ${viNumber(b.hotspots.length)}` });
   if (b.hotspots.length === 0) text('Không có xã, phường nào ở Cấp 3 hoặc Cấp 4.');
   else
-    out.push({
+    out.push(districtsIfAny({
       kind: 'table',
       cols: [
         { title: 'STT', width: 28, align: 'right', sample: '10.600' },
@@ -343,13 +357,13 @@ function pdfBlocks(b: Briefing, map: MapDrawing | null): Block[] {
         const c = b.hotspots[i] as Briefing['hotspots'][number];
         return [String(i + 1), c.district?.name ?? '', c.name, { text: LEVEL_SHORT[c.level], color: LEVEL_TEXT[c.level] }, num(c.community_cases_7d), num(c.incidence_per_100k_7d), c.since ? viDate(c.since) : '', c.override ? c.override.reason : ''];
       },
-    });
+    }, 1, b.hotspots.some((c) => c.district !== null)));
 
   out.push({ kind: 'heading', text: `4. Thay đổi cấp độ trong tuần: ${viNumber(b.changes.escalated)} tăng cấp, ${viNumber(b.changes.deescalated)} giảm cấp` });
   if (b.version === 'published') text(`Số liệu đã công bố: mỗi ngày công bố được so với lần công bố trước đó${b.changes.compared_with ? ` — ngày đầu tiên so với lần công bố trước (${viDate(b.changes.compared_with)})` : ''}.`, 8.5, 'body', 4);
   if (b.changes.items.length === 0) text('Không có xã, phường nào thay đổi cấp độ trong tuần.');
   else
-    out.push({
+    out.push(districtsIfAny({
       kind: 'table',
       cols: [
         { title: 'Ngày', width: 58, sample: '00/00/0000' },
@@ -364,7 +378,7 @@ function pdfBlocks(b: Briefing, map: MapDrawing | null): Block[] {
         const c = b.changes.items[i] as BriefingChange;
         return [viDate(c.date), c.district?.name ?? '', c.name, LEVEL_SHORT[c.from], { text: LEVEL_SHORT[c.to], color: LEVEL_TEXT[c.to] }, sentenceCase(c.reason_text.vi)];
       },
-    });
+    }, 1, b.changes.items.some((c) => c.district !== null)));
 
   out.push({ kind: 'heading', text: `5. Quyết định điều chỉnh cấp độ của Ban chỉ đạo đang có hiệu lực: ${viNumber(b.overrides.length)}` });
   if (b.overrides.length === 0) text('Không có quyết định điều chỉnh nào có hiệu lực trong ngày.');
@@ -392,7 +406,7 @@ function pdfBlocks(b: Briefing, map: MapDrawing | null): Block[] {
   out.push({ kind: 'heading', text: `7. Xã, phường chưa báo cáo ngày ${viDate(b.date)}: ${viNumber(b.not_reporting.length)}` });
   if (b.not_reporting.length === 0) text('Tất cả xã, phường đã báo cáo.');
   else
-    out.push({
+    out.push(districtsIfAny({
       kind: 'table',
       cols: [
         { title: 'STT', width: 30, align: 'right', sample: '10.600' },
@@ -405,7 +419,7 @@ function pdfBlocks(b: Briefing, map: MapDrawing | null): Block[] {
         const c = b.not_reporting[i] as Briefing['not_reporting'][number];
         return [String(i + 1), c.district?.name ?? '', c.name, c.code];
       },
-    });
+    }, 1, b.not_reporting.some((c) => c.district !== null)));
   text(`Tạo bởi zonerisk — số liệu đọc lúc ${b.as_of_text}`, 7.5, 'body');
   return out;
 }
