@@ -137,7 +137,7 @@ async function benchTiles(db: Database, port: number, date: LocalDate, label: st
  * p50s of `n` GETs of two URLs taken in turns (so that both see the same load on a shared
  * machine; one warm-up of each first, not counted), with the last answers' numberReturned.
  */
-async function pairedP50(port: number, a: string, b: string, n = 11): Promise<[{ ms: number; returned: number }, { ms: number; returned: number }]> {
+async function pairedP50(port: number, a: string, b: string, n = 31): Promise<[{ ms: number; returned: number }, { ms: number; returned: number }]> {
   const times: [number[], number[]] = [[], []];
   const returned = [-1, -1];
   for (let i = 0; i <= n; i++) {
@@ -176,7 +176,8 @@ async function httpGetJson(port: number, pathAndQuery: string): Promise<{ ms: nu
 /**
  * OGC API pages of the communes of `date` without a bbox (limit 1 and 100 at the first,
  * middle and last offsets) next to a bbox request (a province's box) returning as many
- * features, the two asked for in turns (p50 of 11 each); then walks of every commune at limit=100 and limit=1000 (following next).
+ * features, the two asked for in turns (p50 of 31 each: pages of one feature take 2–4 ms, where one
+ * pause of the process moves a p50 of 11); then walks of every commune at limit=100 and limit=1000 (following next).
  */
 async function benchOgc(db: Database, port: number, date: LocalDate, label: string, record: Recorder): Promise<void> {
   const items = `/ogc/collections/communes/items?datetime=${date}`;
