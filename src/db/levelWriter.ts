@@ -72,18 +72,16 @@ type ReadOn = (writer: number) => <R>(body: (t: Knex) => Promise<R>) => Promise<
 /** A session over read transactions and writer connections (shared by both engines). */
 function session(db: Database, writers: number, readOn: ReadOn, on: (writer: number) => LevelConnection): LevelSession {
   const read = readOn(0);
-  // the first facts are read on the last writer's connection (with one writer: on it, after the start's reads)
-  const aside = readOn(writers - 1);
   return {
     writers,
     async start(from, to, firstTo) {
       const segments = await read((t) => segmentsOf(t, from, to));
       const head = segments[0] as RunSegment;
-      const [rest, first] = await Promise.all([
-        read(async (t) => ({ classified: await classifiedDaysIn(t, from, to), map: await loadMapHistory(t), previous: await previousLevels(t, from) })),
-        aside((t) => factsOf(t, head.ruleSet, from, firstTo < head.to ? firstTo : head.to)),
-      ]);
-      return { segments, ...rest, first };
+      const rest = () => read(async (t) => ({ classified: await classifiedDaysIn(t, from, to), map: await loadMapHistory(t), previous: await previousLevels(t, from) }));
+      const facts = () => readOn(writers - 1)((t) => factsOf(t, head.ruleSet, from, firstTo < head.to ? firstTo : head.to));
+      // the first facts on the last writer's connection at the same time; with one, after the rest (a connection runs one transaction at a time)
+      const [more, first] = writers > 1 ? await Promise.all([rest(), facts()]) : [await rest(), await facts()];
+      return { segments, ...more, first };
     },
     facts: (rs, from, to) => read((t) => factsOf(t, rs, from, to)),
     prepare: (ruleSetId, date, rows, jobId, fresh) => prepareDay(db, ruleSetId, date, rows, jobId, fresh),

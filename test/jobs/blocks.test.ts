@@ -1,3 +1,4 @@
+import { connectDatabase } from '../../src/db/database';
 import { withLevelSession } from '../../src/db/levelWriter';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { Recomputations } from '../../src/jobs/recomputations';
@@ -52,4 +53,15 @@ test('a range of 200 days across a switch of rule set stores what its days one a
   await ctx.db.knex.raw('TRUNCATE zone_levels, level_events');
   for (let d = FROM; d <= END; d = addDays(d, 1)) await recomputations.day(d);
   expect(await stored()).toEqual(whole);
-}, 120_000);
+
+  // a pool too small for a second writer: one connection reads the start, then the first facts, then writes
+  const small = connectDatabase(process.env.ZONERISK_TEST_DATABASE_URL as string, 2, embedded());
+  try {
+    expect(await withLevelSession(small, async (s) => s.writers)).toBe(1);
+    await ctx.db.knex.raw('TRUNCATE zone_levels, level_events');
+    await new Recomputations(small).range(FROM, END);
+    expect(await stored()).toEqual(whole);
+  } finally {
+    await small.close();
+  }
+}, 180_000);
