@@ -31,11 +31,14 @@ export function createHttpServer(app: Express, config: Pick<Config, 'headersTime
 
 /**
  * What a request refused before it reaches the app is told (Node's parser: over-long
- * headers, a timeout, malformed HTTP), as every error: a JSON body naming the reason, then
- * the connection closed. Node's own answer is a bare status line.
+ * headers, a timeout, malformed HTTP), as every error: a JSON body naming the reason — then
+ * the connection is destroyed, as Node's own handler does (its answer is a bare status line),
+ * so that nothing the client sends after it is parsed, let alone carried out. Nothing is
+ * written where a response has begun on the connection (it would land inside that one).
  */
 export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable || err.code === 'ECONNRESET') {
+  const inFlight = (socket as Duplex & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+  if (!socket.writable || err.code === 'ECONNRESET' || inFlight?.headersSent) {
     socket.destroy();
     return;
   }
@@ -46,7 +49,8 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
         ? new AppError(408, 'request_timeout', 'the request did not arrive in time: the connection is closed')
         : new AppError(400, 'bad_request', 'the request is not well-formed HTTP/1.1', [{ path: '(request)', message: 'malformed' }]);
   const body = JSON.stringify(e.toJSON());
-  socket.end(`HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.write(`HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy();
 }
 
 /** Responses whose client waits for `100 Continue` before sending its body. */

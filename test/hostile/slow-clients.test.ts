@@ -1,7 +1,9 @@
 import net from 'node:net';
 import { AddressInfo } from 'node:net';
 import http from 'node:http';
-import { createHttpServer } from '../../src/http/server';
+import { PassThrough } from 'node:stream';
+import { answerClientError, createHttpServer } from '../../src/http/server';
+import { smallProvince } from '../helpers/fixtures';
 import { testContext } from '../helpers/context';
 
 /**
@@ -124,4 +126,59 @@ test('a request refused before the app (an over-long URL, malformed HTTP) is tol
   }
   // the server goes on
   expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+});
+
+test('after its 408 the connection is closed at once: the rest of the request is never read, nothing is written', async () => {
+  // a report the request would store, were its body read to the end
+  await ctx.reset();
+  await ctx.http().post('/v1/areas').set('Content-Type', 'application/json').send(JSON.stringify(smallProvince())).expect(200);
+  const count = async () => Number((await ctx.db.knex('reports').count<{ c: number }[]>('* as c'))[0]?.c);
+  const before = await count();
+  const body = JSON.stringify({ reports: [{ area: 'C11', date: '2021-01-01', community_cases: 4242, quarantine_cases: 0 }] });
+  const half = Math.floor(body.length / 2);
+  for (const [first, rest] of [
+    // the headers whole, half the body (the request timeout), then the other half
+    [`POST /v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-admin-key-not-secret\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, half)}`, body.slice(half)],
+    // half the headers (the headers timeout), then the rest of the request
+    ['POST /v1/reports HTTP/1.1\r\nHost: x\r\n', `Authorization: Bearer test-admin-key-not-secret\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`],
+  ] as const) {
+    const r = await new Promise<{ response: string; closedAfterAnswerMs: number }>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(first));
+      let response = '';
+      let answeredAt = 0;
+      socket.on('data', (d: Buffer) => {
+        response += d.toString();
+        if (!answeredAt) {
+          answeredAt = Date.now();
+          socket.write(`${rest}GET /health HTTP/1.1\r\nHost: x\r\n\r\n`, () => undefined);
+        }
+      });
+      socket.on('close', () => resolve({ response, closedAfterAnswerMs: Date.now() - answeredAt }));
+      socket.on('error', () => undefined);
+    });
+    expect(r.response).toMatch(/^HTTP\/1\.1 408 /);
+    // one answer only: neither the rest nor the /health after it was read
+    expect(r.response.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(r.closedAfterAnswerMs).toBeLessThan(1_000);
+    // the request's handler, had it been reached, would have had time to write
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await count()).toBe(before);
+  }
+});
+
+test('a client error on a connection whose response has begun writes nothing into it: the connection is destroyed', () => {
+  const socket = new PassThrough() as PassThrough & { _httpMessage?: { headersSent: boolean } };
+  socket._httpMessage = { headersSent: true };
+  const written: unknown[] = [];
+  socket.on('data', (d) => written.push(d));
+  answerClientError(Object.assign(new Error('Parse Error'), { code: 'HPE_INVALID_METHOD' }), socket);
+  expect(written).toEqual([]);
+  expect(socket.destroyed).toBe(true);
+  // with none begun, the JSON answer is written, then the connection destroyed
+  const fresh = new PassThrough();
+  const out: Buffer[] = [];
+  fresh.on('data', (d: Buffer) => out.push(d));
+  answerClientError(Object.assign(new Error('Parse Error'), { code: 'HPE_INVALID_METHOD' }), fresh);
+  expect(Buffer.concat(out).toString()).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[^]*"code":"bad_request"/);
+  expect(fresh.destroyed).toBe(true);
 });
