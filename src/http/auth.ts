@@ -172,8 +172,8 @@ export function gate(rt: Runtime, table: RouteTable): RequestHandler {
  * A path spelled otherwise than its declaration (letter case, `//`, dot segments, encoded
  * letters, a trailing slash) is answered 308 with the declared spelling — after the gate
  * admitted the caller and the rate limiter counted the request, before any handler. The
- * Location is relative (`relativeTo`), so that it stays under the prefix a proxy serves the
- * service at.
+ * Location is relative where every client resolves it alike (`relativeTo`), so that it
+ * stays under the prefix a proxy serves the service at.
  */
 export function respell(): RequestHandler {
   return (req, res, next) => {
@@ -186,20 +186,22 @@ export function respell(): RequestHandler {
   };
 }
 
+/** More segments than any declared path has: such a spelling is answered with the absolute path (a relative one would grow with it). */
+const MAX_RELATIVE_SEGMENTS = 32;
+
 /**
  * The absolute path `to` as a reference relative to a request for `path`: up from the
- * request's directory to the root this server sees (the path as a client resolves it, dot
- * segments removed), then down. Behind a proxy that serves the service under a prefix,
- * the root is the prefix, so the reference lands under it.
+ * request's directory to the root this server sees, then down. Behind a proxy that serves
+ * the service under a prefix, the root is the prefix, so the reference lands under it.
+ * A path with a dot segment (`.`, `..`, or `%2e` for either dot) is answered with `to`
+ * itself: browsers remove such segments before resolving (WHATWG), other clients keep the
+ * encoded ones (RFC 3986), so no one relative reference lands right for both; a backslash
+ * likewise (a separator to browsers only); and a path of more segments than any route has.
  */
 export function relativeTo(path: string, to: string): string {
-  let seen = path;
-  try {
-    seen = new URL(`http://x${path}`).pathname;
-  } catch {
-    // not a path a client would parse: counted as sent
-  }
-  const ups = seen.split('/').length - 2;
+  const segments = path.split('/');
+  if (segments.length > MAX_RELATIVE_SEGMENTS || path.includes('\\') || /%5c/i.test(path) || segments.some((s) => /^(\.|%2e){1,2}$/i.test(s))) return to;
+  const ups = segments.length - 2;
   return (ups > 0 ? '../'.repeat(ups) : './') + to.slice(1);
 }
 

@@ -62,9 +62,45 @@ function bodyFor(d: Declaration, role: Role): { type: string; text: string } {
 
 type Answer = { status: number; location?: string | undefined };
 
-/** Whether `location`, resolved against a request for `spelled` (at the root, and under a prefix), is `path` there. */
-const redirectsTo = (location: string | undefined, spelled: string, path: string): boolean =>
-  location !== undefined && !location.startsWith('/') && ['', '/zonerisk', '/a/b'].every((prefix) => new URL(location, `http://h${prefix}${spelled}`).pathname === `${prefix}${path}`);
+/**
+ * Whether `location` takes a request for `spelled` to `path`: relative, and resolved by a
+ * browser (WHATWG) and by an RFC 3986 client alike, at the root and under a proxy's prefix;
+ * absolute (`path` itself) for a spelling with a dot segment or a backslash, which the two
+ * kinds of client resolve differently.
+ */
+const redirectsTo = (location: string | undefined, spelled: string, path: string): boolean => {
+  if (location === undefined) return false;
+  if (/(^|\/)(\.|%2e){1,2}(\/|$)/i.test(spelled) || spelled.includes('\\')) return location === path;
+  return (
+    !location.startsWith('/') &&
+    ['', '/zonerisk', '/a/b'].every((prefix) => new URL(location, `http://h${prefix}${spelled}`).pathname === `${prefix}${path}` && rfc3986(`${prefix}${spelled}`, location) === `${prefix}${path}`)
+  );
+};
+
+/**
+ * RFC 3986 §5.2 for a relative-path reference: merged with the base path's directory, then
+ * dot segments removed (§5.2.4) — nothing percent-decoded, as curl and Python resolve.
+ */
+function rfc3986(basePath: string, ref: string): string {
+  let input = basePath.slice(0, basePath.lastIndexOf('/') + 1) + ref;
+  let output = '';
+  const up = () => (output = output.slice(0, Math.max(0, output.lastIndexOf('/'))));
+  while (input.length > 0) {
+    if (input.startsWith('../')) input = input.slice(3);
+    else if (input.startsWith('./') || input.startsWith('/./')) input = input.slice(2);
+    else if (input === '/.') input = '/';
+    else if (input.startsWith('/../')) (input = input.slice(3)), up();
+    else if (input === '/..') (input = '/'), up();
+    else if (input === '.' || input === '..') input = '';
+    else {
+      const end = input.indexOf('/', 1);
+      const segment = end < 0 ? input : input.slice(0, end);
+      output += segment;
+      input = input.slice(segment.length);
+    }
+  }
+  return output;
+}
 
 /** A raw HTTP request: the path goes on the wire exactly as spelled (no client normalises it). */
 function send(port: number, method: string, path: string, key: string | undefined, body?: { type: string; text: string }): Promise<Answer> {
