@@ -23,7 +23,7 @@ import { gate, respell } from './auth';
 import { Declaration, Routes, RouteTable, SMALL_BODY_BYTES } from './access';
 import { AppError } from '../errors';
 import { isUtf8 } from 'node:buffer';
-import { corsFor, declaredBodyLimit, jsonDepthLimit, metricsRoutes, rateLimits, requestIds, securityHeaders } from './hygiene';
+import { corsFor, declaredBodyLimit, jsonDepthLimit, metricsRoutes, queryPieceLimit, rateLimits, requestIds, securityHeaders } from './hygiene';
 import { buildOpenApi } from './openapi';
 import { keepJsonBytes, refuseDuplicateKeys } from './jsonBody';
 import { RAW_BODY_TYPES } from './schemas';
@@ -86,6 +86,7 @@ export function createApp(ctx: Runtime): Express {
   // who is calling and which route they ask for, before any body is read: a refused write is refused unread
   app.use(gate(ctx, table));
   app.use(rateLimits(ctx.config));
+  app.use(queryPieceLimit());
   app.use(respell());
   // bodies as large as the route takes (src/http/access.ts BodySize), declared sizes refused unread
   const bulk = bodyParsers(ctx.config.bodyLimitBytes, 'ZONERISK_BODY_LIMIT');

@@ -181,6 +181,28 @@ export function jsonDepth(value: unknown, limit: number): number {
   return deepest;
 }
 
+/** `&`-separated pieces a query may have: no route takes more than a score of parameters. */
+export const MAX_QUERY_PIECES = 100;
+
+/**
+ * Refuses a query of more than MAX_QUERY_PIECES pieces with a 400. Node's query parser keeps
+ * the first 1,000 and drops the rest unsaid, so a parameter past them (a second `date`, a
+ * `version=published`) would be ignored rather than refused.
+ */
+export function queryPieceLimit(): RequestHandler {
+  return (req, _res, next) => {
+    const url = req.originalUrl;
+    const q = url.indexOf('?');
+    let pieces = q >= 0 ? 1 : 0;
+    for (let i = q + 1; q >= 0 && i < url.length && pieces <= MAX_QUERY_PIECES; i++) if (url.charCodeAt(i) === 38) pieces++;
+    if (pieces > MAX_QUERY_PIECES) {
+      next(new AppError(400, 'too_many_parameters', `the query has more than ${MAX_QUERY_PIECES} parameters`, [{ path: '(query)', message: `more than ${MAX_QUERY_PIECES} &-separated parameters` }]));
+      return;
+    }
+    next();
+  };
+}
+
 /**
  * Refuses JSON bodies nested deeper than MAX_JSON_DEPTH with a 400 before any schema sees
  * them: validators and the rule engine recurse, and a stack overflow must not be a 500.

@@ -31,6 +31,8 @@ test.each([
   ['history as of an instant without its offset', () => http().get('/v1/zones/C11/history?as_of=2021-10-20T08:00'), 400, 'as_of'],
   ['zones with a date given twice', () => http().get('/v1/zones?date=2021-10-01&date=2021-10-02'), 400, 'date'],
   ['OGC items with a limit given twice', () => http().get('/ogc/collections/communes/items?limit=1&limit=2'), 400, 'limit'],
+  ['zones with a second date past a thousand parameters (the query parser would drop it)', () => http().get(`/v1/zones?date=2021-10-01${'&'.repeat(1000)}date=2021-10-02`), 400, '(query)'],
+  ['zones with 101 parameters', () => http().get(`/v1/zones?${Array.from({ length: 101 }, () => 'kind=commune').join('&')}`), 400, '(query)'],
   ['zones with a bad date', () => http().get('/v1/zones?date=2021-13-01'), 400, 'date'],
   ['zones with an unknown parameter', () => http().get('/v1/zones?colour=red'), 400, '(root)'],
   ['zones published when nothing was published', () => http().get('/v1/zones?date=2021-10-01&version=published'), 404, null],
