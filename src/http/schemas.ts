@@ -70,22 +70,22 @@ export const ruleSetIdParam = z.string().regex(/^[A-Za-z0-9._-]{1,80}@[0-9]{1,6}
 
 export const dateQuery = z.object({ date: z.preprocess(oneValue, queryDate).optional() }).loose();
 
+/**
+ * An instant in a query (`as_of`, the audit's `since`/`until`): an ISO timestamp of a real
+ * calendar day (2026-02-30 is refused, not read as 2 March), from year 1000 on, with its
+ * offset — an instant without one would be read in the server's own time zone.
+ */
+export const instantQuery = z
+  .string()
+  .refine(
+    (s) => !Number.isNaN(Date.parse(s)) && /^[1-9]\d{3}-\d{2}-\d{2}T[^]*(Z|[+-]\d{2}:?\d{2})$/i.test(s) && isLocalDate(s.slice(0, 10)),
+    'must be an ISO timestamp with its offset, such as 2021-10-20T08:00:00Z or 2021-10-20T15:00:00+07:00',
+  );
+
 /** Reads of levels: which day, known when, published or latest. */
 export const levelsQuery = z.strictObject({
   date: z.preprocess(oneValue, queryDate).optional(),
-  as_of: z
-    .preprocess(
-      oneValue,
-      // a real calendar day (2026-02-30 is refused, not read as 2 March), from year 1000 on
-      // and with its offset: an instant without one would be read in the server's own time zone
-      z
-        .string()
-        .refine(
-          (s) => !Number.isNaN(Date.parse(s)) && /^[1-9]\d{3}-\d{2}-\d{2}T[^]*(Z|[+-]\d{2}:?\d{2})$/i.test(s) && isLocalDate(s.slice(0, 10)),
-          'must be an ISO timestamp with its offset, such as 2021-10-20T08:00:00Z or 2021-10-20T15:00:00+07:00',
-        ),
-    )
-    .optional(),
+  as_of: z.preprocess(oneValue, instantQuery).optional(),
   version: z.preprocess(oneValue, z.enum(['published', 'latest'])).default('latest'),
   kind: z.preprocess(oneValue, z.enum(AREA_KINDS)).optional(),
   parent: z.preprocess(oneValue, areaCodeSchema).optional(),

@@ -103,6 +103,13 @@ test('GET /v1/audit: admins only, newest first, by actor, area and action, paged
   expect(next.items[0].id).toBeLessThan(page.items[1].id);
   expect((await ctx.http().get('/v1/audit?action=key.revoke').expect(200)).body.items).toHaveLength(1);
   await ctx.http().get('/v1/audit?since=yesterday').expect(400);
+  // an instant carries its offset: one without would be read in the server's time zone
+  const first = all.items[all.items.length - 1] as Row & { at: string };
+  const bare = (await ctx.http().get(`/v1/audit?since=${encodeURIComponent(first.at.replace(/Z$|[+-]\d{2}:\d{2}$/, ''))}`).expect(400)).body;
+  expect(bare.error.details[0]).toMatchObject({ path: 'since', message: expect.stringContaining('with its offset') });
+  await ctx.http().get('/v1/audit?since=2021-10-01').expect(400);
+  const since = (await ctx.http().get(`/v1/audit?since=${encodeURIComponent(first.at)}`).expect(200)).body.items as Row[];
+  expect(since.length).toBeGreaterThan(0);
   const readerKey = (await ctx.http().post('/v1/keys').send({ role: 'reader' }).expect(201)).body.key;
   await request.agent(ctx.app).set('Authorization', `Bearer ${readerKey}`).get('/v1/audit').expect(403);
   await request(ctx.app).get('/v1/audit').expect(401);

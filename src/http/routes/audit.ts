@@ -3,15 +3,14 @@ import { z } from 'zod';
 import { auditTrail } from '../../services/admin';
 import type { Runtime } from '../../runtime';
 import { areaCodeSchema } from '../../domain/areas';
-import { oneValue } from '../schemas';
+import { instantQuery, oneValue } from '../schemas';
 import { parseQuery } from '../validation';
 import { reply } from '../responses/common';
 import { Audit } from '../responses/admin';
 
-const instant = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}(T.*)?$/.test(s) && !Number.isNaN(Date.parse(s)), 'must be an ISO date or timestamp');
 export const auditQuery = z.strictObject({
-  since: z.preprocess(oneValue, instant).optional(),
-  until: z.preprocess(oneValue, instant).optional(),
+  since: z.preprocess(oneValue, instantQuery).optional(),
+  until: z.preprocess(oneValue, instantQuery).optional(),
   area: z.preprocess(oneValue, areaCodeSchema).optional(),
   actor: z.preprocess(oneValue, z.string().min(1).max(100)).optional(),
   action: z.preprocess(oneValue, z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'must be like reports.upsert')).optional(),
