@@ -12,7 +12,6 @@ const queryDate = z
   .refine(isLocalDate, 'must be a date YYYY-MM-DD')
   .transform((d) => d as LocalDate);
 
-/** A repeated query parameter counts once: its last value. */
 /**
  * A query parameter's one value. A parameter given more than once (`?date=a&date=b`) is
  * refused, naming it (which one was meant is not guessed); called outside a schema, on a
