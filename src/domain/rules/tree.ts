@@ -13,7 +13,8 @@ import { RuleSet } from './definition';
  * most which step moved one. `again`, when given, may answer an area's classification
  * instead of the engine — one the caller knows `classify` would give (the engine is pure:
  * the same kind, values and children's levels give the same classification); the area's
- * inputs are then not read unless `finish` asks for them. Pure.
+ * inputs are then not read unless `finish` asks for them. `ordered: true` says the areas are
+ * in visiting order already (`treeOrder`), so they are not checked again. Pure.
  */
 export type TreeArea = { id: number; kind: AreaKind; parent_id: number | null };
 
@@ -30,21 +31,25 @@ export function treeOrder<A extends TreeArea>(areas: readonly A[]): A[] {
   return [...areas].sort(visitedBefore);
 }
 
-export function classifyTree<A extends TreeArea, R>(ruleSet: RuleSet, areas: readonly A[], inputsOf: (area: A, index: number) => Inputs, finish: Finish<A, R, StepResult>, options?: { notes?: false; again?: Again<A> }): R[];
+/** Indexes into `areas` in visiting order; null when they are in it already. */
+function visitingOrder(areas: readonly TreeArea[]): number[] | null {
+  let ordered = true;
+  for (let k = 1; k < areas.length && ordered; k++) ordered = visitedBefore(areas[k - 1] as TreeArea, areas[k] as TreeArea) <= 0;
+  return ordered ? null : [...areas.keys()].sort((x, y) => visitedBefore(areas[x] as TreeArea, areas[y] as TreeArea));
+}
+
+export function classifyTree<A extends TreeArea, R>(ruleSet: RuleSet, areas: readonly A[], inputsOf: (area: A, index: number) => Inputs, finish: Finish<A, R, StepResult>, options?: { notes?: false; again?: Again<A>; ordered?: true }): R[];
 export function classifyTree<A extends TreeArea, R>(ruleSet: RuleSet, areas: readonly A[], inputsOf: (area: A, index: number) => Inputs, finish: Finish<A, R, StepTrace>, options: { notes: true }): R[];
 export function classifyTree<A extends TreeArea, R>(
   ruleSet: RuleSet,
   areas: readonly A[],
   inputsOf: (area: A, index: number) => Inputs,
   finish: Finish<A, R, StepTrace>,
-  options: { notes?: boolean; again?: Again<A> } = {},
+  options: { notes?: boolean; again?: Again<A>; ordered?: true } = {},
 ): R[] {
   const notes = { notes: options.notes === true };
   const again = options.again;
-  // indexes into `areas` in visiting order; none when they are in it already
-  let ordered = true;
-  for (let k = 1; k < areas.length && ordered; k++) ordered = visitedBefore(areas[k - 1] as A, areas[k] as A) <= 0;
-  const order = ordered ? null : [...areas.keys()].sort((x, y) => visitedBefore(areas[x] as A, areas[y] as A));
+  const order = options.ordered ? null : visitingOrder(areas);
   const children = new Map<number, LevelOrUnknown[]>();
   const out: R[] = [];
   for (let k = 0; k < areas.length; k++) {
