@@ -19,6 +19,7 @@ import * as levelsInputsJson from '../../migrations/20261202000017_levels_inputs
 import * as areasGeometryOutOfLine from '../../migrations/20261202000018_areas_geometry_out_of_line';
 import * as levelsOneIndex from '../../migrations/20261202000019_levels_one_index';
 import * as levelRefsOnePass from '../../migrations/20261203000020_level_refs_one_pass';
+import * as levelRefsByRange from '../../migrations/20261203000021_level_refs_by_range';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -47,6 +48,7 @@ export const migrations: Migration[] = [
   { name: '20261202000018_areas_geometry_out_of_line', module: areasGeometryOutOfLine },
   { name: '20261202000019_levels_one_index', module: levelsOneIndex },
   { name: '20261203000020_level_refs_one_pass', module: levelRefsOnePass },
+  { name: '20261203000021_level_refs_by_range', module: levelRefsByRange },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

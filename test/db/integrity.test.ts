@@ -66,6 +66,44 @@ test('a statement of many levels is refused when one row refers to a missing are
   expect(await tried({ job: '$job + 1000' }, 'all')).toBe('23503'); // every row's job missing
 });
 
+test('areas are proven by their range only where it has no gap: a missing id inside the range, or at either end, is refused', async () => {
+  /**
+   * Two areas made after the others and the first deleted again (a gap in the ids, as an
+   * import rolled back leaves): the day's rows copied to a later day with their highest area
+   * id moved to the second new area (the range now reaches past the gap) and, in `gap`, the
+   * lowest to the deleted one; rolled back either way.
+   */
+  const tried = (variant: 'across' | 'gap' | 'below') =>
+    code(
+      ctx.db.knex.transaction(async (trx) => {
+        const made = async (suffix: string) =>
+          Number(
+            (
+              await trx.raw<{ rows: { id: number }[] }>(
+                `INSERT INTO areas (code, name, name_search, kind, parent_id, population, geom, label_point)
+                 SELECT code || ?, name, name_search, kind, parent_id, population, geom, label_point FROM areas WHERE code = 'C11' RETURNING id`,
+                [suffix],
+              )
+            ).rows[0]?.id,
+          );
+        const deleted = await made('-gap');
+        const after = await made('-after');
+        await trx.raw('DELETE FROM areas WHERE id = ?', [deleted]);
+        const low = variant === 'gap' ? String(deleted) : variant === 'below' ? '0' : 'z.area_id';
+        await trx.raw(
+          `INSERT INTO zone_levels (area_id, date, level, raw_level, rule_set_id, inputs)
+           SELECT CASE WHEN z.area_id = z.hi THEN ? WHEN z.area_id = z.lo THEN ${low} ELSE z.area_id END, '2021-10-09', z.level, z.raw_level, z.rule_set_id, z.inputs
+           FROM (SELECT z.*, max(z.area_id) OVER () AS hi, min(z.area_id) OVER () AS lo FROM zone_levels z WHERE z.date = '2021-10-01') z`,
+          [after],
+        );
+        throw Object.assign(new Error('rolled back'), { code: 'ok' });
+      }),
+    );
+  expect(await tried('across')).toBe('ok'); // every row's area exists, the range spans the gap
+  expect(await tried('gap')).toBe('23503'); // one row's area is the deleted one, inside the range
+  expect(await tried('below')).toBe('23503'); // one row's area is below every area's id
+});
+
 test('an area that only levels refer to cannot be deleted; one nothing refers to can (zone_levels has no index by area: the check is one semi-join)', async () => {
   // after the recompute above every area of the day has a level; C12 has no report or metric
   const facts = await ctx.db.knex.raw<{ rows: { n: number }[] }>(`SELECT count(*)::int AS n FROM reports r JOIN areas a ON a.id = r.area_id WHERE a.code = 'C12'`);
