@@ -18,7 +18,13 @@ import { Knex } from 'knex';
  * zone_levels with each version of the trigger; the best five): no trigger 18.5–20.0 ms a
  * statement; migration 20's check 26.2–33.1 ms (+12 ms); this one 21.4–24.5 ms (+2–3 ms), of
  * which the one pass is ~0.5 ms and the range count ~1 ms. With `track_functions = 'pl'` over
- * a 365-day backfill, migration 20's function took 5.8 s of the server's time.
+ * a 365-day backfill, migration 20's function took 5.8 s of the server's time, this one 1.45 s.
+ *
+ * Where the range has a gap, the row-by-row lookup costs what migration 20's check did (+7–12
+ * ms a day; tried instead: listing the gaps' ids with a window over the key and looking rows
+ * up in that list, +16–20 ms). Ids have gaps where an area was made in a transaction that
+ * rolled back; an area import no longer takes an id for each area it updates (src/db/areas.ts:
+ * an update and an insert rather than an upsert, which drew an id for every row).
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`

@@ -28,6 +28,21 @@ describe('POST /v1/areas', () => {
     expect(c11.body.properties.population).toBe(12345);
   });
 
+  test('an update takes no id: after re-imports that change areas, a new area takes the next id (no gaps)', async () => {
+    await post(smallProvince()).expect(200);
+    const ids = async () => (await ctx.db.knex.raw<{ rows: { code: string; id: number }[] }>('SELECT code, id FROM areas ORDER BY id')).rows;
+    const before = await ids();
+    const changed = smallProvince();
+    for (const f of changed.features as { properties: { population: number | null } }[]) f.properties.population = 777;
+    expect((await post(changed).expect(200)).body).toMatchObject({ created: 0, updated: 7 });
+    expect((await post(fc([...changed.features, feature({ code: 'C23', name: 'Xã Mới', kind: 'commune', parent: 'D2', population: 5000 }, square(106.3, 10.1, 0.1))])).expect(200)).body).toMatchObject({ created: 1, unchanged: 7 });
+    const after = await ids();
+    expect(after.slice(0, 7)).toEqual(before); // the same areas keep their ids
+    expect(after[7]).toEqual({ code: 'C23', id: Math.max(...before.map((r) => r.id)) + 1 });
+    const c11 = await ctx.http().get('/v1/areas/C11').expect(200);
+    expect(c11.body.properties.population).toBe(777);
+  });
+
   test('children may come before their parents in one import', async () => {
     const body = smallProvince();
     body.features.reverse();
