@@ -465,7 +465,7 @@ export class InputSeries {
         break;
       }
       const value = s.values[at] as number;
-      if (j !== i) return this.passDown(m.name, j, day, () => [value, back, (this.areas[j] as SeriesArea).code]);
+      if (j !== i) return this.passDown(m.name, j, day, value, back);
       return back === 0 ? value : [value, back];
     }
     if (this.derives(i, m)) {
@@ -480,15 +480,19 @@ export class InputSeries {
     return staleDay === -Infinity ? 'missing' : ['stale', day - staleDay];
   }
 
-  /** Area j's value of indicator `name` as the areas below it inherit it on `day`: made once, then shared. */
-  private passDown(name: string, j: number, day: number, make: () => PackedValue): PackedValue {
+  /**
+   * Area j's value of indicator `name` as the areas below it inherit it on `day` (its value,
+   * days back, and its code): made once, then shared (no function made per call: this is
+   * asked for every area, indicator and day).
+   */
+  private passDown(name: string, j: number, day: number, value: number, back: number): PackedValue {
     let p = this.passedDown.get(name);
     if (!p) this.passedDown.set(name, (p = { day, at: new Array<PackedValue | undefined>(this.n) }));
     else if (p.day !== day) {
       p.day = day;
       p.at.fill(undefined);
     }
-    return (p.at[j] ??= make());
+    return (p.at[j] ??= [value, back, (this.areas[j] as SeriesArea).code]);
   }
 
   /** Each area's index of its latest entry of series `list` (of indicator `name`) on or before `day`, -1 for none; made once per name and day. */
