@@ -1,5 +1,5 @@
 import compression from 'compression';
-import express, { Express, raw as rawBytes, Router } from 'express';
+import express, { Express, NextFunction, raw as rawBytes, Request, Response, Router } from 'express';
 import type { Runtime } from '../runtime';
 import { errorHandler, notFoundHandler } from './errors';
 import { areasRouter } from './routes/areas';
@@ -93,9 +93,14 @@ export function createApp(ctx: Runtime): Express {
   const small = bodyParsers(Math.min(SMALL_BODY_BYTES, ctx.config.bodyLimitBytes), 'this route');
   // a GET or HEAD has no body to read: whatever is sent with one is never parsed (nor scanned)
   app.use((req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? next() : ((res.locals.route as Declaration | null)?.body === 'bulk' ? bulk : small)(req, res, next)));
+  // each check of a body's bytes or values is its own turn of the event loop: at the body
+  // limit each holds it 0.1–0.2 s (a 31 MB body: parse, depth, duplicate keys), not 0.4 s together
+  app.use(anotherTurnForABody);
   app.use(jsonDepthLimit());
+  app.use(anotherTurnForABody);
   // then a key twice in one object (422 naming its path; after the depth limit, so paths stay short)
   app.use(refuseDuplicateKeys());
+  app.use(anotherTurnForABody);
   for (const r of routers) app.use(r.router);
 
   app.use(notFoundHandler);
@@ -121,6 +126,12 @@ function bodyParsers(limit: number, what: string): Router {
     }),
     rawBytes({ type: [...RAW_BODY_TYPES], limit }),
   );
+}
+
+/** A request with a body goes on in the event loop's next turn (other requests run between). */
+function anotherTurnForABody(req: Request, _res: Response, next: NextFunction): void {
+  if (req.method === 'GET' || req.method === 'HEAD') next();
+  else setImmediate(() => next());
 }
 
 /** The route declarations of an app made by createApp (the authorisation test walks them). */

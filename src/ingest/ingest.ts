@@ -8,6 +8,7 @@ import type { Actor } from '../db/audit';
 import type { BatchSource } from '../db/imports';
 import { countLineEnds, CsvReader, CsvRecord, CsvSyntaxError, Utf8Problem, utf8Problem } from './csv';
 import { metricFormat, reportFormat, RowFormat } from './rows';
+import { yieldToOthers } from '../streams';
 
 /** Reports may be dated up to tomorrow (local): a day's report is sometimes filed early. */
 export function latestAcceptedDate(timeZone: string, now = new Date()): LocalDate {
@@ -23,15 +24,35 @@ function addZodIssues(errors: DetailCollector, prefix: string, error: z.ZodError
 }
 
 /** Validates a JSON batch; problems go into `errors`, valid rows come back. */
-export function rowsFromJson<T>(format: RowFormat<T>, items: unknown[], maxDate: LocalDate, errors: DetailCollector): StagedRow[] {
+export async function rowsFromJson<T>(format: RowFormat<T>, items: unknown[], maxDate: LocalDate, errors: DetailCollector): Promise<StagedRow[]> {
   const schema = format.schema(maxDate);
   const rows: StagedRow[] = [];
+  const slice = slicer();
   for (let idx = 0; idx < items.length && !errors.full; idx++) {
     const parsed = schema.safeParse(items[idx]);
     if (parsed.success) rows.push(format.stage(idx, parsed.data));
     else addZodIssues(errors, `${format.kind}[${idx}]`, parsed.error);
+    if ((idx & 255) === 255) await slice();
   }
   return rows;
+}
+
+/** How long a loop over a body's rows holds the event loop before letting other requests run. */
+const SLICE_MS = 10;
+
+/**
+ * A pause to call every few rows: it gives the event loop back (yieldToOthers) once SLICE_MS
+ * have passed since the last time. Measured (a 31 MB JSON body of 360,847 reports, /health
+ * asked every 10 ms): checking the rows held the loop 0.6–0.8 s at once, staging them
+ * 0.14–0.28 s.
+ */
+function slicer(): () => Promise<void> {
+  let start = performance.now();
+  return async () => {
+    if (performance.now() - start < SLICE_MS) return;
+    await yieldToOthers();
+    start = performance.now();
+  };
 }
 
 const NUMBER_RE = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/;
@@ -225,9 +246,13 @@ async function ingest<T>(db: Database, spec: FactSpec, format: RowFormat<T>, inp
   if ('json' in input) {
     const json = input.json;
     const source: RowSource = async (sink) => {
-      const rows = rowsFromJson(format, json, maxDate, sink.errors);
+      const rows = await rowsFromJson(format, json, maxDate, sink.errors);
       await sink.loadAreas(rows.map((r) => r.area));
-      for (const r of rows) sink.add(r);
+      const slice = slicer();
+      for (let k = 0; k < rows.length; k++) {
+        sink.add(rows[k] as StagedRow);
+        if ((k & 255) === 255) await slice();
+      }
     };
     return upsertFacts(db, spec, source, { pathFor: jsonPath(format.kind), scope, actor, batch });
   }

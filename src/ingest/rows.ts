@@ -49,10 +49,20 @@ function column(header: string[], name: string): number {
 }
 
 export function dateSchema(maxDate: LocalDate) {
+  // dates repeat across a body's rows: each string is checked once (bounded), as in dateChecker
+  const real = new Map<string, boolean>();
+  const isReal = (d: string) => {
+    let ok = real.get(d);
+    if (ok === undefined) {
+      ok = isLocalDate(d);
+      if (real.size < 100_000) real.set(d, ok);
+    }
+    return ok;
+  };
   return z
     .string({ error: 'must be a date YYYY-MM-DD' })
-    .refine(isLocalDate, 'must be a real calendar date YYYY-MM-DD (year 1900 or later)')
-    .refine((d) => !isLocalDate(d) || d <= maxDate, { message: `must not be in the future (latest accepted: ${maxDate})` })
+    .refine(isReal, 'must be a real calendar date YYYY-MM-DD (year 1900 or later)')
+    .refine((d) => !isReal(d) || d <= maxDate, { message: `must not be in the future (latest accepted: ${maxDate})` })
     .transform((d) => d as LocalDate);
 }
 
