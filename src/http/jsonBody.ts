@@ -39,6 +39,10 @@ import { formatPath } from '../domain/rules/definition';
  * reports); splitting it across ticks would not shorten the longest stop, which is the parse's.
  * Objects of many keys cost more (one object of 400,000 keys: 0.3 s, against 0.4–0.5 s for its
  * parse), still linear.
+ *
+ * On Node 26 (the engines field) JSON.parse is much faster: a 31 MB body of 360,847 reports
+ * parses in 120–170 ms and the scan takes 90–280 ms, so the scan runs in a turn of the event
+ * loop of its own (src/http/app.ts), as does the depth check before it.
  */
 
 /**
