@@ -26,3 +26,19 @@ export function backpressureWriter(out: Writable): (piece: string | Buffer) => P
 
 /** Gives the event loop back (other requests' callbacks run) before going on. */
 export const yieldToOthers = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** How long work on a request's body holds the event loop before letting other requests run. */
+export const SLICE_MS = 10;
+
+/**
+ * A pause to await every few steps of a long loop on the request thread: it gives the event
+ * loop back (yieldToOthers) once SLICE_MS have passed since it last did, else goes on at once.
+ */
+export function slicer(): () => Promise<void> {
+  let start = performance.now();
+  return async () => {
+    if (performance.now() - start < SLICE_MS) return;
+    await yieldToOthers();
+    start = performance.now();
+  };
+}

@@ -4,6 +4,7 @@ import { AREA_KINDS, areaCodeSchema, AreaKind } from '../domain/areas';
 import { DetailCollector, unprocessable } from '../errors';
 import { checkAreaGeometrySteps } from './validate';
 import { nameText } from '../domain/text';
+import { slicer } from '../streams';
 
 /** An area as an import gives it: valid properties and a normalised boundary (see db/areas.ts importAreas). */
 export type AreaInput = {
@@ -63,24 +64,18 @@ export function areasFromFeatureCollection(body: unknown, options: FeatureOption
   }
 }
 
-/** Time the request thread spends on validation before it lets other requests run. */
-const SLICE_MS = 10;
-
 /**
- * The same, letting other requests run every SLICE_MS: a 500,000-vertex boundary takes
- * a few hundred milliseconds to check, 10,000 features as long — the service answers
- * meanwhile (the body's JSON parse, before this, is one piece).
+ * The same, letting other requests run every SLICE_MS (streams.ts slicer): a 500,000-vertex
+ * boundary takes a few hundred milliseconds to check, 10,000 features as long — the service
+ * answers meanwhile (the body's JSON parse, before this, is one piece).
  */
 export async function areasFromFeatureCollectionAsync(body: unknown, options: FeatureOptions = {}): Promise<AreaInput[]> {
   const steps = featureSteps(body, options);
-  let sliceStart = performance.now();
+  const slice = slicer();
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
-    if (performance.now() - sliceStart >= SLICE_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
+    await slice();
   }
 }
 
