@@ -181,10 +181,13 @@ export async function importAreasIn(trx: Knex.Transaction, areas: AreaInput[], o
   step('staged');
 
   // What changes: new codes, and existing ones whose name, kind, population, parent or
-  // shape differ. Everything below looks at these only.
+  // shape differ. Everything below looks at these only; the overlap and gap checks at the
+  // `reshaped` ones alone (new, or a new shape or kind: what can make or close an overlap or
+  // a hole). A new census or a re-parenting of every commune compares no geometry.
   await trx.raw(
     `CREATE TEMP TABLE stage_changed ON COMMIT DROP AS
-     SELECT s.idx, s.code, (a.id IS NULL) AS is_new
+     SELECT s.idx, s.code, (a.id IS NULL) AS is_new,
+            (a.id IS NULL OR a.kind IS DISTINCT FROM s.kind OR ST_AsEWKB(a.geom) IS DISTINCT FROM ST_AsEWKB(s.geom)) AS reshaped
      FROM stage_areas s
      LEFT JOIN areas a ON a.code = s.code
      LEFT JOIN areas ap ON ap.id = a.parent_id
@@ -246,12 +249,13 @@ export async function importAreasIn(trx: Knex.Transaction, areas: AreaInput[], o
   }
   errors.throwIfAny((n) => `${n} invalid parent reference(s)`, 'invalid_parent');
 
-  const counts = await trx.raw<{ rows: { created: number; updated: number }[] }>(
-    `SELECT count(*) FILTER (WHERE is_new)::int AS created, count(*) FILTER (WHERE NOT is_new)::int AS updated FROM stage_changed`,
+  const counts = await trx.raw<{ rows: { created: number; updated: number; reshaped: number }[] }>(
+    `SELECT count(*) FILTER (WHERE is_new)::int AS created, count(*) FILTER (WHERE NOT is_new)::int AS updated, count(*) FILTER (WHERE reshaped)::int AS reshaped FROM stage_changed`,
   );
   const created = counts.rows[0]?.created ?? 0;
   const updated = counts.rows[0]?.updated ?? 0;
-  const overlaps = created + updated > 0 ? await overlapsOf(trx) : [];
+  const reshaped = counts.rows[0]?.reshaped ?? 0;
+  const overlaps = reshaped > 0 ? await overlapsOf(trx) : [];
   step('overlaps');
   // for the audit trail: what the changed areas were before (geometry by its hash)
   const before = await trx.raw<{ rows: Record<string, unknown>[] }>(
@@ -284,7 +288,7 @@ export async function importAreasIn(trx: Knex.Transaction, areas: AreaInput[], o
   // the tree follows ids and parents only
   if (created > 0 || (moved.rowCount ?? 0) > 0) await rebuildAreaTree(trx);
   step('written');
-  const gaps = created + updated > 0 ? await gapsNear(trx) : { count: 0, area_m2: 0, worst: [] };
+  const gaps = reshaped > 0 ? await gapsNear(trx) : { count: 0, area_m2: 0, worst: [] };
   step('gaps');
 
   const significant = overlaps.filter((r) => r.m2 >= OVERLAP_MIN_M2).sort((x, y) => y.m2 - x.m2);
@@ -328,8 +332,9 @@ const m2Sql = (g: string, phi: string) =>
   `(ST_Area(${g}) * ${(Math.PI / 180) ** 2 * WGS84_A2_1_E2} * cosd(${phi}) / power(1 - 0.00669437999014 * power(sind(${phi}), 2), 2))`;
 
 /**
- * Pairs of areas of one kind whose interiors overlap, at least one of them changed by this
- * import (staged in stage_areas / stage_changed), with the overlap in m². Compared piece by
+ * Pairs of areas of one kind whose interiors overlap, at least one of them reshaped by this
+ * import (new, or a new shape or kind: staged in stage_areas / stage_changed), with the
+ * overlap in m². Compared piece by
  * piece: the changed boundaries cut into pieces of at most PIECE_VERTICES vertices, and the
  * other areas of their kinds whose box meets a piece — cut too when they have more than
  * eight times that (a commune of 500 vertices is one piece). The pieces of one area do not overlap
@@ -341,7 +346,8 @@ async function overlapsOf(trx: Knex.Transaction): Promise<{ a: string; b: string
   await trx.raw(
     `CREATE TEMP TABLE stage_pieces ON COMMIT DROP AS
      SELECT s.code, s.kind, true AS changed, s.during, ST_Subdivide(s.geom, ${PIECE_VERTICES}) AS g
-     FROM stage_changed c JOIN stage_areas s ON s.idx = c.idx`,
+     FROM stage_changed c JOIN stage_areas s ON s.idx = c.idx
+     WHERE c.reshaped`,
   );
   await trx.raw('CREATE INDEX ON stage_pieces USING gist (g); ANALYZE stage_pieces');
   // the other side: stored areas near a changed one (a changed area's new shape is in the pieces already)
@@ -354,7 +360,7 @@ async function overlapsOf(trx: Knex.Transaction): Promise<{ a: string; b: string
        UNION ALL SELECT a.geom WHERE ST_NPoints(a.geom) <= ${8 * PIECE_VERTICES}
      ) x
      WHERE a.id IN (SELECT b.id FROM stage_pieces p JOIN areas b ON b.geom && p.g AND b.kind = p.kind AND daterange(b.valid_from, b.valid_to, '[]') && p.during)
-       AND NOT EXISTS (SELECT 1 FROM stage_changed c WHERE c.code = a.code)`,
+       AND NOT EXISTS (SELECT 1 FROM stage_changed c WHERE c.code = a.code AND c.reshaped)`,
   );
   await trx.raw('ANALYZE stage_pieces');
   // the latitude of the middle of where the two pieces' boxes meet
@@ -578,17 +584,17 @@ async function repairBoundaries(trx: Knex.Transaction, areas: AreaInput[], featu
 }
 
 /**
- * Gaps between neighbours of one kind around what the import changed: the holes of the union
- * of the areas of that kind near a changed one (its box, widened by 0.01°) that touch a
- * changed area, with the areas around each. Holes of at least GAP_MIN_M2.
+ * Gaps between neighbours of one kind around what the import reshaped: the holes of the union
+ * of the areas of that kind near a reshaped one (its box, widened by 0.01°) that touch a
+ * reshaped area, with the areas around each. Holes of at least GAP_MIN_M2.
  */
 async function gapsNear(trx: Knex.Transaction): Promise<GapReport> {
   // the areas of each changed kind near a changed one, indexed: each hole's neighbours are found by the index
   await trx.raw(
     `CREATE TEMP TABLE stage_near ON COMMIT DROP AS
-     SELECT a.id, a.kind, a.code, a.geom, EXISTS (SELECT 1 FROM stage_changed c WHERE c.code = a.code) AS changed
+     SELECT a.id, a.kind, a.code, a.geom, EXISTS (SELECT 1 FROM stage_changed c WHERE c.code = a.code AND c.reshaped) AS changed
      FROM areas a
-     WHERE a.id IN (SELECT n.id FROM stage_changed sc JOIN areas ca ON ca.code = sc.code
+     WHERE a.id IN (SELECT n.id FROM stage_changed sc JOIN areas ca ON ca.code = sc.code AND sc.reshaped
                     JOIN areas n ON n.kind = ca.kind AND n.geom && ST_Expand(ca.geom, 0.01)
                       AND daterange(n.valid_from, n.valid_to, '[]') && daterange(ca.valid_from, ca.valid_to, '[]'))`,
   );

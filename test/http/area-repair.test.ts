@@ -113,6 +113,12 @@ describe('the topology report', () => {
     expect(Math.abs(res.body.gaps.area_m2 - (expected.rows[0]?.m2 ?? 0)) / (expected.rows[0]?.m2 ?? 1)).toBeLessThan(0.002);
     expect(res.body.gaps.worst[0].areas).toEqual(['G00', 'G01', 'G02', 'G10', 'G12', 'G20', 'G21', 'G22']);
     expect(res.body.gaps.worst[0].at[0]).toBeCloseTo(106.015, 2);
+    // a new census of the same areas changes no shape: no hole is looked for, none reported
+    const census = ring.map((f) => ({ ...f, properties: { ...f.properties, population: 4321 } }));
+    expect((await post(fc(census)).expect(200)).body).toMatchObject({ updated: 8, gaps: { count: 0, area_m2: 0, worst: [] } });
+    // a new shape of one of them: the hole it touches is reported again
+    const moved = census.map((f) => ((f.properties as { code?: unknown }).code === 'G00' ? { ...f, geometry: square(105.999, 10, 0.011) } : f));
+    expect((await post(fc(moved)).expect(200)).body).toMatchObject({ updated: 1, gaps: { count: 1 } });
     // filling the hole: no gap is left
     expect((await post(fc([commune('G11', square(106.01, 10.01, 0.01))])).expect(200)).body.gaps).toEqual({ count: 0, area_m2: 0, worst: [] });
   });

@@ -87,6 +87,14 @@ describe('POST /v1/areas', () => {
     // 0.01° × 0.1° at 10°N ≈ 1.09 km × 11.06 km ≈ 12.1 km²
     expect(res.body.warnings[0].overlap_m2).toBeGreaterThan(11e6);
     expect(res.body.warnings[0].overlap_m2).toBeLessThan(13e6);
+    // new populations and names of the same shapes: the overlap is not this import's doing, and is not looked for
+    const renamed = fc((body.features as { properties: Record<string, unknown>; geometry: unknown }[]).map((f) => ({ ...f, properties: { ...f.properties, population: 999, name: `${f.properties.name as string} mới` } })));
+    expect((await post(renamed).expect(200)).body).toMatchObject({ updated: 3, overlaps: 0, warnings: [] });
+    // a new shape of F that reaches B: that pair is reported, and A–B (neither reshaped) is not
+    const reshaped = fc((renamed.features as { properties: Record<string, unknown>; geometry: unknown }[]).map((f) => (f.properties.code === 'F' ? { ...f, geometry: square(106.18, 10, 0.1) } : f)));
+    const again = await post(reshaped).expect(200);
+    expect(again.body).toMatchObject({ updated: 1, overlaps: 1 });
+    expect(again.body.warnings.map((w: { areas: string[] }) => [...w.areas].sort())).toEqual([['B', 'F']]);
   });
 });
 
