@@ -216,15 +216,22 @@ async function benchClassification(): Promise<void> {
     );
 
     // a quarter of the year first (the smaller size of the linearity check), then the daily
-    // job: the next day, fresh, with the day before stored
+    // job three times: each the next day, fresh, with the day before stored — the best of
+    // the three, as the floor is the best of three
     const quarterDays = Math.max(1, Math.round(o.days / 4));
+    const DAILY = 3;
     await db.knex.raw('TRUNCATE zone_levels');
-    const quarter = await backfillJob(addDays(o.end, -quarterDays), addDays(o.end, -1));
-    const day = await withPeakRss(() => timed(() => recomputations.day(o.end)));
-    const dayRatio = day.value.ms / floorDay;
+    const quarter = await backfillJob(addDays(o.end, -(quarterDays + DAILY - 1)), addDays(o.end, -DAILY));
+    const days: { ms: number; addedMiB: number }[] = [];
+    for (let k = DAILY - 1; k >= 0; k--) {
+      const one = await withPeakRss(() => timed(() => recomputations.day(addDays(o.end, -k))));
+      days.push({ ms: one.value.ms, addedMiB: one.addedMiB });
+    }
+    const day = days.reduce((a, b) => (b.ms < a.ms ? b : a));
+    const dayRatio = day.ms / floorDay;
     record(
       `classification: recompute one day, all ${areas.toLocaleString('en')} areas (vn-moh-4800-2021)`,
-      `${(day.value.ms / 1000).toFixed(3)} s = ${dayRatio.toFixed(1)}× the floor (bare 7-day incidence query ${(floorDay / 1000).toFixed(3)} s); +${day.addedMiB.toFixed(0)} MiB`,
+      `${(day.ms / 1000).toFixed(3)} s = ${dayRatio.toFixed(1)}× the floor (bare 7-day incidence query ${(floorDay / 1000).toFixed(3)} s); best of ${DAILY} days: ${days.map((d) => (d.ms / 1000).toFixed(3)).join(' / ')} s; +${day.addedMiB.toFixed(0)} MiB`,
       '≤ 5× the floor',
       dayRatio <= 5,
     );
