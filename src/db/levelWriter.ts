@@ -8,6 +8,7 @@ import { loadFactTexts, loadMapHistory } from './inputs';
 import { MapHistory } from '../domain/lineage';
 import { appendDay, classifiedDaysIn, DayResult, LevelConnection, LevelRow, PreparedDay, prepareDay, PreviousLevel, previousLevels } from './levels';
 import { RECOMPUTE_LOCK } from './locks';
+import { OverrideSpan, overridesDuring } from './overrides';
 import { getRuleSet, StoredRuleSet } from './rulesets';
 import { requireInForce } from './timeline';
 
@@ -50,9 +51,10 @@ export type RunSegment = { from: LocalDate; to: LocalDate; ruleSet: StoredRuleSe
 /**
  * What a run of [from, to] starts from: its days in runs under the rule set in force on
  * each (domain/rules/timeline.ts), the areas, the stored day before `from`, the days of
- * [from, to] that have levels. Refuses (409) days no rule set is in force on.
+ * [from, to] that have levels, the overrides over them (what parents roll up: db/overrides.ts).
+ * Refuses (409) days no rule set is in force on.
  */
-export type RunStart = { segments: RunSegment[]; map: MapHistory; previous: Map<number, PreviousLevel>; classified: Set<LocalDate>; first: RunFacts };
+export type RunStart = { segments: RunSegment[]; map: MapHistory; previous: Map<number, PreviousLevel>; classified: Set<LocalDate>; overrides: OverrideSpan[]; first: RunFacts };
 
 /** The facts of days [from, to] as read for a rule set (`texts`, unparsed: domain/factText.ts). */
 export type RunFacts = { ruleSetId: string; from: LocalDate; to: LocalDate; texts: FactTexts };
@@ -77,7 +79,8 @@ function session(db: Database, writers: number, readOn: ReadOn, on: (writer: num
     async start(from, to, firstTo) {
       const segments = await read((t) => segmentsOf(t, from, to));
       const head = segments[0] as RunSegment;
-      const rest = () => read(async (t) => ({ classified: await classifiedDaysIn(t, from, to), map: await loadMapHistory(t), previous: await previousLevels(t, from) }));
+      const rest = () =>
+        read(async (t) => ({ classified: await classifiedDaysIn(t, from, to), map: await loadMapHistory(t), previous: await previousLevels(t, from), overrides: await overridesDuring(t, from, to) }));
       const facts = () => readOn(writers - 1)((t) => factsOf(t, head.ruleSet, from, firstTo < head.to ? firstTo : head.to));
       // the first facts on the last writer's connection at the same time; with one, after the rest (a connection runs one transaction at a time)
       const [more, first] = writers > 1 ? await Promise.all([rest(), facts()]) : [await rest(), await facts()];

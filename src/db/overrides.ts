@@ -1,10 +1,15 @@
 import { Knex } from 'knex';
 import { addDays, LocalDate } from '../domain/dates';
+import type { AreaKind } from '../domain/areas';
 import type { Level } from '../domain/levels';
 import { AppError, notFound, unprocessable } from '../errors';
 import { Actor, audit } from './audit';
 import type { Database } from './database';
 import { OVERRIDE_LOCK } from './locks';
+import { AUTOMATIC_ATTEMPTS, enqueueIn, Job } from './jobs';
+import { rollsUp } from '../domain/rules/tree';
+import { getRuleSet } from './rulesets';
+import { requireInForce } from './timeline';
 
 /**
  * overrides: command-centre decisions over the rules, bitemporal. An override is a series
@@ -59,7 +64,7 @@ const period = (from: string, until: string | null) => `${from} → ${until ?? '
  * ten overlapping ones is set); areas do not wait for each other. One transaction with its
  * audit row. The first version's row id is the override's public id.
  */
-export async function setOverride(db: Database, code: string, values: OverrideValues, actor: Actor): Promise<{ id: number; created_at: Date }> {
+export async function setOverride(db: Database, code: string, values: OverrideValues, actor: Actor): Promise<{ id: number; created_at: Date; recompute: RollUpRecompute | null }> {
   return db.write(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(?, ?)', [OVERRIDE_LOCK, values.area_id]);
     const overlapping = (
@@ -82,8 +87,56 @@ export async function setOverride(db: Database, code: string, values: OverrideVa
     ).rows;
     const created = { id: Number(inserted[0]?.id), created_at: inserted[0]?.created_at as Date };
     await audit(trx, actor, { action: 'override.create', target: `override:${created.id}`, areas: [code], after: { ...values, area: code, id: created.id } });
-    return created;
+    return { ...created, recompute: await rollUpsAgain(trx, values.area_id, values.date_from) };
   });
+}
+
+/**
+ * The current versions of the overrides over any day of [from, to] (a version ended before
+ * its first day covers nothing, and is left out by the caller's day test): what recomputation
+ * rolls up in place of the rules' levels of the areas they cover (jobs/recompute/assemble.ts).
+ */
+export type OverrideSpan = { area_id: number; level: Level; from: LocalDate; until: LocalDate | null };
+
+export async function overridesDuring(knex: Knex, from: LocalDate, to: LocalDate): Promise<OverrideSpan[]> {
+  const res = await knex.raw<{ rows: OverrideSpan[] }>(
+    `SELECT area_id, level, date_from::text AS "from", date_until::text AS until FROM overrides
+     WHERE ended_at IS NULL AND date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date) AND (date_until IS NULL OR date_until >= date_from)
+     ORDER BY area_id, date_from`,
+    [to, from],
+  );
+  return res.rows;
+}
+
+/** The recomputation an override's change queued: its job and days. */
+export type RollUpRecompute = { job: Job; from: LocalDate; to: LocalDate };
+
+/**
+ * A parent rolls up its children's levels as the command centre has decided them: an
+ * override's level where one covers a child (jobs/recompute/assemble.ts). So setting, ending
+ * or withdrawing an override of an area whose parent's kind is rolled up — by a rule set in
+ * force on some classified day from `earliest` on — queues the recomputation of those days,
+ * from `earliest` to the last classified day (the parent's later days carry its run of days
+ * at a level and its persistence), in the write's own transaction: the override and the job
+ * that follows it are stored together or not at all. Folded into a pending job of the same
+ * kind that overlaps or abuts it (db/jobs.ts). Null when no day needs it.
+ */
+async function rollUpsAgain(trx: Knex.Transaction, areaId: number, earliest: LocalDate): Promise<RollUpRecompute | null> {
+  const parent = (await trx.raw<{ rows: { kind: string }[] }>('SELECT p.kind FROM areas a JOIN areas p ON p.id = a.parent_id WHERE a.id = ?', [areaId])).rows[0];
+  if (!parent) return null;
+  const span = (
+    await trx.raw<{ rows: { first: LocalDate | null; last: LocalDate | null }[] }>(
+      'SELECT (SELECT min(date) FROM zone_levels WHERE date >= ?::date)::text AS first, (SELECT max(date) FROM zone_levels)::text AS last',
+      [earliest],
+    )
+  ).rows[0];
+  if (!span?.first || !span.last) return null;
+  const ids = [...new Set((await requireInForce(trx, span.first, span.last)).map((s) => s.rule_set_id as string))];
+  let rolled = false;
+  for (const id of ids) if (rollsUp((await getRuleSet(trx, id)).definition, parent.kind as AreaKind)) rolled = true;
+  if (!rolled) return null;
+  const { job } = await enqueueIn(trx, { from: span.first, to: span.last, trigger: 'override', coalesce: true, maxAttempts: AUTOMATIC_ATTEMPTS });
+  return { job, from: job.params.from, to: job.params.to };
 }
 
 /**
@@ -93,7 +146,7 @@ export async function setOverride(db: Database, code: string, values: OverrideVa
  */
 export type OverrideEnd = { lastDay: LocalDate; given: 'from' | 'until' | 'today' };
 
-export type EndedOverride = { id: number; from: LocalDate; until: LocalDate; covers_nothing: boolean; ended_at: Date };
+export type EndedOverride = { id: number; from: LocalDate; until: LocalDate; covers_nothing: boolean; ended_at: Date; recompute: RollUpRecompute | null };
 
 /**
  * Ends an override: from the day after `end.lastDay` on it no longer applies; the days up to
@@ -159,7 +212,9 @@ export async function endOverride(db: Database, code: string, areaId: number, ov
       before: { from: current.date_from, until: current.date_until, ended_at: null },
       after: { from: current.date_from, until: lastDay, ended_at: at.toISOString(), covers_nothing: coversNothing },
     });
-    return { id: overrideId, from: current.date_from, until: lastDay, covers_nothing: coversNothing, ended_at: at };
+    // the days from the first one without it on (none, when it is shortened to nothing before it began: from its first day)
+    const recompute = await rollUpsAgain(trx, areaId, lastDay < current.date_from ? current.date_from : addDays(lastDay, 1));
+    return { id: overrideId, from: current.date_from, until: lastDay, covers_nothing: coversNothing, ended_at: at, recompute };
   });
 }
 
@@ -170,7 +225,7 @@ export async function endOverride(db: Database, code: string, areaId: number, ov
  * `override_withdrawn` when it was already withdrawn. Under the area's override lock; one
  * transaction with its audit row.
  */
-export async function withdrawOverride(db: Database, code: string, areaId: number, overrideId: number, reason: string, actor: Actor): Promise<{ id: number; withdrawn_at: Date; reason: string }> {
+export async function withdrawOverride(db: Database, code: string, areaId: number, overrideId: number, reason: string, actor: Actor): Promise<{ id: number; withdrawn_at: Date; reason: string; recompute: RollUpRecompute | null }> {
   return db.write(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(?, ?)', [OVERRIDE_LOCK, areaId]);
     const current = await versionInForce(trx, code, areaId, overrideId);
@@ -184,7 +239,7 @@ export async function withdrawOverride(db: Database, code: string, areaId: numbe
       before: { level: current.level, reason: current.reason, from: current.date_from, until: current.date_until, withdrawn_at: null },
       after: { withdrawn_at: at.toISOString(), reason },
     });
-    return { id: overrideId, withdrawn_at: at, reason };
+    return { id: overrideId, withdrawn_at: at, reason, recompute: await rollUpsAgain(trx, areaId, current.date_from) };
   });
 }
 

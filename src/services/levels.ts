@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { areaId } from '../db/areas';
-import { endOverride, OverrideValues, setOverride, withdrawOverride } from '../db/overrides';
+import { endOverride, OverrideValues, RollUpRecompute, setOverride, withdrawOverride } from '../db/overrides';
 import { listPublications, publish, publishedDays, readingPoint } from '../db/publications';
 import { StoredRuleSet } from '../db/rulesets';
 import {
@@ -362,7 +362,18 @@ export async function putOverride(rt: Runtime, code: string, o: OverrideRequest,
   if (id === null) throw notFound(`no area has code ${code}`);
   const values: OverrideValues = { area_id: id, level: o.level, reason: o.reason, note: o.note ?? null, author: o.author ?? null, date_from: o.from, date_until: o.until ?? null };
   const row = await setOverride(rt.db, code, values, actor);
-  return { id: Number(row.id), code, level: o.level, reason: o.reason, note: values.note, author: values.author, from: o.from, until: values.date_until, created_at: row.created_at.toISOString() };
+  return {
+    id: Number(row.id),
+    code,
+    level: o.level,
+    reason: o.reason,
+    note: values.note,
+    author: values.author,
+    from: o.from,
+    until: values.date_until,
+    created_at: row.created_at.toISOString(),
+    recompute: queued(rt, row.recompute),
+  };
 }
 
 /** How an override is ended: `from` (the first day without it) or `until` (its last day); neither: from today in TZ_REPORTING. */
@@ -378,7 +389,7 @@ export async function stopOverride(rt: Runtime, code: string, overrideId: number
   const lastDay = end.until ?? addDays(end.from ?? today(rt.config.reportingTimeZone), -1);
   const given = end.until !== undefined ? 'until' : end.from !== undefined ? 'from' : 'today';
   const ended = await endOverride(rt.db, code, id, overrideId, { lastDay, given }, actor);
-  return { id: ended.id, code, from: ended.from, until: ended.until, covers_nothing: ended.covers_nothing, ended_at: ended.ended_at.toISOString() };
+  return { id: ended.id, code, from: ended.from, until: ended.until, covers_nothing: ended.covers_nothing, ended_at: ended.ended_at.toISOString(), recompute: queued(rt, ended.recompute) };
 }
 
 /** Withdraws an override entered by mistake: gone from latest reads, still read with `as_of` before now and in the audit. */
@@ -386,7 +397,17 @@ export async function withdraw(rt: Runtime, code: string, overrideId: number, re
   const id = await areaId(rt.db.knex, code);
   if (id === null) throw notFound(`no area has code ${code}`);
   const w = await withdrawOverride(rt.db, code, id, overrideId, reason, actor);
-  return { id: w.id, code, withdrawn_at: w.withdrawn_at.toISOString(), reason: w.reason };
+  return { id: w.id, code, withdrawn_at: w.withdrawn_at.toISOString(), reason: w.reason, recompute: queued(rt, w.recompute) };
+}
+
+/**
+ * The recomputation an override's change queued so that its area's parent rolls it up
+ * (db/overrides.ts), handed to the job dispatcher at once; null when none was needed.
+ */
+function queued(rt: Runtime, r: RollUpRecompute | null): { job: number; from: LocalDate; to: LocalDate } | null {
+  if (!r) return null;
+  rt.jobs.kick();
+  return { job: r.job.id, from: r.from, to: r.to };
 }
 
 /** Publishes a day's levels as they stand (the same day again with nothing changed since: that publication, created false). */

@@ -9,6 +9,7 @@ import { RuleSet } from '../../src/domain/rules/definition';
 import { PRESETS } from '../../src/domain/rules/presets';
 import { treeOrder } from '../../src/domain/rules/tree';
 import { classifyDay, DayMemo, valueKey } from '../../src/jobs/recompute/assemble';
+import { overriddenOn } from '../../src/jobs/recompute/run';
 
 /**
  * A run of days classified with the memo of the day before's classifications (DayMemo)
@@ -110,4 +111,34 @@ test('a memo is for one list of areas and one rule set', () => {
   expect(DayMemo.for(memo, AREAS, 'a@1')).toBe(memo);
   expect(DayMemo.for(memo, AREAS, 'b@1')).not.toBe(memo);
   expect(DayMemo.for(memo, [...AREAS], 'a@1')).not.toBe(memo);
+});
+
+test('a parent rolls up the level an override sets for a child; the child\'s row keeps the rules\' level', () => {
+  const rs = SETS[0] as StoredRuleSet;
+  const quiet: PackedValue[] = [0, 0, 0, 0];
+  const packed = AREAS.map(() => quiet);
+  const date = '2021-10-01' as LocalDate;
+  const plain = classifyDay(rs, date, AREAS, packed, new Map());
+  const overridden = classifyDay(rs, date, AREAS, packed, new Map(), undefined, new Map([[1, 'red' as const]]));
+  const byId = (rows: { area_id: number; level: string; children: Record<string, number> | null }[]) => new Map(rows.map((r) => [r.area_id, [r.level, r.children]]));
+  expect(byId(plain.rows).get(10)).toEqual(['green', { green: 3 }]);
+  // one of D1's three communes red (33 % ≥ 30 %): D1 red; one of P's two districts red: P red
+  expect(byId(overridden.rows).get(10)).toEqual(['red', { red: 1, green: 2 }]);
+  expect(byId(overridden.rows).get(100)).toEqual(['red', { red: 1, green: 1 }]);
+  expect(byId(overridden.rows).get(1)).toEqual(['green', null]);
+  expect(byId(overridden.rows).get(11)).toEqual(['green', { green: 3 }]);
+});
+
+test('the levels overrides set on a day: inclusive periods, open-ended ones, none', () => {
+  const spans = [
+    { area_id: 1, level: 'red' as const, from: '2021-10-05' as LocalDate, until: '2021-10-07' as LocalDate },
+    { area_id: 2, level: 'orange' as const, from: '2021-10-06' as LocalDate, until: null },
+  ];
+  const on = (d: string) => [...(overriddenOn(spans, d as LocalDate) ?? new Map())];
+  expect(on('2021-10-04')).toEqual([]);
+  expect(overriddenOn(spans, '2021-10-04' as LocalDate)).toBeNull();
+  expect(on('2021-10-05')).toEqual([[1, 'red']]);
+  expect(on('2021-10-07')).toEqual([[1, 'red'], [2, 'orange']]);
+  expect(on('2021-10-08')).toEqual([[2, 'orange']]);
+  expect(on('2031-01-01')).toEqual([[2, 'orange']]);
 });

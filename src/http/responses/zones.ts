@@ -116,6 +116,12 @@ export const ZoneHistory = z.object({
 });
 export type ZoneHistory = z.input<typeof ZoneHistory>;
 
+/** The job that recomputes the classified days whose roll-ups an override's change moves (null: none needed). */
+const RollUpJob = z
+  .object({ job: z.number().int(), from: LocalDate, to: LocalDate })
+  .nullable()
+  .describe('the job recomputing the classified days from the first one the change touches, so that the parent rolls up the override’s level (null: the parent’s kind is not rolled up, or no such day is classified)');
+
 export const OverrideSet = z.object({
   id: z.number().int(),
   code: z.string(),
@@ -126,6 +132,7 @@ export const OverrideSet = z.object({
   from: LocalDate,
   until: LocalDate.nullable(),
   created_at: Instant,
+  recompute: RollUpJob,
 });
-export const OverrideEnded = z.object({ id: z.number().int(), code: z.string(), from: LocalDate, until: LocalDate.nullable(), covers_nothing: z.boolean(), ended_at: Instant });
-export const OverrideWithdrawn = z.object({ id: z.number().int(), code: z.string(), withdrawn_at: Instant, reason: z.string() });
+export const OverrideEnded = z.object({ id: z.number().int(), code: z.string(), from: LocalDate, until: LocalDate.nullable(), covers_nothing: z.boolean(), ended_at: Instant, recompute: RollUpJob });
+export const OverrideWithdrawn = z.object({ id: z.number().int(), code: z.string(), withdrawn_at: Instant, reason: z.string(), recompute: RollUpJob });

@@ -9,6 +9,8 @@ import { areasOn, MapHistory, mapEpochs, predecessorsLevel, seriesLineage } from
 import { FormedChange } from '../../domain/rules/change';
 import type { AreaNode } from '../../db/inputs';
 import type { PreviousLevel } from '../../db/levels';
+import type { OverrideSpan } from '../../db/overrides';
+import type { Level } from '../../domain/levels';
 import { classifyDay, DayMemo } from './assemble';
 
 /** The last days of a run written one after another (the change-event trigger's window is a week). */
@@ -89,11 +91,18 @@ function seedFormed(prev: Map<number, PreviousLevel>, areas: AreaNode[], formedF
   return out;
 }
 
+/** The levels overrides set on `date`, by area (none: null). */
+export function overriddenOn(spans: readonly OverrideSpan[], date: LocalDate): Map<number, Level> | null {
+  let out: Map<number, Level> | null = null;
+  for (const o of spans) if (o.from <= date && (o.until === null || date <= o.until)) (out ??= new Map()).set(o.area_id, o.level);
+  return out;
+}
+
 export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayResult[]> {
   const { from, to, jobId, onDay } = r;
   const firstTo = addDays(from, BLOCK_DAYS - 1);
   const start = await run.start(from, to, firstTo < to ? firstTo : to);
-  const { segments, previous, classified, map } = start;
+  const { segments, previous, classified, map, overrides } = start;
   // the facts read with the start, taken by the first block if it covers the same days under the same rule set
   let first: RunFacts | null = start.first;
   // the map of each epoch (days with the same areas and hierarchy), in the order they are
@@ -129,7 +138,7 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
           const t1 = Date.now();
           const packed = series.packedOn(date);
           await yieldToIo();
-          const { rows, next } = classifyDay(rs, date, areas, packed, prev, memo);
+          const { rows, next } = classifyDay(rs, date, areas, packed, prev, memo, overriddenOn(overrides, date));
           if (formed && date === blockFrom) for (const row of rows) if (row.change !== null && formed.has(row.area_id)) row.change = formed.get(row.area_id) as FormedChange;
           prev = next;
           await yieldToIo();

@@ -1,0 +1,98 @@
+import { addDays, dateRange, LocalDate } from '../../src/domain/dates';
+import { smallProvince } from '../helpers/fixtures';
+import { testContext } from '../helpers/context';
+
+/**
+ * A parent rolls up its children's levels as the command centre decided them: a commune
+ * overridden to red counts as red in its district's roll-up (vn-2686-2021 rolls districts
+ * and the province up from their children). Setting, ending and withdrawing the override
+ * each queue the classified days from the first one they touch, and the district follows;
+ * the commune's own stored level stays the rules' (the override is applied when read).
+ */
+const ctx = testContext();
+const http = () => ctx.http();
+const day = (n: number) => addDays('2021-11-01' as LocalDate, n - 1);
+const LAST = day(10);
+
+async function finished(job: number): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 600; i++) {
+    const j = (await http().get(`/v1/jobs/${job}`).expect(200)).body;
+    if (j.status === 'succeeded' || j.status === 'failed') return j;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`job ${job} did not finish`);
+}
+
+/** The first letter of an area's level on each day 1–10. */
+async function levels(code: string): Promise<string> {
+  const h = (await http().get(`/v1/zones/${code}/history?from=${day(1)}&to=${LAST}`).expect(200)).body;
+  return (h.days as { level: string }[]).map((d) => d.level[0]).join('');
+}
+
+const storedRaw = async (code: string, date: LocalDate) =>
+  (
+    await ctx.db.knex.raw<{ rows: { level: string; children: Record<string, number> | null }[] }>(
+      `SELECT z.level, z.children FROM zone_levels z JOIN areas a ON a.id = z.area_id WHERE a.code = ? AND z.date = ? ORDER BY z.computed_at DESC LIMIT 1`,
+      [code, date],
+    )
+  ).rows[0];
+
+beforeAll(async () => {
+  await ctx.reset();
+  await http().post('/v1/areas').send(smallProvince()).expect(200);
+  const reports = ['C11', 'C12', 'C21', 'C22'].flatMap((area) => dateRange(day(1), LAST).map((date) => ({ area, date, community_cases: 0, quarantine_cases: 0 })));
+  await http().post('/v1/reports').send({ reports }).expect(200);
+  await http().post('/v1/rule-sets').send({ preset: 'vn-2686-2021' }).expect(201);
+  await http().post('/v1/rule-sets/vn-2686-2021@1/activate').send({ effective_from: '2000-01-01' }).expect(200);
+  await http().post('/v1/recompute').send({ from: day(1), to: LAST }).expect(200);
+});
+afterAll(() => ctx.close());
+
+test('an override of a commune moves its district and province roll-ups from its first day, and back when ended or withdrawn', async () => {
+  expect([await levels('C11'), await levels('D1'), await levels('P')]).toEqual(['gggggggggg', 'gggggggggg', 'gggggggggg']);
+
+  const set = await http().post('/v1/zones/C11/overrides').send({ level: 'red', reason: 'phong toả', from: day(5) }).expect(201);
+  expect(set.body.recompute).toEqual({ job: expect.any(Number), from: day(5), to: LAST });
+  expect(await finished(set.body.recompute.job)).toMatchObject({ status: 'succeeded' });
+  // C11 reads red from day 5 (the override); 1 of D1's 2 communes red (≥ 30 %): D1 red; 1 of P's 2 districts red: P red
+  expect([await levels('C11'), await levels('D1'), await levels('D2'), await levels('P')]).toEqual(['ggggrrrrrr', 'ggggrrrrrr', 'gggggggggg', 'ggggrrrrrr']);
+  // the commune's stored level is still the rules'; the district's stored roll-up counts the override
+  expect(await storedRaw('C11', day(5))).toMatchObject({ level: 'green' });
+  expect(await storedRaw('D1', day(5))).toMatchObject({ level: 'red', children: { red: 1, green: 1 } });
+  expect(await storedRaw('D1', day(4))).toMatchObject({ level: 'green', children: { green: 2 } });
+  const d1 = (await http().get(`/v1/zones/D1?date=${day(6)}`).expect(200)).body;
+  expect(d1).toMatchObject({ level: 'red', since: day(5), override: null });
+  const feed = (await http().get(`/v1/changes?since=${day(5)}&until=${day(5)}`).expect(200)).body.items as { code: string; to: string }[];
+  expect(feed.filter((c) => c.code === 'D1' || c.code === 'P').map((c) => [c.code, c.to]).sort()).toEqual([
+    ['D1', 'red'],
+    ['P', 'red'],
+  ]);
+
+  // ended from day 8: the district follows from day 8 on, days 5–7 keep it
+  const ended = await http().delete(`/v1/zones/C11/overrides/${set.body.id}?from=${day(8)}`).expect(200);
+  expect(ended.body.recompute).toEqual({ job: expect.any(Number), from: day(8), to: LAST });
+  await finished(ended.body.recompute.job);
+  expect([await levels('C11'), await levels('D1'), await levels('P')]).toEqual(['ggggrrrggg', 'ggggrrrggg', 'ggggrrrggg']);
+
+  // withdrawn (entered by mistake): from its first day, as if it never was
+  const withdrawn = await http().post(`/v1/zones/C11/overrides/${set.body.id}/withdraw`).send({ reason: 'nhập nhầm' }).expect(200);
+  expect(withdrawn.body.recompute).toEqual({ job: expect.any(Number), from: day(5), to: LAST });
+  await finished(withdrawn.body.recompute.job);
+  expect([await levels('C11'), await levels('D1'), await levels('P')]).toEqual(['gggggggggg', 'gggggggggg', 'gggggggggg']);
+});
+
+test('no recomputation where no roll-up reads the area: the province (no parent), days never classified', async () => {
+  const top = await http().post('/v1/zones/P/overrides').send({ level: 'orange', reason: 'tỉnh', from: day(2), until: day(3) }).expect(201);
+  expect(top.body.recompute).toBeNull();
+  const later = await http().post('/v1/zones/C21/overrides').send({ level: 'red', reason: 'sau này', from: addDays(LAST, 5) }).expect(201);
+  expect(later.body.recompute).toBeNull();
+  expect(await levels('D2')).toBe('gggggggggg');
+});
+
+test('under a rule set that rolls nothing up (vn-moh-4800-2021), an override queues nothing', async () => {
+  await http().post('/v1/rule-sets').send({ preset: 'vn-moh-4800-2021' }).expect(201);
+  await http().post('/v1/rule-sets/vn-moh-4800-2021@1/activate').send({ effective_from: '2000-01-01' }).expect(200);
+  await http().post('/v1/recompute').send({ from: day(1), to: LAST }).expect(200);
+  const res = await http().post('/v1/zones/C12/overrides').send({ level: 'red', reason: 'phong toả', from: day(3) }).expect(201);
+  expect(res.body.recompute).toBeNull();
+});
