@@ -83,7 +83,7 @@ export const jobProcesses = gauge('zonerisk_job_processes', 'Job processes (or i
 
 export const jobAttemptsFailed = counter('zonerisk_job_attempts_failed_total', "Failed recompute job attempts seen by this service's dispatcher, by trigger and outcome (retried: queued again; failed: no attempt left)", ['trigger', 'outcome']);
 
-export const jobsCoalesced = counter('zonerisk_jobs_coalesced_total', 'Late-data recomputations folded into a pending job instead of queuing a new one');
+export const jobsCoalesced = counter('zonerisk_jobs_coalesced_total', 'Late-data and override recomputations folded into a pending job instead of queuing a new one');
 
 /** The figures gauges (docs/OPERATIONS.md, Metrics). */
 const areasGauge = new Gauge({ name: 'zonerisk_areas', help: "Areas valid today (TZ_REPORTING) by kind and effective level (an override's, else the computed one; unknown: none)", labelNames: ['kind', 'level'], registers: [registry] });

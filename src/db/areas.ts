@@ -205,6 +205,8 @@ export async function importAreasIn(trx: Knex.Transaction, areas: AreaInput[], o
   // an unchanged shape is the stored one, valid already.
   const errors = new DetailCollector();
   const repairs = opts.repair ? await repairBoundaries(trx, areas, featurePath, errors) : undefined;
+  // a repaired boundary is compared as repaired (it was invalid, so never a stored shape: reshaped already; said here, not assumed)
+  if (repairs?.length) await trx.raw('UPDATE stage_changed c SET reshaped = true FROM stage_repairs r WHERE r.idx = c.idx AND NOT c.reshaped');
   errors.throwIfAny((n) => `${n} boundar${n === 1 ? 'y' : 'ies'} cannot be repaired within the tolerance; nothing was written`, 'repair_refused');
   const invalid = await trx.raw<{ rows: { idx: number; reason: string }[] }>(
     `SELECT s.idx, ST_IsValidReason(s.geom) AS reason

@@ -13,8 +13,9 @@ import { segments } from '../domain/rules/timeline';
  * (`schedule_runs`) and the service instances that own running jobs (`service_instances`).
  *
  * - **Enqueue.** Late data asks for its range (the classified days from the earliest
- *   changed one on) with `coalesce`: under a transaction-scoped advisory lock (enqueuers of
- *   every process take turns, for a few milliseconds), a pending late-data job whose range
+ *   changed one on) with `coalesce`, and so does a changed override (db/overrides.ts): under a
+ *   transaction-scoped advisory lock (enqueuers of every process take turns, for a few
+ *   milliseconds), a pending late-data or override job whose range
  *   overlaps or abuts the new one is extended to cover both; only when there is none is a
  *   job inserted. A job already claimed is never changed: the new range waits in a pending
  *   job that follows it. So a burst of late writes makes one pending job per affected range,
@@ -185,11 +186,19 @@ export type Enqueue = {
   from: LocalDate;
   to: LocalDate;
   trigger: string;
-  /** fold into a pending job of the same trigger whose range overlaps or abuts this one */
+  /** fold into a pending job of the same trigger (late data and overrides: either) whose range overlaps or abuts this one */
   coalesce?: boolean;
   /** 1 (default): tried once; automatic jobs: AUTOMATIC_ATTEMPTS */
   maxAttempts?: number;
 };
+
+/**
+ * Recomputations asked for by changed facts (`late_data`) and by changed overrides
+ * (`override`, db/overrides.ts) both redo every classified day from their first one: either
+ * folds into a pending one of the other (it keeps its own trigger), so that they run once.
+ */
+const CHANGE_TRIGGERS = ['late_data', 'override'];
+const coalescesWith = (trigger: string): string[] => (CHANGE_TRIGGERS.includes(trigger) ? CHANGE_TRIGGERS : [trigger]);
 
 /** The queueing of `enqueueRecompute`, inside the caller's transaction (refused, 409, for days no rule set is in force on). */
 export async function enqueueIn(trx: Knex.Transaction, e: Enqueue): Promise<{ job: Job; merged: boolean }> {
@@ -201,7 +210,7 @@ export async function enqueueIn(trx: Knex.Transaction, e: Enqueue): Promise<{ jo
         `WITH pending AS (
            SELECT id, least((params->>'from')::date, ?::date) AS f, greatest((params->>'to')::date, ?::date) AS t
            FROM jobs
-           WHERE status = 'queued' AND run_after IS NOT NULL AND kind = 'recompute' AND params->>'trigger' = ?
+           WHERE status = 'queued' AND run_after IS NOT NULL AND kind = 'recompute' AND params->>'trigger' = ANY(?::text[])
              AND (params->>'from')::date <= ?::date + 1 AND (params->>'to')::date >= ?::date - 1
            ORDER BY id LIMIT 1
            FOR UPDATE
@@ -210,7 +219,7 @@ export async function enqueueIn(trx: Knex.Transaction, e: Enqueue): Promise<{ jo
                            days = p.t - p.f + 1, merged = j.merged + 1
          FROM pending p WHERE j.id = p.id AND j.status = 'queued'
          RETURNING j.*`,
-        [e.from, e.to, e.trigger, e.to, e.from],
+        arrayBindings([e.from, e.to, coalescesWith(e.trigger), e.to, e.from]),
       ),
     );
     if (extended[0]) return { job: extended[0], merged: true };

@@ -17,6 +17,7 @@ import { predecessorsOf, successorsOf } from './reorganisations';
 import { dateText } from '../domain/rules/wording';
 import { arrayBindings } from './knex';
 import { StoredInputs } from './storedInputs';
+import { overridesDuring } from './overrides';
 import { loadPeriods } from './timeline';
 
 /**
@@ -866,7 +867,8 @@ export async function classifiedDays(knex: Knex): Promise<LocalDate[]> {
 
 /**
  * What a rule-set preview of `date` classifies from, read in one transaction (one snapshot):
- * the areas, the facts the definition needs as text, and every area's effective level now.
+ * the areas, the facts the definition needs as text, every area's effective level now, and
+ * the levels overrides set that day (what parents roll up).
  * A read: nothing is written.
  */
 export async function previewInputs(knex: Knex, definition: RuleSet, date: LocalDate) {
@@ -874,7 +876,11 @@ export async function previewInputs(knex: Knex, definition: RuleSet, date: Local
     // the day's map; a new area's windows reach its predecessors' reports (as a recomputation's do)
     const map = await loadMapHistory(trx);
     const lineage = seriesLineage(map, dayNumber, (d) => addDays(d, -1));
-    return { areas: areasOn(map, date), lineage, facts: await loadFactTexts(trx, definition, date, date), current: await effectiveLevelsOn(trx, date) };
+    const facts = await loadFactTexts(trx, definition, date, date);
+    const current = await effectiveLevelsOn(trx, date);
+    // the levels overrides set that day: parents roll them up, as a recomputation does
+    const set = (await overridesDuring(trx, date, date)).filter((o) => o.from <= date && (o.until === null || date <= o.until));
+    return { areas: areasOn(map, date), lineage, facts, current, overridden: { ids: set.map((o) => o.area_id), levels: set.map((o) => o.level) } };
   });
 }
 

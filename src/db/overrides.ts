@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { addDays, LocalDate } from '../domain/dates';
-import type { AreaKind } from '../domain/areas';
+import { AREA_KINDS, AreaKind, kindRank } from '../domain/areas';
 import type { Level } from '../domain/levels';
 import { AppError, notFound, unprocessable } from '../errors';
 import { Actor, audit } from './audit';
@@ -9,7 +9,8 @@ import { OVERRIDE_LOCK } from './locks';
 import { AUTOMATIC_ATTEMPTS, enqueueIn, Job } from './jobs';
 import { rollsUp } from '../domain/rules/tree';
 import { getRuleSet } from './rulesets';
-import { requireInForce } from './timeline';
+import { loadPeriods } from './timeline';
+import { segments } from '../domain/rules/timeline';
 
 /**
  * overrides: command-centre decisions over the rules, bitemporal. An override is a series
@@ -86,8 +87,9 @@ export async function setOverride(db: Database, code: string, values: OverrideVa
       )
     ).rows;
     const created = { id: Number(inserted[0]?.id), created_at: inserted[0]?.created_at as Date };
-    await audit(trx, actor, { action: 'override.create', target: `override:${created.id}`, areas: [code], after: { ...values, area: code, id: created.id } });
-    return { ...created, recompute: await rollUpsAgain(trx, values.area_id, values.date_from) };
+    const recompute = await rollUpsAgain(trx, values.area_id, { from: values.date_from, until: values.date_until });
+    await audit(trx, actor, { action: 'override.create', target: `override:${created.id}`, areas: [code], after: { ...values, area: code, id: created.id, recompute_job: recompute?.job.id ?? null } });
+    return { ...created, recompute };
   });
 }
 
@@ -108,35 +110,43 @@ export async function overridesDuring(knex: Knex, from: LocalDate, to: LocalDate
   return res.rows;
 }
 
-/** The recomputation an override's change queued: its job and days. */
-export type RollUpRecompute = { job: Job; from: LocalDate; to: LocalDate };
+/** The recomputation an override's change queued: its job and days, and whether it was folded into a pending one. */
+export type RollUpRecompute = { job: Job; from: LocalDate; to: LocalDate; merged: boolean };
 
 /**
  * A parent rolls up its children's levels as the command centre has decided them: an
  * override's level where one covers a child (jobs/recompute/assemble.ts). So setting, ending
- * or withdrawing an override of an area whose parent's kind is rolled up — by a rule set in
- * force on some classified day from `earliest` on — queues the recomputation of those days,
- * from `earliest` to the last classified day (the parent's later days carry its run of days
- * at a level and its persistence), in the write's own transaction: the override and the job
- * that follows it are stored together or not at all. Folded into a pending job of the same
- * kind that overlaps or abuts it (db/jobs.ts). Null when no day needs it.
+ * or withdrawing an override queues, in the write's own transaction (the override and the
+ * job that follows it are stored together or not at all), the recomputation of the
+ * classified days from the first one in `touched` — the days whose decided level the change
+ * moves, inclusive (`until` null: open-ended) — to the last classified day (a parent's later
+ * days carry its run at a level and its persistence). Only when some classified day lies in
+ * `touched` and a rule set in force from then on rolls up a kind above the area's (whichever
+ * parent it had on those days). Folded into a pending recomputation of changed facts that
+ * overlaps or abuts it (db/jobs.ts). Null when no day needs it.
  */
-async function rollUpsAgain(trx: Knex.Transaction, areaId: number, earliest: LocalDate): Promise<RollUpRecompute | null> {
-  const parent = (await trx.raw<{ rows: { kind: string }[] }>('SELECT p.kind FROM areas a JOIN areas p ON p.id = a.parent_id WHERE a.id = ?', [areaId])).rows[0];
-  if (!parent) return null;
+async function rollUpsAgain(trx: Knex.Transaction, areaId: number, touched: { from: LocalDate; until: LocalDate | null }): Promise<RollUpRecompute | null> {
+  if (touched.until !== null && touched.until < touched.from) return null; // covers nothing
+  const area = (await trx.raw<{ rows: { kind: AreaKind }[] }>('SELECT kind FROM areas WHERE id = ?', [areaId])).rows[0];
+  if (!area || kindRank(area.kind) === 0) return null; // a province is nobody's child
   const span = (
     await trx.raw<{ rows: { first: LocalDate | null; last: LocalDate | null }[] }>(
-      'SELECT (SELECT min(date) FROM zone_levels WHERE date >= ?::date)::text AS first, (SELECT max(date) FROM zone_levels)::text AS last',
-      [earliest],
+      `SELECT (SELECT min(date) FROM zone_levels WHERE date >= ?::date AND date <= coalesce(?::date, 'infinity'::date))::text AS first,
+              (SELECT max(date) FROM zone_levels)::text AS last`,
+      [touched.from, touched.until],
     )
   ).rows[0];
   if (!span?.first || !span.last) return null;
-  const ids = [...new Set((await requireInForce(trx, span.first, span.last)).map((s) => s.rule_set_id as string))];
+  const above = AREA_KINDS.slice(0, kindRank(area.kind));
+  const ids = new Set(segments(await loadPeriods(trx), span.first, span.last).flatMap((seg) => (seg.rule_set_id === null ? [] : [seg.rule_set_id])));
   let rolled = false;
-  for (const id of ids) if (rollsUp((await getRuleSet(trx, id)).definition, parent.kind as AreaKind)) rolled = true;
+  for (const id of ids) {
+    const definition = (await getRuleSet(trx, id)).definition;
+    if (above.some((k) => rollsUp(definition, k))) rolled = true;
+  }
   if (!rolled) return null;
-  const { job } = await enqueueIn(trx, { from: span.first, to: span.last, trigger: 'override', coalesce: true, maxAttempts: AUTOMATIC_ATTEMPTS });
-  return { job, from: job.params.from, to: job.params.to };
+  const { job, merged } = await enqueueIn(trx, { from: span.first, to: span.last, trigger: 'override', coalesce: true, maxAttempts: AUTOMATIC_ATTEMPTS });
+  return { job, from: job.params.from, to: job.params.to, merged };
 }
 
 /**
@@ -205,15 +215,15 @@ export async function endOverride(db: Database, code: string, areaId: number, ov
       )
     ).rows[0]?.at as Date;
     const coversNothing = lastDay < current.date_from;
+    // the days it no longer covers: from the first one without it (its first day, when it now covers nothing) to its old last one
+    const recompute = await rollUpsAgain(trx, areaId, { from: coversNothing ? current.date_from : addDays(lastDay, 1), until: current.date_until });
     await audit(trx, actor, {
       action: 'override.end',
       target: `override:${overrideId}`,
       areas: [code],
       before: { from: current.date_from, until: current.date_until, ended_at: null },
-      after: { from: current.date_from, until: lastDay, ended_at: at.toISOString(), covers_nothing: coversNothing },
+      after: { from: current.date_from, until: lastDay, ended_at: at.toISOString(), covers_nothing: coversNothing, recompute_job: recompute?.job.id ?? null },
     });
-    // the days from the first one without it on (none, when it is shortened to nothing before it began: from its first day)
-    const recompute = await rollUpsAgain(trx, areaId, lastDay < current.date_from ? current.date_from : addDays(lastDay, 1));
     return { id: overrideId, from: current.date_from, until: lastDay, covers_nothing: coversNothing, ended_at: at, recompute };
   });
 }
@@ -232,14 +242,15 @@ export async function withdrawOverride(db: Database, code: string, areaId: numbe
     const at = (
       await trx.raw<{ rows: { at: Date }[] }>('UPDATE overrides SET ended_at = clock_timestamp(), withdrawn_reason = ? WHERE id = ? RETURNING ended_at AS at', [reason, current.id])
     ).rows[0]?.at as Date;
+    const recompute = await rollUpsAgain(trx, areaId, { from: current.date_from, until: current.date_until });
     await audit(trx, actor, {
       action: 'override.withdraw',
       target: `override:${overrideId}`,
       areas: [code],
       before: { level: current.level, reason: current.reason, from: current.date_from, until: current.date_until, withdrawn_at: null },
-      after: { withdrawn_at: at.toISOString(), reason },
+      after: { withdrawn_at: at.toISOString(), reason, recompute_job: recompute?.job.id ?? null },
     });
-    return { id: overrideId, withdrawn_at: at, reason, recompute: await rollUpsAgain(trx, areaId, current.date_from) };
+    return { id: overrideId, withdrawn_at: at, reason, recompute };
   });
 }
 

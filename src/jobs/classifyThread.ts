@@ -36,6 +36,8 @@ export type PreviewRequest = {
   lineage: SeriesLineage;
   /** The effective level stored for each area on the date. */
   current: { ids: number[]; levels: string[] };
+  /** The levels overrides set on the date: parents roll them up (jobs/recompute/assemble.ts). */
+  overridden: { ids: number[]; levels: string[] };
 };
 export type ClassifyReply = { id: number; bytes: Uint8Array } | { id: number; error: string };
 

@@ -14,9 +14,12 @@ function preview(m: PreviewRequest): Uint8Array {
   const inputs = inputSeriesOf(m.definition, m.areas, m.facts, m.lineage).inputsOn(m.date);
   const current = new Map<number, string>();
   m.current.ids.forEach((id, i) => current.set(id, m.current.levels[i] as string));
+  const overridden = new Map<number, LevelOrUnknown>();
+  m.overridden.ids.forEach((id, i) => overridden.set(id, m.overridden.levels[i] as LevelOrUnknown));
   const items = classifyTree(m.definition, m.areas, (a) => inputs.get(a.id) ?? {}, (a, c) => {
     const now = (current.get(a.id) ?? 'unknown') as LevelOrUnknown;
-    return { level: c.level, result: { code: a.code, kind: a.kind, level: c.level, reason: c.reason, current: now, changed: now !== c.level } };
+    // a parent rolls up an overridden child at the override's level, as a recomputation does
+    return { level: overridden.get(a.id) ?? c.level, result: { code: a.code, kind: a.kind, level: c.level, reason: c.reason, current: now, changed: now !== c.level } };
   });
   items.sort((a, b) => a.code.localeCompare(b.code));
   const body = { rule_set: m.ruleSet, date: m.date, areas: items.length, changed: items.filter((i) => i.changed).length, items };

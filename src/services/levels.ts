@@ -30,6 +30,7 @@ import { Pending } from '../domain/rules/persistence';
 import { readStoredInputs } from '../db/storedInputs';
 import { cases7 } from '../db/maps';
 import { incidencePer100k } from '../domain/metrics';
+import { jobsCoalesced } from '../metrics';
 import { metricLabelOf } from '../domain/rules/wording';
 import { quietSentence, sentenceCase } from '../domain/briefing';
 import { z } from 'zod';
@@ -406,6 +407,7 @@ export async function withdraw(rt: Runtime, code: string, overrideId: number, re
  */
 function queued(rt: Runtime, r: RollUpRecompute | null): { job: number; from: LocalDate; to: LocalDate } | null {
   if (!r) return null;
+  if (r.merged) jobsCoalesced.inc();
   rt.jobs.kick();
   return { job: r.job.id, from: r.from, to: r.to };
 }

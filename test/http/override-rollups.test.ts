@@ -1,6 +1,7 @@
 import { addDays, dateRange, LocalDate } from '../../src/domain/dates';
 import { smallProvince } from '../helpers/fixtures';
 import { testContext } from '../helpers/context';
+import { enqueueIn } from '../../src/db/jobs';
 
 /**
  * A parent rolls up its children's levels as the command centre decided them: a commune
@@ -84,9 +85,49 @@ test('an override of a commune moves its district and province roll-ups from its
 test('no recomputation where no roll-up reads the area: the province (no parent), days never classified', async () => {
   const top = await http().post('/v1/zones/P/overrides').send({ level: 'orange', reason: 'tỉnh', from: day(2), until: day(3) }).expect(201);
   expect(top.body.recompute).toBeNull();
+  // after the last classified day, and wholly before the first one: no classified day is touched
   const later = await http().post('/v1/zones/C21/overrides').send({ level: 'red', reason: 'sau này', from: addDays(LAST, 5) }).expect(201);
   expect(later.body.recompute).toBeNull();
+  const earlier = await http().post('/v1/zones/C22/overrides').send({ level: 'red', reason: 'trước đó', from: addDays(day(1), -30), until: addDays(day(1), -20) }).expect(201);
+  expect(earlier.body.recompute).toBeNull();
+  // ended so that it covers nothing, then withdrawn: neither touches a day
+  const brief = await http().post('/v1/zones/C12/overrides').send({ level: 'red', reason: 'một ngày', from: day(9), until: day(9) }).expect(201);
+  await finished(brief.body.recompute.job);
+  expect(await levels('D1')).toBe('ggggggggrg');
+  const nothing = await http().delete(`/v1/zones/C12/overrides/${brief.body.id}?from=${day(9)}`).expect(200);
+  expect(nothing.body).toMatchObject({ covers_nothing: true, recompute: { from: day(9), to: LAST } });
+  await finished(nothing.body.recompute.job);
+  expect(await levels('D1')).toBe('gggggggggg');
+  expect((await http().post(`/v1/zones/C12/overrides/${brief.body.id}/withdraw`).send({ reason: 'nhập nhầm' }).expect(200)).body.recompute).toBeNull();
+  // the audit row names the job an override's change queued
+  const audit = await ctx.db.knex('audit_log').where({ action: 'override.end', target: `override:${brief.body.id}` }).first<{ after: { recompute_job: number | null } }>('after');
+  expect(audit?.after.recompute_job).toBe(nothing.body.recompute.job);
   expect(await levels('D2')).toBe('gggggggggg');
+});
+
+test('a rule-set preview rolls an overridden child up as a recomputation does', async () => {
+  const o = await http().post('/v1/zones/C11/overrides').send({ level: 'red', reason: 'phong toả', from: day(6), until: day(6) }).expect(201);
+  await finished(o.body.recompute.job);
+  const preview = (await http().post(`/v1/rule-sets/vn-2686-2021@1/preview?date=${day(6)}`).expect(200)).body;
+  const items = new Map((preview.items as { code: string; level: string; changed: boolean }[]).map((i) => [i.code, i]));
+  // the set in force, previewed: the district and province agree with what is stored (red, from the override)
+  expect(items.get('D1')).toMatchObject({ level: 'red', changed: false });
+  expect(items.get('P')).toMatchObject({ level: 'red', changed: false });
+  expect(items.get('C11')).toMatchObject({ level: 'green', changed: true }); // the rules' level, against the decided one
+  await http().post(`/v1/zones/C11/overrides/${o.body.id}/withdraw`).send({ reason: 'xong' }).expect(200);
+});
+
+test('a changed override folds into a pending recomputation of changed facts, and the other way round', async () => {
+  const trx = await ctx.db.knex.transaction();
+  try {
+    const late = await enqueueIn(trx, { from: day(3), to: LAST, trigger: 'late_data', coalesce: true });
+    const override = await enqueueIn(trx, { from: day(2), to: LAST, trigger: 'override', coalesce: true });
+    expect(override).toMatchObject({ merged: true, job: { id: late.job.id, params: { from: day(2), to: LAST, trigger: 'late_data' } } });
+    const other = await enqueueIn(trx, { from: day(1), to: LAST, trigger: 'api', coalesce: true });
+    expect(other.merged).toBe(false);
+  } finally {
+    await trx.rollback();
+  }
 });
 
 test('under a rule set that rolls nothing up (vn-moh-4800-2021), an override queues nothing', async () => {
