@@ -8,7 +8,7 @@ import type { Database } from './database';
 import { OVERRIDE_LOCK } from './locks';
 import { AUTOMATIC_ATTEMPTS, enqueueIn, Job } from './jobs';
 import { rollsUp } from '../domain/rules/tree';
-import { getRuleSet } from './rulesets';
+import { RuleSetCache } from './rulesets';
 import { loadPeriods } from './timeline';
 import { segments } from '../domain/rules/timeline';
 
@@ -65,7 +65,7 @@ const period = (from: string, until: string | null) => `${from} → ${until ?? '
  * ten overlapping ones is set); areas do not wait for each other. One transaction with its
  * audit row. The first version's row id is the override's public id.
  */
-export async function setOverride(db: Database, code: string, values: OverrideValues, actor: Actor): Promise<{ id: number; created_at: Date; recompute: RollUpRecompute | null }> {
+export async function setOverride(db: Database, code: string, values: OverrideValues, actor: Actor, ruleSets: RuleSetCache): Promise<{ id: number; created_at: Date; recompute: RollUpRecompute | null }> {
   return db.write(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(?, ?)', [OVERRIDE_LOCK, values.area_id]);
     const overlapping = (
@@ -87,7 +87,7 @@ export async function setOverride(db: Database, code: string, values: OverrideVa
       )
     ).rows;
     const created = { id: Number(inserted[0]?.id), created_at: inserted[0]?.created_at as Date };
-    const recompute = await rollUpsAgain(trx, values.area_id, { from: values.date_from, until: values.date_until });
+    const recompute = await rollUpsAgain(trx, ruleSets, values.area_id, { from: values.date_from, until: values.date_until });
     await audit(trx, actor, { action: 'override.create', target: `override:${created.id}`, areas: [code], after: { ...values, area: code, id: created.id, recompute_job: recompute?.job.id ?? null } });
     return { ...created, recompute };
   });
@@ -122,10 +122,11 @@ export type RollUpRecompute = { job: Job; from: LocalDate; to: LocalDate; merged
  * moves, inclusive (`until` null: open-ended) — to the last classified day (a parent's later
  * days carry its run at a level and its persistence). Only when some classified day lies in
  * `touched` and a rule set in force from then on rolls up a kind above the area's (whichever
- * parent it had on those days). Folded into a pending recomputation of changed facts that
+ * parent it had on those days; their definitions read once per process, `ruleSets`: rule sets
+ * never change). Folded into a pending recomputation of changed facts that
  * overlaps or abuts it (db/jobs.ts). Null when no day needs it.
  */
-async function rollUpsAgain(trx: Knex.Transaction, areaId: number, touched: { from: LocalDate; until: LocalDate | null }): Promise<RollUpRecompute | null> {
+async function rollUpsAgain(trx: Knex.Transaction, ruleSets: RuleSetCache, areaId: number, touched: { from: LocalDate; until: LocalDate | null }): Promise<RollUpRecompute | null> {
   if (touched.until !== null && touched.until < touched.from) return null; // covers nothing
   const area = (await trx.raw<{ rows: { kind: AreaKind }[] }>('SELECT kind FROM areas WHERE id = ?', [areaId])).rows[0];
   if (!area || kindRank(area.kind) === 0) return null; // a province is nobody's child
@@ -141,7 +142,7 @@ async function rollUpsAgain(trx: Knex.Transaction, areaId: number, touched: { fr
   const ids = new Set(segments(await loadPeriods(trx), span.first, span.last).flatMap((seg) => (seg.rule_set_id === null ? [] : [seg.rule_set_id])));
   let rolled = false;
   for (const id of ids) {
-    const definition = (await getRuleSet(trx, id)).definition;
+    const { definition } = await ruleSets.definition(trx, id);
     if (above.some((k) => rollsUp(definition, k))) rolled = true;
   }
   if (!rolled) return null;
@@ -171,7 +172,7 @@ export type EndedOverride = { id: number; from: LocalDate; until: LocalDate; cov
  * `from`, `until` before its `from`: withdraw it instead). Under the area's override lock;
  * one transaction with its audit row.
  */
-export async function endOverride(db: Database, code: string, areaId: number, overrideId: number, end: OverrideEnd, actor: Actor): Promise<EndedOverride> {
+export async function endOverride(db: Database, code: string, areaId: number, overrideId: number, end: OverrideEnd, actor: Actor, ruleSets: RuleSetCache): Promise<EndedOverride> {
   return db.write(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(?, ?)', [OVERRIDE_LOCK, areaId]);
     const current = await versionInForce(trx, code, areaId, overrideId);
@@ -216,7 +217,7 @@ export async function endOverride(db: Database, code: string, areaId: number, ov
     ).rows[0]?.at as Date;
     const coversNothing = lastDay < current.date_from;
     // the days it no longer covers: from the first one without it (its first day, when it now covers nothing) to its old last one
-    const recompute = await rollUpsAgain(trx, areaId, { from: coversNothing ? current.date_from : addDays(lastDay, 1), until: current.date_until });
+    const recompute = await rollUpsAgain(trx, ruleSets, areaId, { from: coversNothing ? current.date_from : addDays(lastDay, 1), until: current.date_until });
     await audit(trx, actor, {
       action: 'override.end',
       target: `override:${overrideId}`,
@@ -235,14 +236,14 @@ export async function endOverride(db: Database, code: string, areaId: number, ov
  * `override_withdrawn` when it was already withdrawn. Under the area's override lock; one
  * transaction with its audit row.
  */
-export async function withdrawOverride(db: Database, code: string, areaId: number, overrideId: number, reason: string, actor: Actor): Promise<{ id: number; withdrawn_at: Date; reason: string; recompute: RollUpRecompute | null }> {
+export async function withdrawOverride(db: Database, code: string, areaId: number, overrideId: number, reason: string, actor: Actor, ruleSets: RuleSetCache): Promise<{ id: number; withdrawn_at: Date; reason: string; recompute: RollUpRecompute | null }> {
   return db.write(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(?, ?)', [OVERRIDE_LOCK, areaId]);
     const current = await versionInForce(trx, code, areaId, overrideId);
     const at = (
       await trx.raw<{ rows: { at: Date }[] }>('UPDATE overrides SET ended_at = clock_timestamp(), withdrawn_reason = ? WHERE id = ? RETURNING ended_at AS at', [reason, current.id])
     ).rows[0]?.at as Date;
-    const recompute = await rollUpsAgain(trx, areaId, { from: current.date_from, until: current.date_until });
+    const recompute = await rollUpsAgain(trx, ruleSets, areaId, { from: current.date_from, until: current.date_until });
     await audit(trx, actor, {
       action: 'override.withdraw',
       target: `override:${overrideId}`,

@@ -362,7 +362,7 @@ export async function putOverride(rt: Runtime, code: string, o: OverrideRequest,
   const id = await areaId(rt.db.knex, code);
   if (id === null) throw notFound(`no area has code ${code}`);
   const values: OverrideValues = { area_id: id, level: o.level, reason: o.reason, note: o.note ?? null, author: o.author ?? null, date_from: o.from, date_until: o.until ?? null };
-  const row = await setOverride(rt.db, code, values, actor);
+  const row = await setOverride(rt.db, code, values, actor, rt.ruleSets);
   return {
     id: Number(row.id),
     code,
@@ -389,7 +389,7 @@ export async function stopOverride(rt: Runtime, code: string, overrideId: number
   if (id === null) throw notFound(`no area has code ${code}`);
   const lastDay = end.until ?? addDays(end.from ?? today(rt.config.reportingTimeZone), -1);
   const given = end.until !== undefined ? 'until' : end.from !== undefined ? 'from' : 'today';
-  const ended = await endOverride(rt.db, code, id, overrideId, { lastDay, given }, actor);
+  const ended = await endOverride(rt.db, code, id, overrideId, { lastDay, given }, actor, rt.ruleSets);
   return { id: ended.id, code, from: ended.from, until: ended.until, covers_nothing: ended.covers_nothing, ended_at: ended.ended_at.toISOString(), recompute: queued(rt, ended.recompute) };
 }
 
@@ -397,7 +397,7 @@ export async function stopOverride(rt: Runtime, code: string, overrideId: number
 export async function withdraw(rt: Runtime, code: string, overrideId: number, reason: string, actor: Actor): Promise<z.input<typeof OverrideWithdrawn>> {
   const id = await areaId(rt.db.knex, code);
   if (id === null) throw notFound(`no area has code ${code}`);
-  const w = await withdrawOverride(rt.db, code, id, overrideId, reason, actor);
+  const w = await withdrawOverride(rt.db, code, id, overrideId, reason, actor, rt.ruleSets);
   return { id: w.id, code, withdrawn_at: w.withdrawn_at.toISOString(), reason: w.reason, recompute: queued(rt, w.recompute) };
 }
 
