@@ -19,7 +19,9 @@ import { segments } from '../domain/rules/timeline';
  *   overlaps or abuts the new one is extended to cover both; only when there is none is a
  *   job inserted. A job already claimed is never changed: the new range waits in a pending
  *   job that follows it. So a burst of late writes makes one pending job per affected range,
- *   not one per write. Other jobs (an API backfill, the daily run) are inserted as they are.
+ *   not one per write. Such a job runs on to the last classified day as it stands when it
+ *   starts (jobs/jobRun.ts): a day a daily job classified after it was queued is redone too.
+ *   Other jobs (an API backfill, the daily run) are inserted as they are.
  * - **Claim.** A dispatcher takes the oldest due job with `FOR UPDATE SKIP LOCKED` and marks
  *   it running under its instance, counting the attempt; two dispatchers never take the same
  *   job, and an enqueue extending a job waits for, or is skipped by, a claim of it (the job
@@ -279,6 +281,13 @@ export async function claimJob(db: Database, id: number, owner: number | null): 
 export type Progress = { days_done: number; areas: number; changed: number; written: number };
 
 /** A running job's progress so far. */
+/** A running job's last day moved on (jobs/jobRun.ts): its `to` and its number of days. */
+export async function recordSpan(db: Database, id: number, to: LocalDate): Promise<void> {
+  await db.write((trx) =>
+    trx.raw(`UPDATE jobs SET params = params || jsonb_build_object('to', ?::text), days = ?::date - (params->>'from')::date + 1 WHERE id = ?`, [to, to, id]),
+  );
+}
+
 export async function recordProgress(db: Database, id: number, progress: Progress): Promise<void> {
   await db.write((trx) => trx('jobs').where({ id }).update(progress));
 }

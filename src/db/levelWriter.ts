@@ -6,7 +6,7 @@ import { writeRows } from './bulk';
 import type { Database } from './database';
 import { loadFactTexts, loadMapHistory } from './inputs';
 import { MapHistory } from '../domain/lineage';
-import { appendDay, classifiedDaysIn, DayResult, LevelConnection, LevelRow, PreparedDay, prepareDay, PreviousLevel, previousLevels } from './levels';
+import { appendDay, classifiedDaysIn, DayResult, lastClassifiedDay, LevelConnection, LevelRow, PreparedDay, prepareDay, PreviousLevel, previousLevels } from './levels';
 import { RECOMPUTE_LOCK } from './locks';
 import { OverrideSpan, overridesDuring } from './overrides';
 import { getRuleSet, StoredRuleSet } from './rulesets';
@@ -37,6 +37,8 @@ export type LevelSession = {
    * while the facts are read on another connection (the daily job's two longest reads, at once).
    */
   start(from: LocalDate, to: LocalDate, firstTo: LocalDate): Promise<RunStart>;
+  /** The last day that has levels, as the run finds it holding the lock (before its first day). */
+  lastClassified(): Promise<LocalDate | null>;
   /** The facts of days [from, to] (read on the first writer's connection: wait for its write first). */
   facts(ruleSet: StoredRuleSet, from: LocalDate, to: LocalDate): Promise<RunFacts>;
   /** A day's rows ready for `write` (no I/O). `fresh`: the day had no levels when the run started. */
@@ -86,6 +88,7 @@ function session(db: Database, writers: number, readOn: ReadOn, on: (writer: num
       const [more, first] = writers > 1 ? await Promise.all([rest(), facts()]) : [await rest(), await facts()];
       return { segments, ...more, first };
     },
+    lastClassified: () => read((t) => lastClassifiedDay(t)),
     facts: (rs, from, to) => read((t) => factsOf(t, rs, from, to)),
     prepare: (ruleSetId, date, rows, jobId, fresh) => prepareDay(db, ruleSetId, date, rows, jobId, fresh),
     async write(writer, day) {

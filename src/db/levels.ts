@@ -236,6 +236,12 @@ export async function previousLevels(q: Knex, date: LocalDate): Promise<Map<numb
   return new Map(res.rows.map((r) => [r.area_id, r]));
 }
 
+/** The last day that has levels (null: none). */
+export async function lastClassifiedDay(q: Knex): Promise<LocalDate | null> {
+  const res = await q.raw<{ rows: { d: LocalDate | null }[] }>('SELECT max(date)::text AS d FROM zone_levels');
+  return res.rows[0]?.d ?? null;
+}
+
 /**
  * The days of [from, to] that have levels: one index probe per such day, and one more (a
  * skip scan: a day's ~11,000 rows are not read, and a wide span costs no more than its

@@ -1,5 +1,5 @@
 import { Database } from '../db/database';
-import { getJob, Job, recordFailure, recordProgress, recordSuccess, requeueInterrupted } from '../db/jobs';
+import { getJob, Job, recordFailure, recordProgress, recordSpan, recordSuccess, requeueInterrupted } from '../db/jobs';
 import { DayResult } from '../db/levels';
 import { AppError, isDatabaseUnavailable } from '../errors';
 import { log } from '../log';
@@ -13,7 +13,20 @@ import { lastRecomputeSuccess, recomputeDays, recomputeDuration } from '../metri
  */
 
 /** The days of a range, as a recomputation runs them (`onDay` hears of each once written). */
-export type RunDays = (from: Job['params']['from'], to: Job['params']['to'], jobId: number, onDay: (r: DayResult) => Promise<void>) => Promise<unknown>;
+export type RunDays = (
+  from: Job['params']['from'],
+  to: Job['params']['to'],
+  jobId: number,
+  onDay: (r: DayResult) => Promise<void>,
+  toLastClassified?: (to: Job['params']['to']) => Promise<void>,
+) => Promise<unknown>;
+
+/**
+ * Jobs that redo every classified day from their first one (changed facts, changed
+ * overrides: db/jobs.ts) run to the last classified day as it stands when they start, which
+ * a daily job that ran before them may have moved on: their `to` and `days` are recorded anew.
+ */
+const THROUGH_LAST_CLASSIFIED = new Set(['late_data', 'override']);
 
 /**
  * The ends of jobs being recorded. When the database is away just then (the failure being
@@ -72,6 +85,7 @@ export async function executeJob(db: Database, job: Job, runDays: RunDays, ends:
   // days finish on two writers: progress snapshots are applied in the order they were taken
   let progress: Promise<unknown> = Promise.resolve();
   try {
+    const toLast = THROUGH_LAST_CLASSIFIED.has(trigger) ? (to: Job['params']['to']) => recordSpan(db, job.id, to) : undefined;
     await runDays(job.params.from, job.params.to, job.id, async (r) => {
       recomputeDays.inc();
       areas = Math.max(areas, r.areas);
@@ -81,7 +95,7 @@ export async function executeJob(db: Database, job: Job, runDays: RunDays, ends:
       const snapshot = { days_done: done, areas, changed, written };
       progress = progress.then(() => recordProgress(db, job.id, snapshot));
       await progress;
-    });
+    }, toLast);
   } catch (e) {
     timer({ status: 'failed' });
     const cause = e instanceof Error ? e.message : String(e);

@@ -41,11 +41,12 @@ export class Recomputations {
 
   /**
    * Recomputes days [from, to] in date order (jobs/recompute/run.ts), after the runs before
-   * it; `onDay` hears of each day once written. Rejects with 503 `shutting_down` after
+   * it; `onDay` hears of each day once written; with `toLastClassified`, on to the last
+   * classified day if that is later when the run starts (run.ts `RangeRun`). Rejects with 503 `shutting_down` after
    * `stop()` (every day written is whole).
    */
-  range(from: LocalDate, to: LocalDate, jobId: number | null = null, onDay?: (r: DayResult) => Promise<void>): Promise<DayResult[]> {
-    const work = this.turn.then(() => withLevelSession(this.db, (session) => recomputeIn(session, { from, to, jobId, onDay, stopping: () => this.stopping })));
+  range(from: LocalDate, to: LocalDate, jobId: number | null = null, onDay?: (r: DayResult) => Promise<void>, toLastClassified?: (to: LocalDate) => Promise<void>): Promise<DayResult[]> {
+    const work = this.turn.then(() => withLevelSession(this.db, (session) => recomputeIn(session, { from, to, jobId, onDay, stopping: () => this.stopping, toLastClassified })));
     this.turn = work.catch(() => undefined);
     this.runs.add(work);
     work.finally(() => this.runs.delete(work)).catch(() => undefined);
@@ -89,7 +90,7 @@ export class Recomputations {
    * the run's error after recording it.
    */
   execute(job: Job): Promise<Job> {
-    return executeJob(this.db, job, (from, to, jobId, onDay) => this.range(from, to, jobId, onDay), this.ends);
+    return executeJob(this.db, job, (from, to, jobId, onDay, toLast) => this.range(from, to, jobId, onDay, toLast), this.ends);
   }
 
   /**

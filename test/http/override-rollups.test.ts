@@ -117,6 +117,28 @@ test('a rule-set preview rolls an overridden child up as a recomputation does', 
   await http().post(`/v1/zones/C11/overrides/${o.body.id}/withdraw`).send({ reason: 'xong' }).expect(200);
 });
 
+test('a recomputation of changed overrides runs on to the last day classified when it starts, not only to the one when it was queued', async () => {
+  // days 11–12 classified before the override existed (as a daily job that ran first would have)…
+  const more = ['C11', 'C12', 'C21', 'C22'].flatMap((area) => [day(11), day(12)].map((date) => ({ area, date, community_cases: 0, quarantine_cases: 0 })));
+  await http().post('/v1/reports').send({ reports: more }).expect(200);
+  await http().post('/v1/recompute').send({ from: day(11), to: day(12) }).expect(200);
+  // …then the override, with a job queued when day 10 was the last one (run here, by its owner)
+  const area = (await ctx.db.knex('areas').where({ code: 'C11' }).first<{ id: number }>('id'))?.id as number;
+  await ctx.db.knex.raw(
+    `INSERT INTO overrides (id, override_id, area_id, level, reason, date_from) OVERRIDING SYSTEM VALUE
+     SELECT n.id, n.id, ?, 'red', 'phong toả', ?::date FROM (SELECT nextval(pg_get_serial_sequence('overrides', 'id')) AS id) n`,
+    [area, day(9)],
+  );
+  const job = await ctx.rt.recomputations.createJob(day(9), LAST, 'override');
+  const ran = await ctx.rt.recomputations.runJob(job);
+  expect(ran).toMatchObject({ status: 'succeeded', days: 4, days_done: 4, params: { from: day(9), to: day(12), trigger: 'override' } });
+  const h = (await http().get(`/v1/zones/D1/history?from=${day(8)}&to=${day(12)}`).expect(200)).body;
+  expect((h.days as { level: string }[]).map((d) => d.level[0]).join('')).toBe('grrrr');
+  // an API recomputation is run as asked
+  const asked = await ctx.rt.recomputations.runJob(await ctx.rt.recomputations.createJob(day(9), day(10), 'api'));
+  expect(asked).toMatchObject({ days: 2, params: { to: day(10) } });
+});
+
 test('a changed override folds into a pending recomputation of changed facts, and the other way round', async () => {
   const trx = await ctx.db.knex.transaction();
   try {

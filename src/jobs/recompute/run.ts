@@ -31,6 +31,12 @@ export type RangeRun = {
   onDay?: ((r: DayResult) => Promise<void>) | undefined;
   /** Asked before each day: true stops the run there (every earlier day is whole). */
   stopping(): boolean;
+  /**
+   * Given: the run goes on to the last classified day as it stands when the run holds the
+   * lock, if that is after `to` (days classified since the run was asked for — by a daily job
+   * that ran first — are redone too), and hears of the new last day before the first day.
+   */
+  toLastClassified?: ((to: LocalDate) => Promise<void>) | undefined;
 };
 
 /**
@@ -99,7 +105,15 @@ export function overriddenOn(spans: readonly OverrideSpan[], date: LocalDate): M
 }
 
 export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayResult[]> {
-  const { from, to, jobId, onDay } = r;
+  const { from, jobId, onDay } = r;
+  let { to } = r;
+  if (r.toLastClassified) {
+    const last = await run.lastClassified();
+    if (last !== null && last > to) {
+      to = last;
+      await r.toLastClassified(to);
+    }
+  }
   const firstTo = addDays(from, BLOCK_DAYS - 1);
   const start = await run.start(from, to, firstTo < to ? firstTo : to);
   const { segments, previous, classified, map, overrides } = start;
