@@ -1,6 +1,7 @@
 import { seedDemo } from '../../seeds';
 import { addDays, dateRange, LocalDate } from '../../src/domain/dates';
 import { testContext } from '../helpers/context';
+import { jobEnded } from '../helpers/jobs';
 
 /**
  * End to end on the demo data: activate vn-moh-4800-2021, recompute the demo period, and
@@ -11,14 +12,7 @@ const http = () => ctx.http();
 const END = '2021-10-31' as LocalDate;
 const FROM = '2021-09-01' as LocalDate;
 
-async function waitForJob(id: number): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 600; i++) {
-    const job = (await http().get(`/v1/jobs/${id}`).expect(200)).body;
-    if (job.status === 'succeeded' || job.status === 'failed') return job;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`job ${id} did not finish`);
-}
+const waitForJob = (id: number) => jobEnded(ctx, id);
 
 const zoneRows = () => ctx.db.knex('zone_levels').count<{ c: number }[]>('* as c').then((r) => Number(r[0]?.c));
 

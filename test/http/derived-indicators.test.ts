@@ -1,6 +1,7 @@
 import { seedDemo } from '../../seeds';
 import { addDays, dateRange, LocalDate } from '../../src/domain/dates';
 import { testContext } from '../helpers/context';
+import { jobEnded } from '../helpers/jobs';
 
 /**
  * Indicators derived up the hierarchy, end to end on the demo: its indicators exist only per
@@ -14,14 +15,7 @@ const END = '2021-10-31' as LocalDate;
 const PROVINCE = 'VNM.17_1';
 let first: LocalDate;
 
-async function waitForJob(id: number): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 1200; i++) {
-    const job = (await http().get(`/v1/jobs/${id}`).expect(200)).body;
-    if (job.status === 'succeeded' || job.status === 'failed') return job;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`job ${id} did not finish`);
-}
+const waitForJob = (id: number) => jobEnded(ctx, id, 120);
 
 /** The districts' latest values of `name` on or before `date`, at most 14 days old, with their populations. */
 async function districtValues(name: string, date: LocalDate): Promise<{ code: string; population: number | null; value: number | null }[]> {

@@ -1,6 +1,7 @@
 import { addDays, dateRange, LocalDate } from '../../src/domain/dates';
 import { smallProvince } from '../helpers/fixtures';
 import { testContext } from '../helpers/context';
+import { jobEnded } from '../helpers/jobs';
 import { enqueueIn } from '../../src/db/jobs';
 
 /**
@@ -15,14 +16,7 @@ const http = () => ctx.http();
 const day = (n: number) => addDays('2021-11-01' as LocalDate, n - 1);
 const LAST = day(10);
 
-async function finished(job: number): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 600; i++) {
-    const j = (await http().get(`/v1/jobs/${job}`).expect(200)).body;
-    if (j.status === 'succeeded' || j.status === 'failed') return j;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`job ${job} did not finish`);
-}
+const finished = (job: number) => jobEnded(ctx, job);
 
 /** The first letter of an area's level on each day 1–10. */
 async function levels(code: string): Promise<string> {

@@ -2,6 +2,7 @@ import { dateRange, LocalDate } from '../../src/domain/dates';
 import preset from '../../src/domain/rules/presets/vn-moh-4800-2021.json';
 import { smallProvince } from '../helpers/fixtures';
 import { testContext } from '../helpers/context';
+import { jobEnded } from '../helpers/jobs';
 
 /**
  * `version=published` on history and the change feed (issue 14): each day is read as of its
@@ -17,13 +18,8 @@ const COMMUNES = ['C11', 'C12', 'C21', 'C22'];
 const get = async (url: string) => (await http().get(url).expect(200)).body;
 
 async function waitForJob(id: number): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    const job = (await http().get(`/v1/jobs/${id}`).expect(200)).body;
-    if (job.status === 'succeeded') return;
-    if (job.status === 'failed') throw new Error(`job ${id} failed: ${JSON.stringify(job)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`job ${id} did not finish`);
+  const job = await jobEnded(ctx, id);
+  if (job.status === 'failed') throw new Error(`job ${id} failed: ${JSON.stringify(job)}`);
 }
 
 /** The small province with zero reports every day of [first, last] and 80 % coverage: green under 4800 (or `ruleSet`). */

@@ -1,6 +1,7 @@
 import { addDays, dateRange, LocalDate } from '../../src/domain/dates';
 import { smallProvince } from '../helpers/fixtures';
 import { rowCounts, testContext } from '../helpers/context';
+import { jobEnded } from '../helpers/jobs';
 
 /**
  * The rule-set timeline (issue 14): 4800 in force from 12 Oct 2021, 218 from 27 Jan 2022.
@@ -21,14 +22,7 @@ const TO = '2022-02-15' as LocalDate;
 const SWITCH = '2022-01-27' as LocalDate;
 const json = (method: 'post' | 'delete', path: string) => http()[method](path).set('Content-Type', 'application/json');
 
-async function waitForJob(id: number) {
-  for (let i = 0; i < 600; i++) {
-    const job = (await http().get(`/v1/jobs/${id}`).expect(200)).body;
-    if (job.status === 'succeeded' || job.status === 'failed') return job;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`job ${id} did not finish`);
-}
+const waitForJob = (id: number) => jobEnded(ctx, id);
 
 beforeAll(async () => {
   await ctx.reset();
