@@ -46,14 +46,14 @@ export async function rowsFromJson<T>(format: RowFormat<T>, items: unknown[], ma
 const NUMBER_RE = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/;
 
 function csvHeader<T>(format: RowFormat<T>, record: CsvRecord | undefined): string[] {
-  if (!record) throw unprocessable('the CSV is empty: a header line is required', [{ path: 'line[1]', message: `expected header ${format.required.join(',')}` }]);
+  if (!record) throw unprocessable('Tệp CSV trống: cần một dòng tiêu đề — the CSV is empty: a header line is required', [{ path: 'line[1]', message: `expected header ${format.required.join(',')}` }]);
   const header = record.fields.map((h) => h.trim());
   const known = new Set([...format.required, ...format.optional]);
   const problems: { path: string; message: string }[] = [];
   for (const h of header) if (!known.has(h)) problems.push({ path: 'line[1]', message: `unknown column "${h}" (allowed: ${[...known].join(', ')})` });
   for (const r of format.required) if (!header.includes(r)) problems.push({ path: 'line[1]', message: `missing column "${r}"` });
   if (new Set(header).size !== header.length) problems.push({ path: 'line[1]', message: 'a column appears twice' });
-  if (problems.length) throw unprocessable('the CSV header is not valid', problems, 'invalid_csv_header');
+  if (problems.length) throw unprocessable('Dòng tiêu đề CSV không hợp lệ — the CSV header is not valid', problems, 'invalid_csv_header');
   return header;
 }
 

@@ -59,6 +59,7 @@ test('a reporter scoped to district D1 writes its communes and the district, not
   const mixed = { reports: [...report('C12', '2021-10-02').reports, ...report('C21', '2021-10-02').reports] };
   const res = await as(reporterD1).post('/v1/reports').set('Content-Type', 'application/json').send(mixed).expect(403);
   expect(res.body.error.details).toEqual([{ path: 'reports[1].area', message: "area C21 is outside this key's scope on that day" }]);
+  expect(res.body.error.message).toBe("1 dòng thuộc đơn vị ngoài phạm vi của khoá này; không có gì được ghi — 1 row(s) for areas outside this key's scope; nothing was written");
   const csv = 'area,date,community_cases,quarantine_cases\nC12,2021-10-03,1,0\nC22,2021-10-03,1,0\n';
   const byCsv = await as(reporterD1).post('/v1/reports').set('Content-Type', 'text/csv').send(csv).expect(403);
   expect(byCsv.body.error.details).toEqual([{ path: 'line[3].area', message: "area C22 is outside this key's scope on that day" }]);

@@ -74,6 +74,8 @@ describe('POST /v1/reports (JSON)', () => {
     const res = await postJson('/v1/reports', body).expect(status);
     const detail = (res.body.error.details as { path: string; message: string }[]).find((d) => d.path === path);
     expect(detail?.message).toMatch(message);
+    // what went wrong, counted, Vietnamese first (the body's shape aside)
+    if (res.body.error.code === 'validation_failed' && path !== '(root)' && path !== 'reports') expect(res.body.error.message).toMatch(/^1 lỗi trong dữ liệu báo cáo ca mắc; không có gì được ghi — 1 problem\(s\) in reports; nothing was written$/);
     expect(await rowCounts(ctx.db)).toEqual(before);
   });
 
@@ -132,6 +134,8 @@ describe('POST /v1/reports (CSV)', () => {
     expect([400, 422]).toContain(res.status);
     const detail = (res.body.error.details as { path: string; message: string }[]).find((d) => d.path === path);
     expect(detail?.message).toMatch(message);
+    // what went wrong, counted, Vietnamese first (the body's shape aside)
+    if (res.body.error.code === 'validation_failed' && path !== '(root)' && path !== 'reports') expect(res.body.error.message).toMatch(/^1 lỗi trong dữ liệu báo cáo ca mắc; không có gì được ghi — 1 problem\(s\) in reports; nothing was written$/);
     expect(await rowCounts(ctx.db)).toEqual(before);
   });
 

@@ -201,10 +201,11 @@ export class FactIngest implements FactSink {
     for (const w of this.inFlight.splice(0)) await w;
     if (this.denied.count) {
       const more = this.denied.count > this.denied.details.length ? ` (first ${this.denied.details.length} listed)` : '';
-      throw forbidden(`${this.denied.count} row(s) for areas outside this key's scope; nothing was written${more}`, this.denied.details);
+      const n = this.denied.count;
+      throw forbidden(`${n.toLocaleString('vi-VN')} dòng thuộc đơn vị ngoài phạm vi của khoá này; không có gì được ghi — ${n} row(s) for areas outside this key's scope; nothing was written${more}`, this.denied.details);
     }
     await this.tellOutOfDays();
-    this.errors.throwIfAny((n) => `${n} problem(s) in ${this.spec.table}; nothing was written`);
+    this.errors.throwIfAny((n) => `${n.toLocaleString('vi-VN')} lỗi trong dữ liệu ${this.spec.rowsVi}; không có gì được ghi — ${n} problem(s) in ${this.spec.table}; nothing was written`);
     if (this.chunk.size) await this.writer.apply(this.chunk, this.result);
     return this.result;
   }

@@ -14,6 +14,8 @@ export type FactSpec = {
   values: BulkColumns;
   /** How the key is named in error messages. */
   label: string;
+  /** What its rows are, in Vietnamese (error messages: Vietnamese first). */
+  rowsVi: string;
 };
 
 export type UpsertResult = {
@@ -36,6 +38,7 @@ export const REPORTS: FactSpec = {
   keys: columns('date date'),
   values: columns('community_cases int, quarantine_cases int, deaths int, source text'),
   label: 'date',
+  rowsVi: 'báo cáo ca mắc',
 };
 
 export const METRICS: FactSpec = {
@@ -44,4 +47,5 @@ export const METRICS: FactSpec = {
   keys: columns('name text, date date'),
   values: columns('value float8'),
   label: 'name and date',
+  rowsVi: 'chỉ số',
 };
