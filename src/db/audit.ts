@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { isLocalDate } from '../domain/dates';
 
 /** Who did a write: `key:<id>`, `admin-key` (ZONERISK_ADMIN_KEY), `cli`, or `system` (demo seeding, internal jobs). */
 export type Actor = string;
@@ -23,13 +24,27 @@ export async function audit(trx: Knex, actor: Actor, e: AuditEntry): Promise<voi
 
 export type AuditRecord = { id: number; at: string; actor: string; action: string; target: string | null; areas: string[]; before: unknown; after: unknown };
 
-export type AuditQuery = { since?: string | undefined; until?: string | undefined; area?: string | undefined; actor?: string | undefined; action?: string | undefined; limit: number; cursor?: number | undefined };
+export type AuditQuery = {
+  /** An instant with its offset, or a day (YYYY-MM-DD). */
+  since?: string | undefined;
+  until?: string | undefined;
+  area?: string | undefined;
+  actor?: string | undefined;
+  action?: string | undefined;
+  limit: number;
+  cursor?: number | undefined;
+};
 
-/** Newest first, by id; `cursor` continues after the last id of a page. */
-export async function listAudit(knex: Knex, q: AuditQuery): Promise<{ items: AuditRecord[]; next_cursor: number | null }> {
+/**
+ * Newest first, by id; `cursor` continues after the last id of a page. `since` and `until`
+ * are instants (`until` excluded), or days in `timeZone`: `since` from the day's start,
+ * `until` to its end (the whole day), PostgreSQL's time zones deciding where each begins.
+ */
+export async function listAudit(knex: Knex, q: AuditQuery, timeZone: string): Promise<{ items: AuditRecord[]; next_cursor: number | null }> {
   const query = knex('audit_log').orderBy('id', 'desc').limit(q.limit + 1);
-  if (q.since) query.where('at', '>=', q.since);
-  if (q.until) query.where('at', '<', q.until);
+  const at = (v: string, days: number) => (isLocalDate(v) ? knex.raw('(?::date + ?::int)::timestamp AT TIME ZONE ?', [v, days, timeZone]) : v);
+  if (q.since) query.where('at', '>=', at(q.since, 0));
+  if (q.until) query.where('at', '<', at(q.until, 1));
   if (q.area) query.whereRaw('areas @> ARRAY[?]::text[]', [q.area]);
   if (q.actor) query.where('actor', q.actor);
   if (q.action) query.where('action', q.action);

@@ -74,11 +74,20 @@ export const dateQuery = z.object({ date: z.preprocess(oneValue, queryDate).opti
  * calendar day (2026-02-30 is refused, not read as 2 March), from year 1000 on, with its
  * offset — an instant without one would be read in the server's own time zone.
  */
-export const instantQuery = z
+const isInstant = (s: string): boolean => !Number.isNaN(Date.parse(s)) && /^[1-9]\d{3}-\d{2}-\d{2}T[^]*(Z|[+-]\d{2}:?\d{2})$/i.test(s) && isLocalDate(s.slice(0, 10));
+
+export const instantQuery = z.string().refine(isInstant, 'must be an ISO timestamp with its offset, such as 2021-10-20T08:00:00Z or 2021-10-20T15:00:00+07:00');
+
+/**
+ * The audit's `since`/`until`: an instant as above, or a day (YYYY-MM-DD) — from its start
+ * (`since`) or to its end (`until`: the whole day) in TZ_REPORTING, as a reader of the trail
+ * asks "what happened on 20/10".
+ */
+export const instantOrDayQuery = z
   .string()
   .refine(
-    (s) => !Number.isNaN(Date.parse(s)) && /^[1-9]\d{3}-\d{2}-\d{2}T[^]*(Z|[+-]\d{2}:?\d{2})$/i.test(s) && isLocalDate(s.slice(0, 10)),
-    'must be an ISO timestamp with its offset, such as 2021-10-20T08:00:00Z or 2021-10-20T15:00:00+07:00',
+    (s) => isInstant(s) || (/^[1-9]\d{3}-\d{2}-\d{2}$/.test(s) && isLocalDate(s)),
+    'must be a day such as 2021-10-20 (the whole day in TZ_REPORTING) or an ISO timestamp with its offset, such as 2021-10-20T08:00:00Z or 2021-10-20T15:00:00+07:00',
   );
 
 /** Reads of levels: which day, known when, published or latest. */

@@ -33,7 +33,7 @@ export function endKey(rt: Runtime, id: number, actor: Actor) {
 }
 
 export function auditTrail(rt: Runtime, q: AuditQuery) {
-  return listAudit(rt.db.read, q);
+  return listAudit(rt.db.read, q, rt.config.reportingTimeZone);
 }
 
 /** A webhook to an allowed target (resolved and checked now, and again before every delivery: DNS may change). */

@@ -107,9 +107,15 @@ test('GET /v1/audit: admins only, newest first, by actor, area and action, paged
   const first = all.items[all.items.length - 1] as Row & { at: string };
   const bare = (await ctx.http().get(`/v1/audit?since=${encodeURIComponent(first.at.replace(/Z$|[+-]\d{2}:\d{2}$/, ''))}`).expect(400)).body;
   expect(bare.error.details[0]).toMatchObject({ path: 'since', message: expect.stringContaining('with its offset') });
-  await ctx.http().get('/v1/audit?since=2021-10-01').expect(400);
+  await ctx.http().get('/v1/audit?since=2021-02-30').expect(400);
   const since = (await ctx.http().get(`/v1/audit?since=${encodeURIComponent(first.at)}`).expect(200)).body.items as Row[];
   expect(since.length).toBeGreaterThan(0);
+  // days: the whole day in TZ_REPORTING (Asia/Ho_Chi_Minh): 18:00 UTC on 19 October is 01:00 on the 20th there
+  await ctx.db.knex('audit_log').insert({ at: '2021-10-19T18:00:00Z', actor: 'system', action: 'test.day', target: null });
+  const onDay = async (q: string) => ((await ctx.http().get(`/v1/audit?action=test.day&${q}`).expect(200)).body.items as Row[]).length;
+  expect(ctx.config.reportingTimeZone).toBe('Asia/Ho_Chi_Minh');
+  expect([await onDay('since=2021-10-20&until=2021-10-20'), await onDay('until=2021-10-19'), await onDay('since=2021-10-21'), await onDay('since=2021-10-19&until=2021-10-19')]).toEqual([1, 0, 0, 0]);
+  expect([await onDay('until=2021-10-19T18:00:00Z'), await onDay('until=2021-10-19T18:00:01Z'), await onDay('since=2021-10-20T01:00:00%2B07:00')]).toEqual([0, 1, 1]);
   const readerKey = (await ctx.http().post('/v1/keys').send({ role: 'reader' }).expect(201)).body.key;
   await request.agent(ctx.app).set('Authorization', `Bearer ${readerKey}`).get('/v1/audit').expect(403);
   await request(ctx.app).get('/v1/audit').expect(401);

@@ -3,14 +3,14 @@ import { z } from 'zod';
 import { auditTrail } from '../../services/admin';
 import type { Runtime } from '../../runtime';
 import { areaCodeSchema } from '../../domain/areas';
-import { instantQuery, oneValue } from '../schemas';
+import { instantOrDayQuery, oneValue } from '../schemas';
 import { parseQuery } from '../validation';
 import { reply } from '../responses/common';
 import { Audit } from '../responses/admin';
 
 export const auditQuery = z.strictObject({
-  since: z.preprocess(oneValue, instantQuery).optional(),
-  until: z.preprocess(oneValue, instantQuery).optional(),
+  since: z.preprocess(oneValue, instantOrDayQuery).optional(),
+  until: z.preprocess(oneValue, instantOrDayQuery).optional(),
   area: z.preprocess(oneValue, areaCodeSchema).optional(),
   actor: z.preprocess(oneValue, z.string().min(1).max(100)).optional(),
   action: z.preprocess(oneValue, z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'must be like reports.upsert')).optional(),
