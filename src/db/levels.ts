@@ -548,7 +548,7 @@ export async function zoneOn(knex: Knex, code: string, date: LocalDate, asOf: Da
   const [row] = await zonesOn(knex, date, asOf, { code });
   if (row) return row;
   const area = (await knex.raw<{ rows: { valid_from: string | null; valid_to: string | null }[] }>('SELECT valid_from::text AS valid_from, valid_to::text AS valid_to FROM areas WHERE code = ?', [code])).rows[0];
-  if (!area) throw notFound(`no area has code ${code}`);
+  if (!area) throw notFound(`Không có đơn vị mã ${code} — no area has code ${code}`);
   // an area of another day's map: say when it existed and where its territory is
   if (area.valid_from !== null && area.valid_from > date) {
     const from = (await predecessorsOf(knex, [code])).get(code);

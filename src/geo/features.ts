@@ -83,7 +83,7 @@ export async function areasFromFeatureCollectionAsync(body: unknown, options: Fe
 function* featureSteps(body: unknown, options: FeatureOptions): Generator<void, AreaInput[], void> {
   const parsed = featureCollectionSchema.safeParse(body);
   if (!parsed.success) {
-    throw unprocessable('the request body is not valid', parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })));
+    throw unprocessable('Nội dung yêu cầu không hợp lệ — the request body is not valid', parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })));
   }
   const fc = parsed.data;
   const errors = new DetailCollector();

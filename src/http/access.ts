@@ -105,7 +105,7 @@ export class Routes {
     const guard: Guard = Object.assign<RequestHandler, { [GUARD]: Declaration }>(
       (_req, res, next) => {
         // the gate judged this very declaration, or nothing runs (a router matching otherwise than the gate)
-        if (res.locals.route !== d) next(new AppError(404, 'not_found', 'no route for this path'));
+        if (res.locals.route !== d) next(new AppError(404, 'not_found', 'Không có đường dẫn này — no route for this path'));
         else next();
       },
       { [GUARD]: d },
@@ -190,6 +190,9 @@ function asDeclared(d: Declaration, rawPath: string, params: ParamData): boolean
 }
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** What a non-admin is told of an admin route. */
+const ADMIN_ONLY = 'Cần khóa API quản trị — this needs an admin API key';
 export const isWrite = (method: string) => WRITES.has(method);
 
 /**
@@ -203,9 +206,9 @@ export function admit(declaration: Declaration | null, method: string, principal
     if (!principal && !publicReads) throw unauthorized('reads need an API key on this service (ZONERISK_PUBLIC_READS=false)');
     return;
   }
-  if (!principal) throw unauthorized(access === 'admin' && !isWrite(method) ? 'this needs an admin API key' : 'writes need an API key: Authorization: Bearer <key>');
+  if (!principal) throw unauthorized(access === 'admin' && !isWrite(method) ? ADMIN_ONLY : 'Cần khóa API để ghi — writes need an API key: Authorization: Bearer <key>');
   if (principal.role === 'admin') return;
-  if (principal.role === 'reader') throw forbidden(isWrite(method) ? 'a reader key cannot write' : 'this needs an admin API key');
+  if (principal.role === 'reader') throw forbidden(isWrite(method) ? 'Khóa chỉ đọc không được ghi — a reader key cannot write' : ADMIN_ONLY);
   if (access === 'report') return; // a reporter, inside its scope (the write checks it in its transaction)
-  throw forbidden(isWrite(method) ? 'a reporter key may only submit reports and metrics' : 'this needs an admin API key');
+  throw forbidden(isWrite(method) ? 'Khóa báo cáo chỉ được gửi báo cáo ca mắc và chỉ số — a reporter key may only submit reports and metrics' : ADMIN_ONLY);
 }

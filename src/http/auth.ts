@@ -105,7 +105,7 @@ export function gate(rt: Runtime, table: RouteTable): RequestHandler {
     }
     admit(found.declaration, req.method, principal, config.publicReads);
     // a request matching no declaration reaches no router (not even express's own OPTIONS answer)
-    if (!found.declaration) throw new AppError(404, 'not_found', `no route for ${req.method} ${req.path}`);
+    if (!found.declaration) throw new AppError(404, 'not_found', `Không có đường dẫn này — no route for ${req.method} ${req.path}`);
     res.locals.principal = principal;
     res.locals.route = found.declaration;
     if (found.respell !== null) res.locals.respell = found.respell;

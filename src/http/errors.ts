@@ -61,7 +61,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
 };
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
-  next(new AppError(404, 'not_found', `no route for ${req.method} ${req.path}`));
+  next(new AppError(404, 'not_found', `Không có đường dẫn này — no route for ${req.method} ${req.path}`));
 };
 
 /** 415 unless the request declares one of the accepted media types (`optional`: or sends no body at all). */

@@ -12,14 +12,14 @@ function details(error: z.ZodError, prefix = ''): ErrorDetail[] {
 /** Query strings that do not parse are malformed requests: 400. */
 export function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
   const r = schema.safeParse(query);
-  if (!r.success) throw badRequest('invalid query parameters', details(r.error), 'invalid_query');
+  if (!r.success) throw badRequest('Tham số truy vấn không hợp lệ — invalid query parameters', details(r.error), 'invalid_query');
   return r.data;
 }
 
 /** Well-formed JSON whose content is wrong: 422. */
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown, prefix = ''): T {
   const r = schema.safeParse(body);
-  if (!r.success) throw unprocessable('the request body is not valid', details(r.error, prefix));
+  if (!r.success) throw unprocessable('Nội dung yêu cầu không hợp lệ — the request body is not valid', details(r.error, prefix));
   return r.data;
 }
 

@@ -98,7 +98,7 @@ export async function briefingScope(rt: Runtime, q: BriefingQuery): Promise<{ at
   let top: ZoneRow | null = null;
   if (q.parent !== undefined) {
     const [row] = await zonesOn(reads, date, at, { code: q.parent });
-    if (!row) throw notFound(`no area has code ${q.parent}`);
+    if (!row) throw notFound(`Không có đơn vị mã ${q.parent} — no area has code ${q.parent}`);
     if (row.kind === 'commune' || row.kind === 'subcommune') {
       throw unprocessable(`${q.parent} is a ${row.kind}: a briefing covers the communes of a province or a district`, [{ path: 'parent', message: `must be a province or a district; ${q.parent} is a ${row.kind}` }], 'invalid_parent');
     }

@@ -69,7 +69,7 @@ export function readingAt(rt: Runtime, r: Reading): Promise<Date | null> {
 
 async function requireArea(rt: Runtime, code: string): Promise<number> {
   const id = await areaId(rt.db.read, code);
-  if (id === null) throw notFound(`no area has code ${code}`);
+  if (id === null) throw notFound(`Không có đơn vị mã ${code} — no area has code ${code}`);
   return id;
 }
 
@@ -360,7 +360,7 @@ export type OverrideRequest = { level: Level; reason: string; note?: string | nu
 /** Sets a command-centre override on an area (409 when an active one already covers any of its days). */
 export async function putOverride(rt: Runtime, code: string, o: OverrideRequest, actor: Actor): Promise<z.input<typeof OverrideSet>> {
   const id = await areaId(rt.db.knex, code);
-  if (id === null) throw notFound(`no area has code ${code}`);
+  if (id === null) throw notFound(`Không có đơn vị mã ${code} — no area has code ${code}`);
   const values: OverrideValues = { area_id: id, level: o.level, reason: o.reason, note: o.note ?? null, author: o.author ?? null, date_from: o.from, date_until: o.until ?? null };
   const row = await setOverride(rt.db, code, values, actor, rt.ruleSets);
   return {
@@ -386,7 +386,7 @@ export type OverrideEndRequest = { from?: LocalDate | undefined; until?: LocalDa
  */
 export async function stopOverride(rt: Runtime, code: string, overrideId: number, end: OverrideEndRequest, actor: Actor): Promise<z.input<typeof OverrideEnded>> {
   const id = await areaId(rt.db.knex, code);
-  if (id === null) throw notFound(`no area has code ${code}`);
+  if (id === null) throw notFound(`Không có đơn vị mã ${code} — no area has code ${code}`);
   const lastDay = end.until ?? addDays(end.from ?? today(rt.config.reportingTimeZone), -1);
   const given = end.until !== undefined ? 'until' : end.from !== undefined ? 'from' : 'today';
   const ended = await endOverride(rt.db, code, id, overrideId, { lastDay, given }, actor, rt.ruleSets);
@@ -396,7 +396,7 @@ export async function stopOverride(rt: Runtime, code: string, overrideId: number
 /** Withdraws an override entered by mistake: gone from latest reads, still read with `as_of` before now and in the audit. */
 export async function withdraw(rt: Runtime, code: string, overrideId: number, reason: string, actor: Actor): Promise<z.input<typeof OverrideWithdrawn>> {
   const id = await areaId(rt.db.knex, code);
-  if (id === null) throw notFound(`no area has code ${code}`);
+  if (id === null) throw notFound(`Không có đơn vị mã ${code} — no area has code ${code}`);
   const w = await withdrawOverride(rt.db, code, id, overrideId, reason, actor, rt.ruleSets);
   return { id: w.id, code, withdrawn_at: w.withdrawn_at.toISOString(), reason: w.reason, recompute: queued(rt, w.recompute) };
 }

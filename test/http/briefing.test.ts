@@ -344,7 +344,7 @@ describe('bad input: a 4xx in JSON naming the field, never a 5xx', () => {
   test('an unknown parent is a 404, as for the summary', async () => {
     for (const p of ['/v1/briefing', '/v1/briefing.xlsx', '/v1/briefing.pdf', '/v1/briefing.csv', '/briefing', '/v1/summary']) {
       const res = await http().get(`${p}?parent=NOPE&date=${END}`).expect(404);
-      expect(res.body.error).toMatchObject({ code: 'not_found', message: 'no area has code NOPE' });
+      expect(res.body.error).toMatchObject({ code: 'not_found', message: 'Không có đơn vị mã NOPE — no area has code NOPE' });
     }
   });
 

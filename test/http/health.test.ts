@@ -40,6 +40,6 @@ describe('health and readiness', () => {
 
   test('an unknown route is a JSON 404', async () => {
     const res = await ctx.http().get('/v1/nothing-here').expect(404);
-    expect(res.body).toEqual({ error: { code: 'not_found', message: 'no route for GET /v1/nothing-here', details: [], request_id: res.headers['x-request-id'] } });
+    expect(res.body).toEqual({ error: { code: 'not_found', message: 'Không có đường dẫn này — no route for GET /v1/nothing-here', details: [], request_id: res.headers['x-request-id'] } });
   });
 });

@@ -89,7 +89,7 @@ export function clampInterval(i: { from: LocalDate | null; to: LocalDate | null 
   if (from > to) return null;
   if (addDays(from, MAX_INTERVAL_DAYS - 1) < to) {
     const message = `covers ${from} to ${to} among the days with levels: at most ${MAX_INTERVAL_DAYS} days — give both ends, a month at most`;
-    throw badRequest('invalid query parameters', [{ path: 'datetime', message }], 'invalid_query');
+    throw badRequest('Tham số truy vấn không hợp lệ — invalid query parameters', [{ path: 'datetime', message }], 'invalid_query');
   }
   return { from, to };
 }

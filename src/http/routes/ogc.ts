@@ -232,7 +232,7 @@ export function ogcRouter(rt: Runtime): Routes {
     const c = collectionOf(req.params.id);
     const q = parseQuery(itemQuery, req.query);
     const { code, day } = featureIdOf(req.params.featureId ?? '');
-    if (day && q.datetime && q.datetime !== day) throw badRequest('invalid query parameters', [{ path: 'datetime', message: `the feature ${req.params.featureId} is of ${day}` }], 'invalid_query');
+    if (day && q.datetime && q.datetime !== day) throw badRequest('Tham số truy vấn không hợp lệ — invalid query parameters', [{ path: 'datetime', message: `the feature ${req.params.featureId} is of ${day}` }], 'invalid_query');
     const date = day ?? q.datetime ?? todayIn(config);
     const feature = await ogcItem(rt, code, c.kind, date, day !== null);
     if (!feature) throw notFound(`no feature ${req.params.featureId} in ${c.id}`);
