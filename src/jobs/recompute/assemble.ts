@@ -11,8 +11,28 @@ import { step as persistenceStep } from '../../domain/rules/persistence';
 import { classifyTree, rollsUp } from '../../domain/rules/tree';
 import { ChildLevels, Classification, StepResult } from '../../domain/rules/engine';
 
-/** A recomputed day's rows, and the state the next day starts from. */
-export type ComputedDay = { rows: LevelRow[]; next: Map<number, PreviousLevel> };
+/**
+ * The day before, per area, as a day starts from it: by area id (a run's first day, or the
+ * first day of a new map), or the day before's rows as computed, in the order of the same
+ * `areas` (a run's next day: looked up by index, with no Map of the day built).
+ *
+ * Measured (a 365-day backfill of the national bench set after its reorganisation, three
+ * runs each, interleaved): Node's CPU 13.6–14.1 s with a Map of every area's row built each
+ * day and each area looked up in the day before's, 13.0–13.4 s by index; the same digest.
+ */
+export type DayBefore = ReadonlyMap<number, PreviousLevel> | { readonly areas: readonly AreaNode[]; readonly rows: readonly PreviousLevel[] };
+
+/** The day before by area id (a Map given is answered as it is). */
+export function beforeById(d: DayBefore): Map<number, PreviousLevel> {
+  if (d instanceof Map) return d as Map<number, PreviousLevel>;
+  const out = new Map<number, PreviousLevel>();
+  if ('rows' in d) d.areas.forEach((a, i) => out.set(a.id, d.rows[i] as PreviousLevel));
+  else for (const [id, p] of d) out.set(id, p);
+  return out;
+}
+
+/** A recomputed day's rows, and the state the next day starts from (its rows, in the order of its areas). */
+export type ComputedDay = { rows: LevelRow[]; next: DayBefore };
 
 /**
  * The rules' classification of each area on the day before, taken again on a day where
@@ -94,7 +114,7 @@ export function classifyDay(
   date: LocalDate,
   areas: AreaNode[],
   packed: PackedValue[][],
-  prev: Map<number, PreviousLevel>,
+  prev: DayBefore,
   memo?: DayMemo,
   overridden?: ReadonlyMap<number, Level> | null,
 ): ComputedDay {
@@ -104,12 +124,14 @@ export function classifyDay(
   const read = inputsReader(rs.definition);
   const inputsOf = (a: AreaNode, i: number) => read(date, a.code, packed[i] ?? [], false);
   const yesterday = addDays(date, -1);
-  const next = new Map<number, PreviousLevel>();
+  // the day before's rows by index when they are of these areas, else by id
+  const sameAreas = !(prev instanceof Map) && 'rows' in prev && prev.areas === areas ? prev.rows : null;
+  const byId = sameAreas ? null : beforeById(prev);
   const rollingUp = new Set(AREA_KINDS.filter((k) => rollsUp(rs.definition, k)));
   const again = memo ? (_a: AreaNode, i: number, kids: ChildLevels) => memo.get(i, packed[i] ?? [], kids) : undefined;
   const rows = classifyTree(rs.definition, areas, inputsOf, (a, c, kids, values, i) => {
     memo?.set(i, packed[i] ?? [], kids, c);
-    const before = prev.get(a.id);
+    const before = sameAreas ? sameAreas[i] : byId?.get(a.id);
     // with the default settings the level is the rules' level every day, nothing pending and
     // no state to keep (persistence.ts `step` answers that from any state): not stepped
     const p = hysteresis ? persistenceStep(before?.persistence ?? null, date, c.level, ps) : null;
@@ -131,11 +153,11 @@ export function classifyDay(
     };
     // only where the level moved (a small share of areas)
     if (before && before.level !== level) row.change = changeTrigger(rs.definition, a.kind, beforeSide(rs, a, yesterday, before), { level, inputs: values(), children: kids, ruleSetId: rs.id, rules: c });
-    next.set(a.id, row); // the row is what the next day starts from (no second object per area-day)
     // its parent rolls up the level the command centre decided, where an override covers the day
     return { level: overridden?.get(a.id) ?? level, result: row };
   }, { again, ordered: true }); // a run's areas are in treeOrder (run.ts)
-  return { rows, next };
+  // the rows are what the next day starts from (no second object per area-day), in the order of `areas`
+  return { rows, next: { areas, rows } };
 }
 
 /** The day before as a change is judged against: its stored inputs read again. */

@@ -11,7 +11,7 @@ import type { AreaNode } from '../../db/inputs';
 import type { PreviousLevel } from '../../db/levels';
 import type { OverrideSpan } from '../../db/overrides';
 import type { Level } from '../../domain/levels';
-import { classifyDay, DayMemo } from './assemble';
+import { beforeById, classifyDay, DayBefore, DayMemo } from './assemble';
 
 /** The last days of a run written one after another (the change-event trigger's window is a week). */
 const EVENT_DAYS = 8;
@@ -125,7 +125,7 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
   const lineage = seriesLineage(map, dayNumber, (d) => addDays(d, -1));
   const formedFrom = predecessorsByArea(map);
   const results: DayResult[] = [];
-  let prev = previous;
+  let prev: DayBefore = previous;
   // the day before's classifications, for the areas whose values did not change (one per epoch and rule set)
   let memo: DayMemo | null = null;
   // the last write on each writer; day n goes to writer n mod writers
@@ -145,7 +145,12 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
         const series = inputSeriesOf(rs.definition, areas, facts.texts, lineage);
         log.debug('recompute block loaded', { from: blockFrom, to: blockTo, rule_set: rs.id, ms: Date.now() - t0 });
         // a new area's first day is judged against its predecessors' worst level the day before
-        const formed = blockFrom === epoch.from ? seedFormed(prev, areas, formedFrom, blockFrom, rs.id) : null;
+        let formed: Map<number, FormedChange> | null = null;
+        if (blockFrom === epoch.from) {
+          const byId = beforeById(prev);
+          formed = seedFormed(byId, areas, formedFrom, blockFrom, rs.id);
+          prev = byId;
+        }
         memo = DayMemo.for(memo, areas, rs.id);
         for (const date of dateRange(blockFrom, blockTo)) {
           if (r.stopping()) throw new AppError(503, 'shutting_down', `the service is stopping: recomputation stopped before ${date}; every earlier day is complete`);
