@@ -656,11 +656,23 @@ export type PackedValue =
 
 type StoredMetric = [string, Exclude<MetricDef, { kind: 'count_met' }>];
 
-/** The metrics whose values are packed (count_met is derived from them when classifying), by name. */
-export function storedMetrics(rs: RuleSet): StoredMetric[] {
-  return Object.entries(rs.metrics)
-    .filter((e): e is StoredMetric => e[1].kind !== 'count_met')
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+/** Each rule set's stored metrics, ordered once (a rule set is never changed once read). */
+const storedOf = new WeakMap<RuleSet, readonly StoredMetric[]>();
+
+/**
+ * The metrics whose values are packed (count_met is derived from them when classifying), by
+ * name. Kept per rule set: the stored inputs of each area whose level moved are read again
+ * (jobs/recompute/assemble.ts), 140,000 times over the national backfill.
+ */
+export function storedMetrics(rs: RuleSet): readonly StoredMetric[] {
+  let known = storedOf.get(rs);
+  if (!known) {
+    known = Object.entries(rs.metrics)
+      .filter((e): e is StoredMetric => e[1].kind !== 'count_met')
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    storedOf.set(rs, known);
+  }
+  return known;
 }
 
 /** The detail of a missing value. */
