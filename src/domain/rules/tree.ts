@@ -80,7 +80,7 @@ const parentsOf = new WeakMap<readonly TreeArea[], Int32Array>();
 
 function parentIndexes(areas: readonly TreeArea[]): Int32Array {
   const known = parentsOf.get(areas);
-  if (known && known.length === areas.length) return known;
+  if (known) return known; // a list of areas is not changed once made (readonly)
   const at = new Map<number, number>();
   areas.forEach((a, i) => at.set(a.id, i));
   const out = Int32Array.from(areas, (a) => (a.parent_id === null ? -1 : (at.get(a.parent_id) ?? -1)));

@@ -126,3 +126,20 @@ test('the trace holds each step\'s number, type and result only, unless notes ar
   expect(keys(false)).toEqual(['result', 'step', 'type']);
   expect(keys(true)).toEqual(expect.arrayContaining(['note', 'result', 'step', 'type', 'values']));
 });
+
+test('an area with no parent in the list is nobody\'s child: two provinces, and a district whose province is not listed', () => {
+  // P1 first and P2 second in the list: P1 (no parent) must not reach P2's children, nor D9 (its
+  // parent P7 not listed) anyone's; P2 has no children listed, so its roll-up has none
+  const areas: Area[] = [
+    { id: 20, code: 'P1', kind: 'province', parent_id: null },
+    { id: 21, code: 'P2', kind: 'province', parent_id: null },
+    { id: 30, code: 'D9', kind: 'district', parent_id: 27 },
+    { id: 31, code: 'D1', kind: 'district', parent_id: 20 },
+    { id: 32, code: 'C4', kind: 'commune', parent_id: 31 },
+  ];
+  for (const list of [areas, treeOrder(areas)]) {
+    const out = classifyTree(R2686, list, (a) => INPUTS[a.code] ?? {}, (a, rules, kids) => ({ level: rules.level, result: { code: a.code, kids: kids.length, level: rules.level } }));
+    expect(Object.fromEntries(out.map((r) => [r.code, r.kids]))).toEqual({ P1: 1, P2: 0, D9: 0, D1: 1, C4: 0 });
+    expect(out.find((r) => r.code === 'P2')?.level).toBe('unknown');
+  }
+});
