@@ -280,7 +280,6 @@ export async function claimJob(db: Database, id: number, owner: number | null): 
 
 export type Progress = { days_done: number; areas: number; changed: number; written: number };
 
-/** A running job's progress so far. */
 /** A running job's last day moved on (jobs/jobRun.ts): its `to` and its number of days. */
 export async function recordSpan(db: Database, id: number, to: LocalDate): Promise<void> {
   await db.write((trx) =>
@@ -288,6 +287,7 @@ export async function recordSpan(db: Database, id: number, to: LocalDate): Promi
   );
 }
 
+/** A running job's progress so far. */
 export async function recordProgress(db: Database, id: number, progress: Progress): Promise<void> {
   await db.write((trx) => trx('jobs').where({ id }).update(progress));
 }

@@ -885,7 +885,7 @@ export async function previewInputs(knex: Knex, definition: RuleSet, date: Local
     const facts = await loadFactTexts(trx, definition, date, date);
     const current = await effectiveLevelsOn(trx, date);
     // the levels overrides set that day: parents roll them up, as a recomputation does
-    const set = (await overridesDuring(trx, date, date)).filter((o) => o.from <= date && (o.until === null || date <= o.until));
+    const set = await overridesDuring(trx, date, date);
     return { areas: areasOn(map, date), lineage, facts, current, overridden: { ids: set.map((o) => o.area_id), levels: set.map((o) => o.level) } };
   });
 }

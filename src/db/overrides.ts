@@ -94,9 +94,9 @@ export async function setOverride(db: Database, code: string, values: OverrideVa
 }
 
 /**
- * The current versions of the overrides over any day of [from, to] (a version ended before
- * its first day covers nothing, and is left out by the caller's day test): what recomputation
- * rolls up in place of the rules' levels of the areas they cover (jobs/recompute/assemble.ts).
+ * The current versions of the overrides that cover some day of [from, to] (a version ended
+ * before its first day covers nothing, and is left out): what recomputation and a preview
+ * roll up in place of the rules' levels of the areas they cover (jobs/recompute/assemble.ts).
  */
 export type OverrideSpan = { area_id: number; level: Level; from: LocalDate; until: LocalDate | null };
 
