@@ -42,6 +42,20 @@ export async function loadMapHistory(trx: Knex): Promise<MapHistory> {
 }
 
 /**
+ * What tells whether the map over time is still the one a run keeps (run.ts `RunCarry`): the
+ * areas' count and latest change (every import, repair and reorganisation sets `updated_at`
+ * of the areas it touches; maps.ts versions its answers by the same), and the counts of the
+ * earlier versions and the lineage links (written with those changes, never changed alone).
+ */
+export async function mapStamp(q: Knex): Promise<string> {
+  const res = await q.raw<{ rows: { s: string }[] }>(
+    `SELECT (SELECT count(*) FROM areas) || '/' || coalesce((SELECT max(updated_at) FROM areas)::text, '') || '/' ||
+            (SELECT count(*) FROM area_versions) || '/' || (SELECT count(*) FROM area_lineage) AS s`,
+  );
+  return res.rows[0]?.s ?? '';
+}
+
+/**
  * Loads the facts for days [from, to] and returns their inputs series. Each query returns
  * its rows as one compact text ("a,b,c;a,b,c…"), parsed straight into typed arrays
  * (domain/factText.ts): far cheaper than a row object per report when a backfill reads
@@ -53,10 +67,19 @@ export async function loadInputSeries(knex: Knex, ruleSet: RuleSet, areas: Serie
 
 /** The facts for days [from, to] as the database's texts, unparsed (the preview parses them in a worker). */
 export async function loadFactTexts(knex: Knex, ruleSet: RuleSet, from: LocalDate, to: LocalDate): Promise<FactTexts> {
+  return { from, to, reports: await loadReportTexts(knex, ruleSet, from, to), indicators: await loadIndicatorTexts(knex, ruleSet, from, to) };
+}
+
+/** The reports part of `loadFactTexts` (a caller with two connections reads the parts at once). */
+export async function loadReportTexts(knex: Knex, ruleSet: RuleSet, from: LocalDate, to: LocalDate): Promise<FactTexts['reports']> {
   const needs = factNeeds(ruleSet, from);
-  const reports = needs.reportsFrom ? await loadReports(knex, needs.reportsFrom, to) : null;
-  const indicators = needs.indicators.length || needs.sums.length ? await loadIndicators(knex, needs, to) : null;
-  return { from, to, reports, indicators };
+  return needs.reportsFrom ? loadReports(knex, needs.reportsFrom, to) : null;
+}
+
+/** The indicators part of `loadFactTexts`. */
+export async function loadIndicatorTexts(knex: Knex, ruleSet: RuleSet, from: LocalDate, to: LocalDate): Promise<FactTexts['indicators']> {
+  const needs = factNeeds(ruleSet, from);
+  return needs.indicators.length || needs.sums.length ? loadIndicators(knex, needs, to) : null;
 }
 
 /** Inputs of every area on one date (tests). */

@@ -1,12 +1,12 @@
 import { Knex } from 'knex';
 import pg from 'pg';
-import { LocalDate } from '../domain/dates';
+import { addDays, LocalDate } from '../domain/dates';
 import { FactTexts } from '../domain/factText';
 import { writeRows } from './bulk';
 import type { Database } from './database';
-import { loadFactTexts, loadMapHistory } from './inputs';
+import { loadFactTexts, loadIndicatorTexts, loadMapHistory, loadReportTexts, mapStamp } from './inputs';
 import { MapHistory } from '../domain/lineage';
-import { appendDay, classifiedDaysIn, DayResult, lastClassifiedDay, LevelConnection, LevelRow, PreparedDay, prepareDay, PreviousLevel, previousLevels } from './levels';
+import { appendDay, classifiedDaysIn, DayResult, dayStamp, lastClassifiedDay, LevelConnection, LevelRow, PreparedDay, prepareDay, PreviousLevel, previousLevels } from './levels';
 import { RECOMPUTE_LOCK } from './locks';
 import { OverrideSpan, overridesDuring } from './overrides';
 import { getRuleSet, StoredRuleSet } from './rulesets';
@@ -35,8 +35,12 @@ export type LevelSession = {
    * What a run of [from, to] starts from, and the facts of its first days, [from, firstTo]
    * cut to the first rule set's days: the timeline first, then the rest in one transaction
    * while the facts are read on another connection (the daily job's two longest reads, at once).
+   * `kept`: the stamps of what the process still holds from its last run (run.ts `RunCarry`);
+   * what they show to be current is not read again.
    */
-  start(from: LocalDate, to: LocalDate, firstTo: LocalDate): Promise<RunStart>;
+  start(from: LocalDate, to: LocalDate, firstTo: LocalDate, kept?: Kept): Promise<RunStart>;
+  /** A day's stamp (db/levels.ts `dayStamp`), read on the first writer's connection: wait for its writes first. */
+  dayStamp(date: LocalDate): Promise<string>;
   /** The last day that has levels, as the run finds it holding the lock (before its first day). */
   lastClassified(): Promise<LocalDate | null>;
   /** The facts of days [from, to] (read on the first writer's connection: wait for its write first). */
@@ -56,7 +60,20 @@ export type RunSegment = { from: LocalDate; to: LocalDate; ruleSet: StoredRuleSe
  * [from, to] that have levels, the overrides over them (what parents roll up: db/overrides.ts).
  * Refuses (409) days no rule set is in force on.
  */
-export type RunStart = { segments: RunSegment[]; map: MapHistory; previous: Map<number, PreviousLevel>; classified: Set<LocalDate>; overrides: OverrideSpan[]; first: RunFacts };
+export type RunStart = {
+  segments: RunSegment[];
+  /** The map's stamp, and the map (null: the kept one, whose stamp it is). */
+  mapStamp: string;
+  map: MapHistory | null;
+  /** The day before `from` as stored (null: the kept day is, see `Kept`). */
+  previous: Map<number, PreviousLevel> | null;
+  classified: Set<LocalDate>;
+  overrides: OverrideSpan[];
+  first: RunFacts;
+};
+
+/** The stamps of the map and the day a process keeps from its last run (db/inputs.ts `mapStamp`, db/levels.ts `dayStamp`). */
+export type Kept = { mapStamp: string | null; day: { date: LocalDate; stamp: string } | null };
 
 /** The facts of days [from, to] as read for a rule set (`texts`, unparsed: domain/factText.ts). */
 export type RunFacts = { ruleSetId: string; from: LocalDate; to: LocalDate; texts: FactTexts };
@@ -78,17 +95,32 @@ function session(db: Database, writers: number, readOn: ReadOn, on: (writer: num
   const read = readOn(0);
   return {
     writers,
-    async start(from, to, firstTo) {
+    async start(from, to, firstTo, kept = { mapStamp: null, day: null }) {
       const segments = await read((t) => segmentsOf(t, from, to));
       const head = segments[0] as RunSegment;
       const rest = () =>
-        read(async (t) => ({ classified: await classifiedDaysIn(t, from, to), map: await loadMapHistory(t), previous: await previousLevels(t, from), overrides: await overridesDuring(t, from, to) }));
-      const facts = () => readOn(writers - 1)((t) => factsOf(t, head.ruleSet, from, firstTo < head.to ? firstTo : head.to));
-      // the first facts on the last writer's connection at the same time; with one, after the rest (a connection runs one transaction at a time)
-      const [more, first] = writers > 1 ? await Promise.all([rest(), facts()]) : [await rest(), await facts()];
-      return { segments, ...more, first };
+        read(async (t) => {
+          const stamp = await mapStamp(t);
+          const map = stamp === kept.mapStamp ? null : await loadMapHistory(t);
+          const day = kept.day && kept.day.date === addDays(from, -1) && (await dayStamp(t, kept.day.date)) === kept.day.stamp;
+          return { classified: await classifiedDaysIn(t, from, to), mapStamp: stamp, map, previous: day ? null : await previousLevels(t, from), overrides: await overridesDuring(t, from, to) };
+        });
+      const factsTo = firstTo < head.to ? firstTo : head.to;
+      if (writers === 1) {
+        // one connection runs one transaction at a time
+        const more = await rest();
+        return { segments, ...more, first: await read((t) => factsOf(t, head.ruleSet, from, factsTo)) };
+      }
+      // the first days' reports on the last writer's connection, while the first reads the
+      // rest and then their indicators (the daily job's longest reads, at once)
+      const reports = readOn(writers - 1)((t) => loadReportTexts(t, head.ruleSet.definition, from, factsTo));
+      reports.catch(() => undefined); // awaited below
+      const more = await rest();
+      const indicators = await read((t) => loadIndicatorTexts(t, head.ruleSet.definition, from, factsTo));
+      return { segments, ...more, first: { ruleSetId: head.ruleSet.id, from, to: factsTo, texts: { from, to: factsTo, reports: await reports, indicators } } };
     },
     lastClassified: () => read((t) => lastClassifiedDay(t)),
+    dayStamp: (date) => read((t) => dayStamp(t, date)),
     facts: (rs, from, to) => read((t) => factsOf(t, rs, from, to)),
     prepare: (ruleSetId, date, rows, jobId, fresh) => prepareDay(db, ruleSetId, date, rows, jobId, fresh),
     async write(writer, day) {

@@ -236,6 +236,17 @@ export async function previousLevels(q: Knex, date: LocalDate): Promise<Map<numb
   return new Map(res.rows.map((r) => [r.area_id, r]));
 }
 
+/**
+ * What tells whether a day's stored levels are still those a run left in memory (run.ts
+ * `RunCarry`): the day's row count and latest computed_at. zone_levels is append-only and
+ * recomputation, holding the recompute lock, its only writer: any later write of the day adds
+ * rows (a TRUNCATE and a refill would have a later computed_at). One index range of the day.
+ */
+export async function dayStamp(q: Knex, date: LocalDate): Promise<string> {
+  const res = await q.raw<{ rows: { s: string }[] }>(`SELECT count(*) || '/' || coalesce(max(computed_at)::text, '') AS s FROM zone_levels WHERE date = ?`, [date]);
+  return res.rows[0]?.s ?? '';
+}
+
 /** The last day that has levels (null: none). */
 export async function lastClassifiedDay(q: Knex): Promise<LocalDate | null> {
   const res = await q.raw<{ rows: { d: LocalDate | null }[] }>('SELECT max(date)::text AS d FROM zone_levels');

@@ -71,9 +71,13 @@ export function parseReports(r: NonNullable<FactTexts['reports']>): ReportColumn
 export function parseIndicators(r: NonNullable<FactTexts['indicators']>): IndicatorRow[] {
   if (!r.text) return [];
   const base = dayNumber(r.from);
+  // rows share few days: each day's date is made once
+  const dates = new Map<string, LocalDate>();
   return r.text.split(';').map((row) => {
     const [area, name, day, value] = row.split(',') as [string, string, string, string];
-    return { area_id: Number(area), name: r.names[Number(name) - 1] as string, date: fromDayNumber(base + Number(day)), value: Number(value) };
+    let date = dates.get(day);
+    if (date === undefined) dates.set(day, (date = fromDayNumber(base + Number(day))));
+    return { area_id: Number(area), name: r.names[Number(name) - 1] as string, date, value: Number(value) };
   });
 }
 

@@ -56,7 +56,8 @@ export function mapChangeDays(areas: readonly MapChange[], from: LocalDate, to: 
   for (const a of areas) {
     add(a.valid_from);
     add(a.attributes_from);
-    if (a.valid_to !== null) add(nextDay(a.valid_to));
+    // the day after it ended is in (from, to] when it ended in [from, to): no date made for the rest
+    if (a.valid_to !== null && a.valid_to >= from && a.valid_to < to) add(nextDay(a.valid_to));
   }
   return [...days].sort();
 }

@@ -6,7 +6,7 @@ import { LocalDate } from '../domain/dates';
 import { AppError } from '../errors';
 import { jobsCoalesced } from '../metrics';
 import { executeJob, JobEnds } from './jobRun';
-import { recomputeIn } from './recompute/run';
+import { recomputeIn, RunCarry } from './recompute/run';
 
 /**
  * Daily recomputation: for one date, every area's level from the active rule set. Each day
@@ -28,6 +28,8 @@ export class Recomputations {
   private stopping = false;
   private readonly runs = new Set<Promise<unknown>>();
   private readonly ends = new JobEnds();
+  /** What the last run left for the next one (run.ts `RunCarry`): the daily job starts from the day before's. */
+  private readonly carry: RunCarry = { map: null, day: null };
 
   constructor(
     readonly db: Database,
@@ -46,7 +48,7 @@ export class Recomputations {
    * `stop()` (every day written is whole).
    */
   range(from: LocalDate, to: LocalDate, jobId: number | null = null, onDay?: (r: DayResult) => Promise<void>, toLastClassified?: (to: LocalDate) => Promise<void>): Promise<DayResult[]> {
-    const work = this.turn.then(() => withLevelSession(this.db, (session) => recomputeIn(session, { from, to, jobId, onDay, stopping: () => this.stopping, toLastClassified })));
+    const work = this.turn.then(() => withLevelSession(this.db, (session) => recomputeIn(session, { from, to, jobId, onDay, stopping: () => this.stopping, toLastClassified, carry: this.carry })));
     this.turn = work.catch(() => undefined);
     this.runs.add(work);
     work.finally(() => this.runs.delete(work)).catch(() => undefined);

@@ -5,7 +5,7 @@ import { addDays, dateRange, dayNumber, LocalDate } from '../../domain/dates';
 import { AppError } from '../../errors';
 import { log } from '../../log';
 import { treeOrder } from '../../domain/rules/tree';
-import { areasOn, MapHistory, mapEpochs, predecessorsLevel, seriesLineage } from '../../domain/lineage';
+import { areasOn, MapHistory, mapEpochs, predecessorsLevel, SeriesLineage, seriesLineage } from '../../domain/lineage';
 import { FormedChange } from '../../domain/rules/change';
 import type { AreaNode } from '../../db/inputs';
 import type { PreviousLevel } from '../../db/levels';
@@ -37,6 +37,22 @@ export type RangeRun = {
    * that ran first — are redone too), and hears of the new last day before the first day.
    */
   toLastClassified?: ((to: LocalDate) => Promise<void>) | undefined;
+  /** What the process keeps from one run to the next (see `RunCarry`); taken from and left for. */
+  carry?: RunCarry | undefined;
+};
+
+/**
+ * What a run leaves for the next run in the same process, so that the daily job does not read
+ * and rebuild what the day before's left in memory: the map over time with what is derived
+ * from it (the areas' lineage, who formed whom), under the map's stamp; the last day's rows as
+ * the next day starts from them, with the day's memo, under the day's stamp. A run takes each
+ * only when its stamp is still the stored one (levelWriter.ts `Kept`: the map unchanged, the
+ * day not written since), and the day only when it is the day before the run's first; else it
+ * reads them as a run always did. Set by a run that finished; cleared by one that did not.
+ */
+export type RunCarry = {
+  map: { stamp: string; history: MapHistory; lineage: SeriesLineage; formedFrom: FormedFrom } | null;
+  day: { date: LocalDate; stamp: string; before: DayBefore; memo: DayMemo | null } | null;
 };
 
 /**
@@ -62,8 +78,10 @@ function* blocks(from: LocalDate, to: LocalDate, epochs: Epoch[]): Generator<{ f
   }
 }
 
-/** Each area formed by a reorganisation: its predecessors' ids and names. */
-function predecessorsByArea(map: MapHistory): Map<number, { date: LocalDate; ids: number[]; names: string[] }> {
+/** Each area formed by a reorganisation: the day, its predecessors' ids and names. */
+type FormedFrom = ReadonlyMap<number, { date: LocalDate; ids: number[]; names: string[] }>;
+
+function predecessorsByArea(map: MapHistory): FormedFrom {
   const names = new Map(map.areas.map((a) => [a.id, a.name]));
   const out = new Map<number, { date: LocalDate; ids: number[]; names: string[] }>();
   for (const l of map.lineage) {
@@ -81,7 +99,7 @@ function predecessorsByArea(map: MapHistory): Map<number, { date: LocalDate; ids
  * commune at the level its parts were at is no change; answers the `formed` change each such
  * area records if its level differs.
  */
-function seedFormed(prev: Map<number, PreviousLevel>, areas: AreaNode[], formedFrom: ReturnType<typeof predecessorsByArea>, day: LocalDate, ruleSetId: string): Map<number, FormedChange> {
+function seedFormed(prev: Map<number, PreviousLevel>, areas: AreaNode[], formedFrom: FormedFrom, day: LocalDate, ruleSetId: string): Map<number, FormedChange> {
   const out = new Map<number, FormedChange>();
   for (const a of areas) {
     const f = formedFrom.get(a.id);
@@ -95,6 +113,17 @@ function seedFormed(prev: Map<number, PreviousLevel>, areas: AreaNode[], formedF
     out.set(a.id, { code: 'formed', date: day, from: f.names });
   }
   return out;
+}
+
+/** The map over time and what a run derives from it, under its stamp. */
+function fromMap(stamp: string, history: MapHistory): NonNullable<RunCarry['map']> {
+  return { stamp, history, lineage: seriesLineage(history, dayNumber, (d) => addDays(d, -1)), formedFrom: predecessorsByArea(history) };
+}
+
+/** Whether some area is formed on `day` (its first day starts from its predecessors'). */
+function formsOn(formedFrom: FormedFrom, day: LocalDate): boolean {
+  for (const f of formedFrom.values()) if (f.date === day) return true;
+  return false;
 }
 
 /** The levels overrides set on `date`, by area (none: null). */
@@ -115,19 +144,28 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
     }
   }
   const firstTo = addDays(from, BLOCK_DAYS - 1);
-  const start = await run.start(from, to, firstTo < to ? firstTo : to);
-  const { segments, previous, classified, map, overrides } = start;
+  const carry = r.carry;
+  const kept = carry?.day && carry.day.date === addDays(from, -1) ? carry.day : null;
+  if (carry) carry.day = null; // set again if this run finishes
+  const start = await run.start(from, to, firstTo < to ? firstTo : to, { mapStamp: carry?.map?.stamp ?? null, day: kept && { date: kept.date, stamp: kept.stamp } });
+  const { segments, classified, overrides } = start;
+  const mapped = start.map ? fromMap(start.mapStamp, start.map) : (carry?.map as NonNullable<RunCarry['map']>);
+  const { history: map, lineage, formedFrom } = mapped;
   // the facts read with the start, taken by the first block if it covers the same days under the same rule set
   let first: RunFacts | null = start.first;
+  // the day before as stored, or as the last run left it when that is still what is stored
+  const carried = start.previous === null ? (kept as NonNullable<RunCarry['day']>) : null;
   // the map of each epoch (days with the same areas and hierarchy), in the order they are
-  // classified in, made once (classifyTree then visits them as they are)
-  const epochs = mapEpochs(map, from, to, (d) => addDays(d, 1), (d) => addDays(d, -1)).map((e) => ({ ...e, areas: treeOrder(areasOn(map, e.from)) }));
-  const lineage = seriesLineage(map, dayNumber, (d) => addDays(d, -1));
-  const formedFrom = predecessorsByArea(map);
+  // classified in, made once (classifyTree then visits them as they are); the carried day's
+  // areas when the map is the same and does not change between that day and this run's first
+  const epochs = mapEpochs(map, from, to, (d) => addDays(d, 1), (d) => addDays(d, -1)).map((e, i) => ({
+    ...e,
+    areas: i === 0 && carried && !start.map && 'rows' in carried.before && mapEpochs(map, carried.date, from, (d) => addDays(d, 1), (d) => addDays(d, -1)).length === 1 ? (carried.before.areas as AreaNode[]) : treeOrder(areasOn(map, e.from)),
+  }));
   const results: DayResult[] = [];
-  let prev: DayBefore = previous;
+  let prev: DayBefore = start.previous ?? (carried as NonNullable<RunCarry['day']>).before;
   // the day before's classifications, for the areas whose values did not change (one per epoch and rule set)
-  let memo: DayMemo | null = null;
+  let memo: DayMemo | null = carried?.memo ?? null;
   // the last write on each writer; day n goes to writer n mod writers
   const writes: Promise<void>[] = Array.from({ length: run.writers }, () => Promise.resolve());
   let n = 0;
@@ -146,7 +184,7 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
         log.debug('recompute block loaded', { from: blockFrom, to: blockTo, rule_set: rs.id, ms: Date.now() - t0 });
         // a new area's first day is judged against its predecessors' worst level the day before
         let formed: Map<number, FormedChange> | null = null;
-        if (blockFrom === epoch.from) {
+        if (blockFrom === epoch.from && formsOn(formedFrom, blockFrom)) {
           const byId = beforeById(prev);
           formed = seedFormed(byId, areas, formedFrom, blockFrom, rs.id);
           prev = byId;
@@ -180,6 +218,11 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
       }
     }
     await Promise.all(writes);
+    if (carry) {
+      const last = results.reduce((a, b) => (b.date > a ? b.date : a), from);
+      carry.map = mapped;
+      carry.day = { date: last, stamp: await run.dayStamp(last), before: prev, memo };
+    }
   } finally {
     await Promise.allSettled(writes); // no statement may outlive the run's connections
   }
