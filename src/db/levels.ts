@@ -69,7 +69,7 @@ export type DayResult = { date: LocalDate; areas: number; written: number; chang
 
 /** The columns recomputation writes. */
 const LEVEL_COLUMNS = columns(
-  'area_id int, date date, level text, raw_level text, reason text, since date, rule_set_id text, inputs json, children jsonb, pending jsonb, persistence jsonb, job_id bigint, change jsonb',
+  'area_id int, date date, level text, raw_level text, reason text, since date, rule_set_id text, inputs text, children jsonb, pending jsonb, persistence jsonb, job_id bigint, change jsonb',
 );
 
 const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
@@ -163,7 +163,7 @@ class LevelTuple implements BulkRow {
     out.ensure(8 + this.ruleSet.length);
     out.date(since);
     put(out, this.ruleSet);
-    out.textField(JSON.stringify(r.inputs)); // json's binary form is its text
+    out.textField(JSON.stringify(r.inputs)); // JSON, in a text column (migration 22)
     jsonbOrNull(out, r.children);
     jsonbOrNull(out, r.pending);
     jsonbOrNull(out, r.persistence);
@@ -212,7 +212,7 @@ export async function appendDay(on: LevelConnection, day: PreparedDay): Promise<
      ),
      ins AS (
        INSERT INTO zone_levels (area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id, change)
-       SELECT n.area_id, ?::date, n.level, n.raw_level, n.reason, n.since, ?, n.inputs::json, n.children, n.pending, n.persistence, ?, n.change
+       SELECT n.area_id, ?::date, n.level, n.raw_level, n.reason, n.since, ?, n.inputs::text, n.children, n.pending, n.persistence, ?, n.change
        FROM n LEFT JOIN cur c ON c.area_id = n.area_id
        WHERE c.area_id IS NULL
           OR ROW(c.level, c.raw_level, c.reason, c.since, c.rule_set_id, c.inputs, c.children, c.pending, c.persistence, c.change)
@@ -228,12 +228,17 @@ export async function appendDay(on: LevelConnection, day: PreparedDay): Promise<
 
 /** Each area's stored level, since and persistence state on the day before `date`. */
 export async function previousLevels(q: Knex, date: LocalDate): Promise<Map<number, PreviousLevel>> {
-  const res = await q.raw<{ rows: ({ area_id: number } & PreviousLevel)[] }>(
+  const res = await q.raw<{ rows: ({ area_id: number } & Omit<PreviousLevel, 'inputs'> & { inputs: string | null })[] }>(
     `SELECT DISTINCT ON (area_id) area_id, level, since::text AS since, persistence, rule_set_id, inputs, children
      FROM zone_levels WHERE date = ? ORDER BY area_id, computed_at DESC`,
     [addDays(date, -1)],
   );
-  return new Map(res.rows.map((r) => [r.area_id, r]));
+  return new Map(res.rows.map((r) => [r.area_id, { ...r, inputs: storedInputs(r.inputs) }]));
+}
+
+/** A row's stored inputs from the JSON text zone_levels.inputs holds (migration 22; null: none read). */
+export function storedInputs(text: string | null): StoredInputs | null {
+  return text === null ? null : (JSON.parse(text) as StoredInputs);
 }
 
 /**
@@ -390,7 +395,9 @@ export function zoneCore(z: ZoneRow) {
   return { code: z.code, name: z.name, kind: z.kind, parent: z.parent, level: z.level, level_number: z.level_number, since: z.since };
 }
 
-type Raw = Omit<ZoneRow, 'level' | 'level_number' | 'override' | 'computed_level' | 'computed_at' | 'date'> & {
+type Raw = Omit<ZoneRow, 'level' | 'level_number' | 'override' | 'computed_level' | 'computed_at' | 'date' | 'inputs'> & {
+  /** JSON text (migration 22). */
+  inputs: string | null;
   computed_level: LevelOrUnknown | null;
   o_ended_at: Date | null;
   computed_at: Date | null;
@@ -443,7 +450,7 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
   const few = Boolean(filter.code || filter.parent);
   // `levels`: lists and counts leave out each zone's stored inputs and pending state (null),
   // a third of a country's day to read and parse
-  const stored = detail === 'full' ? 'inputs, children, pending' : 'NULL::json AS inputs, children, NULL::jsonb AS pending';
+  const stored = detail === 'full' ? 'inputs, children, pending' : 'NULL::text AS inputs, children, NULL::jsonb AS pending';
   const levelCols = `level, raw_level, since::text AS since, rule_set_id, reason, ${stored}, computed_at`;
   const overrideFilter = `date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date)
          AND created_at <= ${asOfSql} AND (ended_at IS NULL OR ended_at > ${asOfSql})`;
@@ -546,7 +553,7 @@ function toZone(date: LocalDate, r: Raw): ZoneRow {
     computed_level: computed,
     raw_level: r.computed_level === null ? null : r.raw_level,
     override,
-    inputs: r.inputs,
+    inputs: storedInputs(r.inputs),
     date,
     children: r.children,
     pending: r.pending,

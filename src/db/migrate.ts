@@ -20,6 +20,7 @@ import * as areasGeometryOutOfLine from '../../migrations/20261202000018_areas_g
 import * as levelsOneIndex from '../../migrations/20261202000019_levels_one_index';
 import * as levelRefsOnePass from '../../migrations/20261203000020_level_refs_one_pass';
 import * as levelRefsByRange from '../../migrations/20261203000021_level_refs_by_range';
+import * as levelsInputsText from '../../migrations/20261203000022_levels_inputs_text';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -49,6 +50,7 @@ export const migrations: Migration[] = [
   { name: '20261202000019_levels_one_index', module: levelsOneIndex },
   { name: '20261203000020_level_refs_one_pass', module: levelRefsOnePass },
   { name: '20261203000021_level_refs_by_range', module: levelRefsByRange },
+  { name: '20261203000022_levels_inputs_text', module: levelsInputsText },
 ];
 
 const source: Knex.MigrationSource<Migration> = {
