@@ -1,5 +1,5 @@
 import { dayNumber, fromDayNumber, LocalDate } from './dates';
-import { IndicatorRow, InputSeries, ReportColumns, SeriesArea } from './inputs';
+import { IndicatorRow, InputSeries, ReportColumn, ReportColumns, SeriesArea } from './inputs';
 import { SeriesLineage } from './lineage';
 import { RuleSet } from './rules/definition';
 
@@ -15,9 +15,9 @@ export type FactTexts = {
   /**
    * Reports from `from` on, `n` rows in all, in texts of a few weeks each (a year of a
    * country's reports is ~60 MB of text: in pieces, no single one holds a thread for long):
-   * area_id, day offset from `from`, community, quarantine, deaths.
+   * area_id, day offset from `from`, then the `columns` the rule set reads (the others are 0).
    */
-  reports: { from: LocalDate; n: number; texts: string[] } | null;
+  reports: { from: LocalDate; n: number; columns: readonly ReportColumn[]; texts: string[] } | null;
   /** Indicator rows: area_id, name index (1-based in `names`), day offset from `from`, value. */
   indicators: { from: LocalDate; names: string[]; text: string | null } | null;
 };
@@ -54,14 +54,13 @@ function eachIntRow(text: string, width: number, take: (row: Int32Array) => void
 export function parseReports(r: NonNullable<FactTexts['reports']>): ReportColumns {
   const out = reportColumns(r.n);
   const base = dayNumber(r.from);
+  const into = r.columns.map((c) => out[c]);
   let k = 0;
   for (const text of r.texts) {
-    eachIntRow(text, 5, (row) => {
+    eachIntRow(text, 2 + into.length, (row) => {
       out.area_id[k] = row[0] as number;
       out.day[k] = base + (row[1] as number);
-      out.community_cases[k] = row[2] as number;
-      out.quarantine_cases[k] = row[3] as number;
-      out.deaths[k] = row[4] as number;
+      for (let c = 0; c < into.length; c++) (into[c] as Int32Array)[k] = row[2 + c] as number;
       k++;
     });
   }

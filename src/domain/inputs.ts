@@ -26,6 +26,10 @@ export type SeriesArea = {
   kind?: AreaKind;
 };
 
+/** The figures of a report row, in the order the fact texts give them (domain/factText.ts). */
+export const REPORT_COLUMNS = ['community_cases', 'quarantine_cases', 'deaths'] as const;
+export type ReportColumn = (typeof REPORT_COLUMNS)[number];
+
 /** Daily reports, column-wise (one entry per stored report row). */
 export type ReportColumns = {
   length: number;
@@ -46,6 +50,8 @@ type IndicatorSumMetric = Extract<MetricDef, { kind: 'indicator_sum' }>;
 export type FactNeeds = {
   /** First day of reports needed (the widest window back from `from`). */
   reportsFrom: LocalDate | null;
+  /** The report columns the metrics read (a report's row counts, whatever its columns: `reported`). */
+  reportColumns: ReportColumn[];
   /** Indicator names read by latest value; all their rows from `indicatorsFrom` on, and each series' last row before it. */
   indicators: string[];
   indicatorsFrom: LocalDate;
@@ -64,8 +70,10 @@ export function factNeeds(rs: RuleSet, from: LocalDate): FactNeeds {
   const indicators = indicatorEntries(rs);
   const sums = sumEntries(rs);
   const widest = Math.max(0, ...reports.map(([, m]) => span(m)));
+  const fields = new Set(reports.map(([, m]) => m.of));
   return {
     reportsFrom: reports.length ? addDays(from, -(widest - 1)) : null,
+    reportColumns: REPORT_COLUMNS.filter((c) => fields.has(c) || (c !== 'deaths' && fields.has('all_cases'))),
     indicators: [...new Set(indicators.map(([, m]) => m.name))],
     indicatorsFrom: addDays(from, -Math.max(0, ...indicators.map(([, m]) => m.max_age_days))),
     sums: [...new Set(sums.map(([, m]) => m.name))],

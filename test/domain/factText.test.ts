@@ -14,7 +14,7 @@ test('empty report columns of a given length', () => {
 
 describe('parseReports', () => {
   test('rows of area, day offset, community, quarantine, deaths, across texts', () => {
-    const c = parseReports({ from: day(0), n: 4, texts: ['12,0,3,1,0;7,2,10,0,1', '7,31,0,4,2', '123456,40,1000,20,3'] });
+    const c = parseReports({ from: day(0), n: 4, columns: ['community_cases', 'quarantine_cases', 'deaths'], texts: ['12,0,3,1,0;7,2,10,0,1', '7,31,0,4,2', '123456,40,1000,20,3'] });
     const base = dayNumber(day(0));
     expect(c.length).toBe(4);
     expect([...c.area_id]).toEqual([12, 7, 7, 123456]);
@@ -24,8 +24,19 @@ describe('parseReports', () => {
     expect([...c.deaths]).toEqual([0, 1, 2, 3]);
   });
 
+  test('only the columns a rule set reads, in the order given; the others are 0', () => {
+    const c = parseReports({ from: day(0), n: 3, columns: ['quarantine_cases', 'deaths'], texts: ['12,0,3,1;7,2,10,0', '7,31,0,4'] });
+    expect([...c.area_id]).toEqual([12, 7, 7]);
+    expect([...c.quarantine_cases]).toEqual([3, 10, 0]);
+    expect([...c.deaths]).toEqual([1, 0, 4]);
+    expect([...c.community_cases]).toEqual([0, 0, 0]);
+    const one = parseReports({ from: day(0), n: 2, columns: ['community_cases'], texts: ['5,1,9;6,3,0'] });
+    expect([...one.day]).toEqual([dayNumber(day(1)), dayNumber(day(3))]);
+    expect([...one.community_cases]).toEqual([9, 0]);
+  });
+
   test('no texts: no rows', () => {
-    expect(parseReports({ from: day(0), n: 0, texts: [] })).toEqual(reportColumns(0));
+    expect(parseReports({ from: day(0), n: 0, columns: ['community_cases'], texts: [] })).toEqual(reportColumns(0));
   });
 });
 
@@ -60,7 +71,7 @@ describe('inputSeriesOf', () => {
     const facts: FactTexts = {
       from: day(1),
       to: day(2),
-      reports: { from: day(0), n: 2, texts: ['1,0,4,0,0;1,2,6,0,0'] },
+      reports: { from: day(0), n: 2, columns: ['community_cases'], texts: ['1,0,4;1,2,6'] },
       indicators: { from: day(1), names: ['vacc'], text: '1,1,0,80' },
     };
     const series = inputSeriesOf(rs, areas, facts);

@@ -212,6 +212,7 @@ describe('factNeeds: what must be loaded for days from `from` on', () => {
     });
     expect(factNeeds(rs, from)).toEqual({
       reportsFrom: day(1), // 10 days ending on the 10th
+      reportColumns: ['community_cases', 'quarantine_cases', 'deaths'], // all_cases reads the first two
       indicators: ['vacc', 'beds'],
       indicatorsFrom: day(1), // 9 days back
       sums: ['unknown', 'contact'],
@@ -220,11 +221,13 @@ describe('factNeeds: what must be loaded for days from `from` on', () => {
   });
 
   test('a one-day window needs that day only; no metric of a kind needs nothing of it', () => {
-    expect(factNeeds(ruleSet({ a: { kind: 'sum', of: 'deaths', window_days: 1 } }), from)).toEqual({ reportsFrom: from, indicators: [], indicatorsFrom: from, sums: [], sumsFrom: from });
-    expect(factNeeds(ruleSet({ p: { kind: 'population' } }), from)).toEqual({ reportsFrom: null, indicators: [], indicatorsFrom: from, sums: [], sumsFrom: from });
-    expect(factNeeds(ruleSet({ v: { kind: 'indicator', name: 'vacc', max_age_days: 0 } }), from)).toEqual({ reportsFrom: null, indicators: ['vacc'], indicatorsFrom: from, sums: [], sumsFrom: from });
-    expect(factNeeds(ruleSet({ s: { kind: 'indicator_sum', name: 'u', window_days: 3 } }), from)).toEqual({ reportsFrom: null, indicators: [], indicatorsFrom: from, sums: ['u'], sumsFrom: day(8) });
+    expect(factNeeds(ruleSet({ a: { kind: 'sum', of: 'deaths', window_days: 1 } }), from)).toEqual({ reportsFrom: from, reportColumns: ['deaths'], indicators: [], indicatorsFrom: from, sums: [], sumsFrom: from });
+    expect(factNeeds(ruleSet({ p: { kind: 'population' } }), from)).toEqual({ reportsFrom: null, reportColumns: [], indicators: [], indicatorsFrom: from, sums: [], sumsFrom: from });
+    expect(factNeeds(ruleSet({ v: { kind: 'indicator', name: 'vacc', max_age_days: 0 } }), from)).toEqual({ reportsFrom: null, reportColumns: [], indicators: ['vacc'], indicatorsFrom: from, sums: [], sumsFrom: from });
+    expect(factNeeds(ruleSet({ s: { kind: 'indicator_sum', name: 'u', window_days: 3 } }), from)).toEqual({ reportsFrom: null, reportColumns: [], indicators: [], indicatorsFrom: from, sums: ['u'], sumsFrom: day(8) });
     expect(factNeeds(ruleSet({ q: { kind: 'days_since_last', of: 'deaths', lookback_days: 4 } }), from).reportsFrom).toBe(day(7));
+    expect(factNeeds(ruleSet({ a: { kind: 'rate_per_100k', of: 'all_cases', window_days: 7 } }), from).reportColumns).toEqual(['community_cases', 'quarantine_cases']);
+    expect(factNeeds(ruleSet({ a: { kind: 'sum', of: 'quarantine_cases', window_days: 7 } }), from).reportColumns).toEqual(['quarantine_cases']);
   });
 });
 
