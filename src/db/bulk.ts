@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import pg from 'pg';
-import { ByteSink, Cell, copyBinaryInto } from './copy';
+import { ByteSink, Cell, copyBinaryInto, openBinaryCopy } from './copy';
 import { arrayBindings } from './knex';
 import type { Database } from './database';
 import { dayNumber, LocalDate } from '../domain/dates';
@@ -174,6 +174,63 @@ export async function writeRows(on: BulkTarget, table: string, rows: BulkRows): 
     if (isKnex(on)) await on.raw(sql, arrayBindings(arrays));
     else await on.query(sql, arrays);
   }
+}
+
+/**
+ * Rows written while they are made, into `table`, as one statement: on PostgreSQL a binary
+ * COPY opened at once on connection `on` (copy.ts `openBinaryCopy`) and fed in pieces of
+ * FEED_BYTES as rows are added; on the embedded engine the rows are collected and written by
+ * `writeRows` in one transaction at `end` (`write`). `abort` writes nothing.
+ */
+export interface BulkFeed {
+  /** Settles when rows added go out at once (a COPY the server has answered); at once where rows are collected. */
+  readonly ready: Promise<void>;
+  addRow(row: BulkRow): void;
+  readonly size: number;
+  end(): Promise<void>;
+  abort(reason: Error): Promise<void>;
+}
+
+/** Bytes of tuples handed to the COPY at a time: the server takes in one while the next is made. */
+const FEED_BYTES = 1 << 16;
+
+export function feedRows(on: pg.ClientBase, table: string, columns: BulkColumns): BulkFeed {
+  const copy = openBinaryCopy(on, `${table} (${columns.map((c) => c.name).join(', ')})`);
+  let sink = new ByteSink(FEED_BYTES + (1 << 12));
+  let n = 0;
+  return {
+    ready: copy.ready,
+    get size() {
+      return n;
+    },
+    addRow(row) {
+      n++;
+      row.write(sink);
+      if (sink.pos >= FEED_BYTES) {
+        copy.put(sink.data);
+        sink = new ByteSink(FEED_BYTES + (1 << 12)); // the last piece may still be queued
+      }
+    },
+    async end() {
+      if (sink.pos > 0) copy.put(sink.data);
+      await copy.end();
+    },
+    abort: (reason) => copy.abort(reason),
+  };
+}
+
+/** A `BulkFeed` that collects its rows and writes them at `end` with `write` (the embedded engine). */
+export function collectRows(db: Pick<Database, 'supportsCopy'>, columns: BulkColumns, write: (rows: BulkRows) => Promise<void>): BulkFeed {
+  const rows = bulkRows(db, columns);
+  return {
+    ready: Promise.resolve(),
+    get size() {
+      return rows.size;
+    },
+    addRow: (row) => rows.addRow(row),
+    end: () => write(rows),
+    abort: async () => undefined,
+  };
 }
 
 /** A temporary table with these columns, dropped at the transaction's end. */

@@ -58,6 +58,58 @@ export async function copyBinaryInto(on: Knex.Transaction | pg.ClientBase, targe
   });
 }
 
+/**
+ * A binary COPY into `target` opened now on a connection of its own (outside a transaction:
+ * the COPY is its own), fed while its rows are still being made: `put` hands over tuples
+ * (pg-copy-streams holds them until the server has answered the COPY, then each is written to
+ * the socket as it comes, so that the server takes them in while the caller computes the
+ * rest), `end` finishes it — the rows are stored whole or not at all — and `abort` takes it
+ * back (CopyFail: the server rolls it back). Rejects as the COPY does.
+ */
+export type CopyFeed = {
+  /** Settles once the server has answered the COPY (tuples put from then on go out at once), or it failed. */
+  ready: Promise<void>;
+  put(tuples: Buffer): void;
+  end(): Promise<void>;
+  abort(reason: Error): Promise<void>;
+};
+
+export function openBinaryCopy(client: pg.ClientBase, target: string): CopyFeed {
+  const state = client as unknown as { _queryable?: boolean; _ending?: boolean };
+  if (state._queryable === false || state._ending) throw new Error('Client has encountered a connection error and is not queryable');
+  const stream = client.query(copyFrom(`COPY ${target} FROM STDIN (FORMAT binary)`));
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+  });
+  let settled = false;
+  done.then(
+    () => (settled = true),
+    () => (settled = true),
+  ); // answered by end or abort
+  // the stream holds what it is given until the server's answer; the header's callback is then
+  // (or once the COPY has failed: pg-copy-streams then only emits the error, the callback never comes)
+  const ready = new Promise<void>((resolve) => {
+    stream.write(BINARY_HEADER, () => resolve());
+    done.catch(() => resolve());
+  });
+  return {
+    ready,
+    put: (tuples) => void stream.write(tuples),
+    async end() {
+      stream.write(BINARY_TRAILER);
+      stream.end();
+      await done;
+    },
+    async abort(reason) {
+      // a COPY that failed already is over; else CopyFail, and the server's answer to it
+      if (settled) return;
+      stream.destroy(reason);
+      await new Promise<void>((resolve) => (stream.closed ? resolve() : stream.once('close', () => resolve())));
+    },
+  };
+}
+
 /** Days from 1970-01-01 (our day numbers) to 2000-01-01 (PostgreSQL's binary dates). */
 const PG_EPOCH_DAY = 10_957;
 

@@ -2,11 +2,11 @@ import { Knex } from 'knex';
 import pg from 'pg';
 import { addDays, LocalDate } from '../domain/dates';
 import { FactTexts } from '../domain/factText';
-import { writeRows } from './bulk';
+import { collectRows, feedRows, writeRows } from './bulk';
 import type { Database } from './database';
 import { loadFactTexts, loadIndicatorTexts, loadMapHistory, loadReportTexts, mapStamp } from './inputs';
 import { MapHistory } from '../domain/lineage';
-import { appendDay, classifiedDaysIn, DayResult, dayStamp, lastClassifiedDay, LevelConnection, LevelRow, PreparedDay, prepareDay, PreviousLevel, previousLevels } from './levels';
+import { appendDay, classifiedDaysIn, DayFeed, DayResult, DayRows, dayStamp, feedDay, lastClassifiedDay, LevelConnection, PreviousLevel, previousLevels } from './levels';
 import { RECOMPUTE_LOCK } from './locks';
 import { OverrideSpan, overridesDuring } from './overrides';
 import { getRuleSet, StoredRuleSet } from './rulesets';
@@ -45,10 +45,13 @@ export type LevelSession = {
   lastClassified(): Promise<LocalDate | null>;
   /** The facts of days [from, to] (read on the first writer's connection: wait for its write first). */
   facts(ruleSet: StoredRuleSet, from: LocalDate, to: LocalDate): Promise<RunFacts>;
-  /** A day's rows ready for `write` (no I/O). `fresh`: the day had no levels when the run started. */
-  prepare(ruleSetId: string, date: LocalDate, rows: LevelRow[], jobId: number | null, fresh: boolean): PreparedDay;
-  /** Appends a prepared day on writer `writer` (see db/levels.ts appendDay). */
-  write(writer: number, day: PreparedDay): Promise<DayResult>;
+  /**
+   * A day that had no levels when the run started, written on writer `writer` as it is
+   * computed (db/levels.ts `feedDay`): open it once the writer's last day is written.
+   */
+  feed(writer: number, ruleSetId: string, date: LocalDate, jobId: number | null): DayFeed;
+  /** Appends the rows of a day that had levels on writer `writer` (db/levels.ts `appendDay`). */
+  write(writer: number, day: DayRows): Promise<DayResult>;
 };
 
 /** Days of a run under one rule set (the timeline cut to the run's span). */
@@ -93,6 +96,11 @@ type ReadOn = (writer: number) => <R>(body: (t: Knex) => Promise<R>) => Promise<
 /** A session over read transactions and writer connections (shared by both engines). */
 function session(db: Database, writers: number, readOn: ReadOn, on: (writer: number) => LevelConnection): LevelSession {
   const read = readOn(0);
+  // committed on a connection of its own: caches of derived views see it now
+  const counted = (r: DayResult): DayResult => {
+    if (r.written) db.committed();
+    return r;
+  };
   return {
     writers,
     async start(from, to, firstTo, kept = { mapStamp: null, day: null }) {
@@ -122,13 +130,11 @@ function session(db: Database, writers: number, readOn: ReadOn, on: (writer: num
     lastClassified: () => read((t) => lastClassifiedDay(t)),
     dayStamp: (date) => read((t) => dayStamp(t, date)),
     facts: (rs, from, to) => read((t) => factsOf(t, rs, from, to)),
-    prepare: (ruleSetId, date, rows, jobId, fresh) => prepareDay(db, ruleSetId, date, rows, jobId, fresh),
-    async write(writer, day) {
-      const r = await appendDay(on(writer), day);
-      // committed on a connection of its own: caches of derived views see it now
-      if (r.written) db.committed();
-      return r;
+    feed(writer, ruleSetId, date, jobId) {
+      const day = feedDay(on(writer), ruleSetId, date, jobId);
+      return { ...day, end: () => day.end().then(counted) };
     },
+    write: (writer, day) => appendDay(on(writer), day).then(counted),
   };
 }
 
@@ -140,7 +146,7 @@ export async function withLevelSession<T>(db: Database, fn: (s: LevelSession) =>
   if (db.mode === 'embedded') {
     const embedded: LevelConnection = {
       rows: async <R>(sql: string, bindings: readonly Knex.RawBinding[]) => (await db.knex.raw<{ rows: R[] }>(sql, bindings)).rows,
-      append: (table, rows) => db.knex.transaction((trx) => writeRows(trx, table, rows)),
+      feed: (table, columns) => collectRows(db, columns, (rows) => db.knex.transaction((trx) => writeRows(trx, table, rows))),
     };
     return fn(session(db, 1, () => (body) => db.knex.transaction(body), () => embedded));
   }
@@ -157,7 +163,7 @@ export async function withLevelSession<T>(db: Database, fn: (s: LevelSession) =>
         const conn = conns[writer] as pg.ClientBase;
         return {
           rows: async <R>(sql: string, bindings: readonly Knex.RawBinding[]) => (await pool.raw<{ rows: R[] }>(sql, bindings).connection(conn)).rows,
-          append: (table, rows) => writeRows(conn, table, rows),
+          feed: (table, columns) => feedRows(conn, table, columns),
         };
       };
       const readOn: ReadOn = (writer) => (body) => pool.transaction(body, { connection: conns[writer] as pg.ClientBase });

@@ -7,7 +7,7 @@ import { RuleSet } from '../domain/rules/definition';
 import { ChangeTrigger, FormedChange, StoredChange } from '../domain/rules/change';
 import { ChildLevels } from '../domain/rules/engine';
 import { Pending, PersistenceState } from '../domain/rules/persistence';
-import { BulkRow, BulkRows, bulkRows, Cell, columns } from './bulk';
+import { BulkColumns, BulkFeed, BulkRow, Cell, columns } from './bulk';
 import { ByteSink } from './copy';
 import type { Database } from './database';
 import { notFound } from '../errors';
@@ -81,23 +81,33 @@ const json = (v: unknown): string | null => (v === null || v === undefined ? nul
 export type LevelConnection = {
   /** One statement's rows. */
   rows<R>(sql: string, bindings: readonly Knex.RawBinding[]): Promise<R[]>;
-  /** Bulk rows appended whole (one statement, or one transaction). */
-  append(table: string, rows: BulkRows): Promise<void>;
+  /** Rows appended as they are made, whole (one statement, or one transaction: bulk.ts `BulkFeed`). */
+  feed(table: string, columns: BulkColumns): BulkFeed;
 };
 
-/** One day's computed rows, ready to be written: as bulk rows when the day has none yet. */
-export type PreparedDay = { date: LocalDate; ruleSetId: string; jobId: number | null; rows: LevelRow[]; fresh: BulkRows | null };
+/** A recomputed day's rows, for a day that has levels already (`appendDay`). */
+export type DayRows = { date: LocalDate; ruleSetId: string; jobId: number | null; rows: LevelRow[] };
 
 /**
- * A day's rows prepared for `appendDay` (done while the previous day is being written).
- * `fresh`: the day has no levels yet (a backfill), so every row is appended as it is.
+ * A day that has no levels yet (a backfill's, the daily job's), written as it is computed:
+ * each row is appended as it comes (`add`), in one statement that `end` finishes (a binary
+ * COPY the server takes in while the rest of the day is computed; on the embedded engine,
+ * one transaction at the end) — the day is stored whole or not at all; `abort` stores none of it.
  */
-export function prepareDay(db: Pick<Database, 'supportsCopy'>, ruleSetId: string, date: LocalDate, rows: LevelRow[], jobId: number | null, fresh: boolean): PreparedDay {
-  if (!fresh) return { date, ruleSetId, jobId, rows, fresh: null };
-  const bulk = bulkRows(db, LEVEL_COLUMNS, rows.length);
+export type DayFeed = { ready: Promise<void>; add(row: LevelRow): void; end(): Promise<DayResult>; abort(reason: Error): Promise<void> };
+
+export function feedDay(on: LevelConnection, ruleSetId: string, date: LocalDate, jobId: number | null): DayFeed {
+  const feed = on.feed('zone_levels', LEVEL_COLUMNS);
   const tuple = new LevelTuple(ruleSetId, date, jobId);
-  for (const r of rows) bulk.addRow(tuple.of(r));
-  return { date, ruleSetId, jobId, rows, fresh: bulk };
+  return {
+    ready: feed.ready,
+    add: (row) => feed.addRow(tuple.of(row)),
+    async end() {
+      await feed.end();
+      return { date, areas: feed.size, written: feed.size, changed: feed.size };
+    },
+    abort: (reason) => feed.abort(reason),
+  };
 }
 
 /** A text field's bytes: its length, then its UTF-8. */
@@ -190,17 +200,12 @@ function jsonbOrNull(out: ByteSink, v: unknown): void {
 }
 
 /**
- * Appends one day's rows in one statement — its own transaction. A day never classified
- * before (a backfill) is bulk-written (binary COPY; INSERT … unnest on the embedded engine,
- * in one transaction); otherwise only rows that differ from the day's current ones are
- * inserted, so recomputing with unchanged inputs writes nothing.
+ * Appends the rows of a day that has levels already, in one statement — its own transaction:
+ * only rows that differ from the day's current ones are inserted, so recomputing with
+ * unchanged inputs writes nothing. (A day with none is written by `feedDay`.)
  */
-export async function appendDay(on: LevelConnection, day: PreparedDay): Promise<DayResult> {
+export async function appendDay(on: LevelConnection, day: DayRows): Promise<DayResult> {
   const { date, rows, ruleSetId, jobId } = day;
-  if (day.fresh) {
-    await on.append('zone_levels', day.fresh);
-    return { date, areas: rows.length, written: rows.length, changed: rows.length };
-  }
   const [r] = await on.rows<{ written: number; changed: number }>(
     `WITH n AS (
        SELECT * FROM jsonb_to_recordset(?::jsonb) AS n(area_id int, level text, raw_level text, reason text, since date,

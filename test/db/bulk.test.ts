@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { connectDatabase } from '../../src/db/database';
-import { BulkColumns, BulkRow, BulkRows, bulkRows, Cell, columns, createStage, writeRows } from '../../src/db/bulk';
+import { BulkColumns, BulkRow, BulkRows, bulkRows, Cell, columns, createStage, feedRows, writeRows } from '../../src/db/bulk';
 
 /**
  * The bulk writer stores every column type the same way by COPY binary and by
@@ -99,4 +99,74 @@ test('a row that writes itself is written as its tuple on PostgreSQL, else as it
     return (await trx.raw<{ rows: { i: number; d: string }[] }>('SELECT i, d::text AS d FROM stage_rows ORDER BY i')).rows;
   });
   expect(stored).toEqual([{ i: 42, d: '1970-01-01' }, { i: 43, d: '1970-01-02' }]);
+});
+
+/** A row of COLUMNS that writes itself (as the level writer's rows do). */
+const selfWriting = (cells: Cell[]): BulkRow => ({
+  write: (out) => {
+    const rows = new BulkRows(COLUMNS, true, 1);
+    rows.add(cells);
+    const t = rows.tuples() as Buffer;
+    out.ensure(t.length);
+    out.bytes(t, 0, t.length);
+  },
+  cells: () => cells,
+});
+
+(db.supportsCopy ? describe : describe.skip)('rows fed to a COPY as they are made (feedRows)', () => {
+  const client = new pg.Client({ connectionString: url });
+  beforeAll(async () => {
+    await client.connect();
+    await client.query('CREATE TABLE IF NOT EXISTS feed_bulk (i int, b bigint, f float8, t text, d date, j jsonb, CHECK (i IS NULL OR i <> -99))');
+  });
+  beforeEach(() => client.query('TRUNCATE feed_bulk'));
+  afterAll(async () => {
+    await client.query('DROP TABLE IF EXISTS feed_bulk');
+    await client.end();
+  });
+  const sorted = (rows: Stored[]) => rows.map((r) => JSON.stringify(r)).sort();
+  const stored = async () => sorted((await client.query<Stored>('SELECT i, b::text AS b, f, t, d::text AS d, j FROM feed_bulk')).rows);
+
+  test('many pieces, sent as they are made, stored whole and in order', async () => {
+    const feed = feedRows(client, 'feed_bulk', COLUMNS);
+    await feed.ready;
+    // 20,000 rows: several 64 KiB pieces handed over before the end
+    for (let k = 0; k < 20_000; k++) feed.addRow(selfWriting([k, k, k / 2, `row ${k}`, '2021-01-01', `[${k}]`]));
+    expect(feed.size).toBe(20_000);
+    await feed.end();
+    const res = await client.query<{ n: number; s: string }>('SELECT count(*)::int AS n, sum(i)::text AS s FROM feed_bulk');
+    expect(res.rows[0]).toEqual({ n: 20_000, s: String((19_999 * 20_000) / 2) });
+  });
+
+  test('taken back: nothing stored, and the connection goes on', async () => {
+    const feed = feedRows(client, 'feed_bulk', COLUMNS);
+    await feed.ready;
+    for (let k = 0; k < 5_000; k++) feed.addRow(selfWriting([k, k, 0, 'x', '2021-01-01', null]));
+    await feed.abort(new Error('the day could not be computed'));
+    expect(await stored()).toEqual([]);
+    const again = feedRows(client, 'feed_bulk', COLUMNS);
+    for (const r of ROWS) again.addRow(selfWriting(r));
+    await again.end();
+    expect(await stored()).toEqual(sorted(expected()));
+  });
+
+  test('a COPY the server refuses at once: ready settles, end rejects, the connection goes on', async () => {
+    const feed = feedRows(client, 'no_such_table', COLUMNS);
+    await feed.ready;
+    feed.addRow(selfWriting(ROWS[0] as Cell[]));
+    await expect(feed.end()).rejects.toThrow(/no_such_table/);
+    expect(await stored()).toEqual([]);
+    // taken back after it failed: nothing to wait for
+    const gone = feedRows(client, 'no_such_table', COLUMNS);
+    await gone.ready;
+    await gone.abort(new Error('the day could not be computed'));
+    expect(await stored()).toEqual([]);
+  });
+
+  test('a row the table refuses: the statement fails whole, and the connection goes on', async () => {
+    const feed = feedRows(client, 'feed_bulk', COLUMNS);
+    for (let k = 0; k < 3_000; k++) feed.addRow(selfWriting([k === 2_500 ? -99 : k, 0, 0, 'x', '2021-01-01', null]));
+    await expect(feed.end()).rejects.toThrow(/check constraint/);
+    expect(await stored()).toEqual([]);
+  });
 });

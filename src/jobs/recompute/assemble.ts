@@ -6,7 +6,7 @@ import { readStoredInputs } from '../../db/storedInputs';
 import { addDays, LocalDate } from '../../domain/dates';
 import type { Level } from '../../domain/levels';
 import { inputsReader, PackedValue } from '../../domain/inputs';
-import { ChangeSide, changeTrigger } from '../../domain/rules/change';
+import { ChangeSide, changeTrigger, FormedChange } from '../../domain/rules/change';
 import { step as persistenceStep } from '../../domain/rules/persistence';
 import { classifyTree, rollsUp } from '../../domain/rules/tree';
 import { ChildLevels, Classification, StepResult } from '../../domain/rules/engine';
@@ -30,6 +30,13 @@ export function beforeById(d: DayBefore): Map<number, PreviousLevel> {
   else for (const [id, p] of d) out.set(id, p);
   return out;
 }
+
+/**
+ * What else a day's assembly does with its rows: `formed`, the areas formed that day (a
+ * reorganisation's first day: run.ts), whose change, where their level moved, is their
+ * formation; `onRow` hears of each row once it is final (the day is written as it is computed).
+ */
+export type DayOut = { formed?: ReadonlyMap<number, FormedChange> | null; onRow?: (row: LevelRow) => void };
 
 /** A recomputed day's rows, and the state the next day starts from (its rows, in the order of its areas). */
 export type ComputedDay = { rows: LevelRow[]; next: DayBefore };
@@ -117,6 +124,7 @@ export function classifyDay(
   prev: DayBefore,
   memo?: DayMemo,
   overridden?: ReadonlyMap<number, Level> | null,
+  out: DayOut = {},
 ): ComputedDay {
   const ps = rs.definition.persistence;
   const hysteresis = ps.escalate_after_days > 1 || ps.deescalate_after_days > 1 || ps.max_step_down < 3 || ps.min_stay_days > 0;
@@ -152,7 +160,8 @@ export function classifyDay(
       rule_set_id: rs.id,
     };
     // only where the level moved (a small share of areas)
-    if (before && before.level !== level) row.change = changeTrigger(rs.definition, a.kind, beforeSide(rs, a, yesterday, before), { level, inputs: values(), children: kids, ruleSetId: rs.id, rules: c });
+    if (before && before.level !== level) row.change = out.formed?.get(a.id) ?? changeTrigger(rs.definition, a.kind, beforeSide(rs, a, yesterday, before), { level, inputs: values(), children: kids, ruleSetId: rs.id, rules: c });
+    out.onRow?.(row);
     // its parent rolls up the level the command centre decided, where an override covers the day
     return { level: overridden?.get(a.id) ?? level, result: row };
   }, { again, ordered: true }); // a run's areas are in treeOrder (run.ts)
