@@ -191,8 +191,13 @@ export interface BulkFeed {
   abort(reason: Error): Promise<void>;
 }
 
-/** Bytes of tuples handed to the COPY at a time: the server takes in one while the next is made. */
-const FEED_BYTES = 1 << 16;
+/**
+ * Bytes of tuples handed to the COPY at a time: the server takes in one while the next is
+ * made. Measured over a 365-day national backfill (`node --cpu-prof`): Node's socket writes
+ * took 1.25 s in pieces of 64 KiB, 0.87 s in pieces of 256 KiB; the daily job (a day is
+ * ~1.7 MB) was no slower with the larger pieces.
+ */
+const FEED_BYTES = 1 << 18;
 
 export function feedRows(on: pg.ClientBase, table: string, columns: BulkColumns): BulkFeed {
   const copy = openBinaryCopy(on, `${table} (${columns.map((c) => c.name).join(', ')})`);

@@ -130,7 +130,7 @@ const selfWriting = (cells: Cell[]): BulkRow => ({
   test('many pieces, sent as they are made, stored whole and in order', async () => {
     const feed = feedRows(client, 'feed_bulk', COLUMNS);
     await feed.ready;
-    // 20,000 rows: several 64 KiB pieces handed over before the end
+    // 20,000 rows: several pieces (FEED_BYTES) handed over before the end
     for (let k = 0; k < 20_000; k++) feed.addRow(selfWriting([k, k, k / 2, `row ${k}`, '2021-01-01', `[${k}]`]));
     expect(feed.size).toBe(20_000);
     await feed.end();
