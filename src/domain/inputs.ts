@@ -153,6 +153,10 @@ function latestOnOrBefore(days: number[], day: number): number {
   return found;
 }
 
+/** A report row's area, in `InputSeries.reportAreas`: not on the map; has successors. */
+const NOT_ON_MAP = -1;
+const SUCCEEDED = -2;
+
 export class InputSeries {
   private readonly n: number;
   private readonly base: number; // the first day of report data
@@ -228,18 +232,18 @@ export class InputSeries {
   private prefixed(r: ReportColumns, field: ReportField | null): Float64Array {
     const { n, len, base } = this;
     const daily = new Float64Array(n * len);
-    const lineage = this.lineage;
+    const at = this.reportAreas(r);
+    // the field's column (all_cases: the sum of two), read straight from the typed arrays
+    const a = field === null ? null : field === 'all_cases' ? r.community_cases : r[field];
+    const b = field === 'all_cases' ? r.quarantine_cases : null;
     for (let k = 0; k < r.length; k++) {
-      const id = r.area_id[k] as number;
+      const i = at[k] as number;
+      if (i === NOT_ON_MAP) continue;
       const d = (r.day[k] as number) - base;
       if (d < 0 || d >= len) continue;
-      const v = field === null ? 1 : value(r, field, k);
-      if (lineage.has(id)) {
-        this.distribute(daily, id, r.day[k] as number, d, v);
-        continue;
-      }
-      const i = this.at.get(id);
-      if (i !== undefined) daily[i * len + d] += v;
+      const v = a === null ? 1 : (a[k] as number) + (b === null ? 0 : (b[k] as number));
+      if (i === SUCCEEDED) this.distribute(daily, r.area_id[k] as number, r.day[k] as number, d, v);
+      else daily[i * len + d] += v;
     }
     // children before parents: an area's days are its own plus its children's (already summed)
     for (const i of this.deepestFirst()) {
@@ -371,6 +375,19 @@ export class InputSeries {
     const own = this.at.get(id);
     if (own !== undefined && placed < 1 - 1e-9) out.set(own, (out.get(own) ?? 0) + (1 - placed));
     return out;
+  }
+
+  /** Per report row, its area's index; SUCCEEDED where the area has successors (its figures are spread: `distribute`); NOT_ON_MAP. Made once for every field. */
+  private reportRows: { of: ReportColumns; at: Int32Array } | null = null;
+  private reportAreas(r: ReportColumns): Int32Array {
+    if (this.reportRows?.of === r) return this.reportRows.at;
+    const at = new Int32Array(r.length);
+    for (let k = 0; k < r.length; k++) {
+      const id = r.area_id[k] as number;
+      at[k] = this.lineage.has(id) ? SUCCEEDED : (this.at.get(id) ?? NOT_ON_MAP);
+    }
+    this.reportRows = { of: r, at };
+    return at;
   }
 
   private order: number[] | null = null;
@@ -614,18 +631,6 @@ export class InputSeries {
   }
 }
 
-function value(r: ReportColumns, field: ReportField, k: number): number {
-  switch (field) {
-    case 'community_cases':
-      return r.community_cases[k] as number;
-    case 'quarantine_cases':
-      return r.quarantine_cases[k] as number;
-    case 'all_cases':
-      return (r.community_cases[k] as number) + (r.quarantine_cases[k] as number);
-    case 'deaths':
-      return r.deaths[k] as number;
-  }
-}
 
 /** Sorts a series by date and computes its prefix sums. */
 function finishSeries(s: Series): void {
