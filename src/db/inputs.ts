@@ -47,13 +47,8 @@ export async function loadMapHistory(trx: Knex): Promise<MapHistory> {
  * of the areas it touches; maps.ts versions its answers by the same), and the counts of the
  * earlier versions and the lineage links (written with those changes, never changed alone).
  */
-export async function mapStamp(q: Knex): Promise<string> {
-  const res = await q.raw<{ rows: { s: string }[] }>(
-    `SELECT (SELECT count(*) FROM areas) || '/' || coalesce((SELECT max(updated_at) FROM areas)::text, '') || '/' ||
-            (SELECT count(*) FROM area_versions) || '/' || (SELECT count(*) FROM area_lineage) AS s`,
-  );
-  return res.rows[0]?.s ?? '';
-}
+export const MAP_STAMP_SQL = `SELECT (SELECT count(*) FROM areas) || '/' || coalesce((SELECT max(updated_at) FROM areas)::text, '') || '/' ||
+            (SELECT count(*) FROM area_versions) || '/' || (SELECT count(*) FROM area_lineage)`;
 
 /**
  * Loads the facts for days [from, to] and returns their inputs series. Each query returns

@@ -4,9 +4,9 @@ import { addDays, LocalDate } from '../domain/dates';
 import { FactTexts } from '../domain/factText';
 import { collectRows, feedRows, writeRows } from './bulk';
 import type { Database } from './database';
-import { loadFactTexts, loadIndicatorTexts, loadMapHistory, loadReportTexts, mapStamp } from './inputs';
+import { loadFactTexts, loadIndicatorTexts, loadMapHistory, loadReportTexts, MAP_STAMP_SQL } from './inputs';
 import { MapHistory } from '../domain/lineage';
-import { appendDay, classifiedDaysIn, DayFeed, DayResult, DayRows, dayStamp, feedDay, lastClassifiedDay, LevelConnection, PreviousLevel, previousLevels } from './levels';
+import { appendDay, classifiedDaysIn, DAY_STAMP_SQL, DayFeed, DayResult, DayRows, dayStamp, feedDay, lastClassifiedDay, LevelConnection, PreviousLevel, previousLevels } from './levels';
 import { RECOMPUTE_LOCK } from './locks';
 import { OverrideSpan, overridesDuring } from './overrides';
 import { getRuleSet, StoredRuleSet } from './rulesets';
@@ -88,6 +88,12 @@ async function segmentsOf(t: Knex, from: LocalDate, to: LocalDate): Promise<RunS
   return cut.map((s) => ({ from: s.from, to: s.to, ruleSet: sets.get(s.rule_set_id as string) as StoredRuleSet }));
 }
 
+/** The map's stamp, and the stamp of day `day` (null: none asked), in one statement. */
+async function startStamps(t: Knex, day: LocalDate | null): Promise<{ map: string; day: string | null }> {
+  const res = await t.raw<{ rows: { map: string; day: string | null }[] }>(`SELECT (${MAP_STAMP_SQL}) AS map, ${day === null ? 'NULL::text' : `(${DAY_STAMP_SQL})`} AS day`, day === null ? [] : [day]);
+  return res.rows[0] as { map: string; day: string | null };
+}
+
 const factsOf = async (t: Knex, rs: StoredRuleSet, from: LocalDate, to: LocalDate): Promise<RunFacts> => ({ ruleSetId: rs.id, from, to, texts: await loadFactTexts(t, rs.definition, from, to) });
 
 /** A read transaction on a writer's connection. */
@@ -103,30 +109,25 @@ function session(db: Database, writers: number, readOn: ReadOn, on: (writer: num
   };
   return {
     writers,
-    async start(from, to, firstTo, kept = { mapStamp: null, day: null }) {
-      const segments = await read((t) => segmentsOf(t, from, to));
-      const head = segments[0] as RunSegment;
-      const rest = () =>
-        read(async (t) => {
-          const stamp = await mapStamp(t);
-          const map = stamp === kept.mapStamp ? null : await loadMapHistory(t);
-          const day = kept.day && kept.day.date === addDays(from, -1) && (await dayStamp(t, kept.day.date)) === kept.day.stamp;
-          return { classified: await classifiedDaysIn(t, from, to), mapStamp: stamp, map, previous: day ? null : await previousLevels(t, from), overrides: await overridesDuring(t, from, to) };
-        });
-      const factsTo = firstTo < head.to ? firstTo : head.to;
-      if (writers === 1) {
-        // one connection runs one transaction at a time
-        const more = await rest();
-        return { segments, ...more, first: await read((t) => factsOf(t, head.ruleSet, from, factsTo)) };
-      }
-      // the first days' reports on the last writer's connection, while the first reads the
-      // rest and then their indicators (the daily job's longest reads, at once)
-      const reports = readOn(writers - 1)((t) => loadReportTexts(t, head.ruleSet.definition, from, factsTo));
-      reports.catch(() => undefined); // awaited below
-      const more = await rest();
-      const indicators = await read((t) => loadIndicatorTexts(t, head.ruleSet.definition, from, factsTo));
-      return { segments, ...more, first: { ruleSetId: head.ruleSet.id, from, to: factsTo, texts: { from, to: factsTo, reports: await reports, indicators } } };
-    },
+    start: (from, to, firstTo, kept = { mapStamp: null, day: null }) =>
+      // one transaction on the first writer's connection (each costs round trips): the
+      // timeline, then the rest and the first days' indicators; their reports meanwhile on
+      // the last writer's (the daily job's two longest reads, at once), else in it too
+      read(async (t) => {
+        const segments = await segmentsOf(t, from, to);
+        const head = segments[0] as RunSegment;
+        const factsTo = firstTo < head.to ? firstTo : head.to;
+        const rs = head.ruleSet.definition;
+        const reports = writers > 1 ? readOn(writers - 1)((r) => loadReportTexts(r, rs, from, factsTo)) : null;
+        reports?.catch(() => undefined); // awaited below
+        const stamps = await startStamps(t, kept.day && kept.day.date === addDays(from, -1) ? kept.day.date : null);
+        const map = stamps.map === kept.mapStamp ? null : await loadMapHistory(t);
+        const previous = kept.day && stamps.day === kept.day.stamp ? null : await previousLevels(t, from);
+        const more = { classified: await classifiedDaysIn(t, from, to), mapStamp: stamps.map, map, previous, overrides: await overridesDuring(t, from, to) };
+        const indicators = await loadIndicatorTexts(t, rs, from, factsTo);
+        const texts = { from, to: factsTo, reports: reports ? await reports : await loadReportTexts(t, rs, from, factsTo), indicators };
+        return { segments, ...more, first: { ruleSetId: head.ruleSet.id, from, to: factsTo, texts } };
+      }),
     lastClassified: () => read((t) => lastClassifiedDay(t)),
     dayStamp: (date) => read((t) => dayStamp(t, date)),
     facts: (rs, from, to) => read((t) => factsOf(t, rs, from, to)),

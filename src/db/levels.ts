@@ -252,8 +252,10 @@ export function storedInputs(text: string | null): StoredInputs | null {
  * recomputation, holding the recompute lock, its only writer: any later write of the day adds
  * rows (a TRUNCATE and a refill would have a later computed_at). One index range of the day.
  */
+export const DAY_STAMP_SQL = `SELECT count(*) || '/' || coalesce(max(computed_at)::text, '') FROM zone_levels WHERE date = ?::date`;
+
 export async function dayStamp(q: Knex, date: LocalDate): Promise<string> {
-  const res = await q.raw<{ rows: { s: string }[] }>(`SELECT count(*) || '/' || coalesce(max(computed_at)::text, '') AS s FROM zone_levels WHERE date = ?`, [date]);
+  const res = await q.raw<{ rows: { s: string }[] }>(`SELECT (${DAY_STAMP_SQL}) AS s`, [date]);
   return res.rows[0]?.s ?? '';
 }
 
