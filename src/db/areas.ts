@@ -283,7 +283,7 @@ export async function importAreasIn(trx: Knex.Transaction, areas: AreaInput[], o
      WHERE c.is_new`,
   );
   const moved = await trx.raw<{ rowCount: number | null }>(
-    `UPDATE areas a SET parent_id = p.id
+    `UPDATE areas a SET parent_id = p.id, updated_at = now()
      FROM stage_changed c JOIN stage_areas s ON s.idx = c.idx LEFT JOIN areas p ON p.code = s.parent
      WHERE a.code = c.code AND a.parent_id IS DISTINCT FROM p.id`,
   );
