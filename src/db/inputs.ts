@@ -47,7 +47,7 @@ export async function loadMapHistory(trx: Knex): Promise<MapHistory> {
  * of the areas it touches; maps.ts versions its answers by the same), and the counts of the
  * earlier versions and the lineage links (written with those changes, never changed alone).
  */
-export const MAP_STAMP_SQL = `SELECT (SELECT count(*) FROM areas) || '/' || coalesce((SELECT max(updated_at) FROM areas)::text, '') || '/' ||
+export const MAP_STAMP_SQL = `SELECT (SELECT count(*) FROM areas) || '/' || coalesce(extract(epoch FROM (SELECT max(updated_at) FROM areas))::text, '') || '/' ||
             (SELECT count(*) FROM area_versions) || '/' || (SELECT count(*) FROM area_lineage)`;
 
 /**

@@ -251,8 +251,9 @@ export function storedInputs(text: string | null): StoredInputs | null {
  * `RunCarry`): the day's row count and latest computed_at. zone_levels is append-only and
  * recomputation, holding the recompute lock, its only writer: any later write of the day adds
  * rows (a TRUNCATE and a refill would have a later computed_at). One index range of the day.
+ * Instants as seconds since the epoch: the same text whatever a connection's TimeZone.
  */
-export const DAY_STAMP_SQL = `SELECT count(*) || '/' || coalesce(max(computed_at)::text, '') FROM zone_levels WHERE date = ?::date`;
+export const DAY_STAMP_SQL = `SELECT count(*) || '/' || coalesce(extract(epoch FROM max(computed_at))::text, '') FROM zone_levels WHERE date = ?::date`;
 
 export async function dayStamp(q: Knex, date: LocalDate): Promise<string> {
   const res = await q.raw<{ rows: { s: string }[] }>(`SELECT (${DAY_STAMP_SQL}) AS s`, [date]);
