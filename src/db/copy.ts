@@ -23,20 +23,45 @@ export function copyText(cell: Cell): string {
   return cell.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
-async function copyInto(on: Knex.Transaction | pg.ClientBase, target: string, write: (put: (data: string | Buffer) => Promise<void>) => Promise<void>): Promise<void> {
-  // a knex transaction is a function; a connection of its own is a pg client
-  const client = typeof on === 'function' ? await rawClient(on) : on;
+/**
+ * Where pg-copy-streams sends what it still had queued once its COPY has failed. On an error
+ * it lets the connection go (`connection = null`) but keeps what it was given: a piece left
+ * waiting for the socket's 'drain', or the end, is flushed later to that null connection and
+ * throws outside any listener — the process would end. (Reproduced: a server slower than the
+ * feed, then a row it refuses.) The server drops any CopyData after an error anyway.
+ */
+const DROPPED = { stream: { write: () => true, once: () => undefined }, sendCopyFail: () => undefined };
+
+/** A COPY … FROM STDIN stream on `client`, and its end: settled when it finishes or fails. */
+function copyStream(client: pg.ClientBase, sql: string): { stream: ReturnType<typeof copyFrom>; done: Promise<void> } {
   // a connection that died under us: pg would hand the COPY stream an error on a later tick
   // through a path that can throw past every listener (and end the process) — refuse it here
   const state = client as unknown as { _queryable?: boolean; _ending?: boolean };
   if (state._queryable === false || state._ending) throw new Error('Client has encountered a connection error and is not queryable');
-  const stream = client.query(copyFrom(`COPY ${target.includes(' FROM STDIN') ? target : `${target} FROM STDIN`}`));
+  const stream = client.query(copyFrom(sql));
+  // it lets the connection go at the end of its handleError, after emitting the error
+  const internals = stream as unknown as { connection: unknown; handleError: (e: Error) => void };
+  const handleError = internals.handleError.bind(stream);
+  internals.handleError = (e) => {
+    handleError(e);
+    internals.connection = DROPPED;
+  };
   const done = new Promise<void>((resolve, reject) => {
     stream.on('finish', resolve);
     stream.on('error', reject);
   });
+  return { stream, done };
+}
+
+async function copyInto(on: Knex.Transaction | pg.ClientBase, target: string, write: (put: (data: string | Buffer) => Promise<void>) => Promise<void>): Promise<void> {
+  // a knex transaction is a function; a connection of its own is a pg client
+  const client = typeof on === 'function' ? await rawClient(on) : on;
+  const { stream, done } = copyStream(client, `COPY ${target.includes(' FROM STDIN') ? target : `${target} FROM STDIN`}`);
+  let failed = false;
+  done.catch(() => (failed = true));
   await write(async (data) => {
-    if (!stream.write(data)) await new Promise<void>((resolve) => stream.once('drain', resolve));
+    // a failed COPY drains no more: stop writing, its error is answered below
+    if (!failed && !stream.write(data)) await Promise.race([new Promise<void>((resolve) => stream.once('drain', resolve)), done.catch(() => undefined)]);
   });
   stream.end();
   await done;
@@ -75,13 +100,7 @@ export type CopyFeed = {
 };
 
 export function openBinaryCopy(client: pg.ClientBase, target: string): CopyFeed {
-  const state = client as unknown as { _queryable?: boolean; _ending?: boolean };
-  if (state._queryable === false || state._ending) throw new Error('Client has encountered a connection error and is not queryable');
-  const stream = client.query(copyFrom(`COPY ${target} FROM STDIN (FORMAT binary)`));
-  const done = new Promise<void>((resolve, reject) => {
-    stream.on('finish', resolve);
-    stream.on('error', reject);
-  });
+  const { stream, done } = copyStream(client, `COPY ${target} FROM STDIN (FORMAT binary)`);
   let settled = false;
   done.then(
     () => (settled = true),

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { connectDatabase } from '../../src/db/database';
+import { ByteSink } from '../../src/db/copy';
 import { BulkColumns, BulkRow, BulkRows, bulkRows, Cell, columns, createStage, feedRows, writeRows } from '../../src/db/bulk';
 
 /**
@@ -101,17 +102,17 @@ test('a row that writes itself is written as its tuple on PostgreSQL, else as it
   expect(stored).toEqual([{ i: 42, d: '1970-01-01' }, { i: 43, d: '1970-01-02' }]);
 });
 
+/** A row's binary tuple, as BulkRows makes it. */
+function writeCells(out: ByteSink, cols: BulkColumns, cells: Cell[]): void {
+  const rows = new BulkRows(cols, true, 1);
+  rows.add(cells);
+  const t = rows.tuples() as Buffer;
+  out.ensure(t.length);
+  out.bytes(t, 0, t.length);
+}
+
 /** A row of COLUMNS that writes itself (as the level writer's rows do). */
-const selfWriting = (cells: Cell[]): BulkRow => ({
-  write: (out) => {
-    const rows = new BulkRows(COLUMNS, true, 1);
-    rows.add(cells);
-    const t = rows.tuples() as Buffer;
-    out.ensure(t.length);
-    out.bytes(t, 0, t.length);
-  },
-  cells: () => cells,
-});
+const selfWriting = (cells: Cell[]): BulkRow => ({ write: (out) => writeCells(out, COLUMNS, cells), cells: () => cells });
 
 (db.supportsCopy ? describe : describe.skip)('rows fed to a COPY as they are made (feedRows)', () => {
   const client = new pg.Client({ connectionString: url });
@@ -161,6 +162,43 @@ const selfWriting = (cells: Cell[]): BulkRow => ({
     await gone.ready;
     await gone.abort(new Error('the day could not be computed'));
     expect(await stored()).toEqual([]);
+  });
+
+  test('failed while the server is behind: no error escapes from what was still queued, nothing stored, the connection goes on', async () => {
+    // a server far slower than the feed (a trigger sleeps on each row): megabytes wait for
+    // the socket when the COPY is cancelled from another connection
+    await client.query(`CREATE TABLE IF NOT EXISTS feed_slow (i int, t text);
+      CREATE OR REPLACE FUNCTION pg_temp.feed_slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.002); RETURN NEW; END $$;
+      DROP TRIGGER IF EXISTS feed_slow ON feed_slow;
+      CREATE TRIGGER feed_slow BEFORE INSERT ON feed_slow FOR EACH ROW EXECUTE FUNCTION pg_temp.feed_slow()`);
+    const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    const slowColumns = columns('i int, t text');
+    const escaped: unknown[] = [];
+    const onUncaught = (e: unknown) => escaped.push(e);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      const feed = feedRows(client, 'feed_slow', slowColumns);
+      await feed.ready;
+      for (let k = 0; k < 400_000; k++) {
+        const cells: Cell[] = [k, 'x'.repeat(40)];
+        feed.addRow({ write: (out) => writeCells(out, slowColumns, cells), cells: () => cells });
+      }
+      const ended = feed.end();
+      ended.catch(() => undefined); // awaited below
+      await new Promise((r) => setTimeout(r, 200));
+      await other.query('SELECT pg_cancel_backend($1)', [pid]);
+      await expect(ended).rejects.toThrow(/cancel/);
+      await feed.abort(new Error('after the failure'));
+      await new Promise((r) => setTimeout(r, 1_000)); // the socket drains what was queued
+      expect(escaped).toEqual([]);
+      expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM feed_slow')).rows).toEqual([{ n: 0 }]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await other.end();
+      await client.query('DROP TABLE IF EXISTS feed_slow');
+    }
   });
 
   test('a row the table refuses: the statement fails whole, and the connection goes on', async () => {
