@@ -70,6 +70,12 @@ describe('the map of a day', () => {
       ['2025-03-10', '2025-12-31'],
     ]);
     expect(areasOn(h, d('2025-02-20'))).toEqual([]);
+    // a span starting on the day K ends: cut the day after; ending on it: no cut
+    expect(mapEpochs(h, d('2025-02-14'), d('2025-02-20'), next, prev).map((e) => [e.from, e.to])).toEqual([
+      ['2025-02-14', '2025-02-14'],
+      ['2025-02-15', '2025-02-20'],
+    ]);
+    expect(mapEpochs(h, d('2025-02-10'), d('2025-02-14'), next, prev).map((e) => [e.from, e.to])).toEqual([['2025-02-10', '2025-02-14']]);
   });
 });
 
