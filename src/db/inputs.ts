@@ -43,12 +43,10 @@ export async function loadMapHistory(trx: Knex): Promise<MapHistory> {
 
 /**
  * What tells whether the map over time is still the one a run keeps (run.ts `RunCarry`): the
- * areas' count and latest change (every import, repair and reorganisation sets `updated_at`
- * of the areas it touches; maps.ts versions its answers by the same), and the counts of the
- * earlier versions and the lineage links (written with those changes, never changed alone).
+ * count and last id of the changes to areas, their versions and their lineage (migration 23:
+ * a row per statement, append-only). Read before the map, as facts' stamps are.
  */
-export const MAP_STAMP_SQL = `SELECT (SELECT count(*) FROM areas) || '/' || coalesce(extract(epoch FROM (SELECT max(updated_at) FROM areas))::text, '') || '/' ||
-            (SELECT count(*) FROM area_versions) || '/' || (SELECT count(*) FROM area_lineage)`;
+export const MAP_STAMP_SQL = `SELECT count(*) || '/' || coalesce(max(id), 0) FROM data_changes WHERE kind = 'map'`;
 
 /**
  * Loads the facts for days [from, to] and returns their inputs series. Each query returns
@@ -62,19 +60,81 @@ export async function loadInputSeries(knex: Knex, ruleSet: RuleSet, areas: Serie
 
 /** The facts for days [from, to] as the database's texts, unparsed (the preview parses them in a worker). */
 export async function loadFactTexts(knex: Knex, ruleSet: RuleSet, from: LocalDate, to: LocalDate): Promise<FactTexts> {
-  return { from, to, reports: await loadReportTexts(knex, ruleSet, from, to), indicators: await loadIndicatorTexts(knex, ruleSet, from, to) };
+  return { from, to, reports: (await loadReportTexts(knex, ruleSet, from, to)).texts, indicators: (await loadIndicatorTexts(knex, ruleSet, from, to)).texts };
 }
 
-/** The reports part of `loadFactTexts` (a caller with two connections reads the parts at once). */
-export async function loadReportTexts(knex: Knex, ruleSet: RuleSet, from: LocalDate, to: LocalDate): Promise<FactTexts['reports']> {
-  const needs = factNeeds(ruleSet, from);
-  return needs.reportsFrom ? loadReports(knex, needs.reportsFrom, to, needs.reportColumns) : null;
+/**
+ * One part of the facts as read for a run's days up to `to`, with the stamp of that part
+ * as it stood before it was read (`FACTS_STAMP_SQL`): what a process keeps for its next run
+ * (jobs/recompute/run.ts `RunCarry`).
+ */
+export type StampedFacts<K extends 'reports' | 'indicators'> = { to: LocalDate; texts: FactTexts[K]; stamp: string };
+
+/**
+ * The stamp of one kind of facts up to a day: how many changes to them touched that day or
+ * an earlier one, and the last such change's id (migration 23: the log only grows, so the
+ * same stamp means no such change was committed between two reads). Two days at once: the
+ * kept facts' last day, and the new last day.
+ */
+const FACTS_STAMP_SQL = `SELECT count(*) FILTER (WHERE lo <= ?::date) || '/' || coalesce(max(id) FILTER (WHERE lo <= ?::date), 0) AS kept,
+                                count(*) || '/' || coalesce(max(id), 0) AS now
+                         FROM data_changes WHERE kind = ? AND lo <= ?::date`;
+
+async function factsStamps(knex: Knex, facts: 'reports' | 'metrics', to: LocalDate, keptTo: LocalDate | null): Promise<{ kept: string; now: string }> {
+  const k = keptTo ?? to;
+  const res = await knex.raw<{ rows: { kept: string; now: string }[] }>(FACTS_STAMP_SQL, [k, k, facts, to]);
+  return res.rows[0] as { kept: string; now: string };
 }
 
-/** The indicators part of `loadFactTexts`. */
-export async function loadIndicatorTexts(knex: Knex, ruleSet: RuleSet, from: LocalDate, to: LocalDate): Promise<FactTexts['indicators']> {
+/**
+ * Days of facts a process keeps before it reads them whole again: the daily job adds one day
+ * to what it kept and drops none, so what it holds grows by a day each run until then.
+ */
+const KEPT_FACTS_DAYS = 31;
+
+/**
+ * Whether facts kept up to `kept.to`, read from `keptFrom` on, can stand for the facts of a
+ * run needing them from `from` up to `to`: they end on or before `to` (nothing later is
+ * held), start on or before `from` (within KEPT_FACTS_DAYS of it), and no change to their
+ * days has been committed since their stamp (`now.kept`).
+ */
+function keptFits(kept: StampedFacts<'reports' | 'indicators'> | null, keptFrom: LocalDate | undefined, from: LocalDate, to: LocalDate, stamps: { kept: string }): boolean {
+  if (!kept || keptFrom === undefined || kept.to > to || keptFrom > from || addDays(keptFrom, KEPT_FACTS_DAYS) < from) return false;
+  return stamps.kept === kept.stamp;
+}
+
+/**
+ * The reports part of `loadFactTexts` (a caller with two connections reads the parts at
+ * once). With the reports a process kept from its last run: only the days after them are
+ * read, when they still stand (`keptFits`), as texts of the same base day.
+ */
+export async function loadReportTexts(knex: Knex, ruleSet: RuleSet, from: LocalDate, to: LocalDate, kept: StampedFacts<'reports'> | null = null): Promise<StampedFacts<'reports'>> {
   const needs = factNeeds(ruleSet, from);
-  return needs.indicators.length || needs.sums.length ? loadIndicators(knex, needs, to) : null;
+  if (!needs.reportsFrom) return { to, texts: null, stamp: '' };
+  // the stamp first: a change committed between it and the read makes the next stamp differ
+  const stamps = await factsStamps(knex, 'reports', to, kept?.to ?? null);
+  const held = kept?.texts;
+  if (held && keptFits(kept, held.from, needs.reportsFrom, to, stamps) && held.columns.join() === needs.reportColumns.join()) {
+    const more = kept.to < to ? await loadReports(knex, held.from, addDays(kept.to, 1), to, needs.reportColumns) : null;
+    return { to, texts: more ? { ...held, n: held.n + more.n, texts: [...held.texts, ...more.texts] } : held, stamp: stamps.now };
+  }
+  return { to, texts: await loadReports(knex, needs.reportsFrom, needs.reportsFrom, to, needs.reportColumns), stamp: stamps.now };
+}
+
+/** The indicators part of `loadFactTexts`; with kept indicators, as `loadReportTexts`. */
+export async function loadIndicatorTexts(knex: Knex, ruleSet: RuleSet, from: LocalDate, to: LocalDate, kept: StampedFacts<'indicators'> | null = null): Promise<StampedFacts<'indicators'>> {
+  const needs = factNeeds(ruleSet, from);
+  if (!needs.indicators.length && !needs.sums.length) return { to, texts: null, stamp: '' };
+  const stamps = await factsStamps(knex, 'metrics', to, kept?.to ?? null);
+  const held = kept?.texts;
+  const lo = needs.indicatorsFrom < needs.sumsFrom ? needs.indicatorsFrom : needs.sumsFrom;
+  if (held && keptFits(kept, held.from, lo, to, stamps)) {
+    if (kept.to >= to) return { to, texts: held, stamp: stamps.now };
+    const more = await loadIndicators(knex, needs, to, { base: held.from, after: kept.to });
+    const text = held.text === null ? more.text : more.text === null ? held.text : `${held.text};${more.text}`;
+    return { to, texts: { ...held, text }, stamp: stamps.now };
+  }
+  return { to, texts: await loadIndicators(knex, needs, to), stamp: stamps.now };
 }
 
 /** Inputs of every area on one date (tests). */
@@ -91,10 +151,10 @@ const COLUMN_SQL: Record<ReportColumn, string> = { community_cases: 'community_c
 /**
  * Only the columns the rule set reads: measured on the national bench set (a week, 74,000
  * rows, six rounds), 27–45 ms with all three, 19–30 ms with the one a rule set on community
- * cases reads — the daily job's longest read.
+ * cases reads — the daily job's longest read. Days [from, to], as offsets from `base`.
  */
-async function loadReports(knex: Knex, from: LocalDate, to: LocalDate, columns: readonly ReportColumn[]): Promise<NonNullable<FactTexts['reports']>> {
-  const out = { from, n: 0, columns, texts: [] as string[] };
+async function loadReports(knex: Knex, base: LocalDate, from: LocalDate, to: LocalDate, columns: readonly ReportColumn[]): Promise<NonNullable<FactTexts['reports']>> {
+  const out = { from: base, n: 0, columns, texts: [] as string[] };
   const row = ['area_id', '(date - ?::date)', ...columns.map((c) => COLUMN_SQL[c])].join(" || ',' || ");
   for (let lo = from; lo <= to; lo = addDays(lo, REPORT_CHUNK_DAYS)) {
     const last = addDays(lo, REPORT_CHUNK_DAYS - 1);
@@ -102,7 +162,7 @@ async function loadReports(knex: Knex, from: LocalDate, to: LocalDate, columns: 
       `SELECT count(*)::int AS n,
               string_agg(${row}, ';') AS t
        FROM reports WHERE date BETWEEN ? AND ?`,
-      [from, lo, last < to ? last : to],
+      [base, lo, last < to ? last : to],
     );
     const { n, t } = res.rows[0] ?? { n: 0, t: null };
     out.n += n;
@@ -127,10 +187,19 @@ async function loadReports(knex: Knex, from: LocalDate, to: LocalDate, columns: 
  * day's span): 30–46 ms, against 65–120 ms for the span's rows by a scan of every metric and
  * the last rows probed for each of the 12,541 areas (and 28 ms more where the plan's cost
  * had PostgreSQL compile it); the same rows, byte for byte (compared over two spans).
+ * With `since` (indicators a process kept up to `since.after`): the rows of the days after
+ * it alone, as offsets from the kept rows' base day.
  */
-async function loadIndicators(knex: Knex, needs: FactNeeds, to: LocalDate): Promise<NonNullable<FactTexts['indicators']>> {
+async function loadIndicators(knex: Knex, needs: FactNeeds, to: LocalDate, since: { base: LocalDate; after: LocalDate } | null = null): Promise<NonNullable<FactTexts['indicators']>> {
   const names = [...new Set([...needs.indicators, ...needs.sums])];
-  const lo = needs.indicatorsFrom < needs.sumsFrom ? needs.indicatorsFrom : needs.sumsFrom;
+  const lo = since ? addDays(since.after, 1) : needs.indicatorsFrom < needs.sumsFrom ? needs.indicatorsFrom : needs.sumsFrom;
+  const base = since ? since.base : lo;
+  // after kept rows (`since`): the rows of the new days alone, offsets from the kept base
+  const last = since
+    ? ''
+    : `UNION ALL
+       SELECT h.id, n.i, l.date, l.value FROM holders h JOIN names n ON n.name = ANY(?::text[])
+       CROSS JOIN LATERAL (SELECT date, value FROM metrics m WHERE m.area_id = h.id AND m.name = n.name AND m.date < ? ORDER BY m.date DESC LIMIT 1) l`;
   const res = await knex.raw<{ rows: { t: string | null }[] }>(
     `WITH RECURSIVE holders AS (
        SELECT (SELECT min(area_id) FROM metrics) AS id
@@ -140,12 +209,10 @@ async function loadIndicators(knex: Knex, needs: FactNeeds, to: LocalDate): Prom
      rows AS (
        SELECT h.id AS area_id, n.i, s.date, s.value FROM holders h CROSS JOIN names n
        CROSS JOIN LATERAL (SELECT date, value FROM metrics m WHERE m.area_id = h.id AND m.name = n.name AND m.date BETWEEN ? AND ?) s
-       UNION ALL
-       SELECT h.id, n.i, l.date, l.value FROM holders h JOIN names n ON n.name = ANY(?::text[])
-       CROSS JOIN LATERAL (SELECT date, value FROM metrics m WHERE m.area_id = h.id AND m.name = n.name AND m.date < ? ORDER BY m.date DESC LIMIT 1) l
+       ${last}
      )
      SELECT string_agg(r.area_id || ',' || r.i || ',' || (r.date - ?::date) || ',' || r.value::text, ';') AS t FROM rows r`,
-    arrayBindings([names, lo, to, needs.indicators, lo, lo]),
+    arrayBindings(since ? [names, lo, to, base] : [names, lo, to, needs.indicators, lo, base]),
   );
-  return { from: lo, names, text: res.rows[0]?.t ?? null };
+  return { from: base, names, text: res.rows[0]?.t ?? null };
 }

@@ -4,7 +4,7 @@ import { addDays, LocalDate } from '../domain/dates';
 import { FactTexts } from '../domain/factText';
 import { collectRows, feedRows, writeRows } from './bulk';
 import type { Database } from './database';
-import { loadFactTexts, loadIndicatorTexts, loadMapHistory, loadReportTexts, MAP_STAMP_SQL } from './inputs';
+import { loadIndicatorTexts, loadMapHistory, loadReportTexts, MAP_STAMP_SQL, StampedFacts } from './inputs';
 import { MapHistory } from '../domain/lineage';
 import { appendDay, classifiedDaysIn, DAY_STAMP_SQL, DayFeed, DayResult, DayRows, dayStamp, feedDay, lastClassifiedDay, LevelConnection, PreviousLevel, previousLevels } from './levels';
 import { RECOMPUTE_LOCK } from './locks';
@@ -75,11 +75,28 @@ export type RunStart = {
   first: RunFacts;
 };
 
-/** The stamps of the map and the day a process keeps from its last run (db/inputs.ts `mapStamp`, db/levels.ts `dayStamp`). */
-export type Kept = { mapStamp: string | null; day: { date: LocalDate; stamp: string } | null };
+/**
+ * What a process keeps from its last run, by stamp (db/inputs.ts `mapStamp`, db/levels.ts
+ * `dayStamp`), and the facts it read last (their stamps are in them: db/inputs.ts
+ * `StampedFacts`): only the days after them are read, if they still stand.
+ */
+export type Kept = { mapStamp: string | null; day: { date: LocalDate; stamp: string } | null; facts?: RunFacts | null };
 
-/** The facts of days [from, to] as read for a rule set (`texts`, unparsed: domain/factText.ts). */
-export type RunFacts = { ruleSetId: string; from: LocalDate; to: LocalDate; texts: FactTexts };
+/**
+ * The facts of days [from, to] as read for a rule set (`texts`, unparsed: domain/factText.ts),
+ * with each part's stamp as it stood before it was read (db/inputs.ts `StampedFacts`).
+ */
+export type RunFacts = { ruleSetId: string; from: LocalDate; to: LocalDate; texts: FactTexts; stamps: { reports: string; indicators: string } };
+
+/** Facts made of their stamped parts. */
+function runFacts(ruleSetId: string, from: LocalDate, to: LocalDate, reports: StampedFacts<'reports'>, indicators: StampedFacts<'indicators'>): RunFacts {
+  return { ruleSetId, from, to, texts: { from, to, reports: reports.texts, indicators: indicators.texts }, stamps: { reports: reports.stamp, indicators: indicators.stamp } };
+}
+
+/** One stamped part of kept facts, if they were read for rule set `ruleSetId`. */
+function keptPart<K extends 'reports' | 'indicators'>(facts: RunFacts | null | undefined, ruleSetId: string, part: K): StampedFacts<K> | null {
+  return facts && facts.ruleSetId === ruleSetId ? { to: facts.to, texts: facts.texts[part], stamp: facts.stamps[part] } : null;
+}
 
 async function segmentsOf(t: Knex, from: LocalDate, to: LocalDate): Promise<RunSegment[]> {
   const cut = await requireInForce(t, from, to);
@@ -94,7 +111,8 @@ async function startStamps(t: Knex, day: LocalDate | null): Promise<{ map: strin
   return res.rows[0] as { map: string; day: string | null };
 }
 
-const factsOf = async (t: Knex, rs: StoredRuleSet, from: LocalDate, to: LocalDate): Promise<RunFacts> => ({ ruleSetId: rs.id, from, to, texts: await loadFactTexts(t, rs.definition, from, to) });
+const factsOf = async (t: Knex, rs: StoredRuleSet, from: LocalDate, to: LocalDate): Promise<RunFacts> =>
+  runFacts(rs.id, from, to, await loadReportTexts(t, rs.definition, from, to), await loadIndicatorTexts(t, rs.definition, from, to));
 
 /** A read transaction on a writer's connection. */
 type ReadOn = (writer: number) => <R>(body: (t: Knex) => Promise<R>) => Promise<R>;
@@ -118,15 +136,16 @@ function session(db: Database, writers: number, readOn: ReadOn, on: (writer: num
         const head = segments[0] as RunSegment;
         const factsTo = firstTo < head.to ? firstTo : head.to;
         const rs = head.ruleSet.definition;
-        const reports = writers > 1 ? readOn(writers - 1)((r) => loadReportTexts(r, rs, from, factsTo)) : null;
+        const id = head.ruleSet.id;
+        const reports = writers > 1 ? readOn(writers - 1)((r) => loadReportTexts(r, rs, from, factsTo, keptPart(kept.facts, id, 'reports'))) : null;
         reports?.catch(() => undefined); // awaited below
         const stamps = await startStamps(t, kept.day && kept.day.date === addDays(from, -1) ? kept.day.date : null);
         const map = stamps.map === kept.mapStamp ? null : await loadMapHistory(t);
         const previous = kept.day && stamps.day === kept.day.stamp ? null : await previousLevels(t, from);
         const more = { classified: await classifiedDaysIn(t, from, to), mapStamp: stamps.map, map, previous, overrides: await overridesDuring(t, from, to) };
-        const indicators = await loadIndicatorTexts(t, rs, from, factsTo);
-        const texts = { from, to: factsTo, reports: reports ? await reports : await loadReportTexts(t, rs, from, factsTo), indicators };
-        return { segments, ...more, first: { ruleSetId: head.ruleSet.id, from, to: factsTo, texts } };
+        const indicators = await loadIndicatorTexts(t, rs, from, factsTo, keptPart(kept.facts, id, 'indicators'));
+        const read = reports ? await reports : await loadReportTexts(t, rs, from, factsTo, keptPart(kept.facts, id, 'reports'));
+        return { segments, ...more, first: runFacts(id, from, factsTo, read, indicators) };
       }),
     lastClassified: () => read((t) => lastClassifiedDay(t)),
     dayStamp: (date) => read((t) => dayStamp(t, date)),

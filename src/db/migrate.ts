@@ -21,6 +21,7 @@ import * as levelsOneIndex from '../../migrations/20261202000019_levels_one_inde
 import * as levelRefsOnePass from '../../migrations/20261203000020_level_refs_one_pass';
 import * as levelRefsByRange from '../../migrations/20261203000021_level_refs_by_range';
 import * as levelsInputsText from '../../migrations/20261203000022_levels_inputs_text';
+import * as dataChanges from '../../migrations/20261203000023_data_changes';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -51,6 +52,7 @@ export const migrations: Migration[] = [
   { name: '20261203000020_level_refs_one_pass', module: levelRefsOnePass },
   { name: '20261203000021_level_refs_by_range', module: levelRefsByRange },
   { name: '20261203000022_levels_inputs_text', module: levelsInputsText },
+  { name: '20261203000023_data_changes', module: dataChanges },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

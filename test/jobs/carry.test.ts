@@ -3,6 +3,15 @@ import { addDays, LocalDate } from '../../src/domain/dates';
 import { Recomputations } from '../../src/jobs/recomputations';
 import { recomputeIn, RunCarry } from '../../src/jobs/recompute/run';
 import { testContext } from '../helpers/context';
+import { getRuleSet } from '../../src/db/rulesets';
+import { factNeeds as needsOf } from '../../src/domain/inputs';
+
+/** The first days of the reports and indicators a cold read of `from`'s facts starts on. */
+async function factNeeds(first: RunStart['first'], from: LocalDate): Promise<{ reports: LocalDate | null; indicators: LocalDate }> {
+  const rs = (await getRuleSet(ctx.db.knex, first.ruleSetId)).definition;
+  const n = needsOf(rs, from);
+  return { reports: n.reportsFrom, indicators: n.indicatorsFrom < n.sumsFrom ? n.indicatorsFrom : n.sumsFrom };
+}
 
 /**
  * What a run keeps for the next one in the same process (run.ts `RunCarry`): the daily job
@@ -20,21 +29,21 @@ const FROM = addDays(END, -20);
 beforeEach(() => ctx.demo(END));
 
 /** Runs [from, to] with `carry`, answering what the run's start read. */
-async function runWith(carry: RunCarry, from: LocalDate, to: LocalDate): Promise<Pick<RunStart, 'map' | 'previous'>> {
-  let seen: Pick<RunStart, 'map' | 'previous'> | null = null;
+async function runWith(carry: RunCarry, from: LocalDate, to: LocalDate): Promise<Pick<RunStart, 'map' | 'previous' | 'first'>> {
+  let seen: Pick<RunStart, 'map' | 'previous' | 'first'> | null = null;
   await withLevelSession(ctx.db, (s) => {
     const watched: LevelSession = {
       ...s,
       writers: s.writers,
       start: async (...args) => {
         const r = await s.start(...args);
-        seen = { map: r.map, previous: r.previous };
+        seen = { map: r.map, previous: r.previous, first: r.first };
         return r;
       },
     };
     return recomputeIn(watched, { from, to, jobId: null, stopping: () => false, carry });
   });
-  return seen as unknown as Pick<RunStart, 'map' | 'previous'>;
+  return seen as unknown as Pick<RunStart, 'map' | 'previous' | 'first'>;
 }
 
 /** What another process's run of `date` writes (0: what is stored is what it computes). */
@@ -101,4 +110,61 @@ test('a run that did not finish leaves nothing kept', async () => {
     withLevelSession(ctx.db, (s) => recomputeIn(s, { from: addDays(END, -2), to: END, jobId: null, stopping: () => days++ > 0, carry })),
   ).rejects.toMatchObject({ code: 'shutting_down' });
   expect(carry.day).toBeNull();
+  expect(carry.facts).toBeNull();
+});
+
+// ─── The facts kept (db/inputs.ts `loadReportTexts`, migration 23) ───────────────────────
+
+/** The first day of the reports a run's first block holds: the kept ones' when they were taken. */
+const reportsBase = (r: Pick<RunStart, 'first'>) => r.first.texts.reports?.from;
+/** The first day of the indicators it holds. */
+const indicatorsBase = (r: Pick<RunStart, 'first'>) => r.first.texts.indicators?.from;
+
+/** Commune C's id (the demo map's first commune). */
+const aCommune = async () => (await ctx.db.knex.raw<{ rows: { id: number }[] }>(`SELECT min(id) AS id FROM areas WHERE kind = 'commune'`)).rows[0]?.id as number;
+
+test('the next day reads only its own facts, and stores what a cold run would', async () => {
+  const carry: RunCarry = { map: null, day: null };
+  const first = await runWith(carry, FROM, addDays(END, -1));
+  expect(carry.facts?.to).toBe(addDays(END, -1));
+  const next = await runWith(carry, END, END);
+  // the kept texts, from the first run's first day of reports, with END's added
+  expect(reportsBase(next)).toBe(reportsBase(first));
+  expect(indicatorsBase(next)).toBe(indicatorsBase(first));
+  expect(next.first.texts.reports?.texts.length).toBe((first.first.texts.reports?.texts.length ?? 0) + 1);
+  expect(await writtenByAnother(END)).toBe(0);
+  // and again the day after that, from what this one kept
+  const after = await runWith(carry, addDays(END, 1), addDays(END, 1));
+  expect(reportsBase(after)).toBe(reportsBase(first));
+  expect(await writtenByAnother(addDays(END, 1))).toBe(0);
+});
+
+test.each<[string, 'reports' | 'indicators', (id: number) => string]>([
+  ['a late report for a kept day (an upsert)', 'reports', (id: number) =>
+    `INSERT INTO reports (area_id, date, community_cases, quarantine_cases) VALUES (${id}, '${addDays(END, -3)}', 5000, 0)
+     ON CONFLICT (date, area_id) DO UPDATE SET community_cases = excluded.community_cases, revision = reports.revision + 1`],
+  ['a report of a kept day deleted', 'reports', () => `DELETE FROM reports WHERE date = '${addDays(END, -2)}' AND community_cases > 0`],
+  ['every report truncated', 'reports', () => 'TRUNCATE reports'],
+  // the districts report weekly, the last time on END - 7 before the day run: its latest values
+  ['a kept indicator changed', 'indicators', () => `UPDATE metrics SET value = CASE WHEN name = 'treatment_capacity_ok' THEN 1 - value ELSE value / 3 END WHERE date = '${addDays(END, -7)}'`],
+])('%s: those facts are read again (the others are kept), and the day stored is what a cold run stores', async (_what, part, change) => {
+  const carry: RunCarry = { map: null, day: null };
+  const day = addDays(END, -1);
+  const first = await runWith(carry, FROM, addDays(day, -1));
+  const id = await aCommune();
+  await ctx.db.knex.raw(change(id));
+  const next = await runWith(carry, day, day);
+  const needs = await factNeeds(next.first, day);
+  const cold = { reports: needs.reports, indicators: needs.indicators };
+  const kept = { reports: reportsBase(first), indicators: indicatorsBase(first) };
+  expect({ reports: reportsBase(next), indicators: indicatorsBase(next) }).toEqual({ ...kept, [part]: cold[part] });
+  expect(await writtenByAnother(day)).toBe(0);
+});
+
+test('facts kept from a month before are not taken', async () => {
+  const carry: RunCarry = { map: null, day: null };
+  await runWith(carry, addDays(END, -40), addDays(END, -33));
+  const next = await runWith(carry, END, END);
+  const needs = await factNeeds(next.first, END);
+  expect([reportsBase(next), indicatorsBase(next)]).toEqual([needs.reports, needs.indicators]);
 });

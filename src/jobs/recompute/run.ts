@@ -48,11 +48,14 @@ export type RangeRun = {
  * the next day starts from them, with the day's memo, under the day's stamp. A run takes each
  * only when its stamp is still the stored one (levelWriter.ts `Kept`: the map unchanged, the
  * day not written since), and the day only when it is the day before the run's first; else it
- * reads them as a run always did. Set by a run that finished; cleared by one that did not.
+ * reads them as a run always did. And the facts of its last block, with their stamps: the
+ * next run reads only the days after them, while no change to their days has been committed
+ * (db/inputs.ts `loadReportTexts`). Set by a run that finished; cleared by one that did not.
  */
 export type RunCarry = {
   map: { stamp: string; history: MapHistory; lineage: SeriesLineage; formedFrom: FormedFrom } | null;
   day: { date: LocalDate; stamp: string; before: DayBefore; memo: DayMemo | null } | null;
+  facts?: RunFacts | null;
 };
 
 /**
@@ -150,13 +153,20 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
   const firstTo = addDays(from, BLOCK_DAYS - 1);
   const carry = r.carry;
   const kept = carry?.day && carry.day.date === addDays(from, -1) ? carry.day : null;
-  if (carry) carry.day = null; // set again if this run finishes
-  const start = await run.start(from, to, firstTo < to ? firstTo : to, { mapStamp: carry?.map?.stamp ?? null, day: kept && { date: kept.date, stamp: kept.stamp } });
+  const keptFacts = carry?.facts ?? null;
+  if (carry) {
+    // set again if this run finishes
+    carry.day = null;
+    carry.facts = null;
+  }
+  const start = await run.start(from, to, firstTo < to ? firstTo : to, { mapStamp: carry?.map?.stamp ?? null, day: kept && { date: kept.date, stamp: kept.stamp }, facts: keptFacts });
   const { segments, classified, overrides } = start;
   const mapped = start.map ? fromMap(start.mapStamp, start.map) : (carry?.map as NonNullable<RunCarry['map']>);
   const { history: map, lineage, formedFrom } = mapped;
   // the facts read with the start, taken by the first block if it covers the same days under the same rule set
   let first: RunFacts | null = start.first;
+  // the facts of the last block read, kept for the next run
+  let lastFacts: RunFacts | null = null;
   // the day before as stored, or as the last run left it when that is still what is stored
   const carried = start.previous === null ? (kept as NonNullable<RunCarry['day']>) : null;
   // the map of each epoch (days with the same areas and hierarchy), in the order they are
@@ -184,6 +194,7 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
         first = null;
         await writes[0]; // reads share the first writer's connection
         const facts = same ?? (await run.facts(rs, blockFrom, blockTo));
+        lastFacts = facts;
         const series = inputSeriesOf(rs.definition, areas, facts.texts, lineage);
         log.debug('recompute block loaded', { from: blockFrom, to: blockTo, rule_set: rs.id, ms: Date.now() - t0 });
         // a new area's first day is judged against its predecessors' worst level the day before
@@ -238,6 +249,7 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
       const last = results.reduce((a, b) => (b.date > a ? b.date : a), from);
       carry.map = mapped;
       carry.day = { date: last, stamp: await run.dayStamp(last), before: prev, memo };
+      carry.facts = lastFacts;
     }
   } finally {
     await Promise.allSettled(writes); // no statement may outlive the run's connections

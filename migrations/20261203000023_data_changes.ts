@@ -1,0 +1,74 @@
+import { Knex } from 'knex';
+
+/**
+ * `data_changes`: one row per statement that changes the facts (reports, metrics) or the map
+ * (areas, their versions, their lineage), naming for the facts the span of dates it touched
+ * (issue 19). A process keeps what its last recomputation read (jobs/recompute/run.ts
+ * `RunCarry`): the next run reads only the days of facts after the kept ones, and not the map
+ * again, once the log shows that nothing they hold has changed since they were read
+ * (db/inputs.ts `loadReportTexts`, `MAP_STAMP_SQL`).
+ *
+ * Append-only, so the rows a statement sees only ever grow: the same count of rows of a kind
+ * (with `lo` on or before a day, for the facts) and the same greatest id mean no such change
+ * was committed in between. Its stamp is read before what it stamps, so a change committed
+ * between the two makes the next stamp differ; the greatest id keeps a TRUNCATE of the log
+ * from repeating a count (its identity goes on). This replaces the map's stamp from
+ * `areas.updated_at`, which is the time a transaction began: two imports committing out of the
+ * order they began in could leave the greatest one unchanged.
+ *
+ * Written by statement triggers: the facts' share the transition tables their area checks
+ * keep already (one more aggregate over them); a TRUNCATE logs every day. An ingest or an
+ * import adds a row per statement, a few dozen a day; nothing prunes them.
+ */
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw(`
+    CREATE TABLE data_changes (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      kind text NOT NULL CHECK (kind IN ('reports', 'metrics', 'map')),
+      lo date NOT NULL,
+      hi date NOT NULL,
+      at timestamptz NOT NULL DEFAULT now()
+    )`);
+  await knex.raw('CREATE INDEX data_changes_kind_lo ON data_changes (kind, lo) INCLUDE (id)');
+  await knex.raw(`
+    CREATE FUNCTION zonerisk_log_fact_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'INSERT' THEN
+        INSERT INTO data_changes (kind, lo, hi) SELECT TG_TABLE_NAME, min(date), max(date) FROM new_rows HAVING count(*) > 0;
+      ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO data_changes (kind, lo, hi)
+        SELECT TG_TABLE_NAME, min(date), max(date) FROM (SELECT date FROM old_rows UNION ALL SELECT date FROM new_rows) d HAVING count(*) > 0;
+      ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO data_changes (kind, lo, hi) SELECT TG_TABLE_NAME, min(date), max(date) FROM old_rows HAVING count(*) > 0;
+      ELSE
+        INSERT INTO data_changes (kind, lo, hi) VALUES (TG_TABLE_NAME, '-infinity', 'infinity');
+      END IF;
+      RETURN NULL;
+    END $$`);
+  await knex.raw(`
+    CREATE FUNCTION zonerisk_log_map_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO data_changes (kind, lo, hi) VALUES ('map', '-infinity', 'infinity');
+      RETURN NULL;
+    END $$`);
+  for (const table of ['reports', 'metrics']) {
+    await knex.raw(`CREATE TRIGGER ${table}_changes_insert AFTER INSERT ON ${table} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION zonerisk_log_fact_changes()`);
+    await knex.raw(`CREATE TRIGGER ${table}_changes_update AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION zonerisk_log_fact_changes()`);
+    await knex.raw(`CREATE TRIGGER ${table}_changes_delete AFTER DELETE ON ${table} REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION zonerisk_log_fact_changes()`);
+    await knex.raw(`CREATE TRIGGER ${table}_changes_truncate AFTER TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION zonerisk_log_fact_changes()`);
+  }
+  for (const table of MAP_TABLES) {
+    await knex.raw(`CREATE TRIGGER ${table}_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION zonerisk_log_map_changes()`);
+  }
+}
+
+const MAP_TABLES = ['areas', 'area_versions', 'area_lineage'];
+
+export async function down(knex: Knex): Promise<void> {
+  for (const table of ['reports', 'metrics']) {
+    for (const op of ['insert', 'update', 'delete', 'truncate']) await knex.raw(`DROP TRIGGER IF EXISTS ${table}_changes_${op} ON ${table}`);
+  }
+  for (const table of MAP_TABLES) await knex.raw(`DROP TRIGGER IF EXISTS ${table}_changes ON ${table}`);
+  await knex.raw('DROP FUNCTION IF EXISTS zonerisk_log_fact_changes(), zonerisk_log_map_changes()');
+  await knex.raw('DROP TABLE IF EXISTS data_changes');
+}
