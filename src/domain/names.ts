@@ -387,7 +387,8 @@ const unknown = (candidates: Candidate[]): Resolution => frozen({ status: 'unkno
  *  - `date` (an ISO date, the row's): only areas that exist that day are candidates, by name or
  *    by alias — since 1 July 2025 a new ward often bears the name of an old one; a list of
  *    candidates for an unknown name is not limited by it (what a person might have meant).
- *  - Results are memoised by the raw (kind, parent, date, name) strings, up to `memoLimit` entries
+ *  - Results are memoised by the raw (kind, parent, name) strings and the date's epoch (the
+ *    days on which the same areas exist: `dayEpoch`), up to `memoLimit` entries
  *    (then the memo starts over); results are frozen (shared between calls).
  */
 export class NameIndex {
@@ -403,6 +404,9 @@ export class NameIndex {
   private misses = 0;
   private readonly memoLimit: number;
   private nearSearchesLeft: number;
+  /** the areas' distinct `valid_from` and `valid_to` days, sorted (see `dayEpoch`) */
+  private readonly froms: string[];
+  private readonly tos: string[];
 
   constructor(
     areas: readonly NameArea[],
@@ -413,6 +417,9 @@ export class NameIndex {
     this.nearSearchesLeft = Math.max(0, options.nearSearchLimit ?? DEFAULT_NEAR_SEARCH_LIMIT);
     const byCode = new Map<string, NameArea>();
     for (const a of areas) if (!byCode.has(a.code)) byCode.set(a.code, a);
+    const distinct = (days: (string | null | undefined)[]) => [...new Set(days.filter((d): d is string => typeof d === 'string'))].sort();
+    this.froms = distinct([...byCode.values()].map((a) => a.valid_from));
+    this.tos = distinct([...byCode.values()].map((a) => a.valid_to));
     const aliasKeys = new Map<string, Set<string>>();
     const parsedAliases: { code: string; parsed: ParsedName }[] = [];
     for (const al of aliases) {
@@ -475,7 +482,8 @@ export class NameIndex {
     const parentRaw = parentName ?? '';
     // a day that is not an ISO date does not narrow (the ingest refuses the row for it)
     const day = typeof date === 'string' && ISO_DAY.test(date) ? date : null;
-    const nameAt = day === null ? areaName : `${day}\u0000${areaName}`;
+    // days on which the same areas exist resolve alike: one memo entry for all of them
+    const nameAt = `${day === null ? '' : this.dayEpoch(day)}\u0000${areaName}`;
     let byParent = this.memo.get(kind);
     const byName = byParent?.get(parentRaw);
     const known = byName?.get(nameAt);
@@ -496,6 +504,25 @@ export class NameIndex {
     names.set(nameAt, result);
     this.memoEntries++;
     return result;
+  }
+
+  /**
+   * Which areas exist on `day` (compared as `compute`'s onDay does) depends only on how many
+   * `valid_from` days are ≤ it and how many `valid_to` days are < it: that pair names the day's
+   * epoch (without dated areas, every day is in one).
+   */
+  private dayEpoch(day: string): string {
+    const count = (sorted: string[], below: (d: string) => boolean) => {
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (below(sorted[mid] as string)) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    return `${count(this.froms, (d) => d <= day)}.${count(this.tos, (d) => d < day)}`;
   }
 
   private compute(areaName: string, parentRaw: string, kind: AreaKind, day: string | null): Resolution {

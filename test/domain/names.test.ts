@@ -632,6 +632,11 @@ describe('names on a day: the areas that exist then (a new ward may bear an old 
     expect(index.resolve('P. Long Bình mới', null, 'commune', '2026-01-01')).toEqual(resolved('NEW', 'alias'));
     expect(index.resolve('P. Long Bình mới', null, 'commune', '2025-01-01').status).not.toBe('resolved');
   });
+  test('days on which the same areas exist share one memo entry (a file of many days resolves each name once an epoch)', () => {
+    const fresh = new NameIndex(areas);
+    for (const date of ['2026-12-01', '2025-07-01', '2025-06-30', '2021-09-01']) fresh.resolve('Phường Long Bình', 'Tỉnh Đồng Nai', 'commune', date);
+    expect(fresh.cacheStats()).toMatchObject({ misses: 2, hits: 2 });
+  });
   test('a day before any area of the name: unknown, and the areas of other days are offered', () => {
     const early = new NameIndex([{ code: 'NEW', name: 'Phường Long Bình', kind: 'commune', parent: null, valid_from: '2025-07-01' }]);
     const r = early.resolve('Phường Long Bình', null, 'commune', '2021-01-01');
