@@ -8,12 +8,13 @@ import { Knex } from 'knex';
  * again, once the log shows that nothing they hold has changed since they were read
  * (db/inputs.ts `loadReportTexts`, `MAP_STAMP_SQL`).
  *
- * Append-only, so the rows a statement sees only ever grow: the same count of rows of a kind
- * (with `lo` on or before a day, for the facts) and the same greatest id mean no such change
- * was committed in between. Its stamp is read before what it stamps, so a change committed
- * between the two makes the next stamp differ; the greatest id keeps a TRUNCATE of the log
- * from repeating a count (its identity goes on). This replaces the map's stamp from
- * `areas.updated_at`, which is the time a transaction began: two imports committing out of the
+ * Each row holds its transaction's id. A stamp is the snapshot a statement saw, read before
+ * what it stamps: what it stamps still holds while no row of its kind (touching its days)
+ * comes from a transaction that snapshot did not see — and only rows from transactions at or
+ * after the snapshot's oldest can be such, an index range however long the log grows. A
+ * change committed between the stamp and the read is one the stamp did not see: the next run
+ * reads again. This replaces the map's stamp from `areas.updated_at` and counts, which
+ * depended on `now()` — the time a transaction began: two imports committing out of the
  * order they began in could leave the greatest one unchanged.
  *
  * Written by statement triggers. A new fact's days are logged by the check of its area
@@ -21,7 +22,10 @@ import { Knex } from 'knex';
  * measured (1,000,000 reports by INSERT … SELECT, twice each, interleaved), a trigger of its
  * own reading the same transition table again cost 4.07–4.23 s against 3.30–3.54 s without
  * it. Updates, deletes and a TRUNCATE (every day) have triggers of their own. An ingest or
- * an import adds a row per statement, a few dozen a day; nothing prunes them.
+ * an import adds a row per statement (a statement that changes no row too); nothing
+ * prunes them (a row is ~60 bytes, as the facts' revisions grow with every change too).
+ * Writes that bypass triggers (`session_replication_role = replica`, a restore with
+ * triggers disabled) are not logged: restart the service after them (docs/RELIABILITY.md).
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
@@ -30,9 +34,10 @@ export async function up(knex: Knex): Promise<void> {
       kind text NOT NULL CHECK (kind IN ('reports', 'metrics', 'map')),
       lo date NOT NULL,
       hi date NOT NULL,
+      txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
       at timestamptz NOT NULL DEFAULT now()
     )`);
-  await knex.raw('CREATE INDEX data_changes_kind_lo ON data_changes (kind, lo) INCLUDE (id)');
+  await knex.raw('CREATE INDEX data_changes_txid ON data_changes (txid) INCLUDE (kind, lo)');
   await knex.raw(`
     CREATE FUNCTION zonerisk_log_fact_changes() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN

@@ -42,11 +42,29 @@ export async function loadMapHistory(trx: Knex): Promise<MapHistory> {
 }
 
 /**
- * What tells whether the map over time is still the one a run keeps (run.ts `RunCarry`): the
- * count and last id of the changes to areas, their versions and their lineage (migration 23:
- * a row per statement, append-only). Read before the map, as facts' stamps are.
+ * What a stamp is: the snapshot a statement saw (`pg_current_snapshot()`), after the server's
+ * start time. Kept things are still what is stored when no change of their kind (and, for
+ * facts, touching their days) has been logged since by a transaction that snapshot did not
+ * see (migration 23: each change row holds its transaction's id, and only rows from
+ * transactions at or after the snapshot's oldest need be looked at — an index range, however
+ * long the log). Read before what it stamps: a change committed in between is one the stamp
+ * did not see, so the next run reads again. Another server (a restore elsewhere) starts its
+ * transaction ids over; its start time differs, and nothing kept under the old one is taken.
  */
-export const MAP_STAMP_SQL = `SELECT count(*) || '/' || coalesce(max(id), 0) FROM data_changes WHERE kind = 'map'`;
+export const STAMP_SQL = `extract(epoch FROM pg_postmaster_start_time())::text || '|' || pg_current_snapshot()::text`;
+
+/** Whether nothing of kind `kind` touching a day up to `$to` changed since stamp `$stamp` (bindings: stamp, stamp, stamp, kind, to). */
+export const UNCHANGED_SINCE_SQL = `(?::text IS NOT NULL AND split_part(?::text, '|', 1) = extract(epoch FROM pg_postmaster_start_time())::text AND NOT EXISTS (
+    SELECT 1 FROM data_changes c, (SELECT split_part(?::text, '|', 2)::pg_snapshot AS s) k
+    WHERE c.txid >= pg_snapshot_xmin(k.s) AND NOT pg_visible_in_snapshot(c.txid, k.s) AND c.kind = ? AND c.lo <= ?::date))`;
+
+/**
+ * What tells whether the map over time is still the one a run keeps (run.ts `RunCarry`): no
+ * change to areas, their versions or their lineage logged since its stamp (`STAMP_SQL`;
+ * migration 23: a row per statement). `MAP_STAMP_SQL` is the stamp now and whether the kept
+ * one (the binding, repeated three times; null: none) still holds. Read before the map.
+ */
+export const MAP_STAMP_SQL = `SELECT ${STAMP_SQL} AS map, ${UNCHANGED_SINCE_SQL.replace("c.kind = ? AND c.lo <= ?::date", "c.kind = 'map'")} AS map_kept`;
 
 /**
  * Loads the facts for days [from, to] and returns their inputs series. Each query returns
@@ -65,25 +83,23 @@ export async function loadFactTexts(knex: Knex, ruleSet: RuleSet, from: LocalDat
 
 /**
  * One part of the facts as read for a run's days up to `to`, with the stamp of that part
- * as it stood before it was read (`FACTS_STAMP_SQL`): what a process keeps for its next run
+ * as it stood before it was read (`STAMP_SQL`): what a process keeps for its next run
  * (jobs/recompute/run.ts `RunCarry`).
  */
 export type StampedFacts<K extends 'reports' | 'indicators'> = { to: LocalDate; texts: FactTexts[K]; stamp: string };
 
-/**
- * The stamp of one kind of facts up to a day: how many changes to them touched that day or
- * an earlier one, and the last such change's id (migration 23: the log only grows, so the
- * same stamp means no such change was committed between two reads). Two days at once: the
- * kept facts' last day, and the new last day.
- */
-const FACTS_STAMP_SQL = `SELECT count(*) FILTER (WHERE lo <= ?::date) || '/' || coalesce(max(id) FILTER (WHERE lo <= ?::date), 0) AS kept,
-                                count(*) || '/' || coalesce(max(id), 0) AS now
-                         FROM data_changes WHERE kind = ? AND lo <= ?::date`;
-
-async function factsStamps(knex: Knex, facts: 'reports' | 'metrics', to: LocalDate, keptTo: LocalDate | null): Promise<{ kept: string; now: string }> {
-  const k = keptTo ?? to;
-  const res = await knex.raw<{ rows: { kept: string; now: string }[] }>(FACTS_STAMP_SQL, [k, k, facts, to]);
-  return res.rows[0] as { kept: string; now: string };
+/** The stamp now, and whether facts of `kind` up to `keptTo` stamped `kept` still stand. */
+async function factsStamps(knex: Knex, kind: 'reports' | 'metrics', kept: { to: LocalDate; stamp: string } | null): Promise<{ fits: boolean; now: string }> {
+  const stamp = kept?.stamp ?? null;
+  const res = await knex.raw<{ rows: { fits: boolean; now: string }[] }>(`SELECT ${STAMP_SQL} AS now, ${UNCHANGED_SINCE_SQL} AS fits`, [
+    stamp,
+    stamp,
+    stamp,
+    kind,
+    kept?.to ?? '-infinity',
+  ]);
+  const r = res.rows[0] as { fits: boolean | null; now: string };
+  return { fits: r.fits === true, now: r.now };
 }
 
 /**
@@ -101,9 +117,9 @@ const KEPT_FACTS_DAYS = 7;
  * held), start on or before `from` (within KEPT_FACTS_DAYS of it), and no change to their
  * days has been committed since their stamp (`now.kept`).
  */
-function keptFits(kept: StampedFacts<'reports' | 'indicators'> | null, keptFrom: LocalDate | undefined, from: LocalDate, to: LocalDate, stamps: { kept: string }): boolean {
+function keptFits(kept: StampedFacts<'reports' | 'indicators'> | null, keptFrom: LocalDate | undefined, from: LocalDate, to: LocalDate, stamps: { fits: boolean }): boolean {
   if (!kept || keptFrom === undefined || kept.to > to || keptFrom > from || addDays(keptFrom, KEPT_FACTS_DAYS) < from) return false;
-  return stamps.kept === kept.stamp;
+  return stamps.fits;
 }
 
 /**
@@ -115,7 +131,7 @@ export async function loadReportTexts(knex: Knex, ruleSet: RuleSet, from: LocalD
   const needs = factNeeds(ruleSet, from);
   if (!needs.reportsFrom) return { to, texts: null, stamp: '' };
   // the stamp first: a change committed between it and the read makes the next stamp differ
-  const stamps = await factsStamps(knex, 'reports', to, kept?.to ?? null);
+  const stamps = await factsStamps(knex, 'reports', kept);
   const held = kept?.texts;
   if (held && keptFits(kept, held.from, needs.reportsFrom, to, stamps) && held.columns.join() === needs.reportColumns.join()) {
     const more = kept.to < to ? await loadReports(knex, held.from, addDays(kept.to, 1), to, needs.reportColumns) : null;
@@ -128,7 +144,7 @@ export async function loadReportTexts(knex: Knex, ruleSet: RuleSet, from: LocalD
 export async function loadIndicatorTexts(knex: Knex, ruleSet: RuleSet, from: LocalDate, to: LocalDate, kept: StampedFacts<'indicators'> | null = null): Promise<StampedFacts<'indicators'>> {
   const needs = factNeeds(ruleSet, from);
   if (!needs.indicators.length && !needs.sums.length) return { to, texts: null, stamp: '' };
-  const stamps = await factsStamps(knex, 'metrics', to, kept?.to ?? null);
+  const stamps = await factsStamps(knex, 'metrics', kept);
   const held = kept?.texts;
   const lo = needs.indicatorsFrom < needs.sumsFrom ? needs.indicatorsFrom : needs.sumsFrom;
   if (held && keptFits(kept, held.from, lo, to, stamps)) {

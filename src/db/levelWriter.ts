@@ -105,10 +105,17 @@ async function segmentsOf(t: Knex, from: LocalDate, to: LocalDate): Promise<RunS
   return cut.map((s) => ({ from: s.from, to: s.to, ruleSet: sets.get(s.rule_set_id as string) as StoredRuleSet }));
 }
 
-/** The map's stamp, and the stamp of day `day` (null: none asked), in one statement. */
-async function startStamps(t: Knex, day: LocalDate | null): Promise<{ map: string; day: string | null }> {
-  const res = await t.raw<{ rows: { map: string; day: string | null }[] }>(`SELECT (${MAP_STAMP_SQL}) AS map, ${day === null ? 'NULL::text' : `(${DAY_STAMP_SQL})`} AS day`, day === null ? [] : [day]);
-  return res.rows[0] as { map: string; day: string | null };
+/**
+ * The map's stamp now and whether the kept map's (`keptMap`, null: none kept) still holds,
+ * and the stamp of day `day` (null: none asked), in one statement.
+ */
+async function startStamps(t: Knex, keptMap: string | null, day: LocalDate | null): Promise<{ map: string; mapKept: boolean; day: string | null }> {
+  const res = await t.raw<{ rows: { map: string; map_kept: boolean | null; day: string | null }[] }>(
+    `SELECT m.map, m.map_kept, ${day === null ? 'NULL::text' : `(${DAY_STAMP_SQL})`} AS day FROM (${MAP_STAMP_SQL}) m`,
+    day === null ? [keptMap, keptMap, keptMap] : [day, keptMap, keptMap, keptMap],
+  );
+  const r = res.rows[0] as { map: string; map_kept: boolean | null; day: string | null };
+  return { map: r.map, mapKept: r.map_kept === true, day: r.day };
 }
 
 const factsOf = async (t: Knex, rs: StoredRuleSet, from: LocalDate, to: LocalDate): Promise<RunFacts> =>
@@ -139,8 +146,8 @@ function session(db: Database, writers: number, readOn: ReadOn, on: (writer: num
         const id = head.ruleSet.id;
         const reports = writers > 1 ? readOn(writers - 1)((r) => loadReportTexts(r, rs, from, factsTo, keptPart(kept.facts, id, 'reports'))) : null;
         reports?.catch(() => undefined); // awaited below
-        const stamps = await startStamps(t, kept.day && kept.day.date === addDays(from, -1) ? kept.day.date : null);
-        const map = stamps.map === kept.mapStamp ? null : await loadMapHistory(t);
+        const stamps = await startStamps(t, kept.mapStamp, kept.day && kept.day.date === addDays(from, -1) ? kept.day.date : null);
+        const map = stamps.mapKept ? null : await loadMapHistory(t);
         const previous = kept.day && stamps.day === kept.day.stamp ? null : await previousLevels(t, from);
         const more = { classified: await classifiedDaysIn(t, from, to), mapStamp: stamps.map, map, previous, overrides: await overridesDuring(t, from, to) };
         const indicators = await loadIndicatorTexts(t, rs, from, factsTo, keptPart(kept.facts, id, 'indicators'));

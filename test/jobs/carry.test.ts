@@ -126,7 +126,16 @@ const aCommune = async () => (await ctx.db.knex.raw<{ rows: { id: number }[] }>(
 /** The first day of the runs whose facts are kept: facts older than a week are read again (KEPT_FACTS_DAYS). */
 const RECENT = addDays(END, -4);
 
+/**
+ * The demo's last days have hardly a case: every commune gets a few on each of the last four
+ * weeks' days (different per commune and day), so that facts read on the wrong days, twice or
+ * not at all give other levels and inputs than a cold run's.
+ */
+const busyDays = () =>
+  ctx.db.knex.raw(`UPDATE reports SET community_cases = (area_id * 7 + (date - DATE '2021-01-01') * 3) % 40 WHERE date > ?::date`, [addDays(END, -28)]);
+
 test('the next day reads only its own facts, and stores what a cold run would', async () => {
+  await busyDays();
   const carry: RunCarry = { map: null, day: null };
   const first = await runWith(carry, RECENT, addDays(END, -1));
   expect(carry.facts?.to).toBe(addDays(END, -1));
@@ -142,19 +151,28 @@ test('the next day reads only its own facts, and stores what a cold run would', 
   expect(await writtenByAnother(addDays(END, 1))).toBe(0);
 });
 
-test.each<[string, 'reports' | 'indicators', (id: number) => string]>([
+test.each<[string, 'reports' | 'indicators', (id: number) => string, ((id: number) => string) | null]>([
+  [
+    'a new late report for a kept day',
+    'reports',
+    (id: number) => `INSERT INTO reports (area_id, date, community_cases, quarantine_cases) VALUES (${id}, '${addDays(END, -3)}', 5000, 0)`,
+    // the day had no report of that commune when the kept facts were read
+    (id: number) => `DELETE FROM reports WHERE area_id = ${id} AND date = '${addDays(END, -3)}'`,
+  ],
   ['a late report for a kept day (an upsert)', 'reports', (id: number) =>
     `INSERT INTO reports (area_id, date, community_cases, quarantine_cases) VALUES (${id}, '${addDays(END, -3)}', 5000, 0)
-     ON CONFLICT (date, area_id) DO UPDATE SET community_cases = excluded.community_cases, revision = reports.revision + 1`],
-  ['a report of a kept day deleted', 'reports', () => `DELETE FROM reports WHERE date = '${addDays(END, -2)}' AND community_cases > 0`],
-  ['every report truncated', 'reports', () => 'TRUNCATE reports'],
+     ON CONFLICT (date, area_id) DO UPDATE SET community_cases = excluded.community_cases, revision = reports.revision + 1`, null],
+  ['a report of a kept day deleted', 'reports', () => `DELETE FROM reports WHERE date = '${addDays(END, -2)}' AND community_cases > 0`, null],
+  ['every report truncated', 'reports', () => 'TRUNCATE reports', null],
   // the districts report weekly, the last time on END - 7 before the day run: its latest values
-  ['a kept indicator changed', 'indicators', () => `UPDATE metrics SET value = CASE WHEN name = 'treatment_capacity_ok' THEN 1 - value ELSE value / 3 END WHERE date = '${addDays(END, -7)}'`],
-])('%s: those facts are read again (the others are kept), and the day stored is what a cold run stores', async (_what, part, change) => {
+  ['a kept indicator changed', 'indicators', () => `UPDATE metrics SET value = CASE WHEN name = 'treatment_capacity_ok' THEN 1 - value ELSE value / 3 END WHERE date = '${addDays(END, -7)}'`, null],
+])('%s: those facts are read again (the others are kept), and the day stored is what a cold run stores', async (_what, part, change, before) => {
+  await busyDays();
+  const id = await aCommune();
+  if (before) await ctx.db.knex.raw(before(id));
   const carry: RunCarry = { map: null, day: null };
   const day = addDays(END, -1);
   const first = await runWith(carry, RECENT, addDays(day, -1));
-  const id = await aCommune();
   await ctx.db.knex.raw(change(id));
   const next = await runWith(carry, day, day);
   const needs = await factNeeds(next.first, day);

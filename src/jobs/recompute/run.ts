@@ -161,7 +161,8 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
   }
   const start = await run.start(from, to, firstTo < to ? firstTo : to, { mapStamp: carry?.map?.stamp ?? null, day: kept && { date: kept.date, stamp: kept.stamp }, facts: keptFacts });
   const { segments, classified, overrides } = start;
-  const mapped = start.map ? fromMap(start.mapStamp, start.map) : (carry?.map as NonNullable<RunCarry['map']>);
+  // a kept map still holding takes the new stamp (the log is read from its snapshot on)
+  const mapped = start.map ? fromMap(start.mapStamp, start.map) : { ...(carry?.map as NonNullable<RunCarry['map']>), stamp: start.mapStamp };
   const { history: map, lineage, formedFrom } = mapped;
   // the facts read with the start, taken by the first block if it covers the same days under the same rule set
   let first: RunFacts | null = start.first;
