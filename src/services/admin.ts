@@ -3,7 +3,8 @@ import { createWebhook, disableWebhook, eventsAfter, lastEventId, LevelEvent, li
 import { createKey, listKeys, Principal, principalFor, revokeKey, Role } from '../db/keys';
 
 export { ROLES } from '../db/keys';
-import { unprocessable } from '../errors';
+import { badRequest, unprocessable } from '../errors';
+import { isLocalDate, localDateAt } from '../domain/dates';
 import { checkTarget, TargetRefused, webhookPolicy } from '../net/targets';
 import type { Runtime } from '../runtime';
 
@@ -32,8 +33,22 @@ export function endKey(rt: Runtime, id: number, actor: Actor) {
   return revokeKey(rt.db, id, actor);
 }
 
-export function auditTrail(rt: Runtime, q: AuditQuery) {
-  return listAudit(rt.db.read, q, rt.config.reportingTimeZone);
+export async function auditTrail(rt: Runtime, q: AuditQuery) {
+  const tz = rt.config.reportingTimeZone;
+  if (q.since && q.until && sinceAfterUntil(q.since, q.until, tz)) {
+    throw badRequest('Tham số truy vấn không hợp lệ — invalid query parameters', [{ path: 'until', message: `must not be before since (${q.since})` }], 'invalid_query');
+  }
+  return listAudit(rt.db.read, q, tz);
+}
+
+/**
+ * Whether `since` is after `until` (an empty span asked by mistake): as days in the reporting
+ * time zone where either is a day (a day is the whole day), else as instants.
+ */
+function sinceAfterUntil(since: string, until: string, timeZone: string): boolean {
+  if (!isLocalDate(since) && !isLocalDate(until)) return Date.parse(since) > Date.parse(until);
+  const day = (v: string) => (isLocalDate(v) ? v : localDateAt(new Date(v), timeZone));
+  return day(since) > day(until);
 }
 
 /** A webhook to an allowed target (resolved and checked now, and again before every delivery: DNS may change). */

@@ -108,6 +108,14 @@ test('GET /v1/audit: admins only, newest first, by actor, area and action, paged
   const bare = (await ctx.http().get(`/v1/audit?since=${encodeURIComponent(first.at.replace(/Z$|[+-]\d{2}:\d{2}$/, ''))}`).expect(400)).body;
   expect(bare.error.details[0]).toMatchObject({ path: 'since', message: expect.stringContaining('with its offset') });
   await ctx.http().get('/v1/audit?since=2021-02-30').expect(400);
+  // since after until: refused naming until, as days, as instants, and mixed (a day is the whole day in TZ_REPORTING)
+  for (const q of ['since=2021-10-21&until=2021-10-20', 'since=2021-10-20T10:00:00Z&until=2021-10-20T09:59:59Z', 'since=2021-10-21&until=2021-10-20T16:59:59Z']) {
+    const refused = (await ctx.http().get(`/v1/audit?${q}`).expect(400)).body;
+    expect(refused.error).toMatchObject({ code: 'invalid_query', details: [{ path: 'until', message: expect.stringContaining('must not be before since') }] });
+  }
+  // the same day, or an instant late on it (17:00Z is 00:00 the next day at +07:00): not refused
+  await ctx.http().get('/v1/audit?since=2021-10-21&until=2021-10-20T17:00:00Z').expect(200);
+  await ctx.http().get('/v1/audit?since=2021-10-20&until=2021-10-20').expect(200);
   const since = (await ctx.http().get(`/v1/audit?since=${encodeURIComponent(first.at)}`).expect(200)).body.items as Row[];
   expect(since.length).toBeGreaterThan(0);
   // days: the whole day in TZ_REPORTING (Asia/Ho_Chi_Minh): 18:00 UTC on 19 October is 01:00 on the 20th there
