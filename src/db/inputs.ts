@@ -140,13 +140,18 @@ export async function loadReportTexts(knex: Knex, ruleSet: RuleSet, from: LocalD
   return { to, texts: await loadReports(knex, needs.reportsFrom, needs.reportsFrom, to, needs.reportColumns), stamp: stamps.now };
 }
 
+/** The first day of indicator rows a rule set's needs read (by latest value or summed over windows). */
+export function firstIndicatorDay(needs: FactNeeds): LocalDate {
+  return needs.indicatorsFrom < needs.sumsFrom ? needs.indicatorsFrom : needs.sumsFrom;
+}
+
 /** The indicators part of `loadFactTexts`; with kept indicators, as `loadReportTexts`. */
 export async function loadIndicatorTexts(knex: Knex, ruleSet: RuleSet, from: LocalDate, to: LocalDate, kept: StampedFacts<'indicators'> | null = null): Promise<StampedFacts<'indicators'>> {
   const needs = factNeeds(ruleSet, from);
   if (!needs.indicators.length && !needs.sums.length) return { to, texts: null, stamp: '' };
   const stamps = await factsStamps(knex, 'metrics', kept);
   const held = kept?.texts;
-  const lo = needs.indicatorsFrom < needs.sumsFrom ? needs.indicatorsFrom : needs.sumsFrom;
+  const lo = firstIndicatorDay(needs);
   if (held && keptFits(kept, held.from, lo, to, stamps)) {
     if (kept.to >= to) return { to, texts: held, stamp: stamps.now };
     const more = await loadIndicators(knex, needs, to, { base: held.from, after: kept.to });
@@ -211,7 +216,7 @@ async function loadReports(knex: Knex, base: LocalDate, from: LocalDate, to: Loc
  */
 async function loadIndicators(knex: Knex, needs: FactNeeds, to: LocalDate, since: { base: LocalDate; after: LocalDate } | null = null): Promise<NonNullable<FactTexts['indicators']>> {
   const names = [...new Set([...needs.indicators, ...needs.sums])];
-  const lo = since ? addDays(since.after, 1) : needs.indicatorsFrom < needs.sumsFrom ? needs.indicatorsFrom : needs.sumsFrom;
+  const lo = since ? addDays(since.after, 1) : firstIndicatorDay(needs);
   const base = since ? since.base : lo;
   // after kept rows (`since`): the rows of the new days alone, offsets from the kept base
   const last = since

@@ -4,13 +4,14 @@ import { Recomputations } from '../../src/jobs/recomputations';
 import { recomputeIn, RunCarry } from '../../src/jobs/recompute/run';
 import { testContext } from '../helpers/context';
 import { getRuleSet } from '../../src/db/rulesets';
+import { firstIndicatorDay } from '../../src/db/inputs';
 import { factNeeds as needsOf } from '../../src/domain/inputs';
 
 /** The first days of the reports and indicators a cold read of `from`'s facts starts on. */
 async function factNeeds(first: RunStart['first'], from: LocalDate): Promise<{ reports: LocalDate | null; indicators: LocalDate }> {
   const rs = (await getRuleSet(ctx.db.knex, first.ruleSetId)).definition;
   const n = needsOf(rs, from);
-  return { reports: n.reportsFrom, indicators: n.indicatorsFrom < n.sumsFrom ? n.indicatorsFrom : n.sumsFrom };
+  return { reports: n.reportsFrom, indicators: firstIndicatorDay(n) };
 }
 
 /**
