@@ -43,7 +43,13 @@ export type LevelSession = {
   dayStamp(date: LocalDate): Promise<string>;
   /** The last day that has levels, as the run finds it holding the lock (before its first day). */
   lastClassified(): Promise<LocalDate | null>;
-  /** The facts of days [from, to] (read on the first writer's connection: wait for its write first). */
+  /**
+   * The facts of days [from, to], read in a transaction of the pool's, not on the run's
+   * connections, which are writing: a run reads its next block of days while it computes and
+   * writes this one (run.ts). Reading them early is no different from reading them later: the
+   * run holds the lock, and an ingest that changes them recomputes their days after this run;
+   * their stamps say what they saw.
+   */
   facts(ruleSet: StoredRuleSet, from: LocalDate, to: LocalDate): Promise<RunFacts>;
   /**
    * A day that had no levels when the run started, written on writer `writer` as it is
@@ -156,7 +162,7 @@ function session(db: Database, writers: number, readOn: ReadOn, on: (writer: num
       }),
     lastClassified: () => read((t) => lastClassifiedDay(t)),
     dayStamp: (date) => read((t) => dayStamp(t, date)),
-    facts: (rs, from, to) => read((t) => factsOf(t, rs, from, to)),
+    facts: (rs, from, to) => db.knex.transaction((t) => factsOf(t, rs, from, to)),
     feed(writer, ruleSetId, date, jobId) {
       const day = feedDay(on(writer), ruleSetId, date, jobId);
       return { ...day, end: () => day.end().then(counted) };

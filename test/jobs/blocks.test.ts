@@ -2,11 +2,13 @@ import { connectDatabase } from '../../src/db/database';
 import { withLevelSession } from '../../src/db/levelWriter';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { Recomputations } from '../../src/jobs/recomputations';
+import { recomputeIn } from '../../src/jobs/recompute/run';
 import { embedded, testContext } from '../helpers/context';
 
 /**
  * A run of many blocks of days — the first block's facts read on the other connection with
- * the start, the others on the first between two days' writes, a block cut where the rule
+ * the start, each next block's in a transaction of the pool while the block before is
+ * computed and written, a block cut where the rule
  * set in force changes, the day before carried in memory — stores exactly what the same
  * days recomputed one at a time (each from the stored day before) store.
  */
@@ -65,3 +67,57 @@ test('a range of 200 days across a switch of rule set stores what its days one a
     await small.close();
   }
 }, 180_000);
+
+test('a block whose facts cannot be read stops the run: the days before it stored whole, the read error answered, nothing left reading', async () => {
+  await ctx.db.knex.raw('TRUNCATE zone_levels, level_events');
+  const failure = new Error('facts unreadable');
+  const asked: string[] = [];
+  const run = withLevelSession(ctx.db, (s) =>
+    recomputeIn(
+      {
+        ...s,
+        // the second block's facts (read while the first is computed) fail
+        facts: async (rs, from, to) => {
+          asked.push(from);
+          if (asked.length === 1) throw failure;
+          return s.facts(rs, from, to);
+        },
+      },
+      { from: FROM, to: END, jobId: null, stopping: () => false },
+    ),
+  );
+  await expect(run).rejects.toBe(failure);
+  // read once, ahead: the block after the first 92 days
+  expect(asked).toEqual([addDays(FROM, 92)]);
+  const days = await ctx.db.knex.raw<{ rows: { n: number; first: string; last: string; per_day: number }[] }>(
+    `SELECT count(DISTINCT date)::int AS n, min(date)::text AS first, max(date)::text AS last,
+            (count(*) / count(DISTINCT date))::int AS per_day FROM zone_levels`,
+  );
+  // every day of the first block and none after; every day whole
+  expect(days.rows[0]).toMatchObject({ n: 92, first: FROM, last: addDays(FROM, 91) });
+  const areas = Number((await ctx.db.knex('areas').count<{ c: number }[]>('* as c'))[0]?.c);
+  expect(await ctx.db.knex.raw(`SELECT count(*)::int AS c FROM zone_levels GROUP BY date HAVING count(*) <> ?`, [areas]).then((r: { rows: unknown[] }) => r.rows)).toEqual([]);
+});
+
+test('a run stopped while the next block is read ahead answers once that read has settled', async () => {
+  await ctx.db.knex.raw('TRUNCATE zone_levels, level_events');
+  const order: string[] = [];
+  let stop = false;
+  const run = withLevelSession(ctx.db, (s) =>
+    recomputeIn(
+      {
+        ...s,
+        facts: async (rs, from, to) => {
+          stop = true; // asked to stop while the read ahead is under way
+          await new Promise((r) => setTimeout(r, 300));
+          const f = await s.facts(rs, from, to);
+          order.push('read settled');
+          return f;
+        },
+      },
+      { from: FROM, to: END, jobId: null, stopping: () => stop },
+    ),
+  ).finally(() => order.push('run settled'));
+  await expect(run).rejects.toMatchObject({ status: 503, code: 'shutting_down' });
+  expect(order).toEqual(['read settled', 'run settled']);
+});
