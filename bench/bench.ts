@@ -163,6 +163,48 @@ async function bestOf(n: number, fn: () => Promise<unknown>): Promise<number> {
 }
 
 /**
+ * What the daily job's write costs the server on a day of the last week, the only days that
+ * raise change events (level_events, migration 24): the national set's days are in 2021, so
+ * its daily job writes none. One day's rows written again as yesterday, then as today, in a
+ * transaction rolled back (best of 3), with the event trigger and without it.
+ */
+async function benchEventsWrite(db: Database, day: LocalDate, record: typeof recordResult): Promise<void> {
+  const once = async (events: boolean): Promise<number> => {
+    const conn = await db.knex.client.acquireConnection();
+    const q = (sql: string, bindings: readonly unknown[] = []) => db.knex.raw(sql, bindings as never).connection(conn);
+    const copy = (ago: number) =>
+      q(
+        `INSERT INTO zone_levels (area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id, change)
+         SELECT area_id, current_date - ?::int, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id, change
+         FROM zone_levels WHERE date = ?::date`,
+        [ago, day],
+      );
+    try {
+      await q('BEGIN');
+      if (!events) await q('ALTER TABLE zone_levels DISABLE TRIGGER zone_levels_events');
+      await copy(1);
+      const t0 = performance.now();
+      await copy(0);
+      return performance.now() - t0;
+    } finally {
+      await q('ROLLBACK');
+      await db.knex.client.releaseConnection(conn);
+    }
+  };
+  // best of 3 each, interleaved
+  let withEvents = Infinity;
+  let without = Infinity;
+  for (let i = 0; i < 3; i++) {
+    withEvents = Math.min(withEvents, await once(true));
+    without = Math.min(without, await once(false));
+  }
+  record(
+    'classification: a day written as today (its change events raised)',
+    `${withEvents.toFixed(0)} ms with the event trigger, ${without.toFixed(0)} ms without it (the day's rows by INSERT … SELECT, the day before written as yesterday; best of 3, rolled back)`,
+  );
+}
+
+/**
  * Compares the digest of every stored level and input with the one recorded for this size of
  * the national set before issue 19 (bench/reference.json): the classification is unchanged.
  */
@@ -235,6 +277,8 @@ async function benchClassification(): Promise<void> {
       '≤ 5× the floor',
       dayRatio <= 5,
     );
+
+    await benchEventsWrite(db, o.end, record);
 
     await db.knex.raw('TRUNCATE zone_levels');
     const backfill = await backfillJob(from, o.end);

@@ -22,6 +22,7 @@ import * as levelRefsOnePass from '../../migrations/20261203000020_level_refs_on
 import * as levelRefsByRange from '../../migrations/20261203000021_level_refs_by_range';
 import * as levelsInputsText from '../../migrations/20261203000022_levels_inputs_text';
 import * as dataChanges from '../../migrations/20261203000023_data_changes';
+import * as levelEventsSetBased from '../../migrations/20261203000024_level_events_set_based';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -53,6 +54,7 @@ export const migrations: Migration[] = [
   { name: '20261203000021_level_refs_by_range', module: levelRefsByRange },
   { name: '20261203000022_levels_inputs_text', module: levelsInputsText },
   { name: '20261203000023_data_changes', module: dataChanges },
+  { name: '20261203000024_level_events_set_based', module: levelEventsSetBased },
 ];
 
 const source: Knex.MigrationSource<Migration> = {
