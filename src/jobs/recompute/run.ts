@@ -61,10 +61,11 @@ export type RunCarry = {
 /**
  * Recomputes days [from, to] in date order (persistence chains each day to the next), in a
  * level session (db/levelWriter.ts). Areas and the rule set are read once; facts are loaded
- * a block of days at a time (the next block's read ahead, on a connection of the pool, while
- * this one is computed and written: measured on the national bench set after its
- * reorganisation, a 365-day backfill waited 2.9 s in all for its blocks' facts, 0.7–1.0 s
- * with them read ahead, and took 17.4–17.9 s instead of 18.2–18.5 s) and each day's inputs
+ * a block of days at a time (the next block's read ahead, in a transaction of the pool, while
+ * this one is computed and written: measured, a 365-day backfill of the national bench set
+ * waited 2.9 s in all for its blocks' facts and their parsing, 1.1 s with them read ahead;
+ * in five interleaved pairs of runs the backfill took 0.2 s longer to 1.6 s shorter, 0.7 s
+ * shorter on average, of 18–21 s — the two cores are busy either way) and each day's inputs
  * computed in memory; the next day is
  * computed while the previous one is being written, and a day with no levels yet goes to the
  * server row by row as it is computed (db/levels.ts `feedDay`: the server takes it in on the
