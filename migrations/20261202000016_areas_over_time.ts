@@ -110,12 +110,7 @@ export async function up(knex: Knex): Promise<void> {
     $$`);
   await knex.raw('SELECT zonerisk_rebuild_area_tree()');
   // a new area's first level is compared with its predecessors' worst level the day before
-  await knex.raw(levelEvents(`
-      LEFT JOIN LATERAL (SELECT (${LEVELS})[max(array_position(${LEVELS}, pz.level))] AS level
-                         FROM area_lineage li
-                         CROSS JOIN LATERAL (SELECT z.level FROM zone_levels z WHERE z.area_id = li.predecessor_id AND z.date = li.date - 1
-                                             ORDER BY z.computed_at DESC LIMIT 1) pz
-                         WHERE li.area_id = n.area_id AND li.date = n.date) formed ON same.level IS NULL AND prev.level IS NULL`, 'formed.level, '));
+  await knex.raw(LEVEL_EVENTS_FORMED);
 }
 
 const LEVELS = "ARRAY['green', 'yellow', 'orange', 'red']";
@@ -140,6 +135,14 @@ const levelEvents = (join: string, fallback: string) => `
       ORDER BY n.date, n.area_id;
       RETURN NULL;
     END $$`;
+
+/** The level-event trigger function this migration installs (migration 24's `down` installs it again). */
+export const LEVEL_EVENTS_FORMED = levelEvents(`
+      LEFT JOIN LATERAL (SELECT (${LEVELS})[max(array_position(${LEVELS}, pz.level))] AS level
+                         FROM area_lineage li
+                         CROSS JOIN LATERAL (SELECT z.level FROM zone_levels z WHERE z.area_id = li.predecessor_id AND z.date = li.date - 1
+                                             ORDER BY z.computed_at DESC LIMIT 1) pz
+                         WHERE li.area_id = n.area_id AND li.date = n.date) formed ON same.level IS NULL AND prev.level IS NULL`, 'formed.level, ');
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(levelEvents('', ''));

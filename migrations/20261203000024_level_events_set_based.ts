@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { LEVEL_EVENTS_FORMED } from './20261202000016_areas_over_time';
 
 /**
  * The level-event trigger (`zonerisk_level_events`, migrations 20261123000007, 14 and 16)
@@ -64,28 +65,5 @@ export async function up(knex: Knex): Promise<void> {
 
 /** Migration 16's trigger function again. */
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw(`
-    CREATE OR REPLACE FUNCTION zonerisk_level_events() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF (SELECT max(date) FROM new_rows) < current_date - 7 THEN
-        RETURN NULL;
-      END IF;
-      INSERT INTO level_events (area_id, date, from_level, to_level, reason, change, rule_set_id, job_id)
-      SELECT n.area_id, n.date, coalesce(same.level, prev.level, formed.level, NULL), n.level, n.reason,
-             CASE WHEN same.level IS NULL THEN n.change END, n.rule_set_id, n.job_id
-      FROM new_rows n
-      LEFT JOIN LATERAL (SELECT z.level FROM zone_levels z WHERE z.area_id = n.area_id AND z.date = n.date AND z.computed_at < n.computed_at
-                         ORDER BY z.computed_at DESC LIMIT 1) same ON true
-      LEFT JOIN LATERAL (SELECT z.level FROM zone_levels z WHERE z.area_id = n.area_id AND z.date = n.date - 1
-                         ORDER BY z.computed_at DESC LIMIT 1) prev ON same.level IS NULL
-      LEFT JOIN LATERAL (SELECT (${LEVELS})[max(array_position(${LEVELS}, pz.level))] AS level
-                         FROM area_lineage li
-                         CROSS JOIN LATERAL (SELECT z.level FROM zone_levels z WHERE z.area_id = li.predecessor_id AND z.date = li.date - 1
-                                             ORDER BY z.computed_at DESC LIMIT 1) pz
-                         WHERE li.area_id = n.area_id AND li.date = n.date) formed ON same.level IS NULL AND prev.level IS NULL
-      WHERE n.date >= current_date - 7
-        AND coalesce(same.level, prev.level, formed.level, 'unknown') IS DISTINCT FROM n.level
-      ORDER BY n.date, n.area_id;
-      RETURN NULL;
-    END $$`);
+  await knex.raw(LEVEL_EVENTS_FORMED);
 }
