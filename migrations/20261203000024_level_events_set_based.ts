@@ -20,8 +20,9 @@ import { LEVEL_EVENTS_FORMED } from './20261202000016_areas_over_time';
  * - `formed`: for an area formed that day, its predecessors' worst level the day before
  *   (migration 16), looked up per lineage row as before (a handful);
  *
- * each read in one range of the `(date, area_id, computed_at DESC)` index, already in area
- * order, and merged with the new rows. An event is raised where the level moved, as before:
+ * each read once for the day (the day and the day before by the `(date, area_id,
+ * computed_at DESC)` index), then joined with the new rows. An event is raised where the
+ * level moved, as before:
  * from `coalesce(same, prev, formed)` ('unknown' when none) to the new level, with `change`
  * only when the day was not written before; in day, then area order. The function runs with
  * `jit = off`: a day's rows cost less to handle than to compile for.

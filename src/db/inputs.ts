@@ -88,6 +88,18 @@ export async function loadFactTexts(knex: Knex, ruleSet: RuleSet, from: LocalDat
  */
 export type StampedFacts<K extends 'reports' | 'indicators'> = { to: LocalDate; texts: FactTexts[K]; stamp: string };
 
+/**
+ * Whether facts read with these stamps (db/levelWriter.ts `RunFacts`) still stand: no change
+ * to reports or indicators of a day up to `to` committed since they were read.
+ */
+export async function factsStand(knex: Knex, stamps: { reports: string; indicators: string }, to: LocalDate): Promise<boolean> {
+  const res = await knex.raw<{ rows: { ok: boolean }[] }>(`SELECT ${UNCHANGED_SINCE_SQL} AND ${UNCHANGED_SINCE_SQL} AS ok`, [
+    ...[stamps.reports, stamps.reports, stamps.reports, 'reports', to],
+    ...[stamps.indicators, stamps.indicators, stamps.indicators, 'metrics', to],
+  ]);
+  return res.rows[0]?.ok === true;
+}
+
 /** The stamp now, and whether facts of `kind` up to `keptTo` stamped `kept` still stand. */
 async function factsStamps(knex: Knex, kind: 'reports' | 'metrics', kept: { to: LocalDate; stamp: string } | null): Promise<{ fits: boolean; now: string }> {
   const stamp = kept?.stamp ?? null;

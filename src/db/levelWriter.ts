@@ -4,7 +4,7 @@ import { addDays, LocalDate } from '../domain/dates';
 import { FactTexts } from '../domain/factText';
 import { collectRows, feedRows, writeRows } from './bulk';
 import type { Database } from './database';
-import { loadIndicatorTexts, loadMapHistory, loadReportTexts, MAP_STAMP_SQL, StampedFacts } from './inputs';
+import { factsStand, loadIndicatorTexts, loadMapHistory, loadReportTexts, MAP_STAMP_SQL, StampedFacts } from './inputs';
 import { MapHistory } from '../domain/lineage';
 import { appendDay, classifiedDaysIn, DAY_STAMP_SQL, DayFeed, DayResult, DayRows, dayStamp, feedDay, lastClassifiedDay, LevelConnection, PreviousLevel, previousLevels } from './levels';
 import { RECOMPUTE_LOCK } from './locks';
@@ -45,12 +45,16 @@ export type LevelSession = {
   lastClassified(): Promise<LocalDate | null>;
   /**
    * The facts of days [from, to], read in a transaction of the pool's, not on the run's
-   * connections, which are writing: a run reads its next block of days while it computes and
-   * writes this one (run.ts). Reading them early is no different from reading them later: the
-   * run holds the lock, and an ingest that changes them recomputes their days after this run;
-   * their stamps say what they saw.
+   * connections, which are writing: on a real server a run reads its next block of days while
+   * it computes and writes this one (`readsAhead`, run.ts), and takes them only if they still
+   * stand (`factsStand`) — an ingest committed meanwhile for days the run has not classified
+   * yet queues no recomputation of them (db/levels.ts `lateDataSpan`).
    */
   facts(ruleSet: StoredRuleSet, from: LocalDate, to: LocalDate): Promise<RunFacts>;
+  /** Whether the next block's facts are read ahead (not on the embedded engine: its one connection would hold the run's writes up). */
+  readonly readsAhead: boolean;
+  /** Whether facts read earlier still stand: no change to their days committed since (db/inputs.ts `factsStand`). */
+  factsStand(facts: RunFacts): Promise<boolean>;
   /**
    * A day that had no levels when the run started, written on writer `writer` as it is
    * computed (db/levels.ts `feedDay`): open it once the writer's last day is written.
@@ -163,6 +167,8 @@ function session(db: Database, writers: number, readOn: ReadOn, on: (writer: num
     lastClassified: () => read((t) => lastClassifiedDay(t)),
     dayStamp: (date) => read((t) => dayStamp(t, date)),
     facts: (rs, from, to) => db.knex.transaction((t) => factsOf(t, rs, from, to)),
+    readsAhead: db.mode !== 'embedded',
+    factsStand: (facts) => factsStand(db.knex, facts.stamps, facts.to),
     feed(writer, ruleSetId, date, jobId) {
       const day = feedDay(on(writer), ruleSetId, date, jobId);
       return { ...day, end: () => day.end().then(counted) };

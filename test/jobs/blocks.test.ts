@@ -121,3 +121,40 @@ test('a run stopped while the next block is read ahead answers once that read ha
   await expect(run).rejects.toMatchObject({ status: 503, code: 'shutting_down' });
   expect(order).toEqual(['read settled', 'run settled']);
 });
+
+test('a block read ahead is read again when its days changed meanwhile: the run classifies what is stored', async () => {
+  if (embedded()) return; // the embedded engine reads no block ahead
+  await ctx.db.knex.raw('TRUNCATE zone_levels, level_events');
+  // a commune's reports on the second block's first days, raised while that block is read ahead
+  const changed = addDays(FROM, 92);
+  const commune = (await ctx.db.knex.raw<{ rows: { id: number }[] }>(`SELECT id FROM areas WHERE kind = 'commune' ORDER BY id LIMIT 1`)).rows[0]?.id as number;
+  const asked: string[] = [];
+  await withLevelSession(ctx.db, (s) =>
+    recomputeIn(
+      {
+        ...s,
+        facts: async (rs, from, to) => {
+          asked.push(from);
+          const f = await s.facts(rs, from, to);
+          if (asked.length === 1) {
+            await ctx.db.knex.raw(
+              `INSERT INTO reports (area_id, date, community_cases, quarantine_cases)
+               SELECT ?, d::date, 500, 0 FROM generate_series(?::date, ?::date + 6, '1 day') d
+               ON CONFLICT (date, area_id) DO UPDATE SET community_cases = 500`,
+              [commune, changed, changed],
+            );
+          }
+          return f;
+        },
+      },
+      { from: FROM, to: END, jobId: null, stopping: () => false },
+    ),
+  );
+  // the second block read ahead, found stale, read again; the third read ahead
+  expect(asked).toEqual([changed, changed, '2021-09-01']);
+  const once = await stored();
+  // what the same days recomputed from the stored facts store (the commune's inputs on those days count its 500 cases a day)
+  await ctx.db.knex.raw('TRUNCATE zone_levels, level_events');
+  await new Recomputations(ctx.db).range(FROM, END);
+  expect(await stored()).toEqual(once);
+});
