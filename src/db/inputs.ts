@@ -90,13 +90,16 @@ export type StampedFacts<K extends 'reports' | 'indicators'> = { to: LocalDate; 
 
 /**
  * Whether facts read with these stamps (db/levelWriter.ts `RunFacts`) still stand: no change
- * to reports or indicators of a day up to `to` committed since they were read.
+ * to reports or indicators of a day up to `to` committed since they were read. A part with
+ * no stamp was not read (the rule set needs none of it): it stands.
  */
 export async function factsStand(knex: Knex, stamps: { reports: string; indicators: string }, to: LocalDate): Promise<boolean> {
-  const res = await knex.raw<{ rows: { ok: boolean }[] }>(`SELECT ${UNCHANGED_SINCE_SQL} AND ${UNCHANGED_SINCE_SQL} AS ok`, [
-    ...[stamps.reports, stamps.reports, stamps.reports, 'reports', to],
-    ...[stamps.indicators, stamps.indicators, stamps.indicators, 'metrics', to],
-  ]);
+  const parts = ([['reports', stamps.reports], ['metrics', stamps.indicators]] as const).filter(([, stamp]) => stamp !== '');
+  if (parts.length === 0) return true;
+  const res = await knex.raw<{ rows: { ok: boolean }[] }>(
+    `SELECT ${parts.map(() => UNCHANGED_SINCE_SQL).join(' AND ')} AS ok`,
+    parts.flatMap(([kind, stamp]) => [stamp, stamp, stamp, kind, to]),
+  );
   return res.rows[0]?.ok === true;
 }
 

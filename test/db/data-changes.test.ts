@@ -1,4 +1,4 @@
-import { STAMP_SQL, UNCHANGED_SINCE_SQL } from '../../src/db/inputs';
+import { factsStand, STAMP_SQL, UNCHANGED_SINCE_SQL } from '../../src/db/inputs';
 import { LocalDate } from '../../src/domain/dates';
 import { smallProvince } from '../helpers/fixtures';
 import { embedded, testContext } from '../helpers/context';
@@ -82,4 +82,21 @@ concurrently('a stamp holds until a change it did not see is committed — also 
   expect(await unchanged(after, 'metrics', '2021-10-02')).toBe(true);
   // a stamp of another server (its start time) never holds
   expect(await unchanged(`1|${after.split('|')[1] as string}`, 'reports', DAY)).toBe(false);
+});
+
+test('facts read with a stamp stand until a change to their days is committed; a part not read (no stamp) always stands', async () => {
+  const c = await idOf('C12');
+  const day = '2022-03-01'; // days no other test writes
+  const s = await stamp();
+  expect(await factsStand(ctx.db.knex, { reports: s, indicators: s }, day as LocalDate)).toBe(true);
+  expect(await factsStand(ctx.db.knex, { reports: '', indicators: '' }, day as LocalDate)).toBe(true);
+  // a change after the days read does not touch them
+  await ctx.db.knex.raw(`INSERT INTO reports (area_id, date, community_cases, quarantine_cases) VALUES (?, ?::date + 1, 1, 0) ON CONFLICT (date, area_id) DO UPDATE SET community_cases = reports.community_cases + 1`, [c, day]);
+  expect(await factsStand(ctx.db.knex, { reports: s, indicators: '' }, day as LocalDate)).toBe(true);
+  await ctx.db.knex.raw(`INSERT INTO reports (area_id, date, community_cases, quarantine_cases) VALUES (?, ?::date, 1, 0) ON CONFLICT (date, area_id) DO UPDATE SET community_cases = reports.community_cases + 1`, [c, day]);
+  expect(await factsStand(ctx.db.knex, { reports: s, indicators: '' }, day as LocalDate)).toBe(false);
+  // the indicators' stamp is checked against indicators
+  expect(await factsStand(ctx.db.knex, { reports: '', indicators: s }, day as LocalDate)).toBe(true);
+  await ctx.db.knex.raw(`INSERT INTO metrics (area_id, name, date, value) VALUES (?, 'vaccination_18plus_1dose_pct', ?::date, 50) ON CONFLICT (area_id, name, date) DO UPDATE SET value = metrics.value + 1`, [c, day]);
+  expect(await factsStand(ctx.db.knex, { reports: '', indicators: s }, day as LocalDate)).toBe(false);
 });
