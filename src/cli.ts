@@ -895,7 +895,12 @@ const COMMANDS: Command[] = [
         // as POST /v1/rule-sets/{id}/activate: the activation and, in the same transaction, the
         // job recomputing the classified days from `from` on; a CLI has no job runner: it runs it
         const out = await activateRuleSet(db, id, from, 'cli', now);
-        io.out(`rule set ${out.rule_set.id} in force from ${out.activation.effective_from} (activation ${out.activation.id})${out.rule_set.active ? '' : `; not in force today (${now})`}`);
+        const since = out.activation.effective_from ?? 'always';
+        if (out.unchanged) {
+          io.out(`rule set ${out.rule_set.id} is in force on ${from} already (activation ${out.activation.id}, from ${since}): nothing recorded, nothing to recompute`);
+          return 0;
+        }
+        io.out(`rule set ${out.rule_set.id} in force from ${since} (activation ${out.activation.id})${out.rule_set.active ? '' : `; not in force today (${now})`}`);
         if (!out.job) {
           io.out(`recompute: no day from ${from} on is classified yet; nothing to recompute`);
           return 0;

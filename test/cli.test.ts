@@ -315,6 +315,9 @@ describe('zonerisk CLI', () => {
     expect(await levelOf('C11', '2021-10-07')).toMatchObject({ level: 'red', rule_set_id: 'strict-cdc@1' });
     expect(await levelOf('C11', '2021-10-04')).toMatchObject({ rule_set_id: 'us-cdc-transmission-2021@1' });
     expect((await cli('rule-sets', 'list')).out.map((l) => l.split('\t')[3])).toEqual(['active', '-']);
+    // in force on that day already: nothing recorded, nothing run
+    const again = await cli('rule-sets', 'activate', 'strict-cdc@1', '--from', '2021-10-06');
+    expect(again.out).toEqual(['rule set strict-cdc@1 is in force on 2021-10-06 already (activation 2, from 2021-10-05): nothing recorded, nothing to recompute']);
 
     // mistakes
     await expect(cli('rule-sets', 'activate', 'nope@1')).rejects.toMatchObject({ status: 404 });

@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { LocalDate } from '../domain/dates';
 import { RuleSet } from '../domain/rules/definition';
-import { inForceOn, Period } from '../domain/rules/timeline';
+import { inForceOn, Period, periodOn } from '../domain/rules/timeline';
 import { PRESET_INPUTS, PRESETS } from '../domain/rules/presets';
 import { notFound, unprocessable } from '../errors';
 import { Actor, audit } from './audit';
@@ -98,7 +98,11 @@ export async function createFromPreset(db: Database, presetId: string, actor: Ac
   return createRuleSet(db, def, presetId, actor);
 }
 
-export type ActivationResult = { rule_set: StoredRuleSet; activation: { id: number; effective_from: LocalDate; activated_at: string }; job: Job | null };
+/**
+ * `activation`: the one recorded, or — `unchanged` — the one already putting the set in force
+ * on the day asked for (`effective_from` null: in force since always).
+ */
+export type ActivationResult = { rule_set: StoredRuleSet; activation: { id: number; effective_from: LocalDate | null; activated_at: string }; job: Job | null; unchanged: boolean };
 
 /**
  * Puts a rule set in force from `effectiveFrom` on (domain/rules/timeline.ts): one
@@ -106,14 +110,23 @@ export type ActivationResult = { rule_set: StoredRuleSet; activation: { id: numb
  * classified — the job that recomputes them (from the first to the last classified day on
  * or after `effectiveFrom`, each day under the set then in force), all in one transaction. Activations are
  * serialised (a lock), so the timeline each one reads is the one it changes.
+ *
+ * When the set is in force on `effectiveFrom` already, the activation would change no day
+ * (it governs the days up to the next activation's, all of them under this set now): nothing
+ * is written — no row, no audit entry, no recomputation — and the answer is the activation in
+ * force, `unchanged`. A retried or repeated request changes the timeline once.
  */
 export async function activateRuleSet(db: Database, id: string, effectiveFrom: LocalDate, actor: Actor = 'system', today: LocalDate | null = null): Promise<ActivationResult> {
   const knex = db.knex;
   await getRuleSet(knex, id);
-  const { activation, job } = await db.write(async (trx) => {
+  const { activation, job, unchanged } = await db.write(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(?)', [RULE_SET_TIMELINE_LOCK]);
     const before = await loadPeriods(trx);
     const previous = inForceOn(before, effectiveFrom);
+    if (previous === id) {
+      const held = periodOn(before, effectiveFrom) as Period;
+      return { activation: { id: held.activation_id, effective_from: held.effective_from, activated_at: held.activated_at }, job: null, unchanged: true };
+    }
     const [row] = (await trx('rule_set_activations').insert({ rule_set_id: id, effective_from: effectiveFrom }).returning(['id', 'activated_at'])) as { id: number; activated_at: Date }[];
     // the classified days from then on (from the first of them: an early date costs nothing)
     const span = (await trx('zone_levels').where('date', '>=', effectiveFrom).select(trx.raw('min(date)::text AS first, max(date)::text AS last')))[0] as { first: LocalDate | null; last: LocalDate | null } | undefined;
@@ -125,9 +138,9 @@ export async function activateRuleSet(db: Database, id: string, effectiveFrom: L
       before: { active: previous, effective_from: effectiveFrom },
       after: { active: id, effective_from: effectiveFrom, activation: made.id, recompute_job: queued ? Number(queued.id) : null },
     });
-    return { activation: made, job: queued };
+    return { activation: made, job: queued, unchanged: false };
   });
-  return { rule_set: await getRuleSet(knex, id, today), activation, job };
+  return { rule_set: await getRuleSet(knex, id, today), activation, job, unchanged };
 }
 
 /** The timeline's periods as recorded at `asOf` (null: now), with their rule sets' names and versions. */

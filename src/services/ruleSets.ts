@@ -46,7 +46,7 @@ export async function activate(rt: Runtime, id: string, effectiveFrom: LocalDate
   const now = today(rt.config.reportingTimeZone);
   const out = await activateRuleSet(rt.db, id, effectiveFrom ?? now, actor, now);
   if (out.job) rt.jobs.kick();
-  return { ...out.rule_set, activation: out.activation, job: out.job };
+  return { ...out.rule_set, activation: out.activation, job: out.job, unchanged: out.unchanged };
 }
 
 /** Which rule set is in force on which days, as recorded at `asOf` (null: now). */

@@ -1,5 +1,5 @@
 import { LocalDate } from '../../src/domain/dates';
-import { Activation, inForceOn, periods, segments } from '../../src/domain/rules/timeline';
+import { Activation, inForceOn, periodOn, periods, segments } from '../../src/domain/rules/timeline';
 
 /** The rule-set timeline: which set is in force on which day (src/domain/rules/timeline.ts). */
 const d = (s: string) => s as LocalDate;
@@ -29,6 +29,17 @@ test.each([
   ['a day in force only from the migrated one, given last', [A, LEGACY], '2021-10-11', 'old'],
 ])('%s', (_name, acts, date, expected) => {
   expect(inForceOn(periods(acts as Activation[]), d(date))).toBe(expected);
+});
+
+test.each([
+  ['before the first', [A, B], '2021-10-11', undefined],
+  ['the first period, on its first day', [A, B], '2021-10-12', 1],
+  ['the first period, on its last day', [A, B], '2022-01-26', 1],
+  ['the open last period', [A, B], '2030-01-01', 2],
+  ['the migrated period', [LEGACY, A], '1990-01-01', 3],
+  ['the later-recorded of two on the same day', [A, act(4, '4800', '2021-10-12', '2021-11-01T00:00:00.000Z')], '2021-12-01', 4],
+])('periodOn: %s', (_name, acts, date, activation) => {
+  expect(periodOn(periods(acts as Activation[]), d(date))?.activation_id).toBe(activation);
 });
 
 test('periods end the day before the next begins; the last is open', () => {

@@ -44,7 +44,7 @@ beforeAll(async () => {
 
 test('activation takes effective_from; days before any set in force are refused; the timeline lists the periods', async () => {
   const a = await json('post', '/v1/rule-sets/vn-moh-4800-2021@1/activate').send({ effective_from: '2021-10-12' }).expect(200);
-  expect(a.body).toMatchObject({ id: 'vn-moh-4800-2021@1', activation: { effective_from: '2021-10-12' }, job: null });
+  expect(a.body).toMatchObject({ id: 'vn-moh-4800-2021@1', activation: { effective_from: '2021-10-12' }, job: null, unchanged: false });
   await json('post', '/v1/rule-sets/vn-moh-218-2022@1/activate').send({ effective_from: SWITCH }).expect(200);
   const bad = await json('post', '/v1/rule-sets/vn-moh-218-2022@1/activate').send({ effective_from: '2022-13-01' }).expect(422);
   expect(bad.body.error.details[0].path).toBe('effective_from');
@@ -96,6 +96,24 @@ test('a late report for 2021-12-20 re-judges December by 4800 and February by 21
   const mar = (await http().get('/v1/zones/C12?date=2022-02-15').expect(200)).body;
   expect(mar).toMatchObject({ level: 'yellow', rule_set: { id: 'vn-moh-218-2022@1' } });
   expect(mar.reason).toBeNull();
+});
+
+test('activating a set on a day it is in force already records nothing: the activation in force, no job (a retried request changes the timeline once)', async () => {
+  const timelineBefore = (await http().get('/v1/rule-sets/timeline').expect(200)).body.items;
+  const counts = await rowCounts(ctx.rt.db);
+  expect(counts.zone_levels).toBeGreaterThan(0); // days are classified: an activation that changed them would queue a job
+  const held218 = timelineBefore[1].activated_at;
+  const held4800 = timelineBefore[0].activated_at;
+  for (const [id, from, since, at] of [
+    ['vn-moh-218-2022@1', SWITCH, SWITCH, held218], // the same request again
+    ['vn-moh-218-2022@1', '2022-02-05', SWITCH, held218], // a later day of its period
+    ['vn-moh-4800-2021@1', '2021-12-10', '2021-10-12', held4800], // a day of the earlier period
+  ]) {
+    const again = await json('post', `/v1/rule-sets/${id}/activate`).send({ effective_from: from }).expect(200);
+    expect(again.body).toMatchObject({ id, unchanged: true, job: null, activation: { effective_from: since, activated_at: at } });
+  }
+  expect(await rowCounts(ctx.rt.db)).toEqual(counts); // no activation, audit entry or job
+  expect((await http().get('/v1/rule-sets/timeline').expect(200)).body.items).toEqual(timelineBefore);
 });
 
 test('an activation in the past recomputes the classified days from then in the background, and names the job', async () => {

@@ -42,9 +42,14 @@ export function periods(activations: readonly Activation[]): Period[] {
 
 /** The rule set in force on `date` (null: none); `ps` in date order, as `periods` gives them. */
 export function inForceOn(ps: readonly Period[], date: LocalDate): string | null {
-  let id: string | null = null;
-  for (const p of ps) if (p.effective_from === null || p.effective_from <= date) id = p.rule_set_id;
-  return id;
+  return periodOn(ps, date)?.rule_set_id ?? null;
+}
+
+/** The period `date` falls in (undefined: before the first); `ps` in date order, as `periods` gives them. */
+export function periodOn(ps: readonly Period[], date: LocalDate): Period | undefined {
+  let found: Period | undefined;
+  for (const p of ps) if (p.effective_from === null || p.effective_from <= date) found = p;
+  return found;
 }
 
 /**

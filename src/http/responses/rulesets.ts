@@ -68,6 +68,9 @@ export const Jobs = z.object({ items: z.array(Job), next_cursor: z.string().null
 export const Recompute = z.object({ job: Job, areas: z.number().int().nullable(), changed: z.number().int().nullable() });
 
 export const Activated = RuleSet.extend({
-  activation: z.object({ id: z.number().int(), effective_from: LocalDate, activated_at: Instant }),
+  activation: z
+    .object({ id: z.number().int(), effective_from: LocalDate.nullable().describe('null: in force since always'), activated_at: Instant })
+    .describe('the activation recorded, or (unchanged) the one that already puts the set in force on the day asked for'),
   job: Job.nullable().describe('the recomputation of the days already classified from effective_from on'),
+  unchanged: z.boolean().describe('true: the set was in force on that day already; nothing was recorded (no activation, audit entry or recomputation)'),
 });
