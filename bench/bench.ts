@@ -13,6 +13,7 @@ import { dongNaiAreas } from '../seeds/dong-nai';
 import { NationalOptions } from './national';
 import { benchMaps } from './maps';
 import { benchWarm } from './warm';
+import { benchFeeds } from './feeds';
 import { reorganiseNational } from './reorganisation';
 import { benchImportPaths } from './imports';
 import { BENCH_DB, adminQuery, benchUrl, buildNational, nationalOptions, runCli, timed } from './common';
@@ -316,6 +317,7 @@ async function benchClassification(): Promise<void> {
     await checkDigest(db, 'backfill', record);
     await benchMaps(db, NATIONAL_DB, o.end, '', record);
     await benchWarm(db, NATIONAL_DB, o.end, record);
+    await benchFeeds(db, NATIONAL_DB, o.end, record);
 
     // the same year with a third of the communes merged in its middle (issue 17)
     const reorg = await reorganiseNational(db, o, record);

@@ -16,7 +16,7 @@ import { benchUrl, Record as Recorder } from './common';
  */
 const SAMPLE = 300;
 
-function get(port: number, path: string): Promise<{ ms: number; status: number }> {
+export function get(port: number, path: string): Promise<{ ms: number; status: number }> {
   return new Promise((resolve, reject) => {
     const t = process.hrtime.bigint();
     http
@@ -28,7 +28,7 @@ function get(port: number, path: string): Promise<{ ms: number; status: number }
   });
 }
 
-async function serve<T>(db: Database, dbName: string, fn: (rt: Runtime, warmer: Warmer, port: number) => Promise<T>): Promise<T> {
+export async function serve<T>(db: Database, dbName: string, fn: (rt: Runtime, warmer: Warmer, port: number) => Promise<T>): Promise<T> {
   const rt = createRuntime({ ...loadConfig({}), databaseUrl: benchUrl(dbName), readRate: 10_000_000 }, db);
   const warmer = new Warmer(() => rt);
   const server = createApp(rt).listen(0, '127.0.0.1');
