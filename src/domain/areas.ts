@@ -8,8 +8,8 @@ export const AREA_CODE_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** An area code where clients send one (rows, features, query parameters). */
 export const areaCodeSchema = z
-  .string({ error: 'must be an area code (string)' })
-  .regex(AREA_CODE_RE, 'must be 1–64 characters from A-Z a-z 0-9 . _ -');
+  .string({ error: 'phải là mã địa bàn (chuỗi) — must be an area code (string)' })
+  .regex(AREA_CODE_RE, 'phải gồm 1–64 ký tự A-Z a-z 0-9 . _ - — must be 1–64 characters from A-Z a-z 0-9 . _ -');
 
 /** Lower rank is higher in the hierarchy; a parent must rank strictly above its child. */
 export function kindRank(kind: AreaKind): number {

@@ -5,6 +5,7 @@ import { DetailCollector, unprocessable } from '../errors';
 import { checkAreaGeometrySteps } from './validate';
 import { nameText } from '../domain/text';
 import { slicer } from '../streams';
+import { issueText } from '../domain/issues';
 
 /** An area as an import gives it: valid properties and a normalised boundary (see db/areas.ts importAreas). */
 export type AreaInput = {
@@ -33,26 +34,26 @@ export const REPAIR_HINT = 'hình học không hợp lệ — gửi lại với 
 
 /** A GeoJSON FeatureCollection of areas, as POST /v1/areas and `zonerisk import-areas` take it. */
 const featureCollectionSchema = z.object({
-  type: z.literal('FeatureCollection', { error: 'must be "FeatureCollection"' }),
-  features: z.array(z.unknown(), { error: 'must be an array of features' }),
+  type: z.literal('FeatureCollection', { error: 'phải là "FeatureCollection" — must be "FeatureCollection"' }),
+  features: z.array(z.unknown(), { error: 'phải là mảng các feature — must be an array of features' }),
 });
 
 const featureSchema = z.object({
-  type: z.literal('Feature', { error: 'must be "Feature"' }),
+  type: z.literal('Feature', { error: 'phải là "Feature" — must be "Feature"' }),
   geometry: z.unknown(),
   properties: z.looseObject({
     code: areaCodeSchema,
-    name: nameText(200).pipe(z.string().trim().min(1, 'must not be empty')),
+    name: nameText(200).pipe(z.string().trim().min(1, 'không được để trống — must not be empty')),
     kind: z.enum(AREA_KINDS, { error: `must be one of ${AREA_KINDS.join(', ')}` }),
     parent: areaCodeSchema.nullable().optional(),
     population: z
-      .number({ error: 'must be an integer ≥ 0 or null' })
-      .int('must be a whole number')
-      .min(0, 'must be ≥ 0')
-      .max(2_147_483_647, 'is too large')
+      .number({ error: 'phải là số nguyên ≥ 0 hoặc null — must be an integer ≥ 0 or null' })
+      .int('phải là số nguyên — must be a whole number')
+      .min(0, 'phải ≥ 0 — must be ≥ 0')
+      .max(2_147_483_647, 'quá lớn — is too large')
       .nullable()
       .optional(),
-  }, { error: 'must be an object with code, name and kind' }),
+  }, { error: 'phải là đối tượng có code, name và kind — must be an object with code, name and kind' }),
 });
 
 /** Validates every feature of an import; all problems are reported at once. */
@@ -81,7 +82,7 @@ export async function areasFromFeatureCollectionAsync(body: unknown, options: Fe
 
 /** The validation, pausing (yielding) after each feature and inside large boundaries. */
 function* featureSteps(body: unknown, options: FeatureOptions): Generator<void, AreaInput[], void> {
-  const parsed = featureCollectionSchema.safeParse(body);
+  const parsed = featureCollectionSchema.safeParse(body, { error: issueText });
   if (!parsed.success) {
     throw unprocessable('Nội dung yêu cầu không hợp lệ — the request body is not valid', parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })));
   }
@@ -89,7 +90,7 @@ function* featureSteps(body: unknown, options: FeatureOptions): Generator<void, 
   const errors = new DetailCollector();
   const out: AreaInput[] = [];
   for (let i = 0; i < fc.features.length && !errors.full; i++) {
-    const f = featureSchema.safeParse(fc.features[i]);
+    const f = featureSchema.safeParse(fc.features[i], { error: issueText });
     if (!f.success) {
       for (const issue of f.error.issues) errors.add(`features[${i}].${issue.path.join('.')}`, issue.message);
       continue;

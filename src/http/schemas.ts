@@ -9,7 +9,7 @@ import { freeText, nameText } from '../domain/text';
 /** Request schemas at the HTTP edge. */
 const queryDate = z
   .string()
-  .refine(isLocalDate, 'must be a date YYYY-MM-DD')
+  .refine(isLocalDate, 'phải là ngày dạng YYYY-MM-DD — must be a date YYYY-MM-DD')
   .transform((d) => d as LocalDate);
 
 /**
@@ -20,7 +20,7 @@ const queryDate = z
 export const oneValue = (v: unknown, ctx?: z.RefinementCtx): unknown => {
   if (!Array.isArray(v)) return v;
   if (!ctx) return v[v.length - 1];
-  ctx.addIssue({ code: 'custom', message: 'is given more than once: give it once' });
+  ctx.addIssue({ code: 'custom', message: 'được cho nhiều lần: chỉ cho một lần — is given more than once: give it once' });
   return z.NEVER;
 };
 
@@ -29,12 +29,12 @@ export const bboxSchema = z
   .transform((text, ctx) => {
     const parts = text.split(',').map((p) => (p.trim() === '' ? NaN : Number(p)));
     if (parts.length !== 4 || parts.some((n) => !Number.isFinite(n))) {
-      ctx.addIssue({ code: 'custom', message: 'must be four numbers: minLon,minLat,maxLon,maxLat' });
+      ctx.addIssue({ code: 'custom', message: 'phải là bốn số: minLon,minLat,maxLon,maxLat — must be four numbers: minLon,minLat,maxLon,maxLat' });
       return z.NEVER;
     }
     const [x1, y1, x2, y2] = parts as [number, number, number, number];
-    if (x1 < -180 || x2 > 180 || y1 < -90 || y2 > 90) ctx.addIssue({ code: 'custom', message: 'must be within lon -180..180 and lat -90..90' });
-    if (x1 > x2 || y1 > y2) ctx.addIssue({ code: 'custom', message: 'minimum must not exceed maximum' });
+    if (x1 < -180 || x2 > 180 || y1 < -90 || y2 > 90) ctx.addIssue({ code: 'custom', message: 'phải nằm trong kinh độ -180..180 và vĩ độ -90..90 — must be within lon -180..180 and lat -90..90' });
+    if (x1 > x2 || y1 > y2) ctx.addIssue({ code: 'custom', message: 'giá trị nhỏ nhất không được vượt giá trị lớn nhất — minimum must not exceed maximum' });
     return [x1, y1, x2, y2] as [number, number, number, number];
   });
 
@@ -58,14 +58,14 @@ export const dateRangeQuery = z
     revisions: z.preprocess(oneValue, z.enum(['true', 'false'])).optional(),
     name: z.preprocess(oneValue, z.string().min(1).max(64)).optional(),
   })
-  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
+  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'from không được sau to — from must not be after to', path: ['from'] });
 
 export const areaCodeParam = areaCodeSchema;
 
-export const reportsBody = z.strictObject({ reports: z.array(z.unknown(), { error: 'must be an array' }) });
-export const metricsBody = z.strictObject({ metrics: z.array(z.unknown(), { error: 'must be an array' }) });
+export const reportsBody = z.strictObject({ reports: z.array(z.unknown(), { error: 'phải là mảng — must be an array' }) });
+export const metricsBody = z.strictObject({ metrics: z.array(z.unknown(), { error: 'phải là mảng — must be an array' }) });
 
-export const ruleSetIdParam = z.string().regex(/^[A-Za-z0-9._-]{1,80}@[0-9]{1,6}$/, 'must be a rule set id such as vn-moh-4800-2021@1');
+export const ruleSetIdParam = z.string().regex(/^[A-Za-z0-9._-]{1,80}@[0-9]{1,6}$/, 'phải là mã bộ tiêu chí, như vn-moh-4800-2021@1 — must be a rule set id such as vn-moh-4800-2021@1');
 
 export const dateQuery = z.object({ date: z.preprocess(oneValue, queryDate).optional() }).loose();
 
@@ -76,7 +76,7 @@ export const dateQuery = z.object({ date: z.preprocess(oneValue, queryDate).opti
  */
 const isInstant = (s: string): boolean => !Number.isNaN(Date.parse(s)) && /^[1-9]\d{3}-\d{2}-\d{2}T[^]*(Z|[+-]\d{2}:?\d{2})$/i.test(s) && isLocalDate(s.slice(0, 10));
 
-export const instantQuery = z.string().refine(isInstant, 'must be an ISO timestamp with its offset, such as 2021-10-20T08:00:00Z or 2021-10-20T15:00:00+07:00');
+export const instantQuery = z.string().refine(isInstant, 'phải là thời điểm ISO có múi giờ, như 2021-10-20T08:00:00Z hoặc 2021-10-20T15:00:00+07:00 — must be an ISO timestamp with its offset, such as 2021-10-20T08:00:00Z or 2021-10-20T15:00:00+07:00');
 
 /**
  * The audit's `since`/`until`: an instant as above, or a day (YYYY-MM-DD) — from its start
@@ -87,7 +87,7 @@ export const instantOrDayQuery = z
   .string()
   .refine(
     (s) => isInstant(s) || (/^[1-9]\d{3}-\d{2}-\d{2}$/.test(s) && isLocalDate(s)),
-    'must be a day such as 2021-10-20 (the whole day in TZ_REPORTING) or an ISO timestamp with its offset, such as 2021-10-20T08:00:00Z or 2021-10-20T15:00:00+07:00',
+    'phải là một ngày, như 2021-10-20 (cả ngày theo TZ_REPORTING), hoặc thời điểm ISO có múi giờ, như 2021-10-20T08:00:00Z hoặc 2021-10-20T15:00:00+07:00 — must be a day such as 2021-10-20 (the whole day in TZ_REPORTING) or an ISO timestamp with its offset, such as 2021-10-20T08:00:00Z or 2021-10-20T15:00:00+07:00',
   );
 
 /** Reads of levels: which day, known when, published or latest. */
@@ -123,17 +123,17 @@ export function todayIn(config: { reportingTimeZone: string }): LocalDate {
 
 export const recomputeBody = z.union([
   z.strictObject({ date: queryDate }),
-  z.strictObject({ from: queryDate, to: queryDate }).refine((b) => b.from <= b.to, { message: 'from must not be after to', path: ['from'] }),
-], { error: 'must be {"date": "YYYY-MM-DD"} or {"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}' });
+  z.strictObject({ from: queryDate, to: queryDate }).refine((b) => b.from <= b.to, { message: 'from không được sau to — from must not be after to', path: ['from'] }),
+], { error: 'phải là {"date": "YYYY-MM-DD"} hoặc {"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"} — must be {"date": "YYYY-MM-DD"} or {"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}' });
 
 export const overrideBody = z.strictObject({
-  level: z.enum(['green', 'yellow', 'orange', 'red'], { error: 'must be green, yellow, orange or red' }),
-  reason: freeText(1000).trim().min(1, 'must not be empty'),
+  level: z.enum(['green', 'yellow', 'orange', 'red'], { error: 'phải là green, yellow, orange hoặc red (xanh, vàng, cam, đỏ) — must be green, yellow, orange or red' }),
+  reason: freeText(1000).trim().min(1, 'không được để trống — must not be empty'),
   from: queryDate,
   until: queryDate.optional(),
   note: freeText(2000).optional(),
   author: freeText(200).optional(),
-}).refine((b) => !b.until || b.from <= b.until, { message: 'until must not be before from', path: ['until'] });
+}).refine((b) => !b.until || b.from <= b.until, { message: 'until không được trước from — until must not be before from', path: ['until'] });
 
 /** `DELETE /v1/zones/{code}/overrides/{id}?from=`: the first day without the override (default: today in TZ_REPORTING). */
 export const overrideEndQuery = z.strictObject({
@@ -147,7 +147,7 @@ export const overrideEndBody = z.strictObject({
 
 /** `POST /v1/zones/{code}/overrides/{id}/withdraw`: why the override is withdrawn (entered by mistake). */
 export const overrideWithdrawBody = z.strictObject({
-  reason: freeText(1000).trim().min(1, 'must not be empty'),
+  reason: freeText(1000).trim().min(1, 'không được để trống — must not be empty'),
 });
 
 /** `POST /v1/rule-sets/{id}/activate`: the day the set is in force from (default: today in TZ_REPORTING). */
@@ -164,7 +164,7 @@ export const briefingQuery = z.strictObject({
   parent: levelsQuery.shape.parent.describe('a province or district: its communes (default: every commune)'),
   version: levelsQuery.shape.version,
   as_of: levelsQuery.shape.as_of,
-  format: z.preprocess(oneValue, z.enum(BRIEFING_FORMATS, { error: 'must be json, xlsx, pdf or csv' })).optional().describe('json (default), xlsx, pdf or csv; the same as the path ending .xlsx, .pdf, .csv'),
+  format: z.preprocess(oneValue, z.enum(BRIEFING_FORMATS, { error: 'phải là json, xlsx, pdf hoặc csv — must be json, xlsx, pdf or csv' })).optional().describe('json (default), xlsx, pdf or csv; the same as the path ending .xlsx, .pdf, .csv'),
 });
 
 /** `GET /briefing`: the printable page of the same briefing (HTML; its files are linked from it). */
@@ -179,14 +179,14 @@ export const zonesGeoQuery = z.strictObject({
   parent: levelsQuery.shape.parent,
   level: levelsQuery.shape.level,
   bbox: z.preprocess(oneValue, bboxSchema).optional(),
-  zoom: z.preprocess(oneValue, z.coerce.number({ error: 'must be a whole number 0–22' }).int('must be a whole number 0–22').min(0).max(22)).optional(),
+  zoom: z.preprocess(oneValue, z.coerce.number({ error: 'phải là số nguyên 0–22 — must be a whole number 0–22' }).int('phải là số nguyên 0–22 — must be a whole number 0–22').min(0).max(22)).optional(),
 });
 
 /** `true` or `false` in a query string. */
-const flagQuery = z.preprocess(oneValue, z.enum(['true', 'false'], { error: 'must be true or false' })).transform((v) => v === 'true');
-export const profileName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1–64 characters from a-z 0-9 . _ - (starting with a letter or digit)');
+const flagQuery = z.preprocess(oneValue, z.enum(['true', 'false'], { error: 'phải là true hoặc false — must be true or false' })).transform((v) => v === 'true');
+export const profileName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'phải gồm 1–64 ký tự a-z 0-9 . _ - (bắt đầu bằng chữ hoặc số) — must be 1–64 characters from a-z 0-9 . _ - (starting with a letter or digit)');
 /** The file's name as the user knows it (recorded with the import's batch). */
-const fileNameQuery = z.preprocess(oneValue, z.string().min(1).max(255).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters'));
+const fileNameQuery = z.preprocess(oneValue, z.string().min(1).max(255).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'không được chứa ký tự điều khiển — must not contain control characters'));
 
 /**
  * `POST /v1/areas`: `repair=true`; a saved field map (`profile`) or one given here
@@ -236,13 +236,13 @@ export const FACT_TYPES = ['application/json', 'text/csv', 'application/vnd.open
 export const RAW_BODY_TYPES = ['text/csv', ...BOUNDARY_TYPES.slice(2), FACT_TYPES[2]];
 
 export const aliasesBody = z.strictObject({
-  aliases: z.array(nameText(200).pipe(z.string().trim().min(1, 'must not be empty')), { error: 'must be an array of names' }).min(1, 'give at least one name').max(100, 'at most 100 names at once'),
+  aliases: z.array(nameText(200).pipe(z.string().trim().min(1, 'không được để trống — must not be empty')), { error: 'phải là mảng các tên — must be an array of names' }).min(1, 'cần ít nhất một tên — give at least one name').max(100, 'tối đa 100 tên mỗi lần — at most 100 names at once'),
 });
 
 export const profileBody = z.strictObject({
   name: profileName,
-  kind: z.enum(['areas', 'reports', 'metrics'], { error: 'must be areas, reports or metrics' }),
-  map: z.record(z.string().regex(/^(?!_)[a-z_]{1,40}$/, 'must be a field or column name such as code, area_name'), z.string().max(200), { error: 'must be an object of names' }),
+  kind: z.enum(['areas', 'reports', 'metrics'], { error: 'phải là areas, reports hoặc metrics — must be areas, reports or metrics' }),
+  map: z.record(z.string().regex(/^(?!_)[a-z_]{1,40}$/, 'phải là tên trường hoặc cột, như code, area_name — must be a field or column name such as code, area_name'), z.string().max(200), { error: 'phải là đối tượng gồm các tên — must be an object of names' }),
 });
 
 /** A predecessor as a reorganisation names it: `{code, share?, event?}`, or "CODE" / "CODE:0.5". */
@@ -250,12 +250,12 @@ const predecessorSchema = z.union([
   z.strictObject({ code: areaCodeSchema, share: z.number().gt(0).max(1).nullable().optional(), event: z.enum(LINEAGE_EVENTS).optional() }),
   z
     .string()
-    .regex(/^[A-Za-z0-9._-]{1,64}(:(0(\.\d{1,12})?|1(\.0{1,12})?))?$/, 'must be an area code, optionally with its share: "CODE" or "CODE:0.5"')
+    .regex(/^[A-Za-z0-9._-]{1,64}(:(0(\.\d{1,12})?|1(\.0{1,12})?))?$/, 'phải là mã địa bàn, có thể kèm phần chia: "CODE" hoặc "CODE:0.5" — must be an area code, optionally with its share: "CODE" or "CODE:0.5"')
     .transform((t) => {
       const [code, share] = t.split(':') as [string, string | undefined];
       return { code, share: share === undefined ? null : Number(share) };
     })
-    .refine((p) => p.share === null || p.share > 0, 'a share must be above 0 (an area that took none of it is not its successor)'),
+    .refine((p) => p.share === null || p.share > 0, 'phần chia phải lớn hơn 0 (địa bàn không nhận phần nào thì không kế thừa) — a share must be above 0 (an area that took none of it is not its successor)'),
 ]);
 export const predecessorsSchema = z.array(predecessorSchema).max(500);
 

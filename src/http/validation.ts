@@ -1,24 +1,24 @@
 import { z } from 'zod';
+import { issueText } from '../domain/issues';
 import { badRequest, ErrorDetail, unprocessable } from '../errors';
 
 function details(error: z.ZodError, prefix = ''): ErrorDetail[] {
   return error.issues.slice(0, 50).map((i) => ({
     path: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(root)',
-    // at most 20 names: a body with a million unknown keys gets a short answer
-    message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.slice(0, 20).join(', ')}${i.keys.length > 20 ? ` and ${i.keys.length - 20} more` : ''}` : i.message,
+    message: i.message, // Vietnamese — English (issueText), or the schema's own
   }));
 }
 
 /** Query strings that do not parse are malformed requests: 400. */
 export function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
-  const r = schema.safeParse(query);
+  const r = schema.safeParse(query, { error: issueText });
   if (!r.success) throw badRequest('Tham số truy vấn không hợp lệ — invalid query parameters', details(r.error), 'invalid_query');
   return r.data;
 }
 
 /** Well-formed JSON whose content is wrong: 422. */
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown, prefix = ''): T {
-  const r = schema.safeParse(body);
+  const r = schema.safeParse(body, { error: issueText });
   if (!r.success) throw unprocessable('Nội dung yêu cầu không hợp lệ — the request body is not valid', details(r.error, prefix));
   return r.data;
 }

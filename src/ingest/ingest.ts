@@ -9,6 +9,7 @@ import type { BatchSource } from '../db/imports';
 import { countLineEnds, CsvReader, CsvRecord, CsvSyntaxError, Utf8Problem, utf8Problem } from './csv';
 import { metricFormat, reportFormat, RowFormat } from './rows';
 import { slicer } from '../streams';
+import { issueText } from '../domain/issues';
 
 /** Reports may be dated up to tomorrow (local): a day's report is sometimes filed early. */
 export function latestAcceptedDate(timeZone: string, now = new Date()): LocalDate {
@@ -18,8 +19,7 @@ export function latestAcceptedDate(timeZone: string, now = new Date()): LocalDat
 function addZodIssues(errors: DetailCollector, prefix: string, error: z.ZodError): void {
   for (const issue of error.issues) {
     const path = issue.path.length ? `${prefix}.${issue.path.join('.')}` : prefix;
-    const message = issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message;
-    errors.add(path, message);
+    errors.add(path, issue.message); // Vietnamese — English (issueText), or the schema's own
   }
 }
 
@@ -29,7 +29,7 @@ export async function rowsFromJson<T>(format: RowFormat<T>, items: unknown[], ma
   const rows: StagedRow[] = [];
   const slice = slicer();
   for (let idx = 0; idx < items.length && !errors.full; idx++) {
-    const parsed = schema.safeParse(items[idx]);
+    const parsed = schema.safeParse(items[idx], { error: issueText });
     if (parsed.success) rows.push(format.stage(idx, parsed.data));
     else addZodIssues(errors, `${format.kind}[${idx}]`, parsed.error);
     if ((idx & 255) === 255) await slice();
@@ -185,7 +185,7 @@ class CsvRows<T> {
       if (cell === '') continue; // empty cell = absent (required ones are then reported)
       obj[col] = format.numeric.has(col) && NUMBER_RE.test(cell) ? Number(cell) : cell;
     }
-    const parsed = this.schema.safeParse(obj);
+    const parsed = this.schema.safeParse(obj, { error: issueText });
     if (parsed.success) sink.add(format.stage(rec.line, parsed.data));
     else addZodIssues(sink.errors, `line[${rec.line}]`, parsed.error);
   }

@@ -60,17 +60,17 @@ export function dateSchema(maxDate: LocalDate) {
     return ok;
   };
   return z
-    .string({ error: 'must be a date YYYY-MM-DD' })
-    .refine(isReal, 'must be a real calendar date YYYY-MM-DD (year 1900 or later)')
+    .string({ error: 'phải là ngày dạng YYYY-MM-DD — must be a date YYYY-MM-DD' })
+    .refine(isReal, 'phải là ngày có thật dạng YYYY-MM-DD (từ năm 1900) — must be a real calendar date YYYY-MM-DD (year 1900 or later)')
     .refine((d) => !isReal(d) || d <= maxDate, { message: `must not be in the future (latest accepted: ${maxDate})` })
     .transform((d) => d as LocalDate);
 }
 
 const countSchema = z
-  .number({ error: 'must be a number' })
-  .int('must be a whole number')
-  .min(0, 'must be ≥ 0')
-  .max(2_147_483_647, 'is too large');
+  .number({ error: 'phải là số — must be a number' })
+  .int('phải là số nguyên — must be a whole number')
+  .min(0, 'phải ≥ 0 — must be ≥ 0')
+  .max(2_147_483_647, 'quá lớn — is too large');
 
 export type ReportRow = {
   area: string;
@@ -131,8 +131,8 @@ export const metricFormat: RowFormat<MetricRow> = {
       .strictObject({
         area: areaCodeSchema,
         date: dateSchema(maxDate),
-        name: z.string({ error: 'must be a metric name' }).regex(METRIC_NAME_RE, 'must be 1–64 characters from A-Z a-z 0-9 . _ -'),
-        value: z.number({ error: 'must be a finite number' }).refine(Number.isFinite, 'must be a finite number'),
+        name: z.string({ error: 'phải là tên chỉ số — must be a metric name' }).regex(METRIC_NAME_RE, 'phải gồm 1–64 ký tự A-Z a-z 0-9 . _ - — must be 1–64 characters from A-Z a-z 0-9 . _ -'),
+        value: z.number({ error: 'phải là số hữu hạn — must be a finite number' }).refine(Number.isFinite, 'phải là số hữu hạn — must be a finite number'),
       })
       .superRefine((row, ctx) => {
         const problem = metricSpec(row.name)?.check(row.value);

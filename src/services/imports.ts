@@ -15,6 +15,7 @@ import { NameFindings, SLICE_MS } from '../ingest/names';
 import { ColumnMap, columnMapSchema, isCanonicalCsv, looksWindows1258, normaliseTable, parseColumnMapText, RowNames, sniffTable } from '../ingest/table';
 import type { Runtime } from '../runtime';
 import { storeAreas, storeMetrics, storeReports } from './areas';
+import { issueText } from '../domain/issues';
 
 /**
  * Imports, whole: read the file in the form it comes in (boundary files: geo/formats;
@@ -68,7 +69,7 @@ export function profile(rt: Runtime, name: string) {
 
 /** Checks a map for its kind: a field map for boundary files, a column map for spreadsheets. */
 function checkMap(kind: ImportKind, map: unknown): Record<string, string> {
-  const parsed = kind === 'areas' ? fieldMapSchema.safeParse(map) : columnMapSchema.safeParse(map);
+  const parsed = kind === 'areas' ? fieldMapSchema.safeParse(map, { error: issueText }) : columnMapSchema.safeParse(map, { error: issueText });
   if (!parsed.success) throw unprocessable('the map is not valid', parsed.error.issues.map((i) => ({ path: ['map', ...i.path].join('.'), message: i.message })), 'invalid_profile');
   return parsed.data as Record<string, string>;
 }

@@ -126,7 +126,7 @@ describe('CSV bytes, however they arrive', () => {
     // an error after the switch names the right line (the quoted row spans two lines)
     rows[7000] = 'C12,2099-01-02,-3,0,,';
     const err = await ingestReports(ctx.db, { csv: cut(Buffer.from(`${header}\n${rows.join('\n')}\n`), 4096) }, maxDate).catch((e: unknown) => e);
-    expect((err as AppError).details).toEqual([{ path: 'line[7003].community_cases', message: 'must be ≥ 0' }]);
+    expect((err as AppError).details).toEqual([{ path: 'line[7003].community_cases', message: 'phải ≥ 0 — must be ≥ 0' }]);
     await clear();
   });
 
@@ -138,7 +138,7 @@ describe('CSV bytes, however they arrive', () => {
     const before = await rowCounts(ctx.db);
     const err = await ingestReports(ctx.db, { csv: [Buffer.from(`${header}\n${rows.join('\n')}\n`)] }, maxDate).catch((e: unknown) => e);
     expect((err as AppError).details).toEqual([
-      { path: 'line[12].date', message: 'must be a real calendar date YYYY-MM-DD (year 1900 or later)' },
+      { path: 'line[12].date', message: 'phải là ngày có thật dạng YYYY-MM-DD (từ năm 1900) — must be a real calendar date YYYY-MM-DD (year 1900 or later)' },
       { path: 'line[2002].area', message: 'unknown area code C99' },
       { path: 'line[2502].date', message: `the same date for area ${areas[2499 % 4]} appears twice (also at line[2501].date)` },
     ]);

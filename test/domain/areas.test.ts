@@ -35,8 +35,8 @@ describe('area codes', () => {
   });
 
   test('a refused code is explained', () => {
-    expect(areaCodeSchema.safeParse('a b').error?.issues.map((i) => i.message)).toEqual(['must be 1–64 characters from A-Z a-z 0-9 . _ -']);
-    expect(areaCodeSchema.safeParse(17).error?.issues.map((i) => i.message)).toEqual(['must be an area code (string)']);
+    expect(areaCodeSchema.safeParse('a b').error?.issues.map((i) => i.message)).toEqual(['phải gồm 1–64 ký tự A-Z a-z 0-9 . _ - — must be 1–64 characters from A-Z a-z 0-9 . _ -']);
+    expect(areaCodeSchema.safeParse(17).error?.issues.map((i) => i.message)).toEqual(['phải là mã địa bàn (chuỗi) — must be an area code (string)']);
   });
 });
 

@@ -15,11 +15,11 @@ describe('freeText', () => {
   });
 
   test('refuses a NUL anywhere, naming U+0000', () => {
-    expect(NUL_MESSAGE).toBe('must not contain NUL characters (U+0000)');
+    expect(NUL_MESSAGE).toBe('không được chứa ký tự NUL (U+0000) — must not contain NUL characters (U+0000)');
     for (const text of ['\u0000', 'a\u0000', '\u0000b', 'a\u0000b']) expect(messages(freeText(10).safeParse(text))).toEqual([NUL_MESSAGE]);
   });
 
   test('refuses what is not a string', () => {
-    for (const value of [1, null, undefined, {}, ['a']]) expect(messages(freeText(10).safeParse(value))).toEqual(['must be a string']);
+    for (const value of [1, null, undefined, {}, ['a']]) expect(messages(freeText(10).safeParse(value))).toEqual(['phải là chuỗi — must be a string']);
   });
 });

@@ -356,7 +356,7 @@ describe('bad input: a 4xx in JSON naming the field, never a 5xx', () => {
   test('a parameter given twice is a 400 naming it, not one of its values chosen', async () => {
     for (const p of ['/v1/briefing', '/v1/briefing.csv', '/briefing']) {
       const res = await http().get(`${p}?date=2021-01-01&date=${END}&parent=${DISTRICT}`).expect(400);
-      expect(res.body.error.details).toEqual([expect.objectContaining({ path: 'date', message: 'is given more than once: give it once' })]);
+      expect(res.body.error.details).toEqual([expect.objectContaining({ path: 'date', message: 'được cho nhiều lần: chỉ cho một lần — is given more than once: give it once' })]);
     }
     await http().get(`/v1/briefing?date=${END}&parent=${DISTRICT}`).expect(200);
   });

@@ -145,7 +145,7 @@ describe('POST /v1/reports (CSV)', () => {
     lines[4000] = 'C11,2015-06-01,-1,0,,';
     const before = await rowCounts(ctx.db);
     const res = await postCsv('/v1/reports', lines.join('\n')).expect(422);
-    expect(res.body.error.details).toEqual([{ path: 'line[4001].community_cases', message: 'must be ≥ 0' }]);
+    expect(res.body.error.details).toEqual([{ path: 'line[4001].community_cases', message: 'phải ≥ 0 — must be ≥ 0' }]);
     expect(await rowCounts(ctx.db)).toEqual(before);
     lines.splice(4000, 1);
     expect((await postCsv('/v1/reports', lines.join('\n')).expect(200)).body).toMatchObject({ inserted: 4999 });

@@ -4,6 +4,7 @@ import { isLocalDate, LocalDate } from '../dates';
 import { LEVELS, Level } from '../levels';
 import { AGGREGATES, METRIC_NAME_RE } from '../metrics';
 import { freeText } from '../text';
+import { issueText } from '../issues';
 
 /**
  * The rule-set language. A rule set is plain JSON: named metrics (how each input is derived
@@ -406,7 +407,7 @@ export function checkLimits(input: unknown): Issue | null {
 export function parseRuleSet(input: unknown): { ok: true; value: RuleSet } | { ok: false; issues: Issue[]; tooLarge?: true } {
   const excess = checkLimits(input);
   if (excess) return { ok: false, issues: [excess], tooLarge: true };
-  const r = ruleSetSchema.safeParse(input);
+  const r = ruleSetSchema.safeParse(input, { error: issueText });
   if (r.success) return { ok: true, value: r.data };
   return {
     ok: false,

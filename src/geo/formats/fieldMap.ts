@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AREA_KINDS, AreaKind } from '../../domain/areas';
 import { badRequest, unprocessable } from '../../errors';
+import { issueText } from '../../domain/issues';
 
 /**
  * Field maps: which attribute of a boundary file becomes which canonical property of an
@@ -51,7 +52,7 @@ export function parseFieldMapText(text: string): FieldMap {
     else details.push({ path: `field_map.${key}`, message: `unknown key; expected ${FIELD_MAP_KEYS.join(', ')}` });
   }
   if (details.length === 0) {
-    const parsed = fieldMapSchema.safeParse(raw);
+    const parsed = fieldMapSchema.safeParse(raw, { error: issueText });
     if (parsed.success) return parsed.data;
     for (const i of parsed.error.issues) details.push({ path: ['field_map', ...i.path].join('.'), message: i.message });
   }

@@ -86,12 +86,12 @@ describe('a parsed rule set', () => {
     expect(r).toStrictEqual({
       ok: false,
       issues: [
-        { path: 'levels[0].steps[0].thresholds[0]', message: 'Invalid input: expected number, received Infinity' },
+        { path: 'levels[0].steps[0].thresholds[0]', message: 'phải là số — Invalid input: expected number, received Infinity' },
         { path: 'levels[0].steps[1].when', message: 'must be {metric, op, value}, {all: [...]} or {any: [...]}' },
       ],
     });
     const nan = parseRuleSet(ruleSet([{ ...bands(), thresholds: [Number.NaN] }]));
-    expect(nan).toStrictEqual({ ok: false, issues: [{ path: 'levels[0].steps[0].thresholds[0]', message: 'Invalid input: expected number, received NaN' }] });
+    expect(nan).toStrictEqual({ ok: false, issues: [{ path: 'levels[0].steps[0].thresholds[0]', message: 'phải là số — Invalid input: expected number, received NaN' }] });
   });
 });
 
