@@ -448,14 +448,17 @@ function areaWhere(filter: ZoneFilter, date: LocalDate): { where: string[]; bind
 
 /**
  * Levels of the filtered areas on `date` as known at `asOf`. A whole day (or a kind) is
- * read in one pass over the day's rows; a few areas (one code, one parent's children) are
- * looked up area by area through the (date, area_id, computed_at) key instead, so that
- * asking for one commune does not read the whole country's day.
+ * read in one pass over the day's rows; a few areas (one code, one parent's children, one
+ * area's subtree — a province at most) are looked up area by area through the (date,
+ * area_id, computed_at) key instead, so that asking for one commune does not read the whole
+ * country's day. A subtree read as a whole day was planned from an estimate of one area
+ * (its area_tree rows) and scanned the day once per area: the largest province of the
+ * national bench set took 152 ms (the whole country 185 ms), 37–45 ms by the key.
  */
 export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, filter: ZoneFilter = {}, detail: 'full' | 'levels' = 'full'): Promise<ZoneRow[]> {
   const { asOfSql, asOfBind } = asOfClause(asOf);
   const { where, binds } = areaWhere(filter, date);
-  const few = Boolean(filter.code || filter.parent);
+  const few = Boolean(filter.code || filter.parent || filter.within);
   // `levels`: lists and counts leave out each zone's stored inputs and pending state (null),
   // a third of a country's day to read and parse
   const stored = detail === 'full' ? 'inputs, children, pending' : 'NULL::text AS inputs, children, NULL::jsonb AS pending';
@@ -848,6 +851,9 @@ function givenDayFlips(from: LocalDate, days: readonly DayPoint[], within: strin
 /** Whether each area reported for a day and the community cases it reported, over its subtree. */
 export type DayReport = { reported: boolean; community_cases: number };
 
+/** Up to this many areas asked for, a read of their figures probes their subtrees (dayReports, maps.ts cases7); beyond, it reads the day whole. */
+export const FEW_AREAS = 1_000;
+
 /**
  * What each of these areas reported for `date`, as known at `asOf` (null: now; a report
  * read as of an instant is its revision current then: `reports`, or the superseded one in
@@ -857,15 +863,23 @@ export type DayReport = { reported: boolean; community_cases: number };
  * below it: any report row in its subtree). `community_cases` sums the community cases of
  * the report rows in its subtree (quarantine cases are not community cases; summed as float8,
  * exact to 2^53: a province's sum of counts of up to 2^31 − 1 is not an int). One set-based
- * statement over the area tree.
+ * statement over the area tree; for a few areas (up to FEW_AREAS), only the reports of their
+ * subtrees (the whole country's day summed up the tree for a district's 38 communes took
+ * 77–123 ms on the national bench set, and a briefing asks nine times; for the whole country
+ * the restriction costs more than it saves).
  */
 export async function dayReports(knex: Knex, ids: number[], date: LocalDate, asOf: Date | null): Promise<Map<number, DayReport>> {
   const { asOfSql, asOfBind } = asOfClause(asOf);
+  const few = ids.length <= FEW_AREAS;
   const res = await knex.raw<{ rows: ({ area_id: number } & DayReport)[] }>(
-    `WITH r AS (
-       SELECT area_id, community_cases FROM reports WHERE date = ?::date AND recorded_at <= ${asOfSql}
+    `WITH ${few ? `sub AS MATERIALIZED ( -- the areas asked for and every area below them: only their reports count
+       SELECT DISTINCT t.descendant AS area_id FROM area_tree t WHERE t.ancestor = ANY(?::int[]) AND t.during @> ?::date
+     ),` : ''}
+     r AS (
+       SELECT area_id, community_cases FROM reports WHERE date = ?::date AND recorded_at <= ${asOfSql} ${few ? 'AND area_id IN (SELECT area_id FROM sub)' : ''}
        UNION ALL
        SELECT area_id, community_cases FROM report_revisions WHERE date = ?::date AND recorded_at <= ${asOfSql} AND superseded_at > ${asOfSql}
+         ${few ? 'AND area_id IN (SELECT area_id FROM sub)' : ''}
      ),
      below AS ( -- every area with a report on it or below it, and the community cases there
        SELECT t.ancestor AS area_id, sum(r.community_cases) AS cases FROM r JOIN area_tree t ON t.descendant = r.area_id AND t.during @> ?::date GROUP BY t.ancestor
@@ -880,7 +894,7 @@ export async function dayReports(knex: Knex, ids: number[], date: LocalDate, asO
              OR CASE WHEN coalesce(c.communes, 0) > 0 THEN c.reported = c.communes ELSE b.area_id IS NOT NULL END) AS reported
      FROM areas a LEFT JOIN below b ON b.area_id = a.id LEFT JOIN communes c ON c.area_id = a.id
      WHERE a.id = ANY(?::int[])`,
-    arrayBindings([date, ...asOfBind, date, ...asOfBind, ...asOfBind, date, ids, date, ids]),
+    arrayBindings([...(few ? [ids, date] : []), date, ...asOfBind, date, ...asOfBind, ...asOfBind, date, ids, date, ids]),
   );
   return new Map(res.rows.map((r) => [r.area_id, { reported: r.reported, community_cases: r.community_cases }]));
 }
@@ -939,6 +953,10 @@ export async function levelSpan(knex: Knex): Promise<[string | null, string | nu
 export async function levelsBefore(knex: Knex, pairs: readonly { code: string; date: LocalDate }[], asOf: Date | null): Promise<Set<string>> {
   if (pairs.length === 0) return new Set();
   const { asOfSql, asOfBind } = asOfClause(asOf);
+  // the latest pair's day, given rather than found in the statement (the planner then knows
+  // the days before it: with `(SELECT max(date) FROM rest)` it read all of zone_levels, 0.5–1 s
+  // on the national bench set, even when no pair was left to look for)
+  const latest = pairs.reduce((m, p) => (p.date > m ? p.date : m), pairs[0]?.date as LocalDate);
   const res = await knex.raw<{ rows: { code: string; date: string }[] }>(
     `WITH p AS MATERIALIZED (
        SELECT p.code, p.date, a.id,
@@ -946,16 +964,17 @@ export async function levelsBefore(knex: Knex, pairs: readonly { code: string; d
                       WHERE z.date = (SELECT max(y.date) FROM zone_levels y WHERE y.date < p.date) AND z.area_id = a.id AND z.computed_at <= ${asOfSql}) AS day_before
        FROM unnest(?::text[], ?::date[]) AS p(code, date) JOIN areas a ON a.code = p.code
      ),
-     rest AS MATERIALIZED (SELECT * FROM p WHERE NOT day_before),
+     -- a pair on the first classified day has no level before it
+     rest AS MATERIALIZED (SELECT * FROM p WHERE NOT day_before AND p.date > (SELECT min(date) FROM zone_levels)),
      firsts AS (
        SELECT z.area_id, min(z.date) AS first FROM zone_levels z
-       WHERE z.date < (SELECT max(date) FROM rest) AND z.area_id IN (SELECT id FROM rest) AND z.computed_at <= ${asOfSql}
+       WHERE EXISTS (SELECT 1 FROM rest) AND z.date < ?::date AND z.area_id IN (SELECT id FROM rest) AND z.computed_at <= ${asOfSql}
        GROUP BY z.area_id
      )
      SELECT code, date::text AS date FROM p WHERE day_before
      UNION ALL
      SELECT r.code, r.date::text FROM rest r JOIN firsts f ON f.area_id = r.id AND f.first < r.date`,
-    arrayBindings([...asOfBind, pairs.map((p) => p.code), pairs.map((p) => p.date), ...asOfBind]),
+    arrayBindings([...asOfBind, pairs.map((p) => p.code), pairs.map((p) => p.date), latest, ...asOfBind]),
   );
   return new Set(res.rows.map((r) => `${r.code}|${r.date}`));
 }
