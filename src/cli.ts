@@ -895,7 +895,7 @@ const COMMANDS: Command[] = [
         // as POST /v1/rule-sets/{id}/activate: the activation and, in the same transaction, the
         // job recomputing the classified days from `from` on; a CLI has no job runner: it runs it
         const out = await activateRuleSet(db, id, from, 'cli', now);
-        const since = out.activation.effective_from ?? 'always';
+        const since = out.activation.effective_from ?? 'the beginning (no start date)';
         if (out.unchanged) {
           io.out(`rule set ${out.rule_set.id} is in force on ${from} already (activation ${out.activation.id}, from ${since}): nothing recorded, nothing to recompute`);
           return 0;

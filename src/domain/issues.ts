@@ -9,10 +9,11 @@ import { z } from 'zod';
  *
  * The common cases are worded here (a missing field, a wrong type, a bound, a choice, an
  * unknown field); the rest take zod's own Vietnamese and English (`z.locales.vi`, `en`).
- * Unknown fields are named, at most MAX_KEYS of them: a body with a million unknown keys
- * gets a short answer. Pure.
+ * Unknown fields are named, at most MAX_KEYS of them and each cut to KEY_CHARS characters: a
+ * body with a million unknown keys, or keys of a megabyte, gets a short answer. Pure.
  */
 export const MAX_KEYS = 20;
+export const KEY_CHARS = 64;
 
 const VI_TYPE: Record<string, string> = {
   string: 'chuỗi',
@@ -29,30 +30,35 @@ const en = z.locales.en().localeError;
 type RawIssue = Parameters<typeof en>[0];
 
 const text = (m: ReturnType<typeof en>): string => (typeof m === 'string' ? m : (m?.message ?? ''));
-const listed = (keys: readonly string[], more: (n: number) => string) => `${keys.slice(0, MAX_KEYS).join(', ')}${keys.length > MAX_KEYS ? more(keys.length - MAX_KEYS) : ''}`;
-const shown = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+/** A client's key as named in a message: at most KEY_CHARS characters. */
+export const keyShown = (k: string) => ([...k].length > KEY_CHARS ? `${[...k].slice(0, KEY_CHARS).join('')}…` : k);
+/** At most MAX_KEYS keys, each cut, and how many more (`more`, in the message's language). */
+export const listed = (keys: readonly string[], more: (n: number) => string) => `${keys.slice(0, MAX_KEYS).map(keyShown).join(', ')}${keys.length > MAX_KEYS ? more(keys.length - MAX_KEYS) : ''}`;
+const shown = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
 /** The Vietnamese of an issue (undefined: zod's own). */
 function vietnamese(iss: RawIssue): string | undefined {
   switch (iss.code) {
     case 'invalid_type':
-      return iss.input === undefined ? 'bắt buộc, chưa có' : `phải là ${VI_TYPE[iss.expected] ?? iss.expected}`;
+      return iss.input === undefined ? 'bắt buộc nhưng còn thiếu' : `phải là ${VI_TYPE[iss.expected] ?? iss.expected}`;
     case 'too_small': {
       const at = iss.inclusive === false ? '>' : '≥';
-      if (iss.origin === 'string') return `ít nhất ${iss.minimum} ký tự`;
-      if (iss.origin === 'array') return `ít nhất ${iss.minimum} phần tử`;
+      const how = iss.exact ? 'đúng' : 'tối thiểu';
+      if (iss.origin === 'string') return `${how} ${iss.minimum} ký tự`;
+      if (iss.origin === 'array') return `${how} ${iss.minimum} phần tử`;
       return `phải ${at} ${iss.minimum}`;
     }
     case 'too_big': {
       const at = iss.inclusive === false ? '<' : '≤';
-      if (iss.origin === 'string') return `nhiều nhất ${iss.maximum} ký tự`;
-      if (iss.origin === 'array') return `nhiều nhất ${iss.maximum} phần tử`;
+      const how = iss.exact ? 'đúng' : 'tối đa';
+      if (iss.origin === 'string') return `${how} ${iss.maximum} ký tự`;
+      if (iss.origin === 'array') return `${how} ${iss.maximum} phần tử`;
       return `phải ${at} ${iss.maximum}`;
     }
     case 'invalid_value':
       return iss.values.length === 1 ? `phải là ${shown(iss.values[0])}` : `phải là một trong: ${iss.values.map(shown).join(', ')}`;
     case 'unrecognized_keys':
-      return `trường không được hỗ trợ: ${listed(iss.keys, (n) => ` và ${n} trường khác`)}`;
+      return `trường không xác định: ${listed(iss.keys, (n) => ` và ${n} trường khác`)}`;
     default:
       return undefined;
   }

@@ -6,7 +6,7 @@ import { z } from 'zod';
  */
 export const NUL_MESSAGE = 'không được chứa ký tự NUL (U+0000) — must not contain NUL characters (U+0000)';
 
-export function freeText(max: number, message = `must be at most ${max} characters`) {
+export function freeText(max: number, message = `tối đa ${max} ký tự — must be at most ${max} characters`) {
   return z
     .string({ error: 'phải là chuỗi — must be a string' })
     .max(max, message)
@@ -26,7 +26,7 @@ export const NAME_CHAR_MESSAGE = 'phải là một dòng chữ: không có ký t
 export function nameText(max: number) {
   return z
     .string({ error: 'phải là chuỗi — must be a string' })
-    .max(max, `must be at most ${max} characters`)
+    .max(max, `tối đa ${max} ký tự — must be at most ${max} characters`)
     .refine((s) => !NOT_IN_A_NAME.test(s), NAME_CHAR_MESSAGE)
     .transform((s) => s.normalize('NFC'));
 }

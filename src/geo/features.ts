@@ -44,7 +44,7 @@ const featureSchema = z.object({
   properties: z.looseObject({
     code: areaCodeSchema,
     name: nameText(200).pipe(z.string().trim().min(1, 'không được để trống — must not be empty')),
-    kind: z.enum(AREA_KINDS, { error: `must be one of ${AREA_KINDS.join(', ')}` }),
+    kind: z.enum(AREA_KINDS, { error: `phải là một trong: ${AREA_KINDS.join(', ')} — must be one of ${AREA_KINDS.join(', ')}` }),
     parent: areaCodeSchema.nullable().optional(),
     population: z
       .number({ error: 'phải là số nguyên ≥ 0 hoặc null — must be an integer ≥ 0 or null' })

@@ -62,7 +62,7 @@ export function dateSchema(maxDate: LocalDate) {
   return z
     .string({ error: 'phải là ngày dạng YYYY-MM-DD — must be a date YYYY-MM-DD' })
     .refine(isReal, 'phải là ngày có thật dạng YYYY-MM-DD (từ năm 1900) — must be a real calendar date YYYY-MM-DD (year 1900 or later)')
-    .refine((d) => !isReal(d) || d <= maxDate, { message: `must not be in the future (latest accepted: ${maxDate})` })
+    .refine((d) => !isReal(d) || d <= maxDate, { message: `không được ở tương lai (muộn nhất: ${maxDate}) — must not be in the future (latest accepted: ${maxDate})` })
     .transform((d) => d as LocalDate);
 }
 

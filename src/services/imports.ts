@@ -70,7 +70,7 @@ export function profile(rt: Runtime, name: string) {
 /** Checks a map for its kind: a field map for boundary files, a column map for spreadsheets. */
 function checkMap(kind: ImportKind, map: unknown): Record<string, string> {
   const parsed = kind === 'areas' ? fieldMapSchema.safeParse(map, { error: issueText }) : columnMapSchema.safeParse(map, { error: issueText });
-  if (!parsed.success) throw unprocessable('the map is not valid', parsed.error.issues.map((i) => ({ path: ['map', ...i.path].join('.'), message: i.message })), 'invalid_profile');
+  if (!parsed.success) throw unprocessable('Bảng ánh xạ không hợp lệ — the map is not valid', parsed.error.issues.map((i) => ({ path: ['map', ...i.path].join('.'), message: i.message })), 'invalid_profile');
   return parsed.data as Record<string, string>;
 }
 

@@ -10,7 +10,7 @@ describe('freeText', () => {
   });
 
   test('refuses longer text, with the default or the given message', () => {
-    expect(messages(freeText(5).safeParse('Trạm y'))).toEqual(['must be at most 5 characters']);
+    expect(messages(freeText(5).safeParse('Trạm y'))).toEqual(['tối đa 5 ký tự — must be at most 5 characters']);
     expect(messages(freeText(3, 'too long').safeParse('abcd'))).toEqual(['too long']);
   });
 

@@ -50,7 +50,7 @@ describe('POST /v1/reports (JSON)', () => {
     const tomorrow = addDays(today(ctx.config.reportingTimeZone), 1);
     await reports([row({ date: tomorrow })]).expect(200);
     const res = await reports([row({ date: addDays(tomorrow, 1) })]).expect(422);
-    expect(res.body.error.details[0]).toEqual({ path: 'reports[0].date', message: `must not be in the future (latest accepted: ${tomorrow})` });
+    expect(res.body.error.details[0]).toEqual({ path: 'reports[0].date', message: `không được ở tương lai (muộn nhất: ${tomorrow}) — must not be in the future (latest accepted: ${tomorrow})` });
   });
 
   type Case = [string, unknown, number, string, RegExp];

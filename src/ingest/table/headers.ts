@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { badRequest, ErrorDetail, MAX_ERROR_DETAILS, unprocessable } from '../../errors';
-import { issueText, MAX_KEYS } from '../../domain/issues';
+import { issueText, keyShown, listed } from '../../domain/issues';
 
 /**
  * Header mapping: the column names provinces type (Vietnamese or English, with or without
@@ -88,13 +88,13 @@ export function parseColumnMapText(text: string): ColumnMap {
       continue;
     }
     const key = pair.slice(0, eq).trim();
-    if (Object.hasOwn(obj, key)) details.push({ path: `columns.${key}`, message: 'is given twice' });
+    if (Object.hasOwn(obj, key)) details.push({ path: `columns.${keyShown(key)}`, message: 'được cho hai lần — is given twice' });
     obj[key] = pair.slice(eq + 1).trim();
   }
   const parsed = columnMapSchema.safeParse(obj, { error: issueText });
   if (!parsed.success)
     for (const issue of parsed.error.issues)
-      details.push({ path: ['columns', ...issue.path].join('.'), message: issue.code === 'unrecognized_keys' ? `cột không được hỗ trợ: ${issue.keys.slice(0, MAX_KEYS).join(', ')} (các cột: ${CANONICAL_COLUMNS.join(', ')}) — unknown column(s): ${issue.keys.slice(0, MAX_KEYS).join(', ')} (known: ${CANONICAL_COLUMNS.join(', ')})` : issue.message });
+      details.push({ path: ['columns', ...issue.path].join('.'), message: issue.code === 'unrecognized_keys' ? `cột không xác định: ${listed(issue.keys, (n) => ` và ${n} cột khác`)} (các cột: ${CANONICAL_COLUMNS.join(', ')}) — unknown column(s): ${listed(issue.keys, (n) => ` and ${n} more`)} (known: ${CANONICAL_COLUMNS.join(', ')})` : issue.message });
   if (details.length) throw badRequest('Bảng ánh xạ cột không hợp lệ — the column map is not valid', details, 'invalid_column_map');
   return parsed.data as ColumnMap;
 }

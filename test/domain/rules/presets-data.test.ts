@@ -24,7 +24,7 @@ describe('preset data files', () => {
     bad.levels = [];
     bad.source = 7;
     expect(() => loadPresets({ 'vn-moh-4800-2021': bad })).toThrow(
-      new Error('preset vn-moh-4800-2021.json is not a valid rule set: source: phải là chuỗi — must be a string; levels: ít nhất 1 phần tử — Too small: expected array to have >=1 items'),
+      new Error('preset vn-moh-4800-2021.json is not a valid rule set: source: phải là chuỗi — must be a string; levels: tối thiểu 1 phần tử — Too small: expected array to have >=1 items'),
     );
   });
 
