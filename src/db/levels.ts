@@ -851,8 +851,22 @@ function givenDayFlips(from: LocalDate, days: readonly DayPoint[], within: strin
 /** Whether each area reported for a day and the community cases it reported, over its subtree. */
 export type DayReport = { reported: boolean; community_cases: number };
 
-/** Up to this many areas asked for, a read of their figures probes their subtrees (dayReports, maps.ts cases7); beyond, it reads the day whole. */
+/** Up to this many areas in the subtrees asked for, a read of their figures probes them (dayReports, maps.ts cases7); beyond, it reads the day whole. */
 export const FEW_AREAS = 1_000;
+
+/**
+ * Whether the subtrees of `ids` on `date` (each area and those below it) hold at most
+ * FEW_AREAS areas: counted from the tree's index, at most FEW_AREAS + 1 rows read. The
+ * number of ids alone does not tell: the 62 provinces are the whole country.
+ */
+export async function fewBelow(knex: Knex, ids: readonly number[], date: LocalDate): Promise<boolean> {
+  if (ids.length > FEW_AREAS) return false;
+  const res = await knex.raw<{ rows: { n: string }[] }>(
+    `SELECT count(*) AS n FROM (SELECT 1 FROM area_tree WHERE ancestor = ANY(?::int[]) AND during @> ?::date LIMIT ?) x`,
+    arrayBindings([ids, date, FEW_AREAS + 1]),
+  );
+  return Number(res.rows[0]?.n ?? 0) <= FEW_AREAS;
+}
 
 /**
  * What each of these areas reported for `date`, as known at `asOf` (null: now; a report
@@ -863,17 +877,18 @@ export const FEW_AREAS = 1_000;
  * below it: any report row in its subtree). `community_cases` sums the community cases of
  * the report rows in its subtree (quarantine cases are not community cases; summed as float8,
  * exact to 2^53: a province's sum of counts of up to 2^31 − 1 is not an int). One set-based
- * statement over the area tree; for a few areas (up to FEW_AREAS), only the reports of their
+ * statement over the area tree; for a few areas (`fewBelow`), only the reports of their
  * subtrees (the whole country's day summed up the tree for a district's 38 communes took
  * 77–123 ms on the national bench set, and a briefing asks nine times; for the whole country
  * the restriction costs more than it saves).
  */
 export async function dayReports(knex: Knex, ids: number[], date: LocalDate, asOf: Date | null): Promise<Map<number, DayReport>> {
   const { asOfSql, asOfBind } = asOfClause(asOf);
-  const few = ids.length <= FEW_AREAS;
+  const few = await fewBelow(knex, ids, date);
   const res = await knex.raw<{ rows: ({ area_id: number } & DayReport)[] }>(
     `WITH ${few ? `sub AS MATERIALIZED ( -- the areas asked for and every area below them: only their reports count
-       SELECT DISTINCT t.descendant AS area_id FROM area_tree t WHERE t.ancestor = ANY(?::int[]) AND t.during @> ?::date
+       SELECT t.descendant AS area_id FROM area_tree t WHERE t.ancestor = ANY(?::int[]) AND t.during @> ?::date
+       UNION SELECT unnest(?::int[]) -- an area's own report, on any day
      ),` : ''}
      r AS (
        SELECT area_id, community_cases FROM reports WHERE date = ?::date AND recorded_at <= ${asOfSql} ${few ? 'AND area_id IN (SELECT area_id FROM sub)' : ''}
@@ -894,7 +909,7 @@ export async function dayReports(knex: Knex, ids: number[], date: LocalDate, asO
              OR CASE WHEN coalesce(c.communes, 0) > 0 THEN c.reported = c.communes ELSE b.area_id IS NOT NULL END) AS reported
      FROM areas a LEFT JOIN below b ON b.area_id = a.id LEFT JOIN communes c ON c.area_id = a.id
      WHERE a.id = ANY(?::int[])`,
-    arrayBindings([...(few ? [ids, date] : []), date, ...asOfBind, date, ...asOfBind, ...asOfBind, date, ids, date, ids]),
+    arrayBindings([...(few ? [ids, date, ids] : []), date, ...asOfBind, date, ...asOfBind, ...asOfBind, date, ids, date, ids]),
   );
   return new Map(res.rows.map((r) => [r.area_id, { reported: r.reported, community_cases: r.community_cases }]));
 }

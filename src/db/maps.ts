@@ -9,7 +9,7 @@ import { KeptMapBodies } from '../geo/mapBodies';
 import { Layer, LayerRows, LayerSource, MapWorker } from '../geo/mapShapes';
 import { arrayBindings } from './knex';
 import type { Database } from './database';
-import { asOfClause, FEW_AREAS, levelSpan, zoneCore, ZoneFilter, zonesOn, ZoneRow } from './levels';
+import { asOfClause, fewBelow, levelSpan, zoneCore, ZoneFilter, zonesOn, ZoneRow } from './levels';
 import { Turns } from '../turns';
 
 /**
@@ -445,7 +445,7 @@ export async function cases7(knex: Knex, date: LocalDate, ids: number[] | 'all',
   // a few areas (a district, a province): their subtrees' reports by one probe of the
   // reports' key (date, area_id) per day and area, not the whole country's week (57,666 rows
   // read for a district's 38 communes: 113–167 ms on the national bench set, 11–18 ms so)
-  if (ids !== 'all' && ids.length <= FEW_AREAS) return subtreeCases7(knex, date, ids, asOf);
+  if (ids !== 'all' && (await fewBelow(knex, ids, date))) return subtreeCases7(knex, date, ids, asOf);
   const reports = asOf
     ? `(SELECT area_id, community_cases FROM reports WHERE date BETWEEN ?::date AND ?::date AND recorded_at <= ${asOfSql}
         UNION ALL
