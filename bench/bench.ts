@@ -177,14 +177,14 @@ async function benchEventsWrite(db: Database, day: LocalDate, record: typeof rec
     // the stored day `ago` days before `day`, written again as that many days before today
     const copy = (ago: number) =>
       q(
-        `INSERT INTO zone_levels (area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id, change)
-         SELECT area_id, current_date - ?::int, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id, change
-         FROM zone_levels WHERE date = ?::date - ?::int`,
+        `INSERT INTO level_chunks (date, chunk, rule_set_id, job_id, area_id, level, raw_level, reason, since, inputs, children, pending, persistence, change)
+         SELECT current_date - ?::int, chunk, rule_set_id, job_id, area_id, level, raw_level, reason, since, inputs, children, pending, persistence, change
+         FROM level_chunks WHERE date = ?::date - ?::int`,
         [ago, day, ago],
       );
     try {
       await q('BEGIN');
-      if (!events) await q('ALTER TABLE zone_levels DISABLE TRIGGER zone_levels_events');
+      if (!events) await q('ALTER TABLE level_chunks DISABLE TRIGGER level_chunks_events');
       await copy(1);
       const t0 = performance.now();
       await copy(0);
@@ -269,7 +269,7 @@ async function benchClassification(): Promise<void> {
     // the three, as the floor is the best of three
     const quarterDays = Math.max(1, Math.round(o.days / 4));
     const DAILY = 3;
-    await db.knex.raw('TRUNCATE zone_levels');
+    await db.knex.raw('TRUNCATE level_chunks');
     const quarter = await backfillJob(addDays(o.end, -(quarterDays + DAILY - 1)), addDays(o.end, -DAILY));
     const days: { ms: number; addedMiB: number }[] = [];
     for (let k = DAILY - 1; k >= 0; k--) {
@@ -287,7 +287,7 @@ async function benchClassification(): Promise<void> {
 
     await benchEventsWrite(db, o.end, record);
 
-    await db.knex.raw('TRUNCATE zone_levels');
+    await db.knex.raw('TRUNCATE level_chunks');
     const backfill = await backfillJob(from, o.end);
     const job = backfill.value.value;
     const ratioAll = backfill.value.ms / floorAll;
@@ -309,11 +309,11 @@ async function benchClassification(): Promise<void> {
     );
     // what writing those rows costs the server alone: the same rows into a copy of the table with its indexes
     await db.knex.raw('DROP TABLE IF EXISTS bench_levels_copy');
-    await db.knex.raw('CREATE TABLE bench_levels_copy (LIKE zone_levels INCLUDING INDEXES)');
+    await db.knex.raw('CREATE TABLE bench_levels_copy (LIKE level_chunks INCLUDING ALL)');
     await db.knex.raw('CHECKPOINT');
-    const writeFloor = await timed(() => db.knex.raw('INSERT INTO bench_levels_copy SELECT * FROM zone_levels'));
+    const writeFloor = await timed(() => db.knex.raw('INSERT INTO bench_levels_copy SELECT * FROM level_chunks'));
     await db.knex.raw('DROP TABLE bench_levels_copy');
-    record('classification: the server writing the same rows alone', `${(writeFloor.ms / 1000).toFixed(1)} s = ${(writeFloor.ms / floorAll).toFixed(1)}× the window-function floor (INSERT … SELECT into a copy of zone_levels with its indexes)`);
+    record('classification: the server writing the same rows alone', `${(writeFloor.ms / 1000).toFixed(1)} s = ${(writeFloor.ms / floorAll).toFixed(1)}× the window-function floor (INSERT … SELECT into a copy of level_chunks with its index and compression)`);
     await checkDigest(db, 'backfill', record);
     await benchMaps(db, NATIONAL_DB, o.end, '', record);
     await benchWarm(db, NATIONAL_DB, o.end, record);
@@ -321,7 +321,7 @@ async function benchClassification(): Promise<void> {
 
     // the same year with a third of the communes merged in its middle (issue 17)
     const reorg = await reorganiseNational(db, o, record);
-    await db.knex.raw('TRUNCATE zone_levels');
+    await db.knex.raw('TRUNCATE level_chunks');
     const across = await withPeakRss(() => timed(async () => recomputations.runJob(await recomputations.createJob(from, o.end, 'bench'))));
     const ratio = across.value.ms / backfill.value.ms;
     record(

@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     if (reuse) {
       // BENCH_KEEP=1 kept it from an earlier run: start again from no levels
       console.log('  reusing the national set kept by an earlier run (BENCH_LOAD_REUSE=1)');
-      await db.knex.raw('TRUNCATE zone_levels, level_events, jobs');
+      await db.knex.raw('TRUNCATE level_chunks, level_events, jobs');
     } else {
       await buildNational(db, O, dir, DB, (name, value) => console.log(`  ${name.padEnd(56)} ${value}`));
       const { rule_set } = await createFromPreset(db, 'vn-moh-4800-2021');

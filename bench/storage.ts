@@ -15,9 +15,11 @@ import path from 'node:path';
  * the national bench set, as stored (one row per area and day, its one index), against the
  * same levels as chunks — one row per day, version and CHUNK areas (ids `area_id / CHUNK`),
  * each column an array compressed with lz4 — written by the server alone and read the ways the
- * service reads them. Nothing of the service uses the chunks: this measures a design before
- * it is built. Reuses the database `npm run bench` keeps with BENCH_KEEP=1 (its levels as they
- * are), else builds the national set and backfills it (a few minutes).
+ * service reads them. It measured the design before it was built; the service stores the
+ * levels so since migration 25 (level_chunks), and this now measures what the rows it replaced
+ * would cost (with their one index, `(date, area_id, computed_at DESC)`) and other chunk sizes
+ * (BENCH_STORAGE_CHUNK). Reuses the database `npm run bench` keeps with BENCH_KEEP=1 (its
+ * levels as they are), else builds the national set and backfills it (a few minutes).
  */
 const DB = 'zonerisk_bench_national';
 const CHUNK = Number(process.env.BENCH_STORAGE_CHUNK ?? 128);
@@ -81,10 +83,12 @@ async function main(): Promise<void> {
     await k.raw('CREATE TABLE bench_chunks (LIKE bench_chunks_src)');
     for (const c of ['area_id', ...COLS]) await k.raw(`ALTER TABLE bench_chunks ALTER COLUMN ${c} SET STORAGE EXTENDED, ALTER COLUMN ${c} SET COMPRESSION lz4`);
     await k.raw('CREATE UNIQUE INDEX ON bench_chunks (date, chunk, computed_at DESC)');
-    await k.raw('CREATE TABLE bench_rows (LIKE zone_levels INCLUDING INDEXES)');
+    // the rows as zone_levels stored them before migration 25, with their one index
+    await k.raw('CREATE TABLE bench_rows AS SELECT area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, computed_at, job_id, change FROM zone_levels WITH NO DATA');
+    await k.raw('CREATE UNIQUE INDEX ON bench_rows (date, area_id, computed_at DESC)');
 
     await k.raw('CHECKPOINT');
-    const rowsMs = (await timed(() => k.raw('INSERT INTO bench_rows SELECT * FROM zone_levels'))).ms;
+    const rowsMs = (await timed(() => k.raw('INSERT INTO bench_rows SELECT area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, computed_at, job_id, change FROM zone_levels'))).ms;
     await k.raw('CHECKPOINT');
     const chunksMs = (await timed(() => k.raw('INSERT INTO bench_chunks SELECT * FROM bench_chunks_src'))).ms;
     const size = (await k.raw<{ rows: { r: string; c: string; n: string }[] }>(`SELECT pg_size_pretty(pg_total_relation_size('bench_rows')) AS r, pg_size_pretty(pg_total_relation_size('bench_chunks')) AS c, (SELECT count(*) FROM bench_chunks) AS n`)).rows[0] as { r: string; c: string; n: string };

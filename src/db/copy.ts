@@ -252,6 +252,31 @@ export class ByteSink {
     this.pos += 5 + this.buf.write(json, this.pos + 5);
   }
 
+  /**
+   * Starts a binary array field of `n` elements of type `oid` (one dimension, from 1): its
+   * length and null flag are filled in by `arrayEnd`, each element is written after it as a
+   * field (`int4`, `textField`, `binaryNull`, …). Room for its 24 bytes is the caller's.
+   * Answers where it starts, for `arrayEnd`.
+   */
+  arrayStart(oid: number, n: number): number {
+    const at = this.pos;
+    const b = this.buf;
+    b.writeInt32BE(0, at); // the field's length: arrayEnd
+    b.writeInt32BE(1, at + 4); // dimensions
+    b.writeInt32BE(0, at + 8); // whether an element is NULL: arrayEnd
+    b.writeInt32BE(oid, at + 12);
+    b.writeInt32BE(n, at + 16);
+    b.writeInt32BE(1, at + 20); // lower bound
+    this.pos = at + 24;
+    return at;
+  }
+
+  /** Ends the array field started at `at` (`arrayStart`); `nulls`: whether an element was NULL. */
+  arrayEnd(at: number, nulls: boolean): void {
+    this.buf.writeInt32BE(this.pos - at - 4, at);
+    if (nulls) this.buf.writeInt32BE(1, at + 8);
+  }
+
   get data(): Buffer {
     return this.buf.subarray(0, this.pos);
   }

@@ -33,7 +33,7 @@ export async function figuresOn(knex: Knex, date: LocalDate): Promise<Figures> {
        GROUP BY 1, 2
      )
      SELECT (SELECT json_agg(counts) FROM counts) AS areas,
-            (SELECT max(date)::text FROM zone_levels) AS last_day,
+            (SELECT max(date)::text FROM level_chunks) AS last_day,
             greatest(
               (SELECT at FROM import_batches ORDER BY id DESC LIMIT 1),
               (SELECT max(recorded_at) FROM reports WHERE date >= (SELECT max(date) FROM reports) - 2)

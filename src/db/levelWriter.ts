@@ -186,6 +186,7 @@ export async function withLevelSession<T>(db: Database, fn: (s: LevelSession) =>
     const embedded: LevelConnection = {
       rows: async <R>(sql: string, bindings: readonly Knex.RawBinding[]) => (await db.knex.raw<{ rows: R[] }>(sql, bindings)).rows,
       feed: (table, columns) => collectRows(db, columns, (rows) => db.knex.transaction((trx) => writeRows(trx, table, rows))),
+      copies: false,
     };
     return fn(session(db, 1, () => (body) => db.knex.transaction(body), () => embedded));
   }
@@ -203,6 +204,7 @@ export async function withLevelSession<T>(db: Database, fn: (s: LevelSession) =>
         return {
           rows: async <R>(sql: string, bindings: readonly Knex.RawBinding[]) => (await pool.raw<{ rows: R[] }>(sql, bindings).connection(conn)).rows,
           feed: (table, columns) => feedRows(conn, table, columns),
+          copies: true,
         };
       };
       const readOn: ReadOn = (writer) => (body) => pool.transaction(body, { connection: conns[writer] as pg.ClientBase });

@@ -23,8 +23,11 @@ import { loadPeriods } from './timeline';
 /**
  * zone_levels: every level ever computed for an area and a day, append-only and bitemporal
  * (`date` the day a level applies to, `computed_at` when it was computed). The stored
- * levels of a day are, per area, the row with the latest `computed_at`. Its trigger appends
- * a level_events row where an area's level for a day changes.
+ * levels of a day are, per area, the row with the latest `computed_at`. Stored in chunks of
+ * 128 areas (`level_chunks`, migration 25), of which `zone_levels` is the view of rows: read
+ * a day or span by its days, some areas by their chunks too (`chunk = area_id >>
+ * LEVEL_CHUNK_BITS`); a question about days alone (the last classified, a day's stamp) asks
+ * the chunks. Their trigger appends a level_events row where an area's level for a day changes.
  */
 
 // ─── Recomputation: what it writes (appendDay) and what it reads of earlier days ─────────
@@ -67,12 +70,14 @@ export type PreviousLevel = {
 /** One recomputed day as written: its areas, the rows appended, and how many levels changed. */
 export type DayResult = { date: LocalDate; areas: number; written: number; changed: number };
 
-/** The columns recomputation writes. */
-const LEVEL_COLUMNS = columns(
-  'area_id int, date date, level text, raw_level text, reason text, since date, rule_set_id text, inputs text, children jsonb, pending jsonb, persistence jsonb, job_id bigint, change jsonb',
-);
+/** Areas per chunk of stored levels: an area's chunk is `area_id >> LEVEL_CHUNK_BITS` (migration 25). */
+export const LEVEL_CHUNK_BITS = 7;
+const CHUNK_AREAS = 1 << LEVEL_CHUNK_BITS;
 
-const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+/** The columns of a chunk recomputation writes (level_chunks; `computed_at` is the statement's transaction's). */
+const CHUNK_COLUMNS = columns(
+  'date date, chunk int, rule_set_id text, job_id bigint, area_id int, level text, raw_level text, reason text, since date, inputs text, children jsonb, pending jsonb, persistence jsonb, change jsonb',
+);
 
 /**
  * A connection of the level writer (levelWriter.ts), outside any transaction: each
@@ -81,33 +86,61 @@ const json = (v: unknown): string | null => (v === null || v === undefined ? nul
 export type LevelConnection = {
   /** One statement's rows. */
   rows<R>(sql: string, bindings: readonly Knex.RawBinding[]): Promise<R[]>;
-  /** Rows appended as they are made, whole (one statement, or one transaction: bulk.ts `BulkFeed`). */
+  /** Rows appended in one statement (bulk.ts `BulkFeed`): a binary COPY, where `copies`. */
   feed(table: string, columns: BulkColumns): BulkFeed;
+  /** Whether `feed` takes binary tuples (PostgreSQL); the embedded engine's days are written by `appendDay`. */
+  readonly copies: boolean;
 };
 
 /** A recomputed day's rows, for a day that has levels already (`appendDay`). */
 export type DayRows = { date: LocalDate; ruleSetId: string; jobId: number | null; rows: LevelRow[] };
 
 /**
- * A day that has no levels yet (a backfill's, the daily job's), written as it is computed:
- * each row is appended as it comes (`add`), in one statement that `end` finishes (a binary
- * COPY the server takes in while the rest of the day is computed; on the embedded engine,
- * one transaction at the end) — the day is stored whole or not at all; `abort` stores none of it.
+ * A day that has no levels yet (a backfill's, the daily job's): its rows are collected as
+ * they are computed (`add`) and written by `end` in one statement — on PostgreSQL a binary
+ * COPY of the day's chunks (`LevelChunk`), sent while the next day is computed; on the
+ * embedded engine `appendDay`'s statement. The day is stored whole or not at all; `abort`
+ * stores none of it.
  */
 export type DayFeed = { ready: Promise<void>; add(row: LevelRow): void; end(): Promise<DayResult>; abort(reason: Error): Promise<void> };
 
 export function feedDay(on: LevelConnection, ruleSetId: string, date: LocalDate, jobId: number | null): DayFeed {
-  const feed = on.feed('zone_levels', LEVEL_COLUMNS);
-  const tuple = new LevelTuple(ruleSetId, date, jobId);
+  let rows: LevelRow[] = [];
   return {
-    ready: feed.ready,
-    add: (row) => feed.addRow(tuple.of(row)),
+    ready: Promise.resolve(),
+    add: (row) => void rows.push(row),
     async end() {
+      if (!on.copies) return appendDay(on, { date, ruleSetId, jobId, rows });
+      const feed = on.feed('level_chunks', CHUNK_COLUMNS);
+      try {
+        const day = new LevelChunk(ruleSetId, date, jobId);
+        for (const chunk of chunksOf(rows)) feed.addRow(day.of(chunk));
+      } catch (e) {
+        await feed.abort(e instanceof Error ? e : new Error(String(e)));
+        throw e;
+      }
       await feed.end();
-      return { date, areas: feed.size, written: feed.size, changed: feed.size };
+      return { date, areas: rows.length, written: rows.length, changed: rows.length };
     },
-    abort: (reason) => feed.abort(reason),
+    abort: async () => void (rows = []),
   };
+}
+
+/**
+ * A day's rows in chunks (migration 25): each chunk's rows in area order, chunks in order,
+ * without sorting (each row into its chunk's slot). Two rows of one area throw.
+ */
+export function chunksOf(rows: readonly LevelRow[]): LevelRow[][] {
+  const slots = new Map<number, (LevelRow | undefined)[]>();
+  for (const r of rows) {
+    const c = r.area_id >> LEVEL_CHUNK_BITS;
+    let s = slots.get(c);
+    if (s === undefined) slots.set(c, (s = new Array<LevelRow | undefined>(CHUNK_AREAS)));
+    const k = r.area_id & (CHUNK_AREAS - 1);
+    if (s[k] !== undefined) throw new Error(`two rows of area ${r.area_id} in one day`);
+    s[k] = r;
+  }
+  return [...slots.keys()].sort((a, b) => a - b).map((c) => (slots.get(c) as (LevelRow | undefined)[]).filter((r): r is LevelRow => r !== undefined));
 }
 
 /** A text field's bytes: its length, then its UTF-8. */
@@ -122,70 +155,102 @@ function textBytes(s: string): Buffer {
 /** Each level's text field. */
 const LEVEL_FIELDS = new Map<string, Buffer>([...LEVELS, 'unknown'].map((l) => [l, textBytes(l)]));
 
+/** Element types of the arrays a chunk holds (PostgreSQL's type oids). */
+const OID = { int4: 23, text: 25, date: 1082, jsonb: 3802 } as const;
+
 /**
- * One day's row of LEVEL_COLUMNS that writes itself (bulk.ts `BulkRow`), reused for each
- * row of the day (`of`): the fields every row of a day shares (its date, rule set and job)
- * and each level's text are made once, and no array of cells is made per row. The cells are
- * the same values, for the embedded engine.
- *
- * Measured (a 365-day national backfill, `node --cpu-prof`): writing a row's inputs as JSON
- * byte by byte into the buffer, instead of `JSON.stringify` and one write of its text, was
- * slower (3.1 s against 1.9 s).
+ * One chunk of a day's rows as a binary COPY tuple of CHUNK_COLUMNS (bulk.ts `BulkRow`), reused
+ * for each chunk of the day (`of`): the fields every chunk of a day shares (its date, rule set
+ * and job) and each level's and reason's text are made once. Each array is one field: its
+ * header (one dimension, the element type, the length), then each element as a field.
+ * Written on PostgreSQL only (`cells` is the embedded engine's, which writes by `appendDay`).
  */
-class LevelTuple implements BulkRow {
-  private row: LevelRow | null = null;
+class LevelChunk implements BulkRow {
+  private rows: LevelRow[] = [];
   private readonly day: number;
   private readonly ruleSet: Buffer;
   private readonly reasons = new Map<string, Buffer>();
   private readonly sinceDays = new Map<string, number>();
 
   constructor(
-    private readonly ruleSetId: string,
-    private readonly date: LocalDate,
+    ruleSetId: string,
+    date: LocalDate,
     private readonly jobId: number | null,
   ) {
     this.day = dayNumber(date);
     this.ruleSet = textBytes(ruleSetId);
   }
 
-  of(row: LevelRow): this {
-    this.row = row;
+  of(rows: LevelRow[]): this {
+    this.rows = rows;
     return this;
   }
 
   write(out: ByteSink): void {
-    const r = this.row as LevelRow;
-    out.ensure(2 + 3 * 8 + 2 * 12 + 4 * 4 + this.ruleSet.length + 12);
-    out.fields(LEVEL_COLUMNS.length);
-    out.int4(r.area_id);
+    const rows = this.rows;
+    const n = rows.length;
+    out.ensure(2 + 8 + 8 + this.ruleSet.length + 12 + 24 + 8 * n);
+    out.fields(CHUNK_COLUMNS.length);
     out.date(this.day);
-    put(out, LEVEL_FIELDS.get(r.level) as Buffer);
-    put(out, LEVEL_FIELDS.get(r.raw_level) as Buffer);
-    if (r.reason === null) out.binaryNull();
-    else {
+    out.int4((rows[0] as LevelRow).area_id >> LEVEL_CHUNK_BITS);
+    put(out, this.ruleSet);
+    if (this.jobId === null) out.binaryNull();
+    else out.int8(this.jobId);
+    let at = out.arrayStart(OID.int4, n);
+    for (const r of rows) out.int4(r.area_id);
+    out.arrayEnd(at, false);
+    for (const key of ['level', 'raw_level'] as const) {
+      out.ensure(24 + 11 * n);
+      at = out.arrayStart(OID.text, n);
+      for (const r of rows) put(out, LEVEL_FIELDS.get(r[key]) as Buffer);
+      out.arrayEnd(at, false);
+    }
+    out.ensure(24);
+    at = out.arrayStart(OID.text, n);
+    let nulls = false;
+    for (const r of rows) {
+      if (r.reason === null) {
+        out.ensure(4);
+        out.binaryNull();
+        nulls = true;
+        continue;
+      }
       let b = this.reasons.get(r.reason);
       if (b === undefined) this.reasons.set(r.reason, (b = textBytes(r.reason)));
       out.ensure(b.length);
       put(out, b);
     }
-    let since = this.sinceDays.get(r.since);
-    if (since === undefined) this.sinceDays.set(r.since, (since = dayNumber(r.since)));
-    out.ensure(8 + this.ruleSet.length);
-    out.date(since);
-    put(out, this.ruleSet);
-    out.textField(JSON.stringify(r.inputs)); // JSON, in a text column (migration 22)
-    jsonbOrNull(out, r.children);
-    jsonbOrNull(out, r.pending);
-    jsonbOrNull(out, r.persistence);
-    out.ensure(12);
-    if (this.jobId === null) out.binaryNull();
-    else out.int8(this.jobId);
-    jsonbOrNull(out, r.change);
+    out.arrayEnd(at, nulls);
+    out.ensure(24 + 8 * n);
+    at = out.arrayStart(OID.date, n);
+    for (const r of rows) {
+      let since = this.sinceDays.get(r.since);
+      if (since === undefined) this.sinceDays.set(r.since, (since = dayNumber(r.since)));
+      out.date(since);
+    }
+    out.arrayEnd(at, false);
+    out.ensure(24);
+    at = out.arrayStart(OID.text, n);
+    for (const r of rows) out.textField(JSON.stringify(r.inputs)); // JSON, as text (migration 22)
+    out.arrayEnd(at, false);
+    for (const key of ['children', 'pending', 'persistence', 'change'] as const) {
+      out.ensure(24 + 4 * n);
+      at = out.arrayStart(OID.jsonb, n);
+      nulls = false;
+      for (const r of rows) {
+        const v = r[key];
+        if (v === null || v === undefined) {
+          out.ensure(4);
+          out.binaryNull();
+          nulls = true;
+        } else out.jsonbField(JSON.stringify(v));
+      }
+      out.arrayEnd(at, nulls);
+    }
   }
 
   cells(): Cell[] {
-    const r = this.row as LevelRow;
-    return [r.area_id, this.date, r.level, r.raw_level, r.reason, r.since, this.ruleSetId, json(r.inputs), json(r.children), json(r.pending), json(r.persistence), this.jobId, json(r.change)];
+    throw new Error('a chunk of levels is written by COPY only (the embedded engine writes by appendDay)');
   }
 }
 
@@ -193,19 +258,17 @@ function put(out: ByteSink, field: Buffer): void {
   out.bytes(field, 0, field.length);
 }
 
-function jsonbOrNull(out: ByteSink, v: unknown): void {
-  out.ensure(4);
-  if (v === null || v === undefined) out.binaryNull();
-  else out.jsonbField(JSON.stringify(v));
-}
-
 /**
- * Appends the rows of a day that has levels already, in one statement — its own transaction:
- * only rows that differ from the day's current ones are inserted, so recomputing with
- * unchanged inputs writes nothing. (A day with none is written by `feedDay`.)
+ * Appends the rows of a day in one statement — its own transaction: only rows that differ
+ * from the day's current ones are inserted (in chunks, migration 25), so recomputing with
+ * unchanged inputs writes nothing. (A day with none is written by `feedDay`, which on the
+ * embedded engine comes here.)
  */
 export async function appendDay(on: LevelConnection, day: DayRows): Promise<DayResult> {
   const { date, rows, ruleSetId, jobId } = day;
+  const arrays = CHUNK_COLUMNS.slice(4)
+    .map((c) => `array_agg(n.${c.name}${c.name === 'inputs' ? '::text' : ''} ORDER BY n.area_id)`)
+    .join(', ');
   const [r] = await on.rows<{ written: number; changed: number }>(
     `WITH n AS (
        SELECT * FROM jsonb_to_recordset(?::jsonb) AS n(area_id int, level text, raw_level text, reason text, since date,
@@ -216,16 +279,17 @@ export async function appendDay(on: LevelConnection, day: DayRows): Promise<DayR
        FROM zone_levels z WHERE z.date = ? ORDER BY z.area_id, z.computed_at DESC
      ),
      ins AS (
-       INSERT INTO zone_levels (area_id, date, level, raw_level, reason, since, rule_set_id, inputs, children, pending, persistence, job_id, change)
-       SELECT n.area_id, ?::date, n.level, n.raw_level, n.reason, n.since, ?, n.inputs::text, n.children, n.pending, n.persistence, ?, n.change
+       INSERT INTO level_chunks (${CHUNK_COLUMNS.map((c) => c.name).join(', ')})
+       SELECT ?::date, n.area_id >> ${LEVEL_CHUNK_BITS}, ?, ?, ${arrays}
        FROM n LEFT JOIN cur c ON c.area_id = n.area_id
        WHERE c.area_id IS NULL
           OR ROW(c.level, c.raw_level, c.reason, c.since, c.rule_set_id, c.inputs, c.children, c.pending, c.persistence, c.change)
              IS DISTINCT FROM ROW(n.level, n.raw_level, n.reason, n.since, ?::text, n.inputs, n.children, n.pending, n.persistence, n.change)
+       GROUP BY n.area_id >> ${LEVEL_CHUNK_BITS}
        RETURNING area_id, level
      )
-     SELECT count(*)::int AS written, count(*) FILTER (WHERE c.level IS DISTINCT FROM ins.level)::int AS changed
-     FROM ins LEFT JOIN cur c USING (area_id)`,
+     SELECT count(*)::int AS written, count(*) FILTER (WHERE c.level IS DISTINCT FROM u.level)::int AS changed
+     FROM ins CROSS JOIN LATERAL unnest(ins.area_id, ins.level) AS u(area_id, level) LEFT JOIN cur c ON c.area_id = u.area_id`,
     [JSON.stringify(rows), date, date, ruleSetId, jobId, ruleSetId],
   );
   return { date, areas: rows.length, written: r?.written ?? 0, changed: r?.changed ?? 0 };
@@ -253,7 +317,7 @@ export function storedInputs(text: string | null): StoredInputs | null {
  * rows (a TRUNCATE and a refill would have a later computed_at). One index range of the day.
  * Instants as seconds since the epoch: the same text whatever a connection's TimeZone.
  */
-export const DAY_STAMP_SQL = `SELECT count(*) || '/' || coalesce(extract(epoch FROM max(computed_at))::text, '') FROM zone_levels WHERE date = ?::date`;
+export const DAY_STAMP_SQL = `SELECT coalesce(sum(cardinality(area_id)), 0) || '/' || coalesce(extract(epoch FROM max(computed_at))::text, '') FROM level_chunks WHERE date = ?::date`;
 
 export async function dayStamp(q: Knex, date: LocalDate): Promise<string> {
   const res = await q.raw<{ rows: { s: string }[] }>(`SELECT (${DAY_STAMP_SQL}) AS s`, [date]);
@@ -262,7 +326,7 @@ export async function dayStamp(q: Knex, date: LocalDate): Promise<string> {
 
 /** The last day that has levels (null: none). */
 export async function lastClassifiedDay(q: Knex): Promise<LocalDate | null> {
-  const res = await q.raw<{ rows: { d: LocalDate | null }[] }>('SELECT max(date)::text AS d FROM zone_levels');
+  const res = await q.raw<{ rows: { d: LocalDate | null }[] }>('SELECT max(date)::text AS d FROM level_chunks');
   return res.rows[0]?.d ?? null;
 }
 
@@ -274,8 +338,8 @@ export async function lastClassifiedDay(q: Knex): Promise<LocalDate | null> {
 export async function classifiedDaysIn(q: Knex, from: LocalDate, to: LocalDate): Promise<Set<LocalDate>> {
   const res = await q.raw<{ rows: { date: LocalDate }[] }>(
     `WITH RECURSIVE d AS (
-       SELECT (SELECT min(z.date) FROM zone_levels z WHERE z.date >= ?::date) AS date
-       UNION ALL SELECT (SELECT min(z.date) FROM zone_levels z WHERE z.date > d.date) FROM d WHERE d.date < ?::date
+       SELECT (SELECT min(z.date) FROM level_chunks z WHERE z.date >= ?::date) AS date
+       UNION ALL SELECT (SELECT min(z.date) FROM level_chunks z WHERE z.date > d.date) FROM d WHERE d.date < ?::date
      ) SELECT date::text AS date FROM d WHERE date <= ?::date`,
     [from, to, to],
   );
@@ -290,7 +354,7 @@ export async function classifiedDaysIn(q: Knex, from: LocalDate, to: LocalDate):
 export async function lateDataSpan(db: Database, earliest: LocalDate): Promise<{ first: LocalDate; last: LocalDate } | null> {
   const q = db.knex;
   if ((await loadPeriods(q)).length === 0) return null;
-  const row = await q('zone_levels')
+  const row = await q('level_chunks')
     .where('date', '>=', earliest)
     .first<{ first: string | null; last: string | null }>(q.raw('min(date)::text AS first'), q.raw('max(date)::text AS last'));
   const first = row?.first as LocalDate | null | undefined;
@@ -478,7 +542,7 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
     ? `${select}
      LEFT JOIN LATERAL (
        SELECT ${levelCols} FROM zone_levels
-       WHERE date = ?::date AND area_id = a.id AND computed_at <= ${asOfSql} ORDER BY computed_at DESC LIMIT 1
+       WHERE date = ?::date AND chunk = a.id >> ${LEVEL_CHUNK_BITS} AND area_id = a.id AND computed_at <= ${asOfSql} ORDER BY computed_at DESC LIMIT 1
      ) z ON true
      LEFT JOIN LATERAL (
        SELECT * FROM overrides WHERE area_id = a.id AND ${overrideFilter} ORDER BY created_at DESC LIMIT 1
@@ -624,9 +688,9 @@ export async function series(knex: Knex, days: readonly DayPoint[], codes: reado
     `WITH pt AS (${POINTS_SQL})
      SELECT DISTINCT ON (z.area_id, z.date) z.area_id, z.date::text AS date, z.level, z.reason, z.rule_set_id, z.change
      FROM zone_levels z JOIN pt ON pt.date = z.date AND z.computed_at <= pt.t
-     WHERE z.area_id = ANY(?::int[]) AND z.date = ANY(?::date[])
+     WHERE z.area_id = ANY(?::int[]) AND z.date = ANY(?::date[]) AND z.chunk = ANY(?::int[])
      ORDER BY z.area_id, z.date, z.computed_at DESC`,
-    arrayBindings([dates, instants, ids, dates]),
+    arrayBindings([dates, instants, ids, dates, [...new Set(ids.map((id) => id >> LEVEL_CHUNK_BITS))]]),
   );
   const overrides = await knex.raw<{ rows: { area_id: number; date: LocalDate; level: LevelOrUnknown; reason: string }[] }>(
     `WITH pt AS (${POINTS_SQL})
@@ -743,21 +807,16 @@ function everyDayFlips(from: LocalDate, to: LocalDate, asOf: Date, within: strin
   const lo = addDays(from, -1); // the day whose level the first day is compared with
   // levels stored before a reorganisation for days the area no longer has are not its
   const itsDay = (z: string) => `EXISTS (SELECT 1 FROM areas x WHERE x.id = ${z}.area_id AND (x.valid_from IS NULL OR x.valid_from <= ${z}.date) AND (x.valid_to IS NULL OR x.valid_to >= ${z}.date))`;
-  // A subtree's levels are read day × area, each pair's latest version by one probe of
-  // zone_levels' index (by day first, migration 19) through a LATERAL … LIMIT 1. An area
-  // filter alone made the planner scan the span's every row once per area; a plain join of
-  // days × areas was planned from estimates of 2 areas and 1,000 days, and probed the index
-  // by area alone (its second column: the whole index once per area) — a province's week
-  // took 3.6 s on the national bench set, 39 ms so.
+  // A subtree's levels are the span's chunks of its areas (migration 25), each read once,
+  // then its areas' rows: a filter by area alone would unnest the span's every chunk.
   const z = subtree
     ? `ar AS MATERIALIZED (SELECT id AS area_id FROM areas WHERE true ${within.replaceAll('AND area_id', 'AND id')}),
      z AS (
-       SELECT zl.area_id, zl.date, zl.level, zl.reason, zl.change, zl.rule_set_id, false AS override
-       FROM generate_series(?::date, ?::date, interval '1 day') AS d(date) CROSS JOIN ar
-       CROSS JOIN LATERAL (SELECT zl.area_id, zl.date, zl.level, zl.reason, zl.change, zl.rule_set_id FROM zone_levels zl
-                           WHERE zl.date = d.date::date AND zl.area_id = ar.area_id AND zl.computed_at <= ${asOfSql}
-                           ORDER BY zl.computed_at DESC LIMIT 1) zl
-       WHERE ${itsDay('zl')}
+       SELECT DISTINCT ON (zl.date, zl.area_id) zl.area_id, zl.date, zl.level, zl.reason, zl.change, zl.rule_set_id, false AS override
+       FROM zone_levels zl
+       WHERE zl.date BETWEEN ?::date AND ?::date AND zl.chunk IN (SELECT DISTINCT area_id >> ${LEVEL_CHUNK_BITS} FROM ar)
+         AND zl.area_id IN (SELECT area_id FROM ar) AND zl.computed_at <= ${asOfSql} AND ${itsDay('zl')}
+       ORDER BY zl.date, zl.area_id, zl.computed_at DESC
      ),`
     : `z AS (
        SELECT DISTINCT ON (date, area_id) area_id, date, level, reason, change, rule_set_id, false AS override
@@ -787,7 +846,7 @@ function everyDayFlips(from: LocalDate, to: LocalDate, asOf: Date, within: strin
      fp AS ( -- an area formed by a reorganisation: its predecessors' worst level the day before it began
        SELECT li.area_id, li.date, (${LEVEL_ARRAY})[max(array_position(${LEVEL_ARRAY}, pz.level))] AS level
        FROM area_lineage li
-       CROSS JOIN LATERAL (SELECT z.level FROM zone_levels z WHERE z.area_id = li.predecessor_id AND z.date = li.date - 1 AND z.computed_at <= ${asOfSql}
+       CROSS JOIN LATERAL (SELECT z.level FROM zone_levels z WHERE z.chunk = li.predecessor_id >> ${LEVEL_CHUNK_BITS} AND z.area_id = li.predecessor_id AND z.date = li.date - 1 AND z.computed_at <= ${asOfSql}
                            ORDER BY z.computed_at DESC LIMIT 1) pz
        WHERE li.date BETWEEN ?::date AND ?::date
        GROUP BY li.area_id, li.date
@@ -819,7 +878,7 @@ function givenDayFlips(from: LocalDate, days: readonly DayPoint[], within: strin
      z AS (
        SELECT DISTINCT ON (z.date, z.area_id) z.area_id, z.date, z.level, z.reason, z.change, z.rule_set_id
        FROM zone_levels z JOIN pt ON pt.date = z.date AND z.computed_at <= pt.t
-       WHERE z.date = ANY(?::date[]) AND z.area_id IN (SELECT area_id FROM ar)
+       WHERE z.date = ANY(?::date[]) AND z.chunk IN (SELECT DISTINCT area_id >> ${LEVEL_CHUNK_BITS} FROM ar) AND z.area_id IN (SELECT area_id FROM ar)
        ORDER BY z.date, z.area_id, z.computed_at DESC
      ),
      od AS (
@@ -924,8 +983,8 @@ export async function databaseNow(knex: Knex): Promise<Date> {
 export async function classifiedDays(knex: Knex): Promise<LocalDate[]> {
   const res = await knex.raw<{ rows: { date: LocalDate }[] }>(
     `WITH RECURSIVE d AS (
-       SELECT min(date) AS date FROM zone_levels
-       UNION ALL SELECT (SELECT min(z.date) FROM zone_levels z WHERE z.date > d.date) FROM d WHERE d.date IS NOT NULL
+       SELECT min(date) AS date FROM level_chunks
+       UNION ALL SELECT (SELECT min(z.date) FROM level_chunks z WHERE z.date > d.date) FROM d WHERE d.date IS NOT NULL
      ) SELECT date::text AS date FROM d WHERE date IS NOT NULL`,
   );
   return res.rows.map((d) => d.date);
@@ -952,7 +1011,7 @@ export async function previewInputs(knex: Knex, definition: RuleSet, date: Local
 
 /** The first and last days with levels, for the temporal extent. */
 export async function levelSpan(knex: Knex): Promise<[string | null, string | null]> {
-  const res = await knex.raw<{ rows: { a: string | null; b: string | null }[] }>('SELECT min(date)::text AS a, max(date)::text AS b FROM zone_levels');
+  const res = await knex.raw<{ rows: { a: string | null; b: string | null }[] }>('SELECT min(date)::text AS a, max(date)::text AS b FROM level_chunks');
   return [res.rows[0]?.a ?? null, res.rows[0]?.b ?? null];
 }
 
@@ -976,14 +1035,16 @@ export async function levelsBefore(knex: Knex, pairs: readonly { code: string; d
     `WITH p AS MATERIALIZED (
        SELECT p.code, p.date, a.id,
               EXISTS (SELECT 1 FROM zone_levels z
-                      WHERE z.date = (SELECT max(y.date) FROM zone_levels y WHERE y.date < p.date) AND z.area_id = a.id AND z.computed_at <= ${asOfSql}) AS day_before
+                      WHERE z.date = (SELECT max(y.date) FROM level_chunks y WHERE y.date < p.date) AND z.chunk = a.id >> ${LEVEL_CHUNK_BITS} AND z.area_id = a.id
+                        AND z.computed_at <= ${asOfSql}) AS day_before
        FROM unnest(?::text[], ?::date[]) AS p(code, date) JOIN areas a ON a.code = p.code
      ),
      -- a pair on the first classified day has no level before it
-     rest AS MATERIALIZED (SELECT * FROM p WHERE NOT day_before AND p.date > (SELECT min(date) FROM zone_levels)),
+     rest AS MATERIALIZED (SELECT * FROM p WHERE NOT day_before AND p.date > (SELECT min(date) FROM level_chunks)),
      firsts AS (
        SELECT z.area_id, min(z.date) AS first FROM zone_levels z
-       WHERE EXISTS (SELECT 1 FROM rest) AND z.date < ?::date AND z.area_id IN (SELECT id FROM rest) AND z.computed_at <= ${asOfSql}
+       WHERE EXISTS (SELECT 1 FROM rest) AND z.date < ?::date AND z.chunk IN (SELECT id >> ${LEVEL_CHUNK_BITS} FROM rest) AND z.area_id IN (SELECT id FROM rest)
+         AND z.computed_at <= ${asOfSql}
        GROUP BY z.area_id
      )
      SELECT code, date::text AS date FROM p WHERE day_before

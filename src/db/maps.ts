@@ -424,7 +424,7 @@ async function versionOf(knex: Knex, date: LocalDate, asOf: string): Promise<str
   const res = await knex.raw<{ rows: { v: string }[] }>(
     `SELECT concat_ws('|',
        ${AREAS_VERSION_SQL},
-       (SELECT coalesce(max(computed_at)::text, '') FROM zone_levels WHERE date = ?::date AND computed_at <= ?::timestamptz + interval '999 microseconds'),
+       (SELECT coalesce(max(computed_at)::text, '') FROM level_chunks WHERE date = ?::date AND computed_at <= ?::timestamptz + interval '999 microseconds'),
        (SELECT count(*) || ':' || coalesce(max(created_at)::text, '') || ':' || coalesce(max(ended_at)::text, '') FROM overrides),
        (SELECT count(*) || ':' || coalesce(max(recorded_at)::text, '') FROM reports WHERE date BETWEEN ?::date - 6 AND ?::date)) AS v`,
     [date, asOf, date, date],

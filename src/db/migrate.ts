@@ -23,6 +23,7 @@ import * as levelRefsByRange from '../../migrations/20261203000021_level_refs_by
 import * as levelsInputsText from '../../migrations/20261203000022_levels_inputs_text';
 import * as dataChanges from '../../migrations/20261203000023_data_changes';
 import * as levelEventsSetBased from '../../migrations/20261203000024_level_events_set_based';
+import * as levelsInChunks from '../../migrations/20261204000025_levels_in_chunks';
 
 type Migration = { name: string; module: Knex.Migration };
 
@@ -55,6 +56,7 @@ export const migrations: Migration[] = [
   { name: '20261203000022_levels_inputs_text', module: levelsInputsText },
   { name: '20261203000023_data_changes', module: dataChanges },
   { name: '20261203000024_level_events_set_based', module: levelEventsSetBased },
+  { name: '20261204000025_levels_in_chunks', module: levelsInChunks },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

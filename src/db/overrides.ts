@@ -132,8 +132,8 @@ async function rollUpsAgain(trx: Knex.Transaction, ruleSets: RuleSetCache, areaI
   if (!area || kindRank(area.kind) === 0) return null; // a province is nobody's child
   const span = (
     await trx.raw<{ rows: { first: LocalDate | null; last: LocalDate | null }[] }>(
-      `SELECT (SELECT min(date) FROM zone_levels WHERE date >= ?::date AND date <= coalesce(?::date, 'infinity'::date))::text AS first,
-              (SELECT max(date) FROM zone_levels)::text AS last`,
+      `SELECT (SELECT min(date) FROM level_chunks WHERE date >= ?::date AND date <= coalesce(?::date, 'infinity'::date))::text AS first,
+              (SELECT max(date) FROM level_chunks)::text AS last`,
       [touched.from, touched.until],
     )
   ).rows[0];

@@ -47,7 +47,7 @@ export async function publish(db: Database, date: LocalDate, note: string | null
 async function changedSince(trx: Knex, date: LocalDate, id: number): Promise<boolean> {
   const res = await trx.raw<{ rows: { changed: boolean }[] }>(
     `WITH p AS (SELECT published_at AS t FROM publications WHERE id = ?)
-     SELECT EXISTS (SELECT 1 FROM zone_levels, p WHERE date = ?::date AND computed_at > p.t)
+     SELECT EXISTS (SELECT 1 FROM level_chunks, p WHERE date = ?::date AND computed_at > p.t)
          OR EXISTS (SELECT 1 FROM overrides, p
                     WHERE date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date)
                       AND (created_at > p.t OR ended_at > p.t)) AS changed`,

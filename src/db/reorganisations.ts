@@ -209,7 +209,7 @@ export async function reorganise(db: Database, plan: ReorganisationPlan, opts: R
           : `${r.code} has ${r.n} indicator row(s) on or after ${E} (first ${r.first}): a retired area has no days from ${E} on; choose a later date`,
       );
     }
-    const classified = await trx.raw<{ rows: { last: string | null }[] }>(`SELECT max(date)::text AS last FROM zone_levels WHERE date >= ?::date`, [E]);
+    const classified = await trx.raw<{ rows: { last: string | null }[] }>(`SELECT max(date)::text AS last FROM level_chunks WHERE date >= ?::date`, [E]);
     const lastClassified = (classified.rows[0]?.last ?? null) as LocalDate | null;
     if (lastClassified && !plan.recompute) {
       errors.add('effective_date', `đã có cấp độ từ ngày ${E} đến ${lastClassified} — levels are already stored from ${E} to ${lastClassified}: ask for them to be recomputed on the new map ("recompute": true; zonerisk reorganise --recompute)`);

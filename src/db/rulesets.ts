@@ -129,7 +129,7 @@ export async function activateRuleSet(db: Database, id: string, effectiveFrom: L
     }
     const [row] = (await trx('rule_set_activations').insert({ rule_set_id: id, effective_from: effectiveFrom }).returning(['id', 'activated_at'])) as { id: number; activated_at: Date }[];
     // the classified days from then on (from the first of them: an early date costs nothing)
-    const span = (await trx('zone_levels').where('date', '>=', effectiveFrom).select(trx.raw('min(date)::text AS first, max(date)::text AS last')))[0] as { first: LocalDate | null; last: LocalDate | null } | undefined;
+    const span = (await trx('level_chunks').where('date', '>=', effectiveFrom).select(trx.raw('min(date)::text AS first, max(date)::text AS last')))[0] as { first: LocalDate | null; last: LocalDate | null } | undefined;
     const queued = span?.first && span.last ? (await enqueueIn(trx, { from: span.first, to: span.last, trigger: 'rule_set_activation', maxAttempts: AUTOMATIC_ATTEMPTS })).job : null;
     const made = { id: Number((row as { id: number }).id), effective_from: effectiveFrom, activated_at: (row as { activated_at: Date }).activated_at.toISOString() };
     await audit(trx, actor, {

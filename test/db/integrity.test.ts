@@ -113,3 +113,65 @@ test('an area that only levels refer to cannot be deleted; one nothing refers to
                          SELECT 'ZZ1', 'Xã Mới', 'xa moi', 'commune', parent_id, 10, geom, label_point FROM areas WHERE code = 'C12'`);
   expect(await code(ctx.db.knex.raw(`DELETE FROM areas WHERE code = 'ZZ1'`))).toBe('ok');
 });
+
+test('a chunk of levels holds one row per area of its chunk, in area order; one area, day and version is written once', async () => {
+  // the day classified above, as its chunks hold it: one chunk (the province's few areas)
+  const [chunk] = (await ctx.db.knex.raw<{ rows: { chunk: number; ids: number[]; n: number }[] }>(
+    `SELECT chunk, area_id AS ids, cardinality(level) AS n FROM level_chunks WHERE date = '2021-10-01'`,
+  )).rows;
+  expect(chunk).toBeDefined();
+  const ids = chunk?.ids ?? [];
+  expect(ids).toEqual([...ids].sort((a, b) => a - b));
+  expect(chunk?.n).toBe(ids.length);
+  expect(chunk?.chunk).toBe((ids[0] as number) >> 7);
+  /** The day's chunk copied to 2021-10-09 with one column given as SQL (over the chunk `c`), rolled back. */
+  const copied = (column: 'chunk' | 'area_id' | 'level' | 'inputs', sql: string) =>
+    code(
+      ctx.db.knex.transaction(async (trx) => {
+        const cols = ['chunk', 'rule_set_id', 'area_id', 'level', 'raw_level', 'reason', 'since', 'inputs', 'children', 'pending', 'persistence', 'change'];
+        await trx.raw(
+          `INSERT INTO level_chunks (date, ${cols.join(', ')}) SELECT '2021-10-09', ${cols.map((c) => (c === column ? sql : `c.${c}`)).join(', ')}
+           FROM level_chunks c WHERE c.date = '2021-10-01'`,
+        );
+        throw Object.assign(new Error('rolled back'), { code: 'ok' });
+      }),
+    );
+  expect(await copied('chunk', 'c.chunk')).toBe('ok');
+  expect(await copied('chunk', 'c.chunk + 1')).toBe('23514'); // its areas are of another chunk
+  expect(await copied('area_id', 'c.area_id || 128')).toBe('23514'); // an area of another chunk
+  expect(await copied('area_id', '(SELECT array_agg(x ORDER BY x DESC) FROM unnest(c.area_id) x)')).toBe('23514'); // not in area order
+  expect(await copied('area_id', 'c.area_id[1:1] || c.area_id[1:cardinality(c.area_id) - 1]')).toBe('23514'); // an area twice
+  expect(await copied('level', 'c.level[1:cardinality(c.level) - 1]')).toBe('23514'); // a level short
+  expect(await copied('level', `array_fill('purple'::text, ARRAY[cardinality(c.level)])`)).toBe('23514'); // not a level
+  expect(await copied('inputs', `array_fill(NULL::text, ARRAY[cardinality(c.inputs)])`)).toBe('23514'); // no inputs
+  // rows inserted into the view: one area, day and version twice in a statement is refused
+  const viaView = (twice: boolean) =>
+    code(
+      ctx.db.knex.transaction(async (trx) => {
+        await trx.raw(
+          `INSERT INTO zone_levels (area_id, date, level, raw_level, rule_set_id, inputs)
+           SELECT z.area_id, '2021-10-09', z.level, z.raw_level, z.rule_set_id, z.inputs FROM zone_levels z, generate_series(1, ?) g WHERE z.date = '2021-10-01'`,
+          [twice ? 2 : 1],
+        );
+        const n = await trx.raw<{ rows: { n: number; chunks: number }[] }>(`SELECT count(*)::int AS n, count(DISTINCT chunk)::int AS chunks FROM zone_levels WHERE date = '2021-10-09'`);
+        // the statement's rows became its chunks: as many rows, one chunk row per chunk
+        expect(n.rows[0]?.n).toBe(ids.length);
+        const stored = await trx.raw<{ rows: { c: number }[] }>(`SELECT count(*)::int AS c FROM level_chunks WHERE date = '2021-10-09'`);
+        expect(stored.rows[0]?.c).toBe(n.rows[0]?.chunks);
+        throw Object.assign(new Error('rolled back'), { code: 'ok' });
+      }),
+    );
+  expect(await viaView(false)).toBe('ok');
+  expect(await viaView(true)).toBe('23505');
+  // and the same again in a later statement of the transaction (one version: the transaction's instant)
+  expect(
+    await code(
+      ctx.db.knex.transaction(async (trx) => {
+        for (let i = 0; i < 2; i++)
+          await trx.raw(`INSERT INTO zone_levels (area_id, date, level, raw_level, rule_set_id, inputs) SELECT area_id, '2021-10-09', level, raw_level, rule_set_id, inputs FROM zone_levels WHERE date = '2021-10-01' AND area_id = ?`, [ids[0]]);
+      }),
+    ),
+  ).toBe('23505');
+  expect(await code(ctx.db.knex.raw(`UPDATE level_chunks SET level = level`))).toBe('42501');
+  expect(await code(ctx.db.knex.raw(`DELETE FROM level_chunks`))).toBe('42501');
+});

@@ -62,12 +62,12 @@ test('a 100-day range run (across a block of 92 days) stores what 100 one-day ru
       )
     ).rows;
 
-  await ctx.db.knex.raw('TRUNCATE zone_levels');
+  await ctx.db.knex.raw('TRUNCATE level_chunks');
   const ranged = await ctx.rt.recomputations.range(day(1), day(100), null);
   expect(ranged.map((r) => r.date)).toEqual(dateRange(day(1), day(100)));
   const byRange = await snapshot();
 
-  await ctx.db.knex.raw('TRUNCATE zone_levels');
+  await ctx.db.knex.raw('TRUNCATE level_chunks');
   for (const d of dateRange(day(1), day(100))) await ctx.rt.recomputations.day(d);
   const byDay = await snapshot();
 

@@ -52,7 +52,7 @@ test('a range of 200 days across a switch of rule set stores what its days one a
   // the demo's reports move levels: the rows are not all alike
   expect(new Set(whole.map((r) => (r as { level: string }).level)).size).toBeGreaterThan(2);
 
-  await ctx.db.knex.raw('TRUNCATE zone_levels, level_events');
+  await ctx.db.knex.raw('TRUNCATE level_chunks, level_events');
   for (let d = FROM; d <= END; d = addDays(d, 1)) await recomputations.day(d);
   expect(await stored()).toEqual(whole);
 
@@ -60,7 +60,7 @@ test('a range of 200 days across a switch of rule set stores what its days one a
   const small = connectDatabase(process.env.ZONERISK_TEST_DATABASE_URL as string, 2, embedded());
   try {
     expect(await withLevelSession(small, async (s) => s.writers)).toBe(1);
-    await ctx.db.knex.raw('TRUNCATE zone_levels, level_events');
+    await ctx.db.knex.raw('TRUNCATE level_chunks, level_events');
     await new Recomputations(small).range(FROM, END);
     expect(await stored()).toEqual(whole);
   } finally {
@@ -69,7 +69,7 @@ test('a range of 200 days across a switch of rule set stores what its days one a
 }, 180_000);
 
 test('a block whose facts cannot be read stops the run: the days before it stored whole, the read error answered, nothing left reading', async () => {
-  await ctx.db.knex.raw('TRUNCATE zone_levels, level_events');
+  await ctx.db.knex.raw('TRUNCATE level_chunks, level_events');
   const failure = new Error('facts unreadable');
   const asked: string[] = [];
   const run = withLevelSession(ctx.db, (s) =>
@@ -100,7 +100,7 @@ test('a block whose facts cannot be read stops the run: the days before it store
 });
 
 test('a run stopped while the next block is read ahead answers once that read has settled', async () => {
-  await ctx.db.knex.raw('TRUNCATE zone_levels, level_events');
+  await ctx.db.knex.raw('TRUNCATE level_chunks, level_events');
   const order: string[] = [];
   let stop = false;
   const run = withLevelSession(ctx.db, (s) =>
@@ -124,7 +124,7 @@ test('a run stopped while the next block is read ahead answers once that read ha
 
 test('a block read ahead is read again when its days changed meanwhile: the run classifies what is stored', async () => {
   if (embedded()) return; // the embedded engine reads no block ahead
-  await ctx.db.knex.raw('TRUNCATE zone_levels, level_events');
+  await ctx.db.knex.raw('TRUNCATE level_chunks, level_events');
   // a commune's reports on the second block's first days, raised while that block is read ahead
   const changed = addDays(FROM, 92);
   const commune = (await ctx.db.knex.raw<{ rows: { id: number }[] }>(`SELECT id FROM areas WHERE kind = 'commune' ORDER BY id LIMIT 1`)).rows[0]?.id as number;
@@ -154,7 +154,7 @@ test('a block read ahead is read again when its days changed meanwhile: the run 
   expect(asked).toEqual([changed, changed, '2021-09-01']);
   const once = await stored();
   // what the same days recomputed from the stored facts store (the commune's inputs on those days count its 500 cases a day)
-  await ctx.db.knex.raw('TRUNCATE zone_levels, level_events');
+  await ctx.db.knex.raw('TRUNCATE level_chunks, level_events');
   await new Recomputations(ctx.db).range(FROM, END);
   expect(await stored()).toEqual(once);
 });
