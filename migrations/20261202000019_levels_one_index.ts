@@ -26,7 +26,8 @@ export async function down(knex: Knex): Promise<void> {
   await restrictDelete(knex, `OR EXISTS (SELECT 1 FROM old_rows o WHERE EXISTS (SELECT 1 FROM zone_levels z WHERE z.area_id = o.id))`);
 }
 
-async function restrictDelete(knex: Knex, levels: string): Promise<void> {
+/** The area-delete check with `levels` as its levels part (also migration 25's). */
+export async function restrictDelete(knex: Knex, levels: string): Promise<void> {
   await knex.raw(`
     CREATE OR REPLACE FUNCTION zonerisk_restrict_area_delete() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN

@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import { up as refsByRange } from './20261203000021_level_refs_by_range';
 import { up as eventsSetBased } from './20261203000024_level_events_set_based';
+import { restrictDelete } from './20261202000019_levels_one_index';
 
 /**
  * The levels are stored in chunks of 128 areas (issue 19): `level_chunks` holds one row per
@@ -239,18 +240,4 @@ function eventsOver(table: string, rows: string): string {
       END LOOP;
       RETURN NULL;
     END $$`;
-}
-
-async function restrictDelete(knex: Knex, levels: string): Promise<void> {
-  await knex.raw(`
-    CREATE OR REPLACE FUNCTION zonerisk_restrict_area_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF EXISTS (SELECT 1 FROM old_rows o WHERE EXISTS (SELECT 1 FROM reports r WHERE r.area_id = o.id)
-                                             OR EXISTS (SELECT 1 FROM metrics m WHERE m.area_id = o.id))
-         ${levels} THEN
-        RAISE EXCEPTION 'delete on table "areas" is refused: reports, metrics or levels still refer to the area'
-          USING ERRCODE = 'foreign_key_violation';
-      END IF;
-      RETURN NULL;
-    END $$`);
 }
