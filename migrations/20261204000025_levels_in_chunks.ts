@@ -24,7 +24,9 @@ import { restrictDelete } from './20261202000019_levels_one_index';
  * refused while levels refer to it. Rows inserted into the view (a one-off, a test) are
  * written as chunks at the end of their statement. Each chunk's arrays are checked to be one per area, of areas of the
  * chunk, with a level and an area each; the key (day, area, version) is checked to be
- * unique among a statement's rows.
+ * unique among a transaction's rows (a trigger, not an index: two transactions never share a
+ * version, `computed_at` being each one's own instant, and recomputation — the one writer —
+ * writes under the recompute lock).
  */
 const CHUNK_ARRAYS = 'area_id, level, raw_level, reason, since, inputs, children, pending, persistence, change';
 
@@ -68,7 +70,7 @@ export async function up(knex: Knex): Promise<void> {
       pending      jsonb[] NOT NULL,
       persistence  jsonb[] NOT NULL,
       change       jsonb[] NOT NULL,
-      CONSTRAINT level_chunks_areas CHECK (cardinality(area_id) > 0 AND array_ndims(area_id) = 1 AND zonerisk_chunk_of(area_id) IS NOT DISTINCT FROM chunk),
+      CONSTRAINT level_chunks_areas CHECK (cardinality(area_id) > 0 AND array_ndims(area_id) = 1 AND array_lower(area_id, 1) = 1 AND zonerisk_chunk_of(area_id) IS NOT DISTINCT FROM chunk),
       CONSTRAINT level_chunks_lengths CHECK (
         cardinality(level) = cardinality(area_id) AND cardinality(raw_level) = cardinality(area_id) AND cardinality(reason) = cardinality(area_id)
         AND cardinality(since) = cardinality(area_id) AND cardinality(inputs) = cardinality(area_id) AND cardinality(children) = cardinality(area_id)
@@ -88,6 +90,7 @@ export async function up(knex: Knex): Promise<void> {
     SELECT date, area_id >> 7, computed_at, rule_set_id, job_id,
            ${CHUNK_ARRAYS.split(', ').map((c) => `array_agg(${c} ORDER BY area_id)`).join(', ')}
     FROM zone_levels GROUP BY date, area_id >> 7, computed_at, rule_set_id, job_id ORDER BY date, 2, computed_at`);
+  await knex.raw('ANALYZE level_chunks'); // planned from its statistics at once, not from a guess
   await knex.raw('DROP TABLE zone_levels');
   await knex.raw(`
     CREATE VIEW zone_levels AS

@@ -102,12 +102,11 @@ export type DayRows = { date: LocalDate; ruleSetId: string; jobId: number | null
  * embedded engine `appendDay`'s statement. The day is stored whole or not at all; `abort`
  * stores none of it.
  */
-export type DayFeed = { ready: Promise<void>; add(row: LevelRow): void; end(): Promise<DayResult>; abort(reason: Error): Promise<void> };
+export type DayFeed = { add(row: LevelRow): void; end(): Promise<DayResult>; abort(reason: Error): Promise<void> };
 
 export function feedDay(on: LevelConnection, ruleSetId: string, date: LocalDate, jobId: number | null): DayFeed {
   let rows: LevelRow[] = [];
   return {
-    ready: Promise.resolve(),
     add: (row) => void rows.push(row),
     async end() {
       if (!on.copies) return appendDay(on, { date, ruleSetId, jobId, rows });
@@ -512,17 +511,18 @@ function areaWhere(filter: ZoneFilter, date: LocalDate): { where: string[]; bind
 
 /**
  * Levels of the filtered areas on `date` as known at `asOf`. A whole day (or a kind) is
- * read in one pass over the day's rows; a few areas (one code, one parent's children, one
- * area's subtree — a province at most) are looked up area by area through the (date,
- * area_id, computed_at) key instead, so that asking for one commune does not read the whole
- * country's day. A subtree read as a whole day was planned from an estimate of one area
- * (its area_tree rows) and scanned the day once per area: the largest province of the
- * national bench set took 152 ms (the whole country 185 ms), 37–45 ms by the key.
+ * read in one pass over the day's chunks; one area (a code) by its chunk; a parent's
+ * children or an area's subtree by their chunks (migration 25), each chunk unpacked once
+ * and the areas' rows taken from it — so that asking for one commune or a province does not
+ * read the whole country's day. (Area by area, a province's ~500 areas unpacked their chunk
+ * once each.)
  */
 export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, filter: ZoneFilter = {}, detail: 'full' | 'levels' = 'full'): Promise<ZoneRow[]> {
   const { asOfSql, asOfBind } = asOfClause(asOf);
   const { where, binds } = areaWhere(filter, date);
-  const few = Boolean(filter.code || filter.parent || filter.within);
+  // one area by its key; a parent's children or a subtree by their chunks, each read once
+  const one = Boolean(filter.code);
+  const some = !one && Boolean(filter.parent || filter.within);
   // `levels`: lists and counts leave out each zone's stored inputs and pending state (null),
   // a third of a country's day to read and parse
   const stored = detail === 'full' ? 'inputs, children, pending' : 'NULL::text AS inputs, children, NULL::jsonb AS pending';
@@ -538,15 +538,27 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
      FROM zonerisk_areas_on(?::date) a
      LEFT JOIN areas p ON p.id = a.parent_id`;
   const tail = `${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.code`;
-  const sql = few
+  const overrideOf = `LEFT JOIN LATERAL (
+       SELECT * FROM overrides WHERE area_id = a.id AND ${overrideFilter} ORDER BY created_at DESC LIMIT 1
+     ) o ON true`;
+  const sql = some
+    ? `WITH fa AS MATERIALIZED (SELECT a.id FROM zonerisk_areas_on(?::date) a ${where.length ? `WHERE ${where.join(' AND ')}` : ''}),
+     z AS (
+       SELECT DISTINCT ON (area_id) area_id, ${levelCols} FROM zone_levels
+       WHERE date = ?::date AND chunk IN (SELECT DISTINCT id >> ${LEVEL_CHUNK_BITS} FROM fa) AND area_id IN (SELECT id FROM fa) AND computed_at <= ${asOfSql}
+       ORDER BY area_id, computed_at DESC
+     )
+     ${select}
+     LEFT JOIN z ON z.area_id = a.id
+     ${overrideOf}
+     WHERE a.id IN (SELECT id FROM fa) ORDER BY a.code`
+    : one
     ? `${select}
      LEFT JOIN LATERAL (
        SELECT ${levelCols} FROM zone_levels
        WHERE date = ?::date AND chunk = a.id >> ${LEVEL_CHUNK_BITS} AND area_id = a.id AND computed_at <= ${asOfSql} ORDER BY computed_at DESC LIMIT 1
      ) z ON true
-     LEFT JOIN LATERAL (
-       SELECT * FROM overrides WHERE area_id = a.id AND ${overrideFilter} ORDER BY created_at DESC LIMIT 1
-     ) o ON true
+     ${overrideOf}
      ${tail}`
     : `WITH z AS (
        SELECT DISTINCT ON (area_id) area_id, ${levelCols}
@@ -562,7 +574,13 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
      LEFT JOIN o ON o.area_id = a.id
      ${tail}`;
   const levelBinds = [date, ...asOfBind, date, date, ...asOfBind, ...asOfBind];
-  const res = await knex.raw<{ rows: Raw[] }>(sql, arrayBindings(few ? [date, ...levelBinds, ...binds] : [...levelBinds, date, ...binds]));
+  const overrideBinds = [date, date, ...asOfBind, ...asOfBind];
+  const bindings = some
+    ? [date, ...binds, date, ...asOfBind, date, ...overrideBinds]
+    : one
+      ? [date, ...levelBinds, ...binds]
+      : [...levelBinds, date, ...binds];
+  const res = await knex.raw<{ rows: Raw[] }>(sql, arrayBindings(bindings));
   const rows = res.rows.map((r) => toZone(date, r));
   return filter.level ? rows.filter((r) => r.level === filter.level) : rows;
 }

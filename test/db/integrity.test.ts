@@ -141,6 +141,7 @@ test('a chunk of levels holds one row per area of its chunk, in area order; one 
   expect(await copied('area_id', 'c.area_id || 128')).toBe('23514'); // an area of another chunk
   expect(await copied('area_id', '(SELECT array_agg(x ORDER BY x DESC) FROM unnest(c.area_id) x)')).toBe('23514'); // not in area order
   expect(await copied('area_id', 'c.area_id[1:1] || c.area_id[1:cardinality(c.area_id) - 1]')).toBe('23514'); // an area twice
+  expect(await copied('area_id', `array_fill(0, ARRAY[cardinality(c.area_id)], ARRAY[0])`)).toBe('23514'); // not from index 1
   expect(await copied('level', 'c.level[1:cardinality(c.level) - 1]')).toBe('23514'); // a level short
   expect(await copied('level', `array_fill('purple'::text, ARRAY[cardinality(c.level)])`)).toBe('23514'); // not a level
   expect(await copied('inputs', `array_fill(NULL::text, ARRAY[cardinality(c.inputs)])`)).toBe('23514'); // no inputs

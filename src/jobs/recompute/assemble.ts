@@ -75,7 +75,12 @@ export class DayMemo {
     const before = this.packed[i];
     const beforeKids = this.kids[i];
     if (before === undefined || beforeKids === undefined || before.length !== packed.length || beforeKids.length !== kids.length) return undefined;
-    for (let k = 0; k < packed.length; k++) if (valueKey(packed[k] as PackedValue) !== valueKey(before[k] as PackedValue)) return undefined;
+    for (let k = 0; k < packed.length; k++) {
+      const a = packed[k] as PackedValue;
+      const b = before[k] as PackedValue;
+      // one shared array (an indicator passed down, domain/inputs.ts) is the same value
+      if (a !== b && valueKey(a) !== valueKey(b)) return undefined;
+    }
     for (let k = 0; k < kids.length; k++) if (kids[k] !== beforeKids[k]) return undefined;
     return this.rules[i];
   }

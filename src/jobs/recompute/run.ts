@@ -68,11 +68,9 @@ export type RunCarry = {
  * in five interleaved pairs of runs the backfill took 0.2 s longer to 1.6 s shorter, 0.7 s
  * shorter on average, of 18–21 s — the two cores are busy either way) and each day's inputs
  * computed in memory; the next day is
- * computed while the previous one is being written, and a day with no levels yet goes to the
- * server row by row as it is computed (db/levels.ts `feedDay`: the server takes it in on the
- * other core). Measured (the daily job on the national bench set, nine days in a row): the
- * write after the last row took 22–38 ms when the day was sent whole, 7–18 ms fed; the day
- * 122–166 ms, then 86–120 ms. Each day is one statement, so one transaction. Each day is
+ * computed while the previous one is being written (a day with no levels yet as one COPY of
+ * its chunks, db/levels.ts `feedDay`; the server takes it in on the other core). Each day is
+ * one statement, so one transaction. Each day is
  * classified under the rule set in force on it (the timeline, domain/rules/timeline.ts).
  * Answers the days in date order; rejects with 409 when no rule set is in force on some of
  * the days, with 503 `shutting_down` when stopped between two days.
@@ -234,17 +232,12 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
         // The change events of the last days (level_events, written by a trigger) compare a
         // day with the day before as committed: those days are committed in order.
         const inOrder = date >= addDays(to, -EVENT_DAYS);
-        // a day with no levels yet is written as it is computed, on its writer once that is free
-        let feed: DayFeed | null = null;
-        if (!classified.has(date)) {
-          await (inOrder ? Promise.all(writes) : writes[writer]);
-          feed = run.feed(writer, rs.id, date, jobId);
-        }
+        // a day with no levels yet: its rows collected as they are computed, written as its chunks
+        const feed: DayFeed | null = classified.has(date) ? null : run.feed(writer, rs.id, date, jobId);
         let rows: LevelRow[];
         try {
           const packed = series.packedOn(date);
-          // lets pending I/O move on; a day written as it is computed waits for its COPY to be answered
-          await (feed ? feed.ready : yieldToIo());
+          await yieldToIo(); // lets pending I/O move on (the writes under way)
           const out: DayOut = { formed: date === blockFrom ? formed : null, ...(feed ? { onRow: feed.add } : {}) };
           const day = classifyDay(rs, date, areas, packed, prev, memo, overriddenOn(overrides, date), out);
           rows = day.rows;
@@ -254,7 +247,8 @@ export async function recomputeIn(run: LevelSession, r: RangeRun): Promise<DayRe
           throw e;
         }
         const computeMs = Date.now() - t1;
-        if (!feed) await (inOrder ? Promise.all(writes) : writes[writer]);
+        // on its writer once that is free
+        await (inOrder ? Promise.all(writes) : writes[writer]);
         const t2 = Date.now();
         const write = (feed ? feed.end() : run.write(writer, { date, ruleSetId: rs.id, jobId, rows })).then(async (written) => {
           log.debug('day recomputed', { ...written, compute_ms: computeMs, write_ms: Date.now() - t2 });
