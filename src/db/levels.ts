@@ -513,18 +513,17 @@ function areaWhere(filter: ZoneFilter, date: LocalDate): { where: string[]; bind
 
 /**
  * Levels of the filtered areas on `date` as known at `asOf`. A whole day (or a kind) is
- * read in one pass over the day's chunks; one area (a code) by its chunk; a parent's
- * children or an area's subtree by their chunks (migration 25), each chunk unpacked once
- * and the areas' rows taken from it — so that asking for one commune or a province does not
- * read the whole country's day. (Area by area, a province's ~500 areas unpacked their chunk
- * once each.)
+ * read in one pass over the day's chunks; a few areas (one code, one parent's children, one
+ * area's subtree — a province at most) are looked up area by area in their chunks (migration
+ * 25), so that asking for one commune does not read the whole country's day. Tried: a
+ * subtree's chunks unpacked once each and joined with its areas — planned from estimates of
+ * one area and ten rows a chunk (an unnest), the join became a nested loop over thousands of
+ * rows for each area: a province's summary took 3.2 s on the national bench set, 75 ms so.
  */
 export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, filter: ZoneFilter = {}, detail: 'full' | 'levels' = 'full'): Promise<ZoneRow[]> {
   const { asOfSql, asOfBind } = asOfClause(asOf);
   const { where, binds } = areaWhere(filter, date);
-  // one area by its key; a parent's children or a subtree by their chunks, each read once
-  const one = Boolean(filter.code);
-  const some = !one && Boolean(filter.parent || filter.within);
+  const few = Boolean(filter.code || filter.parent || filter.within);
   // `levels`: lists and counts leave out each zone's stored inputs and pending state (null),
   // a third of a country's day to read and parse
   const stored = detail === 'full' ? 'inputs, children, pending' : 'NULL::text AS inputs, children, NULL::jsonb AS pending';
@@ -543,18 +542,7 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
   const overrideOf = `LEFT JOIN LATERAL (
        SELECT * FROM overrides WHERE area_id = a.id AND ${overrideFilter} ORDER BY created_at DESC LIMIT 1
      ) o ON true`;
-  const sql = some
-    ? `WITH fa AS MATERIALIZED (SELECT a.id FROM zonerisk_areas_on(?::date) a ${where.length ? `WHERE ${where.join(' AND ')}` : ''}),
-     z AS (
-       SELECT DISTINCT ON (area_id) area_id, ${levelCols} FROM zone_levels
-       WHERE date = ?::date AND chunk IN (SELECT DISTINCT id >> ${LEVEL_CHUNK_BITS} FROM fa) AND area_id IN (SELECT id FROM fa) AND computed_at <= ${asOfSql}
-       ORDER BY area_id, computed_at DESC
-     )
-     ${select}
-     LEFT JOIN z ON z.area_id = a.id
-     ${overrideOf}
-     WHERE a.id IN (SELECT id FROM fa) ORDER BY a.code`
-    : one
+  const sql = few
     ? `${select}
      LEFT JOIN LATERAL (
        SELECT ${levelCols} FROM zone_levels
@@ -576,12 +564,7 @@ export async function zonesOn(knex: Knex, date: LocalDate, asOf: Date | null, fi
      LEFT JOIN o ON o.area_id = a.id
      ${tail}`;
   const levelBinds = [date, ...asOfBind, date, date, ...asOfBind, ...asOfBind];
-  const overrideBinds = [date, date, ...asOfBind, ...asOfBind];
-  const bindings = some
-    ? [date, ...binds, date, ...asOfBind, date, ...overrideBinds]
-    : one
-      ? [date, ...levelBinds, ...binds]
-      : [...levelBinds, date, ...binds];
+  const bindings = few ? [date, ...levelBinds, ...binds] : [...levelBinds, date, ...binds];
   const res = await knex.raw<{ rows: Raw[] }>(sql, arrayBindings(bindings));
   const rows = res.rows.map((r) => toZone(date, r));
   return filter.level ? rows.filter((r) => r.level === filter.level) : rows;
