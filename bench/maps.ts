@@ -66,24 +66,17 @@ function tileOf(lon: number, lat: number, z: number): [number, number] {
 async function floorTile(db: Database, date: LocalDate, z: number, x: number, y: number): Promise<{ ms: number; bytes: number }> {
   const t = await timed(() =>
     db.knex.raw<{ rows: { mvt: Buffer | null }[] }>(
-      // the tile's communes, then their levels from their chunks, each chunk read once (migration 25)
-      `WITH a AS MATERIALIZED (
-         SELECT a.* FROM zonerisk_areas_on(?::date) a
-         WHERE a.kind = 'commune' AND a.geom && ST_Transform(ST_TileEnvelope(?, ?, ?, margin => 64.0 / 4096), 4326)
-       ),
-       zl AS (
-         SELECT DISTINCT ON (area_id) area_id, level, since FROM zone_levels
-         WHERE date = ?::date AND chunk IN (SELECT DISTINCT id >> 7 FROM a) AND area_id IN (SELECT id FROM a) ORDER BY area_id, computed_at DESC
-       )
-       SELECT ST_AsMVT(t, 'zones', 4096, 'geom') AS mvt FROM (
+      // each commune's level by its key, as before the chunks: a probe of its chunk (migration 25)
+      `SELECT ST_AsMVT(t, 'zones', 4096, 'geom') AS mvt FROM (
          SELECT a.code, a.name, a.kind, p.code AS parent, coalesce(o.level, zl.level, 'unknown') AS level, zl.since::text AS since, a.population,
                 ST_AsMVTGeom(ST_Transform(a.geom, 3857), ST_TileEnvelope(?, ?, ?), 4096, 64) AS geom
-         FROM a
+         FROM zonerisk_areas_on(?::date) a
          LEFT JOIN areas p ON p.id = a.parent_id
-         LEFT JOIN zl ON zl.area_id = a.id
+         LEFT JOIN LATERAL (SELECT level, since FROM zone_levels WHERE chunk = a.id >> 7 AND area_id = a.id AND date = ?::date ORDER BY computed_at DESC LIMIT 1) zl ON true
          LEFT JOIN LATERAL (SELECT level FROM overrides WHERE area_id = a.id AND date_from <= ?::date AND (date_until IS NULL OR date_until >= ?::date) AND ended_at IS NULL ORDER BY created_at DESC LIMIT 1) o ON true
+         WHERE a.kind = 'commune' AND a.geom && ST_Transform(ST_TileEnvelope(?, ?, ?, margin => 64.0 / 4096), 4326)
        ) t WHERE t.geom IS NOT NULL`,
-      [date, z, x, y, date, z, x, y, date, date],
+      [z, x, y, date, date, date, date, z, x, y],
     ),
   );
   return { ms: t.ms, bytes: t.value.rows[0]?.mvt?.length ?? 0 };
