@@ -2,7 +2,7 @@ import { connectDatabase } from '../../src/db/database';
 import { withLevelSession } from '../../src/db/levelWriter';
 import { addDays, LocalDate } from '../../src/domain/dates';
 import { Recomputations } from '../../src/jobs/recomputations';
-import { recomputeIn } from '../../src/jobs/recompute/run';
+import { FIRST_BLOCK_DAYS, recomputeIn } from '../../src/jobs/recompute/run';
 import { embedded, testContext } from '../helpers/context';
 
 /**
@@ -16,7 +16,7 @@ const ctx = testContext();
 afterAll(() => ctx.close());
 
 const END = '2021-10-31' as LocalDate;
-// 200 days: vn-moh-4800-2021 until 31 August (139 days: blocks of 92 and 47), vn-2686-2021 after (61)
+// 200 days: vn-moh-4800-2021 until 31 August (139 days: blocks of 12, 24, 48 and 55), vn-2686-2021 after (61: one block)
 const FROM = addDays(END, -199);
 const SWITCH = '2021-09-01';
 
@@ -87,14 +87,14 @@ test('a block whose facts cannot be read stops the run: the days before it store
     ),
   );
   await expect(run).rejects.toBe(failure);
-  // read once, ahead: the block after the first 92 days
-  expect(asked).toEqual([addDays(FROM, 92)]);
+  // read once, ahead: the block after the first (FIRST_BLOCK_DAYS)
+  expect(asked).toEqual([addDays(FROM, FIRST_BLOCK_DAYS)]);
   const days = await ctx.db.knex.raw<{ rows: { n: number; first: string; last: string; per_day: number }[] }>(
     `SELECT count(DISTINCT date)::int AS n, min(date)::text AS first, max(date)::text AS last,
             (count(*) / count(DISTINCT date))::int AS per_day FROM zone_levels`,
   );
   // every day of the first block and none after; every day whole
-  expect(days.rows[0]).toMatchObject({ n: 92, first: FROM, last: addDays(FROM, 91) });
+  expect(days.rows[0]).toMatchObject({ n: FIRST_BLOCK_DAYS, first: FROM, last: addDays(FROM, FIRST_BLOCK_DAYS - 1) });
   const areas = Number((await ctx.db.knex('areas').count<{ c: number }[]>('* as c'))[0]?.c);
   expect(await ctx.db.knex.raw(`SELECT count(*)::int AS c FROM zone_levels GROUP BY date HAVING count(*) <> ?`, [areas]).then((r: { rows: unknown[] }) => r.rows)).toEqual([]);
 });
@@ -126,7 +126,7 @@ test('a block read ahead is read again when its days changed meanwhile: the run 
   if (embedded()) return; // the embedded engine reads no block ahead
   await ctx.db.knex.raw('TRUNCATE level_chunks, level_events');
   // a commune's reports on the second block's first days, raised while that block is read ahead
-  const changed = addDays(FROM, 92);
+  const changed = addDays(FROM, FIRST_BLOCK_DAYS);
   const commune = (await ctx.db.knex.raw<{ rows: { id: number }[] }>(`SELECT id FROM areas WHERE kind = 'commune' ORDER BY id LIMIT 1`)).rows[0]?.id as number;
   const asked: string[] = [];
   await withLevelSession(ctx.db, (s) =>
@@ -150,8 +150,9 @@ test('a block read ahead is read again when its days changed meanwhile: the run 
       { from: FROM, to: END, jobId: null, stopping: () => false },
     ),
   );
-  // the second block read ahead, found stale, read again; the third read ahead
-  expect(asked).toEqual([changed, changed, '2021-09-01']);
+  // the second block read ahead, found stale, read again; each next one read ahead (each at most twice the one before)
+  const n = FIRST_BLOCK_DAYS;
+  expect(asked).toEqual([changed, changed, addDays(FROM, n + 2 * n), addDays(FROM, n + 2 * n + 4 * n), '2021-09-01']);
   const once = await stored();
   // what the same days recomputed from the stored facts store (the commune's inputs on those days count its 500 cases a day)
   await ctx.db.knex.raw('TRUNCATE level_chunks, level_events');

@@ -7,7 +7,8 @@ import { RuleSet } from './definition';
  * Classifies a whole hierarchy, children before parents, so that roll-up steps see their
  * children's final levels. `finish` turns the rules' classification of an area into its
  * final level (persistence, say) and whatever the caller wants back (it is given the area's
- * children's levels, the inputs it was classified from — read when asked for — and its index
+ * children's levels, the inputs it was classified from — read when asked for, while `finish`
+ * is called — and its index
  * in `areas`). The rules' trace holds each step's result only (`classify` with `notes:
  * false`) unless `{ notes: true }` is passed: recomputation and previews read levels, and at
  * most which step moved one. `again`, when given, may answer an area's classification
@@ -22,6 +23,9 @@ type Finish<A, R, S extends StepResult> = (area: A, rules: Classification<S>, ch
 
 /** A classification taken again for an area (its index in `areas`, its children's levels), or undefined: classify it. */
 export type Again<A> = (area: A, index: number, children: ChildLevels) => Classification<StepResult> | undefined;
+
+/** The children's levels of an area that has none. */
+const NO_CHILDREN: ChildLevels = Object.freeze([]) as unknown as ChildLevels;
 
 /** The order areas are classified in: the deepest kind first, then by id. */
 const visitedBefore = (a: TreeArea, b: TreeArea): number => kindRank(b.kind) - kindRank(a.kind) || a.id - b.id;
@@ -54,12 +58,17 @@ export function classifyTree<A extends TreeArea, R>(
   // each area's children's levels, by its index (filled before it is visited: children come first)
   const children: (LevelOrUnknown[] | undefined)[] = new Array<LevelOrUnknown[] | undefined>(areas.length);
   const out: R[] = [];
+  // the area being visited, and its inputs once read: one reader for every area (`finish` reads through it while it is called)
+  let a = areas[0] as A;
+  let i = 0;
+  let inputs: Inputs | undefined;
+  const read = () => (inputs ??= inputsOf(a, i));
   for (let k = 0; k < areas.length; k++) {
-    const i = order ? (order[k] as number) : k;
-    const a = areas[i] as A;
-    const kids = children[i] ?? [];
-    let inputs: Inputs | undefined;
-    const read = () => (inputs ??= inputsOf(a, i));
+    i = order ? (order[k] as number) : k;
+    a = areas[i] as A;
+    inputs = undefined;
+    // an area with no children: one empty list shared by all (never added to: only a parent's list is)
+    const kids = children[i] ?? NO_CHILDREN;
     // with notes: false the trace is StepResult[]; the first overload's finish (the only one with `again`) reads no more than that
     const rules = again?.(a, i, kids) ?? classify(ruleSet, a.kind, read(), kids, notes);
     const { level, result } = finish(a, rules as Classification, kids, read, i);

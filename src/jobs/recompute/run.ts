@@ -29,7 +29,7 @@ const BLOCK_DAYS = 92;
  * that the next block's read would outlast); the first block is never longer (the run's
  * start reads its facts, run.ts `firstTo`).
  */
-const FIRST_BLOCK_DAYS = 12;
+export const FIRST_BLOCK_DAYS = 12;
 
 /** Lets pending I/O (the previous day's write) move on between slices of computation. */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -87,13 +87,13 @@ export type RunCarry = {
  * Answers the days in date order; rejects with 409 when no rule set is in force on some of
  * the days, with 503 `shutting_down` when stopped between two days.
  */
-type Epoch = { from: LocalDate; to: LocalDate; areas: AreaNode[] };
+export type Epoch = { from: LocalDate; to: LocalDate; areas: AreaNode[] };
 
 /**
  * Days [from, to] in blocks, each within one epoch of the map, sized as FIRST_BLOCK_DAYS
  * says; `last` holds the days of the block before these (0: none), and is left with the last one's.
  */
-function* blocks(from: LocalDate, to: LocalDate, epochs: Epoch[], last: { days: number }): Generator<{ from: LocalDate; to: LocalDate; epoch: Epoch }> {
+export function* blocks(from: LocalDate, to: LocalDate, epochs: Epoch[], last: { days: number }): Generator<{ from: LocalDate; to: LocalDate; epoch: Epoch }> {
   for (const epoch of epochs) {
     const lo = epoch.from > from ? epoch.from : from;
     const hi = epoch.to < to ? epoch.to : to;
