@@ -152,9 +152,14 @@ function describe(c: Condition): string {
   return `${c.metric} ${c.op} ${c.value}`;
 }
 
+/** Whether a rule set has count_met metrics, by rule set (asked for every area and day; a rule set is never changed once read). */
+const derivingSets = new WeakMap<RuleSet, boolean>();
+
 /** Adds the derived (count_met) metrics to the stored ones. */
 export function withDerived(ruleSet: RuleSet, stored: Inputs): Inputs {
-  if (!Object.values(ruleSet.metrics).some((d) => d.kind === 'count_met')) return stored;
+  let derives = derivingSets.get(ruleSet);
+  if (derives === undefined) derivingSets.set(ruleSet, (derives = Object.values(ruleSet.metrics).some((d) => d.kind === 'count_met')));
+  if (!derives) return stored;
   const inputs: Inputs = { ...stored };
   for (const [name, def] of Object.entries(ruleSet.metrics)) {
     if (def.kind !== 'count_met') continue;
@@ -169,6 +174,11 @@ export function withDerived(ruleSet: RuleSet, stored: Inputs): Inputs {
   }
   return inputs;
 }
+
+/** A text never asked for (a step's without notes). */
+const noText = (): Bilingual => {
+  throw new Error('a step without notes has no text');
+};
 
 /** Why a step cannot give a level: the reason code, and the note (built only when the trace holds notes). */
 class Unknown {
@@ -254,35 +264,46 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
   const notes = options.notes !== false || texts;
   const ctx: TextContext = { ruleSet, kind, inputs };
   let current: Level | null = null;
+  // the step being taken, and the values it read (a step's trace holds them): set by the loop
+  // below. The functions of a step are made once per area, not per step; without notes a
+  // step's result is kept as it is (`kept`), and what a trace would hold is never made
+  // (measured on a 365-day backfill of the reorganised national bench set: classify allocated
+  // 2.3 of the 5.5 GB Node allocated, 1.5 of 4.6 GB so; Node's CPU 0.94× in four paired runs)
+  let s = 0;
+  let taking = group.steps[0] as Step;
+  let values: Record<string, number | null> = {};
+  const get = (metric: string): number | Unknown => {
+    const v = inputs[metric] ?? { missing: `no_metric:${metric}` };
+    if (isMissing(v)) {
+      values[metric] = null;
+      return new Unknown(v.missing, () => `${metric} is missing (${v.detail ?? v.missing})`);
+    }
+    values[metric] = v.value;
+    return v.value;
+  };
+  /** Without notes: the step's result, kept (true); with them, false: the caller records its trace. */
+  const kept = (result: LevelOrUnknown): boolean => {
+    if (notes) return false;
+    explanation.push({ step: s, type: taking.type, result });
+    return true;
+  };
+  // the note, margins and text are built only when the trace is to hold them
+  // (with notes only: callers ask `kept` first, so that what they hand it is made only then)
+  const record = (result: LevelOrUnknown, note: () => string, text: () => Bilingual, margins?: () => Margin[]) => {
+    const e: StepTrace = { step: s, type: taking.type, values, result, note: note() };
+    if (margins) e.margins = margins();
+    if (texts) e.text = text();
+    explanation.push(e);
+  };
+  const fail = (u: Unknown, text: () => Bilingual): Classification<StepResult> => {
+    if (!kept('unknown')) record('unknown', u.note, text);
+    return { level: 'unknown', reason: u.reason, explanation };
+  };
+  const failOn = (metric: string, u: Unknown) => (notes ? fail(u, () => missingStepText(ctx, metric)) : fail(u, noText));
 
-  for (let s = 0; s < group.steps.length; s++) {
-    const step = group.steps[s] as Step;
-    const values: Record<string, number | null> = {};
-    const get = (metric: string): number | Unknown => {
-      const v = inputs[metric] ?? { missing: `no_metric:${metric}` };
-      if (isMissing(v)) {
-        values[metric] = null;
-        return new Unknown(v.missing, () => `${metric} is missing (${v.detail ?? v.missing})`);
-      }
-      values[metric] = v.value;
-      return v.value;
-    };
-    // the note, margins and text are built only when the trace is to hold them
-    const record = (result: LevelOrUnknown, note: () => string, text: () => Bilingual, margins?: () => Margin[]) => {
-      if (!notes) {
-        explanation.push({ step: s, type: step.type, result });
-        return;
-      }
-      const e: StepTrace = { step: s, type: step.type, values, result, note: note() };
-      if (margins) e.margins = margins();
-      if (texts) e.text = text();
-      explanation.push(e);
-    };
-    const fail = (u: Unknown, text: () => Bilingual): Classification<StepResult> => {
-      record('unknown', u.note, text);
-      return { level: 'unknown', reason: u.reason, explanation };
-    };
-    const failOn = (metric: string, u: Unknown) => fail(u, () => missingStepText(ctx, metric));
+  for (; s < group.steps.length; s++) {
+    const step = (taking = group.steps[s] as Step);
+    values = {};
 
     switch (step.type) {
       case 'bands': {
@@ -291,12 +312,13 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
         const i = bandIndex(v, step);
         const level = step.levels[i] as Level;
         current = level;
-        record(
-          level,
-          () => `${step.metric} = ${fmtIn(v, step, i)}, band ${describeBand(step, i)} → ${level}`,
-          () => bandsText(ctx, step, i, level),
-          () => [margin(v, step, step.metric)],
-        );
+        if (!kept(level))
+          record(
+            level,
+            () => `${step.metric} = ${fmtIn(v, step, i)}, band ${describeBand(step, i)} → ${level}`,
+            () => bandsText(ctx, step, i, level),
+            () => [margin(v, step, step.metric)],
+          );
         break;
       }
       case 'matrix': {
@@ -308,12 +330,13 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
         const ci = bandIndex(c, step.cols);
         const level = step.table[ri]?.[ci] as Level;
         current = level;
-        record(
-          level,
-          () => `${step.rows.metric} = ${fmtIn(r, step.rows, ri)} (${describeBand(step.rows, ri)}), ${step.cols.metric} = ${fmtIn(c, step.cols, ci)} (${describeBand(step.cols, ci)}) → ${level}`,
-          () => matrixText(ctx, step.rows, ri, step.cols, ci, level),
-          () => [margin(r, step.rows, step.rows.metric), margin(c, step.cols, step.cols.metric)],
-        );
+        if (!kept(level))
+          record(
+            level,
+            () => `${step.rows.metric} = ${fmtIn(r, step.rows, ri)} (${describeBand(step.rows, ri)}), ${step.cols.metric} = ${fmtIn(c, step.cols, ci)} (${describeBand(step.cols, ci)}) → ${level}`,
+            () => matrixText(ctx, step.rows, ri, step.cols, ci, level),
+            () => [margin(r, step.rows, step.rows.metric), margin(c, step.cols, step.cols.metric)],
+          );
         break;
       }
       case 'worst': {
@@ -337,17 +360,17 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
         current = level;
         const parts = () => read.map((x) => (x.band === null || x.value === null ? `${x.banding.metric} missing` : `${x.banding.metric} = ${fmtIn(x.value, x.banding, x.band)} → ${x.level}`));
         const margins = () => read.flatMap((x) => (x.value === null ? [] : [margin(x.value, x.banding, x.banding.metric)]));
-        record(level, () => `worst of: ${parts().join('; ')} → ${level}`, () => worstText(ctx, read, level), margins);
+        if (!kept(level)) record(level, () => `worst of: ${parts().join('; ')} → ${level}`, () => worstText(ctx, read, level), margins);
         break;
       }
       case 'rules': {
         const chosen = firstRule(step.rules, inputs, values);
         if ('unknown' in chosen) {
           const at = chosen.undecided;
-          return fail(chosen.unknown, () => rulesText(ctx, step.rules, at === null ? 'none' : { undecided: at }));
+          return fail(chosen.unknown, notes ? () => rulesText(ctx, step.rules, at === null ? 'none' : { undecided: at }) : noText);
         }
         current = chosen.level;
-        record(chosen.level, chosen.note, () => rulesText(ctx, step.rules, { matched: chosen.index }));
+        if (!kept(chosen.level)) record(chosen.level, chosen.note, () => rulesText(ctx, step.rules, { matched: chosen.index }));
         break;
       }
       case 'raise':
@@ -358,11 +381,11 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
         const t = evaluate(step.when, inputs, values);
         if (t !== true && t !== false) {
           if (step.if_missing === 'unknown') return fail(new Unknown(t.missing, () => `cannot assess "${describe(step.when)}": ${t.missing}`), () => adjustText(ctx, step, before, 'unknown', true));
-          record(before, () => `not assessed (${t.missing}): ${step.type} when ${describe(step.when)}`, () => adjustText(ctx, step, before, before, false));
+          if (!kept(before)) record(before, () => `not assessed (${t.missing}): ${step.type} when ${describe(step.when)}`, () => adjustText(ctx, step, before, before, false));
           break;
         }
         if (!t) {
-          record(before, () => `${describe(step.when)} does not hold: stays ${before}`, () => adjustText(ctx, step, before, before, false));
+          if (!kept(before)) record(before, () => `${describe(step.when)} does not hold: stays ${before}`, () => adjustText(ctx, step, before, before, false));
           break;
         }
         let after: Level;
@@ -370,7 +393,7 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
         else if (step.type === 'lower') after = shiftLevel(before, -step.by);
         else after = minLevel(before, step.level);
         current = after;
-        record(after, () => `${describe(step.when)}: ${step.type}${step.type === 'cap' ? ` at ${step.level}` : ` by ${step.by}`}, ${before} → ${after}`, () => adjustText(ctx, step, before, after, false));
+        if (!kept(after)) record(after, () => `${describe(step.when)}: ${step.type}${step.type === 'cap' ? ` at ${step.level}` : ` by ${step.by}`}, ${before} → ${after}`, () => adjustText(ctx, step, before, after, false));
         break;
       }
       case 'unknown_if': {
@@ -379,7 +402,7 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
         if (t !== true && t !== false) return fail(new Unknown(t.missing, () => `cannot assess "${describe(step.when)}": ${t.missing}`), text);
         if (t) return fail(new Unknown(step.reason, () => `${describe(step.when)}: data insufficient (${step.reason})`), text);
         const so = current ?? 'unknown';
-        record(so, () => `${describe(step.when)} does not hold: data sufficient`, () => unknownIfText(ctx, step.when, step.reason, so));
+        if (!kept(so)) record(so, () => `${describe(step.when)} does not hold: data sufficient`, () => unknownIfText(ctx, step.when, step.reason, so));
         break;
       }
       case 'rollup': {
@@ -396,7 +419,7 @@ export function classify(ruleSet: RuleSet, kind: AreaKind, stored: Inputs, child
           const unknownNote = unknowns > 0 ? `, ${unknowns} unknown not counted` : '';
           return `children: ${counts}${unknownNote}; ${rollupNote(rolled.why)} → ${rolled.level}`;
         };
-        record(rolled.level, note, () => rollupText(kind, known, unknowns, rolled.why, rolled.level));
+        if (!kept(rolled.level)) record(rolled.level, note, () => rollupText(kind, known, unknowns, rolled.why, rolled.level));
         break;
       }
     }
