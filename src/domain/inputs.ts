@@ -467,11 +467,17 @@ export class InputSeries {
     if (k < 0 || k >= this.len) throw new Error(`${date} is outside the loaded span`);
     const metrics = storedMetrics(this.ruleSet).map(([, m]) => m);
     const out = new Array<PackedValue[]>(this.n);
-    for (let i = 0; i < this.n; i++) {
-      const a = this.areas[i] as SeriesArea;
-      const row = new Array<PackedValue>(metrics.length);
-      for (let j = 0; j < metrics.length; j++) row[j] = this.packed(i, a, metrics[j] as StoredMetric[1], k, day);
-      out[i] = row;
+    for (let i = 0; i < this.n; i++) out[i] = new Array<PackedValue>(metrics.length);
+    // metric by metric: what a metric reads on the day (an indicator's series and each
+    // area's latest entry) is looked up once, not once per area
+    for (let j = 0; j < metrics.length; j++) {
+      const m = metrics[j] as StoredMetric[1];
+      if (m.kind === 'indicator') {
+        const list = this.series.get(m.name);
+        const latest = list ? this.latestOn(m.name, list, day) : null;
+        // never reported anywhere: missing
+        for (let i = 0; i < this.n; i++) (out[i] as PackedValue[])[j] = list && latest ? this.indicator(i, m, day, list, latest) : 'missing';
+      } else for (let i = 0; i < this.n; i++) (out[i] as PackedValue[])[j] = this.packed(i, this.areas[i] as SeriesArea, m, k, day);
     }
     return out;
   }
@@ -483,7 +489,7 @@ export class InputSeries {
     return new Map(this.areas.map((a, i) => [a.id, read(date, a.code, packed[i] as PackedValue[])]));
   }
 
-  private packed(i: number, a: SeriesArea, m: StoredMetric[1], k: number, day: number): PackedValue {
+  private packed(i: number, a: SeriesArea, m: Exclude<StoredMetric[1], IndicatorMetric>, k: number, day: number): PackedValue {
     switch (m.kind) {
       case 'sum':
       case 'rate_per_100k':
@@ -498,8 +504,6 @@ export class InputSeries {
         if (m.kind === 'sum') return sum;
         return a.population ? (sum * 100_000) / a.population : 'no_population';
       }
-      case 'indicator':
-        return this.indicator(i, m, day);
       case 'indicator_sum':
         return this.indicatorSum(i, m, day);
       case 'population':
@@ -515,10 +519,7 @@ export class InputSeries {
    * some value (of the chain, or of the subtree it derives from) exists but is too old, and
    * 'missing' when none was ever reported.
    */
-  private indicator(i: number, m: IndicatorMetric, day: number): PackedValue {
-    const list = this.series.get(m.name);
-    if (!list) return 'missing'; // never reported anywhere
-    const latest = this.latestOn(m.name, list, day);
+  private indicator(i: number, m: IndicatorMetric, day: number, list: (Series | undefined)[], latest: Int32Array): PackedValue {
     let staleDay = -Infinity;
     let depth = 0;
     for (let j = i; j >= 0; j = this.parent[j] as number, depth++) {
