@@ -567,12 +567,19 @@ export class InputSeries {
   private latestOn(name: string, list: (Series | undefined)[], day: number): Int32Array {
     let l = this.latest.get(name);
     if (l?.day === day) return l.at;
+    // the day after the one held (days are classified in order): each entry moves on, if at all, to the entries of the new day
+    const next = l !== undefined && l.day === day - 1;
     if (!l) this.latest.set(name, (l = { day, at: new Int32Array(this.n) }));
     l.day = day;
     const at = l.at;
     for (let i = 0; i < this.n; i++) {
       const s = list[i];
-      at[i] = s ? latestOnOrBefore(s.days, day) : -1;
+      if (!s) at[i] = -1;
+      else if (next) {
+        let k = at[i] as number;
+        while (k + 1 < s.days.length && (s.days[k + 1] as number) <= day) k++;
+        at[i] = k;
+      } else at[i] = latestOnOrBefore(s.days, day);
     }
     return at;
   }

@@ -177,6 +177,24 @@ describe('the input series agrees with the model', () => {
     );
   });
 
+  test('days read in any order, and again, read as they do in date order (what a day keeps for the next is only a shortcut)', () => {
+    fc.assert(
+      fc.property(world, fc.array(fc.nat(40), { minLength: 1, maxLength: 30 }), ({ rs, areas, from, to, reports, indicators }, picks) => {
+        const days: LocalDate[] = [];
+        for (let d = from; d <= to; d = addDays(d, 1)) days.push(d);
+        const inOrder = new InputSeries(rs, areas, from, to, columns(reports), indicators);
+        const expected = new Map(days.map((d) => [d, inOrder.inputsOn(d)]));
+        const any = new InputSeries(rs, areas, from, to, columns(reports), indicators);
+        // backwards, a day again, the next day, a jump ahead
+        for (const k of picks) {
+          const d = days[k % days.length] as LocalDate;
+          expect({ date: d, inputs: any.inputsOn(d) }).toEqual({ date: d, inputs: expected.get(d) });
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   test('report rows outside the loaded days, or of areas not loaded, are ignored', () => {
     fc.assert(
       fc.property(world, ({ rs, areas, from, to, reports, indicators }) => {
