@@ -58,6 +58,9 @@ describe.each(files)('%s', (name) => {
       const result = runAreaCase(rs.value, c);
       if (REGEN) c.expected = result;
       else expect(result).toEqual(c.expected);
+      // without notes (recomputation's way): the same level and reason, each step's bare result once
+      const bare = runAreaCase(rs.value, c, { notes: false });
+      expect(bare).toEqual({ level: result.level, reason: result.reason, explanation: result.explanation.map((e) => ({ step: e.step, type: e.type, result: e.result })) });
     }
   });
 });

@@ -2,7 +2,7 @@ import { AreaKind } from '../../src/domain/areas';
 import { LocalDate } from '../../src/domain/dates';
 import { LevelOrUnknown } from '../../src/domain/levels';
 import { parseRuleSet, RuleSet } from '../../src/domain/rules/definition';
-import { ChildLevels, classify, Classification, ExplanationStep, Inputs, MetricValue, StepTrace } from '../../src/domain/rules/engine';
+import { ChildLevels, classify, Classification, ExplanationStep, Inputs, MetricValue, StepResult, StepTrace } from '../../src/domain/rules/engine';
 import { applyPersistence, Pending, PersistenceState, step as persistenceStep } from '../../src/domain/rules/persistence';
 import { PRESETS } from '../../src/domain/rules/presets';
 import { classifyTree, rollsUp } from '../../src/domain/rules/tree';
@@ -100,8 +100,10 @@ export function ruleSetOf(file: CaseFile): { ok: true; value: RuleSet } | { ok: 
 }
 
 /** Without children in the case, classify gets none (as for an area that has none). */
-export function runAreaCase(rs: RuleSet, c: AreaCase): Classification<ExplanationStep> {
-  return classify(rs, c.kind, inputsOf(c.inputs), c.children ?? [], { texts: true });
+export function runAreaCase(rs: RuleSet, c: AreaCase): Classification<ExplanationStep>;
+export function runAreaCase(rs: RuleSet, c: AreaCase, options: { notes: false }): Classification<StepResult>;
+export function runAreaCase(rs: RuleSet, c: AreaCase, options: { notes: false } | { texts: true } = { texts: true }): Classification<StepResult> {
+  return classify(rs, c.kind, inputsOf(c.inputs), c.children ?? [], options);
 }
 
 function counted(levels: ChildLevels): Partial<Record<LevelOrUnknown, number>> {
