@@ -472,12 +472,17 @@ export class InputSeries {
     // area's latest entry) is looked up once, not once per area
     for (let j = 0; j < metrics.length; j++) {
       const m = metrics[j] as StoredMetric[1];
-      if (m.kind === 'indicator') {
-        const list = this.series.get(m.name);
-        const latest = list ? this.latestOn(m.name, list, day) : null;
-        // never reported anywhere: missing
-        for (let i = 0; i < this.n; i++) (out[i] as PackedValue[])[j] = list && latest ? this.indicator(i, m, day, list, latest) : 'missing';
-      } else for (let i = 0; i < this.n; i++) (out[i] as PackedValue[])[j] = this.packed(i, this.areas[i] as SeriesArea, m, k, day);
+      if (m.kind !== 'indicator') {
+        for (let i = 0; i < this.n; i++) (out[i] as PackedValue[])[j] = this.packed(i, this.areas[i] as SeriesArea, m, k, day);
+        continue;
+      }
+      const list = this.series.get(m.name);
+      if (!list) {
+        for (let i = 0; i < this.n; i++) (out[i] as PackedValue[])[j] = 'missing'; // never reported anywhere
+        continue;
+      }
+      const latest = this.latestOn(m.name, list, day);
+      for (let i = 0; i < this.n; i++) (out[i] as PackedValue[])[j] = this.indicator(i, m, day, list, latest);
     }
     return out;
   }
