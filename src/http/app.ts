@@ -25,7 +25,7 @@ import { AppError } from '../errors';
 import { isUtf8 } from 'node:buffer';
 import { corsFor, declaredBodyLimit, jsonDepthLimit, metricsRoutes, queryPieceLimit, rateLimits, requestIds, securityHeaders } from './hygiene';
 import { buildOpenApi } from './openapi';
-import { keepJsonBytes, refuseDuplicateKeys } from './jsonBody';
+import { keepJsonBytes, refuseDuplicateKeys, refuseLoneSurrogates } from './jsonBody';
 import { RAW_BODY_TYPES } from './schemas';
 import path from 'node:path';
 import { projectRoot } from '../paths';
@@ -100,6 +100,9 @@ export function createApp(ctx: Runtime): Express {
   app.use(anotherTurnForABody);
   // then a key twice in one object (422 naming its path; after the depth limit, so paths stay short)
   app.use(refuseDuplicateKeys());
+  app.use(anotherTurnForABody);
+  // then a string that is no Unicode (a lone surrogate's escape: 422 naming its path)
+  app.use(refuseLoneSurrogates());
   app.use(anotherTurnForABody);
   for (const r of routers) app.use(r.router);
 

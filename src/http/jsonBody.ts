@@ -296,3 +296,85 @@ export function duplicateKeysMessage(count: number, listed: number): string {
   const en = `the JSON body names a key twice in one object (${count.toLocaleString('en')} repeated ${count === 1 ? 'key' : 'keys'}${count > listed ? `, first ${listed} listed` : ''}): JSON.parse would keep only the later value; nothing was written`;
   return `${vi} — ${en}`;
 }
+
+/**
+ * Lone surrogates in JSON bodies.
+ *
+ * A JSON string may spell a UTF-16 surrogate alone (`"\udfff"`): `JSON.parse` keeps it, but it
+ * is no Unicode character and has no UTF-8 form. Stored as text it would turn into U+FFFD on
+ * the way to the database; inside a `jsonb` value (a rule set's definition, say) PostgreSQL
+ * refuses the whole statement, which named no field. As bad UTF-8 bytes are refused (400
+ * `invalid_utf8`), such a string is refused before any handler runs: 422 `invalid_unicode`, each
+ * detail naming the string's path (a key's path for a key), nothing written.
+ *
+ * Only the body's bytes can spell one (`\uD800`–`\uDFFF`: raw bytes of a surrogate are not
+ * UTF-8 and never get this far), so the parsed body is walked only when its bytes hold such an
+ * escape — a valid pair (an emoji escaped by a client that escapes everything) passes the walk.
+ */
+export function loneSurrogatePaths(bytes: Buffer, body: unknown, max: number): { count: number; first: string[] } {
+  const out = { count: 0, first: [] as string[] };
+  if (!mayHoldSurrogateEscape(bytes)) return out;
+  // depth-first, each entry with its parent's entry: a path is built only for a string refused
+  type Entry = { value: unknown; key: string | number | null; up: Entry | null };
+  const pathOf = (e: Entry | null, last?: string): string => {
+    const keys: (string | number)[] = last === undefined ? [] : [last];
+    for (let at = e; at && at.key !== null; at = at.up) keys.push(at.key);
+    return formatPath(keys.reverse());
+  };
+  const refuse = (path: string) => {
+    out.count++;
+    if (out.first.length < max) out.first.push(path);
+  };
+  const stack: Entry[] = [{ value: body, key: null, up: null }];
+  while (stack.length) {
+    const e = stack.pop() as Entry;
+    const v = e.value;
+    if (typeof v === 'string') {
+      if (!v.isWellFormed()) refuse(pathOf(e));
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], key: i, up: e });
+    } else if (v !== null && typeof v === 'object') {
+      const keys = Object.keys(v);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const k = keys[i] as string;
+        if (!k.isWellFormed()) refuse(pathOf(e, k));
+        stack.push({ value: (v as Record<string, unknown>)[k], key: k, up: e });
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether `bytes` hold `\u` followed by D8–DF (a surrogate's escape, or what looks like one). */
+function mayHoldSurrogateEscape(bytes: Buffer): boolean {
+  for (let i = bytes.indexOf('\\u'); i >= 0 && i + 3 < bytes.length; i = bytes.indexOf('\\u', i + 2)) {
+    const d = bytes[i + 2] as number;
+    const next = (bytes[i + 3] as number) | 0x20; // lower case
+    if ((d === 0x44 || d === 0x64) && ((next >= 0x38 && next <= 0x39) || (next >= 0x61 && next <= 0x66))) return true;
+  }
+  return false;
+}
+
+/**
+ * After refuseDuplicateKeys: a JSON body with a lone surrogate in a string or key is refused
+ * with 422 `invalid_unicode` (at most MAX_ERROR_DETAILS details, each naming the path), before
+ * any handler runs. Bodies that were not JSON pass untouched.
+ */
+export function refuseLoneSurrogates(): RequestHandler {
+  return (req, res, next) => {
+    // set by refuseDuplicateKeys for a JSON body only
+    const bytes = res.locals[RAW] as Buffer | undefined;
+    if (bytes === undefined) {
+      next();
+      return;
+    }
+    const { count, first } = loneSurrogatePaths(bytes, req.body, MAX_ERROR_DETAILS);
+    if (count === 0) {
+      next();
+      return;
+    }
+    const vi = `Dữ liệu JSON có chuỗi chứa ký tự thay thế (surrogate) đứng một mình, không phải ký tự Unicode (${count.toLocaleString('vi-VN')} chuỗi); không có gì được ghi`;
+    const en = `the JSON body has ${count === 1 ? 'a string' : `${count.toLocaleString('en')} strings`} with a lone UTF-16 surrogate, which is no Unicode character${count > first.length ? ` (first ${first.length} listed)` : ''}; nothing was written`;
+    next(unprocessable(`${vi} — ${en}`, first.map((path) => ({ path, message: 'a lone surrogate (\\uD800–\\uDFFF without its pair): not valid Unicode' })), 'invalid_unicode'));
+  };
+}

@@ -131,10 +131,12 @@ describe('reports and indicators', () => {
   test('a NUL, a lone surrogate or SQL in a source is refused or stored exactly, never run', async () => {
     for (const source of ['a\u0000b', "x'); DELETE FROM reports; --", '\ud800', 'Sở Y tế']) {
       const res = await attempt('reports_json', () => postJson('/v1/reports', { reports: [{ area: codes[0], date: '2021-10-02', community_cases: 1, quarantine_cases: 0, source }] }));
-      if (res.status === 200) {
+      if (source === '\ud800') {
+        // a lone surrogate is no Unicode: refused before any handler (src/http/jsonBody.ts refuseLoneSurrogates)
+        expect({ status: res.status, code: res.body.error?.code, path: res.body.error?.details?.[0]?.path }).toEqual({ status: 422, code: 'invalid_unicode', path: 'reports[0].source' });
+      } else if (res.status === 200) {
         const stored = (await ctx.http().get(`/v1/areas/${codes[0]}/reports?from=2021-10-02&to=2021-10-02`).expect(200)).body as { items: { source: string }[] };
-        // a lone surrogate cannot be UTF-8: it arrives as U+FFFD, the rest exactly as sent
-        expect(stored.items[0]?.source).toBe(source === '\ud800' ? '\ufffd' : source);
+        expect(stored.items[0]?.source).toBe(source);
       } else {
         expect(res.status).toBe(422);
         expect(res.body.error?.details?.[0]?.path).toBe('reports[0].source');
