@@ -313,8 +313,8 @@ export function duplicateKeysMessage(count: number, listed: number): string {
  */
 export function loneSurrogatePaths(bytes: Buffer, body: unknown, max: number): { count: number; first: string[] } {
   const out = { count: 0, first: [] as string[] };
-  if (!mayHoldSurrogateEscape(bytes)) return out;
-  // depth-first, each entry with its parent's entry: a path is built only for a string refused
+  if (!mayHoldSurrogateEscape(bytes) || wellFormed(body)) return out;
+  // a body refused: walked again, each entry with its parent's, so that each path can be told
   type Entry = { value: unknown; key: string | number | null; up: Entry | null };
   const pathOf = (e: Entry | null, last?: string): string => {
     const keys: (string | number)[] = last === undefined ? [] : [last];
@@ -343,6 +343,38 @@ export function loneSurrogatePaths(bytes: Buffer, body: unknown, max: number): {
     }
   }
   return out;
+}
+
+/**
+ * Whether every string and key of `body` is well formed: a stack of its objects and arrays
+ * only, nothing made per value. Measured on a 38 MB body of 360,847 reports holding one escaped
+ * pair (while other work ran on the two cores): 0.19–0.29 s, against 0.31–0.49 s walked with a
+ * parent entry per value and 0.7–1.0 s for JSON.parse of the same body; the walk that tells
+ * paths is kept for a body refused. A body without a surrogate's escape is not walked: its
+ * bytes are searched for one in ~5 ms.
+ */
+function wellFormed(body: unknown): boolean {
+  if (typeof body === 'string') return body.isWellFormed();
+  const stack: unknown[] = [body];
+  while (stack.length) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        if (typeof x === 'string') {
+          if (!x.isWellFormed()) return false;
+        } else if (x !== null && typeof x === 'object') stack.push(x);
+      }
+    } else if (v !== null && typeof v === 'object') {
+      for (const k in v) {
+        if (!k.isWellFormed()) return false;
+        const x = (v as Record<string, unknown>)[k];
+        if (typeof x === 'string') {
+          if (!x.isWellFormed()) return false;
+        } else if (x !== null && typeof x === 'object') stack.push(x);
+      }
+    }
+  }
+  return true;
 }
 
 /** Whether `bytes` hold `\u` followed by D8–DF (a surrogate's escape, or what looks like one). */
