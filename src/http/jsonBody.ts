@@ -405,7 +405,7 @@ export function refuseLoneSurrogates(): RequestHandler {
       next();
       return;
     }
-    const vi = `Dữ liệu JSON có chuỗi chứa ký tự thay thế (surrogate) đứng một mình, không phải ký tự Unicode (${count.toLocaleString('vi-VN')} chuỗi); không có gì được ghi`;
+    const vi = `Dữ liệu JSON có chuỗi chứa nửa cặp surrogate UTF-16 đứng một mình, không phải ký tự Unicode hợp lệ (${count.toLocaleString('vi-VN')} chuỗi); không có gì được ghi`;
     const en = `the JSON body has ${count === 1 ? 'a string' : `${count.toLocaleString('en')} strings`} with a lone UTF-16 surrogate, which is no Unicode character${count > first.length ? ` (first ${first.length} listed)` : ''}; nothing was written`;
     next(unprocessable(`${vi} — ${en}`, first.map((path) => ({ path, message: 'a lone surrogate (\\uD800–\\uDFFF without its pair): not valid Unicode' })), 'invalid_unicode'));
   };
